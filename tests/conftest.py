@@ -1,0 +1,10 @@
+"""Make the project's library/ and module_utils/ importable the way Ansible loads them."""
+import sys
+from pathlib import Path
+
+import ansible.module_utils
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "library"))
+# Custom module_utils are imported as ansible.module_utils.<name> inside modules.
+ansible.module_utils.__path__.append(str(ROOT / "module_utils"))
