@@ -1,12 +1,19 @@
 #!/bin/sh
-# Runs inside an Asterisk lab host at lab up, with the host's factory folder in /tmp/factory:
-# its asterisk/*.conf replace Debian's, and asterisk.conf.sed (if any) edits Debian's asterisk.conf.
+# Runs inside a lab host at lab up, with the host's factory folder in /tmp/factory:
+#   bin/*                 tools of the host, into /usr/local/bin
+#   asterisk/*.conf       replace Debian's Asterisk configuration, then Asterisk starts
+#   asterisk.conf.sed     edits Debian's asterisk.conf
 set -e
-cp /tmp/factory/asterisk/*.conf /etc/asterisk/
-if [ -f /tmp/factory/asterisk.conf.sed ]; then
-  sed -i -f /tmp/factory/asterisk.conf.sed /etc/asterisk/asterisk.conf
+if [ -d /tmp/factory/bin ]; then
+  install -m 0755 /tmp/factory/bin/* /usr/local/bin/
 fi
-chown -R asterisk:asterisk /etc/asterisk
-chmod 640 /etc/asterisk/*.conf
+if [ -d /tmp/factory/asterisk ]; then
+  cp /tmp/factory/asterisk/*.conf /etc/asterisk/
+  if [ -f /tmp/factory/asterisk.conf.sed ]; then
+    sed -i -f /tmp/factory/asterisk.conf.sed /etc/asterisk/asterisk.conf
+  fi
+  chown -R asterisk:asterisk /etc/asterisk
+  chmod 640 /etc/asterisk/*.conf
+  systemctl enable --now asterisk.service >/dev/null 2>&1
+fi
 rm -rf /tmp/factory
-systemctl enable --now asterisk.service >/dev/null 2>&1
