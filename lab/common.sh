@@ -2,7 +2,7 @@
 LAB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO_DIR=$(dirname "$LAB_DIR")
 STATE_DIR=${VOIPGUARD_LAB_STATE:-$REPO_DIR/.lab}
-LAB_IMAGE=localhost/voipguard-lab:latest
+LAB_IMAGE=${VOIPGUARD_LAB_IMAGE:-localhost/voipguard-lab:latest}
 export CONTAINERS_CONF=$LAB_DIR/containers.conf
 
 log() { printf '[lab] %s\n' "$*" >&2; }
