@@ -72,10 +72,15 @@ prepare_ssh() {
   in_host "$name" sh -c 'chown root:root /root/.ssh/authorized_keys; chmod 600 /root/.ssh/authorized_keys; systemctl enable ssh.service >/dev/null 2>&1; systemctl reset-failed ssh.service; systemctl restart ssh.service'
 }
 
+# Every host gets the lab's SIP tools (lab/tools); Asterisk hosts their factory configuration.
 seed_factory() {
   local name=$1
-  [ -d "$LAB_DIR/factory/$name" ] || return 0
-  podman cp "$LAB_DIR/factory/$name" "voipguard-$name:/tmp/factory"
+  if [ -d "$LAB_DIR/factory/$name" ]; then
+    podman cp "$LAB_DIR/factory/$name" "voipguard-$name:/tmp/factory"
+  else
+    in_host "$name" mkdir -p /tmp/factory
+  fi
+  podman cp "$LAB_DIR/tools" "voipguard-$name:/tmp/factory/bin"
   podman cp "$LAB_DIR/factory/setup.sh" "voipguard-$name:/tmp/factory/setup.sh"
   in_host "$name" sh /tmp/factory/setup.sh
   if [ -d "$LAB_DIR/factory/$name/asterisk" ]; then

@@ -1,6 +1,6 @@
 #!/bin/sh
 # Runs inside a lab host at lab up, with the host's factory folder in /tmp/factory:
-#   bin/*                 tools of the host, into /usr/local/bin
+#   bin/*                 the lab's SIP tools (lab/tools), into /usr/local/bin
 #   asterisk/*.conf       replace Debian's Asterisk configuration, then Asterisk starts
 #   asterisk.conf.sed     edits Debian's asterisk.conf
 set -e
