@@ -62,3 +62,73 @@ except socket.timeout:
     print("NO ANSWER")
 """
     return f"python3 -c {shlex.quote(script)}"
+
+
+# --- calls through the lab -------------------------------------------------------------------
+
+CREDENTIALS_FILE = ROOT / ".secrets" / "pbx-sip-credentials.yml"
+LAB_PBX_VARS = ROOT / "inventories" / "lab" / "group_vars" / "pbx.yml"
+
+
+def sip_password(endpoint):
+    """The endpoint's current secret as the operator's controller knows it: the rotated one once
+    the secrets role has rotated it, the factory one (the extension number) before."""
+    import yaml
+
+    if CREDENTIALS_FILE.exists():
+        stored = yaml.safe_load(CREDENTIALS_FILE.read_text()) or {}
+        entry = stored.get(endpoint) or stored.get("credentials", {}).get(endpoint)
+        if entry:
+            return entry["password"]
+    return endpoint
+
+
+def place_calls(host, user, number, calls, target=PBX_VOICE, rate=10, hold_ms=1000, parallel=20):
+    """Calls through the PBX with SIPp (lab/tools/voipguard-call); returns SIPp's counters.
+
+    The password travels in the environment of the remote command; the command itself is never
+    part of an assertion message, so no secret reaches the test output.
+    """
+    result = host.run(
+        "SIP_PASSWORD=%s voipguard-call %s %s %s %s %s %s %s",
+        *(str(arg) for arg in (sip_password(user), target, user, number, calls, rate, hold_ms, parallel)))
+    summary = result.stdout.strip()
+    counters = dict(part.split("=") for part in summary.split())
+    return {key: int(value) for key, value in counters.items()}
+
+
+def carrier_records(carrier):
+    """Every call the carrier recorded: dicts with dst, billsec, disposition (cdr_csv columns)."""
+    import csv
+    import io
+
+    columns = ["accountcode", "src", "dst", "dcontext", "clid", "channel", "dstchannel", "lastapp",
+               "lastdata", "start", "answer", "end", "duration", "billsec", "disposition",
+               "amaflags", "uniqueid"]
+    text = carrier.run("cat /var/log/asterisk/cdr-csv/Master.csv 2>/dev/null").stdout
+    return [dict(zip(columns, row)) for row in csv.reader(io.StringIO(text))]
+
+
+def rate_table():
+    """The lab's price list (the operator's rate table), EUR per minute by prefix."""
+    import yaml
+
+    variables = yaml.safe_load(LAB_PBX_VARS.read_text())
+    rates = {str(r["prefix"]): float(r["price_per_minute"]) for r in variables["toll_fraud_guard_rates"]}
+    return rates, float(variables.get("toll_fraud_guard_default_price_per_minute", 0.20))
+
+
+def cost_in_euros(records):
+    """What the carrier would bill: billsec at the price of the longest matching prefix."""
+    rates, default = rate_table()
+    total = 0.0
+    for record in records:
+        digits = record["dst"].lstrip("+")
+        if digits.startswith("00"):
+            digits = digits[2:]
+        elif digits.startswith("0"):
+            digits = "49" + digits[1:]
+        prefix = max((p for p in rates if digits.startswith(p)), key=len, default=None)
+        price = rates[prefix] if prefix else default
+        total += int(record["billsec"] or 0) * price / 60
+    return total

@@ -20,7 +20,8 @@ def inventory_hosts():
     hosts = {}
     for group in inventory["all"]["children"].values():
         for name, variables in group["hosts"].items():
-            hosts[name] = variables["ansible_host"]
+            if variables:  # a group may list a host defined elsewhere
+                hosts[name] = variables["ansible_host"]
     return hosts
 
 

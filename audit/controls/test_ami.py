@@ -1,0 +1,127 @@
+"""AMI (manager.conf): the management interface can originate calls and run shell commands."""
+import ipaddress
+
+from ansible.module_utils import secret_policy
+
+from audit.hostctx import is_loopback, write_classes
+from audit.plugin import control, fail, not_applicable
+
+CONF = "/etc/asterisk/manager.conf"
+DANGEROUS = {"system", "command", "config", "originate", "agi", "all"}
+REFS = ["Asterisk docs: Deployment/Important-Security-Considerations (AMI)",
+        "Asterisk README-SERIOUSLY.bestpractices.md"]
+
+
+def ami_or_na(target):
+    if not target.config("manager.conf"):
+        not_applicable("no manager.conf")
+    enabled = target.option("manager.conf", "general", "enabled", "no") or "no"
+    if enabled.lower() not in ("yes", "true", "on", "1"):
+        not_applicable("AMI disabled (enabled = %s)" % enabled)
+
+
+@control(id="VOIP-AMI-001", severity="critical",
+         title="AMI listens only on loopback or the management address",
+         rationale="An AMI on every address offers originate and shell commands to the network.",
+         impact="Anyone who reaches the management port can make the PBX dial out or run commands.",
+         remediation={"role": "ami_hardening", "tag": "ami", "variable": "voipguard_management_address"},
+         references=REFS)
+def test_ami_binding(target, evidence):
+    ami_or_na(target)
+    bind = target.option("manager.conf", "general", "bindaddr", "0.0.0.0")
+    management = target.vars.get("voipguard_management_address", "127.0.0.1")
+    evidence.add(file=CONF, key="[general] bindaddr", value=bind)
+    tls = (target.option("manager.conf", "general", "tlsenable", "no") or "no").lower() in ("yes", "true", "on", "1")
+    tls_bind = target.option("manager.conf", "general", "tlsbindaddr", "0.0.0.0:5039") if tls else None
+    if tls_bind:
+        evidence.add(file=CONF, key="[general] tlsbindaddr", value=tls_bind)
+    out = target.run("ss -Hltn '( sport = :5038 or sport = :5039 )'")
+    evidence.add(command="ss -Hltn '( sport = :5038 or sport = :5039 )'", output=out.stdout.strip())
+    wrong = [addr for addr in (bind, (tls_bind or "").rsplit(":", 1)[0]) if addr
+             and not is_loopback(addr) and addr != management]
+    if wrong:
+        fail("AMI binds %s; allowed: loopback or %s" % (", ".join(wrong), management))
+
+
+@control(id="VOIP-AMI-002", severity="high",
+         title="Every AMI user has deny and permit (or an acl)",
+         rationale="Without permit/deny any address that reaches the port may log in with the user's secret.",
+         impact="A leaked management password works from anywhere.",
+         remediation={"role": "ami_hardening", "tag": "ami", "variable": "voipguard_admin_networks"},
+         references=REFS)
+def test_ami_users_have_acl(target, evidence):
+    ami_or_na(target)
+    users = target.ami_users()
+    if not users:
+        not_applicable("no AMI user")
+    admin = [ipaddress.ip_network(n, strict=False) for n in target.vars.get("voipguard_admin_networks") or []]
+    problems = []
+    for user, opts in sorted(users.items()):
+        deny, permit, acl = opts.get("deny") or [], opts.get("permit") or [], opts.get("acl") or []
+        evidence.add(file=CONF, key="[%s] deny/permit/acl" % user,
+                     value="deny=%s permit=%s acl=%s" % (",".join(deny) or "-", ",".join(permit) or "-",
+                                                         ",".join(acl) or "-"))
+        if acl:
+            continue
+        if not deny or not permit:
+            problems.append("%s has no %s" % (user, "deny" if not deny else "permit"))
+            continue
+        if admin and not all(_within(p, admin) for p in permit):
+            problems.append("%s permits %s, outside the admin networks" % (user, ",".join(permit)))
+    if problems:
+        fail("; ".join(problems))
+
+
+def _within(permit, admin):
+    try:
+        net = ipaddress.ip_network(permit.replace("/255.255.255.255", "/32"), strict=False)
+    except ValueError:
+        return False
+    return net.prefixlen > 0 and (net.network_address.is_loopback
+                                  or any(net.subnet_of(a) for a in admin if a.version == net.version))
+
+
+@control(id="VOIP-AMI-003", severity="high",
+         title="No AMI user has dangerous write classes (system, command, config, originate, agi, all)",
+         rationale="originate places calls and system/command run shell commands: as dangerous as root.",
+         impact="A management account can place calls to any country or take over the server.",
+         remediation={"role": "ami_hardening", "tag": "ami", "variable": "ami_hardening_users"},
+         references=REFS)
+def test_ami_write_classes(target, evidence):
+    ami_or_na(target)
+    users = target.ami_users()
+    if not users:
+        not_applicable("no AMI user")
+    problems = []
+    for user, opts in sorted(users.items()):
+        classes = write_classes(opts)
+        evidence.add(file=CONF, key="[%s] write" % user, value=",".join(sorted(classes)) or "(none)")
+        bad = sorted(classes & DANGEROUS)
+        if bad:
+            problems.append("%s: %s" % (user, ",".join(bad)))
+    if problems:
+        fail("dangerous write classes (waive per user with a justification if needed): %s" % "; ".join(problems))
+
+
+@control(id="VOIP-AMI-004", severity="critical",
+         title="Every AMI secret is strong",
+         rationale="The factory AMI user admin/admin is the first guess of every scanner.",
+         impact="The management interface opens with a guessable password.",
+         remediation={"role": "ami_hardening", "tag": "ami", "variable": "ami_hardening_users"},
+         references=REFS)
+def test_ami_secrets_strong(target, evidence):
+    ami_or_na(target)
+    users = target.ami_users()
+    if not users:
+        not_applicable("no AMI user")
+    weak = []
+    for user, opts in sorted(users.items()):
+        secret = (opts.get("secret") or [""])[-1]
+        verdict = secret_policy.evaluate(secret, [user])
+        evidence.add(file=CONF, key="[%s] strength" % user,
+                     value="estimated %d bits; %s" % (verdict["entropy_bits"],
+                                                      secret_policy.describe(verdict["reasons"]) or "ok"))
+        if not verdict["passed"]:
+            weak.append("%s (%s)" % (user, secret_policy.describe(verdict["reasons"])))
+    if weak:
+        fail("weak AMI secrets: %s" % "; ".join(weak))

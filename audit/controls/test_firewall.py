@@ -1,0 +1,100 @@
+"""Perimeter: the toolkit's nftables table, and what an outsider can reach."""
+import json
+import shlex
+
+import testinfra
+
+from audit.hostctx import is_loopback
+from audit.nftcheck import port_open_from_outside
+from audit.plugin import control, fail
+
+REFS = ["nftables wiki: Simple ruleset for a server", "Asterisk docs: Important-Security-Considerations"]
+
+
+@control(id="VOIP-FW-001", severity="high",
+         title="The voipguard nftables table is loaded (table inet voipguard)",
+         rationale="The firewall closes VoIP ports by default and admits SIP only from trunks, phones "
+                   "and chosen countries.",
+         impact="The PBX has no firewall of its own.",
+         remediation={"role": "nftables_firewall", "tag": "firewall", "variable": "nftables_firewall_enabled"},
+         references=REFS)
+def test_voipguard_table_present(target, evidence):
+    out = target.run("nft list table inet voipguard")
+    evidence.add(command="nft list table inet voipguard", output=(out.stdout or out.stderr).strip()[:1500])
+    if out.rc != 0 and "No such file" not in out.stderr:
+        raise RuntimeError("nft cannot list the ruleset: %s" % out.stderr.strip())
+    if out.rc != 0:
+        fail("table inet voipguard is not loaded (%s)" % (out.stderr.strip() or "rc %d" % out.rc))
+
+
+def _listeners(target, port):
+    out = target.run("ss -Hltn 'sport = :%d'" % port)
+    addresses = []
+    for line in out.stdout.splitlines():
+        fields = line.split()
+        if len(fields) >= 4:
+            addresses.append(fields[3].rsplit(":", 1)[0].strip("[]"))
+    return addresses, out
+
+
+def _probe_host(target):
+    probes = (target.vars.get("groups") or {}).get("probes") or []
+    inventory = getattr(target.host.backend, "ansible_inventory", None)
+    if not probes or not inventory:
+        return None, None
+    return probes[0], testinfra.get_host("ansible://" + probes[0], ansible_inventory=inventory)
+
+
+def check_port_unreachable(target, evidence, port, service):
+    listeners, out = _listeners(target, port)
+    evidence.add(command="ss -Hltn 'sport = :%d'" % port, output=out.stdout.strip() or "(nothing listens)")
+    exposed = [a for a in listeners if not is_loopback(a)]
+    if not exposed:
+        return  # nothing beyond loopback listens: unreachable whatever the firewall says
+    name, probe = _probe_host(target)
+    if probe is not None:
+        addresses = target.vars.get("voipguard_audit_external_addresses") or [target.vars.get("ansible_host")]
+        reached = []
+        for address in [a for a in addresses if a]:
+            command = "timeout 3 bash -c %s" % shlex.quote("exec 3<>/dev/tcp/%s/%d" % (address, port))
+            try:
+                result = probe.run(command)
+            except Exception as exc:  # pylint: disable=broad-except
+                evidence.add(command="on %s: %s" % (name, command), output="probe failed: %s" % exc)
+                break
+            evidence.add(command="on %s: %s" % (name, command),
+                         output="connected" if result.rc == 0 else "no connection (rc %d)" % result.rc)
+            if result.rc == 0:
+                reached.append(address)
+        else:
+            if reached:
+                fail("%s port %d is reachable from outside host %s at %s"
+                     % (service, port, name, ", ".join(reached)))
+            return
+    rules = target.run("nft -j list ruleset")
+    if rules.rc != 0:
+        fail("%s listens on %s and the nftables ruleset cannot be read" % (service, ", ".join(exposed)))
+    is_open, why = port_open_from_outside(json.loads(rules.stdout or "{}"), port)
+    evidence.add(command="nft -j list ruleset (port %d, arbitrary source)" % port, output=why)
+    if is_open:
+        fail("%s listens on %s and %s" % (service, ", ".join(exposed), why))
+
+
+@control(id="VOIP-FW-002", severity="critical",
+         title="The AMI port (5038) cannot be reached from outside",
+         rationale="The AMI originates calls; only the admin networks may reach it.",
+         impact="Anyone on the internet can reach the PBX's management interface.",
+         remediation={"role": "nftables_firewall", "tag": "firewall", "variable": "voipguard_admin_networks"},
+         references=REFS)
+def test_ami_port_not_reachable(target, evidence):
+    check_port_unreachable(target, evidence, 5038, "AMI")
+
+
+@control(id="VOIP-FW-003", severity="high",
+         title="Asterisk's HTTP port (8088) cannot be reached from outside",
+         rationale="ARI and AMI-over-HTTP must not be offered to the internet.",
+         impact="Another management interface is reachable from the internet.",
+         remediation={"role": "nftables_firewall", "tag": "firewall", "variable": "voipguard_admin_networks"},
+         references=REFS)
+def test_http_port_not_reachable(target, evidence):
+    check_port_unreachable(target, evidence, 8088, "Asterisk HTTP")

@@ -1,0 +1,98 @@
+"""PJSIP: who may talk to the PBX without a password, and how fast."""
+from audit.plugin import control, fail, not_applicable
+
+CONF = "/etc/asterisk/pjsip.conf"
+REFS = ["Asterisk docs: Configuration/Channel-Drivers/SIP/Configuring-res_pjsip",
+        "Asterisk README-SERIOUSLY.bestpractices.md"]
+
+
+def endpoints_or_na(target):
+    endpoints = target.endpoints()
+    if not endpoints:
+        not_applicable("no PJSIP endpoint configured")
+    return endpoints
+
+
+@control(id="VOIP-PJSIP-001", severity="critical",
+         title="No anonymous endpoint (unauthenticated calls are refused)",
+         rationale="An endpoint named 'anonymous' takes every call that matches no other endpoint, "
+                   "without a password: the PJSIP form of allowguest=yes.",
+         impact="Anyone on the internet can place calls without any password.",
+         remediation={"role": "pjsip_hardening", "tag": "pjsip", "variable": "pjsip_hardening_remove_anonymous"},
+         references=REFS)
+def test_no_anonymous_endpoint(target, evidence):
+    endpoints = endpoints_or_na(target)
+    anonymous = [name for name in endpoints if name.lower() == "anonymous"]
+    evidence.add(file=CONF, key="endpoints", value=", ".join(sorted(endpoints)))
+    if anonymous:
+        context = (endpoints[anonymous[0]].get("context") or ["default"])[-1]
+        fail("endpoint 'anonymous' exists (context %s): unauthenticated callers reach the dialplan" % context)
+
+
+@control(id="VOIP-PJSIP-002", severity="medium",
+         title="OPTIONS requests are authenticated on every endpoint",
+         rationale="allow_unauthenticated_options=yes lets a scanner tell existing extensions from others.",
+         impact="Attackers can list your extensions before guessing their passwords.",
+         remediation={"role": "pjsip_hardening", "tag": "pjsip", "variable": "pjsip_hardening_endpoint_defaults"},
+         references=REFS)
+def test_options_are_authenticated(target, evidence):
+    endpoints = endpoints_or_na(target)
+    offending = []
+    for name, opts in sorted(endpoints.items()):
+        value = (opts.get("allow_unauthenticated_options") or ["no"])[-1]
+        if value.lower() in ("yes", "true", "on", "1"):
+            offending.append(name)
+            evidence.add(file=CONF, key="[%s] allow_unauthenticated_options" % name, value=value)
+    if offending:
+        fail("allow_unauthenticated_options=yes on %s" % ", ".join(offending))
+
+
+@control(id="VOIP-PJSIP-003", severity="medium",
+         title="Registrations per account are bounded (max_contacts set, small)",
+         rationale="max_contacts defaults to unlimited for an aor that accepts registrations; a stolen "
+                   "account can then register many devices unnoticed.",
+         impact="A stolen phone account can be used from many places at once without you noticing.",
+         remediation={"role": "pjsip_hardening", "tag": "pjsip", "variable": "pjsip_hardening_max_contacts"},
+         references=REFS)
+def test_max_contacts_bounded(target, evidence):
+    limit = int(target.vars.get("voipguard_audit_max_contacts", 5))
+    aors = target.sections("pjsip.conf", "aor")
+    if not aors:
+        not_applicable("no PJSIP aor configured")
+    offending = []
+    for section in aors:
+        opts = target.resolve("pjsip.conf", section.name, "aor")
+        if opts.get("contact") and not opts.get("max_contacts"):
+            continue  # static contact (a trunk): nothing registers here
+        value = (opts.get("max_contacts") or ["0"])[-1]
+        evidence.add(file=CONF, key="[%s] max_contacts" % section.name, value=value)
+        if not value.isdigit() or int(value) == 0 or int(value) > limit:
+            offending.append("%s=%s" % (section.name, value if value != "0" else "unlimited"))
+    if offending:
+        fail("max_contacts unbounded or above %d: %s" % (limit, ", ".join(offending)))
+
+
+@control(id="VOIP-PJSIP-004", severity="medium",
+         title="Unidentified requests are throttled (auth_username in the identifier order)",
+         rationale="unidentified_request_count/period only act when auth_username is in "
+                   "endpoint_identifier_order; then floods of requests from unknown sources are refused.",
+         impact="Password-guessing floods are not slowed down by Asterisk itself.",
+         remediation={"role": "pjsip_hardening", "tag": "pjsip", "variable": "pjsip_hardening_global"},
+         references=REFS + ["res_pjsip global: unidentified_request_count, endpoint_identifier_order"])
+def test_unidentified_requests_throttled(target, evidence):
+    endpoints_or_na(target)
+    globals_ = [s for s in target.sections("pjsip.conf", "global")]
+    opts = target.resolve("pjsip.conf", globals_[0].name, "global") if globals_ else {}
+    order = (opts.get("endpoint_identifier_order") or [""])[-1]
+    count = (opts.get("unidentified_request_count") or [""])[-1]
+    period = (opts.get("unidentified_request_period") or [""])[-1]
+    evidence.add(file=CONF, key="global endpoint_identifier_order", value=order or "(unset)")
+    evidence.add(file=CONF, key="global unidentified_request_count/period",
+                 value="%s/%s" % (count or "(unset)", period or "(unset)"))
+    problems = []
+    if "auth_username" not in [part.strip() for part in order.split(",")]:
+        problems.append("endpoint_identifier_order does not include auth_username")
+    if not count.isdigit() or not period.isdigit():
+        problems.append("unidentified_request_count/period not set")
+    if problems:
+        fail("; ".join(problems))

@@ -1,0 +1,161 @@
+"""Toll fraud: what stands between an intruder and a bill (150 calls to +263/+252, EUR 1,028)."""
+from audit.hostctx import GUARD_PREFIX, POLICY_PATH, prefix_blocked
+from audit.plugin import control, fail, not_applicable
+
+try:
+    import asterisk_dialplan_audit  # library/ module; its audit() is a pure function
+    DIALPLAN_AUDIT_ERROR = None
+except ImportError as exc:  # pragma: no cover
+    asterisk_dialplan_audit = None
+    DIALPLAN_AUDIT_ERROR = exc
+
+REFS = ["Asterisk README-SERIOUSLY.bestpractices.md", "voipguard docs: the incident"]
+HIGH_RISK_DEFAULT = ["263", "252"]  # Zimbabwe, Somalia: the incident's destinations
+
+
+def policy_or_fail(target, evidence):
+    try:
+        policy = target.policy()
+    except ValueError as exc:
+        fail("%s is unreadable: %s" % (POLICY_PATH, exc))
+    evidence.add(file=POLICY_PATH, key="present", value=policy is not None)
+    if policy is None:
+        fail("no toll-fraud policy (%s): no budget, no price cap, no country block" % POLICY_PATH)
+    return policy
+
+
+@control(id="VOIP-TF-001", severity="critical",
+         title="Every phone's outgoing calls pass the toll-fraud guard",
+         rationale="The guard context checks destination, price, budget and concurrency before the "
+                   "operator's dialplan; an endpoint dialing straight into its context skips all of it.",
+         impact="Calls from a hijacked phone are not checked against any limit.",
+         remediation={"role": "toll_fraud_guard", "tag": "toll_fraud", "variable": "toll_fraud_guard_enabled"},
+         references=REFS)
+def test_phones_pass_the_guard(target, evidence):
+    phones = target.phone_endpoints()
+    if not phones:
+        not_applicable("no phone endpoint")
+    policy_or_fail(target, evidence)
+    running = target.dialplan_contexts()
+    if running is None:
+        fail("the Asterisk CLI does not answer: the running dialplan cannot be checked")
+    for name, opts in sorted(phones.items()):
+        evidence.add(file="/etc/asterisk/pjsip.conf", key="[%s] context" % name,
+                     value=(opts.get("context") or ["default"])[-1])
+    evidence.add(command="asterisk -rx 'dialplan show'", key="guard contexts loaded",
+                 value=", ".join(sorted(c for c in running if c.startswith(GUARD_PREFIX))) or "(none)")
+    reasons = target.unguarded()
+    if reasons:
+        fail("; ".join(reasons))
+
+
+@control(id="VOIP-TF-002", severity="critical",
+         title="Calls to high-risk countries (+263 Zimbabwe, +252 Somalia) are blocked",
+         rationale="The incident's 150 calls went to Zimbabwe and Somalia, classic international "
+                   "revenue share fraud destinations.",
+         impact="Intruders can call the expensive destinations fraudsters earn money from.",
+         remediation={"role": "toll_fraud_guard", "tag": "toll_fraud",
+                      "variable": "toll_fraud_guard_blocked_countries"},
+         references=REFS)
+def test_high_risk_countries_blocked(target, evidence):
+    policy = policy_or_fail(target, evidence)
+    codes = [str(c).lstrip("+") for c in target.vars.get("voipguard_audit_high_risk_codes", HIGH_RISK_DEFAULT)]
+    evidence.add(file=POLICY_PATH, key="mode", value=policy["mode"])
+    evidence.add(file=POLICY_PATH, key="blocked_countries", value=", ".join(policy["blocked_countries"]))
+    open_codes = [c for c in codes if not prefix_blocked(policy, c)]
+    for code in codes:
+        evidence.add(file=POLICY_PATH, key="+%s" % code, value="open" if code in open_codes else "blocked")
+    if open_codes:
+        fail("calls to %s are not blocked" % ", ".join("+" + c for c in open_codes))
+
+
+@control(id="VOIP-TF-003", severity="high",
+         title="A daily spend cap is configured and bounded",
+         rationale="Providers sell per-day spend limits (e.g. GBP 50/day) for this reason; the "
+                   "incident's month cost 30 times the usual bill.",
+         impact="There is no limit to what a break-in can cost you in a day.",
+         remediation={"role": "toll_fraud_guard", "tag": "toll_fraud", "variable": "toll_fraud_guard_budgets"},
+         references=REFS)
+def test_daily_budget_bounded(target, evidence):
+    policy = policy_or_fail(target, evidence)
+    ceiling = float(target.vars.get("voipguard_audit_max_daily_budget", 100))
+    budgets = policy["budgets"]
+    for key, value in sorted(budgets.items()):
+        evidence.add(file=POLICY_PATH, key="budgets.%s" % key,
+                     value=None if value is None else "%.2f %s" % (value, policy["currency"]))
+    day = budgets.get("pbx_day")
+    if day is None or day <= 0:
+        fail("no PBX daily budget")
+    if day > ceiling:
+        fail("PBX daily budget %.2f %s is above the audit ceiling %.2f (voipguard_audit_max_daily_budget)"
+             % (day, policy["currency"], ceiling))
+
+
+@control(id="VOIP-TF-004", severity="medium",
+         title="Alerts reach a person (webhook or mail configured)",
+         rationale="The victim's complaint: no warning on an abnormal call pattern.",
+         impact="Nobody is told when the PBX starts calling abroad at night.",
+         remediation={"role": "toll_fraud_guard", "tag": "toll_fraud",
+                      "variable": "toll_fraud_guard_alert_webhook_url"},
+         references=REFS)
+def test_alerts_configured(target, evidence):
+    policy = policy_or_fail(target, evidence)
+    alerts = policy.get("alerts") or {}
+    for key in ("webhook", "email", "mail", "budget_percent", "burst_calls", "burst_window"):
+        if key in alerts:
+            evidence.add(file=POLICY_PATH, key="alerts.%s" % key, value=str(alerts[key]))
+    if not any(alerts.get(key) for key in ("webhook", "email", "mail")):
+        fail("alerts are only logged: no webhook or mail recipient")
+
+
+def _dialplan_findings(target):
+    if asterisk_dialplan_audit is None:
+        fail("library/asterisk_dialplan_audit.py cannot be imported: %s" % DIALPLAN_AUDIT_ERROR)
+    configs = target.config("extensions.conf")
+    if not configs:
+        not_applicable("no extensions.conf")
+    endpoints = target.endpoints()
+    unauthenticated = sorted(set((opts.get("context") or ["default"])[-1]
+                                 for opts in endpoints.values() if not opts.get("auth")))
+    findings, _contexts, _reach = asterisk_dialplan_audit.audit(
+        configs, unauthenticated_contexts=unauthenticated, trunk_endpoints=sorted(target.trunk_endpoints()))
+    return findings
+
+
+@control(id="VOIP-TF-005", severity="critical",
+         title="No dialplan passes the dialed number unfiltered to Dial() or reaches a trunk unauthenticated",
+         rationale="'500&PJSIP/itsp/00263...' adds a second call leg when ${EXTEN} is not filtered; "
+                   "a toll route in an unauthenticated context is free calls for everyone.",
+         impact="A caller can smuggle a call to any number through your PBX.",
+         remediation={"role": "toll_fraud_guard", "tag": "toll_fraud", "variable": "toll_fraud_guard_enabled"},
+         references=REFS + ["library/asterisk_dialplan_audit.py rules DP001, DP002, DP004"])
+def test_dialplan_filters_dialed_numbers(target, evidence):
+    findings = [f for f in _dialplan_findings(target) if f["rule"] in ("DP001", "DP002", "DP004")]
+    direct = set((opts.get("context") or ["default"])[-1] for opts in target.endpoints().values())
+    guarded = target.policy() is not None
+    open_findings = []
+    for finding in findings:
+        # Behind the guard, the number was already refused unless it is plain digits.
+        mitigated = (finding["rule"] == "DP001" and guarded and finding["context"] not in direct
+                     and GUARD_PREFIX + finding["context"] in (target.dialplan_contexts() or set()))
+        evidence.add(file=finding["file"], key="line %s [%s] %s" % (finding["line"], finding["context"],
+                                                                   finding["rule"]),
+                     value=("mitigated by the guard: " if mitigated else "") + finding["text"])
+        if not mitigated:
+            open_findings.append("%s [%s] line %s" % (finding["rule"], finding["context"], finding["line"]))
+    if open_findings:
+        fail("dangerous dialplan lines: %s" % "; ".join(open_findings))
+
+
+@control(id="VOIP-TF-006", severity="low",
+         title="The [demo] context is removed",
+         rationale="Forgotten demo and test extensions are a classic way in.",
+         impact="Leftover demo features remain callable.",
+         remediation={"role": "toll_fraud_guard", "tag": "toll_fraud", "variable": ""},
+         references=REFS)
+def test_no_demo_context(target, evidence):
+    findings = [f for f in _dialplan_findings(target) if f["rule"] == "DP003"]
+    for finding in findings:
+        evidence.add(file=finding["file"], key="line %s" % finding["line"], value=finding["text"])
+    if findings:
+        fail("the [demo] context is present")

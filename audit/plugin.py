@@ -1,0 +1,318 @@
+"""pytest plugin of the audit: control metadata, evidence, host gate, results JSON.
+
+audit/controls/conftest.py imports the hooks and fixtures below. Each control is a test
+function decorated with @control(...) taking the ``target`` (HostContext) and ``evidence``
+fixtures. Results per host and control, with the evidence observed, are written to
+``--voipguard-results`` (JSON, read by audit/report.py). Secrets never reach that file: every
+piece of evidence and every message goes through core.scrub.
+"""
+import datetime
+import getpass
+import json
+import os
+import socket
+import time
+
+import pytest
+
+from audit import core, toolkit_version
+from audit.hostctx import JOURNAL_PATH, SSH_HOST_KEYS, HostContext, load_vars_file
+
+RESULTS_FORMAT = "voipguard-audit-results"
+JOURNAL_ENTRIES_SHOWN = 5
+_REQUIRED = ("id", "title", "rationale", "severity", "remediation")
+
+
+def control(**meta):
+    """Declare a test function as an audit control.
+
+    id ("VOIP-AREA-NNN"), title, rationale, severity (critical|high|medium|low),
+    remediation ({"role", "tag", "variable"}), references ([str]), impact (plain words for
+    the business owner: what an intruder can do when this fails)."""
+    missing = [key for key in _REQUIRED if not meta.get(key)]
+    if missing:
+        raise ValueError("control %s lacks %s" % (meta.get("id"), ", ".join(missing)))
+    if meta["severity"] not in core.SEVERITY_WEIGHTS:
+        raise ValueError("control %s: unknown severity %r" % (meta["id"], meta["severity"]))
+    meta.setdefault("references", [])
+    meta.setdefault("impact", "")
+
+    def decorate(func):
+        func.voipguard_control = dict(meta)
+        return func
+    return decorate
+
+
+def not_applicable(reason):
+    """The control does not apply to this host (e.g. no AMI configured)."""
+    pytest.skip("not applicable: %s" % reason)
+
+
+def fail(message):
+    """The control failed; the message says what was seen (never a secret value)."""
+    pytest.fail(core.scrub_text(message), pytrace=False)
+
+
+class Evidence:
+    """What a control observed. Values of secret-named keys are masked on the way in."""
+
+    def __init__(self):
+        self.items = []
+
+    def add(self, **item):
+        item = dict((k, v) for k, v in item.items() if v is not None)
+        if isinstance(item.get("output"), str) and len(item["output"]) > 4000:
+            item["output"] = item["output"][:4000] + "\n[... truncated]"
+        self.items.append(core.scrub(item))
+
+
+class _State:
+    """Per-session state: host contexts and the results gathered so far."""
+
+    def __init__(self, config):
+        self.config = config
+        self.contexts = {}
+        self.results = {}  # host name -> [control result]
+        self.catalog = {}
+        self.started = _now()
+        self.extra_vars = load_vars_file(config.getoption("voipguard_vars"))
+
+    def context(self, host):
+        name = host_name(host)
+        if name not in self.contexts:
+            variables = {}
+            get_variables = getattr(host.backend, "get_variables", None)
+            if get_variables is not None:
+                try:
+                    variables = get_variables()
+                except Exception as exc:  # pylint: disable=broad-except
+                    variables = {"_inventory_error": str(exc)}
+            variables.update(self.extra_vars)
+            self.contexts[name] = HostContext(host, name, variables)
+        return self.contexts[name]
+
+
+def host_name(host):
+    try:
+        return host.backend.get_hostname()
+    except Exception:  # pylint: disable=broad-except
+        return str(getattr(host.backend, "host", "") or host.backend.get_pytest_id())
+
+
+def _now():
+    return datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0).isoformat()
+
+
+def run_by():
+    user = getpass.getuser()
+    sudo_user = os.environ.get("SUDO_USER")
+    text = "%s@%s" % (user, socket.getfqdn())
+    return text + (" (sudo from %s)" % sudo_user if sudo_user and sudo_user != user else "")
+
+
+# -- hooks -------------------------------------------------------------------------------------
+
+def pytest_addoption(parser):
+    group = parser.getgroup("voipguard")
+    group.addoption("--voipguard-results", dest="voipguard_results", default=None,
+                    help="write per-host per-control results with evidence to this JSON file")
+    group.addoption("--voipguard-vars", dest="voipguard_vars", default=None,
+                    help="JSON file of host variables for backends without an inventory "
+                         "(podman://, ssh://): voipguard_waivers, voipguard_trunks, ...")
+    group.addoption("--voipguard-inventory-label", dest="voipguard_inventory_label", default=None,
+                    help="inventory name recorded in the results")
+
+
+def pytest_configure(config):
+    config.voipguard_state = _State(config)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    report = outcome.get_result()
+    meta = getattr(getattr(item, "function", None), "voipguard_control", None)
+    host = getattr(item, "callspec", None) and item.callspec.params.get("_testinfra_host")
+    if meta is None or host is None:
+        return
+    state = item.config.voipguard_state
+    state.catalog[meta["id"]] = meta
+    status = message = None
+    if report.when == "setup" and report.outcome != "passed":
+        status, message = _classify(report, call)
+    elif report.when == "call":
+        status, message = _classify(report, call)
+    if status is None:
+        return
+    evidence = item.funcargs.get("evidence")
+    area = item.module.__name__.rsplit(".", 1)[-1].replace("test_", "", 1)
+    result = dict(meta)
+    result.update({
+        "area": area,
+        "status": status,
+        "message": core.scrub_text(message or ""),
+        "evidence": evidence.items if evidence is not None else [],
+        "duration": round(report.duration, 3),
+    })
+    state.results.setdefault(host_name(host), []).append(result)
+
+
+def _classify(report, call):
+    if report.skipped:
+        reason = call.excinfo.value.msg if call.excinfo is not None else str(report.longrepr)
+        if reason.startswith("not applicable: "):
+            reason = reason[len("not applicable: "):]
+        return "not_applicable", reason
+    if report.passed:
+        return "pass", ""
+    exc = call.excinfo.value if call.excinfo is not None else None
+    if isinstance(exc, pytest.fail.Exception):
+        return "fail", exc.msg
+    if isinstance(exc, AssertionError):
+        return "fail", str(exc).split("\nassert ")[0]
+    return "error", "%s: %s" % (type(exc).__name__ if exc else "error", str(exc)[:500])
+
+
+def pytest_sessionfinish(session):
+    state = getattr(session.config, "voipguard_state", None)
+    path = session.config.getoption("voipguard_results")
+    if state is None or not path:
+        return
+    hosts = []
+    for name in sorted(set(state.contexts) | set(state.results)):
+        ctx = state.contexts.get(name)
+        waivers = (ctx.vars.get("voipguard_waivers") if ctx else None) or []
+        controls = [core.apply_waiver(result, waivers) for result in state.results.get(name, [])]
+        controls.sort(key=lambda c: c["id"])
+        entry = {"name": name, "status": ctx.status if ctx else "audited",
+                 "status_reason": ctx.status_reason if ctx else "",
+                 "address": str((ctx.vars.get("ansible_host") if ctx else None) or name),
+                 "groups": sorted((ctx.vars.get("group_names") or []) if ctx else []),
+                 "info": ctx.info if ctx else {},
+                 "exposure_inputs": None, "controls": controls}
+        if ctx is not None and ctx.status == "audited":
+            try:
+                entry["exposure_inputs"] = ctx.exposure_inputs()
+            except Exception as exc:  # pylint: disable=broad-except
+                entry["exposure_inputs"] = {"error": "%s: %s" % (type(exc).__name__, exc)}
+        hosts.append(core.scrub(entry))
+    results = {
+        "format": RESULTS_FORMAT, "format_version": 1,
+        "toolkit_version": toolkit_version(),
+        "started": state.started, "finished": _now(),
+        "run_by": run_by(),
+        "inventory": session.config.getoption("voipguard_inventory_label")
+        or session.config.getoption("ansible_inventory", None),
+        "inventory_error": None,
+        "catalog": [state.catalog[key] for key in sorted(state.catalog)],
+        "hosts": hosts,
+    }
+    directory = os.path.dirname(os.path.abspath(path))
+    os.makedirs(directory, exist_ok=True)
+    with open(path, "w", encoding="utf-8") as handle:
+        json.dump(results, handle, indent=1, sort_keys=True)
+
+
+# -- fixtures ----------------------------------------------------------------------------------
+
+@pytest.fixture
+def evidence():
+    return Evidence()
+
+
+@pytest.fixture
+def target(request, host):
+    """The HostContext of the host under audit; the control is not applicable when the host
+    cannot be audited (unreachable, no Asterisk, host key not the trusted one)."""
+    ctx = request.config.voipguard_state.context(host)
+    if ctx.status is None:
+        _gate(ctx)
+    if ctx.status != "audited":
+        not_applicable("host %s: %s" % (ctx.status, ctx.status_reason))
+    return ctx
+
+
+def _gate(ctx):
+    started = time.monotonic()
+    try:
+        ctx.host.run("true")
+    except Exception as exc:  # pylint: disable=broad-except
+        ctx.status, ctx.status_reason = "unreachable", "%s: %s" % (type(exc).__name__, exc)
+        return
+    ctx.info["connect_seconds"] = round(time.monotonic() - started, 2)
+    ctx.info["ssh_host_key"] = _host_key(ctx)
+    if ctx.info["ssh_host_key"].get("known_hosts") == "mismatch":
+        ctx.status = "untrusted host key"
+        ctx.status_reason = ("the host presented a key different from the one in known_hosts; "
+                             "nothing read from it would be evidence")
+        return
+    release = ctx.read("/etc/os-release") or ""
+    ctx.info["os"] = next((line.split("=", 1)[1].strip('"') for line in release.splitlines()
+                           if line.startswith("PRETTY_NAME=")), "")
+    ctx.info["journal"] = _journal(ctx)
+    if not ctx.has_asterisk():
+        ctx.status, ctx.status_reason = "no asterisk", "no /etc/asterisk and no asterisk binary"
+        return
+    version = ctx.asterisk_cli("core show version")
+    ctx.info["asterisk_version"] = next((line.split(" built ")[0] for line in (version or "").splitlines()
+                                         if line.startswith("Asterisk ")), None)
+    ctx.info["asterisk_running"] = version is not None
+    ctx.status = "audited"
+
+
+def _paramiko_client(host):
+    backend = host.backend
+    runner = getattr(backend, "ansible_runner", None)
+    if runner is not None:
+        inner = runner.get_host(backend.host, ssh_config=backend.ssh_config,
+                                ssh_identity_file=backend.ssh_identity_file)
+        backend = inner.backend if inner is not None else None
+    if backend is None or backend.NAME != "paramiko":
+        return None, None
+    return backend.client, backend.host
+
+
+def _host_key(ctx):
+    """The SSH host key: the one the connection presented (checked against known_hosts) and
+    the one in /etc/ssh, both as OpenSSH SHA256 fingerprints."""
+    out = {}
+    try:
+        client, hostspec = _paramiko_client(ctx.host)
+    except Exception:  # pylint: disable=broad-except
+        client = hostspec = None
+    if client is not None:
+        import paramiko  # pylint: disable=import-outside-toplevel
+        key = client.get_transport().get_remote_server_key()
+        out["connection"] = {"type": key.get_name(), "fingerprint": core.fingerprint_of_blob(key.asbytes())}
+        known = paramiko.HostKeys()
+        try:
+            known.load(os.path.expanduser("~/.ssh/known_hosts"))
+        except OSError:
+            pass
+        lookup_name = hostspec.name if not hostspec.port or str(hostspec.port) == "22" \
+            else "[%s]:%s" % (hostspec.name, hostspec.port)
+        entries = known.lookup(lookup_name) or {}
+        if key.get_name() in entries:
+            out["known_hosts"] = "match" if entries[key.get_name()] == key else "mismatch"
+        else:
+            out["known_hosts"] = "absent"
+    for path in SSH_HOST_KEYS:
+        text = ctx.read(path)
+        if text:
+            out["file"] = {"path": path, "type": text.split()[0], "fingerprint": core.openssh_fingerprint(text)}
+            break
+    out["fingerprint"] = (out.get("connection") or out.get("file") or {}).get("fingerprint")
+    return out
+
+
+def _journal(ctx):
+    text = ctx.read(JOURNAL_PATH)
+    if not text:
+        return []
+    entries = []
+    for line in text.splitlines()[-JOURNAL_ENTRIES_SHOWN:]:
+        try:
+            entries.append(json.loads(line))
+        except ValueError:
+            entries.append({"unreadable": line[:200]})
+    return entries

@@ -1,0 +1,355 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: voipguard contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Ansible module: edit one option or section of an Asterisk configuration file in place."""
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+---
+module: asterisk_config
+short_description: Edit one option or section of an Asterisk configuration file
+description:
+  - Sets, replaces or removes one option of a section, or adds or removes a section, in an
+    Asterisk configuration file (pjsip.conf, manager.conf, http.conf, asterisk.conf, ...).
+  - Understands what a generic ini editor breaks, exactly as Asterisk reads the file
+    (main/config.c), that is several sections sharing one name told apart by C(type) (inherited from
+    templates too), templates C([name](!)) and inheritance C([name](tpl)), repeated keys
+    (C(permit), C(deny), C(allow), C(match)), C(=>) separators, C(;) and C(;-- --;) comments.
+  - Only the lines that change are rewritten; comments and every other line stay byte for byte.
+    A file that Asterisk would refuse or misread makes the module fail with its file name,
+    line number and reason, and leaves the file untouched.
+  - The diff shows C(********) instead of the value of every C(password), C(secret),
+    C(md5_cred) and C(password_digest) line (also C(inbound_auth/password) and similar).
+  - Included files are not followed; edit each file with its own task.
+version_added: "1.0.0"
+author:
+  - voipguard contributors
+options:
+  path:
+    description: Asterisk configuration file to edit. It must exist.
+    type: path
+    required: true
+  section:
+    description:
+      - Name of the section (the text between C([) and C(])), compared case-insensitively like
+        Asterisk does. Required unless only checking that the file parses.
+    type: str
+  section_type:
+    description:
+      - Select only the sections of that name whose C(type) option (own or inherited from a
+        template) has this value, e.g. C(endpoint), C(aor), C(auth) in pjsip.conf.
+      - Required when the name is shared by sections of different types.
+      - When a section is created, it gets a C(type) line with this value first.
+    type: str
+  option:
+    description:
+      - Option (key) to set or remove. Without it, I(state) applies to the section itself.
+    type: str
+  value:
+    description:
+      - Value for I(option). Every occurrence of the option is replaced by this single one,
+        at the place of the first occurrence (appended after the section's last option when
+        absent).
+      - With I(state=absent), remove only the occurrences with this value.
+    type: str
+  values:
+    description:
+      - Values for a repeated option (C(permit), C(deny), C(allow), C(match), ...). The option
+        ends up with exactly these occurrences, in this order.
+      - With I(state=absent), remove only the occurrences with one of these values.
+    type: list
+    elements: str
+  acl:
+    description:
+      - Replace the section's C(deny) and C(permit) lines with exactly these rules, all C(deny)
+        lines first, then all C(permit) lines, at the place of the first existing rule.
+        Asterisk applies every rule in order and the last match wins, so C(permit) before
+        C(deny=0.0.0.0/0.0.0.0) would lock everyone out.
+      - Mutually exclusive with I(option); only with I(state=present).
+    type: dict
+    suboptions:
+      deny:
+        description: Networks to deny, e.g. C(0.0.0.0/0.0.0.0).
+        type: list
+        elements: str
+        default: []
+      permit:
+        description: Networks to permit, as C(address/prefix) or C(address/netmask).
+        type: list
+        elements: str
+        default: []
+  state:
+    description:
+      - C(present) sets the option (or makes sure the section exists).
+      - C(absent) removes the option (all occurrences, or the given values); without
+        I(option), removes the whole matching section(s).
+    type: str
+    choices: [present, absent]
+    default: present
+  create_section:
+    description:
+      - Create the section (appended at the end of the file) when no section matches.
+      - When false and no section matches, the module fails.
+    type: bool
+    default: true
+  backup:
+    description: Keep a timestamped copy of the original file when it changes.
+    type: bool
+    default: false
+notes:
+  - Supports check mode and diff mode.
+  - The write is atomic (temporary file and rename) and keeps the file's owner, group and mode.
+  - The task's own arguments are not masked; use C(no_log) on tasks that set a secret.
+seealso:
+  - name: Asterisk configuration file format
+    description: Templates, inheritance, includes and comments of Asterisk config files.
+    link: https://docs.asterisk.org/Fundamentals/Asterisk-Configuration/Asterisk-Configuration-Files/
+"""
+
+EXAMPLES = r"""
+- name: Refuse OPTIONS from unauthenticated sources on endpoint 1001
+  asterisk_config:
+    path: /etc/asterisk/pjsip.conf
+    section: "1001"
+    section_type: endpoint
+    option: allow_unauthenticated_options
+    value: "no"
+    backup: true
+
+- name: Only the office may use AMI user admin
+  asterisk_config:
+    path: /etc/asterisk/manager.conf
+    section: admin
+    option: permit
+    values:
+      - 198.18.0.0/255.255.255.0
+
+- name: Phone 1001 may only register from the phone network
+  asterisk_config:
+    path: /etc/asterisk/pjsip.conf
+    section: "1001"
+    section_type: endpoint
+    acl:
+      deny: [0.0.0.0/0.0.0.0]
+      permit: [198.51.100.0/24]
+
+- name: Remove the anonymous endpoint
+  asterisk_config:
+    path: /etc/asterisk/pjsip.conf
+    section: anonymous
+    section_type: endpoint
+    state: absent
+
+- name: Create the global section if needed and count unidentified requests
+  asterisk_config:
+    path: /etc/asterisk/pjsip.conf
+    section: global
+    section_type: global
+    option: unidentified_request_count
+    value: "5"
+
+- name: Check that a file parses, changing nothing
+  asterisk_config:
+    path: /etc/asterisk/extensions.conf
+  check_mode: true
+"""
+
+RETURN = r"""
+path:
+  description: The file edited.
+  returned: always
+  type: str
+  sample: /etc/asterisk/pjsip.conf
+sections:
+  description: How many sections matched I(section) / I(section_type) (before any creation).
+  returned: always
+  type: int
+  sample: 1
+created:
+  description: Whether the section was created.
+  returned: always
+  type: bool
+  sample: false
+backup_file:
+  description: The backup's path, when I(backup=true) and the file changed.
+  returned: changed and backup requested
+  type: str
+  sample: /etc/asterisk/pjsip.conf.12345.2024-05-01@10:00:00~
+warnings_parser:
+  description: Lines Asterisk ignores with a warning (no C(=), unknown directive), as FILE:LINE messages.
+  returned: always
+  type: list
+  elements: str
+  sample: ["/etc/asterisk/manager.conf:12: no '=' in line (ignored by Asterisk)"]
+msg:
+  description: What was done.
+  returned: always
+  type: str
+  sample: option allow_unauthenticated_options set in 1 section(s)
+"""
+
+import os
+import tempfile
+
+from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.common.text.converters import to_bytes, to_native
+from ansible.module_utils.asterisk_conf import AsteriskConfigError, mask_secrets, parse
+
+class ChangeError(Exception):
+    """The requested change cannot be made (not a parse error)."""
+
+
+def select_sections(config, name, section_type):
+    """Sections to act on: same name (and type), never (+) additions or continuations."""
+    found = [s for s in config.find(name, type=section_type) if not s.is_addition]
+    if section_type is None:
+        types = set((s.type or "").lower() for s in found)
+        if len(types) > 1:
+            raise ChangeError(
+                "%d sections are named [%s] with different types (%s); set section_type"
+                % (len(found), name, ", ".join(sorted(t or "none" for t in types))))
+    return found
+
+
+def apply_change(text, filename, section=None, section_type=None, option=None, value=None,
+                 values=None, state="present", create_section=True, acl=None):
+    """Compute the new text. Returns (new_text, result dict). Raises AsteriskConfigError for
+    a malformed file and ChangeError for an impossible request."""
+    config = parse(text, filename)
+    result = dict(sections=0, created=False,
+                  warnings_parser=["%s:%s: %s" % (filename, n, m) for n, m in config.warnings])
+    if section is None:
+        if option is not None or acl is not None:
+            raise ChangeError("option and acl need section")
+        result["msg"] = "file parses"
+        return text, result
+    targets = select_sections(config, section, section_type)
+    result["sections"] = len(targets)
+    wanted = None
+    if value is not None:
+        wanted = [value]
+    elif values is not None:
+        wanted = [str(v) for v in values]
+
+    if acl is not None and (option is not None or state != "present"):
+        raise ChangeError("acl is used alone, with state=present")
+    if state == "absent":
+        if option is None:
+            for target in targets:
+                config.remove_section(target)
+            result["msg"] = "%d section(s) removed" % len(targets)
+        else:
+            for target in targets:
+                if wanted is None:
+                    target.remove(option)
+                else:
+                    kept = [v for v in target.get_all(option) if v not in wanted]
+                    if kept != target.get_all(option):
+                        target.set_all(option, kept)
+            result["msg"] = "option %s removed from %d section(s)" % (option, len(targets))
+        return config.render(), result
+
+    if not targets:
+        if not create_section:
+            raise ChangeError("no section [%s]%s in %s and create_section is false" % (
+                section, " of type %s" % section_type if section_type else "", filename))
+        new = config.add_section(section)
+        if section_type is not None:
+            new.set("type", section_type)
+        targets = [new]
+        result["created"] = True
+    if acl is not None:
+        rules = [("deny", net) for net in acl.get("deny") or []] + \
+            [("permit", net) for net in acl.get("permit") or []]
+        for target in targets:
+            target.set_sequence(["deny", "permit"], rules)
+        result["msg"] = "deny/permit rules set in %d section(s)" % len(targets)
+    elif option is not None:
+        if wanted is None:
+            raise ChangeError("state=present with option needs value or values")
+        for target in targets:
+            target.set_all(option, wanted)
+        result["msg"] = "option %s set in %d section(s)" % (option, len(targets))
+    else:
+        result["msg"] = "section [%s] present" % section
+    return config.render(), result
+
+
+def write_atomically(module, path, text, encoding="utf-8"):
+    """Write through a temporary file in the same directory; atomic_move keeps owner/group/mode."""
+    directory = os.path.dirname(os.path.abspath(path))
+    handle, tmp = tempfile.mkstemp(prefix=".asterisk_config.", dir=directory)
+    try:
+        with os.fdopen(handle, "wb") as out:
+            out.write(to_bytes(text, encoding=encoding, errors="surrogate_or_strict"))
+        module.atomic_move(tmp, path, unsafe_writes=False)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def read_text(path):
+    with open(path, "rb") as handle:
+        data = handle.read()
+    try:
+        return data.decode("utf-8"), "utf-8"
+    except UnicodeDecodeError:
+        return data.decode("latin-1"), "latin-1"
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            path=dict(type="path", required=True),
+            section=dict(type="str"),
+            section_type=dict(type="str"),
+            option=dict(type="str"),
+            value=dict(type="str"),
+            values=dict(type="list", elements="str"),
+            acl=dict(type="dict", options=dict(
+                deny=dict(type="list", elements="str", default=[]),
+                permit=dict(type="list", elements="str", default=[]))),
+            state=dict(type="str", choices=["present", "absent"], default="present"),
+            create_section=dict(type="bool", default=True),
+            backup=dict(type="bool", default=False),
+        ),
+        mutually_exclusive=[["value", "values"], ["acl", "option"]],
+        required_by=dict(option="section", section_type="section", acl="section"),
+        supports_check_mode=True,
+    )
+    params = module.params
+    path = params["path"]
+    if not os.path.isfile(path):
+        module.fail_json(msg="%s does not exist or is not a regular file" % path, path=path)
+    try:
+        before, encoding = read_text(path)
+    except (IOError, OSError) as exc:
+        module.fail_json(msg="cannot read %s: %s" % (path, to_native(exc)), path=path)
+
+    try:
+        after, result = apply_change(
+            before, path, section=params["section"], section_type=params["section_type"],
+            option=params["option"], value=params["value"], values=params["values"],
+            state=params["state"], create_section=params["create_section"], acl=params["acl"])
+    except AsteriskConfigError as exc:
+        module.fail_json(msg=str(exc), path=path, filename=exc.filename, lineno=exc.lineno)
+    except ChangeError as exc:
+        module.fail_json(msg=str(exc), path=path)
+
+    changed = after != before
+    result.update(changed=changed, path=path)
+    if module._diff:  # pylint: disable=protected-access
+        result["diff"] = dict(before=mask_secrets(before, path), after=mask_secrets(after, path),
+                              before_header=path, after_header=path)
+    if changed and not module.check_mode:
+        if params["backup"]:
+            result["backup_file"] = module.backup_local(path)
+        write_atomically(module, path, after, encoding)
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,672 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: voipguard contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Ansible module: audit (and optionally rotate) the SIP and AMI secrets of an Asterisk PBX."""
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+---
+module: asterisk_secret_audit
+short_description: Audit and rotate the SIP and AMI secrets of an Asterisk PBX
+description:
+  - Finds every credential Asterisk accepts or sends and judges its strength with zxcvbn
+    (bits = log2 of the estimated guesses), its length, whether it is a common password,
+    whether it contains the username, extension or endpoint name, and whether another
+    account uses the same secret.
+  - Credentials audited are C(type=auth) objects of C(pjsip.conf) (with the password inherited
+    from templates, across C(#include)), the C(inbound_auth/password) and
+    C(outbound_auth/password) of C(pjsip_wizard.conf) sections whose C(accepts_auth) /
+    C(sends_auth) is on, and the C(secret) of every C(manager.conf) (AMI) user.
+  - Results never contain a secret, not even a part of it; reuse is found by comparing keyed
+    digests that die with the run.
+  - With I(mode=rotate), every failing secret is replaced by a generated one (letters and
+    digits, I(generated_length) characters), in place, so comments and every other line stay
+    byte for byte. A password inherited from a template is overridden in the account's own
+    section. Credentials that Asterisk sends to somebody else (C(outbound_auth) of endpoints,
+    registrations and wizard trunks) are never rotated, nor those named in I(rotate_exclude).
+  - Before a rotation the module asks Asterisk (C(asterisk -rx 'pjsip show contacts')) which
+    phones are registered with the affected accounts and returns them in C(cut_off_registered);
+    those phones must be re-provisioned. A stopped Asterisk is tolerated.
+  - A file that Asterisk would refuse makes the module fail with its file name, line number
+    and reason, and no file is written.
+version_added: "1.0.0"
+author:
+  - voipguard contributors
+requirements:
+  - zxcvbn (Debian package python3-zxcvbn, or PyPI zxcvbn) on the managed host
+options:
+  config_dir:
+    description: Asterisk's configuration directory; relative C(#include) paths resolve here.
+    type: path
+    default: /etc/asterisk
+  files:
+    description:
+      - Top-level files to audit, relative to I(config_dir). Files they C(#include) are followed.
+      - Files whose name starts with C(manager) are read as AMI users; the others as PJSIP
+        (C(type=auth) and C(type=wizard) sections).
+      - A missing file is skipped and listed in C(files_missing).
+    type: list
+    elements: str
+    default: [pjsip.conf, pjsip_wizard.conf, manager.conf]
+  min_length:
+    description: Minimum length of a secret.
+    type: int
+    default: 16
+  min_entropy_bits:
+    description:
+      - Minimum strength as log2 of zxcvbn's guess estimate. 80 bits cannot be found by an
+        online attack even at 1,000 guesses per second for decades.
+    type: float
+    default: 80
+  forbid_dictionary:
+    description: Fail secrets found in zxcvbn's list of 30,000 common passwords (also l33t or capitalised).
+    type: bool
+    default: true
+  forbid_username:
+    description: Fail secrets that equal or contain the username, the auth or endpoint name (the extension).
+    type: bool
+    default: true
+  forbid_reuse:
+    description: Fail secrets used by more than one account.
+    type: bool
+    default: true
+  mode:
+    description: C(audit) only reports; C(rotate) also replaces failing secrets.
+    type: str
+    choices: [audit, rotate]
+    default: audit
+  rotate_exclude:
+    description:
+      - Accounts never rotated, e.g. trunk credentials issued by the provider. Each entry is
+        compared (case-insensitively) with the auth object name, the wizard section name,
+        the AMI user name, the account id, and the names of the endpoints using the account.
+    type: list
+    elements: str
+    default: []
+  generated_length:
+    description:
+      - Length of generated secrets. zxcvbn credits a random character about 3.32 bits, so the
+        length must reach I(min_entropy_bits) by that measure (28 scores about 93 bits); the
+        module refuses a length that cannot.
+    type: int
+    default: 28
+  return_credentials:
+    description:
+      - Return the new credentials in C(credentials). Use it only on a task with C(no_log) true.
+    type: bool
+    default: false
+  backup:
+    description: Keep a timestamped copy of every file the rotation changes.
+    type: bool
+    default: false
+notes:
+  - Supports check mode (reports what would rotate, writes nothing, returns no credentials)
+    and diff mode (every secret value shows as C(********) on both sides).
+  - Writes are atomic and keep owner, group and mode; Asterisk must reload C(res_pjsip) and
+    the manager afterwards.
+"""
+
+EXAMPLES = r"""
+- name: Audit every SIP and AMI secret
+  asterisk_secret_audit:
+  register: secret_audit
+
+- name: Rotate weak secrets except the provider's trunk credentials
+  asterisk_secret_audit:
+    mode: rotate
+    rotate_exclude: [carrier]
+    return_credentials: true
+    backup: true
+  no_log: true
+  register: secret_rotation
+"""
+
+RETURN = r"""
+findings:
+  description: One entry per credential. Never contains a secret.
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    file: {description: File that holds the (effective) secret, type: str}
+    line: {description: Its line number (the section header when there is no secret line), type: int}
+    object: {description: Section name (auth object, wizard section or AMI user), type: str}
+    id: {description: "Account id: auth name, C(NAME-iauth)/C(NAME-oauth) for wizards, C(ami:NAME)", type: str}
+    kind: {description: "C(pjsip_auth), C(wizard) or C(ami)", type: str}
+    direction: {description: "C(inbound) (phones log in with it) or C(outbound) (Asterisk sends it)", type: str}
+    username: {description: The username of the credential, type: str}
+    reasons:
+      description: "Codes: empty, too_short, low_entropy, common_password, contains_name, reused"
+      type: list
+    reused_with: {description: Ids of the other accounts with the same secret, type: list}
+    entropy_bits: {description: Rounded zxcvbn bits (null for hashed credentials), type: int}
+    hashed: {description: Only a digest (md5_cred/password_digest) is stored; strength not measurable, type: bool}
+    passed: {description: No reason to fail, type: bool}
+  sample:
+    - {file: /etc/asterisk/pjsip.conf, line: 29, object: "1001", id: "1001", kind: pjsip_auth,
+       direction: inbound, username: "1001", reasons: [too_short, low_entropy, contains_name],
+       reused_with: [], entropy_bits: 1, hashed: false, passed: false}
+failed_objects:
+  description: Ids of the failing accounts.
+  returned: always
+  type: list
+  sample: ["1001", "ami:admin"]
+rotated:
+  description: Accounts whose secret was (in check mode, would be) replaced.
+  returned: always
+  type: list
+  sample: [{object: "1001", id: "1001", kind: pjsip_auth, username: "1001"}]
+not_rotated:
+  description: Failing accounts left alone, with why (excluded, outbound, hashed).
+  returned: always
+  type: list
+  sample: [{object: carrier, id: carrier, kind: pjsip_auth, username: pbx17, why: outbound}]
+cut_off_registered:
+  description: Registered contacts of endpoints whose inbound secret was rotated; re-provision these phones.
+  returned: always
+  type: list
+  sample: [{object: "1001", endpoint: "1001", aor: "1001", contact: "sip:1001@198.51.100.30:5060", status: Avail}]
+contacts_checked:
+  description: Whether Asterisk answered C(pjsip show contacts) (false when it is not running).
+  returned: always
+  type: bool
+credentials:
+  description: "New credentials, id -> {username, password}. Only with I(return_credentials=true), never in check mode."
+  returned: when return_credentials and something was rotated
+  type: dict
+files_missing:
+  description: Files of I(files) that do not exist.
+  returned: always
+  type: list
+backup_files:
+  description: Backups made, file -> backup path.
+  returned: when backup and changed
+  type: dict
+"""
+
+import os
+import re
+import tempfile
+
+from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+from ansible.module_utils.common.text.converters import to_bytes, to_native
+from ansible.module_utils.asterisk_conf import AsteriskConfigError, load, parse, resolve
+from ansible.module_utils.secret_policy import (
+    HAS_ZXCVBN, ZXCVBN_IMPORT_ERROR, PolicyError, REASON_REUSED, SecretDigester, SecretPolicy,
+    evaluate, find_reused, generate_secret)
+
+MASK = "********"
+# Keys whose value is a secret; wizard keys (inbound_auth/password) match after the '/'.
+SECRET_KEYS = frozenset(["password", "secret", "md5_cred", "password_digest"])
+# A commented-out secret is still a secret (";password = 1001" left over from an edit).
+_COMMENTED_SECRET = re.compile(
+    r"^(\s*;+\s*[\w/]*?(?:password|secret|md5_cred|password_digest)\s*=>?\s*)(\S.*?)(\s*)$",
+    re.IGNORECASE)
+_CONTACT_LINE = re.compile(r"^\s*Contact:\s+([^/\s<]+)/(\S+)\s+\S+\s+(\S+)")
+WIZARD_SLOTS = (("inbound", "inbound_auth", "accepts_auth", "-iauth"),
+                ("outbound", "outbound_auth", "sends_auth", "-oauth"))
+_TRUE = ("yes", "true", "y", "t", "1", "on")
+
+
+class Account(object):
+    """One credential found in the configuration (the secret lives only here, in memory)."""
+
+    def __init__(self, kind, obj, account_id, username, direction, secret, section, key,
+                 where, hashed=False, endpoints=(), names=()):
+        self.kind = kind
+        self.object = obj
+        self.id = account_id
+        self.username = username
+        self.direction = direction
+        self.secret = secret
+        self.section = section  # Section to write a new secret into
+        self.key = key  # option name that holds the secret there
+        self.file, self.line = where
+        self.hashed = hashed
+        self.endpoints = list(endpoints)  # (endpoint name, [aor names]) using it inbound
+        self.names = [n for n in names if n]
+        self.finding = None
+
+    def public(self):
+        return dict(object=self.object, id=self.id, kind=self.kind, username=self.username)
+
+
+# -- reading ----------------------------------------------------------------------------------
+
+def _last(effective, key, default=None):
+    values = effective.get(key.lower())
+    return values[-1] if values else default
+
+
+def _split_list(values):
+    out = []
+    for value in values or []:
+        out.extend(part.strip() for part in value.split(",") if part.strip())
+    return out
+
+
+def _is_true(value):
+    return (value or "").strip().lower() in _TRUE
+
+
+def _concrete_sections(configs):
+    for config in configs:
+        for section in config.sections:
+            if section.header is not None and not section.is_template and not section.is_addition:
+                yield section
+
+
+def _option_lineno(section, key):
+    lines = [line for line in section.lines if line.kind == "option" and line.key.lower() == key]
+    return lines[-1].lineno if lines else None
+
+
+def _all_sections(configs):
+    return [s for config in configs for s in config.sections]
+
+
+def _parts(section, all_sections):
+    """The section, the options continuing it at the top of an included file, and its (+)
+    additions, in reading order (what Asterisk merges into it)."""
+    parts = [section]
+    name = section.name.lower()
+    first = next((s for s in all_sections if s.header is not None and not s.is_addition
+                  and s.name.lower() == name), None)
+    for other in all_sections:
+        if other.continues is section:
+            parts.append(other)
+        elif other.is_addition and other.name.lower() == name and first is section:
+            parts.append(other)
+    return parts
+
+
+def _base(template, before, all_sections):
+    for section in all_sections:
+        if section is before:
+            break
+        if (section.header is not None and not section.is_addition
+                and section.name.lower() == template.lower()):
+            return section
+    return None
+
+
+def _defined_in(section, key, all_sections, depth=0):
+    """The section (part or template) whose ``key`` line wins, or None when nothing sets it."""
+    for part in reversed(_parts(section, all_sections)):
+        if part.get_all(key):
+            return part
+    if depth > 20:
+        return None
+    for template in reversed(section.templates):
+        base = _base(template, section, all_sections)
+        if base is not None:
+            found = _defined_in(base, key, all_sections, depth + 1)
+            if found is not None:
+                return found
+    return None
+
+
+def _locate(section, key, all_sections):
+    """(section to write a new value into, (file, line) of the effective value)."""
+    holder = _defined_in(section, key, all_sections)
+    if holder is None:
+        return section, (section.config.filename, section.lineno)
+    where = (holder.config.filename, _option_lineno(holder, key.lower()) or holder.lineno)
+    # A template is shared: the account gets its own override instead.
+    owned = holder is section or holder.continues is section or (
+        holder.is_addition and holder.name.lower() == section.name.lower())
+    return (holder if owned else section), where
+
+
+def load_config_files(config_dir, files):
+    """[(top-level path, [ConfigFile, ...])] and the missing paths. Raises AsteriskConfigError."""
+    groups, missing = [], []
+    for name in files:
+        path = name if os.path.isabs(name) else os.path.join(config_dir, name)
+        if not os.path.isfile(path):
+            missing.append(path)
+            continue
+        groups.append((path, load(path, follow_includes=True, config_dir=config_dir)))
+    return groups, missing
+
+
+def _is_manager_file(path):
+    return os.path.basename(path).lower().startswith("manager")
+
+
+def _pjsip_references(pjsip_groups):
+    """{auth name: [(endpoint, [aors])]} for inbound use, and the set of outbound auth names."""
+    inbound, outbound = {}, set()
+    for configs in pjsip_groups:
+        for section in _concrete_sections(configs):
+            kind = (section.type or "").lower()
+            if kind not in ("endpoint", "registration"):
+                continue
+            effective = resolve(configs, section.name, type=kind)
+            for auth in _split_list(effective.get("outbound_auth")):
+                outbound.add(auth.lower())
+            if kind == "endpoint":
+                aors = _split_list(effective.get("aors"))
+                for auth in _split_list(effective.get("auth")):
+                    inbound.setdefault(auth.lower(), []).append((section.name, aors))
+    return inbound, outbound
+
+
+def collect_accounts(groups):
+    """Every credential of the loaded files, as Account objects."""
+    accounts = []
+    pjsip_groups = [configs for path, configs in groups if not _is_manager_file(path)]
+    inbound_refs, outbound_refs = _pjsip_references(pjsip_groups)
+    for path, configs in groups:
+        all_sections = _all_sections(configs)
+        if _is_manager_file(path):
+            accounts.extend(_ami_accounts(configs, all_sections))
+        else:
+            accounts.extend(_auth_accounts(configs, all_sections, inbound_refs, outbound_refs))
+            accounts.extend(_wizard_accounts(configs, all_sections))
+    return accounts
+
+
+def _auth_accounts(configs, all_sections, inbound_refs, outbound_refs):
+    for section in _concrete_sections(configs):
+        if (section.type or "").lower() != "auth":
+            continue
+        effective = resolve(configs, section.name, type="auth")
+        auth_type = (_last(effective, "auth_type") or "").lower()
+        if auth_type == "google_oauth":
+            continue  # a refresh token for Google Voice, not a SIP secret
+        secret = _last(effective, "password")
+        hashed = auth_type == "md5" or (not secret and bool(
+            _last(effective, "md5_cred") or _last(effective, "password_digest")))
+        username = _last(effective, "username") or section.name
+        users = inbound_refs.get(section.name.lower(), [])
+        direction = "outbound" if section.name.lower() in outbound_refs and not users else "inbound"
+        target, where = _locate(section, "password", all_sections)
+        names = [username, section.name] + [endpoint for endpoint, _ in users]
+        yield Account("pjsip_auth", section.name, section.name, username, direction,
+                      None if hashed else (secret or ""), target, "password", where,
+                      hashed=hashed, endpoints=users, names=names)
+
+
+def _wizard_accounts(configs, all_sections):
+    for section in _concrete_sections(configs):
+        if (section.type or "").lower() != "wizard":
+            continue
+        effective = resolve(configs, section.name, type="wizard")
+        for direction, prefix, switch, suffix in WIZARD_SLOTS:
+            if not _is_true(_last(effective, switch)):
+                continue  # Asterisk creates (or keeps) this auth only when the switch is on
+            key = prefix + "/password"
+            auth_type = (_last(effective, prefix + "/auth_type") or "").lower()
+            secret = _last(effective, key)
+            hashed = auth_type == "md5" or (not secret and bool(_last(effective, prefix + "/md5_cred")))
+            username = _last(effective, prefix + "/username") or ""
+            target, where = _locate(section, key, all_sections)
+            endpoints = [(section.name, [section.name])] if direction == "inbound" else []
+            yield Account("wizard", section.name, section.name + suffix, username, direction,
+                          None if hashed else (secret or ""), target, key, where,
+                          hashed=hashed, endpoints=endpoints, names=[username, section.name])
+
+
+def _ami_accounts(configs, all_sections):
+    for section in _concrete_sections(configs):
+        if section.name.lower() == "general":
+            continue
+        effective = resolve(configs, section.name)
+        target, where = _locate(section, "secret", all_sections)
+        yield Account("ami", section.name, "ami:" + section.name, section.name, "inbound",
+                      _last(effective, "secret") or "", target, "secret", where,
+                      names=[section.name])
+
+
+# -- judging ----------------------------------------------------------------------------------
+
+def audit_accounts(accounts, policy):
+    """Judge every account; returns the findings (and keeps each on its account)."""
+    digester = SecretDigester()
+    reused = find_reused(dict((a.id, digester.digest(a.secret) if a.secret else None)
+                              for a in accounts))
+    findings = []
+    for account in accounts:
+        if account.hashed:
+            verdict = dict(reasons=[], entropy_bits=None, passed=True)
+        else:
+            verdict = evaluate(account.secret, account.names, policy)
+        others = reused.get(account.id, [])
+        if others and policy.forbid_reuse:
+            verdict["reasons"].append(REASON_REUSED)
+            verdict["passed"] = False
+        account.finding = dict(
+            file=account.file, line=account.line, object=account.object, id=account.id,
+            kind=account.kind, direction=account.direction, username=account.username,
+            reasons=verdict["reasons"], reused_with=others, entropy_bits=verdict["entropy_bits"],
+            hashed=account.hashed, passed=verdict["passed"])
+        findings.append(account.finding)
+    return findings
+
+
+def _excluded(account, exclude):
+    names = set([account.object.lower(), account.id.lower()])
+    names.update(endpoint.lower() for endpoint, _ in account.endpoints)
+    return bool(names & exclude)
+
+
+def rotate_accounts(accounts, policy, rotate_exclude=()):
+    """Replace the secret of every failing, rotatable account in the parsed files (in memory).
+    Returns (rotated accounts, not_rotated entries, {id: {username, password}})."""
+    exclude = set(name.lower() for name in rotate_exclude or [])
+    rotated, not_rotated, credentials = [], [], {}
+    for account in accounts:
+        if account.finding is None or account.finding["passed"]:
+            continue
+        why = None
+        if account.hashed:
+            why = "hashed"
+        elif account.direction == "outbound":
+            why = "outbound"  # issued by the remote side: changing it here only breaks the trunk
+        elif _excluded(account, exclude):
+            why = "excluded"
+        if why:
+            entry = account.public()
+            entry["why"] = why
+            not_rotated.append(entry)
+            continue
+        new_secret = generate_secret(policy, account.names)
+        account.section.set(account.key, new_secret)
+        credentials[account.id] = dict(username=account.username, password=new_secret)
+        rotated.append(account)
+    return rotated, not_rotated, credentials
+
+
+# -- output -----------------------------------------------------------------------------------
+
+def is_secret_key(key):
+    return key.rsplit("/", 1)[-1].strip().lower() in SECRET_KEYS
+
+
+def mask_config(config):
+    """The file's text with every secret value (also commented-out ones) replaced by ********."""
+    out = []
+    for line in config.lines:
+        if line.kind == "option" and is_secret_key(line.key):
+            if line.value_span is not None:
+                start, end = line.value_span
+                out.append(line.raw[:start] + MASK + line.raw[end:])
+            else:
+                ending = line.raw[len(line.raw.rstrip("\r\n")):]
+                out.append("%s = %s%s" % (line.key, MASK, ending))
+        elif line.kind == "text":
+            ending = line.raw[len(line.raw.rstrip("\r\n")):]
+            match = _COMMENTED_SECRET.match(line.raw.rstrip("\r\n"))
+            out.append(match.group(1) + MASK + ending if match else line.raw)
+        else:
+            out.append(line.raw)
+    return "".join(out)
+
+
+def changed_files(groups):
+    """[(ConfigFile, masked before, masked after)] for every file the rotation changed."""
+    out = []
+    for _, configs in groups:
+        for config in configs:
+            if config.render() != config.original:
+                before = mask_config(parse(config.original, config.filename))
+                out.append((config, before, mask_config(config)))
+    return out
+
+
+def parse_contacts(output):
+    """``pjsip show contacts`` output -> {aor (lower case): [(uri, status)]}."""
+    contacts = {}
+    for line in (output or "").splitlines():
+        if "<Aor/ContactUri" in line:
+            continue
+        match = _CONTACT_LINE.match(line)
+        if match:
+            aor, uri, status = match.groups()
+            contacts.setdefault(aor.lower(), []).append((uri, status))
+    return contacts
+
+
+def cut_off(rotated, contacts):
+    """Contacts registered for endpoints whose inbound secret changed (names and URIs only)."""
+    out = []
+    for account in rotated:
+        if account.direction != "inbound":
+            continue
+        for endpoint, aors in account.endpoints:
+            for aor in aors:
+                for uri, status in contacts.get(aor.lower(), []):
+                    out.append(dict(object=account.object, id=account.id, endpoint=endpoint,
+                                    aor=aor, contact=uri, status=status))
+    return out
+
+
+def run_audit(config_dir, files, policy, mode="audit", rotate_exclude=()):
+    """Load, judge and (mode=rotate) rotate in memory. Returns (result dict, accounts, groups,
+    credentials). Nothing is written; raises AsteriskConfigError for a malformed file."""
+    groups, missing = load_config_files(config_dir, files)
+    accounts = collect_accounts(groups)
+    findings = audit_accounts(accounts, policy)
+    result = dict(findings=findings, files_missing=missing,
+                  failed_objects=[f["id"] for f in findings if not f["passed"]],
+                  rotated=[], not_rotated=[])
+    credentials = {}
+    rotated = []
+    if mode == "rotate":
+        rotated, result["not_rotated"], credentials = rotate_accounts(accounts, policy, rotate_exclude)
+        result["rotated"] = [account.public() for account in rotated]
+    result["_rotated_accounts"] = rotated
+    return result, groups, credentials
+
+
+# -- Ansible ------------------------------------------------------------------------------------
+
+def query_contacts(module):
+    """Registered contacts from the running Asterisk; (contacts, checked)."""
+    binary = module.get_bin_path("asterisk")
+    if binary is None:
+        return {}, False
+    rc, out, err = module.run_command([binary, "-rx", "pjsip show contacts"],
+                                      environ_update={"LANG": "C"})
+    text = (out or "") + (err or "")
+    if rc != 0 or "Unable to connect to remote asterisk" in text or "No such command" in text:
+        return {}, False
+    return parse_contacts(out), True
+
+
+def current_encoding(config):
+    """The encoding the file on disk was read with, or None when it changed since it was read."""
+    with open(config.filename, "rb") as handle:
+        data = handle.read()
+    try:
+        current, encoding = data.decode("utf-8"), "utf-8"
+    except UnicodeDecodeError:
+        current, encoding = data.decode("latin-1"), "latin-1"
+    return encoding if current == config.original else None
+
+
+def write_atomically(module, config, encoding):
+    """Write one file through a temporary file in its directory (atomic_move keeps owner/mode)."""
+    path = config.filename
+    handle, tmp = tempfile.mkstemp(prefix=".asterisk_secret_audit.", dir=os.path.dirname(path))
+    try:
+        with os.fdopen(handle, "wb") as out:
+            out.write(to_bytes(config.render(), encoding=encoding, errors="surrogate_or_strict"))
+        module.atomic_move(tmp, path, unsafe_writes=False)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            config_dir=dict(type="path", default="/etc/asterisk"),
+            files=dict(type="list", elements="str",
+                       default=["pjsip.conf", "pjsip_wizard.conf", "manager.conf"]),
+            min_length=dict(type="int", default=16),
+            min_entropy_bits=dict(type="float", default=80),
+            forbid_dictionary=dict(type="bool", default=True),
+            forbid_username=dict(type="bool", default=True),
+            forbid_reuse=dict(type="bool", default=True),
+            mode=dict(type="str", choices=["audit", "rotate"], default="audit"),
+            rotate_exclude=dict(type="list", elements="str", default=[]),
+            generated_length=dict(type="int", default=28),
+            return_credentials=dict(type="bool", default=False),
+            backup=dict(type="bool", default=False),
+        ),
+        supports_check_mode=True,
+    )
+    params = module.params
+    if not HAS_ZXCVBN:
+        module.fail_json(msg=missing_required_lib("zxcvbn (Debian: python3-zxcvbn)"),
+                         exception=to_native(ZXCVBN_IMPORT_ERROR))
+    try:
+        policy = SecretPolicy(min_length=params["min_length"],
+                              min_entropy_bits=params["min_entropy_bits"],
+                              forbid_dictionary=params["forbid_dictionary"],
+                              forbid_username=params["forbid_username"],
+                              forbid_reuse=params["forbid_reuse"],
+                              generated_length=params["generated_length"])
+        result, groups, credentials = run_audit(params["config_dir"], params["files"], policy,
+                                                params["mode"], params["rotate_exclude"])
+    except AsteriskConfigError as exc:
+        module.fail_json(msg=str(exc), filename=exc.filename, lineno=exc.lineno)
+    except PolicyError as exc:
+        module.fail_json(msg=str(exc))
+    except (IOError, OSError) as exc:
+        module.fail_json(msg="cannot read the configuration: %s" % to_native(exc))
+
+    rotated = result.pop("_rotated_accounts")
+    changes = changed_files(groups)
+    result.update(changed=bool(changes), cut_off_registered=[], contacts_checked=False)
+    if rotated:
+        contacts, result["contacts_checked"] = query_contacts(module)
+        result["cut_off_registered"] = cut_off(rotated, contacts)
+    if module._diff:  # pylint: disable=protected-access
+        result["diff"] = [dict(before=before, after=after, before_header=config.filename,
+                               after_header=config.filename) for config, before, after in changes]
+    if changes and not module.check_mode:
+        encodings = [current_encoding(config) for config, _, _ in changes]
+        moved = [config.filename for (config, _, _), enc in zip(changes, encodings) if enc is None]
+        if moved:
+            module.fail_json(msg="changed by someone else while being audited, nothing written: %s"
+                             % ", ".join(moved))
+        backups = {}
+        for (config, _, _), encoding in zip(changes, encodings):
+            if params["backup"]:
+                backups[config.filename] = module.backup_local(config.filename)
+            write_atomically(module, config, encoding)
+        if backups:
+            result["backup_files"] = backups
+        if params["return_credentials"]:
+            result["credentials"] = credentials
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()

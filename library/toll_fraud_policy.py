@@ -1,0 +1,313 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: voipguard contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Validate and compile the toll-fraud policy on the controller."""
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+---
+module: toll_fraud_policy
+short_description: Validate a toll-fraud policy and compile it for the Asterisk dialplan
+description:
+  - "Runs on the controller (C(delegate_to: localhost)); needs the C(phonenumbers) package there."
+  - Turns ISO country codes into E.164 prefixes with libphonenumber metadata (shared codes such
+    as +1 NANP and +7 RU/KZ resolve to area codes), builds the dialing forms of the site
+    country, finds its emergency numbers, prices every destination and flags blocked ones.
+  - Reads the text of C(pjsip.conf) and plans which endpoints get a guard context in front of
+    their dialplan context (trunks and exempt endpoints are left alone).
+  - Changes nothing; fails with a clear message on an invalid policy (unknown ISO code,
+    negative budget, malformed rate table, ...).
+version_added: "0.1.0"
+author: voipguard contributors
+options:
+  site_country:
+    description: ISO code of the site; decides dialing forms and emergency numbers.
+    type: str
+    required: true
+  outside_line:
+    description: Digit(s) dialed for an outside line, e.g. C(9) or C(0); empty for none.
+    type: str
+    default: ""
+  international_prefixes:
+    description: Override of the site's international call prefixes (default from metadata).
+    type: list
+    elements: str
+    default: []
+  blocked_countries:
+    description:
+      - ISO codes whose destinations are refused. Omitted means the default high-risk list
+        (CU, LT, LV, SO, ZW). Mutually exclusive with I(allowed_countries).
+    type: list
+    elements: str
+  allowed_countries:
+    description: Allow-list mode; only these countries (plus the site country) may be called.
+    type: list
+    elements: str
+    default: []
+  blocked_prefixes:
+    description: E.164 prefixes refused outright. Omitted means 881, 882, 883, 979.
+    type: list
+    elements: str
+  block_premium_rate:
+    description: Refuse the site country's premium-rate ranges (from libphonenumber).
+    type: bool
+    default: true
+  rates:
+    description: Rate table, a list of dicts C(prefix) (E.164 digits) and C(price_per_minute) (EUR).
+    type: list
+    elements: raw
+    default: []
+  default_price_per_minute:
+    description: EUR per minute for destinations not in I(rates).
+    type: raw
+    required: true
+  max_price_per_minute:
+    description: Destinations priced above this (EUR per minute) are refused.
+    type: raw
+    required: true
+  budgets:
+    description: EUR budgets, keys C(pbx_day), C(pbx_month), C(endpoint_day), C(endpoint_month).
+    type: dict
+    required: true
+  max_call_seconds:
+    description: Longest external call; also bounds one call's budget reservation.
+    type: int
+    default: 3600
+  min_call_seconds:
+    description: A call that the remaining budget allows for less than this is refused.
+    type: int
+    default: 30
+  budget_national:
+    description:
+      - Refuse calls within the site country for budget too. When false (default), national
+        calls are never refused for budget; their real cost is still added to the spend.
+    type: bool
+    default: false
+  max_concurrent_calls:
+    description: Concurrent external calls of the whole PBX.
+    type: int
+    default: 4
+  endpoint_max_concurrent_calls:
+    description: Concurrent external calls per endpoint.
+    type: int
+    default: 2
+  trunks:
+    description: Names of the trunks (C(voipguard_trunks[].name)).
+    type: list
+    elements: str
+    default: []
+  trunk_max_concurrent_calls:
+    description:
+      - Concurrent calls per trunk, counted with C(GROUP(voipguard-trunk)) set on the trunk
+        endpoint's channels. One integer for every trunk in I(trunks), or a dict
+        C({trunk name: integer}); 0 or C({}) means no cap.
+    type: raw
+    default: {}
+  calls_per_minute:
+    description: External call attempts per minute, whole PBX.
+    type: int
+    default: 10
+  endpoint_calls_per_minute:
+    description: External call attempts per minute per endpoint.
+    type: int
+    default: 4
+  burst_calls:
+    description: International calls within I(burst_window) seconds that raise an alert.
+    type: int
+    default: 5
+  burst_window:
+    description: Window for I(burst_calls), in seconds.
+    type: int
+    default: 600
+  business_hours:
+    description: 'C({time: "08:00-18:00", days: "mon-fri"}); international calls outside these hours alert.'
+    type: dict
+  block_on_alert:
+    description: Refuse the call that raises a burst or off-hours alert instead of only alerting.
+    type: bool
+    default: false
+  alert_webhook_url:
+    description: http(s) URL that receives alerts as a form POST (may carry a token).
+    type: str
+    default: ""
+  emergency_numbers:
+    description: Extra emergency numbers, on top of those libphonenumber knows for the site.
+    type: list
+    elements: str
+    default: []
+  internal_patterns:
+    description: Fixed-length Asterisk patterns of internal extensions (no price, no limits).
+    type: list
+    elements: str
+    default: []
+  pjsip_conf:
+    description: Text of pjsip.conf (e.g. from slurp); endpoints and their contexts are read from it.
+    type: str
+    default: ""
+  trunk_endpoints:
+    description: Endpoints of trunks; never guarded (their calls come from the carrier).
+    type: list
+    elements: str
+    default: []
+  exempt_endpoints:
+    description: Endpoints deliberately left unguarded.
+    type: list
+    elements: str
+    default: []
+"""
+
+EXAMPLES = r"""
+- name: Compile the toll-fraud policy
+  toll_fraud_policy:
+    site_country: DE
+    outside_line: "0"
+    blocked_countries: [SO, ZW, CU, LV, LT]
+    rates:
+      - {prefix: "49", price_per_minute: 0.02}
+      - {prefix: "4915", price_per_minute: 0.10}
+    default_price_per_minute: 0.50
+    max_price_per_minute: 1.00
+    budgets: {pbx_day: 20, pbx_month: 200, endpoint_day: 5, endpoint_month: 50}
+    pjsip_conf: "{{ pjsip_slurp.content | b64decode }}"
+    trunk_endpoints: [carrier]
+  delegate_to: localhost
+  register: toll_fraud
+"""
+
+RETURN = r"""
+policy:
+  description: Compiled policy (money in millicents, 1 EUR = 100000); also the JSON written for the audit.
+  returned: success
+  type: dict
+endpoint_plan:
+  description: Endpoints to guard and their original (operator) context.
+  returned: success
+  type: dict
+  sample: {"1001": "from-internal"}
+guard_contexts:
+  description: Guard context per original context.
+  returned: success
+  type: dict
+  sample: {"from-internal": "voipguard-guard-from-internal"}
+unguarded_endpoints:
+  description: Endpoints left alone (trunks, exempt, no context).
+  returned: success
+  type: list
+"""
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible.module_utils.dial_policy import (
+    DEFAULT_BLOCKED_COUNTRIES, DEFAULT_BLOCKED_PREFIXES, PolicyError, compile_policy,
+    guard_context, plan_endpoints)
+
+try:
+    from ansible.module_utils.asterisk_conf import AsteriskConfigError, iter_sections, parse, resolve
+    HAS_ASTERISK_CONF = True
+except ImportError:  # pragma: no cover
+    HAS_ASTERISK_CONF = False
+
+POLICY_KEYS = (
+    "site_country", "outside_line", "international_prefixes", "blocked_countries",
+    "allowed_countries", "blocked_prefixes", "block_premium_rate", "rates",
+    "default_price_per_minute", "max_price_per_minute", "budgets", "max_call_seconds",
+    "min_call_seconds", "max_concurrent_calls", "endpoint_max_concurrent_calls",
+    "calls_per_minute", "endpoint_calls_per_minute", "burst_calls", "burst_window",
+    "business_hours", "block_on_alert", "alert_webhook_url", "emergency_numbers",
+    "internal_patterns", "budget_national", "trunks", "trunk_max_concurrent_calls",
+)
+
+
+def endpoint_contexts(pjsip_text):
+    """{endpoint: effective context} of every concrete endpoint in pjsip.conf text."""
+    if not pjsip_text:
+        return {}, []
+    config = parse(pjsip_text, "pjsip.conf")
+    configs = [config]
+    contexts = {}
+    for section in iter_sections(configs, type="endpoint"):
+        values = resolve(configs, section.name, "endpoint").get("context") or ["default"]
+        contexts[section.name] = values[-1]
+    includes = [pattern for _directive, pattern, _lineno in config.includes]
+    return contexts, includes
+
+
+def build(params):
+    """Everything the module returns, from its parameters; raises PolicyError."""
+    policy_params = dict((key, params.get(key)) for key in POLICY_KEYS)
+    if policy_params["blocked_countries"] is None and not policy_params["allowed_countries"]:
+        policy_params["blocked_countries"] = list(DEFAULT_BLOCKED_COUNTRIES)
+    if policy_params["blocked_prefixes"] is None:
+        policy_params["blocked_prefixes"] = list(DEFAULT_BLOCKED_PREFIXES)
+    policy = compile_policy(policy_params)
+    try:
+        contexts, includes = endpoint_contexts(params.get("pjsip_conf") or "")
+    except AsteriskConfigError as exc:
+        raise PolicyError("pjsip.conf: %s" % exc)
+    plan = plan_endpoints(contexts, params.get("trunk_endpoints"), params.get("exempt_endpoints"))
+    result = {
+        "policy": policy,
+        "endpoint_plan": plan,
+        "guard_contexts": dict((ctx, guard_context(ctx)) for ctx in sorted(set(plan.values()))),
+        "unguarded_endpoints": sorted(set(contexts) - set(plan)),
+        "warnings": [],
+    }
+    if includes:
+        result["warnings"].append(
+            "pjsip.conf includes %s; endpoints defined there are not guarded"
+            % ", ".join(includes))
+    return result
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            site_country=dict(type="str", required=True),
+            outside_line=dict(type="str", default=""),
+            international_prefixes=dict(type="list", elements="str", default=[]),
+            blocked_countries=dict(type="list", elements="str"),
+            allowed_countries=dict(type="list", elements="str", default=[]),
+            blocked_prefixes=dict(type="list", elements="str"),
+            block_premium_rate=dict(type="bool", default=True),
+            rates=dict(type="list", elements="raw", default=[]),
+            default_price_per_minute=dict(type="raw", required=True),
+            max_price_per_minute=dict(type="raw", required=True),
+            budgets=dict(type="dict", required=True),
+            max_call_seconds=dict(type="int", default=3600),
+            min_call_seconds=dict(type="int", default=30),
+            max_concurrent_calls=dict(type="int", default=4),
+            endpoint_max_concurrent_calls=dict(type="int", default=2),
+            budget_national=dict(type="bool", default=False),
+            trunks=dict(type="list", elements="str", default=[]),
+            trunk_max_concurrent_calls=dict(type="raw", default={}),
+            calls_per_minute=dict(type="int", default=10),
+            endpoint_calls_per_minute=dict(type="int", default=4),
+            burst_calls=dict(type="int", default=5),
+            burst_window=dict(type="int", default=600),
+            business_hours=dict(type="dict"),
+            block_on_alert=dict(type="bool", default=False),
+            alert_webhook_url=dict(type="str", default="", no_log=True),
+            emergency_numbers=dict(type="list", elements="str", default=[]),
+            internal_patterns=dict(type="list", elements="str", default=[]),
+            pjsip_conf=dict(type="str", default=""),
+            trunk_endpoints=dict(type="list", elements="str", default=[]),
+            exempt_endpoints=dict(type="list", elements="str", default=[]),
+        ),
+        supports_check_mode=True,
+    )
+    if not HAS_ASTERISK_CONF:
+        module.fail_json(msg="module_utils/asterisk_conf.py is missing from this checkout")
+    try:
+        result = build(module.params)
+    except PolicyError as exc:
+        module.fail_json(msg=str(exc))
+    for warning in result.pop("warnings"):
+        module.warn(warning)
+    module.exit_json(changed=False, **result)
+
+
+if __name__ == "__main__":
+    main()

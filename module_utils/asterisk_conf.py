@@ -1,0 +1,875 @@
+# -*- coding: utf-8 -*-
+# Copyright: voipguard contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Read and edit Asterisk configuration files the way Asterisk reads them (main/config.c).
+
+A generic ini editor breaks Asterisk files: sections share names (``[1001]`` endpoint, auth and
+aor), templates ``[tpl](!)`` are inherited by ``[1001](tpl)``, keys repeat (``permit``, ``allow``,
+``match``), ``=>`` is a separator too, ``;-- --;`` comments nest and ``#include`` pulls in globs.
+
+The file is kept as its original lines. Edits rewrite or insert single lines, so comments and
+every untouched line stay byte-for-byte, and ``parse(text).render() == text``.
+
+Asterisk semantics reproduced here (main/config.c, process_text_line/config_text_file_load):
+- ``;`` starts a comment unless escaped as ``\\;``; ``;--`` opens a nestable block comment
+  that ``--;`` closes.
+- ``[name]`` opens a section; ``[name](...)`` takes a comma list where ``!`` marks a template,
+  ``+`` (optionally ``+filter``) appends to an earlier section of that name, and any other
+  word inherits from the first earlier section of that name (template or not). Names
+  (sections and keys) compare case-insensitively.
+- ``key = value``, ``key => value`` and ``key += value`` (appends to the last value of key).
+- ``#include`` / ``#tryinclude`` take a path or glob (with ``{a,b}``), relative to the Asterisk
+  configuration directory (the top-level file's directory here); an ``#include`` that matches
+  nothing makes Asterisk reject the whole file, ``#tryinclude`` does not. Options at the top
+  of an included file continue the section that was current when it was included.
+
+Where Asterisk silently ignores something that is almost certainly a mistake (text after
+``]``, a stray ``--;``) this parser refuses it, so a hardening run never edits a file whose
+meaning is unclear. Lines Asterisk skips with a warning (no ``=``, unknown directive) are kept
+and reported in ``ConfigFile.warnings``.
+"""
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import glob
+import os
+import re
+
+# Asterisk's default include depth limit (cfg->max_include_level).
+MAX_INCLUDE_LEVEL = 10
+
+# Keys whose values are never shown (diffs, module results), compared case-insensitively
+# after the last '/', so that wizard keys such as inbound_auth/password are covered.
+SECRET_KEYS = frozenset(["password", "secret", "md5_cred", "password_digest"])
+MASK = "********"
+
+_WHITESPACE = " \t\r\n\v\f"
+
+
+class AsteriskConfigError(Exception):
+    """A file Asterisk would refuse (or misread). str() is ``FILE:LINE: message``."""
+
+    def __init__(self, message, filename="<string>", lineno=0):
+        self.message = message
+        self.filename = filename
+        self.lineno = lineno
+        super(AsteriskConfigError, self).__init__("%s:%s: %s" % (filename, lineno, message))
+
+
+class Line(object):
+    """One physical line. ``raw`` includes its line ending; ``kind`` says what Asterisk saw."""
+
+    __slots__ = ("raw", "lineno", "kind", "key", "op", "value", "value_span", "sep",
+                 "section", "directive", "argument")
+
+    def __init__(self, raw, lineno=None, kind="text"):
+        self.raw = raw
+        self.lineno = lineno
+        self.kind = kind  # text (blank/comment/ignored), header, option, directive
+        self.key = None
+        self.op = None  # "=", "=>" or "+="
+        self.value = None
+        self.value_span = None  # (start, end) of the value in raw, when contiguous
+        self.sep = None  # raw text between key and value, e.g. " = "
+        self.section = None  # header lines: their Section
+        self.directive = None
+        self.argument = None
+
+    def __repr__(self):
+        return "Line(%r, %r)" % (self.lineno, self.raw)
+
+
+def _escape_value(value):
+    return value.replace(";", "\\;")
+
+
+def _strip_span(chars, start, end):
+    while start < end and chars[start][0] in _WHITESPACE:
+        start += 1
+    while end > start and chars[end - 1][0] in _WHITESPACE:
+        end -= 1
+    return start, end
+
+
+class _CommentState(object):
+    def __init__(self):
+        self.depth = 0
+        self.opened_at = []
+
+
+def _code_chars(raw, state, filename, lineno):
+    """Return the non-comment characters of a line as [(char, index_in_raw)], like Asterisk.
+
+    Escaped ``\\;`` yields ``;`` (the backslash dropped). ``state`` carries block comment depth.
+    """
+    out = []
+    pos = 0  # Asterisk's new_buf: where the search for the next ';' starts
+
+    def keep(start, end):
+        out.extend((raw[k], k) for k in range(start, end))
+
+    while True:
+        j = raw.find(";", pos)
+        if j < 0:
+            if state.depth == 0:
+                keep(pos, len(raw))
+            return out
+        if j > pos and raw[j - 1] == "\\":
+            # Escaped semicolon: part of the value, without its backslash.
+            if state.depth == 0:
+                keep(pos, j - 1)
+                out.append((";", j))
+            pos = j + 1
+        elif raw[j + 1:j + 3] == "--" and raw[j + 3:j + 4] != "-":
+            if state.depth == 0:
+                keep(pos, j)
+            state.depth += 1
+            state.opened_at.append(lineno)
+            pos = j + 3
+        elif j >= pos + 2 and raw[j - 2:j] == "--":
+            if state.depth == 0:
+                # Asterisk counts this as closing a comment never opened, then ignores the
+                # rest of the file; refuse rather than guess.
+                raise AsteriskConfigError("block comment end '--;' without a start", filename, lineno)
+            state.depth -= 1
+            state.opened_at.pop()
+            pos = j + 1
+        elif state.depth == 0:
+            keep(pos, j)  # line comment: the rest of the line is a comment
+            return out
+        else:
+            pos = j + 1
+
+
+class Section(object):
+    """One ``[name]`` block as written (or, with ``header`` None, options continuing a section
+    of an including file). Keys compare case-insensitively, like ``ast_variable_retrieve``."""
+
+    def __init__(self, config, name, header, lineno, is_template=False, templates=(),
+                 is_addition=False, addition_filter=None, continues=None):
+        self.config = config
+        self.name = name
+        self.header = header
+        self.lineno = lineno
+        self.is_template = is_template
+        self.templates = list(templates)
+        self.is_addition = is_addition
+        self.addition_filter = addition_filter
+        self.continues = continues
+
+    def __repr__(self):
+        return "Section(%r, type=%r, template=%r, line=%r)" % (
+            self.name, self.type, self.is_template, self.lineno)
+
+    # -- structure -------------------------------------------------------------------------
+    def _bounds(self):
+        lines = self.config.lines
+        if self.header is None:
+            start = 0
+        else:
+            # Remembered position, checked (edits shift lines), else searched again.
+            cached = self.__dict__.get("_header_index")
+            if cached is None or cached >= len(lines) or lines[cached] is not self.header:
+                cached = _index(lines, self.header)
+                self._header_index = cached  # pylint: disable=attribute-defined-outside-init
+            start = cached + 1
+        end = start
+        while end < len(lines) and lines[end].kind != "header":
+            end += 1
+        return start, end
+
+    @property
+    def lines(self):
+        start, end = self._bounds()
+        return self.config.lines[start:end]
+
+    def _option_lines(self, key=None):
+        wanted = None if key is None else key.lower()
+        return [line for line in self.lines if line.kind == "option"
+                and (wanted is None or line.key.lower() == wanted)]
+
+    # -- reading ---------------------------------------------------------------------------
+    @property
+    def options(self):
+        """Own options as written: [(key, value)], ``+=`` lines included as (key, value)."""
+        return [(line.key, line.value) for line in self._option_lines()]
+
+    def get_all(self, key):
+        """Own values of key in order, with ``+=`` applied."""
+        values = []
+        for line in self._option_lines(key):
+            if line.op == "+=" and values:
+                values[-1] = (values[-1] + line.value).strip()
+            else:
+                values.append(line.value)
+        return values
+
+    def get(self, key):
+        values = self.get_all(key)
+        return values[-1] if values else None
+
+    @property
+    def type(self):
+        """The ``type`` value, own or inherited from templates; None if there is none."""
+        own = self.get("type")
+        if own is not None:
+            return own
+        # Templates only: a type= arriving through a (+) addition is too odd to look for.
+        effective = _effective(self, _group_sections(self.config), set(), with_parts=False)
+        values = effective.get("type")
+        return values[-1] if values else None
+
+    # -- editing ---------------------------------------------------------------------------
+    def _newline(self):
+        return self.config.newline
+
+    def _new_option_line(self, key, value):
+        """A new ``key = value`` line in the style (separator, indent) of its neighbours:
+        the same key in this section, else the section's last option, else the file's."""
+        own = self._option_lines()
+        same_key = [line for line in own if line.key.lower() == key.lower()]
+        model = None
+        for candidates in (same_key, own, [l for l in self.config.lines if l.kind == "option"]):
+            usable = [line for line in candidates if line.sep is not None and line.op != "+="]
+            if usable:
+                model = usable[-1]
+                break
+        sep, indent = " = ", ""
+        if model is not None:
+            sep = model.sep.replace("=>", "=") if model.op == "=>" and model.key.lower() != key.lower() \
+                else model.sep
+            if not sep.endswith((" ", "\t")) and sep.startswith((" ", "\t")):
+                sep += " "  # the model had an empty value
+            indent = model.raw[:len(model.raw) - len(model.raw.lstrip(" \t"))]
+        escaped = _escape_value(value)
+        raw = "%s%s%s%s%s" % (indent, key, sep, escaped, self._newline())
+        line = Line(raw, None, "option")
+        line.key, line.value, line.sep = key, value, sep
+        line.op = "=>" if "=>" in sep else "="
+        start = len(indent) + len(key) + len(sep)
+        line.value_span = (start, start + len(escaped))
+        return line
+
+    def _insert_position(self):
+        """Index after the section's last option (before trailing comments and before an
+        #include that follows its options, so new options stay visibly in the section)."""
+        start, end = self._bounds()
+        pos = start
+        for i in range(start, end):
+            if self.config.lines[i].kind == "option":
+                pos = i + 1
+        return pos
+
+    def _insert(self, pos, new_lines):
+        lines = self.config.lines
+        if pos > 0 and not lines[pos - 1].raw.endswith("\n"):
+            lines[pos - 1].raw += self._newline()
+        lines[pos:pos] = new_lines
+
+    @staticmethod
+    def _rewrite(line, value):
+        if line.value == value and line.op != "+=":
+            return False
+        escaped = _escape_value(value)
+        if line.value_span is not None and line.op != "+=":
+            start, end = line.value_span
+            prefix = line.raw[:start]
+            if start == end and prefix and prefix[-1] not in " \t" and line.sep and line.sep[0] in " \t":
+                escaped = " " + escaped
+            line.raw = prefix + escaped + line.raw[end:]
+            line.value_span = (start, start + len(escaped))
+        else:
+            ending = line.raw[len(line.raw.rstrip("\r\n")):]
+            indent = line.raw[:len(line.raw) - len(line.raw.lstrip(" \t"))]
+            sep = " = "
+            line.raw = "%s%s%s%s%s" % (indent, line.key, sep, escaped, ending)
+            line.sep = sep
+            line.value_span = (len(indent) + len(line.key) + len(sep), len(line.raw) - len(ending))
+        if line.op == "+=":
+            line.op = "="
+        line.value = value
+        return True
+
+    def set(self, key, value):
+        """Make key have exactly one value: the first occurrence is rewritten in place, the
+        others removed; appended after the section's last option if absent. Returns changed."""
+        return self.set_all(key, [value])
+
+    def set_all(self, key, values):
+        """Make key's own values exactly ``values`` (order kept), at the place of its first
+        occurrence. An empty list removes the key. Returns True when the text changed."""
+        values = [str(v) for v in values]
+        existing = self._option_lines(key)
+        if [line.value for line in existing] == values and all(l.op != "+=" for l in existing):
+            return False
+        if not values:
+            return self.remove(key)
+        lines = self.config.lines
+        if not existing:
+            pos = self._insert_position()
+            self._insert(pos, [self._new_option_line(key, v) for v in values])
+            return True
+        keep = existing[:len(values)]
+        for line, value in zip(keep, values):
+            self._rewrite(line, value)
+        for line in existing[len(values):]:
+            lines.remove(line)
+        extra = values[len(keep):]
+        if extra:
+            pos = _index(lines, keep[-1]) + 1
+            self._insert(pos, [self._new_option_line(key, v) for v in extra])
+        return True
+
+    def set_sequence(self, keys, pairs):
+        """Make the lines of ``keys`` exactly ``pairs`` [(key, value)], in that order, at the
+        place of the first of them (order matters for ACLs: deny then permit). Lines whose key
+        matches keep their comments. Returns True when the text changed."""
+        wanted_keys = set(k.lower() for k in keys)
+        pairs = [(k, str(v)) for k, v in pairs]
+        existing = [l for l in self._option_lines() if l.key.lower() in wanted_keys]
+        if [(l.key.lower(), l.value, l.op) for l in existing] == [
+                (k.lower(), v, "=") for k, v in pairs]:
+            return False
+        lines = self.config.lines
+        pos = _index(lines, existing[0]) if existing else self._insert_position()
+        for line in existing:
+            lines.remove(line)
+        new_lines = []
+        reusable = list(existing)
+        for key, value in pairs:
+            if reusable and reusable[0].key.lower() == key.lower():
+                line = reusable.pop(0)
+                self._rewrite(line, value)
+                new_lines.append(line)
+            else:
+                new_lines.append(self._new_option_line(key, value))
+        self._insert(pos, new_lines)
+        return True
+
+    def add(self, key, value):
+        """Append one more occurrence of key (for repeated keys). Returns True."""
+        existing = self._option_lines(key)
+        pos = _index(self.config.lines, existing[-1]) + 1 if existing else self._insert_position()
+        self._insert(pos, [self._new_option_line(key, str(value))])
+        return True
+
+    def remove(self, key):
+        """Remove every occurrence of key. Returns True when something was removed."""
+        existing = self._option_lines(key)
+        for line in existing:
+            self.config.lines.remove(line)
+        return bool(existing)
+
+
+def _index(items, item):
+    # Line and Section define no __eq__, so list.index compares identity (at C speed).
+    return items.index(item)
+
+
+class ConfigFile(object):
+    """One configuration file: its lines, sections and include directives."""
+
+    def __init__(self, filename="<string>"):
+        self.filename = filename
+        self.lines = []
+        self.sections = []
+        self.includes = []  # (directive, pattern, lineno)
+        self.warnings = []  # (lineno, message) for lines Asterisk ignores with a warning
+        self.newline = "\n"
+        self.original = ""
+        self.group = [self]  # files loaded together (load()), for template lookups
+        self.version = 0  # bumped by section additions/removals
+
+    def __repr__(self):
+        return "ConfigFile(%r, %d sections)" % (self.filename, len(self.sections))
+
+    def render(self):
+        return "".join(line.raw for line in self.lines)
+
+    @property
+    def changed(self):
+        return self.render() != self.original
+
+    def find(self, name, type=None):  # pylint: disable=redefined-builtin
+        """Sections named ``name`` (case-insensitive), optionally of a type (own or inherited)."""
+        wanted = name.lower()
+        found = [s for s in self.sections if s.header is not None and s.name.lower() == wanted]
+        if type is not None:
+            found = [s for s in found if (s.type or "").lower() == type.lower()]
+        return found
+
+    def add_section(self, name, templates=(), is_template=False):
+        """Append ``[name]`` / ``[name](!,tpl)`` at the end of the file, after a blank line."""
+        if not name or "]" in name or "\n" in name:
+            raise ValueError("invalid section name %r" % (name,))
+        flags = (["!"] if is_template else []) + list(templates)
+        header_text = "[%s]" % name + ("(%s)" % ",".join(flags) if flags else "")
+        new = []
+        if self.lines:
+            if not self.lines[-1].raw.endswith("\n"):
+                self.lines[-1].raw += self.newline
+            if self.lines[-1].raw.strip():
+                new.append(Line(self.newline))
+        header = Line(header_text + self.newline, None, "header")
+        section = Section(self, name, header, None, is_template, templates)
+        header.section = section
+        new.append(header)
+        self.lines.extend(new)
+        self.sections.append(section)
+        self.version += 1
+        return section
+
+    def remove_section(self, section):
+        """Remove a section's header and options (and comments between them). Comments after
+        its last option stay: they usually describe what follows."""
+        if section not in self.sections:
+            raise ValueError("section is not in this file")
+        start, end = section._bounds()  # pylint: disable=protected-access
+        last = start
+        for i in range(start, end):
+            if self.lines[i].kind in ("option", "directive"):
+                last = i + 1
+        if any(self.lines[i].kind == "directive" for i in range(start, last)):
+            # An #include inside the section must survive: remove the options only.
+            for line in section._option_lines():  # pylint: disable=protected-access
+                self.lines.remove(line)
+            if section.header is not None:
+                self.lines.remove(section.header)
+        else:
+            first = start - 1 if section.header is not None else start
+            # Comment lines right above the header (no blank line between) describe it.
+            while first > 0 and self.lines[first - 1].kind == "text" and \
+                    self.lines[first - 1].raw.lstrip().startswith(";"):
+                first -= 1
+            del self.lines[first:last]
+            # Do not leave two blank lines where the section was.
+            while (0 < first < len(self.lines) and not self.lines[first].raw.strip()
+                   and not self.lines[first - 1].raw.strip()):
+                del self.lines[first]
+        self.sections.remove(section)
+        self.version += 1
+
+
+def parse(text, filename="<string>", continues=None):
+    """Parse one file's text (includes are recorded, not followed).
+
+    ``continues``: the Section options before the first header belong to (load() passes the
+    section current at the ``#include``); without it such options are an error, as in Asterisk.
+    """
+    config = ConfigFile(filename)
+    config.original = text
+    raw_lines = re.findall(r"[^\n]*\n|[^\n]+$", text)
+    if raw_lines and raw_lines[0].endswith("\r\n"):
+        config.newline = "\r\n"
+    state = _CommentState()
+    current = None
+    for number, raw in enumerate(raw_lines, start=1):
+        line = Line(raw, number)
+        config.lines.append(line)
+        chars = _code_chars(raw, state, filename, number)
+        start, end = _strip_span(chars, 0, len(chars))
+        if start == end:
+            continue
+        first = chars[start][0]
+        if first == "[":
+            section = _parse_header(config, line, chars, start, end)
+            section._header_index = number - 1  # pylint: disable=protected-access
+            config.sections.append(section)
+            current = section
+        elif first == "#":
+            _parse_directive(config, line, chars, start, end)
+        else:
+            if current is None:
+                if continues is None:
+                    raise AsteriskConfigError(
+                        "parse error: No category context (option before any [section])",
+                        filename, number)
+                current = Section(config, continues.name, None, number,
+                                  continues.is_template, (), False, None, continues)
+                config.sections.append(current)
+            _parse_option(config, line, chars, start, end)
+    if state.depth:
+        raise AsteriskConfigError("unterminated block comment ';--'", filename, state.opened_at[0])
+    return config
+
+
+def _text(chars, start, end):
+    return "".join(c for c, _ in chars[start:end])
+
+
+def _parse_header(config, line, chars, start, end):
+    filename, number = config.filename, line.lineno
+    text = _text(chars, start, end)
+    close = text.find("]")
+    if close < 0:
+        raise AsteriskConfigError("parse error: no closing ']' in section header", filename, number)
+    name = text[1:close]
+    if not name:
+        raise AsteriskConfigError("empty section name", filename, number)
+    rest = text[close + 1:]
+    is_template, templates, is_addition, addition_filter = False, [], False, None
+    if rest.startswith("("):
+        paren = rest.find(")")
+        if paren < 0:
+            raise AsteriskConfigError("parse error: no closing ')' in section header", filename, number)
+        for token in rest[1:paren].split(","):
+            if token == "!":
+                is_template = True
+            elif token.startswith("+"):
+                is_addition = True
+                addition_filter = token[1:] or None
+            elif not token:
+                raise AsteriskConfigError(
+                    "empty template name in section header [%s]" % name, filename, number)
+            elif token != token.strip():
+                raise AsteriskConfigError(
+                    "template name %r has spaces around it (Asterisk looks up the name with "
+                    "the spaces and fails)" % token, filename, number)
+            else:
+                templates.append(token)
+        rest = rest[paren + 1:]
+    if rest.strip():
+        raise AsteriskConfigError(
+            "unexpected text %r after section header [%s] (Asterisk ignores it; "
+            "template lists must follow ']' directly, as in [name](!))" % (rest.strip(), name),
+            filename, number)
+    line.kind = "header"
+    section = Section(config, name, line, number, is_template, templates, is_addition,
+                      addition_filter)
+    line.section = section
+    return section
+
+
+def _parse_directive(config, line, chars, start, end):
+    text = _text(chars, start, end)
+    match = re.match(r"#(\S*)\s*(.*)$", text, re.S)
+    directive, argument = match.group(1).lower(), match.group(2).strip()
+    if directive not in ("include", "tryinclude", "exec"):
+        config.warnings.append((line.lineno, "unknown directive '#%s' (ignored by Asterisk)" % directive))
+        return
+    if not argument:
+        config.warnings.append((line.lineno, "directive '#%s' needs an argument" % directive))
+        return
+    if argument[0] in "\"<":
+        closing = ">" if argument[0] == "<" else '"'
+        if len(argument) > 1 and argument.endswith(closing):
+            argument = argument[1:-1]
+    line.kind = "directive"
+    line.directive = directive
+    line.argument = argument
+    config.includes.append((directive, argument, line.lineno))
+
+
+def _parse_option(config, line, chars, start, end):
+    filename, number = config.filename, line.lineno
+    escaped = chars[start][0] == "\\"
+    if escaped and (start + 1 >= end or ord(chars[start + 1][0]) < 33):
+        raise AsteriskConfigError("invalid escape", filename, number)
+    search_from = start + (2 if escaped else 0)
+    eq = None
+    for i in range(search_from, end):
+        if chars[i][0] == "=":
+            eq = i
+            break
+    if eq is None:
+        config.warnings.append((number, "no '=' in line (ignored by Asterisk)"))
+        return
+    key_end, value_start, op = eq, eq + 1, "="
+    if eq > search_from and chars[eq - 1][0] == "+":
+        key_end, op = eq - 1, "+="
+    elif eq + 1 < end and chars[eq + 1][0] == ">":
+        value_start, op = eq + 2, "=>"
+    key_start = start + (1 if escaped else 0)
+    ks, ke = _strip_span(chars, key_start, key_end)
+    if ks == ke:
+        config.warnings.append((number, "no option name in line (ignored by Asterisk)"))
+        return
+    vs, ve = _strip_span(chars, value_start, end)
+    line.kind = "option"
+    line.key = _text(chars, ks, ke)
+    line.op = op
+    line.value = _text(chars, vs, ve)
+    raw_key_end = chars[ke - 1][1] + 1
+    if vs < ve:
+        raw_vs, raw_ve = chars[vs][1], chars[ve - 1][1] + 1
+        # The backslash of an escaped leading ';' belongs to the value span.
+        if chars[vs][0] == ";" and raw_vs > 0 and line.raw[raw_vs - 1] == "\\":
+            raw_vs -= 1
+    else:
+        raw_vs = raw_ve = chars[value_start - 1][1] + 1
+        while raw_vs < len(line.raw) and line.raw[raw_vs] in " \t":
+            raw_vs += 1
+        raw_ve = raw_vs
+    span_ok = all(chars[i + 1][1] - chars[i][1] in (1, 2) for i in range(vs, ve - 1))
+    line.value_span = (raw_vs, raw_ve) if span_ok else None
+    line.sep = line.raw[raw_key_end:raw_vs] if chars[ks][1] + len(line.key) == raw_key_end else None
+
+
+# -- loading with includes ---------------------------------------------------------------------
+
+def _expand_braces(pattern):
+    match = re.search(r"\{([^{}]*)\}", pattern)
+    if not match:
+        return [pattern]
+    out = []
+    for alternative in match.group(1).split(","):
+        out.extend(_expand_braces(pattern[:match.start()] + alternative + pattern[match.end():]))
+    return out
+
+
+def expand_include(pattern, config_dir):
+    """Files an include pattern names, in Asterisk's order (glob(3) sorted, braces expanded)."""
+    if not os.path.isabs(pattern):
+        pattern = os.path.join(config_dir, pattern)
+    found = []
+    for alternative in _expand_braces(pattern):
+        if glob.has_magic(alternative):
+            found.extend(sorted(glob.glob(alternative)))
+        elif os.path.exists(alternative):
+            found.append(alternative)
+    return [path for path in found if os.path.isfile(path)]
+
+
+def load(path, follow_includes=True, config_dir=None):
+    """Parse ``path`` and (by default) every file it includes, in Asterisk's reading order.
+
+    Relative include patterns resolve against ``config_dir`` (Asterisk's astetcdir), by
+    default the directory of ``path``. ``#include`` of nothing is an error, ``#tryinclude`` not.
+    Templates must be defined before use across the whole set, as Asterisk requires.
+    """
+    if config_dir is None:
+        config_dir = os.path.dirname(os.path.abspath(path))
+    configs = []
+    _load_into(configs, path, None, config_dir, follow_includes, 1)
+    for config in configs:
+        config.group = configs
+    if follow_includes:
+        _check_references(configs)
+    return configs
+
+
+def _read(path):
+    with open(path, "rb") as handle:
+        data = handle.read()
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        # Asterisk reads bytes; latin-1 round-trips any byte sequence exactly.
+        return data.decode("latin-1")
+
+
+def _load_into(configs, path, continues, config_dir, follow, level):
+    config = parse(_read(path), path, continues=continues)
+    configs.append(config)
+    if not follow:
+        return
+    for directive, pattern, lineno in config.includes:
+        if directive == "exec":
+            continue  # runs a program: never executed by a parser
+        if level >= MAX_INCLUDE_LEVEL:
+            raise AsteriskConfigError("maximum include level (%d) exceeded" % MAX_INCLUDE_LEVEL,
+                                      path, lineno)
+        files = expand_include(pattern, config_dir)
+        if not files and directive == "include":
+            raise AsteriskConfigError(
+                "The file '%s' was listed as a #include but it does not exist" % pattern,
+                path, lineno)
+        for included in files:
+            # Asterisk continues the most recently opened section of the whole load.
+            _load_into(configs, included, _last_section(configs), config_dir, follow, level + 1)
+
+
+def _last_section(configs):
+    for config in reversed(configs):
+        for section in reversed(config.sections):
+            if section.header is not None:
+                return section
+    return None
+
+
+def _check_references(configs):
+    seen = []
+    for section in _all_sections(configs):
+        if section.header is not None:
+            for template in section.templates:
+                if not any(s.name.lower() == template.lower() for s in seen):
+                    raise AsteriskConfigError(
+                        "Inheritance requested, but category '%s' does not exist" % template,
+                        section.config.filename, section.lineno)
+            if section.is_addition and not any(
+                    s.name.lower() == section.name.lower() for s in seen):
+                raise AsteriskConfigError(
+                    "Category addition requested, but category '%s' does not exist" % section.name,
+                    section.config.filename, section.lineno)
+        seen.append(section)
+
+
+# -- effective options -------------------------------------------------------------------------
+
+def _all_sections(configs):
+    if isinstance(configs, ConfigFile):
+        configs = [configs]
+    out = []
+    for config in configs:
+        out.extend(config.sections)
+    return out
+
+
+def _group_sections(config):
+    # Cached per group and edit count: Section.type is asked for every section of big files.
+    key = tuple((id(c), c.version) for c in config.group)
+    cache = config.__dict__.get("_sections_cache")
+    if cache is None or cache[0] != key:
+        cache = (key, _all_sections(config.group))
+        config._sections_cache = cache  # pylint: disable=protected-access
+    return cache[1]
+
+
+def _matches_filter(section, all_sections, flt):
+    if not flt:
+        return not section.is_template
+    for expression in re.split(r"[,&]", flt):
+        if "=" not in expression:
+            return False
+        name, value = [part.strip() for part in expression.split("=", 1)]
+        if name == "TEMPLATES":
+            continue
+        # Asterisk matches the category's variables, inherited ones included.
+        variables = _effective(section, all_sections, set(), with_parts=False)
+        if not any(re.search(name, key) and re.search(value, v)
+                   for key, values in variables.items() for v in values):
+            return False
+    return True
+
+
+def _extra_parts(target, all_sections):
+    """Continuations and ``(+)`` additions that Asterisk merges into ``target``."""
+    parts = []
+    for section in all_sections:
+        if section.continues is target:
+            parts.append(section)
+        elif section.is_addition and section.name.lower() == target.name.lower():
+            earlier = all_sections[:_index(all_sections, section)]
+            candidates = [s for s in earlier if s.name.lower() == section.name.lower()
+                          and not s.is_addition and s.continues is None
+                          and _matches_filter(s, all_sections, section.addition_filter)]
+            if candidates and candidates[0] is target:
+                parts.append(section)
+    return parts
+
+
+def _find_base(name, before, all_sections):
+    for section in all_sections:
+        if section is before:
+            break
+        if section.name.lower() == name.lower() and not section.is_addition and section.continues is None:
+            return section
+    return None
+
+
+def _effective(section, all_sections, visiting, with_parts=True):
+    if id(section) in visiting:
+        raise AsteriskConfigError("template inheritance loop at [%s]" % section.name,
+                                  section.config.filename, section.lineno)
+    visiting = visiting | {id(section)}
+    result = {}
+    order = []
+
+    def add(key, op, value):
+        lower = key.lower()
+        if lower not in result:
+            result[lower] = []
+            order.append(lower)
+        if op == "+=" and result[lower]:
+            result[lower][-1] = (result[lower][-1] + value).strip()
+        else:
+            result[lower].append(value)
+
+    if section in all_sections:  # identity: Section defines no __eq__
+        for template in section.templates:
+            base = _find_base(template, section, all_sections)
+            if base is None:
+                raise AsteriskConfigError(
+                    "Inheritance requested, but category '%s' does not exist" % template,
+                    section.config.filename, section.lineno)
+            for key, values in _effective(base, all_sections, visiting).items():
+                for value in values:
+                    add(key, "=", value)
+        parts = [section] + (_extra_parts(section, all_sections) if with_parts else [])
+    else:
+        parts = [section]
+    for part in parts:
+        for line in part._option_lines():  # pylint: disable=protected-access
+            add(line.key, line.op, line.value)
+    return dict((key, result[key]) for key in order)
+
+
+def iter_sections(configs, type=None, templates=False):  # pylint: disable=redefined-builtin
+    """Every real section (header written) across files, optionally of one type.
+    Templates are skipped unless ``templates`` is true."""
+    for section in _all_sections(configs):
+        if section.header is None or section.is_addition:
+            continue
+        if section.is_template and not templates:
+            continue
+        if type is not None and (section.type or "").lower() != type.lower():
+            continue
+        yield section
+
+
+def resolve(configs, name, type=None):  # pylint: disable=redefined-builtin
+    """Effective options of section ``name`` (of ``type``) after templates, ``(+)`` additions
+    and ``+=``: {lower-case key: [values in order]}. The first concrete match wins; a template
+    is used only if no concrete section matches. {} when there is no such section."""
+    all_sections = _all_sections(configs)
+    candidates = [s for s in all_sections if s.header is not None and not s.is_addition
+                  and s.name.lower() == name.lower()]
+    for want_template in (False, True):
+        for section in candidates:
+            if section.is_template != want_template:
+                continue
+            effective = _effective(section, all_sections, set())
+            section_type = (effective.get("type") or [None])[-1]
+            if type is None or (section_type or "").lower() == type.lower():
+                return effective
+    return {}
+
+
+def resolve_section(configs, section):
+    """Effective options of one given Section (as resolve(), without the lookup by name)."""
+    return _effective(section, _all_sections(configs), set())
+
+
+# -- secrets ---------------------------------------------------------------------------------
+
+def is_secret_key(key):
+    return key.rsplit("/", 1)[-1].strip().lower() in SECRET_KEYS
+
+
+def mask_value(key, value):
+    return MASK if is_secret_key(key) else value
+
+
+def mask_secrets(text, filename="<string>"):
+    """Return text with the value of every secret option replaced by ********, the rest of
+    each line (key, separator, comment) unchanged."""
+    try:
+        config = parse(text, filename)
+    except AsteriskConfigError:
+        # Unparseable text: hide every line that looks like a secret assignment.
+        return "".join(
+            MASK + "\n" if "=" in line and is_secret_key(line.split("=", 1)[0].lstrip(";# \t"))
+            else line for line in text.splitlines(True))
+    out = []
+    for line in config.lines:
+        if line.kind == "option" and is_secret_key(line.key):
+            if line.value_span is not None:
+                start, end = line.value_span
+                out.append(line.raw[:start] + MASK + line.raw[end:])
+            else:
+                ending = line.raw[len(line.raw.rstrip("\r\n")):]
+                out.append("%s = %s%s" % (line.key, MASK, ending))
+        else:
+            out.append(line.raw)
+    return "".join(out)

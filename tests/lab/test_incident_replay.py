@@ -1,0 +1,101 @@
+"""The incident, replayed against the hardened lab PBX.
+
+An intruder with valid credentials for 1001 places 150 calls to Zimbabwe (+263) and Somalia
+(+252), in every dialing form of the site. The calls come from the phones' network (`admin`),
+where a compromised phone would sit, so that the firewall lets them in and the toll-fraud guard
+alone has to stop them.
+"""
+import subprocess
+import time
+
+import pytest
+
+from conftest import ROOT, carrier_records, cost_in_euros, place_calls
+
+# 150 calls, split over the dialing forms of a German site (international prefix 00, and +).
+INCIDENT_CALLS = {
+    "+263771234567": 38,
+    "00263771234567": 37,
+    "+252612345678": 38,
+    "00252612345678": 37,
+}
+
+
+def pbx_log_lines(pbx, pattern, since_line):
+    lines = pbx.run("tail -n +%s /var/log/asterisk/messages.log", str(since_line + 1)).stdout.splitlines()
+    return [line for line in lines if pattern in line]
+
+
+def log_length(pbx):
+    return int(pbx.check_output("wc -l < /var/log/asterisk/messages.log"))
+
+
+def test_incident_replay_reaches_the_carrier_zero_times(lab):
+    pbx, phone, carrier = lab("pbx"), lab("admin"), lab("carrier")
+    recorded_before = len(carrier_records(carrier))
+    log_before = log_length(pbx)
+    placed = 0
+    for number, calls in INCIDENT_CALLS.items():
+        placed += place_calls(phone, "1001", number, calls, rate=20, hold_ms=500)["placed"]
+    time.sleep(1)
+    assert placed == 150
+    reached = carrier_records(carrier)[recorded_before:]
+    assert reached == [], f"{len(reached)} incident calls reached the carrier"
+    # Each call was stopped by the destination rule, not by some other limit.
+    blocked = pbx_log_lines(pbx, "voipguard: blocked call endpoint=1001", log_before)
+    assert sum("reason=country" in line for line in blocked) == 150, blocked[-3:]
+
+
+def run_harden(pytestconfig, **extra_vars):
+    import json
+
+    inventory = pytestconfig.getoption("ansible_inventory", None) or str(ROOT / "inventories/lab/hosts.yml")
+    command = [str(ROOT / ".venv/bin/ansible-playbook"), "-i", inventory, str(ROOT / "playbooks/harden.yml"),
+               "--tags", "toll_fraud_guard"]
+    if extra_vars:
+        command += ["-e", json.dumps(extra_vars)]
+    result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=300, check=False)
+    assert result.returncode == 0, result.stdout[-3000:]
+
+
+@pytest.fixture()
+def destinations_allowed_with_a_ten_euro_cap(lab, pytestconfig):
+    """The incident's destinations allowed, a EUR 10 daily cap, and no other limit in the way,
+    so that the budget alone has to stop the spend. Restores the lab's policy afterwards."""
+    pbx = lab("pbx")
+    pbx.check_output("asterisk -rx 'database deltree voipguard'")
+    run_harden(pytestconfig,
+               toll_fraud_guard_blocked_countries=[],
+               toll_fraud_guard_budgets={"pbx_day": 10, "pbx_month": 100, "endpoint_day": 10, "endpoint_month": 100},
+               toll_fraud_guard_max_call_seconds=60, toll_fraud_guard_min_call_seconds=10,
+               toll_fraud_guard_max_concurrent_calls=50, toll_fraud_guard_endpoint_max_concurrent_calls=50,
+               toll_fraud_guard_calls_per_minute=100, toll_fraud_guard_endpoint_calls_per_minute=100,
+               toll_fraud_guard_burst_calls=1000)
+    yield
+    pbx.check_output("asterisk -rx 'database deltree voipguard'")
+    run_harden(pytestconfig)
+
+
+def test_a_ten_euro_cap_holds_with_twenty_calls_at_once(lab, destinations_allowed_with_a_ten_euro_cap):
+    phone, carrier = lab("admin"), lab("carrier")
+    recorded_before = len(carrier_records(carrier))
+    # 20 calls at once to Somalia (EUR 0.95/min), each held longer than the PBX allows.
+    counters = place_calls(phone, "1001", "+252612345678", 20, rate=100, hold_ms=90000, parallel=20)
+    time.sleep(2)
+    reached = carrier_records(carrier)[recorded_before:]
+    assert counters["placed"] == 20
+    assert reached, "no call reached the carrier: the cap test proves nothing"
+    assert cost_in_euros(reached) <= 10.0
+    # Nothing was left for more calls: the budget is spent, not merely unused.
+    assert cost_in_euros(reached) >= 8.0
+
+
+def test_national_and_emergency_calls_complete_with_the_budget_exhausted(
+        lab, destinations_allowed_with_a_ten_euro_cap):
+    pbx, phone = lab("pbx"), lab("admin")
+    day = pbx.check_output("date +%Y%m%d")
+    # Exhaust today's budget as a day of calls would have.
+    pbx.check_output(f"asterisk -rx 'database put voipguard/spend/day/{day} pbx 1000000'")
+    assert place_calls(phone, "1001", "+252612345678", 1)["answered"] == 0
+    assert place_calls(phone, "1001", "030123456", 1)["answered"] == 1
+    assert place_calls(phone, "1001", "112", 1)["answered"] == 1

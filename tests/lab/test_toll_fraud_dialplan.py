@@ -1,0 +1,347 @@
+"""The toll-fraud guard's generated dialplan, run by a real Asterisk 22.
+
+Calls are Local channels originated into the guard context, routed by a tiny operator dialplan
+whose outbound route dials whatever is dialed (the incident's mistake) to a simulated carrier.
+What the guard decided is read from Asterisk's own log (messages.log) and AstDB.
+
+Run against the lab PBX (default, through the lab inventory) or any throwaway container:
+    VOIPGUARD_TF_HOST=podman://h4-test .venv/bin/pytest tests/lab/test_toll_fraud_dialplan.py
+The test replaces extensions.conf and extensions_voipguard.conf while it runs and restores
+both afterwards; it deletes the AstDB tree voipguard/ (spend state). Lab PBX only.
+"""
+import base64
+import os
+import re
+import sys
+import time
+from pathlib import Path
+
+import jinja2
+import pytest
+import testinfra
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "module_utils"))
+import dial_policy  # noqa: E402  pylint: disable=wrong-import-position
+
+CONF = "/etc/asterisk"
+LOG = "/var/log/asterisk/messages.log"
+GUARD = "voipguard-guard-from-internal"
+
+# The operator's dialplan: internal extensions, and the incident route "dial anything".
+OPERATOR_DIALPLAN = r"""[general]
+static=yes
+writeprotect=no
+
+[from-internal]
+exten => _1XXX,1,Log(NOTICE,vgtest: internal ${EXTEN} reached)
+ same => n,Answer()
+ same => n,Wait(1)
+ same => n,Hangup()
+exten => _X.,1,Dial(Local/${EXTEN}@carrier-sim,,${VOIPGUARD_DIAL_LIMIT})
+ same => n,Hangup()
+exten => _+X.,1,Dial(Local/${EXTEN}@carrier-sim)
+ same => n,Hangup()
+
+; Simulated carrier: answers everything; UK numbers talk for 20 s, the rest for 2 s.
+[carrier-sim]
+exten => _[0-9+].,1,Answer()
+ same => n,Log(NOTICE,vgtest: carrier answered ${EXTEN})
+ same => n,Wait(${IF($["${EXTEN:0:4}" = "0044"]?20:2)})
+ same => n,Hangup()
+
+; Phones as the guard sees them: the endpoint name would come from CHANNEL(endpoint).
+[vgtest-1001]
+exten => _[0-9+*#A-Za-z]!,1,Set(VOIPGUARD_ENDPOINT=1001)
+ same => n,Goto(voipguard-guard-from-internal,${EXTEN},1)
+[vgtest-1002]
+exten => _[0-9+*#A-Za-z]!,1,Set(VOIPGUARD_ENDPOINT=1002)
+ same => n,Goto(voipguard-guard-from-internal,${EXTEN},1)
+
+; The best-practices example of a second leg hidden in the extension.
+[vgtest-inject]
+exten => s,1,Set(VOIPGUARD_ENDPOINT=1001)
+ same => n,Goto(voipguard-guard-from-internal,500&Local/00263771234567@carrier-sim,1)
+
+#include extensions_voipguard.conf
+"""
+
+BASE_POLICY = {
+    "site_country": "DE",
+    "blocked_countries": dial_policy.DEFAULT_BLOCKED_COUNTRIES + ["JM", "KZ"],
+    "blocked_prefixes": dial_policy.DEFAULT_BLOCKED_PREFIXES,
+    "rates": [{"prefix": "49", "price_per_minute": 0.02},
+              {"prefix": "1", "price_per_minute": 0.05},
+              {"prefix": "44", "price_per_minute": 0.60}],
+    "default_price_per_minute": 0.30,
+    "max_price_per_minute": 1.00,
+    "budgets": {"pbx_day": 50, "pbx_month": 500, "endpoint_day": 20, "endpoint_month": 200},
+    "max_call_seconds": 3600,
+    "min_call_seconds": 2,
+    "max_concurrent_calls": 10,
+    "endpoint_max_concurrent_calls": 10,
+    "calls_per_minute": 100,
+    "endpoint_calls_per_minute": 100,
+    "burst_calls": 50,
+    "burst_window": 600,
+    "internal_patterns": ["_1XXX"],
+}
+
+
+def render(overrides=None, webhook=""):
+    params = dict(BASE_POLICY)
+    params.update(overrides or {})
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(ROOT / "roles" / "toll_fraud_guard" / "templates")),
+        trim_blocks=True, undefined=jinja2.StrictUndefined)
+    return env.get_template("extensions_voipguard.conf.j2").render(
+        toll_fraud_guard_compiled=dial_policy.compile_policy(params),
+        toll_fraud_guard_endpoint_plan={"1001": "from-internal", "1002": "from-internal"},
+        toll_fraud_guard_alert_webhook_url=webhook)
+
+
+@pytest.fixture(scope="module")
+def pbx(request):
+    spec = os.environ.get("VOIPGUARD_TF_HOST")
+    if spec:
+        host = testinfra.get_host(spec)
+    else:
+        host = request.getfixturevalue("lab")("pbx")
+    saved = {}
+    for name in ("extensions.conf", "extensions_voipguard.conf"):
+        out = host.run(f"base64 -w0 {CONF}/{name}")
+        saved[name] = out.stdout if out.rc == 0 else None
+    yield host
+    for name, content in saved.items():
+        if content is None:
+            host.run(f"rm -f {CONF}/{name}")
+        else:
+            host.run(f"echo {content} | base64 -d > {CONF}/{name}")
+    host.run("asterisk -rx 'dialplan reload'")
+    host.run("asterisk -rx 'database deltree voipguard'")
+
+
+class Guard:
+    """Installs one policy and places calls through the guard."""
+
+    def __init__(self, host):
+        self.host = host
+
+    def put(self, name, text):
+        data = base64.b64encode(text.encode()).decode()
+        self.host.check_output(f"echo {data} | base64 -d > {CONF}/{name}")
+
+    def install(self, overrides=None, webhook=""):
+        self.put("extensions.conf", OPERATOR_DIALPLAN)
+        self.put("extensions_voipguard.conf", render(overrides, webhook))
+        self.host.check_output("chmod 0644 %s/extensions.conf %s/extensions_voipguard.conf"
+                               % (CONF, CONF))
+        self.host.check_output("asterisk -rx 'dialplan reload'")
+        shown = self.host.check_output("asterisk -rx 'dialplan show voipguard-check'")
+        assert "Gosub(voipguard-refuse" in shown, shown
+        self.host.run("asterisk -rx 'database deltree voipguard'")
+        self.host.run("asterisk -rx 'hangup request all'")
+
+    def log_size(self):
+        return int(self.host.check_output(f"stat -c %s {LOG}"))
+
+    def log_since(self, offset):
+        return self.host.check_output(f"tail -c +{offset + 1} {LOG}")
+
+    def call(self, number, phone="1001", wait_for=None, timeout=8.0, background=False):
+        """Originate a call from `phone`; return the log lines it produced."""
+        offset = self.log_size()
+        command = f"asterisk -rx 'channel originate Local/{number}@vgtest-{phone} application Wait 30'"
+        if background:
+            self.host.run(f"{command} >/dev/null 2>&1 &")
+            return offset
+        self.host.run(command)
+        return self.wait(offset, wait_for or r"voipguard: (blocked|allowed|emergency)|vgtest: internal",
+                         timeout)
+
+    def wait(self, offset, pattern, timeout=8.0):
+        deadline = time.time() + timeout
+        text = ""
+        while time.time() < deadline:
+            text = self.log_since(offset)
+            if re.search(pattern, text):
+                return text
+            time.sleep(0.3)
+        return text
+
+    def db(self, key):
+        out = self.host.run(f"asterisk -rx 'database get {key.rsplit('/', 1)[0]} {key.rsplit('/', 1)[1]}'")
+        match = re.search(r"Value: (\S+)", out.stdout)
+        return match.group(1) if match else None
+
+
+@pytest.fixture()
+def guard(pbx):
+    g = Guard(pbx)
+    g.install()
+    return g
+
+
+@pytest.mark.parametrize("dialed, country", [
+    ("00263771234567", "ZW"),
+    ("+252612345678", "SO"),
+    ("0018765551234", "JM"),
+    ("0077011234567", "KZ"),
+    ("0053712345678", "CU"),
+])
+def test_blocked_countries_are_refused(guard, dialed, country):
+    log = guard.call(dialed)
+    pattern = rf"blocked call endpoint=1001 dialed={re.escape(dialed)} .*country={country} reason=country"
+    assert re.search(pattern, log), log
+    assert "carrier answered" not in log
+
+
+@pytest.mark.parametrize("dialed, country", [
+    ("0012125551234", "US"),   # +1 stays open although Jamaica (+1876) is blocked
+    ("0074951234567", "RU"),   # +7 stays open although Kazakhstan (+77) is blocked
+    ("030123456", "DE"),
+    ("+4930123456", "DE"),
+])
+def test_allowed_destinations_reach_the_carrier(guard, dialed, country):
+    log = guard.call(dialed, wait_for=r"carrier answered")
+    assert re.search(rf"allowed call endpoint=1001 dialed={re.escape(dialed)} .*country={country}", log), log
+    assert "carrier answered" in log
+
+
+def test_international_networks_and_premium_rate(guard):
+    assert "reason=prefix" in guard.call("00881612345678")
+    assert "reason=premium-rate" in guard.call("09001234567")
+
+
+@pytest.mark.parametrize("dialed", ["112", "110"])
+def test_emergency_passes_even_with_no_budget_and_no_limits(pbx, dialed):
+    g = Guard(pbx)
+    g.install({"budgets": {"pbx_day": 0, "pbx_month": 0, "endpoint_day": 0, "endpoint_month": 0},
+               "calls_per_minute": 1, "endpoint_calls_per_minute": 1,
+               "max_concurrent_calls": 1, "endpoint_max_concurrent_calls": 1})
+    for _ in range(3):
+        log = g.call(dialed, wait_for=r"carrier answered")
+        assert f"emergency call endpoint=1001 dialed={dialed}" in log, log
+        assert "carrier answered" in log
+    # the same PBX refuses a paid call: there is no budget at all
+    assert "reason=budget" in g.call("030123456")
+
+
+def test_internal_extension_is_not_checked(guard):
+    log = guard.call("1002")
+    assert "vgtest: internal 1002 reached" in log
+    assert "voipguard: blocked" not in log
+
+
+def test_second_leg_in_the_extension_is_refused(guard):
+    offset = guard.log_size()
+    guard.host.run("asterisk -rx 'channel originate Local/s@vgtest-inject application Wait 5'")
+    log = guard.wait(offset, r"voipguard: blocked")
+    assert "reason=characters" in log, log
+    assert "carrier answered" not in guard.log_since(offset)
+
+
+def test_budget_cuts_the_call_and_settles_the_real_cost(pbx):
+    g = Guard(pbx)
+    # UK at 0.60 EUR/min, endpoint budget 0.05 EUR -> 5 seconds.
+    g.install({"budgets": {"pbx_day": 50, "pbx_month": 500, "endpoint_day": 0.05,
+                           "endpoint_month": 200}})
+    offset = g.log_size()
+    g.call("00441234567890", wait_for=r"settled call", timeout=15)
+    log = g.wait(offset, r"settled call", timeout=15)
+    assert re.search(r"allowed call endpoint=1001 .*country=GB price=60000 reserved=5000 seconds=5\b", log), log
+    settled = re.search(r"settled call endpoint=1001 .*answered_ms=(\d+) cost=(\d+)", log)
+    assert settled, log
+    answered_ms, cost = int(settled.group(1)), int(settled.group(2))
+    assert answered_ms <= 5500, "TIMEOUT(absolute) must end the call after 5 s"
+    assert 0 < cost <= 5000
+    day = time.strftime("%Y%m%d", time.gmtime())
+    spent = g.host.check_output("asterisk -rx 'database show voipguard/spend/day'")
+    assert f"/ep/1001" in spent and str(cost) in spent, spent
+    # what is left is below min_call_seconds: the next call is refused with an alert
+    log = g.call("00441234567890")
+    assert "ALERT kind=budget-exhausted" in log and "reason=budget" in log, log
+    # another phone has its own endpoint budget
+    assert "allowed call endpoint=1002" in g.call("00441234567890", phone="1002")
+    assert day  # the spend keys are per UTC/local day; see database show above
+
+
+def test_parallel_calls_cannot_overshoot_the_budget(pbx):
+    g = Guard(pbx)
+    # PBX day budget 0.10 EUR at 0.60 EUR/min: the first call reserves it all (10 s).
+    g.install({"budgets": {"pbx_day": 0.10, "pbx_month": 500, "endpoint_day": 20,
+                           "endpoint_month": 200}})
+    offset = g.log_size()
+    for phone in ("1001", "1002", "1001"):
+        g.call("00441234567890", phone=phone, background=True)
+    log = g.wait(offset, r"(?s)(voipguard: (allowed|blocked).*){3}", timeout=15)
+    assert len(re.findall(r"voipguard: allowed call", log)) == 1, log
+    assert len(re.findall(r"reason=budget", log)) == 2, log
+    g.host.run("asterisk -rx 'hangup request all'")
+
+
+def test_concurrent_calls_per_endpoint(pbx):
+    g = Guard(pbx)
+    # 600 s at 0.60 EUR/min reserves 6 EUR per call: three fit the 20 EUR endpoint budget,
+    # so only the concurrency cap can refuse the third.
+    g.install({"endpoint_max_concurrent_calls": 2, "max_call_seconds": 600})
+    offset = g.log_size()
+    for _ in range(3):
+        g.call("00441234567890", background=True)
+    log = g.wait(offset, r"(?s)(voipguard: (allowed|blocked).*){3}", timeout=15)
+    assert len(re.findall(r"voipguard: allowed call", log)) == 2, log
+    assert "reason=concurrent-calls" in log, log
+    g.host.run("asterisk -rx 'hangup request all'")
+
+
+def test_calls_per_minute(pbx):
+    g = Guard(pbx)
+    g.install({"endpoint_calls_per_minute": 2})
+    results = [g.call("030123456") for _ in range(3)]
+    # a minute boundary may reset the counter once; the third call is refused otherwise
+    if "reason=calls-per-minute" not in results[2]:
+        results.append(g.call("030123456"))
+        results.append(g.call("030123456"))
+    assert any("reason=calls-per-minute" in r for r in results[2:]), results
+
+
+def test_burst_of_international_calls_alerts(pbx):
+    g = Guard(pbx)
+    g.install({"burst_calls": 2})
+    first, second, third = (g.call("0012125551234") for _ in range(3))
+    assert "ALERT kind=burst" not in first
+    assert "ALERT kind=burst" in second and "allowed call" in second, second
+    assert "ALERT kind=burst" not in third and "allowed call" in third, "alert once per window"
+
+
+def test_burst_blocks_when_block_on_alert(pbx):
+    g = Guard(pbx)
+    g.install({"burst_calls": 2, "block_on_alert": True})
+    first, second, third = (g.call("0012125551234") for _ in range(3))
+    assert "allowed call" in first
+    assert "ALERT kind=burst" in second and "reason=burst" in second, second
+    assert "reason=burst" in third, third
+    assert "reason=burst" not in g.call("030123456"), "national calls are not international"
+
+
+def test_off_hours_international_call_alerts(pbx):
+    g = Guard(pbx)
+    hour = int(g.host.check_output("date +%H"))
+    closed = "%02d:00-%02d:59" % ((hour + 6) % 24, (hour + 6) % 24)  # a window that is not now
+    g.install({"business_hours": {"time": closed, "days": "mon-sun"}})
+    log = g.call("0012125551234")
+    assert "ALERT kind=off-hours" in log and "allowed call" in log, log
+    assert "off-hours" not in g.call("030123456")
+    g.install({"business_hours": {"time": closed, "days": "mon-sun"}, "block_on_alert": True})
+    assert "reason=off-hours" in g.call("0012125551234")
+
+
+def test_spend_state_is_in_astdb_and_resettable(guard):
+    guard.call("030123456", wait_for=r"settled call")
+    time.sleep(0.5)
+    shown = guard.host.check_output("asterisk -rx 'database show voipguard'")
+    assert "/voipguard/spend/day/" in shown and "/voipguard/spend/month/" in shown, shown
+    day = re.search(r"/voipguard/spend/day/(\d{8})/", shown).group(1)
+    guard.host.check_output(f"asterisk -rx 'database deltree voipguard/spend/day/{day}'")
+    assert "/voipguard/spend/day/" not in guard.host.check_output(
+        "asterisk -rx 'database show voipguard'")

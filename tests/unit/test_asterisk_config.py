@@ -1,0 +1,200 @@
+"""library/asterisk_config.py: pure functions, then the module run through ansible."""
+import json
+import os
+import re
+import stat
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import asterisk_config
+from asterisk_config import ChangeError, apply_change, mask_secrets
+from ansible.module_utils.asterisk_conf import AsteriskConfigError
+
+ROOT = Path(__file__).resolve().parents[2]
+FIXTURES = Path(__file__).parent / "fixtures" / "asterisk_conf"
+
+PJSIP = """; phones
+[phone-tpl](!)
+type = endpoint
+context = from-internal
+
+[1001](phone-tpl)
+auth = 1001
+aors = 1001
+
+[1001]
+type = auth
+auth_type = digest
+username = 1001
+password = 1001   ; weak
+
+[1001]
+type = aor
+max_contacts = 10
+
+[anonymous]
+type = endpoint
+context = from-internal
+"""
+
+
+def test_set_option_on_typed_section_inherited_type():
+    after, result = apply_change(PJSIP, "pjsip.conf", section="1001", section_type="endpoint",
+                                 option="allow_unauthenticated_options", value="no")
+    assert "aors = 1001\nallow_unauthenticated_options = no\n\n[1001]\ntype = auth" in after
+    assert result["sections"] == 1 and not result["created"]
+    again, _ = apply_change(after, "pjsip.conf", section="1001", section_type="endpoint",
+                            option="allow_unauthenticated_options", value="no")
+    assert again == after
+
+
+def test_ambiguous_name_needs_section_type():
+    with pytest.raises(ChangeError, match="set section_type"):
+        apply_change(PJSIP, "pjsip.conf", section="1001", option="x", value="1")
+
+
+def test_replace_in_place_keeps_comment():
+    after, _ = apply_change(PJSIP, "pjsip.conf", section="1001", section_type="aor",
+                            option="max_contacts", value="1")
+    assert after == PJSIP.replace("max_contacts = 10", "max_contacts = 1")
+
+
+def test_values_for_repeated_keys_and_absent_by_value():
+    text = "[admin]\nsecret = x\npermit = 0.0.0.0/0.0.0.0\n"
+    after, _ = apply_change(text, "manager.conf", section="admin", option="permit",
+                            values=["198.18.0.0/24", "10.0.0.0/8"])
+    assert after == "[admin]\nsecret = x\npermit = 198.18.0.0/24\npermit = 10.0.0.0/8\n"
+    after2, _ = apply_change(after, "manager.conf", section="admin", option="permit",
+                             values=["10.0.0.0/8"], state="absent")
+    assert after2 == "[admin]\nsecret = x\npermit = 198.18.0.0/24\n"
+
+
+def test_remove_section_and_create_typed_section():
+    after, result = apply_change(PJSIP, "pjsip.conf", section="anonymous", section_type="endpoint",
+                                 state="absent")
+    assert "[anonymous]" not in after and result["sections"] == 1
+    after, result = apply_change(after, "pjsip.conf", section="global", section_type="global",
+                                 option="unidentified_request_count", value="5")
+    assert result["created"]
+    assert after.endswith("\n[global]\ntype = global\nunidentified_request_count = 5\n")
+
+
+def test_create_section_false_fails():
+    with pytest.raises(ChangeError, match="create_section is false"):
+        apply_change(PJSIP, "pjsip.conf", section="global", option="x", value="1",
+                     create_section=False)
+
+
+def test_malformed_file_reports_file_and_line():
+    with pytest.raises(AsteriskConfigError) as err:
+        apply_change("[general]\nenabled=yes\n[admin\n", "/etc/asterisk/manager.conf",
+                     section="general", option="enabled", value="no")
+    assert str(err.value).startswith("/etc/asterisk/manager.conf:3: ")
+
+
+def test_no_section_only_checks_parsing():
+    text = (FIXTURES / "manager_sample.conf").read_text()
+    after, result = apply_change(text, "manager.conf")
+    assert after == text and result["msg"] == "file parses"
+
+
+def test_mask_secrets_covers_all_secret_keys():
+    text = ("[a]\npassword = p1 ; c\nsecret=s1\nmd5_cred = abc\npassword_digest=x\n"
+            "inbound_auth/password = w p\nusername = 1001\n")
+    masked = mask_secrets(text)
+    assert masked == ("[a]\npassword = ******** ; c\nsecret=********\nmd5_cred = ********\n"
+                      "password_digest=********\ninbound_auth/password = ********\n"
+                      "username = 1001\n")
+
+
+# -- the module through ansible ------------------------------------------------------------
+
+def run_module(args, *flags):
+    """Run the module with the ansible CLI; return its result (diff included, as -vvv keeps it)."""
+    env = dict(os.environ, ANSIBLE_LIBRARY=str(ROOT / "library"),
+               ANSIBLE_MODULE_UTILS=str(ROOT / "module_utils"),
+               ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"),
+               ANSIBLE_CALLBACK_RESULT_FORMAT="json", ANSIBLE_NOCOLOR="1",
+               ANSIBLE_LOCAL_TEMP="/tmp/.ansible-voipguard-tests")
+    ansible = str(Path(sys.executable).parent / "ansible")
+    proc = subprocess.run(
+        [ansible, "localhost", "-i", "localhost,", "-c", "local", "-vvv",
+         "-e", "ansible_python_interpreter=" + sys.executable,
+         "-m", "asterisk_config", "-a", json.dumps(args)] + list(flags),
+        env=env, capture_output=True, text=True, timeout=120, check=False)
+    match = re.search(r"^localhost \| [A-Z!]+ => (\{.*?^\})$", proc.stdout, re.M | re.S)
+    assert match, proc.stdout + proc.stderr
+    result = json.loads(match.group(1))
+    result["stdout"] = proc.stdout
+    return result
+
+
+@pytest.fixture(name="pjsip_file")
+def fixture_pjsip_file(tmp_path):
+    path = tmp_path / "pjsip.conf"
+    path.write_text(PJSIP)
+    os.chmod(path, 0o640)
+    return path
+
+
+def test_module_check_mode_with_masked_diff(pjsip_file):
+    result = run_module(dict(path=str(pjsip_file), section="1001", section_type="auth",
+                             option="password", value="N3w-Str0ng-Secret"), "--check", "--diff")
+    assert result["changed"] is True
+    assert pjsip_file.read_text() == PJSIP
+    diff = result["diff"]
+    assert "password = ********   ; weak" in diff["before"]
+    assert "password = ********   ; weak" in diff["after"]
+    assert "1001   ; weak" not in diff["before"] + diff["after"]
+    assert "N3w-Str0ng-Secret" not in json.dumps(diff)
+
+
+def test_module_changes_once_and_keeps_mode(pjsip_file):
+    args = dict(path=str(pjsip_file), section="1001", section_type="aor",
+                option="max_contacts", value="1", backup=True)
+    first = run_module(args, "--diff")
+    assert first["changed"] is True and os.path.exists(first["backup_file"])
+    assert pjsip_file.read_text() == PJSIP.replace("max_contacts = 10", "max_contacts = 1")
+    assert stat.S_IMODE(os.stat(pjsip_file).st_mode) == 0o640
+    second = run_module(args, "--diff")
+    assert second["changed"] is False
+
+
+def test_module_fails_on_malformed_file_without_touching_it(tmp_path):
+    path = tmp_path / "manager.conf"
+    text = "[general]\nenabled = yes\n[admin](!, tpl)\nsecret = admin\n"
+    path.write_text(text)
+    result = run_module(dict(path=str(path), section="general", option="enabled", value="no"))
+    assert "localhost | FAILED!" in result["stdout"]
+    assert result["msg"].startswith("%s:3: template name" % path)
+    assert path.read_text() == text
+
+
+# -- asterisk_config_info -------------------------------------------------------------------
+
+def test_info_describes_sections_and_masks_secrets():
+    from asterisk_config_info import describe
+    from ansible.module_utils.asterisk_conf import load
+    result = describe(load(str(FIXTURES / "debian" / "manager.conf")))
+    assert [os.path.basename(f) for f in result["files"]] == [
+        "manager.conf", "10-ops.conf", "20-crm.conf"]
+    ops = [s for s in result["sections"] if s["name"] == "ops"][0]
+    assert ops["options"][0] == {"key": "secret", "value": "********"}
+    assert ops["effective"]["secret"] == ["********"]
+    assert ops["effective"]["permit"] == ["198.18.0.0/255.255.255.0"]
+    assert result["includes"][0]["pattern"] == "manager.d/*.conf"
+    assert "0ps-Dashb0ard" not in repr(result)
+
+
+def test_acl_rules_deny_first():
+    text = "[admin]\nsecret = x\npermit = 10.0.0.0/8\ndeny = 0.0.0.0/0.0.0.0\nwrite = all\n"
+    acl = dict(deny=["0.0.0.0/0.0.0.0"], permit=["198.18.0.0/24", "127.0.0.1/32"])
+    after, result = apply_change(text, "manager.conf", section="admin", acl=acl)
+    assert after == ("[admin]\nsecret = x\ndeny = 0.0.0.0/0.0.0.0\npermit = 198.18.0.0/24\n"
+                     "permit = 127.0.0.1/32\nwrite = all\n")
+    assert apply_change(after, "manager.conf", section="admin", acl=acl)[0] == after
+    with pytest.raises(ChangeError):
+        apply_change(text, "manager.conf", section="admin", acl=acl, state="absent")

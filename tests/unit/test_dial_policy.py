@@ -1,0 +1,215 @@
+"""Calling codes, dialing forms, emergency numbers and policy validation (module_utils/dial_policy)."""
+import pytest
+
+from ansible.module_utils.dial_policy import (
+    PolicyError, calling_code, classify, compile_policy, country_prefixes, dialing_rules,
+    emergency_numbers, international_prefixes, longest_prefix, money_to_millicents, normalise,
+    parse_rates, pattern_matches, plan_endpoints, all_country_prefixes)
+
+
+def policy(**overrides):
+    params = {
+        "site_country": "DE",
+        "blocked_countries": ["SO", "ZW", "CU", "LV", "LT", "JM", "KZ"],
+        "blocked_prefixes": ["881", "882", "883"],
+        "rates": [{"prefix": "49", "price_per_minute": 0.02},
+                  {"prefix": "44", "price_per_minute": "1.50"}],
+        "default_price_per_minute": 0.5,
+        "max_price_per_minute": 1,
+        "budgets": {"pbx_day": 20, "pbx_month": 200, "endpoint_day": 5, "endpoint_month": 50},
+        "internal_patterns": ["_1XXX"],
+    }
+    params.update(overrides)
+    return compile_policy(params)
+
+
+@pytest.fixture(scope="module")
+def de_policy():
+    return policy()
+
+
+@pytest.mark.parametrize("iso, code", [("ZW", "263"), ("SO", "252"), ("DE", "49"),
+                                       ("JM", "1"), ("KZ", "7"), ("RU", "7"), ("cu", "53")])
+def test_calling_codes_come_from_metadata(iso, code):
+    assert calling_code(iso) == code
+
+
+def test_nanp_caribbean_has_area_codes_not_all_of_plus_one():
+    assert "1876" in country_prefixes("JM")
+    assert "1" not in country_prefixes("JM")
+    assert country_prefixes("US") == ["1"]
+    assert "1416" in country_prefixes("CA")  # Toronto, found by probing CA's patterns
+
+
+def test_shared_plus_seven():
+    assert country_prefixes("RU") == ["7"]
+    assert all(p.startswith("7") and len(p) > 1 for p in country_prefixes("KZ"))
+    table = all_country_prefixes()
+    assert longest_prefix(table, "77011234567") == "KZ"
+    assert longest_prefix(table, "74951234567") == "RU"
+    assert longest_prefix(table, "18765551234") == "JM"
+    assert longest_prefix(table, "12125551234") == "US"
+    assert longest_prefix(table, "8821234567") == "001"
+
+
+def test_unknown_iso_code_is_refused():
+    with pytest.raises(PolicyError, match="unknown ISO country code 'XX'"):
+        calling_code("XX")
+
+
+@pytest.mark.parametrize("site, prefixes", [("DE", ["00"]), ("US", ["011"]), ("RU", ["810"])])
+def test_international_prefixes(site, prefixes):
+    assert international_prefixes(site) == prefixes
+
+
+def test_international_prefix_regex_is_expanded():
+    assert "0011" in international_prefixes("AU")
+
+
+@pytest.mark.parametrize("dialed, outside, readings", [
+    ("00263771234567", "", ["263771234567"]),
+    ("+263771234567", "", ["263771234567"]),
+    ("030123456", "", ["4930123456"]),
+    ("1001", "", []),
+    # outside line 0 collides with DE's national prefix: both readings are judged
+    ("000263771234567", "0", ["263771234567"]),
+    ("00263771234567", "0", ["263771234567", "49263771234567"]),
+    ("0030123456", "0", ["30123456", "4930123456"]),
+    ("9030123456", "9", ["4930123456"]),
+])
+def test_normalise_de(dialed, outside, readings):
+    assert normalise(dialed, dialing_rules("DE"), outside) == readings
+
+
+@pytest.mark.parametrize("dialed, outside, readings", [
+    ("011263771234567", "", ["263771234567"]),
+    ("+18765551234", "", ["18765551234"]),
+    ("18765551234", "", ["18765551234"]),
+    ("2125551234", "", ["12125551234"]),
+    ("9011263771234567", "9", ["263771234567"]),
+    ("918765551234", "9", ["18765551234"]),
+    ("92125551234", "9", ["12125551234"]),
+])
+def test_normalise_us(dialed, outside, readings):
+    assert normalise(dialed, dialing_rules("US"), outside) == readings
+
+
+def test_pattern_matching_like_asterisk():
+    assert pattern_matches("_00Z.", "00263")
+    assert not pattern_matches("_00Z.", "000263")
+    assert not pattern_matches("_00Z.", "002")
+    assert pattern_matches("_NXXNXXXXXX", "2125551234")
+    assert not pattern_matches("_NXXNXXXXXX", "1125551234")
+    assert pattern_matches("_[1-3]XX", "299")
+    assert pattern_matches("1001", "1001")
+
+
+def test_emergency_numbers_from_short_number_metadata():
+    assert {"110", "112"} <= set(emergency_numbers("DE"))
+    assert {"911", "112"} <= set(emergency_numbers("US"))
+    assert "19222" in emergency_numbers("DE", ["19222"])
+    with pytest.raises(PolicyError):
+        emergency_numbers("DE", ["11a"])
+
+
+@pytest.mark.parametrize("dialed", ["112", "110"])
+def test_emergency_never_blocked_even_in_a_closed_allow_list(dialed):
+    closed = policy(blocked_countries=[], allowed_countries=["DE"], blocked_prefixes=["1"],
+                    budgets={"pbx_day": 0, "pbx_month": 0, "endpoint_day": 0,
+                             "endpoint_month": 0}, internal_patterns=["_1XX"])
+    assert classify(closed, dialed)["verdict"] == "emergency"
+
+
+def test_us_emergency():
+    us = policy(site_country="US", rates=[], blocked_countries=["SO", "ZW"])
+    assert classify(us, "911")["verdict"] == "emergency"
+    assert classify(us, "9011263771234567")["verdict"] == "allowed"  # no outside line set
+    us9 = policy(site_country="US", rates=[], blocked_countries=["SO", "ZW"], outside_line="9")
+    assert classify(us9, "911")["verdict"] == "emergency"
+    assert classify(us9, "9011263771234567")["reason"] == "country"
+
+
+@pytest.mark.parametrize("dialed, verdict, reason, country", [
+    ("00263771234567", "blocked", "country", "ZW"),
+    ("+252612345678", "blocked", "country", "SO"),
+    ("0018765551234", "blocked", "country", "JM"),
+    ("0012125551234", "allowed", "", "US"),
+    ("0077011234567", "blocked", "country", "KZ"),
+    ("0074951234567", "allowed", "", "RU"),
+    ("00881612345678", "blocked", "prefix", "001"),
+    ("00441234567890", "blocked", "price", "GB"),
+    ("09001234567", "blocked", "premium-rate", "DE"),
+    ("030123456", "allowed", "", "DE"),
+    ("1001", "internal", "", ""),
+    ("voicemail", "internal", "", ""),
+    ("500&PJSIP/x", "blocked", "characters", ""),
+    ("*6700263771", "blocked", "feature-code", ""),
+])
+def test_classify(de_policy, dialed, verdict, reason, country):
+    result = classify(de_policy, dialed)
+    assert (result["verdict"], result["reason"]) == (verdict, reason)
+    if country:
+        assert result["country"] == country
+
+
+def test_prices_in_millicents(de_policy):
+    assert classify(de_policy, "030123456")["price"] == 2000
+    assert classify(de_policy, "0012125551234")["price"] == 50000  # default price
+    assert de_policy["budgets"]["pbx_day"] == 2000000
+
+
+def test_allow_list_mode_adds_site_country():
+    allow = policy(blocked_countries=[], allowed_countries=["AT"])
+    assert allow["mode"] == "allow" and "DE" in allow["allowed_countries"]
+    assert classify(allow, "0043123456789")["verdict"] == "allowed"
+    assert classify(allow, "0012125551234")["reason"] == "country"
+    assert classify(allow, "030123456")["verdict"] == "allowed"
+
+
+@pytest.mark.parametrize("overrides, message", [
+    ({"site_country": "XX"}, "voipguard_site_country: unknown ISO"),
+    ({"blocked_countries": ["ZW", "QQ"]}, "toll_fraud_guard_blocked_countries: unknown ISO"),
+    ({"allowed_countries": ["AT"]}, "not both"),
+    ({"blocked_countries": ["DE"]}, "site country"),
+    ({"budgets": {"pbx_day": -1, "pbx_month": 1, "endpoint_day": 1, "endpoint_month": 1}},
+     "pbx_day must be a non-negative"),
+    ({"budgets": {"pbx_day": 1, "pbx_month": 1, "endpoint_day": 1}}, "endpoint_month is required"),
+    ({"budgets": {"pbx_day": 1, "pbx_month": 1, "endpoint_day": 1, "endpoint_month": 1,
+                  "weekly": 3}}, "unknown keys weekly"),
+    ({"rates": [{"prefix": "49"}]}, r"rates\[0\] must be a dict"),
+    ({"rates": [{"prefix": "4 9", "price_per_minute": 1}]}, "not an E.164 digit prefix"),
+    ({"rates": [{"prefix": "49", "price_per_minute": "cheap"}]}, "amount in EUR"),
+    ({"rates": [{"prefix": "49", "price_per_minute": 1},
+                {"prefix": "+49", "price_per_minute": 2}]}, "listed twice"),
+    ({"rates": "49=0.1"}, "must be a list"),
+    ({"default_price_per_minute": 2}, "above toll_fraud_guard_max_price_per_minute"),
+    ({"outside_line": "9a"}, "outside_line must be digits"),
+    ({"internal_patterns": ["_X."]}, "no fixed length"),
+    ({"internal_patterns": ["1001;Dial"]}, "not an Asterisk extension pattern"),
+    ({"business_hours": {"time": "8-18", "days": "mon-fri"}}, "08:00-18:00"),
+    ({"business_hours": {"time": "08:00-18:00", "days": "mon-fry"}}, "'fry'"),
+    ({"alert_webhook_url": "https://x.example/a,b"}, "http\\(s\\) URL"),
+    ({"max_call_seconds": 0}, "max_call_seconds must be >= 1"),
+    ({"blocked_prefixes": ["26x"]}, "not an E.164 digit prefix"),
+])
+def test_bad_input_is_refused_clearly(overrides, message):
+    with pytest.raises(PolicyError, match=message):
+        policy(**overrides)
+
+
+def test_money():
+    assert money_to_millicents("0.02", "x") == 2000
+    assert money_to_millicents(1028, "x") == 102800000
+    assert money_to_millicents("0.000001", "x") == 1  # rounds up: never under-price
+    with pytest.raises(PolicyError):
+        money_to_millicents(True, "x")
+    assert parse_rates([{"prefix": "+263", "price_per_minute": 0.9}]) == {"263": 90000}
+
+
+def test_plan_endpoints_skips_trunks_and_exempt_and_undoes_guard():
+    plan = plan_endpoints({"1001": "from-internal", "1002": "voipguard-guard-from-internal",
+                           "carrier": "from-carrier", "lobby": "from-internal"},
+                          trunk_endpoints=["carrier"], exempt_endpoints=["lobby"])
+    assert plan == {"1001": "from-internal", "1002": "from-internal"}
+    with pytest.raises(PolicyError):
+        plan_endpoints({"1001": "bad context"})

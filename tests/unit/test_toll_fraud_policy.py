@@ -1,0 +1,133 @@
+"""The controller-side module library/toll_fraud_policy.py and the dialplan it feeds."""
+import json
+import re
+from pathlib import Path
+
+import jinja2
+import pytest
+
+import toll_fraud_policy
+from ansible.module_utils.dial_policy import PolicyError
+
+ROOT = Path(__file__).resolve().parents[2]
+FIXTURES = Path(__file__).parent / "fixtures" / "toll_fraud"
+TEMPLATES = ROOT / "roles" / "toll_fraud_guard" / "templates"
+
+
+def params(**overrides):
+    base = {
+        "site_country": "DE", "outside_line": "", "international_prefixes": [],
+        "blocked_countries": None, "allowed_countries": [], "blocked_prefixes": None,
+        "block_premium_rate": True,
+        "rates": [{"prefix": "49", "price_per_minute": 0.02}],
+        "default_price_per_minute": 0.5, "max_price_per_minute": 1,
+        "budgets": {"pbx_day": 20, "pbx_month": 200, "endpoint_day": 5, "endpoint_month": 50},
+        "max_call_seconds": 3600, "min_call_seconds": 30, "max_concurrent_calls": 4,
+        "endpoint_max_concurrent_calls": 2, "calls_per_minute": 10,
+        "endpoint_calls_per_minute": 4, "burst_calls": 5, "burst_window": 600,
+        "business_hours": {"time": "08:00-18:00", "days": "mon-fri"},
+        "block_on_alert": False, "alert_webhook_url": "", "emergency_numbers": [],
+        "internal_patterns": ["_1XXX"],
+        "pjsip_conf": (FIXTURES / "pjsip.conf").read_text(),
+        "trunk_endpoints": ["carrier"], "exempt_endpoints": [],
+    }
+    base.update(overrides)
+    return base
+
+
+@pytest.fixture(scope="module")
+def built():
+    return toll_fraud_policy.build(params())
+
+
+def render(result, **extra):
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATES)), trim_blocks=True,
+                             undefined=jinja2.StrictUndefined)
+    variables = {"toll_fraud_guard_compiled": result["policy"],
+                 "toll_fraud_guard_endpoint_plan": result["endpoint_plan"]}
+    variables.update(extra)
+    return env.get_template("extensions_voipguard.conf.j2").render(**variables)
+
+
+def test_endpoints_read_through_templates_trunk_left_alone(built):
+    assert built["endpoint_plan"] == {"1001": "from-internal", "1002": "from-internal",
+                                      "1003": "from-internal", "anonymous": "from-internal"}
+    assert built["guard_contexts"] == {"from-internal": "voipguard-guard-from-internal"}
+    assert built["unguarded_endpoints"] == ["carrier"]
+
+
+def test_defaults_block_the_incident_destinations(built):
+    policy = built["policy"]
+    assert {"SO", "ZW", "CU", "LV", "LT"} <= set(policy["blocked_countries"])
+    assert {"881", "882", "883"} <= set(policy["blocked_prefixes"])
+    rows = {row["prefix"]: row for row in policy["destinations"]}
+    assert rows["263"]["blocked"] == "country" and rows["252"]["blocked"] == "country"
+    assert rows["49"]["blocked"] == "" and rows["49"]["price"] == 2000
+
+
+def test_exempt_endpoint_is_not_guarded():
+    result = toll_fraud_policy.build(params(exempt_endpoints=["anonymous"]))
+    assert "anonymous" not in result["endpoint_plan"]
+    assert "anonymous" in result["unguarded_endpoints"]
+
+
+def test_bad_policy_raises():
+    with pytest.raises(PolicyError, match="unknown ISO"):
+        toll_fraud_policy.build(params(blocked_countries=["ZZZ"]))
+    with pytest.raises(PolicyError, match="pjsip.conf"):
+        toll_fraud_policy.build(params(pjsip_conf="[1001](missing-tpl)\ntype=endpoint\n"))
+
+
+def test_includes_are_reported():
+    result = toll_fraud_policy.build(params(pjsip_conf="#include pjsip.d/*.conf\n"))
+    assert result["warnings"] and "pjsip.d/*.conf" in result["warnings"][0]
+
+
+def test_policy_is_json_for_the_audit(built):
+    data = json.loads(json.dumps(built["policy"]))
+    for key in ("currency", "budgets", "max_price_per_minute", "blocked_countries",
+                "blocked_prefixes", "allowed_countries", "concurrency", "calls_per_minute",
+                "alerts", "max_call_seconds"):
+        assert key in data
+    assert data["currency"] == "EUR" and data["money_unit"] == "millicent"
+
+
+def test_dialplan_guard_and_original_context(built):
+    text = render(built)
+    assert "[voipguard-guard-from-internal]" in text
+    assert "Goto(from-internal,${EXTEN},1)" in text
+    assert ";   endpoint 1001: context=from-internal" in text
+    # no shell from the dialplan: caller data never reaches a command line
+    assert not re.search(r"\b(System|SHELL|TrySystem)\(", text)
+
+
+def test_dialplan_checks_emergency_before_everything(built):
+    text = render(built)
+    check = text[text.index("[voipguard-check]"):]
+    emergency = check.index("voipguard-emergency")
+    for later in ("voipguard-internal", "voipguard-reading", "LOCK(voipguard)",
+                  "voipguard-merge"):
+        assert check.index(later) > emergency
+    assert "exten => 112,1,Return(1)" in text and "exten => 110,1,Return(1)" in text
+
+
+def test_dialplan_destination_rows(built):
+    text = render(built)
+    assert "exten => _263.,1,Return(ZW|country|50000)" in text
+    assert "exten => _49.,1,Return(DE||2000)" in text
+    assert "exten => _00Z.,1,Return(${EXTEN:2})" in text
+    assert "exten => _0Z.,1,Return(49${EXTEN:1})" in text
+
+
+def test_dialplan_webhook_only_when_configured(built):
+    assert "CURL(" not in render(built)
+    url = "https://alerts.example.org/hook?token=abc"
+    assert "CURL(%s," % url in render(built, toll_fraud_guard_alert_webhook_url=url)
+
+
+def test_dialplan_block_on_alert_and_outside_line():
+    result = toll_fraud_policy.build(params(block_on_alert=True, outside_line="0"))
+    text = render(result)
+    assert "?refuse_burst)" in text
+    assert "Goto(refuse_off_hours)" in text
+    assert '${num:0:1}" != "0"' in text
