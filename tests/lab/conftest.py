@@ -94,7 +94,7 @@ def place_calls(host, user, number, calls, target=PBX_VOICE, rate=10, hold_ms=10
         *(str(arg) for arg in (sip_password(user), target, user, number, calls, rate, hold_ms, parallel)))
     summary = result.stdout.strip()
     counters = dict(part.split("=") for part in summary.split())
-    return {key: int(value) for key, value in counters.items()}
+    return {key: float(value) if "." in value else int(value) for key, value in counters.items()}
 
 
 def carrier_records(carrier):
