@@ -151,7 +151,9 @@ EXPOSURE_FORMULA = (
     "intruder and the trunk: PBX daily budget; PBX monthly budget; endpoints x endpoint daily "
     "budget; endpoints x endpoint monthly budget; PBX concurrent calls x max price per minute x "
     "1440; endpoints x concurrent calls per endpoint x max price per minute x 1440; calls per "
-    "minute x max call minutes x max price per minute x 1440. It is 'unlimited' when no "
+    "minute x max call minutes x max price per minute x 1440. When budgets do not stop national "
+    "calls, the call limits' bound on national calls at the dearest national price is added. "
+    "It is 'unlimited' when no "
     "toll-fraud policy is in force, when a phone endpoint's calls do not pass the guard, or when "
     "a bypass (AMI originate open to the network) reaches the trunk without the dialplan.")
 
@@ -179,29 +181,46 @@ def exposure_per_day(inputs):
     budgets = policy.get("budgets") or {}
     concurrency = policy.get("concurrency") or {}
     rate = (policy.get("calls_per_minute") or {}).get("pbx")
-    price = policy.get("max_price_per_minute")
     endpoints = int(inputs.get("endpoints") or 0)
     max_call_minutes = (policy.get("max_call_seconds") or 0) / 60.0
+
+    def call_limit_terms(price, label=""):
+        return [
+            ("PBX concurrent calls x %smax price/min x 1440" % label,
+             _times(concurrency.get("pbx"), price, MINUTES_PER_DAY)),
+            ("%d endpoints x concurrent calls per endpoint x %smax price/min x 1440" % (endpoints, label),
+             _times(endpoints, concurrency.get("endpoint"), price, MINUTES_PER_DAY)),
+            ("calls per minute x max call minutes x %smax price/min x 1440" % label,
+             _times(rate, max_call_minutes or None, price, MINUTES_PER_DAY)),
+        ]
+
     candidates = [
         ("PBX daily budget", budgets.get("pbx_day")),
         ("PBX monthly budget", budgets.get("pbx_month")),
         ("%d endpoints x endpoint daily budget" % endpoints, _times(endpoints, budgets.get("endpoint_day"))),
         ("%d endpoints x endpoint monthly budget" % endpoints, _times(endpoints, budgets.get("endpoint_month"))),
-        ("PBX concurrent calls x max price/min x 1440",
-         _times(concurrency.get("pbx"), price, MINUTES_PER_DAY)),
-        ("%d endpoints x concurrent calls per endpoint x max price/min x 1440" % endpoints,
-         _times(endpoints, concurrency.get("endpoint"), price, MINUTES_PER_DAY)),
-        ("calls per minute x max call minutes x max price/min x 1440",
-         _times(rate, max_call_minutes or None, price, MINUTES_PER_DAY)),
-    ]
+    ] + call_limit_terms(policy.get("max_price_per_minute"))
     terms = [{"limit": name, "value": round(value, 2)} for name, value in candidates if value is not None]
     if not terms:
         return {"unlimited": True, "per_day": None, "currency": currency, "bound_by": None,
                 "terms": [], "formula": EXPOSURE_FORMULA,
                 "reasons": ["the policy sets no budget, price cap or concurrency limit"]}
     bound = min(terms, key=lambda term: term["value"])
-    return {"unlimited": False, "per_day": bound["value"], "currency": currency,
-            "bound_by": bound["limit"], "terms": terms, "reasons": [], "formula": EXPOSURE_FORMULA}
+    per_day, bound_by = bound["value"], bound["limit"]
+    national_price = policy.get("national_unbudgeted_price_per_minute")
+    if national_price is not None:
+        national = [{"limit": name, "value": round(value, 2)}
+                    for name, value in call_limit_terms(national_price, "national ") if value is not None]
+        if not national:
+            return {"unlimited": True, "per_day": None, "currency": currency, "bound_by": None,
+                    "terms": terms, "formula": EXPOSURE_FORMULA,
+                    "reasons": ["budgets do not stop national calls and no call limit bounds them"]}
+        national_bound = min(national, key=lambda term: term["value"])
+        terms += national
+        per_day = round(per_day + national_bound["value"], 2)
+        bound_by = "%s, plus national calls: %s" % (bound_by, national_bound["limit"])
+    return {"unlimited": False, "per_day": per_day, "currency": currency,
+            "bound_by": bound_by, "terms": terms, "reasons": [], "formula": EXPOSURE_FORMULA}
 
 
 def _times(*factors):

@@ -246,9 +246,15 @@ def normalise_policy(raw):
              "endpoint_day": ("endpoint_day", "endpoint_daily"),
              "endpoint_month": ("endpoint_month", "endpoint_monthly")}
     blocked = set()
+    national_prices = [raw.get("default_price_per_minute") or 0]
     for row in raw.get("destinations") or ():
         if row.get("blocked"):
             blocked.add(str(row.get("prefix")))
+        elif row.get("country") == raw.get("site_country"):
+            national_prices.append(row.get("price") or 0)
+    # National calls that budgets do not stop (toll_fraud_guard_budget_national_enabled off) are
+    # bounded only by the call limits, at the dearest national price the guard lets through.
+    national_unbudgeted = raw.get("budget_national_calls") is False
     return {
         "currency": raw.get("currency") or "EUR",
         "mode": raw.get("mode") or ("allow" if raw.get("allowed_countries") else "block"),
@@ -262,6 +268,7 @@ def normalise_policy(raw):
         "allowed_countries": raw.get("allowed_countries") or [],
         "blocked_prefixes": sorted(blocked | set(raw.get("blocked_prefixes") or [])),
         "alerts": raw.get("alerts") or {},
+        "national_unbudgeted_price_per_minute": money(max(national_prices)) if national_unbudgeted else None,
     }
 
 

@@ -140,6 +140,8 @@ cmd_down() {
   for net in $NETWORKS; do podman network rm -f "voipguard-${net%%=*}" >/dev/null 2>&1 || true; done
   forget_host_keys
   rm -rf "$STATE_DIR" "$KEY_VARS"
+  # Credentials the secrets role generated for the lab's hosts die with the lab.
+  for name in $(host_names); do rm -f "$REPO_DIR/.secrets/$name-sip-credentials.yml"; done
   if [ "${1:-}" = "--image" ]; then podman rmi -f "$LAB_IMAGE" >/dev/null 2>&1 || true; fi
   log "lab down"
 }

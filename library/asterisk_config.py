@@ -62,6 +62,15 @@ options:
       - With I(state=absent), remove only the occurrences with one of these values.
     type: list
     elements: str
+  values_mode:
+    description:
+      - How I(values) (or I(value)) apply with I(state=present).
+      - C(exact) makes them the option's only occurrences (see I(values)).
+      - C(append) adds each value not yet present after the option's last occurrence and
+        keeps every other occurrence, e.g. one more C(set_var) line beside the operator's own.
+    type: str
+    choices: [exact, append]
+    default: exact
   acl:
     description:
       - Replace the section's C(deny) and C(permit) lines with exactly these rules, all C(deny)
@@ -81,6 +90,14 @@ options:
         type: list
         elements: str
         default: []
+  include_root:
+    description:
+      - The top-level file that includes I(path) (e.g. C(/etc/asterisk/pjsip.conf) when editing
+        a file it C(#include)s). Sections inheriting C(type) from a template defined in another
+        file of that set are then recognised. Relative includes resolve against its directory.
+      - Without it, a section whose template is not in I(path) has no known type, and selecting
+        it by I(section_type) fails rather than creating a duplicate.
+    type: path
   state:
     description:
       - C(present) sets the option (or makes sure the section exists).
@@ -126,6 +143,17 @@ EXAMPLES = r"""
     option: permit
     values:
       - 198.18.0.0/255.255.255.0
+
+- name: Count the trunk's channels in a group, keeping the endpoint's other set_var lines
+  asterisk_config:
+    path: /etc/asterisk/pjsip.conf
+    section: carrier
+    section_type: endpoint
+    option: set_var
+    values:
+      - GROUP(voipguard-trunk)=carrier
+    values_mode: append
+    create_section: false
 
 - name: Phone 1001 may only register from the phone network
   asterisk_config:
@@ -196,7 +224,7 @@ import tempfile
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_bytes, to_native
-from ansible.module_utils.asterisk_conf import AsteriskConfigError, mask_secrets, parse
+from ansible.module_utils.asterisk_conf import AsteriskConfigError, load, mask_secrets, parse
 
 class ChangeError(Exception):
     """The requested change cannot be made (not a parse error)."""
@@ -205,6 +233,14 @@ class ChangeError(Exception):
 def select_sections(config, name, section_type):
     """Sections to act on: same name (and type), never (+) additions or continuations."""
     found = [s for s in config.find(name, type=section_type) if not s.is_addition]
+    if section_type is not None and not found:
+        untyped = [s for s in config.find(name) if not s.is_addition and s.type is None
+                   and s.templates]
+        if untyped:
+            raise ChangeError(
+                "[%s] inherits from %s, not found in %s, so its type is unknown; pass "
+                "include_root (the file that includes this one)"
+                % (name, ", ".join(untyped[0].templates), config.filename))
     if section_type is None:
         types = set((s.type or "").lower() for s in found)
         if len(types) > 1:
@@ -215,10 +251,21 @@ def select_sections(config, name, section_type):
 
 
 def apply_change(text, filename, section=None, section_type=None, option=None, value=None,
-                 values=None, state="present", create_section=True, acl=None):
+                 values=None, state="present", create_section=True, acl=None,
+                 values_mode="exact", include_root=None):
     """Compute the new text. Returns (new_text, result dict). Raises AsteriskConfigError for
-    a malformed file and ChangeError for an impossible request."""
+    a malformed file and ChangeError for an impossible request. ``include_root``: top-level
+    file whose include set gives templates defined in other files."""
     config = parse(text, filename)
+    if include_root is not None:
+        group = load(include_root)
+        paths = [os.path.realpath(c.filename) for c in group]
+        if os.path.realpath(filename) not in paths:
+            raise ChangeError("%s is not %s nor a file it includes" % (filename, include_root))
+        # The file being edited replaces its copy in the set, so edits and lookups agree.
+        group[paths.index(os.path.realpath(filename))] = config
+        for member in group:
+            member.group = group
     result = dict(sections=0, created=False,
                   warnings_parser=["%s:%s: %s" % (filename, n, m) for n, m in config.warnings])
     if section is None:
@@ -271,7 +318,14 @@ def apply_change(text, filename, section=None, section_type=None, option=None, v
         if wanted is None:
             raise ChangeError("state=present with option needs value or values")
         for target in targets:
-            target.set_all(option, wanted)
+            if values_mode == "append":
+                present = target.get_all(option)
+                for item in wanted:
+                    if item not in present:
+                        target.add(option, item)
+                        present.append(item)
+            else:
+                target.set_all(option, wanted)
         result["msg"] = "option %s set in %d section(s)" % (option, len(targets))
     else:
         result["msg"] = "section [%s] present" % section
@@ -309,12 +363,14 @@ def main():
             option=dict(type="str"),
             value=dict(type="str"),
             values=dict(type="list", elements="str"),
+            values_mode=dict(type="str", choices=["exact", "append"], default="exact"),
             acl=dict(type="dict", options=dict(
                 deny=dict(type="list", elements="str", default=[]),
                 permit=dict(type="list", elements="str", default=[]))),
             state=dict(type="str", choices=["present", "absent"], default="present"),
             create_section=dict(type="bool", default=True),
             backup=dict(type="bool", default=False),
+            include_root=dict(type="path"),
         ),
         mutually_exclusive=[["value", "values"], ["acl", "option"]],
         required_by=dict(option="section", section_type="section", acl="section"),
@@ -333,7 +389,8 @@ def main():
         after, result = apply_change(
             before, path, section=params["section"], section_type=params["section_type"],
             option=params["option"], value=params["value"], values=params["values"],
-            state=params["state"], create_section=params["create_section"], acl=params["acl"])
+            state=params["state"], create_section=params["create_section"], acl=params["acl"],
+            values_mode=params["values_mode"], include_root=params["include_root"])
     except AsteriskConfigError as exc:
         module.fail_json(msg=str(exc), path=path, filename=exc.filename, lineno=exc.lineno)
     except ChangeError as exc:

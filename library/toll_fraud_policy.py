@@ -102,8 +102,8 @@ options:
   trunk_max_concurrent_calls:
     description:
       - Concurrent calls per trunk, counted with C(GROUP(voipguard-trunk)) set on the trunk
-        endpoint's channels. One integer for every trunk in I(trunks), or a dict
-        C({trunk name: integer}); 0 or C({}) means no cap.
+        endpoint's channels. One integer for every trunk in I(trunks), or a dict of
+        trunk name to integer; 0 or an empty dict means no cap.
     type: raw
     default: {}
   calls_per_minute:

@@ -216,7 +216,10 @@ class Section(object):
         if own is not None:
             return own
         # Templates only: a type= arriving through a (+) addition is too odd to look for.
-        effective = _effective(self, _group_sections(self.config), set(), with_parts=False)
+        try:
+            effective = _effective(self, _group_sections(self.config), set(), with_parts=False)
+        except AsteriskConfigError:
+            return None  # template in a file not loaded with this one: type unknown
         values = effective.get("type")
         return values[-1] if values else None
 

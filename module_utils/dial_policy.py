@@ -430,18 +430,11 @@ def trunk_caps(trunks, caps, name="toll_fraud_guard_trunk_max_concurrent_calls")
     0, None or {} means no cap. Names must be those of voipguard_trunks; they become the
     value of GROUP(voipguard-trunk) on the trunk's channels, hence the strict characters.
     """
-    names = []
-    for trunk in trunks or ():
-        trunk = str(trunk)
-        if not _SAFE_ENDPOINT.match(trunk):
-            raise PolicyError("voipguard_trunks: trunk name %r has characters the guard does "
-                              "not accept (letters, digits, _ . + -)" % trunk)
-        names.append(trunk)
+    names = [str(trunk) for trunk in trunks or ()]
     if caps in (None, "", 0, "0") or caps == {}:
         return {}
     if not isinstance(caps, dict):
-        cap = _positive_int(caps, name, minimum=0)
-        return dict((trunk, cap) for trunk in names) if cap else {}
+        caps = dict((trunk, caps) for trunk in names)
     unknown = sorted(set(str(k) for k in caps) - set(names))
     if unknown:
         raise PolicyError("%s names %s, not in voipguard_trunks (%s)"
@@ -449,8 +442,12 @@ def trunk_caps(trunks, caps, name="toll_fraud_guard_trunk_max_concurrent_calls")
     result = {}
     for trunk, value in caps.items():
         cap = _positive_int(value, "%s.%s" % (name, trunk), minimum=0)
-        if cap:
-            result[str(trunk)] = cap
+        if not cap:
+            continue
+        if not _SAFE_ENDPOINT.match(str(trunk)):
+            raise PolicyError("voipguard_trunks: trunk name %r has characters the guard does "
+                              "not accept (letters, digits, _ . + -)" % trunk)
+        result[str(trunk)] = cap
     return result
 
 

@@ -24,7 +24,7 @@ def ami_or_na(target):
          title="AMI listens only on loopback or the management address",
          rationale="An AMI on every address offers originate and shell commands to the network.",
          impact="Anyone who reaches the management port can make the PBX dial out or run commands.",
-         remediation={"role": "ami_hardening", "tag": "ami", "variable": "voipguard_management_address"},
+         remediation={"role": "asterisk_hardening", "tag": "ami", "variable": "voipguard_management_address"},
          references=REFS)
 def test_ami_binding(target, evidence):
     ami_or_na(target)
@@ -47,7 +47,7 @@ def test_ami_binding(target, evidence):
          title="Every AMI user has deny and permit (or an acl)",
          rationale="Without permit/deny any address that reaches the port may log in with the user's secret.",
          impact="A leaked management password works from anywhere.",
-         remediation={"role": "ami_hardening", "tag": "ami", "variable": "voipguard_admin_networks"},
+         remediation={"role": "asterisk_hardening", "tag": "ami", "variable": "voipguard_admin_networks"},
          references=REFS)
 def test_ami_users_have_acl(target, evidence):
     ami_or_na(target)
@@ -85,7 +85,8 @@ def _within(permit, admin):
          title="No AMI user has dangerous write classes (system, command, config, originate, agi, all)",
          rationale="originate places calls and system/command run shell commands: as dangerous as root.",
          impact="A management account can place calls to any country or take over the server.",
-         remediation={"role": "ami_hardening", "tag": "ami", "variable": "ami_hardening_users"},
+         remediation={"role": "asterisk_hardening", "tag": "ami",
+                      "variable": "asterisk_hardening_ami_privileged_users"},
          references=REFS)
 def test_ami_write_classes(target, evidence):
     ami_or_na(target)
@@ -107,7 +108,7 @@ def test_ami_write_classes(target, evidence):
          title="Every AMI secret is strong",
          rationale="The factory AMI user admin/admin is the first guess of every scanner.",
          impact="The management interface opens with a guessable password.",
-         remediation={"role": "ami_hardening", "tag": "ami", "variable": "ami_hardening_users"},
+         remediation={"role": "asterisk_hardening", "tag": "secrets", "variable": "asterisk_hardening_secret_rotate"},
          references=REFS)
 def test_ami_secrets_strong(target, evidence):
     ami_or_na(target)

@@ -10,7 +10,7 @@ REFS = ["Asterisk README-SERIOUSLY.bestpractices.md", "Asterisk docs: Important-
          rationale="With live_dangerously = yes, SHELL()/System() and friends can be reached through "
                    "AMI and external interfaces.",
          impact="A remote interface can run commands on the server.",
-         remediation={"role": "asterisk_core", "tag": "core", "variable": "asterisk_core_live_dangerously"},
+         remediation={"role": "asterisk_hardening", "tag": "core", "variable": "asterisk_hardening_core_enabled"},
          references=REFS)
 def test_live_dangerously_off(target, evidence):
     if not target.config("asterisk.conf"):
@@ -25,7 +25,7 @@ def test_live_dangerously_off(target, evidence):
          title="Asterisk does not run as root",
          rationale="Any flaw in a SIP or AMI parser then gives the intruder the whole machine.",
          impact="A single Asterisk bug would hand over the whole server.",
-         remediation={"role": "asterisk_core", "tag": "core", "variable": ""},
+         remediation={"role": "asterisk_hardening", "tag": "core", "variable": ""},
          references=REFS)
 def test_asterisk_not_root(target, evidence):
     out = target.run("ps -o user= -C asterisk")
@@ -41,7 +41,7 @@ def test_asterisk_not_root(target, evidence):
          title="Asterisk's HTTP server is disabled or bound to loopback",
          rationale="http.conf serves ARI, AMI over HTTP and WebSocket SIP; on the network it is another door.",
          impact="Another management door is open to the network.",
-         remediation={"role": "asterisk_core", "tag": "core", "variable": "asterisk_core_http_enabled"},
+         remediation={"role": "asterisk_hardening", "tag": "core", "variable": "asterisk_hardening_http_enabled"},
          references=REFS)
 def test_http_disabled_or_loopback(target, evidence):
     if not target.config("http.conf"):

@@ -16,7 +16,7 @@ REFS = ["nftables wiki: Simple ruleset for a server", "Asterisk docs: Important-
          rationale="The firewall closes VoIP ports by default and admits SIP only from trunks, phones "
                    "and chosen countries.",
          impact="The PBX has no firewall of its own.",
-         remediation={"role": "nftables_firewall", "tag": "firewall", "variable": "nftables_firewall_enabled"},
+         remediation={"role": "nftables_firewall", "tag": "nftables_firewall", "variable": "nftables_firewall_enabled"},
          references=REFS)
 def test_voipguard_table_present(target, evidence):
     out = target.run("nft list table inet voipguard")
@@ -84,7 +84,7 @@ def check_port_unreachable(target, evidence, port, service):
          title="The AMI port (5038) cannot be reached from outside",
          rationale="The AMI originates calls; only the admin networks may reach it.",
          impact="Anyone on the internet can reach the PBX's management interface.",
-         remediation={"role": "nftables_firewall", "tag": "firewall", "variable": "voipguard_admin_networks"},
+         remediation={"role": "nftables_firewall", "tag": "nftables_firewall", "variable": "voipguard_admin_networks"},
          references=REFS)
 def test_ami_port_not_reachable(target, evidence):
     check_port_unreachable(target, evidence, 5038, "AMI")
@@ -94,7 +94,7 @@ def test_ami_port_not_reachable(target, evidence):
          title="Asterisk's HTTP port (8088) cannot be reached from outside",
          rationale="ARI and AMI-over-HTTP must not be offered to the internet.",
          impact="Another management interface is reachable from the internet.",
-         remediation={"role": "nftables_firewall", "tag": "firewall", "variable": "voipguard_admin_networks"},
+         remediation={"role": "nftables_firewall", "tag": "nftables_firewall", "variable": "voipguard_admin_networks"},
          references=REFS)
 def test_http_port_not_reachable(target, evidence):
     check_port_unreachable(target, evidence, 8088, "Asterisk HTTP")

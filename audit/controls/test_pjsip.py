@@ -18,7 +18,7 @@ def endpoints_or_na(target):
          rationale="An endpoint named 'anonymous' takes every call that matches no other endpoint, "
                    "without a password: the PJSIP form of allowguest=yes.",
          impact="Anyone on the internet can place calls without any password.",
-         remediation={"role": "pjsip_hardening", "tag": "pjsip", "variable": "pjsip_hardening_remove_anonymous"},
+         remediation={"role": "asterisk_hardening", "tag": "pjsip", "variable": "asterisk_hardening_keep_anonymous"},
          references=REFS)
 def test_no_anonymous_endpoint(target, evidence):
     endpoints = endpoints_or_na(target)
@@ -33,7 +33,7 @@ def test_no_anonymous_endpoint(target, evidence):
          title="OPTIONS requests are authenticated on every endpoint",
          rationale="allow_unauthenticated_options=yes lets a scanner tell existing extensions from others.",
          impact="Attackers can list your extensions before guessing their passwords.",
-         remediation={"role": "pjsip_hardening", "tag": "pjsip", "variable": "pjsip_hardening_endpoint_defaults"},
+         remediation={"role": "asterisk_hardening", "tag": "pjsip", "variable": "asterisk_hardening_pjsip_enabled"},
          references=REFS)
 def test_options_are_authenticated(target, evidence):
     endpoints = endpoints_or_na(target)
@@ -52,7 +52,7 @@ def test_options_are_authenticated(target, evidence):
          rationale="max_contacts defaults to unlimited for an aor that accepts registrations; a stolen "
                    "account can then register many devices unnoticed.",
          impact="A stolen phone account can be used from many places at once without you noticing.",
-         remediation={"role": "pjsip_hardening", "tag": "pjsip", "variable": "pjsip_hardening_max_contacts"},
+         remediation={"role": "asterisk_hardening", "tag": "pjsip", "variable": "asterisk_hardening_pjsip_max_contacts"},
          references=REFS)
 def test_max_contacts_bounded(target, evidence):
     limit = int(target.vars.get("voipguard_audit_max_contacts", 5))
@@ -77,7 +77,7 @@ def test_max_contacts_bounded(target, evidence):
          rationale="unidentified_request_count/period only act when auth_username is in "
                    "endpoint_identifier_order; then floods of requests from unknown sources are refused.",
          impact="Password-guessing floods are not slowed down by Asterisk itself.",
-         remediation={"role": "pjsip_hardening", "tag": "pjsip", "variable": "pjsip_hardening_global"},
+         remediation={"role": "asterisk_hardening", "tag": "pjsip", "variable": "asterisk_hardening_pjsip_unidentified_request_count"},
          references=REFS + ["res_pjsip global: unidentified_request_count, endpoint_identifier_order"])
 def test_unidentified_requests_throttled(target, evidence):
     endpoints_or_na(target)

@@ -39,7 +39,7 @@ def pjsip_auths(target):
          rationale="sipvicious guessed the factory secret 1001 of extension 1001 in 0.1 s; a registered "
                    "intruder can call anywhere the phone can.",
          impact="Anyone on the internet can guess a phone's password and place calls on your bill.",
-         remediation={"role": "sip_secrets", "tag": "sip_secrets", "variable": "sip_secrets_rotate_enabled"},
+         remediation={"role": "asterisk_hardening", "tag": "secrets", "variable": "asterisk_hardening_secret_rotate"},
          references=REFS)
 def test_sip_secrets_are_strong(target, evidence):
     auths = pjsip_auths(target)
@@ -62,7 +62,7 @@ def test_sip_secrets_are_strong(target, evidence):
          title="No two SIP accounts share a secret",
          rationale="One leaked or cracked secret must not open a second account.",
          impact="One stolen password would unlock several phones.",
-         remediation={"role": "sip_secrets", "tag": "sip_secrets", "variable": "sip_secrets_rotate_enabled"},
+         remediation={"role": "asterisk_hardening", "tag": "secrets", "variable": "asterisk_hardening_secret_rotate"},
          references=REFS)
 def test_sip_secrets_are_not_reused(target, evidence):
     auths = pjsip_auths(target)

@@ -29,7 +29,7 @@ def policy_or_fail(target, evidence):
          rationale="The guard context checks destination, price, budget and concurrency before the "
                    "operator's dialplan; an endpoint dialing straight into its context skips all of it.",
          impact="Calls from a hijacked phone are not checked against any limit.",
-         remediation={"role": "toll_fraud_guard", "tag": "toll_fraud", "variable": "toll_fraud_guard_enabled"},
+         remediation={"role": "toll_fraud_guard", "tag": "toll_fraud_guard", "variable": "toll_fraud_guard_enabled"},
          references=REFS)
 def test_phones_pass_the_guard(target, evidence):
     phones = target.phone_endpoints()
@@ -54,7 +54,7 @@ def test_phones_pass_the_guard(target, evidence):
          rationale="The incident's 150 calls went to Zimbabwe and Somalia, classic international "
                    "revenue share fraud destinations.",
          impact="Intruders can call the expensive destinations fraudsters earn money from.",
-         remediation={"role": "toll_fraud_guard", "tag": "toll_fraud",
+         remediation={"role": "toll_fraud_guard", "tag": "toll_fraud_guard",
                       "variable": "toll_fraud_guard_blocked_countries"},
          references=REFS)
 def test_high_risk_countries_blocked(target, evidence):
@@ -74,7 +74,7 @@ def test_high_risk_countries_blocked(target, evidence):
          rationale="Providers sell per-day spend limits (e.g. GBP 50/day) for this reason; the "
                    "incident's month cost 30 times the usual bill.",
          impact="There is no limit to what a break-in can cost you in a day.",
-         remediation={"role": "toll_fraud_guard", "tag": "toll_fraud", "variable": "toll_fraud_guard_budgets"},
+         remediation={"role": "toll_fraud_guard", "tag": "toll_fraud_guard", "variable": "toll_fraud_guard_budgets"},
          references=REFS)
 def test_daily_budget_bounded(target, evidence):
     policy = policy_or_fail(target, evidence)
@@ -95,7 +95,7 @@ def test_daily_budget_bounded(target, evidence):
          title="Alerts reach a person (webhook or mail configured)",
          rationale="The victim's complaint: no warning on an abnormal call pattern.",
          impact="Nobody is told when the PBX starts calling abroad at night.",
-         remediation={"role": "toll_fraud_guard", "tag": "toll_fraud",
+         remediation={"role": "toll_fraud_guard", "tag": "toll_fraud_guard",
                       "variable": "toll_fraud_guard_alert_webhook_url"},
          references=REFS)
 def test_alerts_configured(target, evidence):
@@ -127,7 +127,7 @@ def _dialplan_findings(target):
          rationale="'500&PJSIP/itsp/00263...' adds a second call leg when ${EXTEN} is not filtered; "
                    "a toll route in an unauthenticated context is free calls for everyone.",
          impact="A caller can smuggle a call to any number through your PBX.",
-         remediation={"role": "toll_fraud_guard", "tag": "toll_fraud", "variable": "toll_fraud_guard_enabled"},
+         remediation={"role": "toll_fraud_guard", "tag": "toll_fraud_guard", "variable": "toll_fraud_guard_enabled"},
          references=REFS + ["library/asterisk_dialplan_audit.py rules DP001, DP002, DP004"])
 def test_dialplan_filters_dialed_numbers(target, evidence):
     findings = [f for f in _dialplan_findings(target) if f["rule"] in ("DP001", "DP002", "DP004")]
@@ -151,7 +151,7 @@ def test_dialplan_filters_dialed_numbers(target, evidence):
          title="The [demo] context is removed",
          rationale="Forgotten demo and test extensions are a classic way in.",
          impact="Leftover demo features remain callable.",
-         remediation={"role": "toll_fraud_guard", "tag": "toll_fraud", "variable": ""},
+         remediation={"role": "toll_fraud_guard", "tag": "toll_fraud_guard", "variable": ""},
          references=REFS)
 def test_no_demo_context(target, evidence):
     findings = [f for f in _dialplan_findings(target) if f["rule"] == "DP003"]

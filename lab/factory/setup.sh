@@ -3,6 +3,8 @@
 #   bin/*                 the lab's SIP tools (lab/tools), into /usr/local/bin
 #   asterisk/*.conf       replace Debian's Asterisk configuration, then Asterisk starts
 #   asterisk.conf.sed     edits Debian's asterisk.conf
+#   geo/                  the lab's location database, into /usr/local/share/voipguard-lab/geo
+#   addresses             extra addresses of the host: "DEVICE ADDRESS/PREFIX" per line
 set -e
 if [ -d /tmp/factory/bin ]; then
   install -m 0755 /tmp/factory/bin/* /usr/local/bin/
@@ -15,5 +17,12 @@ if [ -d /tmp/factory/asterisk ]; then
   chown -R asterisk:asterisk /etc/asterisk
   chmod 640 /etc/asterisk/*.conf
   systemctl enable --now asterisk.service >/dev/null 2>&1
+fi
+if [ -d /tmp/factory/geo ]; then
+  mkdir -p /usr/local/share/voipguard-lab
+  cp -r /tmp/factory/geo /usr/local/share/voipguard-lab/
+fi
+if [ -f /tmp/factory/addresses ]; then
+  while read -r device address; do ip addr add "$address" dev "$device"; done < /tmp/factory/addresses
 fi
 rm -rf /tmp/factory

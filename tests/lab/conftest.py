@@ -16,6 +16,10 @@ LAB_INVENTORY = ROOT / "inventories" / "lab" / "hosts.yml"
 # Addresses of the lab (lab/lab.sh): where each host is seen by the others.
 PBX_INTERNET = "198.19.0.10"
 PBX_VOICE = "198.51.100.10"
+PBX_MGMT = "198.18.0.10"
+ATTACKER = "198.19.0.66"
+# The attacker's second address, in a country the lab's firewall blocks (lab/factory/pbx/geo).
+ATTACKER_BLOCKED_COUNTRY = "198.19.0.200"
 
 
 @pytest.fixture(scope="session")
@@ -38,7 +42,7 @@ def unique_number():
     return "4930" + str(uuid.uuid4().int)[:7]
 
 
-def sip_register_probe(target, source_port=5070):
+def sip_register_probe(target, source_port=5070, source_address="0.0.0.0"):
     """Shell command that sends one SIP REGISTER over UDP and prints the status line received.
 
     Python's socket is used instead of a SIP tool so the test sees the exact first response.
@@ -47,7 +51,7 @@ def sip_register_probe(target, source_port=5070):
 import socket, uuid
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 s.settimeout(3)
-s.bind(("0.0.0.0", {source_port}))
+s.bind(("{source_address}", {source_port}))
 me = s.getsockname()
 tag = uuid.uuid4().hex[:8]
 msg = ("REGISTER sip:{target} SIP/2.0\\r\\n"
@@ -70,17 +74,21 @@ CREDENTIALS_FILE = ROOT / ".secrets" / "pbx-sip-credentials.yml"
 LAB_PBX_VARS = ROOT / "inventories" / "lab" / "group_vars" / "pbx.yml"
 
 
+def stored_credentials():
+    """The credentials the secrets role rotated, as kept on the controller (account -> dict)."""
+    import yaml
+
+    if not CREDENTIALS_FILE.exists():
+        return {}
+    stored = yaml.safe_load(CREDENTIALS_FILE.read_text()) or {}
+    return stored.get("credentials", stored)
+
+
 def sip_password(endpoint):
     """The endpoint's current secret as the operator's controller knows it: the rotated one once
     the secrets role has rotated it, the factory one (the extension number) before."""
-    import yaml
-
-    if CREDENTIALS_FILE.exists():
-        stored = yaml.safe_load(CREDENTIALS_FILE.read_text()) or {}
-        entry = stored.get(endpoint) or stored.get("credentials", {}).get(endpoint)
-        if entry:
-            return entry["password"]
-    return endpoint
+    entry = stored_credentials().get(endpoint)
+    return entry["password"] if entry else endpoint
 
 
 def place_calls(host, user, number, calls, target=PBX_VOICE, rate=10, hold_ms=1000, parallel=20):

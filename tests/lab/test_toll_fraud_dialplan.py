@@ -7,7 +7,8 @@ What the guard decided is read from Asterisk's own log (messages.log) and AstDB.
 Run against the lab PBX (default, through the lab inventory) or any throwaway container:
     VOIPGUARD_TF_HOST=podman://h4-test .venv/bin/pytest tests/lab/test_toll_fraud_dialplan.py
 The test replaces extensions.conf and extensions_voipguard.conf while it runs and restores
-both afterwards; it deletes the AstDB tree voipguard/ (spend state). Lab PBX only.
+both afterwards; the trunk tests also add a loopback trunk to pjsip.conf (restored too). It
+deletes the AstDB tree voipguard/ (spend state). Lab PBX only.
 """
 import base64
 import os
@@ -42,12 +43,16 @@ exten => _X.,1,Dial(Local/${EXTEN}@carrier-sim,,${VOIPGUARD_DIAL_LIMIT})
  same => n,Hangup()
 exten => _+X.,1,Dial(Local/${EXTEN}@carrier-sim)
  same => n,Hangup()
+; France goes out through a real PJSIP trunk (TRUNK_PJSIP, a loop back into carrier-sim).
+exten => _0033X.,1,Dial(PJSIP/${EXTEN}@vgtest-trunk,,${VOIPGUARD_DIAL_LIMIT})
+ same => n,Log(NOTICE,vgtest: trunk dial ended ${EXTEN} status=${DIALSTATUS})
+ same => n,Hangup()
 
-; Simulated carrier: answers everything; UK numbers talk for 20 s, the rest for 2 s.
+; Simulated carrier: answers everything; UK and French numbers talk for 20 s, the rest for 2 s.
 [carrier-sim]
 exten => _[0-9+].,1,Answer()
  same => n,Log(NOTICE,vgtest: carrier answered ${EXTEN})
- same => n,Wait(${IF($["${EXTEN:0:4}" = "0044"]?20:2)})
+ same => n,Wait(${IF($["${EXTEN:0:4}" = "0044" | "${EXTEN:0:4}" = "0033"]?20:2)})
  same => n,Hangup()
 
 ; Phones as the guard sees them: the endpoint name would come from CHANNEL(endpoint).
@@ -64,6 +69,35 @@ exten => s,1,Set(VOIPGUARD_ENDPOINT=1001)
  same => n,Goto(voipguard-guard-from-internal,500&Local/00263771234567@carrier-sim,1)
 
 #include extensions_voipguard.conf
+"""
+
+# A trunk whose channels are real PJSIP channels: its calls loop back to this Asterisk over
+# 127.0.0.1 and arrive as endpoint vgtest-loop in carrier-sim. set_var is what the role adds.
+TRUNK_PJSIP = """
+; vgtest trunk (tests/lab/test_toll_fraud_dialplan.py)
+[vgtest-trunk]
+type = endpoint
+context = carrier-sim
+disallow = all
+allow = ulaw
+from_user = vgtest-trunk
+aors = vgtest-trunk
+set_var = GROUP(voipguard-trunk)=vgtrunk
+
+[vgtest-trunk]
+type = aor
+contact = sip:127.0.0.1:5060
+
+[vgtest-loop]
+type = endpoint
+context = carrier-sim
+disallow = all
+allow = ulaw
+
+[vgtest-loop]
+type = identify
+endpoint = vgtest-loop
+match = 127.0.0.1
 """
 
 BASE_POLICY = {
@@ -108,7 +142,7 @@ def pbx(request):
     else:
         host = request.getfixturevalue("lab")("pbx")
     saved = {}
-    for name in ("extensions.conf", "extensions_voipguard.conf"):
+    for name in ("extensions.conf", "extensions_voipguard.conf", "pjsip.conf"):
         out = host.run(f"base64 -w0 {CONF}/{name}")
         saved[name] = out.stdout if out.rc == 0 else None
     yield host
@@ -118,6 +152,7 @@ def pbx(request):
         else:
             host.run(f"echo {content} | base64 -d > {CONF}/{name}")
     host.run("asterisk -rx 'dialplan reload'")
+    host.run("asterisk -rx 'module reload res_pjsip.so'")
     host.run("asterisk -rx 'database deltree voipguard'")
 
 
@@ -141,6 +176,15 @@ class Guard:
         assert "Gosub(voipguard-refuse" in shown, shown
         self.host.run("asterisk -rx 'database deltree voipguard'")
         self.host.run("asterisk -rx 'hangup request all'")
+
+    def add_trunk(self):
+        """Append the loopback trunk to pjsip.conf (restored by the pbx fixture)."""
+        current = self.host.check_output(f"cat {CONF}/pjsip.conf")
+        if "[vgtest-trunk]" not in current:
+            self.put("pjsip.conf", current + "\n" + TRUNK_PJSIP)
+        self.host.check_output("asterisk -rx 'module reload res_pjsip.so'")
+        shown = self.host.check_output("asterisk -rx 'pjsip show endpoint vgtest-trunk'")
+        assert re.search(r"GROUP\(voipguard-trunk\)\s+: vgtrunk", shown), shown
 
     def log_size(self):
         return int(self.host.check_output(f"stat -c %s {LOG}"))
@@ -223,8 +267,8 @@ def test_emergency_passes_even_with_no_budget_and_no_limits(pbx, dialed):
         log = g.call(dialed, wait_for=r"carrier answered")
         assert f"emergency call endpoint=1001 dialed={dialed}" in log, log
         assert "carrier answered" in log
-    # the same PBX refuses a paid call: there is no budget at all
-    assert "reason=budget" in g.call("030123456")
+    # the same PBX refuses a paid international call: there is no budget at all
+    assert "reason=budget" in g.call("0012125551234")
 
 
 def test_internal_extension_is_not_checked(guard):
@@ -345,3 +389,73 @@ def test_spend_state_is_in_astdb_and_resettable(guard):
     guard.host.check_output(f"asterisk -rx 'database deltree voipguard/spend/day/{day}'")
     assert "/voipguard/spend/day/" not in guard.host.check_output(
         "asterisk -rx 'database show voipguard'")
+
+
+NO_BUDGET = {"budgets": {"pbx_day": 0, "pbx_month": 0, "endpoint_day": 0, "endpoint_month": 0}}
+
+
+def test_national_calls_complete_with_the_budget_exhausted(pbx):
+    g = Guard(pbx)
+    g.install(NO_BUDGET)
+    offset = g.log_size()
+    log = g.call("030123456", wait_for=r"carrier answered")
+    assert re.search(r"allowed call endpoint=1001 dialed=030123456 .*country=DE .*reserved=0 ", log), log
+    settled = g.wait(offset, r"settled call .*cost=\d+", timeout=10)
+    cost = int(re.search(r"settled call endpoint=1001 .*cost=(\d+) released=0 reserved=0", settled).group(1))
+    assert cost > 0, "a national call is still charged"
+    assert g.db(f"voipguard/spend/day/{time.strftime('%Y%m%d')}/ep/1001") == str(cost)
+    # international calls keep the budget; premium-rate national numbers stay blocked
+    assert "reason=budget" in g.call("0012125551234")
+    assert "reason=premium-rate" in g.call("09001234567")
+    assert "emergency call" in g.call("112", wait_for=r"carrier answered")
+
+
+def test_national_calls_refused_for_budget_when_enabled(pbx):
+    g = Guard(pbx)
+    g.install(dict(NO_BUDGET, budget_national=True))
+    log = g.call("030123456")
+    assert "ALERT kind=budget-exhausted" in log and "reason=budget" in log, log
+    assert "carrier answered" not in log
+
+
+def _up_calls(g, offset, count, timeout=15):
+    return g.wait(offset, r"(?s)(carrier answered 0033.*){%d}" % count, timeout=timeout)
+
+
+def test_trunk_cap_refuses_the_next_call_at_set_up(pbx):
+    g = Guard(pbx)
+    g.add_trunk()
+    g.install({"trunks": ["vgtrunk"], "trunk_max_concurrent_calls": 2, "max_call_seconds": 600})
+    offset = g.log_size()
+    for _ in range(2):
+        g.call("0033123456789", background=True)
+        g.wait(offset, r"carrier answered 0033", timeout=10)
+    log = _up_calls(g, offset, 2)
+    assert len(re.findall(r"carrier answered 0033", log)) == 2, log
+    groups = g.host.check_output("asterisk -rx 'group show channels'")
+    assert len(re.findall(r"vgtrunk\s+voipguard-trunk", groups)) == 2, groups
+    log = g.call("0033123456789")
+    assert "reason=trunk-concurrent-calls" in log, log
+    # the cap counts trunk channels only: an internal call and a national call via another
+    # route are not trunk calls, emergency calls are never capped
+    assert "vgtest: internal 1002 reached" in g.call("1002")
+    assert "emergency call" in g.call("112")
+    g.host.run("asterisk -rx 'hangup request all'")
+
+
+def test_trunk_cap_in_the_dial_options_closes_the_race(pbx):
+    g = Guard(pbx)
+    g.add_trunk()
+    # A second, uncapped trunk: the guard cannot refuse (the call may take that one), so only
+    # the pre-dial handler in ${VOIPGUARD_DIAL_LIMIT}, on the trunk channel itself, enforces.
+    g.install({"trunks": ["vgtrunk", "other"], "trunk_max_concurrent_calls": {"vgtrunk": 1},
+               "max_call_seconds": 600})
+    offset = g.log_size()
+    g.call("0033123456789", background=True)
+    _up_calls(g, offset, 1)
+    log = g.call("0033987654321", wait_for=r"trunk dial ended 0033987654321")
+    assert "allowed call endpoint=1001 dialed=0033987654321" in log, log
+    assert "blocked call trunk=vgtrunk reason=trunk-concurrent-calls" in log, log
+    assert "status=CHANUNAVAIL" in log, log
+    assert "carrier answered 0033987654321" not in log
+    g.host.run("asterisk -rx 'hangup request all'")

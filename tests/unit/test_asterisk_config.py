@@ -198,3 +198,21 @@ def test_acl_rules_deny_first():
     assert apply_change(after, "manager.conf", section="admin", acl=acl)[0] == after
     with pytest.raises(ChangeError):
         apply_change(text, "manager.conf", section="admin", acl=acl, state="absent")
+
+
+def test_template_in_another_file_needs_include_root(tmp_path):
+    import shutil
+    shutil.copytree(FIXTURES / "freepbx", tmp_path / "fp")
+    custom = tmp_path / "fp" / "pjsip.endpoint_custom.conf"
+    text = custom.read_text()
+    with pytest.raises(ChangeError, match="include_root"):
+        apply_change(text, str(custom), section="2001", section_type="endpoint",
+                     option="allow_unauthenticated_options", value="no")
+    after, result = apply_change(text, str(custom), section="2001", section_type="endpoint",
+                                 option="allow_unauthenticated_options", value="no",
+                                 include_root=str(tmp_path / "fp" / "pjsip.conf"))
+    assert not result["created"] and result["sections"] == 1
+    assert after == text + "allow_unauthenticated_options=no\n"  # style of its neighbours
+    with pytest.raises(ChangeError, match="nor a file it includes"):
+        apply_change("[x]\n", str(tmp_path / "other.conf"), section="x", option="a", value="1",
+                     include_root=str(tmp_path / "fp" / "pjsip.conf"))

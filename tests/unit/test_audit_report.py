@@ -95,6 +95,14 @@ def test_exposure_is_the_smallest_limit():
     assert values["PBX concurrent calls x max price/min x 1440"] == 4 * 1.0 * 1440
 
 
+def test_national_calls_outside_the_budgets_add_their_call_limit_bound():
+    policy = dict(POLICY, national_unbudgeted_price_per_minute=0.12)
+    exposure = core.exposure_per_day({"policy": policy, "endpoints": 3})
+    # 15 (international, endpoint budgets) + 4 concurrent x 0.12/min x 1440 (national)
+    assert exposure["per_day"] == round(15.0 + 4 * 0.12 * 1440, 2)
+    assert "plus national calls" in exposure["bound_by"]
+
+
 def test_exposure_unlimited_when_a_phone_or_the_ami_bypasses_the_guard():
     assert core.exposure_per_day({"policy": POLICY, "endpoints": 3, "unguarded": ["1001 in from-internal"]})["unlimited"]
     assert core.exposure_per_day({"policy": POLICY, "endpoints": 3, "bypasses": ["AMI originate"]})["unlimited"]

@@ -191,6 +191,14 @@ def test_allow_list_mode_adds_site_country():
     ({"alert_webhook_url": "https://x.example/a,b"}, "http\\(s\\) URL"),
     ({"max_call_seconds": 0}, "max_call_seconds must be >= 1"),
     ({"blocked_prefixes": ["26x"]}, "not an E.164 digit prefix"),
+    ({"trunks": ["carrier"], "trunk_max_concurrent_calls": {"backup": 2}},
+     "names backup, not in voipguard_trunks \\(carrier\\)"),
+    ({"trunks": ["carrier"], "trunk_max_concurrent_calls": -1},
+     "trunk_max_concurrent_calls.carrier must be >= 0"),
+    ({"trunks": ["carrier"], "trunk_max_concurrent_calls": {"carrier": "two"}},
+     "trunk_max_concurrent_calls.carrier must be an integer"),
+    ({"trunks": ["carrier"], "trunk_max_concurrent_calls": True}, "must be an integer"),
+    ({"trunks": ["car rier"], "trunk_max_concurrent_calls": 2}, "trunk name 'car rier'"),
 ])
 def test_bad_input_is_refused_clearly(overrides, message):
     with pytest.raises(PolicyError, match=message):
@@ -213,3 +221,22 @@ def test_plan_endpoints_skips_trunks_and_exempt_and_undoes_guard():
     assert plan == {"1001": "from-internal", "1002": "from-internal"}
     with pytest.raises(PolicyError):
         plan_endpoints({"1001": "bad context"})
+
+
+def test_national_calls_not_refused_for_budget_by_default(de_policy):
+    assert de_policy["budget_national_calls"] is False
+    assert policy(budget_national=True)["budget_national_calls"] is True
+
+
+@pytest.mark.parametrize("caps, expected", [
+    ({}, {}), (None, {}), (0, {}),
+    (3, {"backup": 3, "carrier": 3}),
+    ({"carrier": 2}, {"carrier": 2}),
+    ({"carrier": 2, "backup": 0}, {"carrier": 2}),
+])
+def test_trunk_caps(caps, expected):
+    # a trunk name the guard could not use matters only once the trunk is capped
+    assert policy(trunks=["car rier"])["concurrency"]["trunks"] == {}
+    compiled = policy(trunks=["carrier", "backup"], trunk_max_concurrent_calls=caps)
+    assert compiled["concurrency"]["trunks"] == expected
+    assert compiled["trunks"] == ["backup", "carrier"]

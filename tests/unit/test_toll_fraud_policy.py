@@ -131,3 +131,36 @@ def test_dialplan_block_on_alert_and_outside_line():
     assert "?refuse_burst)" in text
     assert "Goto(refuse_off_hours)" in text
     assert '${num:0:1}" != "0"' in text
+
+
+def check_section(text):
+    return text[text.index("[voipguard-check]"):]
+
+
+def test_dialplan_national_calls_skip_the_reservation_but_are_settled(built):
+    check = check_section(render(built))
+    skip = check.index('GotoIf($["${VOIPGUARD_COUNTRY}" = "DE"]?settle)')
+    assert skip < check.index("reservation = min(") < check.index("(settle),Set(CHANNEL(hangup_handler_push)")
+    # premium rate and the destination checks still come first
+    assert check.index("?refuse_destination)") < skip
+    settle = render(built).split("[voipguard-settle]")[1].split("[voipguard-check]")[0]
+    assert "${VOIPGUARD_RESERVED} > 0 & ${cost} > ${VOIPGUARD_RESERVED}" in settle
+    enabled = render(toll_fraud_policy.build(params(budget_national=True)))
+    assert "?settle)" not in enabled
+
+
+def test_dialplan_trunk_caps():
+    assert "voipguard-trunk" not in render(toll_fraud_policy.build(params(trunks=["carrier"])))
+    capped = render(toll_fraud_policy.build(params(trunks=["carrier"],
+                                                   trunk_max_concurrent_calls=2)))
+    check = check_section(capped)
+    assert "GotoIf($[${GROUP_COUNT(carrier@voipguard-trunk)} < 2]?trunk_free)" in check
+    assert "(refuse_trunk),Gosub(voipguard-refuse,s,1(trunk-concurrent-calls))" in check
+    assert check.index("voipguard-emergency") < check.index("GROUP_COUNT(carrier@")
+    assert "VOIPGUARD_DIAL_LIMIT=L(${seconds}000)b(voipguard-trunk-cap^s^1))" in check
+    handler = capped.split("[voipguard-trunk-cap]")[1]
+    assert '"${trunk}" = "carrier" & ${GROUP_COUNT(carrier@voipguard-trunk)} > 2]?full)' in handler
+    # an uncapped second trunk always has room: no refusal in the guard, the handler stays
+    partly = render(toll_fraud_policy.build(params(
+        trunks=["carrier", "backup"], trunk_max_concurrent_calls={"carrier": 2})))
+    assert "?trunk_free)" not in partly and "[voipguard-trunk-cap]" in partly

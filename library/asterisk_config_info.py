@@ -1,0 +1,146 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: voipguard contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Ansible module: read an Asterisk configuration file and its includes (never changes anything)."""
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+---
+module: asterisk_config_info
+short_description: Read an Asterisk configuration file, its includes and effective options
+description:
+  - Parses an Asterisk configuration file and, by default, every file it includes, the way
+    Asterisk reads them (templates, inheritance, C((+)) additions, repeated keys, C(#include)
+    globs), and returns its sections with their own and effective options.
+  - Fails, naming file, line and reason, when a file is malformed, so it doubles as a
+    pre-flight check that changes nothing.
+  - Values of secret options (C(password), C(secret), C(md5_cred), C(password_digest)) are
+    returned as C(********).
+version_added: "1.0.0"
+author:
+  - voipguard contributors
+options:
+  path:
+    description: Top-level configuration file, e.g. C(/etc/asterisk/pjsip.conf).
+    type: path
+    required: true
+  follow_includes:
+    description: Also read the files it C(#include)s, in Asterisk's order.
+    type: bool
+    default: true
+  config_dir:
+    description: Directory relative include paths resolve against (Asterisk's astetcdir).
+    type: path
+    default: the directory of I(path)
+notes:
+  - Supports check mode; never changes anything.
+"""
+
+EXAMPLES = r"""
+- name: Read pjsip.conf and what it includes
+  asterisk_config_info:
+    path: /etc/asterisk/pjsip.conf
+  register: pjsip
+
+- name: Concrete endpoints
+  ansible.builtin.debug:
+    msg: "{{ pjsip.sections | selectattr('type', 'equalto', 'endpoint')
+             | rejectattr('is_template') | map(attribute='name') | list }}"
+"""
+
+RETURN = r"""
+files:
+  description: Files read, in Asterisk's reading order (the top-level file first).
+  returned: always
+  type: list
+  elements: str
+  sample: [/etc/asterisk/manager.conf, /etc/asterisk/manager.d/ops.conf]
+sections:
+  description:
+    - Every section as written (C((+)) additions and templates included), in reading order.
+    - C(options) are the section's own lines in order; C(effective) the options after template
+      inheritance and additions, keys in lower case. Secret values are C(********).
+  returned: always
+  type: list
+  elements: dict
+  sample:
+    - file: /etc/asterisk/pjsip.conf
+      name: "1001"
+      lineno: 20
+      type: endpoint
+      is_template: false
+      is_addition: false
+      templates: [phone-tpl]
+      options: [{key: auth, value: "1001"}, {key: aors, value: "1001"}]
+      effective: {type: [endpoint], context: [from-internal], auth: ["1001"], aors: ["1001"]}
+includes:
+  description: Include directives, with the file and line they are on.
+  returned: always
+  type: list
+  elements: dict
+  sample: [{file: /etc/asterisk/manager.conf, lineno: 12, directive: include, pattern: manager.d/*.conf}]
+warnings_parser:
+  description: Lines Asterisk ignores with a warning, each as file, line and message.
+  returned: always
+  type: list
+  elements: str
+"""
+
+from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.asterisk_conf import (
+    AsteriskConfigError, load, mask_value, resolve_section)
+
+
+def describe(configs):
+    """The module's result for a list of loaded ConfigFiles (pure, for tests)."""
+    sections = []
+    includes = []
+    warnings = []
+    for config in configs:
+        for directive, pattern, lineno in config.includes:
+            includes.append(dict(file=config.filename, lineno=lineno, directive=directive,
+                                 pattern=pattern))
+        warnings.extend("%s:%s: %s" % (config.filename, n, m) for n, m in config.warnings)
+        for section in config.sections:
+            if section.header is None:
+                continue  # options continuing a section of the including file
+            effective = resolve_section(configs, section)
+            sections.append(dict(
+                file=config.filename,
+                name=section.name,
+                lineno=section.lineno,
+                type=section.type,
+                is_template=section.is_template,
+                is_addition=section.is_addition,
+                templates=list(section.templates),
+                options=[dict(key=k.lower(), value=mask_value(k, v)) for k, v in section.options],
+                effective=dict((k, [mask_value(k, v) for v in vs]) for k, vs in effective.items()),
+            ))
+    return dict(files=[c.filename for c in configs], sections=sections, includes=includes,
+                warnings_parser=warnings)
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            path=dict(type="path", required=True),
+            follow_includes=dict(type="bool", default=True),
+            config_dir=dict(type="path"),
+        ),
+        supports_check_mode=True,
+    )
+    try:
+        configs = load(module.params["path"], follow_includes=module.params["follow_includes"],
+                       config_dir=module.params["config_dir"])
+    except AsteriskConfigError as exc:
+        module.fail_json(msg=str(exc), filename=exc.filename, lineno=exc.lineno)
+    except (IOError, OSError) as exc:
+        module.fail_json(msg="cannot read %s: %s" % (module.params["path"], exc))
+    module.exit_json(changed=False, **describe(configs))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,331 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: voipguard contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Ansible module: audit an Asterisk dialplan for toll-fraud and injection patterns (read-only)."""
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+---
+module: asterisk_dialplan_audit
+short_description: Audit extensions.conf for toll-fraud and injection patterns
+description:
+  - Reads C(extensions.conf) and the files it includes, the way Asterisk reads them, and
+    reports dangerous dialplan patterns named by Asterisk's own security guidance
+    (README-SERIOUSLY.bestpractices.md). Never changes anything.
+  - C(DP001) C(${EXTEN}) passed to C(Dial()) unfiltered in an extension whose pattern
+    matches any character (C(.) or C(!)), so C(500&PJSIP/itsp/00263...) dials a second leg. Not
+    reported when the value is wrapped in C(FILTER()) or an earlier priority of the same
+    extension checks it with C(REGEX()).
+  - C(DP002) caller ID (C(CALLERID()), C(${CALLERIDNUM}), C(${CALLERIDNAME})) passed to
+    C(System()), C(TrySystem()), C(SHELL()) or the command argument of C(MixMonitor()),
+    which is command injection by whoever sets their caller ID.
+  - C(DP003) a C([demo]) context is present.
+  - C(DP004) a toll route (C(Dial()) to a trunk from an extension whose pattern matches any
+    number, e.g. C(_X.)) in C([default]), in a context of an unauthenticated endpoint, or in a
+    context those include.
+version_added: "1.0.0"
+author:
+  - voipguard contributors
+options:
+  path:
+    description: The dialplan file.
+    type: path
+    default: /etc/asterisk/extensions.conf
+  follow_includes:
+    description: Also read the files it C(#include)s.
+    type: bool
+    default: true
+  unauthenticated_contexts:
+    description:
+      - Contexts that calls reach without authentication (context of an endpoint with no
+        C(auth), of C(anonymous), of IP-identified trunks). C(default) is always included.
+    type: list
+    elements: str
+    default: []
+  trunk_endpoints:
+    description:
+      - PJSIP endpoint names of trunks. When empty, any C(Dial()) to C(TECH/number@peer) or
+        C(TECH/peer/number) counts as a trunk call.
+    type: list
+    elements: str
+    default: []
+  warn:
+    description: Also emit each finding as an Ansible warning.
+    type: bool
+    default: true
+notes:
+  - Supports check mode; never changes anything.
+  - Findings come from the text only; values passed through intermediate variables
+    (C(Set(n=${EXTEN})) then C(Dial(PJSIP/${n}))) are not followed.
+"""
+
+EXAMPLES = r"""
+- name: Audit the dialplan
+  asterisk_dialplan_audit:
+    path: /etc/asterisk/extensions.conf
+    unauthenticated_contexts: [from-carrier]
+    trunk_endpoints: [carrier]
+  register: dialplan_audit
+
+- name: Stop on findings
+  ansible.builtin.fail:
+    msg: "{{ dialplan_audit.findings }}"
+  when: dialplan_audit.findings | length > 0
+"""
+
+RETURN = r"""
+findings:
+  description: One entry per dangerous line.
+  returned: always
+  type: list
+  elements: dict
+  sample:
+    - rule: DP001
+      severity: high
+      file: /etc/asterisk/extensions.conf
+      line: 11
+      context: from-internal
+      extension: _X.
+      message: "${EXTEN} passed to Dial() unfiltered in a pattern that matches any character"
+      text: "exten => _X.,1,Dial(PJSIP/${EXTEN}@carrier)"
+files:
+  description: Files read.
+  returned: always
+  type: list
+  elements: str
+contexts:
+  description: Contexts found, in reading order.
+  returned: always
+  type: list
+  elements: str
+reachable_unauthenticated:
+  description: Contexts reachable without authentication (given contexts, default, their includes).
+  returned: always
+  type: list
+  elements: str
+"""
+
+import re
+
+from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.asterisk_conf import AsteriskConfigError, load
+
+NOT_CONTEXTS = ("general", "globals")
+RULES = {
+    "DP001": ("high", "${EXTEN} passed to Dial() unfiltered in a pattern that matches any "
+                      "character; wrap it in ${FILTER(0-9+,${EXTEN})} or use a strict pattern"),
+    "DP002": ("critical", "caller ID reaches a shell command (%s): command injection"),
+    "DP003": ("medium", "the [demo] context is present; remove it"),
+    "DP004": ("critical", "toll route (Dial to trunk%s from pattern %s) reachable without "
+                          "authentication in context [%s]"),
+}
+CALLERID_RE = re.compile(r"CALLERID\s*\(|\$\{CALLERID(NUM|NAME)\}", re.I)
+
+
+def split_args(text):
+    """Split application arguments on top-level commas (parentheses, ${ } and $[ ] nest)."""
+    parts, depth, current = [], 0, []
+    for ch in text:
+        if ch in "([{":
+            depth += 1
+        elif ch in ")]}":
+            depth = max(0, depth - 1)
+        if ch == "," and depth == 0:
+            parts.append("".join(current))
+            current = []
+        else:
+            current.append(ch)
+    parts.append("".join(current))
+    return parts
+
+
+def split_app(text):
+    """'Dial(PJSIP/x,30)' -> ('dial', 'PJSIP/x,30'). Unbalanced or bare names keep all text."""
+    match = re.match(r"\s*([A-Za-z_][A-Za-z0-9_]*)\s*(?:\((.*)\)?)?\s*$", text, re.S)
+    if not match:
+        return "", text
+    args = match.group(2) or ""
+    if args.endswith(")"):
+        args = args[:-1]
+    return match.group(1).lower(), args
+
+
+def unfiltered_exten(args):
+    """True when ${EXTEN...} appears outside any FILTER( ) call."""
+    stack = []
+    i = 0
+    while i < len(args):
+        match = re.match(r"([A-Za-z_][A-Za-z0-9_]*)\(", args[i:])
+        if match:
+            stack.append(match.group(1).upper())
+            i += match.end()
+            continue
+        if args[i] == "(":
+            stack.append("")
+        elif args[i] == ")" and stack:
+            stack.pop()
+        elif args.startswith("${EXTEN", i) and args[i + 7:i + 8] in ("}", ":"):
+            if "FILTER" not in stack:
+                return True
+        i += 1
+    return False
+
+
+def is_wide_pattern(pattern):
+    """Pattern that matches arbitrary characters or any-length numbers (_X., _+X., _00!)."""
+    return pattern.startswith("_") and ("." in pattern or "!" in pattern)
+
+
+def dials_trunk(args, trunks):
+    dial_string = split_args(args)[0] if args else ""
+    for target in dial_string.split("&"):
+        target = target.strip()
+        if trunks:
+            for trunk in trunks:
+                if re.search(r"@%s\b" % re.escape(trunk), target) or \
+                        re.match(r"\w+/%s/" % re.escape(trunk), target):
+                    return trunk
+        elif re.match(r"\w+/[^/]*@\S+", target) or re.match(r"\w+/[^/@]+/\S+", target):
+            return target.split("@")[-1] if "@" in target else target.split("/")[1]
+    return None
+
+
+class _Extension(object):
+    def __init__(self, pattern):
+        self.pattern = pattern
+        self.regex_checked = False
+
+
+def parse_dialplan(configs):
+    """Yield (section, line, extension_pattern, app, args) for every exten/same line, plus
+    context includes as (section, line, None, 'include', target)."""
+    for config in configs:
+        for section in config.sections:
+            if section.name.lower() in NOT_CONTEXTS:
+                continue
+            current = None
+            for line in section.lines:
+                if line.kind != "option":
+                    continue
+                key = line.key.lower()
+                if key == "include":
+                    yield section, line, None, "include", line.value.split(",")[0].strip()
+                    continue
+                if key == "exten":
+                    fields = line.value.split(",", 2)
+                    if len(fields) < 3:
+                        continue
+                    current = _Extension(fields[0].split("/")[0].strip())
+                    application = fields[2]
+                elif key == "same" and current is not None:
+                    fields = line.value.split(",", 1)
+                    if len(fields) < 2:
+                        continue
+                    application = fields[1]
+                else:
+                    continue
+                app, args = split_app(application)
+                yield section, line, current, app, args
+
+
+def reachable(includes, start):
+    seen = []
+    todo = list(start)
+    while todo:
+        name = todo.pop(0)
+        if name.lower() in (s.lower() for s in seen):
+            continue
+        seen.append(name)
+        todo.extend(includes.get(name.lower(), []))
+    return seen
+
+
+def audit(configs, unauthenticated_contexts=(), trunk_endpoints=()):
+    """Return (findings, contexts, reachable contexts) for loaded dialplan files."""
+    findings = []
+    contexts = []
+    includes = {}
+
+    def add(rule, section, line, extension, *fmt):
+        severity, message = RULES[rule]
+        findings.append(dict(
+            rule=rule, severity=severity, file=section.config.filename,
+            line=line.lineno if line is not None else section.lineno,
+            context=section.name, extension=extension.pattern if extension else None,
+            message=message % fmt if fmt else message,
+            text=(line.raw if line is not None else section.header.raw).strip()))
+
+    entries = list(parse_dialplan(configs))
+    for config in configs:
+        for section in config.sections:
+            if section.header is not None and section.name.lower() not in NOT_CONTEXTS:
+                if section.name not in contexts:
+                    contexts.append(section.name)
+                if section.name.lower() == "demo":
+                    add("DP003", section, None, None)
+    for section, line, extension, app, args in entries:
+        if app == "include":
+            includes.setdefault(section.name.lower(), []).append(args)
+    unauth = reachable(includes, ["default"] + list(unauthenticated_contexts))
+    unauth_lower = [c.lower() for c in unauth]
+
+    for section, line, extension, app, args in entries:
+        if app == "include" or extension is None:
+            continue
+        if "REGEX(" in args.upper() and "${EXTEN" in args:
+            extension.regex_checked = True
+        if app == "dial" and is_wide_pattern(extension.pattern) and not extension.regex_checked \
+                and unfiltered_exten(args):
+            add("DP001", section, line, extension)
+        shell_args = []
+        if app in ("system", "trysystem"):
+            shell_args.append((app, args))
+        elif app == "mixmonitor":
+            parts = split_args(args)
+            if len(parts) >= 3:
+                shell_args.append(("MixMonitor command", ",".join(parts[2:])))
+        for match in re.finditer(r"\$\{SHELL\(", args, re.I):
+            shell_args.append(("SHELL()", args[match.end():]))
+        for where, text in shell_args:
+            if CALLERID_RE.search(text):
+                add("DP002", section, line, extension, where)
+                break
+        if app == "dial" and section.name.lower() in unauth_lower and is_wide_pattern(extension.pattern):
+            trunk = dials_trunk(args, list(trunk_endpoints))
+            if trunk:
+                add("DP004", section, line, extension, " " + trunk, extension.pattern, section.name)
+    return findings, contexts, unauth
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            path=dict(type="path", default="/etc/asterisk/extensions.conf"),
+            follow_includes=dict(type="bool", default=True),
+            unauthenticated_contexts=dict(type="list", elements="str", default=[]),
+            trunk_endpoints=dict(type="list", elements="str", default=[]),
+            warn=dict(type="bool", default=True),
+        ),
+        supports_check_mode=True,
+    )
+    params = module.params
+    try:
+        configs = load(params["path"], follow_includes=params["follow_includes"])
+    except AsteriskConfigError as exc:
+        module.fail_json(msg=str(exc), filename=exc.filename, lineno=exc.lineno)
+    except (IOError, OSError) as exc:
+        module.fail_json(msg="cannot read %s: %s" % (params["path"], exc))
+    findings, contexts, unauth = audit(configs, params["unauthenticated_contexts"],
+                                       params["trunk_endpoints"])
+    if params["warn"]:
+        for finding in findings:
+            module.warn("%(rule)s %(file)s:%(line)s [%(context)s] %(message)s" % finding)
+    module.exit_json(changed=False, findings=findings, files=[c.filename for c in configs],
+                     contexts=contexts, reachable_unauthenticated=unauth)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,124 @@
+"""The perimeter, proven from the lab's hosts: firewall, AMI, fail2ban, lockout safety."""
+import json
+import shlex
+import subprocess
+import threading
+import time
+
+import pytest
+
+from conftest import (ATTACKER, ATTACKER_BLOCKED_COUNTRY, PBX_INTERNET, PBX_MGMT, ROOT,
+                      place_calls, sip_register_probe, stored_credentials)
+
+JAIL = "voipguard-asterisk"
+
+
+def tcp_connects(host, address, port):
+    return host.run(f"timeout 3 bash -c 'exec 3<>/dev/tcp/{address}/{port}'").rc == 0
+
+
+@pytest.mark.parametrize("port", [5038, 8088])
+def test_ami_and_http_get_no_answer_from_outside(lab, port):
+    assert not tcp_connects(lab("attacker"), PBX_INTERNET, port)
+
+
+def test_sip_from_a_blocked_country_gets_no_answer(lab):
+    answer = lab("attacker").check_output(
+        sip_register_probe(PBX_INTERNET, source_address=ATTACKER_BLOCKED_COUNTRY))
+    assert answer == "NO ANSWER"
+
+
+def test_sip_from_an_allowed_country_is_answered(lab):
+    # The same host from its German address: the firewall, not the network, made the difference.
+    answer = lab("attacker").check_output(sip_register_probe(PBX_INTERNET, source_address=ATTACKER))
+    assert answer.startswith("SIP/2.0 "), answer
+
+
+def ami_session(host, address, username, secret, action):
+    """Logs in to the AMI from `host`, runs one action; returns the responses seen.
+
+    The secret goes to the remote Python on stdin, never on a command line."""
+    script = f"""
+import socket, sys
+secret = sys.stdin.readline().strip()
+s = socket.create_connection(("{address}", 5038), timeout=5)
+f = s.makefile("rwb")
+f.readline()
+def send(lines):
+    f.write(("".join(l + "\\r\\n" for l in lines) + "\\r\\n").encode()); f.flush()
+    block = []
+    while True:
+        line = f.readline().decode().strip()
+        if line:
+            block.append(line)
+        elif block and block[0].startswith("Response:"):
+            return block
+        else:  # an event (FullyBooted...) between the action and its response
+            block = []
+print(send(["Action: Login", "Username: {username}", "Secret: " + secret])[0])
+print(send({action!r})[:2])
+"""
+    command = f"python3 -c {shlex.quote(script)}"
+    result = host.run("printf '%s\\n' " + shlex.quote(secret) + " | " + command)
+    return result.stdout
+
+
+def test_ami_login_from_admin_works_with_least_privilege(lab):
+    credentials = stored_credentials().get("ami:admin")
+    assert credentials, "the secrets role stored no rotated AMI credentials for admin"
+    output = ami_session(lab("admin"), PBX_MGMT, "admin", credentials["password"],
+                         ["Action: Originate", "Channel: Local/1001@from-internal", "Application: Wait"])
+    assert "Response: Success" in output.splitlines()[0], output.splitlines()[:1]
+    assert "Permission denied" in output
+
+
+def banned(pbx, address):
+    status = pbx.run(f"fail2ban-client status {JAIL}").stdout
+    return address in status
+
+
+def test_full_speed_guessing_is_banned_while_phones_and_trunk_keep_working(lab):
+    pbx, attacker, phone = lab("pbx"), lab("attacker"), lab("admin")
+    pbx.run(f"fail2ban-client set {JAIL} unbanip {ATTACKER}")
+    attack = {}
+    thread = threading.Thread(target=lambda: attack.update(
+        out=attacker.run(f"voipguard-crack {PBX_INTERNET} 1002 20").stdout))
+    thread.start()
+    try:
+        time.sleep(1)
+        # One at a time: the guard allows an endpoint two concurrent calls.
+        legitimate = place_calls(phone, "1003", "030555000", 3, rate=1, hold_ms=500)
+    finally:
+        thread.join()
+    try:
+        assert banned(pbx, ATTACKER)
+        assert attack["out"].startswith("NOT CRACKED"), attack["out"]
+        # The ban lands in nftables and covers every port, not only SIP.
+        assert not tcp_connects(attacker, PBX_INTERNET, 5060)
+        assert legitimate["answered"] == 3, legitimate
+    finally:
+        pbx.run(f"fail2ban-client set {JAIL} unbanip {ATTACKER}")
+
+
+def test_a_ruleset_that_cuts_the_controllers_ssh_rolls_back_by_itself(lab, pytestconfig):
+    pbx = lab("pbx")
+    admin_set = "nft list set inet voipguard admin_v4"
+    assert "198.18.0.0/24" in pbx.check_output(admin_set)
+    inventory = pytestconfig.getoption("ansible_inventory", None) or str(ROOT / "inventories/lab/hosts.yml")
+    wrong = {"voipguard_admin_networks": ["192.0.2.240/28"],
+             "nftables_firewall_confirm_seconds": 25, "nftables_firewall_reconnect_timeout": 10}
+    result = subprocess.run(
+        [str(ROOT / ".venv/bin/ansible-playbook"), "-i", inventory, str(ROOT / "playbooks/harden.yml"),
+         "--tags", "nftables_firewall", "-e", json.dumps(wrong)],
+        cwd=ROOT, capture_output=True, text=True, timeout=300, check=False)
+    assert result.returncode != 0, "the controller kept SSH with a wrong admin network"
+    for _ in range(60):
+        time.sleep(1)
+        restored = subprocess.run(
+            ["timeout", "3", "bash", "-c", f"exec 3<>/dev/tcp/{PBX_MGMT}/22"], check=False).returncode == 0
+        if restored:
+            break
+    assert restored, "SSH did not come back: the rollback did not run"
+    # The table in force is the confirmed one again, not the one that cut SSH.
+    admin_networks = pbx.check_output(admin_set)
+    assert "198.18.0.0/24" in admin_networks and "192.0.2.240" not in admin_networks

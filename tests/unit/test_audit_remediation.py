@@ -1,0 +1,41 @@
+"""Every audit control's remediation names a real role, tag and variable of this toolkit."""
+import re
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+REMEDIATION = re.compile(r'remediation=\{"role": "([a-z_]+)",\s*"tag": "([a-z_]+)",\s*"variable": "([a-z_]*)"\}')
+
+
+def remediations():
+    for path in sorted((ROOT / "audit" / "controls").glob("test_*.py")):
+        for match in REMEDIATION.finditer(path.read_text()):
+            yield pytest.param(*match.groups(), id=f"{path.stem}:{match.group(1)}:{match.group(3)}")
+
+
+def role_tags(role):
+    tags = set()
+    for task_file in (ROOT / "roles" / role / "tasks").glob("*.yml"):
+        for task in yaml.safe_load(task_file.read_text()) or []:
+            value = task.get("tags") or []
+            tags.update([value] if isinstance(value, str) else value)
+    return tags
+
+
+def test_every_control_has_a_remediation():
+    assert len(list(remediations())) >= 20
+
+
+@pytest.mark.parametrize("role, tag, variable", list(remediations()))
+def test_remediation_points_at_the_toolkit(role, tag, variable):
+    spec_file = ROOT / "roles" / role / "meta" / "argument_specs.yml"
+    assert spec_file.exists(), f"no role {role}"
+    assert tag in role_tags(role), f"role {role} has no tag {tag}"
+    if variable:
+        options = yaml.safe_load(spec_file.read_text())["argument_specs"]["main"]["options"]
+        declared = set(options)
+        for other in (ROOT / "roles").glob("*/meta/argument_specs.yml"):
+            declared |= set(yaml.safe_load(other.read_text())["argument_specs"]["main"]["options"])
+        assert variable in declared, f"{variable} is declared by no role"
