@@ -246,7 +246,7 @@ def normalise_policy(raw):
              "endpoint_day": ("endpoint_day", "endpoint_daily"),
              "endpoint_month": ("endpoint_month", "endpoint_monthly")}
     blocked = set()
-    national_prices = [raw.get("default_price_per_minute") or 0]
+    national_prices = []
     for row in raw.get("destinations") or ():
         if row.get("blocked"):
             blocked.add(str(row.get("prefix")))
@@ -268,7 +268,10 @@ def normalise_policy(raw):
         "allowed_countries": raw.get("allowed_countries") or [],
         "blocked_prefixes": sorted(blocked | set(raw.get("blocked_prefixes") or [])),
         "alerts": raw.get("alerts") or {},
-        "national_unbudgeted_price_per_minute": money(max(national_prices)) if national_unbudgeted else None,
+        # With no national destination priced, the default price applies to national calls.
+        "national_unbudgeted_price_per_minute": (
+            money(max(national_prices or [raw.get("default_price_per_minute") or 0]))
+            if national_unbudgeted else None),
     }
 
 
