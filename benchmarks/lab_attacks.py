@@ -7,7 +7,7 @@ Run as root after ./voipguard setup:  .venv/bin/python benchmarks/lab_attacks.py
 It rebuilds the lab (lab down, lab up) and leaves it up, hardened. Traffic stays in the lab.
 """
 import json
-import re
+import os
 import subprocess
 import sys
 import time
@@ -15,6 +15,9 @@ from datetime import datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+# testinfra and the playbook runs need the venv's ansible tools.
+os.environ["PATH"] = f"{ROOT / '.venv' / 'bin'}:{os.environ['PATH']}"
+os.environ["ANSIBLE_CONFIG"] = str(ROOT / "ansible.cfg")
 sys.path.insert(0, str(ROOT / "tests" / "lab"))
 import testinfra  # noqa: E402
 

@@ -193,18 +193,11 @@ import tempfile
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 from ansible.module_utils.common.text.converters import to_bytes, to_native
-from ansible.module_utils.asterisk_conf import AsteriskConfigError, load, parse, resolve
+from ansible.module_utils.asterisk_conf import AsteriskConfigError, load, mask_secrets, resolve
 from ansible.module_utils.secret_policy import (
     HAS_ZXCVBN, ZXCVBN_IMPORT_ERROR, PolicyError, REASON_REUSED, SecretDigester, SecretPolicy,
     evaluate, find_reused, generate_secret)
 
-MASK = "********"
-# Keys whose value is a secret; wizard keys (inbound_auth/password) match after the '/'.
-SECRET_KEYS = frozenset(["password", "secret", "md5_cred", "password_digest"])
-# A commented-out secret is still a secret (";password = 1001" left over from an edit).
-_COMMENTED_SECRET = re.compile(
-    r"^(\s*;+\s*[\w/]*?(?:password|secret|md5_cred|password_digest)\s*=>?\s*)(\S.*?)(\s*)$",
-    re.IGNORECASE)
 _CONTACT_LINE = re.compile(r"^\s*Contact:\s+([^/\s<]+)/(\S+)\s+\S+\s+(\S+)")
 WIZARD_SLOTS = (("inbound", "inbound_auth", "accepts_auth", "-iauth"),
                 ("outbound", "outbound_auth", "sends_auth", "-oauth"))
@@ -483,38 +476,14 @@ def rotate_accounts(accounts, policy, rotate_exclude=()):
 
 # -- output -----------------------------------------------------------------------------------
 
-def is_secret_key(key):
-    return key.rsplit("/", 1)[-1].strip().lower() in SECRET_KEYS
-
-
-def mask_config(config):
-    """The file's text with every secret value (also commented-out ones) replaced by ********."""
-    out = []
-    for line in config.lines:
-        if line.kind == "option" and is_secret_key(line.key):
-            if line.value_span is not None:
-                start, end = line.value_span
-                out.append(line.raw[:start] + MASK + line.raw[end:])
-            else:
-                ending = line.raw[len(line.raw.rstrip("\r\n")):]
-                out.append("%s = %s%s" % (line.key, MASK, ending))
-        elif line.kind == "text":
-            ending = line.raw[len(line.raw.rstrip("\r\n")):]
-            match = _COMMENTED_SECRET.match(line.raw.rstrip("\r\n"))
-            out.append(match.group(1) + MASK + ending if match else line.raw)
-        else:
-            out.append(line.raw)
-    return "".join(out)
-
-
 def changed_files(groups):
     """[(ConfigFile, masked before, masked after)] for every file the rotation changed."""
     out = []
     for _, configs in groups:
         for config in configs:
             if config.render() != config.original:
-                before = mask_config(parse(config.original, config.filename))
-                out.append((config, before, mask_config(config)))
+                out.append((config, mask_secrets(config.original, config.filename),
+                            mask_secrets(config.render(), config.filename)))
     return out
 
 

@@ -43,6 +43,10 @@ MAX_INCLUDE_LEVEL = 10
 # after the last '/', so that wizard keys such as inbound_auth/password are covered.
 SECRET_KEYS = frozenset(["password", "secret", "md5_cred", "password_digest"])
 MASK = "********"
+# A commented-out secret is still a secret (";password = 1001" left over from an edit).
+_COMMENTED_SECRET = re.compile(
+    r"^(\s*;+\s*[\w/]*?(?:password|secret|md5_cred|password_digest)\s*=>?\s*)(\S.*?)(\s*)$",
+    re.IGNORECASE)
 
 _WHITESPACE = " \t\r\n\v\f"
 
@@ -866,13 +870,16 @@ def mask_secrets(text, filename="<string>"):
             else line for line in text.splitlines(True))
     out = []
     for line in config.lines:
+        ending = line.raw[len(line.raw.rstrip("\r\n")):]
         if line.kind == "option" and is_secret_key(line.key):
             if line.value_span is not None:
                 start, end = line.value_span
                 out.append(line.raw[:start] + MASK + line.raw[end:])
             else:
-                ending = line.raw[len(line.raw.rstrip("\r\n")):]
                 out.append("%s = %s%s" % (line.key, MASK, ending))
+        elif line.kind == "text":
+            match = _COMMENTED_SECRET.match(line.raw.rstrip("\r\n"))
+            out.append(match.group(1) + MASK + ending if match else line.raw)
         else:
             out.append(line.raw)
     return "".join(out)
