@@ -6,7 +6,6 @@ CPU during a flood from a banned source, and the set-up time the toll-fraud guar
 Run as root after ./voipguard setup:  .venv/bin/python benchmarks/lab_attacks.py
 It rebuilds the lab (lab down, lab up) and leaves it up, hardened. Traffic stays in the lab.
 """
-import json
 import os
 import shlex
 import subprocess
@@ -23,7 +22,7 @@ sys.path.insert(0, str(ROOT / "tests" / "lab"))
 import testinfra  # noqa: E402
 
 from conftest import (ATTACKER, PBX_INTERNET, carrier_records, cost_in_euros,  # noqa: E402
-                      place_calls)
+                      harden, place_calls)
 
 INVENTORY = str(ROOT / "inventories" / "lab" / "hosts.yml")
 INCIDENT = {"+263771234567": 38, "00263771234567": 37, "+252612345678": 38, "00252612345678": 37}
@@ -38,13 +37,10 @@ def run(*command):
     subprocess.run(command, cwd=ROOT, check=True, capture_output=True, text=True)
 
 
-def harden(extra_vars=None, tags=None):
-    command = [str(ROOT / ".venv/bin/ansible-playbook"), "playbooks/harden.yml"]
-    if tags:
-        command += ["--tags", tags]
-    if extra_vars:
-        command += ["-e", json.dumps(extra_vars)]
-    run(*command)
+def harden_lab(extra_vars=None, tags=None):
+    result = harden(INVENTORY, tags=tags, extra_vars=extra_vars)
+    if result.returncode != 0:
+        sys.exit("playbooks/harden.yml failed:\n" + result.stdout[-3000:])
 
 
 def incident(phone, carrier):
@@ -119,7 +115,7 @@ def main():
     pbx.run("rm -f %s; fail2ban-client unban --all; systemctl stop fail2ban", STOCK_JAIL)
 
     started = time.time()
-    harden()
+    harden_lab()
     print(f"hardening run (playbooks/harden.yml on the factory PBX): {time.time() - started:.0f} s", flush=True)
     print("hardened: svcrack, 1,000 common passwords against 1001:",
           attacker.check_output("voipguard-crack %s 1001 30", PBX_INTERNET), flush=True)
@@ -138,7 +134,7 @@ def main():
     # Set-up time the guard adds: the same national calls from a guarded endpoint (1002) and an
     # exempt one (1003), at 20 calls/s, with the call limits and the per-source SIP packet rate
     # lifted so that neither refuses nor drops a call (both would dominate the figure).
-    harden({"toll_fraud_guard_exempt_endpoints": ["1003"], "toll_fraud_guard_calls_per_minute": 10000,
+    harden_lab({"toll_fraud_guard_exempt_endpoints": ["1003"], "toll_fraud_guard_calls_per_minute": 10000,
             "toll_fraud_guard_endpoint_calls_per_minute": 10000, "toll_fraud_guard_max_concurrent_calls": 500,
             "toll_fraud_guard_endpoint_max_concurrent_calls": 500,
             "nftables_firewall_sip_rate_per_second": 10000, "nftables_firewall_sip_rate_burst": 10000},
@@ -150,7 +146,7 @@ def main():
           f"({unguarded['answered']} answered), ratio {guarded['setup_ms'] / max(unguarded['setup_ms'], 0.1):.2f}",
           flush=True)
     pbx.run("asterisk -rx 'database deltree voipguard'")
-    harden()
+    harden_lab()
 
 
 if __name__ == "__main__":

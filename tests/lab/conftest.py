@@ -4,7 +4,9 @@ Every lab host is reached as production is: SSH with paramiko through the lab's 
 (testinfra maps ansible_connection=paramiko_ssh to its paramiko backend). Molecule passes its
 own copy of the inventory with --ansible-inventory; run alone, the lab inventory is used.
 """
+import json
 import shlex
+import subprocess
 import uuid
 from pathlib import Path
 
@@ -23,9 +25,15 @@ ATTACKER_BLOCKED_COUNTRY = "198.19.0.200"
 
 
 @pytest.fixture(scope="session")
-def lab(pytestconfig):
+def lab_inventory(pytestconfig):
+    """The inventory the tests run against: Molecule's copy, or the lab's own."""
+    return pytestconfig.getoption("ansible_inventory", None) or str(LAB_INVENTORY)
+
+
+@pytest.fixture(scope="session")
+def lab(lab_inventory):
     """lab("pbx") -> a testinfra host of that lab machine."""
-    inventory = pytestconfig.getoption("ansible_inventory", None) or str(LAB_INVENTORY)
+    inventory = lab_inventory
     cache = {}
 
     def get(name):
@@ -34,6 +42,17 @@ def lab(pytestconfig):
         return cache[name]
 
     return get
+
+
+def harden(inventory=str(LAB_INVENTORY), tags=None, extra_vars=None):
+    """Runs playbooks/harden.yml (optionally only some tags, with extra variables); returns the
+    finished process, so a caller can expect success or failure."""
+    command = [str(ROOT / ".venv/bin/ansible-playbook"), "-i", inventory, str(ROOT / "playbooks/harden.yml")]
+    if tags:
+        command += ["--tags", tags]
+    if extra_vars:
+        command += ["-e", json.dumps(extra_vars)]
+    return subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=300, check=False)
 
 
 @pytest.fixture(autouse=True)

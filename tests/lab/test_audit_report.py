@@ -12,8 +12,8 @@ ARTIFACTS = ROOT / "artifacts" / "molecule-verify"
 
 
 @pytest.fixture(scope="module")
-def audit_run(pytestconfig):
-    inventory = pytestconfig.getoption("ansible_inventory", None) or str(ROOT / "inventories/lab/hosts.yml")
+def audit_run(lab_inventory):
+    inventory = lab_inventory
     out = ARTIFACTS / "audit"
     result = subprocess.run(
         [sys.executable, "-m", "audit", "run", "--inventory", inventory, "--hosts", "pbx",

@@ -5,12 +5,11 @@ An intruder with valid credentials for 1001 places 150 calls to Zimbabwe (+263) 
 where a compromised phone would sit, so that the firewall lets them in and the toll-fraud guard
 alone has to stop them.
 """
-import subprocess
 import time
 
 import pytest
 
-from conftest import ROOT, carrier_records, cost_in_euros, place_calls
+from conftest import carrier_records, cost_in_euros, harden, place_calls
 
 # 150 calls, split over the dialing forms of a German site (international prefix 00, and +).
 INCIDENT_CALLS = {
@@ -46,34 +45,27 @@ def test_incident_replay_reaches_the_carrier_zero_times(lab):
     assert sum("reason=country" in line for line in blocked) == 150, blocked[-3:]
 
 
-def run_harden(pytestconfig, **extra_vars):
-    import json
-
-    inventory = pytestconfig.getoption("ansible_inventory", None) or str(ROOT / "inventories/lab/hosts.yml")
-    command = [str(ROOT / ".venv/bin/ansible-playbook"), "-i", inventory, str(ROOT / "playbooks/harden.yml"),
-               "--tags", "toll_fraud_guard"]
-    if extra_vars:
-        command += ["-e", json.dumps(extra_vars)]
-    result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=300, check=False)
+def harden_toll_fraud_guard(inventory, **extra_vars):
+    result = harden(inventory, tags="toll_fraud_guard", extra_vars=extra_vars)
     assert result.returncode == 0, result.stdout[-3000:]
 
 
 @pytest.fixture()
-def destinations_allowed_with_a_ten_euro_cap(lab, pytestconfig):
+def destinations_allowed_with_a_ten_euro_cap(lab, lab_inventory):
     """The incident's destinations allowed, a EUR 10 daily cap, and no other limit in the way,
     so that the budget alone has to stop the spend. Restores the lab's policy afterwards."""
     pbx = lab("pbx")
     pbx.check_output("asterisk -rx 'database deltree voipguard'")
-    run_harden(pytestconfig,
-               toll_fraud_guard_blocked_countries=[],
-               toll_fraud_guard_budgets={"pbx_day": 10, "pbx_month": 100, "endpoint_day": 10, "endpoint_month": 100},
-               toll_fraud_guard_max_call_seconds=60, toll_fraud_guard_min_call_seconds=10,
-               toll_fraud_guard_max_concurrent_calls=50, toll_fraud_guard_endpoint_max_concurrent_calls=50,
-               toll_fraud_guard_calls_per_minute=100, toll_fraud_guard_endpoint_calls_per_minute=100,
-               toll_fraud_guard_burst_calls=1000)
+    harden_toll_fraud_guard(lab_inventory,
+                            toll_fraud_guard_blocked_countries=[],
+                            toll_fraud_guard_budgets={"pbx_day": 10, "pbx_month": 100, "endpoint_day": 10, "endpoint_month": 100},
+                            toll_fraud_guard_max_call_seconds=60, toll_fraud_guard_min_call_seconds=10,
+                            toll_fraud_guard_max_concurrent_calls=50, toll_fraud_guard_endpoint_max_concurrent_calls=50,
+                            toll_fraud_guard_calls_per_minute=100, toll_fraud_guard_endpoint_calls_per_minute=100,
+                            toll_fraud_guard_burst_calls=1000)
     yield
     pbx.check_output("asterisk -rx 'database deltree voipguard'")
-    run_harden(pytestconfig)
+    harden_toll_fraud_guard(lab_inventory)
 
 
 def test_a_ten_euro_cap_holds_with_twenty_calls_at_once(lab, destinations_allowed_with_a_ten_euro_cap):

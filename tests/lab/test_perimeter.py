@@ -1,5 +1,4 @@
 """The perimeter, proven from the lab's hosts: firewall, AMI, fail2ban, lockout safety."""
-import json
 import shlex
 import subprocess
 import threading
@@ -7,7 +6,7 @@ import time
 
 import pytest
 
-from conftest import (ATTACKER, ATTACKER_BLOCKED_COUNTRY, PBX_INTERNET, PBX_MGMT, ROOT,
+from conftest import (ATTACKER, ATTACKER_BLOCKED_COUNTRY, PBX_INTERNET, PBX_MGMT, harden,
                       place_calls, sip_register_probe, stored_credentials)
 
 JAIL = "voipguard-asterisk"
@@ -100,17 +99,13 @@ def test_full_speed_guessing_is_banned_while_phones_and_trunk_keep_working(lab):
         pbx.run(f"fail2ban-client set {JAIL} unbanip {ATTACKER}")
 
 
-def test_a_ruleset_that_cuts_the_controllers_ssh_rolls_back_by_itself(lab, pytestconfig):
+def test_a_ruleset_that_cuts_the_controllers_ssh_rolls_back_by_itself(lab, lab_inventory):
     pbx = lab("pbx")
     admin_set = "nft list set inet voipguard admin_v4"
     assert "198.18.0.0/24" in pbx.check_output(admin_set)
-    inventory = pytestconfig.getoption("ansible_inventory", None) or str(ROOT / "inventories/lab/hosts.yml")
     wrong = {"voipguard_admin_networks": ["192.0.2.240/28"],
              "nftables_firewall_confirm_seconds": 25, "nftables_firewall_reconnect_timeout": 10}
-    result = subprocess.run(
-        [str(ROOT / ".venv/bin/ansible-playbook"), "-i", inventory, str(ROOT / "playbooks/harden.yml"),
-         "--tags", "nftables_firewall", "-e", json.dumps(wrong)],
-        cwd=ROOT, capture_output=True, text=True, timeout=300, check=False)
+    result = harden(lab_inventory, tags="nftables_firewall", extra_vars=wrong)
     assert result.returncode != 0, "the controller kept SSH with a wrong admin network"
     for _ in range(60):
         time.sleep(1)
