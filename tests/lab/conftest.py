@@ -19,6 +19,8 @@ LAB_INVENTORY = ROOT / "inventories" / "lab" / "hosts.yml"
 PBX_INTERNET = "198.19.0.10"
 PBX_VOICE = "198.51.100.10"
 PBX_MGMT = "198.18.0.10"
+# The admin host is also the phones' side: its address on the voice network (phones' networks).
+PHONE = "198.51.100.30"
 ATTACKER = "198.19.0.66"
 # The attacker's second address, in a country the lab's firewall blocks (lab/factory/pbx/geo).
 ATTACKER_BLOCKED_COUNTRY = "198.19.0.200"
@@ -55,11 +57,17 @@ def harden(inventory=str(LAB_INVENTORY), tags=None, extra_vars=None):
     return subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=300, check=False)
 
 
+def lift_bans(pbx):
+    """Lifts every ban on the PBX: fail2ban's (all jails) and the firewall's SIP flood bans."""
+    pbx.run("if command -v fail2ban-client >/dev/null; then fail2ban-client unban --all; fi; "
+            "for family in v4 v6; do nft flush set inet voipguard sip_flooders_$family 2>/dev/null; done; true")
+
+
 @pytest.fixture(autouse=True)
 def no_leftover_bans(lab):
-    """Each test starts with no fail2ban ban on the PBX: a ban an earlier test provoked (a wrong
-    password from the phones' network, the attacker's guessing) must not decide another test."""
-    lab("pbx").run("command -v fail2ban-client >/dev/null && fail2ban-client unban --all")
+    """Each test starts with no ban on the PBX: a ban an earlier test provoked (a wrong password
+    from the phones' network, the attacker's guessing) must not decide another test."""
+    lift_bans(lab("pbx"))
 
 
 @pytest.fixture()
@@ -90,6 +98,42 @@ try:
     print(s.recv(4096).decode(errors="replace").splitlines()[0])
 except socket.timeout:
     print("NO ANSWER")
+"""
+    return f"python3 -c {shlex.quote(script)}"
+
+
+def sip_options_burst(target, count, per_second, user, source_address="0.0.0.0", source_port=5071):
+    """Shell command that sends count SIP OPTIONS from user over UDP at per_second from one
+    socket and prints how many were answered (any status, by Call-ID). A known user is
+    challenged, which is no failure to fail2ban; an unknown one would get the source banned.
+    Bounded: count requests, then 3 s of listening."""
+    script = f"""
+import select, socket, time, uuid
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind(("{source_address}", {source_port}))
+sent, answered = set(), set()
+
+def read_answers(seconds):
+    # Read while sending: a full receive buffer would drop answers the PBX did send.
+    deadline = time.monotonic() + seconds
+    while select.select([s], [], [], max(0.0, deadline - time.monotonic()))[0]:
+        for line in s.recv(4096).decode(errors="replace").splitlines():
+            if line.lower().startswith("call-id:"):
+                answered.add(line.split(":", 1)[1].strip())
+
+for n in range({count}):
+    call_id = uuid.uuid4().hex + "@burst"
+    branch = uuid.uuid4().hex[:12]
+    msg = ("OPTIONS sip:{target} SIP/2.0\\r\\n"
+           "Via: SIP/2.0/UDP burst:{source_port};branch=z9hG4bK" + branch + "\\r\\n"
+           "Max-Forwards: 70\\r\\nFrom: <sip:{user}@{target}>;tag=" + branch + "\\r\\n"
+           "To: <sip:{target}>\\r\\nCall-ID: " + call_id + "\\r\\nCSeq: 1 OPTIONS\\r\\n"
+           "Content-Length: 0\\r\\n\\r\\n")
+    s.sendto(msg.encode(), ("{target}", 5060))
+    sent.add(call_id)
+    read_answers(1 / {per_second})
+read_answers(3)
+print(len(answered & sent))
 """
     return f"python3 -c {shlex.quote(script)}"
 

@@ -1,5 +1,5 @@
 """Strong SIP secrets, proven with real SIP tools against the hardened lab PBX."""
-from conftest import ATTACKER, PBX_INTERNET, PBX_VOICE, sip_password, stored_credentials
+from conftest import PBX_INTERNET, PBX_VOICE, lift_bans, sip_password, stored_credentials
 
 PHONES = ["1001", "1002", "1003"]
 
@@ -24,7 +24,7 @@ def test_factory_secrets_are_refused(lab):
         for extension in PHONES:
             assert register(attacker, extension, extension, PBX_INTERNET) == f"REFUSED {extension}"
     finally:
-        pbx.run("fail2ban-client set voipguard-asterisk unbanip %s", ATTACKER)
+        lift_bans(pbx)
 
 
 def test_rotated_credentials_register_from_a_real_sip_client(lab):

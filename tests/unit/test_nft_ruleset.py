@@ -1,0 +1,84 @@
+"""The nftables_firewall role's table, rendered from its template with the role's defaults and
+checked by nft itself (nft -c: the kernel's parser, nothing loaded). What the rules do to real
+packets is proven in the lab (tests/lab/test_perimeter.py)."""
+import shutil
+import subprocess
+from pathlib import Path
+
+import jinja2
+import pytest
+import yaml
+from ansible.plugins.filter.core import to_bool
+
+ROLE = Path(__file__).resolve().parents[2] / "roles" / "nftables_firewall"
+
+
+def render(**overrides):
+    variables = yaml.safe_load((ROLE / "defaults" / "main.yml").read_text())
+    variables.update({
+        "ansible_managed": "managed by voipguard (test)",
+        "nftables_firewall_rtp_range": [10000, 20000],
+        # What prepare.yml computes from voipguard_admin_networks, trunks and phones.
+        "nftables_firewall_addresses": {
+            "v4": {"admin": ["198.18.0.0/24"], "trunks": ["198.51.100.20"],
+                   "phones": ["198.51.100.0/24"], "media": []},
+            "v6": {"admin": [], "trunks": [], "phones": ["2001:db8:1::/64"], "media": []},
+        },
+    })
+    variables.update(overrides)
+    environment = jinja2.Environment(undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
+    environment.filters["bool"] = to_bool
+    return environment.from_string((ROLE / "templates" / "voipguard.nft.j2").read_text()).render(variables)
+
+
+def chain(ruleset, name):
+    body = ruleset.split(f"\tchain {name} {{\n", 1)[1]
+    return [line.strip() for line in body.split("\n\t}", 1)[0].splitlines() if line.strip()]
+
+
+def nft_check(tmp_path, ruleset):
+    if shutil.which("nft") is None:
+        pytest.skip("nftables not installed")
+    path = tmp_path / "voipguard.nft"
+    path.write_text(ruleset)
+    proc = subprocess.run(["nft", "-c", "-f", str(path)], capture_output=True, text=True, check=False)
+    if proc.returncode != 0 and "Operation not permitted" in proc.stderr:
+        pytest.skip("nft -c needs CAP_NET_ADMIN")
+    assert proc.returncode == 0, proc.stderr
+
+
+@pytest.mark.parametrize("flood_ban", [True, False])
+def test_nft_accepts_the_table(tmp_path, flood_ban):
+    nft_check(tmp_path, render(nftables_firewall_sip_flood_ban_enabled=flood_ban))
+
+
+def test_trunks_and_phones_leave_the_sip_rate_chain_before_the_flood_ban():
+    rules = chain(render(), "sip_rate")
+    first_flood_rule = next(i for i, rule in enumerate(rules) if "sip_flooders" in rule)
+    exits = [i for i, rule in enumerate(rules)
+             if rule in ("ip saddr @trunks_v4 return", "ip saddr @phones_v4 return",
+                         "ip6 saddr @trunks_v6 return", "ip6 saddr @phones_v6 return")]
+    assert len(exits) == 4 and max(exits) < first_flood_rule
+    # The phones' own limit comes before they leave the chain, so they do have one.
+    assert any(rule.startswith("ip saddr @phones_v4 update @phones_sip_rate_v4") and
+               "limit rate over 200/second burst 400 packets" in rule for rule in rules[:max(exits)])
+
+
+def test_the_packet_over_the_rate_bans_its_source():
+    rules = chain(render(nftables_firewall_sip_rate_per_second=7, nftables_firewall_sip_rate_burst=3), "sip_rate")
+    over_rate = [rule for rule in rules if "update @sip_rate_v4" in rule]
+    assert over_rate == ['meta nfproto ipv4 update @sip_rate_v4 { ip saddr limit rate over 7/second burst 3 packets } '
+                         'add @sip_flooders_v4 { ip saddr } counter drop comment "voipguard: SIP rate per source"']
+    assert 'ip saddr @sip_flooders_v4 counter drop comment "voipguard: SIP flooder"' in rules
+
+
+def test_without_the_flood_ban_the_rate_only_drops():
+    ruleset = render(nftables_firewall_sip_flood_ban_enabled=False)
+    assert "sip_flooders" not in ruleset
+    assert any("update @sip_rate_v4" in rule and rule.endswith('drop comment "voipguard: SIP rate per source"')
+               for rule in chain(ruleset, "sip_rate"))
+
+
+def test_flood_bantime_is_the_sets_timeout():
+    ruleset = render(nftables_firewall_sip_flood_bantime="1h30m")
+    assert ruleset.count("timeout 1h30m") == 2
