@@ -151,3 +151,32 @@ def port_open_from_outside(ruleset, port, proto="tcp"):
             return False, "%s %s chain %s drops new %s/%d from other addresses" % (
                 key[0], key[1], key[2], proto, port)
     return True, "no input chain drops new %s/%d from an arbitrary address" % (proto, port)
+
+
+def per_source_limits(chain_listing):
+    """The per-source rate limits of one chain (``nft -j list chain`` output, json-decoded).
+
+    A rule counts when it drops a source over a limit kept per source address (a set update
+    with a limit), with no address match before it: every source that reaches it is limited.
+    Returns [{"family", "rate", "per", "burst", "bans"}]; bans names the set the same rule adds
+    the source to (a ban made by the packet over the rate), or None.
+    """
+    items = chain_listing.get("nftables", []) if isinstance(chain_listing, dict) else chain_listing
+    limits = []
+    for item in items:
+        expressions = (item.get("rule") or {}).get("expr") or []
+        if not any("drop" in e for e in expressions):
+            continue
+        if any("match" in e for e in expressions):
+            continue
+        updates = [e["set"] for e in expressions if "set" in e and e["set"].get("op") == "update"]
+        for update in updates:
+            limit = next((s["limit"] for s in update.get("stmt") or [] if "limit" in s), None)
+            field = (update.get("elem") or {}).get("payload") or {}
+            if limit is None or not limit.get("inv") or field.get("field") != "saddr":
+                continue
+            bans = next((e["set"]["set"].lstrip("@") for e in expressions
+                         if "set" in e and e["set"].get("op") == "add"), None)
+            limits.append({"family": field.get("protocol"), "rate": limit.get("rate"),
+                           "per": limit.get("per"), "burst": limit.get("burst"), "bans": bans})
+    return limits

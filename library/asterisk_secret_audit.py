@@ -193,7 +193,8 @@ import tempfile
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 from ansible.module_utils.common.text.converters import to_bytes, to_native
-from ansible.module_utils.asterisk_conf import AsteriskConfigError, load, mask_secrets, resolve
+from ansible.module_utils.asterisk_conf import (AsteriskConfigError, defining_section, load, mask_secrets,
+                                                resolve)
 from ansible.module_utils.secret_policy import (
     HAS_ZXCVBN, ZXCVBN_IMPORT_ERROR, PolicyError, REASON_REUSED, SecretDigester, SecretPolicy,
     evaluate, find_reused, generate_secret)
@@ -257,54 +258,9 @@ def _option_lineno(section, key):
     return lines[-1].lineno if lines else None
 
 
-def _all_sections(configs):
-    return [s for config in configs for s in config.sections]
-
-
-def _parts(section, all_sections):
-    """The section, the options continuing it at the top of an included file, and its (+)
-    additions, in reading order (what Asterisk merges into it)."""
-    parts = [section]
-    name = section.name.lower()
-    first = next((s for s in all_sections if s.header is not None and not s.is_addition
-                  and s.name.lower() == name), None)
-    for other in all_sections:
-        if other.continues is section:
-            parts.append(other)
-        elif other.is_addition and other.name.lower() == name and first is section:
-            parts.append(other)
-    return parts
-
-
-def _base(template, before, all_sections):
-    for section in all_sections:
-        if section is before:
-            break
-        if (section.header is not None and not section.is_addition
-                and section.name.lower() == template.lower()):
-            return section
-    return None
-
-
-def _defined_in(section, key, all_sections, depth=0):
-    """The section (part or template) whose ``key`` line wins, or None when nothing sets it."""
-    for part in reversed(_parts(section, all_sections)):
-        if part.get_all(key):
-            return part
-    if depth > 20:
-        return None
-    for template in reversed(section.templates):
-        base = _base(template, section, all_sections)
-        if base is not None:
-            found = _defined_in(base, key, all_sections, depth + 1)
-            if found is not None:
-                return found
-    return None
-
-
-def _locate(section, key, all_sections):
+def _locate(section, key, configs):
     """(section to write a new value into, (file, line) of the effective value)."""
-    holder = _defined_in(section, key, all_sections)
+    holder = defining_section(configs, section, key)
     if holder is None:
         return section, (section.config.filename, section.lineno)
     where = (holder.config.filename, _option_lineno(holder, key.lower()) or holder.lineno)
@@ -354,16 +310,15 @@ def collect_accounts(groups):
     pjsip_groups = [configs for path, configs in groups if not _is_manager_file(path)]
     inbound_refs, outbound_refs = _pjsip_references(pjsip_groups)
     for path, configs in groups:
-        all_sections = _all_sections(configs)
         if _is_manager_file(path):
-            accounts.extend(_ami_accounts(configs, all_sections))
+            accounts.extend(_ami_accounts(configs))
         else:
-            accounts.extend(_auth_accounts(configs, all_sections, inbound_refs, outbound_refs))
-            accounts.extend(_wizard_accounts(configs, all_sections))
+            accounts.extend(_auth_accounts(configs, inbound_refs, outbound_refs))
+            accounts.extend(_wizard_accounts(configs))
     return accounts
 
 
-def _auth_accounts(configs, all_sections, inbound_refs, outbound_refs):
+def _auth_accounts(configs, inbound_refs, outbound_refs):
     for section in _concrete_sections(configs):
         if (section.type or "").lower() != "auth":
             continue
@@ -377,14 +332,14 @@ def _auth_accounts(configs, all_sections, inbound_refs, outbound_refs):
         username = _last(effective, "username") or section.name
         users = inbound_refs.get(section.name.lower(), [])
         direction = "outbound" if section.name.lower() in outbound_refs and not users else "inbound"
-        target, where = _locate(section, "password", all_sections)
+        target, where = _locate(section, "password", configs)
         names = [username, section.name] + [endpoint for endpoint, _ in users]
         yield Account("pjsip_auth", section.name, section.name, username, direction,
                       None if hashed else (secret or ""), target, "password", where,
                       hashed=hashed, endpoints=users, names=names)
 
 
-def _wizard_accounts(configs, all_sections):
+def _wizard_accounts(configs):
     for section in _concrete_sections(configs):
         if (section.type or "").lower() != "wizard":
             continue
@@ -397,19 +352,19 @@ def _wizard_accounts(configs, all_sections):
             secret = _last(effective, key)
             hashed = auth_type == "md5" or (not secret and bool(_last(effective, prefix + "/md5_cred")))
             username = _last(effective, prefix + "/username") or ""
-            target, where = _locate(section, key, all_sections)
+            target, where = _locate(section, key, configs)
             endpoints = [(section.name, [section.name])] if direction == "inbound" else []
             yield Account("wizard", section.name, section.name + suffix, username, direction,
                           None if hashed else (secret or ""), target, key, where,
                           hashed=hashed, endpoints=endpoints, names=[username, section.name])
 
 
-def _ami_accounts(configs, all_sections):
+def _ami_accounts(configs):
     for section in _concrete_sections(configs):
         if section.name.lower() == "general":
             continue
         effective = resolve(configs, section.name)
-        target, where = _locate(section, "secret", all_sections)
+        target, where = _locate(section, "secret", configs)
         yield Account("ami", section.name, "ami:" + section.name, section.name, "inbound",
                       _last(effective, "secret") or "", target, "secret", where,
                       names=[section.name])

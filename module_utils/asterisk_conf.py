@@ -848,6 +848,29 @@ def resolve_section(configs, section):
     return _effective(section, _all_sections(configs), set())
 
 
+def defining_section(configs, section, key):
+    """The section whose ``key`` line Asterisk uses for ``section`` - the section itself, a part
+    merged into it (a continuation, a ``(+)`` addition its filter admits) or a template it
+    inherits from, the last one read winning as in _effective - or None when nothing sets it."""
+    return _defining_section(section, key.lower(), _all_sections(configs), set())
+
+
+def _defining_section(section, key, all_sections, visiting):
+    if id(section) in visiting:
+        raise AsteriskConfigError("template inheritance loop at [%s]" % section.name,
+                                  section.config.filename, section.lineno)
+    visiting = visiting | {id(section)}
+    for part in reversed([section] + _extra_parts(section, all_sections)):
+        if part.get_all(key):
+            return part
+    for template in reversed(section.templates):
+        base = _find_base(template, section, all_sections)
+        found = base and _defining_section(base, key, all_sections, visiting)
+        if found:
+            return found
+    return None
+
+
 # -- secrets ---------------------------------------------------------------------------------
 
 def is_secret_key(key):

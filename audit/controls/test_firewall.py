@@ -5,7 +5,7 @@ import shlex
 import testinfra
 
 from audit.hostctx import is_loopback
-from audit.nftcheck import port_open_from_outside
+from audit.nftcheck import per_source_limits, port_open_from_outside
 from audit.plugin import control, fail
 
 REFS = ["nftables wiki: Simple ruleset for a server", "Asterisk docs: Important-Security-Considerations"]
@@ -98,3 +98,30 @@ def test_ami_port_not_reachable(target, evidence):
          references=REFS)
 def test_http_port_not_reachable(target, evidence):
     check_port_unreachable(target, evidence, 8088, "Asterisk HTTP")
+
+
+@control(id="VOIP-FW-004", severity="medium",
+         title="SIP from outside the trunks and phones is held to a rate per source, in the kernel",
+         rationale="fail2ban bans up to a second after a failure is logged; a per-source rate bounds "
+                   "the guesses anyone gets meanwhile, and a ban made by the packet over the rate "
+                   "stops a flood at once.",
+         impact="A guesser sends as fast as the link allows until fail2ban reacts: hundreds of "
+                "passwords a second.",
+         remediation={"role": "nftables_firewall", "tag": "nftables_firewall",
+                      "variable": "nftables_firewall_sip_rate_per_second"},
+         references=REFS + ["nftables wiki: Meters"])
+def test_sip_rate_per_source(target, evidence):
+    command = "nft -j list chain inet voipguard sip_rate"
+    out = target.run(command)
+    if out.rc != 0:
+        evidence.add(command=command, output=(out.stderr or "rc %d" % out.rc).strip())
+        fail("no per-source SIP rate: chain sip_rate of table inet voipguard is not loaded")
+    limits = per_source_limits(json.loads(out.stdout or "{}"))
+    evidence.add(command=command + " (rules that limit every remaining source)",
+                 output="\n".join("%(family)s: over %(rate)s/%(per)s, burst %(burst)s, drop%(ban)s"
+                                   % dict(limit, ban=" and ban (set %s)" % limit["bans"] if limit["bans"] else "")
+                                   for limit in limits) or "(none)")
+    families = {limit["family"] for limit in limits}
+    missing = [name for name, family in (("IPv4", "ip"), ("IPv6", "ip6")) if family not in families]
+    if missing:
+        fail("SIP is not rate-limited per source for %s" % " and ".join(missing))

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from ansible.module_utils.asterisk_conf import (
-    AsteriskConfigError, iter_sections, load, parse, resolve)
+    AsteriskConfigError, defining_section, iter_sections, load, parse, resolve)
 
 FIXTURES = Path(__file__).parent / "fixtures" / "asterisk_conf"
 FACTORY = Path(__file__).resolve().parents[2] / "lab" / "factory" / "pbx" / "asterisk"
@@ -177,6 +177,27 @@ def test_freepbx_addition_merges_into_the_filtered_section(freepbx):
     assert effective["direct_media"] == ["yes", "no"]
     assert resolve(freepbx, "1001", type="aor")["max_contacts"] == ["3"]
     assert "allow_unauthenticated_options" not in resolve(freepbx, "1001", type="aor")
+
+
+def test_defining_section_follows_templates_and_filtered_additions():
+    # The same PJSIP name is an endpoint and an auth; the (+type=auth) addition belongs to the
+    # auth only, as Asterisk merges it.
+    config = parse("[phone](!)\ntype=auth\npassword=fromtemplate\nusername=u\n"
+                   "[1001]\ntype=endpoint\ncontext=internal\n"
+                   "[1001](phone)\n"
+                   "[1001](+type=auth)\npassword=fromaddition\n"
+                   "[1002](phone)\n")
+    template, endpoint, auth, addition, other = config.sections
+    assert defining_section(config, auth, "password") is addition
+    assert defining_section(config, auth, "USERNAME") is template
+    assert defining_section(config, endpoint, "password") is None
+    assert defining_section(config, other, "password") is template
+    assert defining_section(config, endpoint, "context") is endpoint
+
+
+def test_defining_section_the_last_template_wins():
+    config = parse("[a](!)\nallow=ulaw\n[b](!)\nallow=alaw\n[x](a,b)\ntype=endpoint\n")
+    assert defining_section(config, config.sections[2], "allow") is config.sections[1]
 
 
 def test_repeated_keys(freepbx):

@@ -85,6 +85,27 @@ def test_password_inherited_from_template(pbx):
     assert findings["2001-auth"]["username"] == "2001"
 
 
+def test_password_set_by_a_filtered_addition(pbx):
+    # FreePBX's way: the endpoint and the auth share a name, and a (+type=auth) addition in a
+    # later file sets the auth's password. The finding points at the addition, and rotation
+    # writes there, where Asterisk reads it, not into the endpoint or the auth's first block.
+    pjsip = pbx / "pjsip.conf"
+    base = pjsip.read_text()
+    pjsip.write_text(base + "\n[5001]\ntype=endpoint\nauth=5001\naors=5001\n\n"
+                     "[5001]\ntype=auth\nusername=5001\npassword=Qv8rT2mXk9LwZ4pN7cJf3hYb6dGs\n\n"
+                     "[5001](+type=auth)\npassword=letmein\n")
+    addition_line = pjsip.read_text().splitlines().index("password=letmein") + 1
+    finding = by_id(run(pbx)[0])["5001"]
+    assert finding["line"] == addition_line and "common_password" in finding["reasons"]
+    _, groups, credentials, _ = run(pbx, "rotate")
+    after = rotated_texts(groups)[str(pjsip)][1]
+    # Booleans only: an assertion message would print the new secret.
+    in_addition = after.endswith("[5001](+type=auth)\npassword=%s\n" % credentials["5001"]["password"])
+    first_block_kept = "password=Qv8rT2mXk9LwZ4pN7cJf3hYb6dGs\n\n[5001](+type=auth)" in after
+    assert in_addition, "the new secret is not in the (+type=auth) addition"
+    assert first_block_kept, "the auth's first block was rewritten"
+
+
 def test_reuse_across_files_and_templates(pbx):
     findings = by_id(run(pbx)[0])
     assert findings["2001-auth"]["reused_with"] == ["2002-auth"]

@@ -5,14 +5,12 @@ import datetime
 import json
 import shutil
 import subprocess
-import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT))
 
 from audit import cli, core, report  # noqa: E402
 from audit.hostctx import normalise_policy, prefix_blocked  # noqa: E402

@@ -1,6 +1,8 @@
 """The nftables_firewall role's table, rendered from its template with the role's defaults and
-checked by nft itself (nft -c: the kernel's parser, nothing loaded). What the rules do to real
-packets is proven in the lab (tests/lab/test_perimeter.py)."""
+checked by nft itself (nft -c: the kernel's parser, nothing loaded), then loaded into a network
+namespace of its own for the audit's reader. What the rules do to real packets is proven in the
+lab (tests/lab/test_perimeter.py)."""
+import json
 import shutil
 import subprocess
 from pathlib import Path
@@ -9,6 +11,8 @@ import jinja2
 import pytest
 import yaml
 from ansible.plugins.filter.core import to_bool
+
+from audit.nftcheck import per_source_limits
 
 ROLE = Path(__file__).resolve().parents[2] / "roles" / "nftables_firewall"
 
@@ -82,3 +86,31 @@ def test_without_the_flood_ban_the_rate_only_drops():
 def test_flood_bantime_is_the_sets_timeout():
     ruleset = render(nftables_firewall_sip_flood_bantime="1h30m")
     assert ruleset.count("timeout 1h30m") == 2
+
+
+def loaded_chain(tmp_path, ruleset, name):
+    """nft -j list chain of the table loaded in a throwaway network namespace (unshare -n)."""
+    if shutil.which("nft") is None or shutil.which("unshare") is None:
+        pytest.skip("nftables or unshare not installed")
+    path = tmp_path / "voipguard.nft"
+    path.write_text(ruleset)
+    proc = subprocess.run(["unshare", "-n", "sh", "-c", f"nft -f {path} && nft -j list chain inet voipguard {name}"],
+                          capture_output=True, text=True, check=False)
+    if proc.returncode != 0 and "Operation not permitted" in proc.stderr:
+        pytest.skip("a network namespace needs root")
+    assert proc.returncode == 0, proc.stderr
+    return json.loads(proc.stdout)
+
+
+def test_audit_reads_the_per_source_limits_and_the_flood_ban(tmp_path):
+    limits = per_source_limits(loaded_chain(tmp_path, render(), "sip_rate"))
+    # The phones' own limit applies to their networks only (an address match): not counted.
+    assert limits == [
+        {"family": "ip", "rate": 10, "per": "second", "burst": 8, "bans": "sip_flooders_v4"},
+        {"family": "ip6", "rate": 10, "per": "second", "burst": 8, "bans": "sip_flooders_v6"}]
+
+
+def test_audit_reads_the_limits_without_the_flood_ban(tmp_path):
+    ruleset = render(nftables_firewall_sip_flood_ban_enabled=False)
+    limits = per_source_limits(loaded_chain(tmp_path, ruleset, "sip_rate"))
+    assert [(limit["family"], limit["bans"]) for limit in limits] == [("ip", None), ("ip6", None)]
