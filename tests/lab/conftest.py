@@ -63,6 +63,11 @@ def lift_bans(pbx):
             "for family in v4 v6; do nft flush set inet voipguard sip_flooders_$family 2>/dev/null; done; true")
 
 
+def reset_guard_state(pbx):
+    """Forgets the toll-fraud guard's counters, reservations and spend (AstDB family voipguard)."""
+    pbx.check_output("asterisk -rx 'database deltree voipguard'")
+
+
 @pytest.fixture(autouse=True)
 def no_leftover_bans(lab):
     """Each test starts with no ban on the PBX: a ban an earlier test provoked (a wrong password
@@ -76,24 +81,33 @@ def unique_number():
     return "4930" + str(uuid.uuid4().int)[:7]
 
 
+# Python run on a lab host: one SIP request over UDP as text. Via names the socket's port; the
+# PBX answers the packet's source address (received=), so the host name in Via is arbitrary.
+SIP_REQUEST = """
+import uuid
+def sip_request(method, target, user, port, call_id, extra=""):
+    tag = uuid.uuid4().hex[:12]
+    return ((method + " sip:" + target + " SIP/2.0\\r\\n"
+             "Via: SIP/2.0/UDP lab:" + str(port) + ";branch=z9hG4bK" + tag + "\\r\\n"
+             "Max-Forwards: 70\\r\\nFrom: <sip:" + user + "@" + target + ">;tag=" + tag + "\\r\\n"
+             "To: <sip:" + user + "@" + target + ">\\r\\nCall-ID: " + call_id + "\\r\\n"
+             "CSeq: 1 " + method + "\\r\\n" + extra + "Content-Length: 0\\r\\n\\r\\n").encode())
+"""
+
+
 def sip_register_probe(target, source_port=5070, source_address="0.0.0.0"):
     """Shell command that sends one SIP REGISTER over UDP and prints the status line received.
 
     Python's socket is used instead of a SIP tool so the test sees the exact first response.
     """
-    script = f"""
-import socket, uuid
+    script = SIP_REQUEST + f"""
+import socket
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 s.settimeout(3)
 s.bind(("{source_address}", {source_port}))
-me = s.getsockname()
-tag = uuid.uuid4().hex[:8]
-msg = ("REGISTER sip:{target} SIP/2.0\\r\\n"
-       "Via: SIP/2.0/UDP probe:{source_port};branch=z9hG4bK" + tag + "\\r\\n"
-       "Max-Forwards: 70\\r\\nFrom: <sip:1001@{target}>;tag=" + tag + "\\r\\n"
-       "To: <sip:1001@{target}>\\r\\nCall-ID: " + tag + "@probe\\r\\nCSeq: 1 REGISTER\\r\\n"
-       "Contact: <sip:1001@probe:{source_port}>\\r\\nExpires: 60\\r\\nContent-Length: 0\\r\\n\\r\\n")
-s.sendto(msg.encode(), ("{target}", 5060))
+contact = "Contact: <sip:1001@lab:{source_port}>\\r\\nExpires: 60\\r\\n"
+s.sendto(sip_request("REGISTER", "{target}", "1001", {source_port}, uuid.uuid4().hex + "@probe", contact),
+         ("{target}", 5060))
 try:
     print(s.recv(4096).decode(errors="replace").splitlines()[0])
 except socket.timeout:
@@ -107,8 +121,8 @@ def sip_options_burst(target, count, per_second, user, source_address="0.0.0.0",
     socket and prints how many were answered (any status, by Call-ID). A known user is
     challenged, which is no failure to fail2ban; an unknown one would get the source banned.
     Bounded: count requests, then 3 s of listening."""
-    script = f"""
-import select, socket, time, uuid
+    script = SIP_REQUEST + f"""
+import select, socket, time
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 s.bind(("{source_address}", {source_port}))
 sent, answered = set(), set()
@@ -123,13 +137,7 @@ def read_answers(seconds):
 
 for n in range({count}):
     call_id = uuid.uuid4().hex + "@burst"
-    branch = uuid.uuid4().hex[:12]
-    msg = ("OPTIONS sip:{target} SIP/2.0\\r\\n"
-           "Via: SIP/2.0/UDP burst:{source_port};branch=z9hG4bK" + branch + "\\r\\n"
-           "Max-Forwards: 70\\r\\nFrom: <sip:{user}@{target}>;tag=" + branch + "\\r\\n"
-           "To: <sip:{target}>\\r\\nCall-ID: " + call_id + "\\r\\nCSeq: 1 OPTIONS\\r\\n"
-           "Content-Length: 0\\r\\n\\r\\n")
-    s.sendto(msg.encode(), ("{target}", 5060))
+    s.sendto(sip_request("OPTIONS", "{target}", "{user}", {source_port}, call_id), ("{target}", 5060))
     sent.add(call_id)
     read_answers(1 / {per_second})
 read_answers(3)

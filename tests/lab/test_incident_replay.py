@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from conftest import carrier_records, cost_in_euros, harden, place_calls
+from conftest import carrier_records, cost_in_euros, harden, place_calls, reset_guard_state
 
 # 150 calls, split over the dialing forms of a German site (international prefix 00, and +).
 INCIDENT_CALLS = {
@@ -55,7 +55,7 @@ def destinations_allowed_with_a_ten_euro_cap(lab, lab_inventory):
     """The incident's destinations allowed, a EUR 10 daily cap, and no other limit in the way,
     so that the budget alone has to stop the spend. Restores the lab's policy afterwards."""
     pbx = lab("pbx")
-    pbx.check_output("asterisk -rx 'database deltree voipguard'")
+    reset_guard_state(pbx)
     harden_toll_fraud_guard(lab_inventory,
                             toll_fraud_guard_blocked_countries=[],
                             toll_fraud_guard_budgets={"pbx_day": 10, "pbx_month": 100, "endpoint_day": 10, "endpoint_month": 100},
@@ -64,7 +64,7 @@ def destinations_allowed_with_a_ten_euro_cap(lab, lab_inventory):
                             toll_fraud_guard_calls_per_minute=100, toll_fraud_guard_endpoint_calls_per_minute=100,
                             toll_fraud_guard_burst_calls=1000)
     yield
-    pbx.check_output("asterisk -rx 'database deltree voipguard'")
+    reset_guard_state(pbx)
     harden_toll_fraud_guard(lab_inventory)
 
 
