@@ -17,7 +17,8 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 IMAGE = "localhost/voipguard-lab:latest"
 KEY_CONTROLS = ["VOIP-SIP-001", "VOIP-PJSIP-001", "VOIP-AMI-001", "VOIP-AMI-003", "VOIP-AMI-004",
-                "VOIP-CORE-001", "VOIP-TF-001", "VOIP-TF-002", "VOIP-TF-003", "VOIP-TF-005", "VOIP-FW-002"]
+                "VOIP-CORE-001", "VOIP-TF-001", "VOIP-TF-002", "VOIP-TF-003", "VOIP-TF-005", "VOIP-FW-002",
+                "VOIP-FW-004"]
 ENV = dict(os.environ, CONTAINERS_CONF=str(ROOT / "lab" / "containers.conf"))
 
 
