@@ -93,8 +93,17 @@ def kernel_ban_time(pbx, address):
     return now - (nft_seconds(timeout.group(1)) - nft_seconds(expires.group(1)))
 
 
-def guesses_before_ban(pbx, attacker, jail, maxretry, seconds=10):
-    """One svcrack run at full speed against 1003 with 1,000 list words, none of them its secret.
+# svcrack at full speed against 1003 with 1,000 list words, none of them its secret.
+SVCRACK = "VOIPGUARD_CRACK_NO_EXTENSION=1 voipguard-crack {target} 1003 10"
+# A guesser that paces itself under the firewall's rate: SIPp registering as 1003 with a wrong
+# password, 4 attempts a second, two packets each (a fresh challenge every time): 8 packets/s.
+PACED_SIPP = ("cd \"$(mktemp -d)\" && timeout 10 sipp {target} -sf /usr/local/bin/voipguard-register.xml "
+              "-key caller 1003 -key expires 60 -au 1003 -ap not-the-secret -r 4 -m 40 -p 5092 "
+              "-i {source} -recv_timeout 2000 -nostdin >/dev/null 2>&1")
+
+
+def guesses_before_ban(pbx, attacker, jail, maxretry, attack=SVCRACK):
+    """One attack (a shell command run on the attacker, bounded in time) against 1003.
 
     Returns a dict:
     - guesses: the guesses Asterisk evaluated (ChallengeResponseFailed events in security.log,
@@ -113,7 +122,7 @@ def guesses_before_ban(pbx, attacker, jail, maxretry, seconds=10):
     pbx.run(f"rm -f {BAN_WATCH_LOG}; setsid nohup python3 -c {shlex.quote(BAN_WATCH)} > {BAN_WATCH_LOG} 2>&1 &")
     time.sleep(1)
     try:
-        attacker.run("VOIPGUARD_CRACK_NO_EXTENSION=1 voipguard-crack %s 1003 %s", PBX_INTERNET, str(seconds))
+        attacker.run(attack.format(target=PBX_INTERNET, source=ATTACKER))
         time.sleep(2)
     finally:
         pbx.run("pkill -f 'nft monitor elements'")
@@ -135,12 +144,12 @@ def guesses_before_ban(pbx, attacker, jail, maxretry, seconds=10):
     return result
 
 
-def guesses_before_ban_runs(pbx, attacker, jail, maxretry, runs=5):
+def guesses_before_ban_runs(pbx, attacker, jail, maxretry, runs=5, attack=SVCRACK):
     """runs attacks in a row; recidive's own ban (it reads fail2ban.log) is given time to land
     and is lifted with the rest before the next run."""
     results = []
     for _ in range(runs):
-        results.append(guesses_before_ban(pbx, attacker, jail, maxretry))
+        results.append(guesses_before_ban(pbx, attacker, jail, maxretry, attack))
         time.sleep(3)
     lift_bans(pbx)
     return results
@@ -218,6 +227,8 @@ def main():
     jail = ("voipguard-asterisk", 5)
     print(f"voipguard (jail maxretry 5 log lines; SIP rate 10/s, burst 8, flood ban): "
           f"{describe(guesses_before_ban_runs(pbx, attacker, *jail))}", flush=True)
+    print(f"voipguard, a guesser paced under the rate (SIPp, 4 attempts/s, 8 packets/s): "
+          f"{describe(guesses_before_ban_runs(pbx, attacker, *jail, attack=PACED_SIPP))}", flush=True)
     harden_lab({"nftables_firewall_sip_flood_ban_enabled": False}, tags="nftables_firewall")
     print(f"voipguard without the flood ban (jail and SIP rate only): "
           f"{describe(guesses_before_ban_runs(pbx, attacker, *jail))}", flush=True)
