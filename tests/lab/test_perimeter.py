@@ -147,6 +147,28 @@ def test_full_speed_guessing_is_banned_while_phones_and_trunk_keep_working(lab):
         lift_bans(pbx)
 
 
+HOST_STATE = ("sha256sum /etc/asterisk/*.conf /etc/nftables.d/voipguard.nft /etc/fail2ban/jail.d/*; "
+              "nft -s list chain inet voipguard sip_rate")
+
+
+@pytest.mark.parametrize("wrong, message", [
+    ({"nftables_firewall_sip_flood_bantime": "ten minutes"}, "nftables_firewall_sip_flood_bantime is an nft time"),
+    ({"nftables_firewall_sip_rate_burst": 0}, "the SIP rates and bursts must be positive"),
+    ({"nftables_firewall_phones_sip_rate_per_second": -5}, "the SIP rates and bursts must be positive"),
+    ({"nftables_firewall_sip_flood_ban_enabled": "perhaps"}, "nftables_firewall_sip_flood_ban_enabled"),
+])
+def test_a_wrong_firewall_variable_stops_the_whole_run_before_the_host_changes(lab, lab_inventory, wrong, message):
+    # A whole run, not the firewall's tag alone: the roles before the firewall must not have
+    # changed anything either.
+    pbx = lab("pbx")
+    before = pbx.check_output(HOST_STATE)
+    result = harden(lab_inventory, extra_vars=wrong)
+    assert result.returncode != 0
+    assert message in result.stdout, result.stdout[-2000:]
+    assert "Check every role's variables before the first change" in result.stdout
+    assert pbx.check_output(HOST_STATE) == before
+
+
 def test_a_ruleset_that_cuts_the_controllers_ssh_rolls_back_by_itself(lab, lab_inventory):
     pbx = lab("pbx")
     admin_set = "nft list set inet voipguard admin_v4"
