@@ -14,7 +14,6 @@ import statistics
 import subprocess
 import sys
 import time
-from datetime import datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -24,8 +23,9 @@ os.environ["ANSIBLE_CONFIG"] = str(ROOT / "ansible.cfg")
 sys.path.insert(0, str(ROOT / "tests" / "lab"))
 import testinfra  # noqa: E402
 
-from conftest import (ATTACKER, PBX_INTERNET, carrier_records, cost_in_euros,  # noqa: E402
-                      harden, lift_bans, place_calls)
+from conftest import (ATTACKER, FAIL2BAN_LOG, PBX_INTERNET, SECURITY_LOG, carrier_records,  # noqa: E402
+                      cost_in_euros, harden, lift_bans, log_length, log_lines_since, place_calls,
+                      security_events)
 
 INVENTORY = str(ROOT / "inventories" / "lab" / "hosts.yml")
 INCIDENT = {"+263771234567": 38, "00263771234567": 37, "+252612345678": 38, "00252612345678": 37}
@@ -62,17 +62,6 @@ BAN_WATCH = ("import subprocess, sys, time\n"
              "monitor = subprocess.Popen(['nft', 'monitor', 'elements'], stdout=subprocess.PIPE, text=True)\n"
              "for line in monitor.stdout:\n"
              "    print(f'{time.time():.6f} {line.strip()}', flush=True)\n")
-
-
-def security_events(pbx, since_line, address, event):
-    """EventTV (epoch seconds, ms precision) of each security.log event of one kind from address."""
-    lines = pbx.check_output("tail -n +%s /var/log/asterisk/security.log", str(since_line + 1)).splitlines()
-    times = []
-    for line in lines:
-        if f'SecurityEvent="{event}"' in line and f"/{address}/" in line:
-            stamp = line.split('EventTV="', 1)[1].split('"', 1)[0]
-            times.append(datetime.strptime(stamp, "%Y-%m-%dT%H:%M:%S.%f%z").timestamp())
-    return times
 
 
 def nft_seconds(text):
@@ -117,8 +106,7 @@ def guesses_before_ban(pbx, attacker, jail, maxretry, attack=SVCRACK):
     """
     lift_bans(pbx)
     time.sleep(1)
-    security_start = int(pbx.check_output("wc -l < /var/log/asterisk/security.log"))
-    f2b_start = int(pbx.check_output("wc -l < /var/log/fail2ban.log"))
+    security_start, f2b_start = log_length(pbx, SECURITY_LOG), log_length(pbx, FAIL2BAN_LOG)
     pbx.run(f"rm -f {BAN_WATCH_LOG}; setsid nohup python3 -c {shlex.quote(BAN_WATCH)} > {BAN_WATCH_LOG} 2>&1 &")
     time.sleep(1)
     try:
@@ -133,8 +121,7 @@ def guesses_before_ban(pbx, attacker, jail, maxretry, attack=SVCRACK):
     kernel_ban = kernel_ban_time(pbx, ATTACKER)
     if kernel_ban is not None:
         result["kernel_ms"] = round((kernel_ban - guesses[-1]) * 1000)
-    f2b = pbx.check_output("tail -n +%s /var/log/fail2ban.log", str(f2b_start + 1)).splitlines()
-    found = sum(f"[{jail}] Found {ATTACKER}" in line for line in f2b)
+    found = sum(f"[{jail}] Found {ATTACKER}" in line for line in log_lines_since(pbx, FAIL2BAN_LOG, f2b_start))
     bans = [float(line.split()[0]) for line in pbx.check_output(f"cat {BAN_WATCH_LOG}").splitlines()
             if "add element inet f2b-table" in line and ATTACKER in line]
     if bans:
@@ -233,7 +220,7 @@ def main():
     print(f"voipguard without the flood ban (jail and SIP rate only): "
           f"{describe(guesses_before_ban_runs(pbx, attacker, *jail))}", flush=True)
     harden_lab(tags="nftables_firewall")
-    guesses_before_ban(pbx, attacker, *jail)
+    guesses_before_ban(pbx, attacker, *jail)  # the attacker banned again, for the flood below
     print(f"Asterisk CPU during a 10 s INVITE flood at 200/s from the banned source: "
           f"{asterisk_cpu_during_flood(pbx, attacker):.1f} %", flush=True)
     lift_bans(pbx)

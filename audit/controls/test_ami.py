@@ -20,6 +20,15 @@ def ami_or_na(target):
         not_applicable("AMI disabled (enabled = %s)" % enabled)
 
 
+def ami_users_or_na(target):
+    """The AMI users of an enabled AMI; the control does not apply without one."""
+    ami_or_na(target)
+    users = target.ami_users()
+    if not users:
+        not_applicable("no AMI user")
+    return users
+
+
 @control(id="VOIP-AMI-001", severity="critical",
          title="AMI listens only on loopback or the management address",
          rationale="An AMI on every address offers originate and shell commands to the network.",
@@ -50,10 +59,7 @@ def test_ami_binding(target, evidence):
          remediation={"role": "asterisk_hardening", "tag": "ami", "variable": "voipguard_admin_networks"},
          references=REFS)
 def test_ami_users_have_acl(target, evidence):
-    ami_or_na(target)
-    users = target.ami_users()
-    if not users:
-        not_applicable("no AMI user")
+    users = ami_users_or_na(target)
     admin = [ipaddress.ip_network(n, strict=False) for n in target.vars.get("voipguard_admin_networks") or []]
     problems = []
     for user, opts in sorted(users.items()):
@@ -89,10 +95,7 @@ def _within(permit, admin):
                       "variable": "asterisk_hardening_ami_privileged_users"},
          references=REFS)
 def test_ami_write_classes(target, evidence):
-    ami_or_na(target)
-    users = target.ami_users()
-    if not users:
-        not_applicable("no AMI user")
+    users = ami_users_or_na(target)
     problems = []
     for user, opts in sorted(users.items()):
         classes = write_classes(opts)
@@ -111,10 +114,7 @@ def test_ami_write_classes(target, evidence):
          remediation={"role": "asterisk_hardening", "tag": "secrets", "variable": "asterisk_hardening_secret_rotate"},
          references=REFS)
 def test_ami_secrets_strong(target, evidence):
-    ami_or_na(target)
-    users = target.ami_users()
-    if not users:
-        not_applicable("no AMI user")
+    users = ami_users_or_na(target)
     weak = []
     for user, opts in sorted(users.items()):
         secret = (opts.get("secret") or [""])[-1]

@@ -8,6 +8,7 @@ import json
 import shlex
 import subprocess
 import uuid
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -55,6 +56,32 @@ def harden(inventory=str(LAB_INVENTORY), tags=None, extra_vars=None):
     if extra_vars:
         command += ["-e", json.dumps(extra_vars)]
     return subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=300, check=False)
+
+
+MESSAGES_LOG = "/var/log/asterisk/messages.log"
+SECURITY_LOG = "/var/log/asterisk/security.log"
+FAIL2BAN_LOG = "/var/log/fail2ban.log"
+
+
+def log_length(host, path):
+    """Lines the log has now: where a test starts reading what it provokes."""
+    return int(host.check_output("wc -l < %s", path))
+
+
+def log_lines_since(host, path, since_line):
+    """The log's lines after its first since_line lines."""
+    return host.check_output("tail -n +%s %s", str(since_line + 1), path).splitlines()
+
+
+def security_events(pbx, since_line, address, event):
+    """EventTV (epoch seconds, ms precision) of each security.log event of one kind from address,
+    e.g. ChallengeResponseFailed: one guess Asterisk checked."""
+    times = []
+    for line in log_lines_since(pbx, SECURITY_LOG, since_line):
+        if f'SecurityEvent="{event}"' in line and f"/{address}/" in line:
+            stamp = line.split('EventTV="', 1)[1].split('"', 1)[0]
+            times.append(datetime.strptime(stamp, "%Y-%m-%dT%H:%M:%S.%f%z").timestamp())
+    return times
 
 
 def lift_bans(pbx):

@@ -9,7 +9,8 @@ import time
 
 import pytest
 
-from conftest import carrier_records, cost_in_euros, harden, place_calls, reset_guard_state
+from conftest import (MESSAGES_LOG, carrier_records, cost_in_euros, harden, log_length, log_lines_since,
+                      place_calls, reset_guard_state)
 
 # 150 calls, split over the dialing forms of a German site (international prefix 00, and +).
 INCIDENT_CALLS = {
@@ -21,18 +22,13 @@ INCIDENT_CALLS = {
 
 
 def pbx_log_lines(pbx, pattern, since_line):
-    lines = pbx.run("tail -n +%s /var/log/asterisk/messages.log", str(since_line + 1)).stdout.splitlines()
-    return [line for line in lines if pattern in line]
-
-
-def log_length(pbx):
-    return int(pbx.check_output("wc -l < /var/log/asterisk/messages.log"))
+    return [line for line in log_lines_since(pbx, MESSAGES_LOG, since_line) if pattern in line]
 
 
 def test_incident_replay_reaches_the_carrier_zero_times(lab):
     pbx, phone, carrier = lab("pbx"), lab("admin"), lab("carrier")
     recorded_before = len(carrier_records(carrier))
-    log_before = log_length(pbx)
+    log_before = log_length(pbx, MESSAGES_LOG)
     placed = 0
     for number, calls in INCIDENT_CALLS.items():
         placed += place_calls(phone, "1001", number, calls, rate=20, hold_ms=500)["placed"]

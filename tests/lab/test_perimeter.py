@@ -9,8 +9,8 @@ import pytest
 import yaml
 
 from conftest import (ATTACKER, ATTACKER_BLOCKED_COUNTRY, PBX_INTERNET, PBX_MGMT, PBX_VOICE, PHONE, ROOT,
-                      harden, lift_bans, place_calls, reset_guard_state, sip_options_burst,
-                      sip_register_probe, stored_credentials)
+                      SECURITY_LOG, harden, lift_bans, log_length, place_calls, reset_guard_state,
+                      security_events, sip_options_burst, sip_register_probe, stored_credentials)
 
 JAIL = "voipguard-asterisk"
 # The lab keeps the roles' defaults for the SIP rates and fail2ban's maxretry.
@@ -87,12 +87,6 @@ def flood_banned(pbx, address):
     return address in pbx.run("nft list set inet voipguard sip_flooders_v4").stdout
 
 
-def evaluated_guesses(pbx, since_line, address):
-    """Guesses Asterisk checked from address: ChallengeResponseFailed events in security.log."""
-    log = pbx.check_output("tail -n +%s /var/log/asterisk/security.log", str(since_line + 1))
-    return sum('"ChallengeResponseFailed"' in line and f"/{address}/" in line for line in log.splitlines())
-
-
 def test_a_phones_address_may_send_far_above_the_rate_of_other_sources(lab):
     # An office NAT carries every phone behind it: 200 requests at 100/s, ten times the rate of
     # any other source, all answered, and the address not banned.
@@ -122,7 +116,7 @@ def test_a_source_over_its_sip_rate_is_banned_by_the_firewall_at_once(lab):
 
 def test_full_speed_guessing_is_banned_while_phones_and_trunk_keep_working(lab):
     pbx, attacker, phone = lab("pbx"), lab("attacker"), lab("admin")
-    log_start = int(pbx.check_output("wc -l < /var/log/asterisk/security.log"))
+    log_start = log_length(pbx, SECURITY_LOG)
     # The guard's calls-per-minute of 1003 must not decide a perimeter test.
     reset_guard_state(pbx)
     attack = {}
@@ -139,7 +133,7 @@ def test_full_speed_guessing_is_banned_while_phones_and_trunk_keep_working(lab):
         assert banned(pbx, ATTACKER) and flood_banned(pbx, ATTACKER)
         assert attack["out"].startswith("NOT CRACKED"), attack["out"]
         # The issue's bound: at most maxretry + 5 guesses reach Asterisk at svcrack's full rate.
-        assert evaluated_guesses(pbx, log_start, ATTACKER) <= MAXRETRY + 5
+        assert len(security_events(pbx, log_start, ATTACKER, "ChallengeResponseFailed")) <= MAXRETRY + 5
         # fail2ban's ban lands in nftables and covers every port, not only SIP.
         assert not tcp_connects(attacker, PBX_INTERNET, 5060)
         assert legitimate["answered"] == 3, legitimate
