@@ -2,8 +2,8 @@
 
   python -m audit run --inventory inventories/lab/hosts.yml --out artifacts/audit/ [--hosts pbx]
                       [--fail-on high] [--ssh-identity-file KEY] [-k EXPR]
-      runs the Testinfra controls (audit/controls) against the inventory's hosts over SSH
-      (paramiko, as ansible_connection=paramiko_ssh), then renders the report.
+      runs the Testinfra controls (audit/controls) against the inventory's hosts over SSH, the
+      way Ansible connects to them (OpenSSH or paramiko_ssh), then renders the report.
   python -m audit render RESULTS.json [RESULTS.json ...] --out DIR [--fail-on high]
       renders one report (a fleet view) from one or more results files.
   python -m audit compare BEFORE/report.json AFTER/report.json --out DIR
@@ -11,8 +11,8 @@
   python -m audit verify report.json
       checks the report's SHA-256 digest against its content.
 
-Exit status: 0 clean; 1 a control at or above --fail-on failed (or a host could not be
-audited while --fail-on is set); 2 the inventory could not be used or the suite crashed.
+Exit status: 0 clean; 1 a control at or above --fail-on failed; 2 the inventory could not be
+used or the suite crashed; 3 a host could not be audited (unreachable or untrusted host key).
 """
 import argparse
 import json

@@ -10,6 +10,7 @@ import datetime
 import getpass
 import json
 import os
+import shlex
 import socket
 import time
 
@@ -237,14 +238,20 @@ def _gate(ctx):
     try:
         ctx.host.run("true")
     except Exception as exc:  # pylint: disable=broad-except
-        ctx.status, ctx.status_reason = "unreachable", "%s: %s" % (type(exc).__name__, exc)
+        if "Host key verification failed" in str(exc):
+            # OpenSSH refused the key itself, exactly as it would for Ansible.
+            ctx.status, ctx.status_reason = "untrusted host key", (
+                "ssh refused the host's key: it differs from (or is missing in) the known_hosts "
+                "file of this connection; nothing read from it would be evidence")
+        else:
+            ctx.status, ctx.status_reason = "unreachable", "%s: %s" % (type(exc).__name__, exc)
         return
     ctx.info["connect_seconds"] = round(time.monotonic() - started, 2)
     ctx.info["ssh_host_key"] = _host_key(ctx)
     if ctx.info["ssh_host_key"].get("known_hosts") == "mismatch":
         ctx.status = "untrusted host key"
-        ctx.status_reason = ("the host presented a key different from the one in known_hosts; "
-                             "nothing read from it would be evidence")
+        ctx.status_reason = ("the host's key differs from the one in %s; nothing read from it "
+                             "would be evidence" % ctx.info["ssh_host_key"].get("known_hosts_file"))
         return
     release = ctx.read("/etc/os-release") or ""
     ctx.info["os"] = next((line.split("=", 1)[1].strip('"') for line in release.splitlines()
@@ -260,47 +267,81 @@ def _gate(ctx):
     ctx.status = "audited"
 
 
-def _paramiko_client(host):
+def _connection(host):
+    """The backend that really carries the commands: testinfra's ansible backend hands them to
+    an ssh or paramiko backend built from the inventory."""
     backend = host.backend
     runner = getattr(backend, "ansible_runner", None)
     if runner is not None:
         inner = runner.get_host(backend.host, ssh_config=backend.ssh_config,
                                 ssh_identity_file=backend.ssh_identity_file)
         backend = inner.backend if inner is not None else None
-    if backend is None or backend.NAME != "paramiko":
-        return None, None
-    return backend.client, backend.host
+    return backend
+
+
+def known_hosts_file(ssh_args, hostname, ssh_config=None):
+    """The known_hosts file OpenSSH checks ``hostname`` against, so that the audit trusts exactly
+    what Ansible trusts: ``-o UserKnownHostsFile=`` in the ssh arguments, else UserKnownHostsFile
+    of the ``-F`` config (or ``ssh_config``) for that host, else ~/.ssh/known_hosts."""
+    words = shlex.split(ssh_args or "")
+    config = ssh_config
+    for i, word in enumerate(words):
+        option = word[2:] if word.startswith("-o") and len(word) > 2 else (
+            words[i + 1] if word == "-o" and i + 1 < len(words) else "")
+        if option.lower().startswith("userknownhostsfile"):
+            return os.path.expanduser(option.split("=", 1)[-1].strip().split()[0])
+        if word == "-F" and i + 1 < len(words):
+            config = words[i + 1]
+        elif word.startswith("-F") and len(word) > 2:
+            config = word[2:]
+    if config and os.path.exists(config):
+        import paramiko  # pylint: disable=import-outside-toplevel
+        found = paramiko.SSHConfig.from_path(config).lookup(hostname).get("userknownhostsfile")
+        if found:
+            return os.path.expanduser(found.split()[0])
+    return os.path.expanduser("~/.ssh/known_hosts")
+
+
+def known_hosts_verdict(path, hostname, port, key_type, key_base64):
+    """'match', 'mismatch' or 'absent': the key of that type known for the host in that file."""
+    import paramiko  # pylint: disable=import-outside-toplevel
+    known = paramiko.HostKeys()
+    try:
+        known.load(path)
+    except (OSError, paramiko.SSHException):
+        return "absent"
+    name = hostname if not port or str(port) == "22" else "[%s]:%s" % (hostname, port)
+    entries = known.lookup(name) or {}
+    if key_type not in entries:
+        return "absent"
+    return "match" if entries[key_type].get_base64() == key_base64 else "mismatch"
 
 
 def _host_key(ctx):
-    """The SSH host key: the one the connection presented (checked against known_hosts) and
-    the one in /etc/ssh, both as OpenSSH SHA256 fingerprints."""
+    """The SSH host key: the one the connection presented (paramiko) or the one in /etc/ssh
+    (OpenSSH, which checked it itself), as OpenSSH SHA256 fingerprints, and its verdict against
+    the known_hosts file the connection uses."""
     out = {}
     try:
-        client, hostspec = _paramiko_client(ctx.host)
+        backend = _connection(ctx.host)
     except Exception:  # pylint: disable=broad-except
-        client = hostspec = None
-    if client is not None:
-        import paramiko  # pylint: disable=import-outside-toplevel
-        key = client.get_transport().get_remote_server_key()
-        out["connection"] = {"type": key.get_name(), "fingerprint": core.fingerprint_of_blob(key.asbytes())}
-        known = paramiko.HostKeys()
-        try:
-            known.load(os.path.expanduser("~/.ssh/known_hosts"))
-        except OSError:
-            pass
-        lookup_name = hostspec.name if not hostspec.port or str(hostspec.port) == "22" \
-            else "[%s]:%s" % (hostspec.name, hostspec.port)
-        entries = known.lookup(lookup_name) or {}
-        if key.get_name() in entries:
-            out["known_hosts"] = "match" if entries[key.get_name()] == key else "mismatch"
-        else:
-            out["known_hosts"] = "absent"
+        backend = None
     for path in SSH_HOST_KEYS:
         text = ctx.read(path)
         if text:
             out["file"] = {"path": path, "type": text.split()[0], "fingerprint": core.openssh_fingerprint(text)}
+            presented = text.split()[:2]
             break
+    else:
+        presented = None
+    if backend is not None and backend.NAME == "paramiko":
+        key = backend.client.get_transport().get_remote_server_key()
+        out["connection"] = {"type": key.get_name(), "fingerprint": core.fingerprint_of_blob(key.asbytes())}
+        presented = [key.get_name(), key.get_base64()]
+    if backend is not None and backend.NAME in ("paramiko", "ssh", "safe-ssh") and presented:
+        path = known_hosts_file(getattr(backend, "ssh_extra_args", None), backend.host.name, backend.ssh_config)
+        out["known_hosts_file"] = path
+        out["known_hosts"] = known_hosts_verdict(path, backend.host.name, backend.host.port, *presented)
     out["fingerprint"] = (out.get("connection") or out.get("file") or {}).get("fingerprint")
     return out
 

@@ -135,16 +135,19 @@ def _failed_at(hosts, threshold):
                       if c["status"] in core.FAILING and core.severity_at_least(c["severity"], threshold)))
 
 
+# A host the audit could not read proves nothing: never a clean exit.
+NOT_AUDITED = ("unreachable", "untrusted host key")
+
+
 def exit_code(report, fail_on):
-    """0 clean; 1 a control at or above fail_on failed, or a host could not be audited;
-    2 the inventory could not be used."""
+    """0 clean; 1 a control at or above fail_on failed; 2 the inventory could not be used;
+    3 a host could not be audited (unreachable, or its host key is not trusted), whatever
+    fail_on says."""
     if report.get("inventory_error"):
         return 2
-    if not fail_on:
-        return 0
-    if report["summary"]["failed_at_threshold"]:
-        return 1
-    if any(h["status"] in ("unreachable", "untrusted host key") for h in report["hosts"]):
+    if any(h["status"] in NOT_AUDITED for h in report["hosts"]):
+        return 3
+    if fail_on and report["summary"]["failed_at_threshold"]:
         return 1
     return 0
 

@@ -3,7 +3,7 @@
 
   .venv/bin/python benchmarks/audit_time.py [--inventory inventories/lab/hosts.yml] [--hosts pbx] [--runs 3]
 
-Runs ``python -m audit run`` (SSH with paramiko, the whole control suite) --runs times and prints
+Runs ``python -m audit run`` (SSH as Ansible connects, the whole control suite) --runs times and prints
 wall time per run, per host (sum of control durations + connection), the slowest controls, and
 the size of report.json / report.html / junit.xml. Read-only on the hosts.
 """

@@ -4,7 +4,11 @@
 """Judge and generate SIP / AMI secrets. Pure functions: no files, no Ansible.
 
 Strength is zxcvbn's estimate (Dropbox's guess-count model, also what sipvicious-style
-dictionary attacks exploit): bits = log2(guesses). Works with the Debian package
+dictionary attacks exploit), with one correction: the parts zxcvbn can only brute-force are
+credited with the size of the character classes they draw from, not zxcvbn's flat 10 guesses a
+character. A random secret is then judged by its real search space, while every part zxcvbn
+explains (dictionary words, l33t, keyboard walks, sequences, repeats, dates) keeps zxcvbn's
+guess count. Works with the Debian package
 python3-zxcvbn 4.4.28 (the target) and PyPI zxcvbn 4.5.0 (the controller's tests).
 
 Nothing here keeps a secret longer than a call: reuse is found through keyed digests
@@ -41,13 +45,16 @@ DEFAULT_MIN_ENTROPY_BITS = 80
 # What SIP phones accept everywhere (web UIs, provisioning XML, DTMF-less keypads):
 # letters and digits only, no quoting problems in pjsip.conf either.
 GENERATED_ALPHABET = string.ascii_letters + string.digits
-# 28 characters = 166.7 real bits, but zxcvbn credits a random string only about
-# log2(10) = 3.32 bits per character (its brute-force model): 24 characters score ~79.7 bits,
-# just under the 80-bit default, so a rotation would fail its own next audit. 28 characters
-# score ~93 bits (88.8 worst case seen in 200 draws); generate_secret() also redraws until the
-# policy passes.
+# 28 characters of 62 = 166.7 bits. Kept at 28 (it was chosen when zxcvbn's flat 3.32 bits a
+# character was the measure) so that secrets generated before do not change length.
 DEFAULT_GENERATED_LENGTH = 28
-_ZXCVBN_BITS_PER_RANDOM_CHAR = math.log2(10)
+# Character classes and their sizes, for the brute-force parts of a secret.
+_CHARACTER_CLASSES = (
+    (frozenset(string.ascii_lowercase), 26),
+    (frozenset(string.ascii_uppercase), 26),
+    (frozenset(string.digits), 10),
+)
+_OTHER_PRINTABLE = 33
 
 # zxcvbn 4.5.0 refuses longer input (ValueError); 4.4.28 has no limit but gets slow.
 # A prefix can only be weaker than the whole secret, so estimating it is conservative.
@@ -99,14 +106,15 @@ class SecretPolicy(object):
         if self.generated_length < self.min_length:
             raise PolicyError("generated_length %d is below min_length %d"
                               % (self.generated_length, self.min_length))
-        scored = min(self.generated_length, ZXCVBN_MAX_LENGTH) * _ZXCVBN_BITS_PER_RANDOM_CHAR
-        # 5 % margin: random strings sometimes contain short dictionary words.
-        if scored * 0.95 < self.min_entropy_bits:
-            needed = int(math.ceil(self.min_entropy_bits / 0.95 / _ZXCVBN_BITS_PER_RANDOM_CHAR))
+        per_char = math.log2(len(GENERATED_ALPHABET))
+        scored = min(self.generated_length, ZXCVBN_MAX_LENGTH) * per_char
+        # 20 % margin: random strings contain short dictionary words, scored lower.
+        if scored * 0.8 < self.min_entropy_bits:
+            needed = int(math.ceil(self.min_entropy_bits / 0.8 / per_char))
             raise PolicyError(
-                "generated secrets of %d characters cannot reliably reach %s bits as zxcvbn "
-                "estimates them (about 3.32 bits per random character); use a generated_length "
-                "of at least %d" % (self.generated_length, _fmt_bits(self.min_entropy_bits), needed))
+                "generated secrets of %d characters cannot reliably reach %s bits (about %.2f "
+                "bits per random character); use a generated_length of at least %d"
+                % (self.generated_length, _fmt_bits(self.min_entropy_bits), per_char, needed))
 
 
 def _fmt_bits(bits):
@@ -144,11 +152,37 @@ def _zxcvbn_result(secret, names=()):
     return _zxcvbn(secret[:ZXCVBN_MAX_LENGTH], user_inputs=inputs)
 
 
+def character_space(secret):
+    """How many characters an attacker brute-forcing this secret must try at each position:
+    the sizes of the classes (lower, upper, digits, other printable) the secret draws from."""
+    chars = set(secret)
+    space = sum(size for members, size in _CHARACTER_CLASSES if chars & members)
+    if any(not any(c in members for members, _ in _CHARACTER_CLASSES) for c in chars):
+        space += _OTHER_PRINTABLE
+    return max(space, 1)
+
+
+def strength_bits(secret, zxcvbn_result):
+    """log2 of the guesses needed: zxcvbn's match sequence, where each part zxcvbn explains
+    keeps its own guess count and each part it can only brute-force counts log2(space) bits a
+    character (zxcvbn counts 10 guesses a character there, which made a random 24-character
+    secret of letters and digits 'weaker' than 80 bits). Never below zxcvbn's own figure."""
+    zxcvbn_bits = math.log2(max(float(zxcvbn_result["guesses"]), 1.0))
+    per_char = math.log2(character_space(secret))
+    bits = 0.0
+    for match in zxcvbn_result.get("sequence") or []:
+        if match.get("pattern") == "bruteforce":
+            bits += len(match.get("token", "")) * per_char
+        else:
+            bits += math.log2(max(float(match.get("guesses") or 1), 1.0))
+    return max(bits, zxcvbn_bits)
+
+
 def entropy_bits(secret, names=()):
-    """log2 of zxcvbn's guess estimate. ``names`` (username, extension...) count as known words."""
+    """Estimated bits (see strength_bits). ``names`` (username, extension...) count as known words."""
     if not secret:
         return 0.0
-    return math.log2(max(float(_zxcvbn_result(secret, names)["guesses"]), 1.0))
+    return strength_bits(secret[:ZXCVBN_MAX_LENGTH], _zxcvbn_result(secret, names))
 
 
 def is_common_password(secret, zxcvbn_result=None):
@@ -191,7 +225,7 @@ def evaluate(secret, names=(), policy=None):
     if not secret:
         return dict(reasons=[REASON_EMPTY], entropy_bits=0, passed=False)
     result = _zxcvbn_result(secret, names)
-    bits = math.log2(max(float(result["guesses"]), 1.0))
+    bits = strength_bits(secret[:ZXCVBN_MAX_LENGTH], result)
     reasons = []
     if len(secret) < policy.min_length:
         reasons.append(REASON_TOO_SHORT)

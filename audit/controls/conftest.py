@@ -1,6 +1,6 @@
 """The audit's pytest plugin, for every control under audit/controls.
 
-Run against the inventory's hosts over SSH (paramiko), as CI and production audits do:
+Run against the inventory's hosts over SSH (as Ansible connects), as CI and production audits do:
   pytest audit/controls --hosts=ansible://pbx --ansible-inventory=inventories/lab/hosts.yml \
          --voipguard-results=artifacts/audit/results.json
 or through ``python -m audit run`` which does the same and renders the report.

@@ -1,7 +1,7 @@
 """Fixtures for tests that run against the lab (lab/lab.sh up).
 
-Every lab host is reached as production is: SSH with paramiko through the lab's inventory
-(testinfra maps ansible_connection=paramiko_ssh to its paramiko backend). Molecule passes its
+Every lab host is reached as production is: OpenSSH through the lab's inventory, with the lab's
+own ssh config and known_hosts (testinfra maps ansible_connection=ssh to its ssh backend). Molecule passes its
 own copy of the inventory with --ansible-inventory; run alone, the lab inventory is used.
 """
 import json

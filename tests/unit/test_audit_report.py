@@ -245,10 +245,20 @@ def test_exit_code_follows_fail_on():
     assert report.exit_code(report.build_report(cli._empty_results("x", "bad")), "high") == 2  # pylint: disable=protected-access
 
 
+@pytest.mark.parametrize("status", ["unreachable", "untrusted host key"])
+def test_a_host_that_could_not_be_audited_never_exits_clean(status):
+    clean = host("pbx", controls=[ctl("X", "low", "pass")])
+    doc = report.build_report(results(clean, host("pbx2", status=status)))
+    assert report.exit_code(doc, None) == 3
+    assert report.exit_code(doc, "critical") == 3
+    assert report.exit_code(report.build_report(results(clean)), None) == 0
+
+
 def test_cli_render_and_compare(tmp_path, capsys):
     path = tmp_path / "results.json"
     path.write_text(json.dumps(fleet()))
-    assert cli.main(["render", str(path), "--out", str(tmp_path / "r"), "--fail-on", "critical"]) == 1
+    # The fleet holds an unreachable host ("ghost"): that outranks the failed critical control.
+    assert cli.main(["render", str(path), "--out", str(tmp_path / "r"), "--fail-on", "critical"]) == 3
     assert cli.main(["verify", str(tmp_path / "r" / "report.json")]) == 0
     assert cli.main(["compare", str(tmp_path / "r" / "report.json"), str(tmp_path / "r" / "report.json"),
                      "--out", str(tmp_path / "c")]) == 0
