@@ -11,8 +11,8 @@ import posixpath
 import shlex
 
 from audit import ROOT  # noqa: F401  (puts module_utils on the import path)
-from ansible.module_utils import asterisk_conf
-from ansible.module_utils.asterisk_conf import AsteriskConfigError, parse
+from ansible.module_utils import asterisk_conf, asterisk_live
+from ansible.module_utils.asterisk_conf import AsteriskConfigError, ast_true, parse
 
 ASTERISK_DIR = "/etc/asterisk"
 POLICY_PATH = "/etc/asterisk/voipguard/toll_fraud_policy.json"
@@ -140,6 +140,15 @@ class HostContext:
             return out
         return self._cached("endpoints", compute)
 
+    def live_endpoints(self):
+        """Names of the endpoints the running Asterisk has loaded; None when it does not answer."""
+        listing = self.asterisk_cli("pjsip show endpoints")
+        return None if listing is None else asterisk_live.parse_endpoint_names(listing)
+
+    def live_drift(self):
+        """{area: [differences]} between the running Asterisk and its files (asterisk_live)."""
+        return self._cached("live_drift", lambda: asterisk_live.drift_by_area(self.config, self.asterisk_cli))
+
     def identified_endpoints(self):
         """Endpoints matched by an identify section (address-authenticated: trunks)."""
         names = set()
@@ -199,7 +208,7 @@ class HostContext:
     def ami_bypasses(self):
         """AMI users that can place calls (originate/system/all) while the AMI listens beyond
         loopback and the management address: calls that never enter the guarded dialplan."""
-        if (self.option("manager.conf", "general", "enabled", "no") or "no").lower() not in ("yes", "true", "1", "on"):
+        if not ast_true(self.option("manager.conf", "general", "enabled", "no")):
             return []
         bind = self.option("manager.conf", "general", "bindaddr", "0.0.0.0")
         if is_loopback(bind) or bind == self.vars.get("voipguard_management_address"):

@@ -63,6 +63,9 @@ sections:
     - Every section as written (C((+)) additions and templates included), in reading order.
     - C(options) are the section's own lines in order; C(effective) the options after template
       inheritance and additions, keys in lower case. Secret values are C(********).
+    - C(true_options) lists the effective options whose last value Asterisk reads as true
+      (its own ast_true words: yes, true, y, t, 1, on), so that playbooks judge booleans as
+      Asterisk does, with no list of words of their own.
   returned: always
   type: list
   elements: dict
@@ -76,6 +79,7 @@ sections:
       templates: [phone-tpl]
       options: [{key: auth, value: "1001"}, {key: aors, value: "1001"}]
       effective: {type: [endpoint], context: [from-internal], auth: ["1001"], aors: ["1001"]}
+      true_options: []
 includes:
   description: Include directives, with the file and line they are on.
   returned: always
@@ -91,7 +95,7 @@ warnings_parser:
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.asterisk_conf import (
-    AsteriskConfigError, load, mask_value, resolve_section)
+    AsteriskConfigError, ast_true, load, mask_value, resolve_section)
 
 
 def describe(configs):
@@ -118,6 +122,7 @@ def describe(configs):
                 templates=list(section.templates),
                 options=[dict(key=k.lower(), value=mask_value(k, v)) for k, v in section.options],
                 effective=dict((k, [mask_value(k, v) for v in vs]) for k, vs in effective.items()),
+                true_options=sorted(k for k, vs in effective.items() if vs and ast_true(vs[-1])),
             ))
     return dict(files=[c.filename for c in configs], sections=sections, includes=includes,
                 warnings_parser=warnings)

@@ -86,11 +86,28 @@ options:
     type: list
     elements: str
     default: []
+  rotate_only:
+    description:
+      - Rotate only these accounts (same names as I(rotate_exclude)); empty means every failing
+        one. Lets an operator rotate phone by phone, re-provisioning each in turn.
+    type: list
+    elements: str
+    default: []
+    version_added: "0.2.0"
+  rotate_registered:
+    description:
+      - Also rotate inbound accounts whose endpoint has a phone registered right now. C(false)
+        rotates only the endpoints nobody uses at the moment, so that no working phone is cut
+        off; the registered ones are listed in C(not_rotated) with the reason C(registered).
+        Needs a running Asterisk (C(pjsip show contacts)); the module fails when it cannot ask.
+    type: bool
+    default: true
+    version_added: "0.2.0"
   generated_length:
     description:
-      - Length of generated secrets. zxcvbn credits a random character about 3.32 bits, so the
-        length must reach I(min_entropy_bits) by that measure (28 scores about 93 bits); the
-        module refuses a length that cannot.
+      - Length of generated secrets (letters and digits, about 5.95 bits a character; 28 is
+        about 167 bits). The module refuses a length whose secrets could not reach
+        I(min_entropy_bits) with a 20 % margin (under 17 characters for 80 bits).
     type: int
     default: 28
   return_credentials:
@@ -193,7 +210,7 @@ import tempfile
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 from ansible.module_utils.common.text.converters import to_bytes, to_native
-from ansible.module_utils.asterisk_conf import (AsteriskConfigError, defining_section, load, mask_secrets,
+from ansible.module_utils.asterisk_conf import (AsteriskConfigError, ast_true, defining_section, load, mask_secrets,
                                                 resolve)
 from ansible.module_utils.secret_policy import (
     HAS_ZXCVBN, ZXCVBN_IMPORT_ERROR, PolicyError, REASON_REUSED, SecretDigester, SecretPolicy,
@@ -202,7 +219,6 @@ from ansible.module_utils.secret_policy import (
 _CONTACT_LINE = re.compile(r"^\s*Contact:\s+([^/\s<]+)/(\S+)\s+\S+\s+(\S+)")
 WIZARD_SLOTS = (("inbound", "inbound_auth", "accepts_auth", "-iauth"),
                 ("outbound", "outbound_auth", "sends_auth", "-oauth"))
-_TRUE = ("yes", "true", "y", "t", "1", "on")
 
 
 class Account(object):
@@ -240,10 +256,6 @@ def _split_list(values):
     for value in values or []:
         out.extend(part.strip() for part in value.split(",") if part.strip())
     return out
-
-
-def _is_true(value):
-    return (value or "").strip().lower() in _TRUE
 
 
 def _concrete_sections(configs):
@@ -345,7 +357,7 @@ def _wizard_accounts(configs):
             continue
         effective = resolve(configs, section.name, type="wizard")
         for direction, prefix, switch, suffix in WIZARD_SLOTS:
-            if not _is_true(_last(effective, switch)):
+            if not ast_true(_last(effective, switch)):
                 continue  # Asterisk creates (or keeps) this auth only when the switch is on
             key = prefix + "/password"
             auth_type = (_last(effective, prefix + "/auth_type") or "").lower()
@@ -402,10 +414,18 @@ def _excluded(account, exclude):
     return bool(names & exclude)
 
 
-def rotate_accounts(accounts, policy, rotate_exclude=()):
+def _registered(account, registered_aors):
+    return account.direction == "inbound" and any(
+        aor.lower() in registered_aors for _, aors in account.endpoints for aor in aors)
+
+
+def rotate_accounts(accounts, policy, rotate_exclude=(), rotate_only=(), registered_aors=None):
     """Replace the secret of every failing, rotatable account in the parsed files (in memory).
+    ``rotate_only`` (names) narrows the rotation to those accounts; ``registered_aors`` (lower
+    case), when given, keeps the accounts of endpoints with a phone registered now.
     Returns (rotated accounts, not_rotated entries, {id: {username, password}})."""
     exclude = set(name.lower() for name in rotate_exclude or [])
+    only = set(name.lower() for name in rotate_only or [])
     rotated, not_rotated, credentials = [], [], {}
     for account in accounts:
         if account.finding is None or account.finding["passed"]:
@@ -417,6 +437,10 @@ def rotate_accounts(accounts, policy, rotate_exclude=()):
             why = "outbound"  # issued by the remote side: changing it here only breaks the trunk
         elif _excluded(account, exclude):
             why = "excluded"
+        elif only and not _excluded(account, only):
+            why = "not selected"
+        elif registered_aors is not None and _registered(account, registered_aors):
+            why = "registered"
         if why:
             entry = account.public()
             entry["why"] = why
@@ -469,7 +493,7 @@ def cut_off(rotated, contacts):
     return out
 
 
-def run_audit(config_dir, files, policy, mode="audit", rotate_exclude=()):
+def run_audit(config_dir, files, policy, mode="audit", rotate_exclude=(), rotate_only=(), registered_aors=None):
     """Load, judge and (mode=rotate) rotate in memory. Returns (result dict, accounts, groups,
     credentials). Nothing is written; raises AsteriskConfigError for a malformed file."""
     groups, missing = load_config_files(config_dir, files)
@@ -481,7 +505,8 @@ def run_audit(config_dir, files, policy, mode="audit", rotate_exclude=()):
     credentials = {}
     rotated = []
     if mode == "rotate":
-        rotated, result["not_rotated"], credentials = rotate_accounts(accounts, policy, rotate_exclude)
+        rotated, result["not_rotated"], credentials = rotate_accounts(
+            accounts, policy, rotate_exclude, rotate_only, registered_aors)
         result["rotated"] = [account.public() for account in rotated]
     result["_rotated_accounts"] = rotated
     return result, groups, credentials
@@ -539,6 +564,8 @@ def main():
             forbid_reuse=dict(type="bool", default=True),
             mode=dict(type="str", choices=["audit", "rotate"], default="audit"),
             rotate_exclude=dict(type="list", elements="str", default=[]),
+            rotate_only=dict(type="list", elements="str", default=[]),
+            rotate_registered=dict(type="bool", default=True),
             generated_length=dict(type="int", default=28),
             return_credentials=dict(type="bool", default=False),
             backup=dict(type="bool", default=False),
@@ -549,6 +576,14 @@ def main():
     if not HAS_ZXCVBN:
         module.fail_json(msg=missing_required_lib("zxcvbn (Debian: python3-zxcvbn)"),
                          exception=to_native(ZXCVBN_IMPORT_ERROR))
+    registered_aors = None
+    if params["mode"] == "rotate" and not params["rotate_registered"]:
+        contacts, checked = query_contacts(module)
+        if not checked:
+            module.fail_json(msg="rotate_registered=false needs the running Asterisk to tell which phones "
+                                 "are registered (pjsip show contacts), and it did not answer; nothing changed")
+        # Any contact counts, reachable or not: a phone registered it and uses the secret.
+        registered_aors = set(contacts)
     try:
         policy = SecretPolicy(min_length=params["min_length"],
                               min_entropy_bits=params["min_entropy_bits"],
@@ -557,7 +592,8 @@ def main():
                               forbid_reuse=params["forbid_reuse"],
                               generated_length=params["generated_length"])
         result, groups, credentials = run_audit(params["config_dir"], params["files"], policy,
-                                                params["mode"], params["rotate_exclude"])
+                                                params["mode"], params["rotate_exclude"],
+                                                params["rotate_only"], registered_aors)
     except AsteriskConfigError as exc:
         module.fail_json(msg=str(exc), filename=exc.filename, lineno=exc.lineno)
     except PolicyError as exc:

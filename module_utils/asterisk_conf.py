@@ -51,6 +51,22 @@ _COMMENTED_SECRET = re.compile(
 _WHITESPACE = " \t\r\n\v\f"
 
 
+# Asterisk's own boolean words (main/utils.c, ast_true and ast_false), case-insensitive. A word
+# in neither list (or no value) is neither: each caller says what Asterisk then assumes.
+TRUE_WORDS = frozenset(["yes", "true", "y", "t", "1", "on"])
+FALSE_WORDS = frozenset(["no", "false", "n", "f", "0", "off"])
+
+
+def ast_true(value):
+    """True when Asterisk reads the value as true (ast_true)."""
+    return value is not None and str(value).strip().lower() in TRUE_WORDS
+
+
+def ast_false(value):
+    """True when Asterisk reads the value as false (ast_false)."""
+    return value is not None and str(value).strip().lower() in FALSE_WORDS
+
+
 class AsteriskConfigError(Exception):
     """A file Asterisk would refuse (or misread). str() is ``FILE:LINE: message``."""
 

@@ -3,6 +3,7 @@ import ipaddress
 
 from ansible.module_utils import secret_policy
 
+from ansible.module_utils.asterisk_conf import ast_true
 from audit.hostctx import is_loopback, write_classes
 from audit.plugin import control, fail, not_applicable
 
@@ -16,7 +17,7 @@ def ami_or_na(target):
     if not target.config("manager.conf"):
         not_applicable("no manager.conf")
     enabled = target.option("manager.conf", "general", "enabled", "no") or "no"
-    if enabled.lower() not in ("yes", "true", "on", "1"):
+    if not ast_true(enabled):
         not_applicable("AMI disabled (enabled = %s)" % enabled)
 
 
@@ -40,7 +41,7 @@ def test_ami_binding(target, evidence):
     bind = target.option("manager.conf", "general", "bindaddr", "0.0.0.0")
     management = target.vars.get("voipguard_management_address", "127.0.0.1")
     evidence.add(file=CONF, key="[general] bindaddr", value=bind)
-    tls = (target.option("manager.conf", "general", "tlsenable", "no") or "no").lower() in ("yes", "true", "on", "1")
+    tls = ast_true(target.option("manager.conf", "general", "tlsenable", "no"))
     tls_bind = target.option("manager.conf", "general", "tlsbindaddr", "0.0.0.0:5039") if tls else None
     if tls_bind:
         evidence.add(file=CONF, key="[general] tlsbindaddr", value=tls_bind)

@@ -1,4 +1,5 @@
 """Asterisk itself: privileges of the process and its side doors."""
+from ansible.module_utils.asterisk_conf import ast_true
 from audit.hostctx import is_loopback
 from audit.plugin import control, fail, not_applicable
 
@@ -17,7 +18,7 @@ def test_live_dangerously_off(target, evidence):
         not_applicable("no asterisk.conf")
     value = target.option("asterisk.conf", "options", "live_dangerously", "no") or "no"
     evidence.add(file="/etc/asterisk/asterisk.conf", key="[options] live_dangerously", value=value)
-    if value.lower() in ("yes", "true", "on", "1"):
+    if ast_true(value):
         fail("live_dangerously = %s" % value)
 
 
@@ -51,9 +52,9 @@ def test_http_disabled_or_loopback(target, evidence):
     bind = target.option("http.conf", "general", "bindaddr", "")
     evidence.add(file="/etc/asterisk/http.conf", key="[general] enabled", value=enabled)
     evidence.add(file="/etc/asterisk/http.conf", key="[general] bindaddr", value=bind or "(unset)")
-    if enabled.lower() not in ("yes", "true", "on", "1"):
+    if not ast_true(enabled):
         return
-    tls = (target.option("http.conf", "general", "tlsenable", "no") or "no").lower() in ("yes", "true", "on", "1")
+    tls = ast_true(target.option("http.conf", "general", "tlsenable", "no"))
     if not is_loopback(bind) or tls:
         fail("HTTP server enabled on %s%s" % (bind or "all addresses", " (and TLS)" if tls else ""))
 
@@ -74,3 +75,23 @@ def test_security_log_enabled(target, evidence):
                  value=", ".join(found) or "(none)")
     if not found:
         fail("no logger channel records security events")
+
+
+@control(id="VOIP-CORE-004", severity="high",
+         title="The running Asterisk runs the configuration on disk",
+         rationale="Hardened files protect nothing until Asterisk loads them: a run that failed before "
+                   "its reload, or a hand edit never reloaded, leaves the old endpoints, passwords and AMI "
+                   "settings in force while the files look secure.",
+         impact="The protections the files show may not be in force at all.",
+         remediation={"role": "asterisk_hardening", "tag": "always", "variable": ""},
+         references=REFS)
+def test_running_configuration_is_the_files(target, evidence):
+    if target.asterisk_cli("core show version") is None:
+        not_applicable("Asterisk is not running")
+    drift = target.live_drift()
+    for area in sorted(drift):
+        evidence.add(command="asterisk -rx (%s) against the files" % area,
+                     output="; ".join(drift[area]) or "no difference")
+    lines = ["%s: %s" % (area, line) for area in sorted(drift) for line in drift[area]]
+    if lines:
+        fail("the running Asterisk differs from its files: " + "; ".join(lines))

@@ -197,6 +197,20 @@ def test_rotated_secrets_pass_and_second_rotation_changes_nothing(pbx):
     assert audit.changed_files(groups) == []
 
 
+def test_rotation_phone_by_phone_or_only_where_no_phone_is_registered(pbx):
+    # A plan: the operator picks endpoints, or leaves every registered phone alone for now.
+    result = audit.run_audit(str(pbx), FILES, SecretPolicy(), "rotate", ["carrier"], rotate_only=["1002"])[0]
+    assert [entry["object"] for entry in result["rotated"]] == ["1002"]
+    assert "not selected" in set(entry["why"] for entry in result["not_rotated"])
+    contacts = audit.parse_contacts(CONTACTS_OUTPUT)
+    result = audit.run_audit(str(pbx), FILES, SecretPolicy(), "rotate", ["carrier"],
+                             registered_aors=set(contacts))[0]
+    kept = dict((entry["object"], entry["why"]) for entry in result["not_rotated"])
+    assert kept["1001"] == "registered" and kept["wizphone"] == "registered"
+    assert "1001" not in [entry["object"] for entry in result["rotated"]]
+    assert "1002" in [entry["object"] for entry in result["rotated"]]
+
+
 def test_contacts_cut_off_by_rotation(pbx):
     _, _, _, rotated = run(pbx, "rotate", exclude=["carrier"])
     contacts = audit.parse_contacts(CONTACTS_OUTPUT)
@@ -302,5 +316,5 @@ def test_malformed_config_clear_error_and_untouched(pbx, capsys):
 
 
 def test_module_refuses_unreachable_generated_length(pbx, capsys):
-    result = call_module(capsys, dict(config_dir=str(pbx), mode="rotate", generated_length=24))
-    assert result["failed"] and "generated_length of at least 26" in result["msg"]
+    result = call_module(capsys, dict(config_dir=str(pbx), mode="rotate", generated_length=16))
+    assert result["failed"] and "generated_length of at least 17" in result["msg"]

@@ -1,0 +1,220 @@
+# -*- coding: utf-8 -*-
+# Copyright: voipguard contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Compare what the running Asterisk has loaded with the configuration on disk.
+
+A file that was hardened but never reloaded protects nothing: the running Asterisk keeps the
+old endpoints, passwords and AMI settings. These functions read the running state through the
+Asterisk CLI (``cli(command) -> text or None``, supplied by the caller: ``asterisk -rx`` in the
+module, the audit's SSH connection in the audit) and the disk state through asterisk_conf, and
+list every difference. One implementation for the module (which reloads on drift) and the
+audit's drift control.
+
+No secret ever leaves: passwords are compared by keyed digests (HMAC, random key per call),
+and a drift line only says that an auth's password differs.
+"""
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import hashlib
+import hmac
+import os
+import re
+
+from ansible.module_utils.asterisk_conf import ast_true, iter_sections, resolve
+
+# What each area's drift is cured by (Asterisk CLI commands; reload, never restart).
+RELOADS = {
+    "pjsip": "module reload res_pjsip.so",
+    "manager": "manager reload",
+    "dialplan": "dialplan reload",
+}
+
+# The id stops at the "/" before the caller id (which may hold blanks) or at a blank.
+_ENDPOINT_LINE = re.compile(r"^\s*Endpoint:\s+([^\s/]+)")
+_AUTH_LINE = re.compile(r"^\s*Auth:\s+([^\s/]+)")
+_PARAM_LINE = re.compile(r"^\s*(\S+)\s+:\s?(.*)$")
+_CONTEXT_LINE = re.compile(r"^\[ Context '([^']+)' created by '([^']+)' \]")
+_BIND_LINE = re.compile(r"^\s*TCP Bindaddress:\s+(\S+)")
+_ENABLED_LINE = re.compile(r"^\s*Manager \(AMI\):\s+(\S+)")
+_DEFAULT_AMI_PORT = "5038"
+
+
+def parse_endpoint_names(text):
+    """Names from ``pjsip show endpoints``."""
+    names = []
+    for line in (text or "").splitlines():
+        match = _ENDPOINT_LINE.match(line)
+        if match and not match.group(1).startswith("<"):
+            names.append(match.group(1))
+    return names
+
+
+def parse_auth_names(text):
+    """Names from ``pjsip show auths``."""
+    return [m.group(1) for m in (_AUTH_LINE.match(line) for line in (text or "").splitlines())
+            if m and not m.group(1).startswith("<")]
+
+
+def parse_parameters(text):
+    """{parameter: value} from ``pjsip show endpoint X`` / ``pjsip show auth X``."""
+    out = {}
+    started = False
+    for line in (text or "").splitlines():
+        if line.strip().startswith("ParameterName"):
+            started = True
+            continue
+        match = _PARAM_LINE.match(line) if started else None
+        if match and not match.group(1).startswith("="):
+            out[match.group(1).lower()] = match.group(2).strip()
+    return out
+
+
+def parse_manager_users(text):
+    """Usernames from ``manager show users``."""
+    lines = [line.strip() for line in (text or "").splitlines()]
+    if "username" not in lines:
+        return []
+    users = []
+    for line in lines[lines.index("username") + 1:]:
+        if not line or set(line) == {"-"}:
+            if users:
+                break
+            continue
+        if line.endswith("manager users configured."):
+            break
+        users.append(line)
+    return users
+
+
+def parse_manager_settings(text):
+    """{'enabled': bool, 'bind': 'addr:port' or None} from ``manager show settings``."""
+    enabled, bind = None, None
+    for line in (text or "").splitlines():
+        match = _ENABLED_LINE.match(line)
+        if match:
+            enabled = ast_true(match.group(1))
+        match = _BIND_LINE.match(line)
+        if match:
+            bind = match.group(1)
+    return {"enabled": enabled, "bind": bind}
+
+
+def parse_config_contexts(text):
+    """Contexts loaded from extensions.conf (pbx_config), from ``dialplan show``."""
+    return sorted(set(m.group(1) for m in (_CONTEXT_LINE.match(line) for line in (text or "").splitlines())
+                      if m and m.group(2) == "pbx_config"))
+
+
+def _last(options, key, default=None):
+    values = options.get(key.lower()) or []
+    return values[-1] if values else default
+
+
+class _Digest(object):
+    def __init__(self):
+        self._key = os.urandom(32)
+
+    def __call__(self, value):
+        return hmac.new(self._key, (value or "").encode("utf-8", "surrogateescape"), hashlib.sha256).hexdigest()
+
+
+def realtime_objects(sorcery_configs):
+    """PJSIP object types sorcery.conf maps to realtime: their objects are not in the files."""
+    kinds = set()
+    for section in iter_sections(sorcery_configs):
+        if section.name.lower() == "res_pjsip":
+            for key, value in section.options:
+                if "realtime" in value.lower():
+                    kinds.add(key.split("/")[0].strip().lower())
+    return kinds
+
+
+def pjsip_drift(pjsip, wizard, cli, realtime=()):
+    """Differences between the PJSIP files (pjsip.conf configs, pjsip_wizard.conf configs) and the
+    running res_pjsip. [] when they agree; None entries never occur (lines are plain text)."""
+    drift = []
+    disk_endpoints = dict((s.name, resolve(pjsip, s.name, "endpoint"))
+                          for s in iter_sections(pjsip, "endpoint"))
+    wizard_names = set(s.name for s in iter_sections(wizard) if s.name.lower() != "general")
+    listing = cli("pjsip show endpoints")
+    if listing is None:
+        return ["the running Asterisk does not answer 'pjsip show endpoints'"]
+    live = set(parse_endpoint_names(listing))
+    for name in sorted(set(disk_endpoints) - live):
+        drift.append("endpoint %s is in the files but not loaded" % name)
+    if "endpoint" not in realtime:
+        for name in sorted(live - set(disk_endpoints) - wizard_names):
+            drift.append("endpoint %s is loaded but in no file" % name)
+    for name in sorted(set(disk_endpoints) & live):
+        want = _last(disk_endpoints[name], "context", "default")
+        running = parse_parameters(cli("pjsip show endpoint %s" % name)).get("context")
+        if running is not None and running != want:
+            drift.append("endpoint %s runs in context %s, the files say %s" % (name, running, want))
+    digest = _Digest()
+    disk_auths = dict((s.name, resolve(pjsip, s.name, "auth")) for s in iter_sections(pjsip, "auth"))
+    live_auths = set(parse_auth_names(cli("pjsip show auths")))
+    for name in sorted(disk_auths):
+        if name not in live_auths:
+            drift.append("auth %s is in the files but not loaded" % name)
+            continue
+        running = parse_parameters(cli("pjsip show auth %s" % name))
+        for key in ("password", "md5_cred", "username"):
+            want = _last(disk_auths[name], key, "")
+            if key == "username" and not want:
+                continue  # Asterisk falls back to the section name; nothing to compare
+            if digest(running.get(key, "")) != digest(want):
+                drift.append("auth %s: the running %s differs from the files" % (name, key))
+    return drift
+
+
+def manager_drift(manager, cli):
+    """Differences between manager.conf (with its includes) and the running AMI."""
+    drift = []
+    general = resolve(manager, "general")
+    want_enabled = ast_true(_last(general, "enabled", "no"))
+    settings = parse_manager_settings(cli("manager show settings"))
+    if settings["enabled"] is None:
+        return ["the running Asterisk does not answer 'manager show settings'"]
+    if settings["enabled"] != want_enabled:
+        drift.append("the AMI is %s, manager.conf says enabled = %s"
+                     % ("on" if settings["enabled"] else "off", _last(general, "enabled", "no")))
+    if want_enabled and settings["enabled"]:
+        want_bind = "%s:%s" % (_last(general, "bindaddr", "0.0.0.0"), _last(general, "port", _DEFAULT_AMI_PORT))
+        if settings["bind"] != want_bind:
+            drift.append("the AMI listens on %s, manager.conf says %s" % (settings["bind"], want_bind))
+    disk_users = set(s.name for s in iter_sections(manager) if s.name.lower() != "general")
+    live_users = set(parse_manager_users(cli("manager show users")))
+    if want_enabled and settings["enabled"]:
+        for name in sorted(disk_users - live_users):
+            drift.append("AMI user %s is in the files but not loaded" % name)
+        for name in sorted(live_users - disk_users):
+            drift.append("AMI user %s is loaded but in no file" % name)
+    return drift
+
+
+def dialplan_drift(extensions, cli, prefix):
+    """Contexts named ``prefix``* in extensions.conf (with its includes) that the running
+    dialplan lacks, or has without a file: the contexts voipguard owns."""
+    disk = set(s.name for s in iter_sections(extensions) if s.name.startswith(prefix))
+    listing = cli("dialplan show")
+    if listing is None:
+        return ["the running Asterisk does not answer 'dialplan show'"]
+    live = set(c for c in parse_config_contexts(listing) if c.startswith(prefix))
+    return (["dialplan context %s is in the files but not loaded" % c for c in sorted(disk - live)]
+            + ["dialplan context %s is loaded but in no file" % c for c in sorted(live - disk)])
+
+
+def drift_by_area(load_config, cli, context_prefix="voipguard-", areas=("pjsip", "manager", "dialplan")):
+    """{area: [differences]} for the areas whose files exist. ``load_config(name)`` returns the
+    parsed configs of one top-level file ([] when it does not exist)."""
+    out = {}
+    if "pjsip" in areas and load_config("pjsip.conf"):
+        realtime = realtime_objects(load_config("sorcery.conf"))
+        out["pjsip"] = pjsip_drift(load_config("pjsip.conf"), load_config("pjsip_wizard.conf"), cli, realtime)
+    if "manager" in areas and load_config("manager.conf"):
+        out["manager"] = manager_drift(load_config("manager.conf"), cli)
+    if "dialplan" in areas and load_config("extensions.conf"):
+        out["dialplan"] = dialplan_drift(load_config("extensions.conf"), cli, context_prefix)
+    return out

@@ -1,0 +1,127 @@
+# -*- coding: utf-8 -*-
+# Copyright: voipguard contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Judge the operator's variables before a run changes anything. Pure functions: no Ansible.
+
+Each check takes the variable's name and value and returns a list of problems, each naming the
+variable (and the item, for lists), so that a typo in the inventory stops the run with a
+message that says where it is. Networks and addresses are judged by Python's ipaddress, the
+way nftables and Asterisk's ACLs will read them: a regular expression lets 10.0.0.300/24 or
+/33 through.
+"""
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import ipaddress
+import re
+
+# A PJSIP section name as it can stand in a header, an endpoint= line and the dialplan.
+_NAME = re.compile(r"^[^\s\[\](),;=#\\\"']{1,80}$")
+_COUNTRY = re.compile(r"^[A-Z]{2}$")
+
+KINDS = ("networks", "network", "address", "addresses", "port", "ports", "name", "names",
+         "country", "countries", "path")
+
+
+def _text(value):
+    return value if isinstance(value, str) else None
+
+
+def _as_list(variable, value):
+    if isinstance(value, (list, tuple)):
+        return list(value), []
+    return [], ["%s must be a list, not %s" % (variable, type(value).__name__)]
+
+
+def check_network(variable, value):
+    text = _text(value)
+    try:
+        if text is None or not text.strip():
+            raise ValueError("not a string")
+        ipaddress.ip_network(text.strip(), strict=False)
+    except ValueError as exc:
+        return ["%s: %r is not an IP network (address/prefix or address/netmask): %s" % (variable, value, exc)]
+    return []
+
+
+def check_address(variable, value):
+    text = _text(value)
+    try:
+        if text is None:
+            raise ValueError("not a string")
+        ipaddress.ip_address(text.strip())
+    except ValueError as exc:
+        return ["%s: %r is not an IP address: %s" % (variable, value, exc)]
+    return []
+
+
+def check_port(variable, value):
+    if isinstance(value, bool) or not str(value).isdigit() or not 1 <= int(value) <= 65535:
+        return ["%s: %r is not a port (1 to 65535)" % (variable, value)]
+    return []
+
+
+def check_name(variable, value):
+    if not isinstance(value, str) or not _NAME.match(value):
+        return ["%s: %r is not an Asterisk object name (1 to 80 characters, no blanks, "
+                "brackets, parentheses, commas, semicolons, '=', '#', quotes or backslashes)" % (variable, value)]
+    return []
+
+
+def check_country(variable, value):
+    if not isinstance(value, str) or not _COUNTRY.match(value):
+        return ["%s: %r is not an ISO 3166 country code (two capital letters, e.g. DE)" % (variable, value)]
+    return []
+
+
+def check_path(variable, value):
+    if not isinstance(value, str) or not value.startswith("/") or "\n" in value:
+        return ["%s: %r is not an absolute path" % (variable, value)]
+    return []
+
+
+_SINGLE = {"network": check_network, "address": check_address, "port": check_port,
+           "name": check_name, "country": check_country, "path": check_path}
+_PLURAL = {"networks": "network", "addresses": "address", "ports": "port", "names": "name",
+           "countries": "country"}
+
+
+def check(variable, kind, value, required=False):
+    """Problems of one variable of a kind in KINDS; plural kinds take a list."""
+    if value is None or (value == "" and kind not in _PLURAL) or value == []:
+        return ["%s is required" % variable] if required else []
+    if kind in _PLURAL:
+        items, problems = _as_list(variable, value)
+        for index, item in enumerate(items):
+            problems.extend(_SINGLE[_PLURAL[kind]]("%s[%d]" % (variable, index), item))
+        return problems
+    if kind not in _SINGLE:
+        raise ValueError("unknown kind %r" % kind)
+    return _SINGLE[kind](variable, value)
+
+
+def check_trunks(variable, trunks):
+    """voipguard_trunks: a list of {name, endpoint, addresses}."""
+    items, problems = _as_list(variable, trunks if trunks is not None else [])
+    for index, trunk in enumerate(items):
+        where = "%s[%d]" % (variable, index)
+        if not isinstance(trunk, dict):
+            problems.append("%s must be a mapping with name, endpoint and addresses" % where)
+            continue
+        problems.extend(check(where + ".endpoint", "name", trunk.get("endpoint"), required=True))
+        if trunk.get("name") is not None:
+            problems.extend(check(where + ".name", "name", trunk.get("name")))
+        problems.extend(check(where + ".addresses", "networks", trunk.get("addresses"), required=True))
+    return problems
+
+
+def check_all(checks):
+    """checks: [{variable, kind, value, required}] (kind 'trunks' for voipguard_trunks)."""
+    problems = []
+    for item in checks:
+        if item.get("kind") == "trunks":
+            problems.extend(check_trunks(item["variable"], item.get("value")))
+        else:
+            problems.extend(check(item["variable"], item["kind"], item.get("value"), bool(item.get("required"))))
+    return problems

@@ -1,0 +1,131 @@
+"""The running Asterisk against its files (module_utils/asterisk_live.py). The CLI answers are
+real ones, captured from the lab's Asterisk 22 (password replaced by a placeholder); the fake
+CLI below serves them, since no Asterisk runs in a unit test. The lab test
+tests/lab/test_live_state.py runs the same code against the real one."""
+from pathlib import Path
+
+from ansible.module_utils.asterisk_conf import parse
+from ansible.module_utils.asterisk_live import (
+    dialplan_drift, drift_by_area, manager_drift, parse_auth_names, parse_config_contexts,
+    parse_endpoint_names, parse_manager_settings, parse_manager_users, parse_parameters, pjsip_drift,
+    realtime_objects)
+
+CAPTURED = Path(__file__).parent / "fixtures" / "asterisk_live"
+PLACEHOLDER = "PASSWORD-PLACEHOLDER"
+
+
+def captured(name):
+    return (CAPTURED / name).read_text()
+
+
+def lab_cli(overrides=None):
+    """A CLI answering from the captured outputs; auths 1002/1003 answer like 1001."""
+    answers = {
+        "pjsip show endpoints": captured("pjsip_show_endpoints.txt"),
+        "pjsip show auths": captured("pjsip_show_auths.txt"),
+        "manager show settings": captured("manager_show_settings.txt"),
+        "manager show users": captured("manager_show_users.txt"),
+        "dialplan show": captured("dialplan_show.txt"),
+    }
+    for name in ("1001", "1002", "1003", "carrier"):
+        answers["pjsip show endpoint %s" % name] = captured("pjsip_show_endpoint_1001.txt")
+    for name in ("1001", "1002", "1003"):
+        answers["pjsip show auth %s" % name] = captured("pjsip_show_auth_1001.txt").replace(
+            "username                 : 1001", "username                 : %s" % name)
+    answers.update(overrides or {})
+    return answers.get
+
+
+def pjsip_text(password=PLACEHOLDER, context="voipguard-guard-from-internal", extra=""):
+    text = "[phone](!)\ntype = endpoint\ncontext = %s\n" % context
+    for name in ("1001", "1002", "1003"):
+        text += "[%s](phone)\nauth = %s\naors = %s\n" % (name, name, name)
+        text += "[%s]\ntype = auth\nusername = %s\npassword = %s\n" % (name, name, password)
+        text += "[%s]\ntype = aor\n" % name
+    text += "[carrier]\ntype = endpoint\ncontext = voipguard-guard-from-internal\n" + extra
+    return [parse(text, "/etc/asterisk/pjsip.conf")]
+
+
+def test_parsers_read_the_real_cli_output():
+    assert parse_endpoint_names(captured("pjsip_show_endpoints.txt")) == ["1001", "1002", "1003", "carrier"]
+    assert parse_auth_names(captured("pjsip_show_auths.txt")) == ["1001", "1002", "1003"]
+    params = parse_parameters(captured("pjsip_show_endpoint_1001.txt"))
+    assert params["context"] == "voipguard-guard-from-internal" and params["aors"] == "1001"
+    assert parse_parameters(captured("pjsip_show_auth_1001.txt"))["password"] == PLACEHOLDER
+    assert parse_manager_users(captured("manager_show_users.txt")) == ["admin"]
+    assert parse_manager_settings(captured("manager_show_settings.txt")) == {"enabled": True, "bind": "198.18.0.10:5038"}
+    contexts = parse_config_contexts(captured("dialplan_show.txt"))
+    assert "voipguard-guard-from-internal" in contexts and "demo" not in contexts  # demo is pbx_lua's
+
+
+def test_endpoint_ids_with_a_caller_id_holding_blanks():
+    text = " Endpoint:  1001/Alice Smith <1001>               Not in use    0 of inf\n"
+    assert parse_endpoint_names(text) == ["1001"]
+
+
+def test_files_and_running_state_that_agree_show_no_drift():
+    assert pjsip_drift(pjsip_text(), [], lab_cli()) == []
+
+
+def test_a_loaded_anonymous_endpoint_the_files_no_longer_have_is_drift():
+    listing = captured("pjsip_show_endpoints.txt") + "\n Endpoint:  anonymous        Unavailable   0 of inf\n"
+    drift = pjsip_drift(pjsip_text(), [], lab_cli({"pjsip show endpoints": listing}))
+    assert drift == ["endpoint anonymous is loaded but in no file"]
+
+
+def test_wizard_and_realtime_endpoints_are_not_drift():
+    listing = captured("pjsip_show_endpoints.txt") + "\n Endpoint:  wiz1     Unavailable   0 of inf\n"
+    wizard = [parse("[wiz1]\ntype = wizard\n", "/etc/asterisk/pjsip_wizard.conf")]
+    assert pjsip_drift(pjsip_text(), wizard, lab_cli({"pjsip show endpoints": listing})) == []
+    sorcery = [parse("[res_pjsip]\nendpoint = realtime,ps_endpoints\n", "/etc/asterisk/sorcery.conf")]
+    assert realtime_objects(sorcery) == {"endpoint"}
+    assert pjsip_drift(pjsip_text(), [], lab_cli({"pjsip show endpoints": listing}), realtime={"endpoint"}) == []
+
+
+def test_an_unloaded_password_change_is_drift_and_the_secret_is_never_shown():
+    drift = pjsip_drift(pjsip_text(password="n3wR0tatedSecretOfTwentyEight"), [], lab_cli())
+    assert drift == ["auth %s: the running password differs from the files" % n for n in ("1001", "1002", "1003")]
+    assert "n3wR0tated" not in repr(drift) and PLACEHOLDER not in repr(drift)
+
+
+def test_a_context_the_running_endpoint_does_not_use_is_drift():
+    drift = pjsip_drift(pjsip_text(context="from-internal"), [], lab_cli())
+    assert "endpoint 1001 runs in context voipguard-guard-from-internal, the files say from-internal" in drift
+
+
+def test_an_endpoint_in_the_files_but_not_loaded_is_drift():
+    drift = pjsip_drift(pjsip_text(extra="[1004](phone)\n"), [], lab_cli())
+    assert drift == ["endpoint 1004 is in the files but not loaded"]
+
+
+def test_ami_bind_and_users():
+    manager = [parse("[general]\nenabled = yes\nbindaddr = 198.18.0.10\n[admin]\nsecret = x\n",
+                     "/etc/asterisk/manager.conf")]
+    assert manager_drift(manager, lab_cli()) == []
+    wide = [parse("[general]\nenabled = y\nbindaddr = 0.0.0.0\n[admin]\nsecret = x\n[crm]\nsecret = y\n",
+                  "/etc/asterisk/manager.conf")]
+    assert manager_drift(wide, lab_cli()) == [
+        "the AMI listens on 198.18.0.10:5038, manager.conf says 0.0.0.0:5038",
+        "AMI user crm is in the files but not loaded"]
+    off = [parse("[general]\nenabled = no\n", "/etc/asterisk/manager.conf")]
+    assert manager_drift(off, lab_cli()) == ["the AMI is on, manager.conf says enabled = no"]
+
+
+def test_voipguard_contexts_in_the_files_must_be_loaded():
+    listing = captured("dialplan_show.txt")
+    loaded = parse_config_contexts(listing)
+    files = "".join("[%s]\nexten => s,1,NoOp()\n" % c for c in loaded)
+    assert dialplan_drift([parse(files, "/etc/asterisk/extensions.conf")], lab_cli(), "voipguard-") == []
+    files += "[voipguard-new]\nexten => s,1,NoOp()\n"
+    assert dialplan_drift([parse(files, "/etc/asterisk/extensions.conf")], lab_cli(), "voipguard-") == [
+        "dialplan context voipguard-new is in the files but not loaded"]
+
+
+def test_a_silent_asterisk_is_drift_not_a_pass():
+    assert pjsip_drift(pjsip_text(), [], lambda command: None) == [
+        "the running Asterisk does not answer 'pjsip show endpoints'"]
+
+
+def test_drift_by_area_skips_missing_files():
+    files = {"pjsip.conf": pjsip_text()}
+    assert drift_by_area(lambda name: files.get(name, []), lab_cli()) == {"pjsip": []}

@@ -1,0 +1,68 @@
+"""The operator's variables are judged by their meaning before anything changes: an invalid
+CIDR in voipguard_admin_networks once passed the regular expressions and was written into the
+AMI's permit lines."""
+import pytest
+
+from ansible.module_utils.voipguard_inputs import check, check_all, check_trunks
+
+
+@pytest.mark.parametrize("kind, value", [
+    ("networks", ["198.18.0.0/24", "2001:db8::/32", "10.0.0.0/255.0.0.0", "203.0.113.7"]),
+    ("address", "198.18.0.10"), ("address", "2001:db8::1"),
+    ("port", 5060), ("port", "5038"),
+    ("names", ["1001", "carrier", "office-tpl", "alice@home"]),
+    ("countries", ["DE", "AT"]),
+    ("path", "/etc/asterisk"),
+])
+def test_right_values_pass(kind, value):
+    assert check("v", kind, value) == []
+
+
+@pytest.mark.parametrize("kind, value, needle", [
+    ("networks", ["198.18.0.0/24", "198.18.0.300/24"], "v[1]: '198.18.0.300/24' is not an IP network"),
+    ("networks", ["10.0.0.0/33"], "is not an IP network"),
+    ("networks", ["198.18.0.0/24;"], "is not an IP network"),
+    ("networks", "198.18.0.0/24", "v must be a list, not str"),
+    ("address", "198.18.0", "is not an IP address"),
+    ("address", "pbx.example.net", "is not an IP address"),
+    ("port", 0, "is not a port"), ("port", 70000, "is not a port"), ("port", "50a", "is not a port"),
+    ("names", ["1001", "bad name"], "v[1]: 'bad name' is not an Asterisk object name"),
+    ("names", ["x]"], "is not an Asterisk object name"),
+    ("countries", ["de"], "is not an ISO 3166 country code"),
+    ("countries", ["DEU"], "is not an ISO 3166 country code"),
+    ("path", "etc/asterisk", "is not an absolute path"),
+])
+def test_wrong_values_are_named(kind, value, needle):
+    problems = check("v", kind, value)
+    assert problems and needle in " ".join(problems)
+
+
+def test_required_and_optional():
+    assert check("voipguard_admin_networks", "networks", [], required=True) == ["voipguard_admin_networks is required"]
+    assert check("voipguard_phone_networks", "networks", []) == []
+    assert check("asterisk_hardening_sip_bind_address", "address", "") == []
+
+
+def test_trunks_need_a_named_endpoint_and_addresses():
+    good = [{"name": "carrier", "endpoint": "carrier", "addresses": ["198.51.100.20"]}]
+    assert check_trunks("voipguard_trunks", good) == []
+    problems = check_trunks("voipguard_trunks", [
+        {"name": "carrier", "endpoint": "carrier"},
+        {"endpoint": "my trunk", "addresses": ["198.51.100.999"]},
+        "carrier",
+    ])
+    text = " ".join(problems)
+    assert "voipguard_trunks[0].addresses is required" in text
+    assert "voipguard_trunks[1].endpoint: 'my trunk'" in text
+    assert "voipguard_trunks[1].addresses[0]: '198.51.100.999'" in text
+    assert "voipguard_trunks[2] must be a mapping" in text
+
+
+def test_every_problem_is_reported_at_once():
+    problems = check_all([
+        {"variable": "voipguard_admin_networks", "kind": "networks", "value": ["1.2.3.4/40"], "required": True},
+        {"variable": "voipguard_management_address", "kind": "address", "value": "1.2.3"},
+        {"variable": "voipguard_trunks", "kind": "trunks", "value": []},
+    ])
+    assert len(problems) == 2
+    assert problems[0].startswith("voipguard_admin_networks[0]") and problems[1].startswith("voipguard_management_address")
