@@ -82,7 +82,7 @@ def rollback_time():
         if any(task in case.get("name", "") for task in RESCUE_TASKS):
             rescue += float(case.get("time"))
             print("  %-75s %6.2f s" % (case.get("name")[:75], float(case.get("time"))))
-    print("rollback (rescue tasks, profile_tasks): %.2f s; whole failing run: %.1f s" % (rescue, wall))
+    print("rollback (rescue tasks, junit callback): %.2f s; whole failing run: %.1f s" % (rescue, wall))
 
 
 def main():
