@@ -77,7 +77,7 @@ def test_security_log_enabled(target, evidence):
         fail("no logger channel records security events")
 
 
-@control(id="VOIP-CORE-004", severity="high",
+@control(id="VOIP-CORE-005", severity="high",
          title="The running Asterisk runs the configuration on disk",
          rationale="Hardened files protect nothing until Asterisk loads them: a run that failed before "
                    "its reload, or a hand edit never reloaded, leaves the old endpoints, passwords and AMI "

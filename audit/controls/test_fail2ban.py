@@ -49,6 +49,9 @@ def test_bans_reach_nftables(target, evidence):
         actions = target.run("fail2ban-client get %s actions" % jail)
         evidence.add(command="fail2ban-client get %s actions" % jail, output=actions.stdout.strip())
         if "nftables" not in actions.stdout:
+            # The phones' watch jail bans nothing on purpose: it alerts (an office behind NAT).
+            if "voipguard-phone-alert" in actions.stdout:
+                continue
             problems.append("jail %s bans with no nftables action" % jail)
             continue
         # fail2ban's nftables action makes its set on the first ban: check the bans there are.

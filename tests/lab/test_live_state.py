@@ -44,14 +44,14 @@ def test_files_hardened_but_never_loaded_fail_the_audit_and_the_next_run_reloads
     pbx.check_output("cp -p /root/pjsip.conf.saved /etc/asterisk/pjsip.conf")
     assert "anonymous" in live_endpoints(pbx)
     statuses = audit_statuses(lab_inventory, tmp_path / "drifted")
-    assert statuses["VOIP-CORE-004"] == "fail"
+    assert statuses["VOIP-CORE-005"] == "fail"
     assert statuses["VOIP-PJSIP-001"] == "fail"  # read from the running Asterisk, not the files
     result = harden(lab_inventory)
     assert result.returncode == 0, (result.stdout + result.stderr)[-3000:]
     assert "endpoint anonymous is loaded but in no file" in result.stdout
     assert "anonymous" not in live_endpoints(pbx)
     statuses = audit_statuses(lab_inventory, tmp_path / "reloaded")
-    assert statuses["VOIP-CORE-004"] == "pass" and statuses["VOIP-PJSIP-001"] == "pass"
+    assert statuses["VOIP-CORE-005"] == "pass" and statuses["VOIP-PJSIP-001"] == "pass"
 
 
 def test_a_run_that_fails_in_its_last_role_puts_every_file_back_and_reloads(pjsip_saved, lab_inventory):

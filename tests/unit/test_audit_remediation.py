@@ -24,6 +24,13 @@ def role_tags(role):
     return tags
 
 
+def test_control_ids_are_unique():
+    ids = re.findall(r'@control\(id="(VOIP-[A-Z0-9]+-\d{3})"', "".join(
+        path.read_text() for path in sorted((ROOT / "audit" / "controls").glob("test_*.py"))))
+    assert len(ids) >= 20
+    assert len(ids) == len(set(ids)), sorted(i for i in ids if ids.count(i) > 1)
+
+
 def test_every_control_has_a_remediation():
     assert len(list(remediations())) >= 20
 
