@@ -30,11 +30,11 @@ fi
 rm -rf /var/lib/containers /run/containers /var/lib/cni /run/netavark /run/containers-storage /tmp/voipguard-lab-ssh-*
 
 remove=()
-for package in $(cat "$RECORD" 2>/dev/null) $LAB_PACKAGES; do
+for package in $( { cat "$RECORD" 2>/dev/null; echo $LAB_PACKAGES | tr ' ' '\n'; } | sort -u); do
   dpkg -s "$package" >/dev/null 2>&1 && remove+=("$package")
 done
 if [ ${#remove[@]} -gt 0 ]; then
-  say "purging ${#remove[@]} Debian packages: $(printf '%s ' "${remove[@]}" | sort -u | tr '\n' ' ')"
+  say "purging ${#remove[@]} Debian packages: ${remove[*]}"
   DEBIAN_FRONTEND=noninteractive apt-get purge -y -qq "${remove[@]}" >/dev/null
 fi
 rm -f "$RECORD"
@@ -43,6 +43,7 @@ say "removing .venv, .lab and pip's cache"
 rm -rf "$REPO/.venv" "$REPO/.lab" "$REPO/inventories/lab/group_vars/all/lab_ssh.yml" \
   "${HOME:-/root}/.cache/pip"
 
+hash -r  # this shell ran podman above: forget where it was
 for tool in podman nft fail2ban-regex debootstrap; do
   if command -v "$tool" >/dev/null; then echo "fresh-machine: $tool is still installed" >&2; exit 1; fi
 done
