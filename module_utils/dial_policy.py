@@ -16,6 +16,13 @@ __metaclass__ = type
 
 import itertools
 import re
+
+try:  # Python's own regex parser, to read libphonenumber's leading-digit patterns
+    import re._constants as _sre
+    import re._parser as _sre_parse
+except ImportError:  # Python < 3.11
+    import sre_constants as _sre  # pylint: disable=deprecated-module
+    import sre_parse as _sre_parse  # pylint: disable=deprecated-module
 from decimal import Decimal, InvalidOperation, ROUND_CEILING
 
 try:
@@ -34,7 +41,10 @@ NON_GEO_REGION = "001"
 # Often-named IRSF targets (see docs: no authoritative free list exists). Countries by ISO code;
 # international networks and the international premium-rate service by calling code.
 DEFAULT_BLOCKED_COUNTRIES = ["CU", "LT", "LV", "SO", "ZW"]
-DEFAULT_BLOCKED_PREFIXES = ["881", "882", "883", "979"]
+DEFAULT_BLOCKED_PREFIXES = ["870", "878", "881", "882", "883", "888", "979"]
+
+# How deep a territory's leading digits are expanded into prefixes (VA's 06698 needs 5).
+_LEADING_DIGITS_DEPTH = 6
 
 # An extension/feature code is never longer than this; longer digit strings are numbers.
 _ASTERISK_PATTERN_CLASSES = {"X": "0123456789", "Z": "123456789", "N": "23456789"}
@@ -74,23 +84,50 @@ def calling_code(iso):
     return str(region_metadata(iso).country_code)
 
 
-def _expand_prefixes(matches, max_depth):
-    """Minimal digit prefixes p (len <= max_depth) for which matches(p) holds.
+def _digit_strings(pattern, limit):
+    """Every digit string a leading-digits pattern matches as a whole, cut to `limit` digits.
 
-    A prefix is kept as soon as it matches, so its longer extensions are not listed.
-    """
-    found = []
+    libphonenumber's leading digits are small regular expressions of digits, classes,
+    alternations and bounded repeats; they are read with Python's own regex parser, so that a
+    territory's range is found however long it is (VA: 06698) without trying every prefix."""
+    digits = set("0123456789")
 
-    def walk(prefix):
-        for digit in "0123456789":
-            candidate = prefix + digit
-            if matches(candidate):
-                found.append(candidate)
-            elif len(candidate) < max_depth:
-                walk(candidate)
+    def sequence(items):
+        results = {""}
+        for op, av in items:
+            choices = element(op, av)
+            results = set((r + c)[:limit] if len(r) < limit else r for r in results for c in choices)
+        return results
 
-    walk("")
-    return found
+    def element(op, av):
+        if op is _sre.LITERAL:
+            return {chr(av)}
+        if op is _sre.IN:
+            chars = set()
+            for kind, value in av:
+                if kind is _sre.LITERAL:
+                    chars.add(chr(value))
+                elif kind is _sre.RANGE:
+                    chars.update(chr(c) for c in range(value[0], value[1] + 1))
+                elif kind is _sre.CATEGORY:
+                    chars.update(digits)
+                else:
+                    raise PolicyError("unsupported leading digits %r" % pattern)
+            return chars & digits
+        if op is _sre.BRANCH:
+            return set().union(*(sequence(branch) for branch in av[1]))
+        if op is _sre.SUBPATTERN:
+            return sequence(av[-1])
+        if op in (_sre.MAX_REPEAT, _sre.MIN_REPEAT):
+            low, high, sub = av
+            return set().union(*(sequence(list(sub) * n) for n in range(low, min(high, limit) + 1)))
+        if op in (_sre.ANY, _sre.CATEGORY):
+            return set(digits)
+        raise PolicyError("unsupported leading digits %r" % pattern)
+
+    found = sequence(list(_sre_parse.parse(pattern)))
+    # A shorter string already covers its longer extensions.
+    return sorted(p for p in found if p and not any(p != q and p.startswith(q) for q in found))
 
 
 def _sample_completions(length):
@@ -149,15 +186,55 @@ def national_prefixes(iso):
     if len(regions) <= 1 or meta.main_country_for_code:
         return [""]
     if meta.leading_digits:
-        leading = re.compile(meta.leading_digits)
-        return _expand_prefixes(lambda p: leading.match(p) is not None, 4)
+        # Leading digits name the territory's own range, however long (VA: 06698).
+        return _compress_prefixes(_digit_strings(meta.leading_digits, _LEADING_DIGITS_DEPTH))
     depth = 3 if meta.country_code == 1 else 4
     found = set()
     for desc in (meta.fixed_line, meta.mobile):
         if desc is not None and desc.national_number_pattern:
             lengths = desc.possible_length or meta.general_desc.possible_length
-            found.update(_pattern_prefixes(desc.national_number_pattern, lengths, depth))
+            candidates = _pattern_prefixes(desc.national_number_pattern, lengths, depth)
+            # A range the territory shares with the main country (Moroccan mobiles in Western
+            # Sahara's pattern, Australian mobiles in the Cocos Islands') belongs to whichever
+            # region libphonenumber itself assigns its numbers to.
+            found.update(p for p in candidates
+                         if _owned_by(iso, meta.country_code, p, desc.national_number_pattern, lengths))
     return sorted(found)
+
+
+_NUMBER_TYPES = ("fixed_line", "mobile", "toll_free", "premium_rate", "shared_cost", "voip",
+                 "personal_number", "pager", "uan", "voicemail")
+_CLAIM_CACHE = {}
+
+
+def _claims(region):
+    """What makes libphonenumber give a number of a shared code to `region`: its leading digits
+    if it has some, else any number type's pattern (region_code_for_number's own order)."""
+    if region not in _CLAIM_CACHE:
+        meta = PhoneMetadata.metadata_for_region(region)
+        if meta.leading_digits:
+            leading = re.compile(meta.leading_digits)
+            _CLAIM_CACHE[region] = lambda national: leading.match(national) is not None
+        else:
+            types = [re.compile(r"(?:%s)\Z" % desc.national_number_pattern)
+                     for desc in (getattr(meta, name, None) for name in _NUMBER_TYPES)
+                     if desc is not None and desc.national_number_pattern]
+            _CLAIM_CACHE[region] = lambda national: any(t.match(national) for t in types)
+    return _CLAIM_CACHE[region]
+
+
+def _owned_by(iso, code, prefix, pattern, lengths):
+    """True when libphonenumber gives some number of `pattern` starting with `prefix` to `iso`:
+    no region before it in the calling code's list claims that number."""
+    regions = phonenumbers.COUNTRY_CODE_TO_REGION_CODE[code]
+    earlier = [_claims(region) for region in regions[:regions.index(iso)]]
+    regex = re.compile(r"(?:%s)\Z" % pattern)
+    for length in lengths:
+        for tail in _sample_completions(length - len(prefix)):
+            national = prefix + tail
+            if len(national) == length and regex.match(national) and not any(c(national) for c in earlier):
+                return True
+    return False
 
 
 def country_prefixes(iso):
@@ -551,6 +628,15 @@ def compile_policy(params):
     # Destination table: every country prefix, blocked prefix, premium prefix and rate prefix
     # becomes one row with its effective country, block reason and price (longest prefix wins).
     countries = all_country_prefixes()
+    # A territory whose numbers libphonenumber gives to another country (EH to MA, CX to CC)
+    # has no range to block: refusing it silently would block nothing.
+    without_range = [c for c in blocked_countries if c not in set(countries.values())]
+    if without_range:
+        raise PolicyError("toll_fraud_guard_blocked_countries: %s" % "; ".join(
+            "%s has no number range of its own (libphonenumber counts its numbers as %s's); block %s"
+            % (c, phonenumbers.region_code_for_country_code(int(calling_code(c))),
+               phonenumbers.region_code_for_country_code(int(calling_code(c))))
+            for c in without_range))
     premium = []
     if params.get("block_premium_rate", True):
         premium = premium_rate_prefixes(site)

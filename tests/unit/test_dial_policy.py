@@ -240,3 +240,47 @@ def test_trunk_caps(caps, expected):
     compiled = policy(trunks=["carrier", "backup"], trunk_max_concurrent_calls=caps)
     assert compiled["concurrency"]["trunks"] == expected
     assert compiled["trunks"] == ["backup", "carrier"]
+
+
+# -- territories that share a calling code: libphonenumber's own ranges decide ----------------
+
+@pytest.mark.parametrize("number, region", [
+    ("212612345678", "MA"),   # a Moroccan mobile, not Western Sahara
+    ("590690123456", "GP"),   # a Guadeloupe mobile, not Saint-Barthelemy
+    ("61412345678", "AU"),    # an Australian mobile, not the Cocos Islands
+    ("61891621234", "CC"),    # the Cocos Islands' own fixed range
+    ("3906698123", "VA"),     # the Vatican, inside +39
+    ("447781123456", "GG"),   # Guernsey mobiles, inside +44
+    ("4930123456", "DE"),
+])
+def test_shared_calling_codes_follow_libphonenumber(number, region):
+    import phonenumbers  # pylint: disable=import-outside-toplevel
+    assert longest_prefix(all_country_prefixes(), number) == region
+    assert phonenumbers.region_code_for_number(phonenumbers.parse("+" + number)) == region
+
+
+def test_blocking_morocco_blocks_its_mobiles_and_allowing_australia_allows_its_mobiles():
+    blocked = policy(blocked_countries=["MA"])
+    assert classify(blocked, "00212612345678")["reason"] == "country"
+    allowed = policy(blocked_countries=[], allowed_countries=["AU"])
+    assert classify(allowed, "0061412345678")["verdict"] == "allowed"
+    assert classify(allowed, "0061891621234")["reason"] == "country"  # the Cocos Islands are not AU
+
+
+def test_blocking_the_vatican_blocks_its_range_only():
+    vatican = policy(blocked_countries=["VA"])
+    assert country_prefixes("VA") == ["3906698"]
+    assert classify(vatican, "00390669812345")["reason"] == "country"
+    assert classify(vatican, "0039061234567")["verdict"] == "allowed"
+
+
+def test_a_territory_without_a_range_of_its_own_is_refused_not_ignored():
+    with pytest.raises(PolicyError, match="EH has no number range of its own.*block MA"):
+        policy(blocked_countries=["EH"])
+
+
+def test_satellite_and_international_network_codes_are_blocked_by_default():
+    from ansible.module_utils.dial_policy import DEFAULT_BLOCKED_PREFIXES  # pylint: disable=import-outside-toplevel
+    defaults = policy(blocked_prefixes=DEFAULT_BLOCKED_PREFIXES)
+    for number in ("00870772123456", "008816123456", "00882161234567", "00883510012345", "00979123456789"):
+        assert classify(defaults, number)["verdict"] == "blocked", number
