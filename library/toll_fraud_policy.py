@@ -61,7 +61,9 @@ options:
     elements: raw
     default: []
   default_price_per_minute:
-    description: EUR per minute for destinations not in I(rates).
+    description:
+      - EUR per minute for national destinations not in I(rates); foreign ones not in I(rates)
+        count at I(max_price_per_minute).
     type: raw
     required: true
   max_price_per_minute:

@@ -650,7 +650,10 @@ def compile_policy(params):
     for prefix in sorted(keys, key=lambda p: (len(p), p)):
         country = longest_prefix(countries, prefix) or "ZZ"
         price = longest_prefix(rates, prefix)
-        price = default_price if price is None else price
+        if price is None:
+            # An unpriced foreign destination may be a satellite or premium range: budgets count
+            # it at the dearest price the policy allows, never at the cheap default.
+            price = default_price if country == site else max_price
         reason = longest_prefix(blocked_prefix_reason, prefix) or ""
         if not reason:
             if mode == "allow" and country not in allowed_countries:

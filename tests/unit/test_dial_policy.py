@@ -154,7 +154,8 @@ def test_classify(de_policy, dialed, verdict, reason, country):
 
 def test_prices_in_millicents(de_policy):
     assert classify(de_policy, "030123456")["price"] == 2000
-    assert classify(de_policy, "0012125551234")["price"] == 50000  # default price
+    # Foreign and not in the rate table: the maximum price (1 EUR), not the 0.50 default.
+    assert classify(de_policy, "0012125551234")["price"] == 100000
     assert de_policy["budgets"]["pbx_day"] == 2000000
 
 
@@ -284,3 +285,11 @@ def test_satellite_and_international_network_codes_are_blocked_by_default():
     defaults = policy(blocked_prefixes=DEFAULT_BLOCKED_PREFIXES)
     for number in ("00870772123456", "008816123456", "00882161234567", "00883510012345", "00979123456789"):
         assert classify(defaults, number)["verdict"] == "blocked", number
+
+
+def test_unpriced_foreign_destinations_count_at_the_maximum_price():
+    priced = policy(rates=[{"prefix": "49", "price_per_minute": 0.02}], default_price_per_minute=0.05,
+                    max_price_per_minute=0.80)
+    assert classify(priced, "0049301234567")["price"] == money_to_millicents(0.02, "x")
+    assert classify(priced, "00436641234567")["price"] == money_to_millicents(0.80, "x")  # AT, no rate
+    assert classify(priced, "030123456")["price"] == money_to_millicents(0.02, "x")       # national, priced

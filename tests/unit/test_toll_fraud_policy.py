@@ -113,7 +113,7 @@ def test_dialplan_checks_emergency_before_everything(built):
 
 def test_dialplan_destination_rows(built):
     text = render(built)
-    assert "exten => _263.,1,Return(ZW|country|50000)" in text
+    assert "exten => _263.,1,Return(ZW|country|100000)" in text  # unpriced foreign: the maximum price
     assert "exten => _49.,1,Return(DE||2000)" in text
     assert "exten => _00Z.,1,Return(${EXTEN:2})" in text
     assert "exten => _0Z.,1,Return(49${EXTEN:1})" in text
