@@ -145,6 +145,17 @@ class HostContext:
         listing = self.asterisk_cli("pjsip show endpoints")
         return None if listing is None else asterisk_live.parse_endpoint_names(listing)
 
+    def live_aor_limits(self):
+        """{aor: max_contacts} the running Asterisk has loaded; None when it does not answer."""
+        listing = self.asterisk_cli("pjsip show aors")
+        return None if listing is None else asterisk_live.parse_aor_limits(listing)
+
+    def live_parameters(self, command):
+        """{parameter: value} the running Asterisk shows for one object (``pjsip show endpoint X``,
+        ``pjsip show aor X``, ``pjsip show settings``); None when it does not answer."""
+        text = self.asterisk_cli(command)
+        return None if text is None else asterisk_live.parse_parameters(text)
+
     def live_drift(self):
         """{area: [differences]} between the running Asterisk and its files (asterisk_live)."""
         return self._cached("live_drift", lambda: asterisk_live.drift_by_area(self.config, self.asterisk_cli))

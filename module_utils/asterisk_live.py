@@ -34,6 +34,7 @@ RELOADS = {
 # The id stops at the "/" before the caller id (which may hold blanks) or at a blank.
 _ENDPOINT_LINE = re.compile(r"^\s*Endpoint:\s+([^\s/]+)")
 _AUTH_LINE = re.compile(r"^\s*Auth:\s+([^\s/]+)")
+_AOR_LINE = re.compile(r"^\s*Aor:\s+([^\s<]\S*)\s+(\d+)\s*$")
 _PARAM_LINE = re.compile(r"^\s*(\S+)\s+:\s?(.*)$")
 _CONTEXT_LINE = re.compile(r"^\[ Context '([^']+)' created by '([^']+)' \]")
 _BIND_LINE = re.compile(r"^\s*TCP Bindaddress:\s+(\S+)")
@@ -49,6 +50,16 @@ def parse_endpoint_names(text):
         if match and not match.group(1).startswith("<"):
             names.append(match.group(1))
     return names
+
+
+def parse_aor_limits(text):
+    """{aor: max_contacts} from ``pjsip show aors`` (or the Aor lines of ``pjsip show endpoints``)."""
+    out = {}
+    for line in (text or "").splitlines():
+        match = _AOR_LINE.match(line)
+        if match:
+            out[match.group(1)] = int(match.group(2))
+    return out
 
 
 def parse_auth_names(text):

@@ -46,6 +46,10 @@ DEFAULT_BLOCKED_PREFIXES = ["870", "878", "881", "882", "883", "888", "979"]
 # How deep a territory's leading digits are expanded into prefixes (VA's 06698 needs 5).
 _LEADING_DIGITS_DEPTH = 6
 
+# A dialed string with at least this many digits that no dialing rule reads is not understood,
+# so it is refused (reason unknown-form): shorter ones are extensions and service codes.
+UNKNOWN_FORM_MIN_DIGITS = 5
+
 # An extension/feature code is never longer than this; longer digit strings are numbers.
 _ASTERISK_PATTERN_CLASSES = {"X": "0123456789", "Z": "123456789", "N": "23456789"}
 _SAFE_CONTEXT = re.compile(r"^[A-Za-z0-9_.-]{1,60}$")
@@ -728,6 +732,7 @@ def compile_policy(params):
         },
         "emergency_numbers": emergency,
         "internal_patterns": internal_patterns,
+        "unknown_form_min_digits": UNKNOWN_FORM_MIN_DIGITS,
         "dialing_rules": rules,
         "destinations": destinations,
     }
@@ -745,7 +750,11 @@ def classify(policy, number):
         return {"verdict": "blocked", "reason": "characters", "readings": [], "country": "",
                 "price": 0}
     if re.search(r"[A-Za-z.]", number):
-        return {"verdict": "internal", "reason": "", "readings": [], "country": "", "price": 0}
+        # What reaches a trunk once the operator's FILTER() strips letters and dots is the digits.
+        digits = re.sub(r"[^0-9]", "", number)
+        if len(digits) < policy["unknown_form_min_digits"]:
+            return {"verdict": "internal", "reason": "", "readings": [], "country": "", "price": 0}
+        number = digits
     if any(pattern_matches(p, number) for p in policy["internal_patterns"]):
         return {"verdict": "internal", "reason": "", "readings": [], "country": "", "price": 0}
     if re.search(r"[*#]", number):
@@ -756,6 +765,9 @@ def classify(policy, number):
     verdict = {"verdict": "allowed", "reason": "", "readings": readings,
                "country": policy["site_country"], "price": policy["default_price_per_minute"]}
     if not readings:
+        if len(re.sub(r"[^0-9]", "", number)) >= policy["unknown_form_min_digits"]:
+            verdict.update(verdict="blocked", reason="unknown-form", country="")
+            return verdict
         site_blocked = policy["mode"] == "allow" and \
             policy["site_country"] not in policy["allowed_countries"]
         if site_blocked:

@@ -46,13 +46,23 @@ def test_no_anonymous_endpoint(target, evidence):
          remediation={"role": "asterisk_hardening", "tag": "pjsip", "variable": "asterisk_hardening_pjsip_enabled"},
          references=REFS)
 def test_options_are_authenticated(target, evidence):
-    endpoints = endpoints_or_na(target)
     offending = []
-    for name, opts in sorted(endpoints.items()):
-        value = (opts.get("allow_unauthenticated_options") or ["no"])[-1]
-        if ast_true(value):
-            offending.append(name)
-            evidence.add(file=CONF, key="[%s] allow_unauthenticated_options" % name, value=value)
+    live = target.live_endpoints()
+    if live is not None:
+        for name in sorted(live):
+            value = (target.live_parameters("pjsip show endpoint %s" % name) or {}).get(
+                "allow_unauthenticated_options", "false")
+            evidence.add(command="asterisk -rx 'pjsip show endpoint %s'" % name,
+                         output="allow_unauthenticated_options: %s" % value)
+            if ast_true(value):
+                offending.append(name)
+    else:
+        for name, opts in sorted(endpoints_or_na(target).items()):
+            value = (opts.get("allow_unauthenticated_options") or ["no"])[-1]
+            if ast_true(value):
+                offending.append(name)
+                evidence.add(file=CONF, key="[%s] allow_unauthenticated_options (from the files: "
+                             "Asterisk did not answer)" % name, value=value)
     if offending:
         fail("allow_unauthenticated_options=yes on %s" % ", ".join(offending))
 
@@ -66,6 +76,20 @@ def test_options_are_authenticated(target, evidence):
          references=REFS)
 def test_max_contacts_bounded(target, evidence):
     limit = int(target.vars.get("voipguard_audit_max_contacts", 5))
+    live = target.live_aor_limits()
+    if live is not None:
+        if not live:
+            not_applicable("no PJSIP aor loaded")
+        offending = []
+        for name, value in sorted(live.items()):
+            evidence.add(command="asterisk -rx 'pjsip show aors'", output="%s max_contacts %d" % (name, value))
+            if value == 0 and (target.live_parameters("pjsip show aor %s" % name) or {}).get("contact"):
+                continue  # static contact (a trunk): nothing registers here
+            if value == 0 or value > limit:
+                offending.append("%s=%s" % (name, value or "unlimited"))
+        if offending:
+            fail("max_contacts unbounded or above %d: %s" % (limit, ", ".join(offending)))
+        return
     aors = target.sections("pjsip.conf", "aor")
     if not aors:
         not_applicable("no PJSIP aor configured")
@@ -75,7 +99,8 @@ def test_max_contacts_bounded(target, evidence):
         if opts.get("contact") and not opts.get("max_contacts"):
             continue  # static contact (a trunk): nothing registers here
         value = (opts.get("max_contacts") or ["0"])[-1]
-        evidence.add(file=CONF, key="[%s] max_contacts" % section.name, value=value)
+        evidence.add(file=CONF, key="[%s] max_contacts (from the files: Asterisk did not answer)"
+                     % section.name, value=value)
         if not value.isdigit() or int(value) == 0 or int(value) > limit:
             offending.append("%s=%s" % (section.name, value if value != "0" else "unlimited"))
     if offending:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from ansible.module_utils.asterisk_conf import parse
 from ansible.module_utils.asterisk_live import (
-    dialplan_drift, drift_by_area, manager_drift, parse_auth_names, parse_config_contexts,
+    dialplan_drift, drift_by_area, manager_drift, parse_aor_limits, parse_auth_names, parse_config_contexts,
     parse_endpoint_names, parse_manager_settings, parse_manager_users, parse_parameters, pjsip_drift,
     realtime_objects)
 
@@ -56,6 +56,10 @@ def test_parsers_read_the_real_cli_output():
     assert parse_manager_settings(captured("manager_show_settings.txt")) == {"enabled": True, "bind": "198.18.0.10:5038"}
     contexts = parse_config_contexts(captured("dialplan_show.txt"))
     assert "voipguard-guard-from-internal" in contexts and "demo" not in contexts  # demo is pbx_lua's
+
+
+def test_aor_limits_from_the_listing():
+    assert parse_aor_limits(captured("pjsip_show_endpoints.txt")) == {"1001": 1, "1002": 1, "1003": 1, "carrier": 1}
 
 
 def test_endpoint_ids_with_a_caller_id_holding_blanks():

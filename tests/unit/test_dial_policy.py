@@ -123,7 +123,8 @@ def test_emergency_never_blocked_even_in_a_closed_allow_list(dialed):
 def test_us_emergency():
     us = policy(site_country="US", rates=[], blocked_countries=["SO", "ZW"])
     assert classify(us, "911")["verdict"] == "emergency"
-    assert classify(us, "9011263771234567")["verdict"] == "allowed"  # no outside line set
+    # No outside line set: no rule reads 9-011-263..., so it is refused, not waved through.
+    assert classify(us, "9011263771234567")["reason"] == "unknown-form"
     us9 = policy(site_country="US", rates=[], blocked_countries=["SO", "ZW"], outside_line="9")
     assert classify(us9, "911")["verdict"] == "emergency"
     assert classify(us9, "9011263771234567")["reason"] == "country"
@@ -293,3 +294,23 @@ def test_unpriced_foreign_destinations_count_at_the_maximum_price():
     assert classify(priced, "0049301234567")["price"] == money_to_millicents(0.02, "x")
     assert classify(priced, "00436641234567")["price"] == money_to_millicents(0.80, "x")  # AT, no rate
     assert classify(priced, "030123456")["price"] == money_to_millicents(0.02, "x")       # national, priced
+
+
+@pytest.mark.parametrize("dialed", [
+    "900263771234567",      # an outside-line digit the policy was not told about, then 00263...
+    "263771234567",         # the calling code with no international prefix
+    "00+263771234567",      # a plus after the international prefix
+    "0.0.2.6.3.7.7.1.2.3",  # dots that the operator's FILTER() strips
+    "OO263771234567",       # letters around digits
+])
+def test_number_forms_no_rule_reads_are_refused(de_policy, dialed):
+    result = classify(de_policy, dialed)
+    assert result["verdict"] == "blocked", result
+    assert result["reason"] in ("unknown-form", "country", "characters"), result
+
+
+def test_short_strings_and_names_stay_internal_or_local(de_policy):
+    assert classify(de_policy, "1001")["verdict"] == "internal"
+    assert classify(de_policy, "alice")["verdict"] == "internal"
+    assert classify(de_policy, "a1b2")["verdict"] == "internal"
+    assert classify(de_policy, "11833")["reason"] == "unknown-form"  # 5 digits, no rule reads it
