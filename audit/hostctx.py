@@ -150,6 +150,18 @@ class HostContext:
         listing = self.asterisk_cli("pjsip show aors")
         return None if listing is None else asterisk_live.parse_aor_limits(listing)
 
+    def live_ami_users(self):
+        """{user: {'write', 'read', 'acl'}} of the running AMI; None when Asterisk does not answer."""
+        listing = self.asterisk_cli("manager show users")
+        if listing is None:
+            return None
+        users = {}
+        for name in asterisk_live.parse_manager_users(listing):
+            parsed = asterisk_live.parse_manager_user(self.asterisk_cli("manager show user %s" % name))
+            if parsed is not None:
+                users[name] = parsed
+        return users
+
     def live_parameters(self, command):
         """{parameter: value} the running Asterisk shows for one object (``pjsip show endpoint X``,
         ``pjsip show aor X``, ``pjsip show settings``); None when it does not answer."""

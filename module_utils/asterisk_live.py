@@ -38,6 +38,7 @@ _AOR_LINE = re.compile(r"^\s*Aor:\s+([^\s<]\S*)\s+(\d+)\s*$")
 _PARAM_LINE = re.compile(r"^\s*(\S+)\s+:\s?(.*)$")
 _CONTEXT_LINE = re.compile(r"^\[ Context '([^']+)' created by '([^']+)' \]")
 _BIND_LINE = re.compile(r"^\s*TCP Bindaddress:\s+(\S+)")
+_ACL_RULE = re.compile(r"^\s*\d+:\s+(allow|deny)\s+-\s+(\S+)")
 _ENABLED_LINE = re.compile(r"^\s*Manager \(AMI\):\s+(\S+)")
 _DEFAULT_AMI_PORT = "5038"
 
@@ -97,6 +98,25 @@ def parse_manager_users(text):
             break
         users.append(line)
     return users
+
+
+def parse_manager_user(text):
+    """``manager show user NAME`` -> {'write': set of classes, 'read': set, 'acl': [(allow|deny,
+    network)]}; None when the output names no user."""
+    user = {"write": set(), "read": set(), "acl": []}
+    found = False
+    for line in (text or "").splitlines():
+        key, _, value = line.partition(":")
+        key = key.strip().lower()
+        if key == "username":
+            found = True
+        elif key in ("write perm", "read perm"):
+            user[key.split()[0]] = set(p.strip().lower() for p in value.split(",") if p.strip())
+        else:
+            match = _ACL_RULE.match(line)
+            if match:
+                user["acl"].append((match.group(1), match.group(2)))
+    return user if found else None
 
 
 def parse_manager_settings(text):

@@ -70,6 +70,21 @@ def test_ami_users_have_acl(target, evidence):
     users = ami_users_or_na(target)
     admin = [ipaddress.ip_network(n, strict=False) for n in target.vars.get("voipguard_admin_networks") or []]
     problems = []
+    live = target.live_ami_users()
+    if live is not None:
+        # The ACL the running AMI applies (manager show user), whatever file or acl= it came from.
+        for user, loaded in sorted(live.items()):
+            rules = loaded["acl"]
+            evidence.add(command="asterisk -rx 'manager show user %s'" % user,
+                          output=", ".join("%s %s" % rule for rule in rules) or "(no ACL)")
+            allows = [network for action, network in rules if action == "allow"]
+            if not rules or not allows or "deny" not in [action for action, _ in rules]:
+                problems.append("%s has no %s" % (user, "ACL" if not rules else "deny" if allows else "permit"))
+            elif admin and not all(_within(p, admin) for p in allows):
+                problems.append("%s permits %s, outside the admin networks" % (user, ",".join(allows)))
+        if problems:
+            fail("; ".join(problems))
+        return
     for user, opts in sorted(users.items()):
         deny, permit, acl = opts.get("deny") or [], opts.get("permit") or [], opts.get("acl") or []
         evidence.add(file=CONF, key="[%s] deny/permit/acl" % user,
@@ -105,9 +120,20 @@ def _within(permit, admin):
 def test_ami_write_classes(target, evidence):
     users = ami_users_or_na(target)
     problems = []
-    for user, opts in sorted(users.items()):
-        classes = write_classes(opts)
-        evidence.add(file=CONF, key="[%s] write" % user, value=",".join(sorted(classes)) or "(none)")
+    live = target.live_ami_users()
+    if live is not None:
+        # What the running AMI grants: "all" arrives expanded into every class it stands for.
+        classes_of = dict((user, loaded["write"]) for user, loaded in live.items())
+        source = "asterisk -rx 'manager show user %s'"
+    else:
+        classes_of = dict((user, write_classes(opts)) for user, opts in users.items())
+        source = None
+    for user, classes in sorted(classes_of.items()):
+        if source:
+            evidence.add(command=source % user, output="write: " + (",".join(sorted(classes)) or "(none)"))
+        else:
+            evidence.add(file=CONF, key="[%s] write (from the files: Asterisk did not answer)" % user,
+                         value=",".join(sorted(classes)) or "(none)")
         bad = sorted(classes & DANGEROUS)
         if bad:
             problems.append("%s: %s" % (user, ",".join(bad)))

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from ansible.module_utils.asterisk_conf import parse
 from ansible.module_utils.asterisk_live import (
-    dialplan_drift, drift_by_area, manager_drift, parse_aor_limits, parse_auth_names, parse_config_contexts,
+    dialplan_drift, drift_by_area, manager_drift, parse_aor_limits, parse_auth_names, parse_manager_user, parse_config_contexts,
     parse_endpoint_names, parse_manager_settings, parse_manager_users, parse_parameters, pjsip_drift,
     realtime_objects)
 
@@ -133,3 +133,11 @@ def test_a_silent_asterisk_is_drift_not_a_pass():
 def test_drift_by_area_skips_missing_files():
     files = {"pjsip.conf": pjsip_text()}
     assert drift_by_area(lambda name: files.get(name, []), lab_cli()) == {"pjsip": []}
+
+
+def test_an_ami_user_as_the_running_asterisk_shows_it():
+    user = parse_manager_user(captured("manager_show_user_admin.txt"))
+    assert user["acl"] == [("deny", "0.0.0.0/0.0.0.0"), ("allow", "198.18.0.0/255.255.255.0"),
+                           ("allow", "127.0.0.1/255.255.255.255")]
+    assert "originate" not in user["write"] and "system" not in user["write"] and "call" in user["write"]
+    assert parse_manager_user("No such user 'nobody'") is None
