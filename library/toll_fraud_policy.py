@@ -145,6 +145,13 @@ options:
     type: list
     elements: str
     default: []
+  endpoint_contexts:
+    description:
+      - "{endpoint: context} of every concrete PJSIP endpoint, read through every C(#include)
+        with templates resolved (the role passes what M(asterisk_config_info) found). When given,
+        I(pjsip_conf) is not read."
+    type: dict
+    version_added: "0.2.0"
   pjsip_conf:
     description: Text of pjsip.conf (e.g. from slurp); endpoints and their contexts are read from it.
     type: str
@@ -173,7 +180,14 @@ EXAMPLES = r"""
     default_price_per_minute: 0.50
     max_price_per_minute: 1.00
     budgets: {pbx_day: 20, pbx_month: 200, endpoint_day: 5, endpoint_month: 50}
-    pjsip_conf: "{{ pjsip_slurp.content | b64decode }}"
+    endpoint_contexts:
+    description:
+      - "{endpoint: context} of every concrete PJSIP endpoint, read through every C(#include)
+        with templates resolved (the role passes what M(asterisk_config_info) found). When given,
+        I(pjsip_conf) is not read."
+    type: dict
+    version_added: "0.2.0"
+  pjsip_conf: "{{ pjsip_slurp.content | b64decode }}"
     trunk_endpoints: [carrier]
   delegate_to: localhost
   register: toll_fraud
@@ -245,10 +259,15 @@ def build(params):
     if policy_params["blocked_prefixes"] is None:
         policy_params["blocked_prefixes"] = list(DEFAULT_BLOCKED_PREFIXES)
     policy = compile_policy(policy_params)
-    try:
-        contexts, includes = endpoint_contexts(params.get("pjsip_conf") or "")
-    except AsteriskConfigError as exc:
-        raise PolicyError("pjsip.conf: %s" % exc)
+    includes = []
+    if params.get("endpoint_contexts") is not None:
+        # Read on the host through every #include (asterisk_config_info), templates resolved.
+        contexts = dict((str(k), str(v or "default")) for k, v in params["endpoint_contexts"].items())
+    else:
+        try:
+            contexts, includes = endpoint_contexts(params.get("pjsip_conf") or "")
+        except AsteriskConfigError as exc:
+            raise PolicyError("pjsip.conf: %s" % exc)
     plan = plan_endpoints(contexts, params.get("trunk_endpoints"), params.get("exempt_endpoints"))
     result = {
         "policy": policy,
@@ -295,6 +314,7 @@ def main():
             emergency_numbers=dict(type="list", elements="str", default=[]),
             internal_patterns=dict(type="list", elements="str", default=[]),
             pjsip_conf=dict(type="str", default=""),
+            endpoint_contexts=dict(type="dict"),
             trunk_endpoints=dict(type="list", elements="str", default=[]),
             exempt_endpoints=dict(type="list", elements="str", default=[]),
         ),
