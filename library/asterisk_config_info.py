@@ -64,7 +64,7 @@ sections:
     - C(options) are the section's own lines in order; C(effective) the options after template
       inheritance and additions, keys in lower case. Secret values are C(********).
     - C(true_options) lists the effective options whose last value Asterisk reads as true
-      (its own ast_true words: yes, true, y, t, 1, on), so that playbooks judge booleans as
+      (its own ast_true words yes, true, y, t, 1 and on), so that playbooks judge booleans as
       Asterisk does, with no list of words of their own.
   returned: always
   type: list

@@ -19,7 +19,7 @@ description:
     users. Dialplan - the contexts named I(context_prefix)*.
   - When an area drifted, reloads it (never restarts, so calls in progress survive) and
     compares again; fails when the running Asterisk still differs.
-  - With I(force_reload) every area is reloaded, whatever the comparison says: for a run that
+  - With I(force_reload) every area is reloaded, whatever the comparison says - for a run that
     follows one that ended before it could reload (M(voipguard_snapshot) tells), and after a
     rollback. Once the running Asterisk agrees with the files, I(pending_marker) is removed.
   - Passwords are compared by keyed digests inside the module; no secret is returned or logged.

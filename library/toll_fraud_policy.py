@@ -180,14 +180,7 @@ EXAMPLES = r"""
     default_price_per_minute: 0.50
     max_price_per_minute: 1.00
     budgets: {pbx_day: 20, pbx_month: 200, endpoint_day: 5, endpoint_month: 50}
-    endpoint_contexts:
-    description:
-      - "{endpoint: context} of every concrete PJSIP endpoint, read through every C(#include)
-        with templates resolved (the role passes what M(asterisk_config_info) found). When given,
-        I(pjsip_conf) is not read."
-    type: dict
-    version_added: "0.2.0"
-  pjsip_conf: "{{ pjsip_slurp.content | b64decode }}"
+    endpoint_contexts: {"1001": from-internal, "1002": from-internal, carrier: from-carrier}
     trunk_endpoints: [carrier]
   delegate_to: localhost
   register: toll_fraud
