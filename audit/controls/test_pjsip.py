@@ -116,14 +116,25 @@ def test_max_contacts_bounded(target, evidence):
          references=REFS + ["res_pjsip global: unidentified_request_count, endpoint_identifier_order"])
 def test_unidentified_requests_throttled(target, evidence):
     endpoints_or_na(target)
-    globals_ = [s for s in target.sections("pjsip.conf", "global")]
-    opts = target.resolve("pjsip.conf", globals_[0].name, "global") if globals_ else {}
-    order = (opts.get("endpoint_identifier_order") or [""])[-1]
-    count = (opts.get("unidentified_request_count") or [""])[-1]
-    period = (opts.get("unidentified_request_period") or [""])[-1]
-    evidence.add(file=CONF, key="global endpoint_identifier_order", value=order or "(unset)")
-    evidence.add(file=CONF, key="global unidentified_request_count/period",
-                 value="%s/%s" % (count or "(unset)", period or "(unset)"))
+    live = target.live_parameters("pjsip show settings")
+    if live and "endpoint_identifier_order" in live:
+        # The global settings the running res_pjsip applies (defaults included).
+        order = live.get("endpoint_identifier_order", "")
+        count = live.get("unidentified_request_count", "")
+        period = live.get("unidentified_request_period", "")
+        evidence.add(command="asterisk -rx 'pjsip show settings'",
+                     output="endpoint_identifier_order: %s; unidentified_request_count/period: %s/%s"
+                     % (order or "(unset)", count or "(unset)", period or "(unset)"))
+    else:
+        globals_ = [s for s in target.sections("pjsip.conf", "global")]
+        opts = target.resolve("pjsip.conf", globals_[0].name, "global") if globals_ else {}
+        order = (opts.get("endpoint_identifier_order") or [""])[-1]
+        count = (opts.get("unidentified_request_count") or [""])[-1]
+        period = (opts.get("unidentified_request_period") or [""])[-1]
+        evidence.add(file=CONF, key="global endpoint_identifier_order (from the files: Asterisk did not answer)",
+                     value=order or "(unset)")
+        evidence.add(file=CONF, key="global unidentified_request_count/period",
+                     value="%s/%s" % (count or "(unset)", period or "(unset)"))
     problems = []
     if "auth_username" not in [part.strip() for part in order.split(",")]:
         problems.append("endpoint_identifier_order does not include auth_username")
