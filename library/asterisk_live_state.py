@@ -145,7 +145,7 @@ def main():
     after = {}
     # A reload is asynchronous for some objects: look again for a few seconds before judging.
     for _ in range(10):
-        after = drift_by_area(load_config, _cli(module, binary), params["context_prefix"], params["areas"])
+        after = drift_by_area(load_config, cli, params["context_prefix"], params["areas"])
         if not _lines(after):
             break
         time.sleep(0.5)

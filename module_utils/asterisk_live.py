@@ -10,19 +10,17 @@ module, the audit's SSH connection in the audit) and the disk state through aste
 list every difference. One implementation for the module (which reloads on drift) and the
 audit's drift control.
 
-No secret ever leaves: passwords are compared by keyed digests (HMAC, random key per call),
+No secret ever leaves: passwords are compared by secret_policy's keyed digests (random key per call),
 and a drift line only says that an auth's password differs.
 """
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import hashlib
-import hmac
-import os
 import re
 
 from ansible.module_utils.asterisk_conf import ast_true, iter_sections, resolve
+from ansible.module_utils.secret_policy import SecretDigester
 
 # What each area's drift is cured by (Asterisk CLI commands; reload, never restart).
 RELOADS = {
@@ -143,14 +141,6 @@ def _last(options, key, default=None):
     return values[-1] if values else default
 
 
-class _Digest(object):
-    def __init__(self):
-        self._key = os.urandom(32)
-
-    def __call__(self, value):
-        return hmac.new(self._key, (value or "").encode("utf-8", "surrogateescape"), hashlib.sha256).hexdigest()
-
-
 def realtime_objects(sorcery_configs):
     """PJSIP object types sorcery.conf maps to realtime: their objects are not in the files."""
     kinds = set()
@@ -183,7 +173,7 @@ def pjsip_drift(pjsip, wizard, cli, realtime=()):
         running = parse_parameters(cli("pjsip show endpoint %s" % name)).get("context")
         if running is not None and running != want:
             drift.append("endpoint %s runs in context %s, the files say %s" % (name, running, want))
-    digest = _Digest()
+    digest = SecretDigester().digest
     disk_auths = dict((s.name, resolve(pjsip, s.name, "auth")) for s in iter_sections(pjsip, "auth"))
     live_auths = set(parse_auth_names(cli("pjsip show auths")))
     for name in sorted(disk_auths):
@@ -195,7 +185,7 @@ def pjsip_drift(pjsip, wizard, cli, realtime=()):
             want = _last(disk_auths[name], key, "")
             if key == "username" and not want:
                 continue  # Asterisk falls back to the section name; nothing to compare
-            if digest(running.get(key, "")) != digest(want):
+            if digest(running.get(key) or "") != digest(want):
                 drift.append("auth %s: the running %s differs from the files" % (name, key))
     return drift
 
