@@ -168,6 +168,20 @@ class HostContext:
         text = self.asterisk_cli(command)
         return None if text is None else asterisk_live.parse_parameters(text)
 
+    def live_auths(self):
+        """{auth: {'username', 'password', 'md5_cred', 'password_digest'}} the running res_pjsip has loaded; None when
+        Asterisk does not answer. Holds secrets: callers judge them and never put them in evidence."""
+        def compute():
+            listing = self.asterisk_cli("pjsip show auths")
+            if listing is None:
+                return None
+            auths = {}
+            for name in asterisk_live.parse_auth_names(listing):
+                shown = self.live_parameters("pjsip show auth %s" % name) or {}
+                auths[name] = dict((key, shown.get(key) or "") for key in ("username", "password", "md5_cred", "password_digest"))
+            return auths
+        return self._cached("live_auths", compute)
+
     def live_drift(self):
         """{area: [differences]} between the running Asterisk and its files (asterisk_live)."""
         return self._cached("live_drift", lambda: asterisk_live.drift_by_area(self.config, self.asterisk_cli))

@@ -90,6 +90,7 @@ options:
     description:
       - Rotate only these accounts (same names as I(rotate_exclude)); empty means every failing
         one. Lets an operator rotate phone by phone, re-provisioning each in turn.
+      - A name that matches no account fails the module in every mode, before anything rotates.
     type: list
     elements: str
     default: []
@@ -414,6 +415,15 @@ def _excluded(account, exclude):
     return bool(names & exclude)
 
 
+def unknown_names(accounts, names):
+    """The names (as given) that match no account by any of its names."""
+    known = set()
+    for account in accounts:
+        known.update([account.object.lower(), account.id.lower()])
+        known.update(endpoint.lower() for endpoint, _ in account.endpoints)
+    return [name for name in names or () if name.lower() not in known]
+
+
 def _registered(account, registered_aors):
     return account.direction == "inbound" and any(
         aor.lower() in registered_aors for _, aors in account.endpoints for aor in aors)
@@ -498,6 +508,10 @@ def run_audit(config_dir, files, policy, mode="audit", rotate_exclude=(), rotate
     credentials). Nothing is written; raises AsteriskConfigError for a malformed file."""
     groups, missing = load_config_files(config_dir, files)
     accounts = collect_accounts(groups)
+    unknown = unknown_names(accounts, rotate_only)
+    if unknown:
+        # A typo here would otherwise rotate nothing and pass: say which names match no account.
+        raise PolicyError("rotate_only names no account in the files: %s" % ", ".join(unknown))
     findings = audit_accounts(accounts, policy)
     result = dict(findings=findings, files_missing=missing,
                   failed_objects=[f["id"] for f in findings if not f["passed"]],

@@ -153,7 +153,9 @@ def test_ami_secrets_strong(target, evidence):
     for user, opts in sorted(users.items()):
         secret = (opts.get("secret") or [""])[-1]
         verdict = secret_policy.evaluate(secret, [user])
-        evidence.add(file=CONF, key="[%s] strength" % user,
+        # The running AMI never shows a secret (manager show user prints <Set>): the files are read,
+        # and VOIP-CORE-005 fails when the loaded AMI users are not the files' users.
+        evidence.add(file=CONF, key="[%s] strength (from the files: the running AMI never shows it)" % user,
                      value="estimated %d bits; %s" % (verdict["entropy_bits"],
                                                       secret_policy.describe(verdict["reasons"]) or "ok"))
         if not verdict["passed"]:

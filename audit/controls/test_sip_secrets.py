@@ -14,14 +14,40 @@ def policy_for(target):
                                          secret_policy.DEFAULT_MIN_ENTROPY_BITS))
 
 
-def pjsip_auths(target):
-    """[(auth name, username, password or None, names it must not contain)] of PJSIP auths."""
+CONF = "/etc/asterisk/pjsip.conf"
+LIVE = "asterisk -rx 'pjsip show auth %s'"
+FROM_FILES = " (from the files: Asterisk did not answer)"
+
+
+def _users_of(endpoints_and_auths):
+    """{auth name: {endpoints using it}} from (endpoint, [auth and outbound_auth values])."""
     users_of = {}
-    for endpoint, opts in target.endpoints().items():
-        for key in ("auth", "outbound_auth"):
-            for value in opts.get(key) or []:
-                for name in value.split(","):
+    for endpoint, values in endpoints_and_auths:
+        for value in values:
+            for name in value.split(","):
+                if name.strip():
                     users_of.setdefault(name.strip(), set()).add(endpoint)
+    return users_of
+
+
+def _live_pjsip_auths(target, auths):
+    endpoints = []
+    for endpoint in target.live_endpoints() or ():
+        shown = target.live_parameters("pjsip show endpoint %s" % endpoint) or {}
+        endpoints.append((endpoint, [shown.get("auth") or "", shown.get("outbound_auth") or ""]))
+    users_of = _users_of(endpoints)
+    out = []
+    for name, auth in sorted(auths.items()):
+        if not auth["password"] and (auth["md5_cred"] or auth["password_digest"]):
+            continue  # loaded as a digest: its strength cannot be measured here
+        username = auth["username"] or name
+        out.append((name, username, auth["password"], sorted({name, username} | users_of.get(name, set()))))
+    return out
+
+
+def _file_pjsip_auths(target):
+    users_of = _users_of((endpoint, (opts.get("auth") or []) + (opts.get("outbound_auth") or []))
+                         for endpoint, opts in target.endpoints().items())
     out = []
     for section in target.sections("pjsip.conf", "auth"):
         opts = target.resolve("pjsip.conf", section.name, "auth")
@@ -34,6 +60,15 @@ def pjsip_auths(target):
     return out
 
 
+def pjsip_auths(target):
+    """([(auth name, username, password, names it must not contain)], where the secrets were read):
+    the auths the running res_pjsip has loaded, the files' only when Asterisk does not answer."""
+    live = target.live_auths()
+    if live is not None:
+        return _live_pjsip_auths(target, live), True
+    return _file_pjsip_auths(target), False
+
+
 @control(id="VOIP-SIP-001", severity="critical",
          title="Every SIP secret is strong (long, not guessable, not a dictionary word, not the username)",
          rationale="sipvicious guessed the factory secret 1001 of extension 1001 in 0.1 s; a registered "
@@ -42,16 +77,19 @@ def pjsip_auths(target):
          remediation={"role": "asterisk_hardening", "tag": "secrets", "variable": "asterisk_hardening_secret_rotate"},
          references=REFS)
 def test_sip_secrets_are_strong(target, evidence):
-    auths = pjsip_auths(target)
+    auths, live = pjsip_auths(target)
     if not auths:
-        not_applicable("no PJSIP auth section with a password")
+        not_applicable("no PJSIP auth with a password")
     policy = policy_for(target)
     weak = []
-    for name, username, password, names in auths:
+    for name, _username, password, names in auths:
         verdict = secret_policy.evaluate(password, names, policy)
-        evidence.add(file="/etc/asterisk/pjsip.conf", key="[%s] strength" % name,
-                     value="estimated %d bits; %s" % (verdict["entropy_bits"],
-                                                      secret_policy.describe(verdict["reasons"]) or "ok"))
+        strength = "estimated %d bits; %s" % (verdict["entropy_bits"],
+                                               secret_policy.describe(verdict["reasons"]) or "ok")
+        if live:
+            evidence.add(command=LIVE % name, output="strength: " + strength)
+        else:
+            evidence.add(file=CONF, key="[%s] strength%s" % (name, FROM_FILES), value=strength)
         if not verdict["passed"]:
             weak.append("%s (%s)" % (name, secret_policy.describe(verdict["reasons"])))
     if weak:
@@ -65,13 +103,16 @@ def test_sip_secrets_are_strong(target, evidence):
          remediation={"role": "asterisk_hardening", "tag": "secrets", "variable": "asterisk_hardening_secret_rotate"},
          references=REFS)
 def test_sip_secrets_are_not_reused(target, evidence):
-    auths = pjsip_auths(target)
+    auths, live = pjsip_auths(target)
     if len(auths) < 2:
-        not_applicable("fewer than two PJSIP auth sections with a password")
+        not_applicable("fewer than two PJSIP auths with a password")
     digester = secret_policy.SecretDigester()
     reused = secret_policy.find_reused(dict((name, digester.digest(password) if password else None)
                                             for name, _user, password, _names in auths))
-    evidence.add(file="/etc/asterisk/pjsip.conf", key="auth sections compared", value=len(auths))
+    if live:
+        evidence.add(command="asterisk -rx 'pjsip show auths'", output="%d loaded auths compared" % len(auths))
+    else:
+        evidence.add(file=CONF, key="auth sections compared" + FROM_FILES, value=len(auths))
     if reused:
         fail("secrets shared between accounts: %s" % "; ".join(
             "%s = %s" % (account, ", ".join(others)) for account, others in sorted(reused.items())))

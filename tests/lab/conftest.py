@@ -145,6 +145,32 @@ except socket.timeout:
     return f"python3 -c {shlex.quote(script)}"
 
 
+def sip_invite_probe(target, number, source_address="0.0.0.0", source_port=5072):
+    """Shell command that sends one unauthenticated INVITE (no credentials, no SDP) for number and
+    prints the first final status line received (a challenge, a refusal), or NO ANSWER. Bounded:
+    one request, 4 s of listening."""
+    script = SIP_REQUEST + f"""
+import socket, time
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.settimeout(1)
+s.bind(("{source_address}", {source_port}))
+contact = "Contact: <sip:anonymous@lab:{source_port}>\\r\\n"
+request = sip_request("INVITE", "{target}", "anonymous", {source_port}, uuid.uuid4().hex + "@probe", contact)
+s.sendto(request.replace(b"INVITE sip:", b"INVITE sip:{number}@", 1), ("{target}", 5060))
+deadline, answer = time.monotonic() + 4, "NO ANSWER"
+while time.monotonic() < deadline:
+    try:
+        status = s.recv(4096).decode(errors="replace").splitlines()[0]
+    except socket.timeout:
+        continue
+    answer = status
+    if not status.startswith("SIP/2.0 1"):
+        break
+print(answer)
+"""
+    return f"python3 -c {shlex.quote(script)}"
+
+
 def sip_options_burst(target, count, per_second, user, source_address="0.0.0.0", source_port=5071):
     """Shell command that sends count SIP OPTIONS from user over UDP at per_second from one
     socket and prints how many were answered (any status, by Call-ID). A known user is

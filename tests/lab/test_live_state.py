@@ -1,15 +1,18 @@
 """The running PBX is the truth: a host whose files were hardened but whose running Asterisk
-still holds something else is reloaded by the next run (and the audit fails it until then); a
-run that fails after it changed files puts every one of them back and reloads them."""
+still holds the factory's configuration is failed by the audit and reloaded by the next good run
+(a run with a typo changes nothing); a run that fails after it changed files puts every one of
+them back and reloads them."""
+import base64
 import json
 import subprocess
 import sys
 
 import pytest
 
-from conftest import ROOT, harden
+from conftest import (ATTACKER, PBX_INTERNET, PBX_VOICE, ROOT, harden, lift_bans, sip_invite_probe,
+                      sip_password)
 
-ANONYMOUS = "\n[anonymous]\ntype = endpoint\ncontext = from-internal\n"
+FACTORY_PJSIP = ROOT / "lab" / "factory" / "pbx" / "asterisk" / "pjsip.conf"
 HOST_FILES = "find /etc/asterisk /etc/fail2ban /etc/nftables.d -type f -exec sha256sum {} + | sort"
 
 
@@ -19,7 +22,7 @@ def live_endpoints(pbx):
 
 def audit_statuses(inventory, out):
     subprocess.run([sys.executable, "-m", "audit", "run", "--inventory", inventory, "--hosts", "pbx",
-                    "--out", str(out), "-k", "no_anonymous or running_configuration"],
+                    "--out", str(out), "-k", "no_anonymous or running_configuration or sip_secrets_are_strong"],
                    cwd=ROOT, capture_output=True, text=True, timeout=300, check=False)
     report = json.loads((out / "report.json").read_text())
     return dict((c["id"], c["status"]) for c in report["hosts"][0]["controls"])
@@ -35,23 +38,49 @@ def pjsip_saved(lab):
                      "asterisk -rx 'module reload res_pjsip.so' >/dev/null")
 
 
-def test_files_hardened_but_never_loaded_fail_the_audit_and_the_next_run_reloads(pjsip_saved, lab_inventory, tmp_path):
-    pbx = pjsip_saved
-    # What a run that died before its reload leaves: the running Asterisk still has the
-    # factory's anonymous endpoint, the files no longer do.
-    pbx.check_output("printf %s >> /etc/asterisk/pjsip.conf && asterisk -rx 'module reload res_pjsip.so'",
-                     ANONYMOUS)
+def register(host, user, password, target):
+    return host.run("SIP_PASSWORD=%s voipguard-register %s %s 60", password, target, user).stdout.strip()
+
+
+def test_a_typo_then_the_fix_ends_with_a_running_asterisk_that_refuses_factory_passwords_and_anonymous(
+        pjsip_saved, lab, lab_inventory, tmp_path):
+    """The issue's operator: the files were hardened by an earlier run that died before its reload,
+    so the running Asterisk still holds the factory's configuration; the next run has a typo, the
+    one after is fixed. Files and "changed" flags would say all is well; the running PBX must."""
+    pbx, office, attacker = pjsip_saved, lab("admin"), lab("attacker")
+    factory = base64.b64encode(FACTORY_PJSIP.read_bytes()).decode()
+    pbx.check_output("echo %s | base64 -d > /etc/asterisk/pjsip.conf && asterisk -rx 'module reload res_pjsip.so'",
+                     factory)
     pbx.check_output("cp -p /root/pjsip.conf.saved /etc/asterisk/pjsip.conf")
     assert "anonymous" in live_endpoints(pbx)
+    assert register(office, "1001", "1001", PBX_VOICE) == "REGISTERED 1001"  # the factory password works
     statuses = audit_statuses(lab_inventory, tmp_path / "drifted")
     assert statuses["VOIP-CORE-005"] == "fail"
-    assert statuses["VOIP-PJSIP-001"] == "fail"  # read from the running Asterisk, not the files
-    result = harden(lab_inventory)
-    assert result.returncode == 0, (result.stdout + result.stderr)[-3000:]
-    assert "endpoint anonymous is loaded but in no file" in result.stdout
+    # Read from the running Asterisk, not the (hardened) files.
+    assert statuses["VOIP-PJSIP-001"] == "fail" and statuses["VOIP-SIP-001"] == "fail"
+
+    before = pbx.check_output(HOST_FILES)
+    typo = harden(lab_inventory, extra_vars={"voipguard_admin_networks": ["198.18.0.0/24", "198.18.0.300/24"]})
+    assert typo.returncode != 0
+    assert "voipguard_admin_networks[1]: '198.18.0.300/24'" in typo.stdout + typo.stderr
+    assert pbx.check_output(HOST_FILES) == before  # the typo changed nothing...
+    assert "anonymous" in live_endpoints(pbx)  # ...and pretended nothing
+
+    fixed = harden(lab_inventory)
+    assert fixed.returncode == 0, (fixed.stdout + fixed.stderr)[-3000:]
+    assert "endpoint anonymous is loaded but in no file" in fixed.stdout
     assert "anonymous" not in live_endpoints(pbx)
+    try:
+        assert attacker.check_output(sip_invite_probe(PBX_INTERNET, "00252612345678", source_address=ATTACKER)) \
+            == "SIP/2.0 401 Unauthorized"  # no anonymous endpoint takes the call: a challenge
+        for extension in ("1001", "1002", "1003"):
+            assert register(attacker, extension, extension, PBX_INTERNET) == f"REFUSED {extension}"
+    finally:
+        lift_bans(pbx)
+    assert register(office, "1001", sip_password("1001"), PBX_VOICE) == "REGISTERED 1001"
     statuses = audit_statuses(lab_inventory, tmp_path / "reloaded")
     assert statuses["VOIP-CORE-005"] == "pass" and statuses["VOIP-PJSIP-001"] == "pass"
+    assert statuses["VOIP-SIP-001"] == "pass"
 
 
 def test_a_run_that_fails_in_its_last_role_puts_every_file_back_and_reloads(pjsip_saved, lab_inventory):

@@ -170,6 +170,9 @@ TRUNK = {"name": "carrier", "endpoint": "carrier", "addresses": ["198.51.100.20"
     ({"nftables_firewall_sip_flood_ban_enabled": "perhaps"}, "nftables_firewall_sip_flood_ban_enabled"),
     ({"fail2ban_asterisk_maxretry": 0}, "fail2ban_asterisk_maxretry must be positive"),
     ({"toll_fraud_guard_outside_line": "9#"}, "toll_fraud_guard_outside_line must be digits"),
+    ({"fail2ban_asterisk_phones_alert_interval": "ten minutes"}, "fail2ban_asterisk_phones_alert_interval is a fail2ban"),
+    ({"asterisk_hardening_secret_rotate_only": ["1001", "10 02"]}, "asterisk_hardening_secret_rotate_only[1]: '10 02'"),
+    ({"asterisk_hardening_secret_rotate_registered": "perhaps"}, "asterisk_hardening_secret_rotate_registered"),
 ])
 def test_a_wrong_variable_stops_the_whole_run_before_the_host_changes(lab, lab_inventory, wrong, message):
     # A whole run, not one role's tag: no role may have changed anything before the check.

@@ -211,6 +211,15 @@ def test_rotation_phone_by_phone_or_only_where_no_phone_is_registered(pbx):
     assert "1002" in [entry["object"] for entry in result["rotated"]]
 
 
+def test_a_rotate_only_name_that_matches_no_account_stops_before_anything_rotates(pbx):
+    # A typo ("1020" for "1002") would otherwise rotate nothing and pass.
+    for mode in ("audit", "rotate"):
+        with pytest.raises(audit.PolicyError, match="rotate_only names no account in the files: 1020"):
+            audit.run_audit(str(pbx), FILES, SecretPolicy(), mode, ["carrier"], rotate_only=["1002", "1020"])
+    # Any of an account's names selects it: the endpoint's, the auth section's.
+    audit.run_audit(str(pbx), FILES, SecretPolicy(), "audit", rotate_only=["1002", "wizphone"])
+
+
 def test_contacts_cut_off_by_rotation(pbx):
     _, _, _, rotated = run(pbx, "rotate", exclude=["carrier"])
     contacts = audit.parse_contacts(CONTACTS_OUTPUT)

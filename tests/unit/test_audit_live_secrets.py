@@ -1,0 +1,117 @@
+"""VOIP-SIP-001/002 judge the secrets the running res_pjsip has loaded (``pjsip show auth X``), not
+the files: a host whose files were hardened but never reloaded still answers with the factory
+passwords, and the audit must fail it. The CLI answers are real ones captured from the lab's
+Asterisk 22 (tests/unit/fixtures/asterisk_live); no Asterisk runs in a unit test, so a fake host
+serves them. tests/lab/test_live_state.py runs the same controls against the real one."""
+import shlex
+from pathlib import Path
+
+import pytest
+from _pytest.outcomes import Failed
+
+from audit.controls import test_sip_secrets as sip_controls
+from audit.hostctx import HostContext
+from audit.plugin import Evidence
+
+CAPTURED = Path(__file__).parent / "fixtures" / "asterisk_live"
+PLACEHOLDER = "PASSWORD-PLACEHOLDER"
+STRONG = ["Zq7vR2mX9kLp4TbW8nYc3HdF", "Gs5Ne8UwQ2jVx6KrA9mPz4Lt", "Hd3Yb7RkW5qZn2CvJ8eTx6Fm"]
+PHONES = ("1001", "1002", "1003")
+
+
+def captured(name):
+    return (CAPTURED / name).read_text()
+
+
+def pjsip_file(passwords):
+    text = "[phone](!)\ntype = endpoint\ncontext = from-internal\n"
+    for name, password in zip(PHONES, passwords):
+        text += "[%s](phone)\nauth = %s\n[%s]\ntype = auth\nusername = %s\npassword = %s\n" % (
+            name, name, name, name, password)
+    return text
+
+
+def cli_answers(passwords):
+    answers = {"pjsip show endpoints": captured("pjsip_show_endpoints.txt"),
+               "pjsip show auths": captured("pjsip_show_auths.txt")}
+    for name in PHONES + ("carrier",):
+        answers["pjsip show endpoint %s" % name] = captured("pjsip_show_endpoint_1001.txt").replace(
+            "auth                               : 1001", "auth                               : %s" % name)
+    for name, password in zip(PHONES, passwords):
+        answers["pjsip show auth %s" % name] = captured("pjsip_show_auth_1001.txt").replace(
+            "username                 : 1001", "username                 : %s" % name).replace(PLACEHOLDER, password)
+    return answers
+
+
+class _File:
+    def __init__(self, text):
+        self.exists = self.is_file = text is not None
+        self.is_directory = False
+        self.content_string = text
+
+
+class _Result:
+    def __init__(self, stdout, rc=0):
+        self.stdout, self.rc = stdout, rc
+
+
+class PbxHost:
+    """A testinfra host stand-in: /etc/asterisk/pjsip.conf, and an Asterisk CLI that answers
+    from `answers` (None: no Asterisk running)."""
+
+    def __init__(self, files, answers):
+        self.files, self.answers = files, answers
+
+    def file(self, path):
+        return _File(self.files.get(path))
+
+    def run(self, command):
+        if command.startswith("asterisk -rx"):
+            if self.answers is None:
+                return _Result("Unable to connect to remote asterisk", rc=1)
+            return _Result(self.answers.get(shlex.split(command)[2], ""))
+        assert command.startswith("find /etc/asterisk")
+        return _Result("\n".join(sorted(self.files)))
+
+
+def target_with(file_passwords, running_passwords):
+    files = {"/etc/asterisk/pjsip.conf": pjsip_file(file_passwords)}
+    answers = None if running_passwords is None else cli_answers(running_passwords)
+    return HostContext(PbxHost(files, answers), "pbx")
+
+
+def rendered(evidence):
+    return repr(evidence.items)
+
+
+def test_hardened_files_but_factory_passwords_loaded_fail_and_the_evidence_names_the_cli():
+    target = target_with(STRONG, list(PHONES))
+    evidence = Evidence()
+    with pytest.raises(Failed, match="3 of 3 SIP secrets are weak") as failure:
+        sip_controls.test_sip_secrets_are_strong(target, evidence)
+    assert "pjsip show auth 1001" in rendered(evidence)
+    assert "from the files" not in rendered(evidence)
+    for secret in STRONG:
+        assert secret not in rendered(evidence) and secret not in str(failure.value)
+
+
+def test_strong_passwords_loaded_pass_even_when_the_files_hold_weak_ones():
+    # The files are not what answers the phones; the running Asterisk is (VOIP-CORE-005 fails the drift).
+    evidence = Evidence()
+    sip_controls.test_sip_secrets_are_strong(target_with(list(PHONES), STRONG), evidence)
+    assert all(secret not in rendered(evidence) for secret in STRONG)
+
+
+def test_a_loaded_password_shared_by_two_accounts_fails_the_reuse_control():
+    target = target_with(STRONG, [STRONG[0], STRONG[0], STRONG[2]])
+    with pytest.raises(Failed, match="1001 = 1002") as failure:
+        sip_controls.test_sip_secrets_are_not_reused(target, Evidence())
+    assert STRONG[0] not in str(failure.value)
+    sip_controls.test_sip_secrets_are_not_reused(target_with(STRONG, STRONG), Evidence())
+
+
+def test_without_a_running_asterisk_the_files_are_judged_and_the_evidence_says_so():
+    evidence = Evidence()
+    with pytest.raises(Failed, match="1 of 3 SIP secrets are weak"):
+        sip_controls.test_sip_secrets_are_strong(target_with([STRONG[0], STRONG[1], "1003"], None), evidence)
+    assert "from the files: Asterisk did not answer" in rendered(evidence)
