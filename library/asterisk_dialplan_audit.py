@@ -52,6 +52,15 @@ options:
     type: list
     elements: str
     default: []
+  phone_contexts:
+    description:
+      - Contexts of the phones. When given, the module also reads the routes from them to the
+        trunks (their includes followed) and infers the outside-line digit the phones dial
+        (returned as I(outside_line)).
+    type: list
+    elements: str
+    default: []
+    version_added: "1.1.0"
   warn:
     description: Also emit each finding as an Ansible warning.
     type: bool
@@ -106,6 +115,16 @@ reachable_unauthenticated:
   returned: always
   type: list
   elements: str
+outside_line:
+  description:
+    - The outside-line digit read from the phones' routes to the trunks. C(digits) is the digit
+      string (empty when the routes dial the number as dialed) or null when the dialplan does not
+      show it; C(unclear) then says why, naming the contexts and lines. C(routes) lists each
+      route found (context, pattern, strip, file, line).
+  returned: when phone_contexts is given
+  type: dict
+  sample: {"digits": "9", "unclear": null, "routes": [{"context": "from-internal", "pattern": "_9X.",
+           "strip": 1, "file": "/etc/asterisk/extensions.conf", "line": 12}]}
 """
 
 import re
@@ -300,6 +319,66 @@ def audit(configs, unauthenticated_contexts=(), trunk_endpoints=()):
     return findings, contexts, unauth
 
 
+# -- the outside-line digit ----------------------------------------------------------------------
+
+_STRIP = re.compile(r"\$\{EXTEN(?::(\d+))?(?::\d+)?\}")
+
+
+def literal_prefix(pattern):
+    """Leading literal digits of an extension pattern: _9X. -> '9', _00. -> '00', _[89]. -> ''."""
+    if not pattern.startswith("_"):
+        return re.match(r"[0-9]*", pattern).group(0)
+    return re.match(r"[0-9]*", pattern[1:]).group(0)
+
+
+def trunk_routes(configs, phone_contexts, trunk_endpoints):
+    """Every Dial() to a trunk that a phone's context reaches (its includes followed): dicts with
+    context, pattern, strip (leading digits ${EXTEN:n} drops; None when the dialed number is not
+    ${EXTEN}, so the route cannot be read), file and line."""
+    entries = list(parse_dialplan(configs))
+    includes = {}
+    for section, _line, _extension, app, args in entries:
+        if app == "include":
+            includes.setdefault(section.name.lower(), []).append(args)
+    wanted = set(name.lower() for name in reachable(includes, list(phone_contexts)))
+    routes = []
+    for section, line, extension, app, args in entries:
+        if app != "dial" or extension is None or section.name.lower() not in wanted:
+            continue
+        if not dials_trunk(args, list(trunk_endpoints)):
+            continue
+        match = _STRIP.search(split_args(args)[0])
+        routes.append(dict(context=section.name, pattern=extension.pattern, file=section.config.filename,
+                           line=line.lineno, strip=(int(match.group(1) or 0) if match else None)))
+    return routes
+
+
+def infer_outside_line(routes, phone_contexts):
+    """(outside-line digits, None) read from the trunk routes, or (None, why) when the dialplan
+    does not show it. A route that dials ${EXTEN:1} from _9X. strips the outside line 9; one
+    that dials ${EXTEN} from _X. has none. The guard reads a number with and without the
+    outside line, so routes of both kinds agree with the digits; two different digits do not."""
+    if not routes:
+        return None, ("no Dial() to a trunk is seen from %s (routes through Gosub, Macro or "
+                      "variables cannot be read)" % ", ".join("[%s]" % c for c in phone_contexts))
+    digits, unclear = set(), []
+    for route in routes:
+        where = "[%s] %s (%s:%s)" % (route["context"], route["pattern"], route["file"], route["line"])
+        if route["strip"] is None:
+            unclear.append("%s dials a number that is not ${EXTEN}" % where)
+        elif route["strip"]:
+            prefix = literal_prefix(route["pattern"])
+            if len(prefix) < route["strip"]:
+                unclear.append("%s drops %d digit(s) the pattern does not fix" % (where, route["strip"]))
+            else:
+                digits.add(prefix[:route["strip"]])
+    if unclear:
+        return None, "; ".join(unclear)
+    if len(digits) > 1:
+        return None, "routes drop different outside-line digits: %s" % ", ".join(sorted(digits))
+    return (digits.pop() if digits else ""), None
+
+
 def main():
     module = AnsibleModule(
         argument_spec=dict(
@@ -307,6 +386,7 @@ def main():
             follow_includes=dict(type="bool", default=True),
             unauthenticated_contexts=dict(type="list", elements="str", default=[]),
             trunk_endpoints=dict(type="list", elements="str", default=[]),
+            phone_contexts=dict(type="list", elements="str", default=[]),
             warn=dict(type="bool", default=True),
         ),
         supports_check_mode=True,
@@ -323,8 +403,13 @@ def main():
     if params["warn"]:
         for finding in findings:
             module.warn("%(rule)s %(file)s:%(line)s [%(context)s] %(message)s" % finding)
-    module.exit_json(changed=False, findings=findings, files=[c.filename for c in configs],
-                     contexts=contexts, reachable_unauthenticated=unauth)
+    result = dict(changed=False, findings=findings, files=[c.filename for c in configs],
+                  contexts=contexts, reachable_unauthenticated=unauth)
+    if params["phone_contexts"]:
+        routes = trunk_routes(configs, params["phone_contexts"], params["trunk_endpoints"])
+        digits, why = infer_outside_line(routes, params["phone_contexts"])
+        result["outside_line"] = dict(digits=digits, unclear=why, routes=routes)
+    module.exit_json(**result)
 
 
 if __name__ == "__main__":

@@ -4,7 +4,7 @@ from pathlib import Path
 import pytest
 
 from ansible.module_utils.asterisk_conf import load, parse
-from asterisk_dialplan_audit import audit, split_args, unfiltered_exten
+from asterisk_dialplan_audit import audit, infer_outside_line, split_args, trunk_routes, unfiltered_exten
 
 FIXTURES = Path(__file__).parent / "fixtures" / "dialplan_audit"
 FACTORY = Path(__file__).resolve().parents[2] / "lab" / "factory" / "pbx" / "asterisk"
@@ -71,3 +71,47 @@ def test_same_context_twice_and_dial_without_parens():
     findings, contexts, _ = audit([config])
     assert contexts == ["default"]
     assert [f["rule"] for f in findings] == ["DP001", "DP004"]
+
+
+# -- the outside-line digit, read from the routes to the trunk -------------------------------
+
+def outside_line(text, contexts=("from-internal",), trunks=("carrier",)):
+    configs = [parse(text, "/etc/asterisk/extensions.conf")]
+    return infer_outside_line(trunk_routes(configs, contexts, trunks), contexts)
+
+
+@pytest.mark.parametrize("route, digits", [
+    ("exten => _9X.,1,Dial(PJSIP/${EXTEN:1}@carrier)", "9"),
+    ("exten => _0.,1,Dial(PJSIP/${FILTER(0-9,${EXTEN:1})}@carrier,60)", "0"),
+    ("exten => _X.,1,Dial(PJSIP/${EXTEN}@carrier)", ""),
+    ("exten => _00.,1,Dial(PJSIP/carrier/sip:${EXTEN:2}@198.51.100.20)", "00"),
+])
+def test_the_outside_line_is_read_from_the_route_that_strips_it(route, digits):
+    assert outside_line("[from-internal]\nexten => _1XXX,1,Dial(PJSIP/${EXTEN})\n" + route + "\n") == (digits, None)
+
+
+def test_routes_in_an_included_context_count_and_both_forms_agree():
+    text = ("[from-internal]\ninclude => outbound\n"
+            "[outbound]\nexten => _9.,1,Dial(PJSIP/${EXTEN:1}@carrier)\n"
+            "exten => _+X.,1,Dial(PJSIP/${EXTEN}@carrier)\n")
+    assert outside_line(text) == ("9", None)
+
+
+@pytest.mark.parametrize("route, why", [
+    ("exten => _[89]X.,1,Dial(PJSIP/${EXTEN:1}@carrier)", "drops 1 digit(s) the pattern does not fix"),
+    ("exten => _9X.,1,Set(n=${EXTEN:1})\n same => n,Dial(PJSIP/${n}@carrier)", "dials a number that is not ${EXTEN}"),
+    ("exten => _9X.,1,Dial(PJSIP/${EXTEN:1}@carrier)\nexten => _0X.,1,Dial(PJSIP/${EXTEN:1}@carrier)",
+     "routes drop different outside-line digits: 0, 9"),
+    ("exten => _9X.,1,Gosub(dialout,s,1(${EXTEN:1}))", "no Dial() to a trunk is seen from [from-internal]"),
+])
+def test_a_dialplan_that_does_not_show_the_outside_line_says_where(route, why):
+    digits, unclear = outside_line("[from-internal]\n" + route + "\n")
+    assert digits is None and why in unclear
+    if "pattern" in why or "not ${EXTEN}" in why:
+        assert "[from-internal]" in unclear and "extensions.conf:" in unclear
+
+
+def test_routes_of_other_contexts_are_not_the_phones_routes():
+    text = ("[from-internal]\nexten => _X.,1,Dial(PJSIP/${EXTEN}@carrier)\n"
+            "[from-carrier]\nexten => _9X.,1,Dial(PJSIP/${EXTEN:1}@carrier)\n")
+    assert outside_line(text) == ("", None)
