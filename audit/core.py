@@ -152,7 +152,8 @@ EXPOSURE_FORMULA = (
     "budget; endpoints x endpoint monthly budget; PBX concurrent calls x max price per minute x "
     "1440; endpoints x concurrent calls per endpoint x max price per minute x 1440; calls per "
     "minute x max call minutes x max price per minute x 1440. When budgets do not stop national "
-    "calls, the call limits' bound on national calls at the dearest national price is added. "
+    "calls, their own daily budget is added, or without one the call limits' bound on national "
+    "calls at the dearest national price. "
     "It is 'unlimited' when no "
     "toll-fraud policy is in force, when a phone endpoint's calls do not pass the guard, or when "
     "a bypass (AMI originate open to the network) reaches the trunk without the dialplan.")
@@ -207,6 +208,12 @@ def exposure_per_day(inputs):
                 "reasons": ["the policy sets no budget, price cap or concurrency limit"]}
     bound = min(terms, key=lambda term: term["value"])
     per_day, bound_by = bound["value"], bound["limit"]
+    national_day = budgets.get("national_day")
+    if national_day is not None and not policy.get("budget_national_calls", True):
+        # National calls have a daily cap of their own, next to the budgets above.
+        terms.append({"limit": "national daily budget", "value": round(national_day, 2)})
+        per_day = round(per_day + national_day, 2)
+        bound_by = "%s, plus national calls: national daily budget" % bound_by
     national_price = policy.get("national_unbudgeted_price_per_minute")
     if national_price is not None:
         national = [{"limit": name, "value": round(value, 2)}

@@ -290,7 +290,7 @@ def normalise_policy(raw):
     budgets = raw.get("budgets") or {}
     names = {"pbx_day": ("pbx_day", "pbx_daily"), "pbx_month": ("pbx_month", "pbx_monthly"),
              "endpoint_day": ("endpoint_day", "endpoint_daily"),
-             "endpoint_month": ("endpoint_month", "endpoint_monthly")}
+             "endpoint_month": ("endpoint_month", "endpoint_monthly"), "national_day": ("national_day",)}
     blocked = set()
     national_prices = []
     for row in raw.get("destinations") or ():
@@ -299,8 +299,9 @@ def normalise_policy(raw):
         elif row.get("country") == raw.get("site_country"):
             national_prices.append(row.get("price") or 0)
     # National calls that budgets do not stop (toll_fraud_guard_budget_national_enabled off) are
-    # bounded only by the call limits, at the dearest national price the guard lets through.
-    national_unbudgeted = raw.get("budget_national_calls") is False
+    # bounded by their own daily cap (budgets.national_day), or without one only by the call
+    # limits, at the dearest national price the guard lets through.
+    national_unbudgeted = raw.get("budget_national_calls") is False and budgets.get("national_day") is None
     return {
         "currency": raw.get("currency") or "EUR",
         "mode": raw.get("mode") or ("allow" if raw.get("allowed_countries") else "block"),
@@ -314,6 +315,7 @@ def normalise_policy(raw):
         "allowed_countries": raw.get("allowed_countries") or [],
         "blocked_prefixes": sorted(blocked | set(raw.get("blocked_prefixes") or [])),
         "alerts": raw.get("alerts") or {},
+        "budget_national_calls": raw.get("budget_national_calls") is not False,
         # With no national destination priced, the default price applies to national calls.
         "national_unbudgeted_price_per_minute": (
             money(max(national_prices or [raw.get("default_price_per_minute") or 0]))

@@ -558,7 +558,8 @@ def compile_policy(params):
     params keys (role variable names without the 'toll_fraud_guard_' prefix):
     site_country, outside_line, international_prefixes, blocked_countries,
     allowed_countries, blocked_prefixes, block_premium_rate, rates, default_price_per_minute,
-    max_price_per_minute, budgets {pbx_day, pbx_month, endpoint_day, endpoint_month},
+    max_price_per_minute, budgets {pbx_day, pbx_month, endpoint_day, endpoint_month, optional
+    national_day},
     max_call_seconds, min_call_seconds, max_concurrent_calls, endpoint_max_concurrent_calls,
     calls_per_minute, endpoint_calls_per_minute, emergency_numbers, internal_patterns,
     burst_calls, burst_window, business_hours, block_on_alert, alert_webhook_url,
@@ -610,7 +611,11 @@ def compile_policy(params):
         if key not in budgets_in:
             raise PolicyError("toll_fraud_guard_budgets.%s is required" % key)
         budgets[key] = money_to_millicents(budgets_in[key], "toll_fraud_guard_budgets." + key)
-    unknown = set(budgets_in) - set(budgets)
+    # Optional: the daily cap of national calls, which the budgets above do not refuse unless
+    # budget_national; absent, national calls are bounded only by the call limits.
+    if budgets_in.get("national_day") is not None:
+        budgets["national_day"] = money_to_millicents(budgets_in["national_day"], "toll_fraud_guard_budgets.national_day")
+    unknown = set(budgets_in) - set(budgets) - {"national_day"}
     if unknown:
         raise PolicyError("toll_fraud_guard_budgets: unknown keys %s" % ", ".join(sorted(unknown)))
 

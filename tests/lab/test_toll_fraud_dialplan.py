@@ -410,6 +410,26 @@ def test_national_calls_complete_with_the_budget_exhausted(pbx):
     assert "emergency call" in g.call("112", wait_for=r"carrier answered")
 
 
+def test_national_calls_have_their_own_daily_cap_and_112_passes_it(pbx):
+    # The role's default: the international budgets do not stop national calls, their own
+    # daily cap does. Within it a national call reserves there only, and is settled there.
+    g = Guard(pbx)
+    g.install(dict(NO_BUDGET, budgets=dict(NO_BUDGET["budgets"], national_day=1)))
+    day = time.strftime("%Y%m%d")
+    offset = g.log_size()
+    log = g.call("030123456", wait_for=r"carrier answered")
+    assert re.search(r"allowed call endpoint=1001 dialed=030123456 .*country=DE .*reserved=[1-9]\d* ", log), log
+    settled = g.wait(offset, r"settled call .*cost=\d+", timeout=10)
+    cost = int(re.search(r"settled call endpoint=1001 .*cost=(\d+) ", settled).group(1))
+    # Charged in its own cap and in the PBX's spend; what it reserved is given back.
+    assert cost > 0 and g.db(f"voipguard/spend/day/{day}/national") == str(cost)
+    assert g.db(f"voipguard/spend/day/{day}/pbx") == str(cost)
+    # The national cap spent: national calls are refused for budget, 112 still goes through.
+    g.host.check_output(f"asterisk -rx 'database put voipguard/spend/day/{day} national 100000'")
+    assert "reason=budget" in g.call("030123456")
+    assert "emergency call" in g.call("112", wait_for=r"carrier answered")
+
+
 def test_national_calls_refused_for_budget_when_enabled(pbx):
     g = Guard(pbx)
     g.install(dict(NO_BUDGET, budget_national=True))

@@ -101,6 +101,30 @@ def test_national_calls_outside_the_budgets_add_their_call_limit_bound():
     assert "plus national calls" in exposure["bound_by"]
 
 
+def test_national_calls_with_their_own_daily_cap_add_that_cap():
+    policy = dict(POLICY, budget_national_calls=False,
+                  budgets=dict(POLICY["budgets"], national_day=15.0))
+    exposure = core.exposure_per_day({"policy": policy, "endpoints": 30})
+    # 20 (international: PBX daily budget) + 15 (national daily budget): the role's defaults
+    assert exposure["per_day"] == 35.0
+    assert exposure["bound_by"] == "PBX daily budget, plus national calls: national daily budget"
+    # Budgeted with the rest, national calls add nothing of their own.
+    policy["budget_national_calls"] = True
+    assert core.exposure_per_day({"policy": policy, "endpoints": 30})["per_day"] == 20.0
+
+
+def test_the_policy_file_with_a_national_cap_replaces_the_call_limit_bound():
+    raw = {"money_unit": "millicent", "millicents_per_eur": 100000, "site_country": "DE",
+           "budget_national_calls": False, "destinations": [{"prefix": "4915", "country": "DE", "price": 12000}],
+           "budgets": {"pbx_day": 2000000, "pbx_month": 10000000, "endpoint_day": 500000,
+                       "endpoint_month": 5000000, "national_day": 1500000}}
+    policy = normalise_policy(raw)
+    assert policy["budgets"]["national_day"] == 15.0
+    assert policy["national_unbudgeted_price_per_minute"] is None
+    del raw["budgets"]["national_day"]
+    assert normalise_policy(raw)["national_unbudgeted_price_per_minute"] == 0.12
+
+
 def test_exposure_unlimited_when_a_phone_or_the_ami_bypasses_the_guard():
     assert core.exposure_per_day({"policy": POLICY, "endpoints": 3, "unguarded": ["1001 in from-internal"]})["unlimited"]
     assert core.exposure_per_day({"policy": POLICY, "endpoints": 3, "bypasses": ["AMI originate"]})["unlimited"]

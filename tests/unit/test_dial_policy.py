@@ -178,6 +178,8 @@ def test_allow_list_mode_adds_site_country():
     ({"budgets": {"pbx_day": 1, "pbx_month": 1, "endpoint_day": 1}}, "endpoint_month is required"),
     ({"budgets": {"pbx_day": 1, "pbx_month": 1, "endpoint_day": 1, "endpoint_month": 1,
                   "weekly": 3}}, "unknown keys weekly"),
+    ({"budgets": {"pbx_day": 1, "pbx_month": 1, "endpoint_day": 1, "endpoint_month": 1,
+                  "national_day": "lots"}}, "national_day"),
     ({"rates": [{"prefix": "49"}]}, r"rates\[0\] must be a dict"),
     ({"rates": [{"prefix": "4 9", "price_per_minute": 1}]}, "not an E.164 digit prefix"),
     ({"rates": [{"prefix": "49", "price_per_minute": "cheap"}]}, "amount in EUR"),

@@ -137,16 +137,23 @@ def check_section(text):
     return text[text.index("[voipguard-check]"):]
 
 
-def test_dialplan_national_calls_skip_the_reservation_but_are_settled(built):
-    check = check_section(render(built))
-    skip = check.index('GotoIf($["${VOIPGUARD_COUNTRY}" = "DE"]?settle)')
-    assert skip < check.index("reservation = min(") < check.index("(settle),Set(CHANNEL(hangup_handler_push)")
-    # premium rate and the destination checks still come first
-    assert check.index("?refuse_destination)") < skip
-    settle = render(built).split("[voipguard-settle]")[1].split("[voipguard-check]")[0]
-    assert "${VOIPGUARD_RESERVED} > 0 & ${cost} > ${VOIPGUARD_RESERVED}" in settle
-    enabled = render(toll_fraud_policy.build(params(budget_national=True)))
-    assert "?settle)" not in enabled
+def test_dialplan_national_calls_reserve_only_in_their_own_cap_but_are_settled_everywhere():
+    def scopes_reserved(text):
+        return re.findall(r"Set\(LOCAL\(in(\d)\)=([^)]*\]?)\)", check_section(text))
+
+    budgets = dict(params()["budgets"], national_day=15)
+    check = check_section(render(toll_fraud_policy.build(params(budgets=budgets))))
+    # The four budgets: not for national calls; the fifth, national-day: only for them.
+    assert scopes_reserved(render(toll_fraud_policy.build(params(budgets=budgets)))) == \
+        [("1", "$[!${national}]"), ("2", "$[!${national}]"), ("3", "$[!${national}]"),
+         ("4", "$[!${national}]"), ("5", "${national}")]
+    assert check.index("?refuse_destination)") < check.index("(reserve),") < check.index("(settle),")
+    settle = render(toll_fraud_policy.build(params(budgets=budgets))).split("[voipguard-settle]")[1]
+    assert "Set(LOCAL(add5)=$[${cost} * ${national}])" in settle and "Set(LOCAL(add1)=${cost})" in settle
+    # Without a national cap, national calls reserve nowhere; with budget_national, everywhere.
+    assert [v for _, v in scopes_reserved(render(toll_fraud_policy.build(params())))] == ["$[!${national}]"] * 4
+    assert [v for _, v in scopes_reserved(render(toll_fraud_policy.build(params(budget_national=True, budgets=budgets))))] \
+        == ["1", "1", "1", "1", "${national}"]
 
 
 def test_dialplan_trunk_caps():
