@@ -131,8 +131,15 @@ options:
     description: Refuse the call that raises a burst or off-hours alert instead of only alerting.
     type: bool
     default: false
+  alert_destinations:
+    description:
+      - How many places the alerts are sent to (the role's Apprise URLs). Recorded in the policy
+        as C(alerts.destinations), so the audit can tell whether anybody hears them.
+    type: int
+    default: 0
+    version_added: "1.1.0"
   alert_webhook_url:
-    description: http(s) URL that receives alerts as a form POST (may carry a token).
+    description: http(s) URL that receives alerts (as a JSON POST, through the role's notifier; may carry a token).
     type: str
     default: ""
   emergency_numbers:
@@ -225,7 +232,7 @@ POLICY_KEYS = (
     "default_price_per_minute", "max_price_per_minute", "budgets", "max_call_seconds",
     "min_call_seconds", "max_concurrent_calls", "endpoint_max_concurrent_calls",
     "calls_per_minute", "endpoint_calls_per_minute", "burst_calls", "burst_window",
-    "business_hours", "block_on_alert", "alert_webhook_url", "emergency_numbers",
+    "business_hours", "block_on_alert", "alert_webhook_url", "alert_destinations", "emergency_numbers",
     "internal_patterns", "budget_national", "trunks", "trunk_max_concurrent_calls",
 )
 
@@ -304,6 +311,7 @@ def main():
             business_hours=dict(type="dict"),
             block_on_alert=dict(type="bool", default=False),
             alert_webhook_url=dict(type="str", default="", no_log=True),
+            alert_destinations=dict(type="int", default=0),
             emergency_numbers=dict(type="list", elements="str", default=[]),
             internal_patterns=dict(type="list", elements="str", default=[]),
             pjsip_conf=dict(type="str", default=""),

@@ -562,7 +562,7 @@ def compile_policy(params):
     national_day},
     max_call_seconds, min_call_seconds, max_concurrent_calls, endpoint_max_concurrent_calls,
     calls_per_minute, endpoint_calls_per_minute, emergency_numbers, internal_patterns,
-    burst_calls, burst_window, business_hours, block_on_alert, alert_webhook_url,
+    burst_calls, burst_window, business_hours, block_on_alert, alert_webhook_url, alert_destinations,
     budget_national (refuse national calls for budget too), trunks (trunk names),
     trunk_max_concurrent_calls (int or {trunk: int}).
     """
@@ -734,6 +734,8 @@ def compile_policy(params):
             "business_hours": parse_business_hours(params.get("business_hours")),
             "block_on_alert": bool(params.get("block_on_alert", False)),
             "webhook": bool(webhook),
+            # Every place the alerts go (Apprise URLs, the role's toll_fraud_guard_alert_destinations).
+            "destinations": _positive_int(params.get("alert_destinations") or 0, "alert_destinations", minimum=0),
         },
         "emergency_numbers": emergency,
         "internal_patterns": internal_patterns,

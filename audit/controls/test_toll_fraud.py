@@ -92,20 +92,20 @@ def test_daily_budget_bounded(target, evidence):
 
 
 @control(id="VOIP-TF-004", severity="medium",
-         title="Alerts reach a person (webhook or mail configured)",
+         title="Alerts reach a person (at least one alert destination configured)",
          rationale="The victim's complaint: no warning on an abnormal call pattern.",
          impact="Nobody is told when the PBX starts calling abroad at night.",
          remediation={"role": "toll_fraud_guard", "tag": "toll_fraud_guard",
-                      "variable": "toll_fraud_guard_alert_webhook_url"},
+                      "variable": "toll_fraud_guard_alert_urls"},
          references=REFS)
 def test_alerts_configured(target, evidence):
     policy = policy_or_fail(target, evidence)
     alerts = policy.get("alerts") or {}
-    for key in ("webhook", "email", "mail", "budget_percent", "burst_calls", "burst_window"):
+    for key in ("destinations", "webhook", "email", "mail", "budget_percent", "burst_calls", "burst_window"):
         if key in alerts:
             evidence.add(file=POLICY_PATH, key="alerts.%s" % key, value=str(alerts[key]))
-    if not any(alerts.get(key) for key in ("webhook", "email", "mail")):
-        fail("alerts are only logged: no webhook or mail recipient")
+    if not any(alerts.get(key) for key in ("destinations", "webhook", "email", "mail")):
+        fail("alerts are only logged: no alert destination (toll_fraud_guard_alert_urls, e-mail or webhook)")
 
 
 def _dialplan_findings(target):

@@ -5,6 +5,7 @@
 #   asterisk.conf.sed     edits Debian's asterisk.conf
 #   geo/                  the lab's location database, into /usr/local/share/voipguard-lab/geo
 #   addresses             extra addresses of the host: "DEVICE ADDRESS/PREFIX" per line
+#   alert-receiver        "ADDRESS PORT FILE": run voipguard-alert-receiver (the person alerts reach)
 set -e
 if [ -d /tmp/factory/bin ]; then
   install -m 0755 /tmp/factory/bin/* /usr/local/bin/
@@ -24,5 +25,10 @@ if [ -d /tmp/factory/geo ]; then
 fi
 if [ -f /tmp/factory/addresses ]; then
   while read -r device address; do ip addr add "$address" dev "$device"; done < /tmp/factory/addresses
+fi
+if [ -f /tmp/factory/alert-receiver ]; then
+  # shellcheck disable=SC2046 # three words on purpose
+  systemd-run --unit=voipguard-alert-receiver --property=Restart=always \
+    /usr/local/bin/voipguard-alert-receiver $(cat /tmp/factory/alert-receiver) >/dev/null
 fi
 rm -rf /tmp/factory

@@ -28,20 +28,20 @@ def test_no_control_of_high_severity_or_more_fails(audit_run):
 
 
 def test_only_the_findings_left_by_design_remain(audit_run):
-    # TF-004: the lab has no alert webhook or mail; TF-006: the [demo] context is reported, not
-    # removed. Every other control, the firewall's per-source SIP rate (FW-004) included, passes.
+    # TF-006: the [demo] context is reported, not removed. Every other control, the firewall's
+    # per-source SIP rate (FW-004) and the alert destination (TF-004) included, passes.
     _, report, _ = audit_run
     failed = sorted(c["id"] for c in report["hosts"][0]["controls"] if c["status"] != "pass")
-    assert failed == ["VOIP-TF-004", "VOIP-TF-006"]
+    assert failed == ["VOIP-TF-006"]
 
 
 def test_the_worst_case_exposure_is_bounded(audit_run):
     _, report, _ = audit_run
     exposure = report["summary"]["exposure"]
     assert exposure["unlimited"] is False
-    # International calls: 3 endpoints x EUR 5; national calls, which budgets never stop, are
-    # bounded by 4 concurrent calls at the dearest national rate (EUR 0.12/min) all day.
-    assert exposure["per_day"] == round(3 * 5 + 4 * 0.12 * 1440, 2)
+    # The role's defaults: international calls 3 endpoints x EUR 5; national calls, which those
+    # budgets do not stop, their own daily budget of EUR 15.
+    assert exposure["per_day"] == 3 * 5 + 15
 
 
 def test_no_secret_reaches_the_report(audit_run):

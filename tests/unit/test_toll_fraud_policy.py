@@ -119,10 +119,16 @@ def test_dialplan_destination_rows(built):
     assert "exten => _0Z.,1,Return(49${EXTEN:1})" in text
 
 
-def test_dialplan_webhook_only_when_configured(built):
-    assert "CURL(" not in render(built)
+def test_dialplan_never_calls_out_even_with_a_webhook(built):
+    # Alerts leave the PBX through the notifier (Apprise), never from the dialplan.
     url = "https://alerts.example.org/hook?token=abc"
-    assert "CURL(%s," % url in render(built, toll_fraud_guard_alert_webhook_url=url)
+    text = render(built, toll_fraud_guard_alert_webhook_url=url)
+    assert "CURL(" not in text and "token=abc" not in text and "System(" not in text
+
+
+def test_the_policy_records_how_many_places_the_alerts_go():
+    assert toll_fraud_policy.build(params())["policy"]["alerts"]["destinations"] == 0
+    assert toll_fraud_policy.build(params(alert_destinations=2))["policy"]["alerts"]["destinations"] == 2
 
 
 def test_dialplan_block_on_alert_and_outside_line():
