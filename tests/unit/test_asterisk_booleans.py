@@ -11,6 +11,7 @@ from audit.controls import test_core as core_controls
 from audit.controls import test_pjsip as pjsip_controls
 from audit.hostctx import HostContext
 from audit.plugin import Evidence
+from fake_results import FakeFile, FakeResult
 
 
 @pytest.mark.parametrize("word", ["yes", "true", "y", "t", "1", "on", "YES", "On", " y ", "T"])
@@ -54,18 +55,6 @@ def test_config_info_lists_the_options_asterisk_reads_as_true(tmp_path):
     assert sections[("1001", "aor")]["true_options"] == ["remove_existing"]
 
 
-class _File:
-    def __init__(self, text):
-        self.exists = self.is_file = text is not None
-        self.is_directory = False
-        self.content_string = text
-
-
-class _Result:
-    def __init__(self, stdout, rc=0):
-        self.stdout, self.rc = stdout, rc
-
-
 class FilesOnlyHost:
     """Stands in for a testinfra host where only /etc/asterisk's files matter (no SSH here, no
     running Asterisk: the controls fall back to the files, as they do on a host whose Asterisk
@@ -75,13 +64,13 @@ class FilesOnlyHost:
         self.files = files
 
     def file(self, path):
-        return _File(self.files.get(path))
+        return FakeFile(self.files.get(path))
 
     def run(self, command):
         if command.startswith("asterisk -rx"):
-            return _Result("Unable to connect to remote asterisk", rc=1)
+            return FakeResult("Unable to connect to remote asterisk", rc=1)
         assert command.startswith("find /etc/asterisk")
-        return _Result("\n".join(sorted(self.files)))
+        return FakeResult("\n".join(sorted(self.files)))
 
 
 def test_the_audit_fails_an_endpoint_whose_options_are_open_with_y():

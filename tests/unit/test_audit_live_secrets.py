@@ -12,6 +12,7 @@ from _pytest.outcomes import Failed
 from audit.controls import test_sip_secrets as sip_controls
 from audit.hostctx import HostContext
 from audit.plugin import Evidence
+from fake_results import FakeFile, FakeResult
 
 CAPTURED = Path(__file__).parent / "fixtures" / "asterisk_live"
 PLACEHOLDER = "PASSWORD-PLACEHOLDER"
@@ -43,18 +44,6 @@ def cli_answers(passwords):
     return answers
 
 
-class _File:
-    def __init__(self, text):
-        self.exists = self.is_file = text is not None
-        self.is_directory = False
-        self.content_string = text
-
-
-class _Result:
-    def __init__(self, stdout, rc=0):
-        self.stdout, self.rc = stdout, rc
-
-
 class PbxHost:
     """A testinfra host stand-in: /etc/asterisk/pjsip.conf, and an Asterisk CLI that answers
     from `answers` (None: no Asterisk running)."""
@@ -63,15 +52,15 @@ class PbxHost:
         self.files, self.answers = files, answers
 
     def file(self, path):
-        return _File(self.files.get(path))
+        return FakeFile(self.files.get(path))
 
     def run(self, command):
         if command.startswith("asterisk -rx"):
             if self.answers is None:
-                return _Result("Unable to connect to remote asterisk", rc=1)
-            return _Result(self.answers.get(shlex.split(command)[2], ""))
+                return FakeResult("Unable to connect to remote asterisk", rc=1)
+            return FakeResult(self.answers.get(shlex.split(command)[2], ""))
         assert command.startswith("find /etc/asterisk")
-        return _Result("\n".join(sorted(self.files)))
+        return FakeResult("\n".join(sorted(self.files)))
 
 
 def target_with(file_passwords, running_passwords):
