@@ -409,18 +409,22 @@ def audit_accounts(accounts, policy):
     return findings
 
 
-def _excluded(account, exclude):
+def _names(account):
+    """Every name an operator may give an account by (lower case): its object, its id, its endpoints."""
     names = set([account.object.lower(), account.id.lower()])
     names.update(endpoint.lower() for endpoint, _ in account.endpoints)
-    return bool(names & exclude)
+    return names
+
+
+def _excluded(account, exclude):
+    return bool(_names(account) & exclude)
 
 
 def unknown_names(accounts, names):
     """The names (as given) that match no account by any of its names."""
     known = set()
     for account in accounts:
-        known.update([account.object.lower(), account.id.lower()])
-        known.update(endpoint.lower() for endpoint, _ in account.endpoints)
+        known.update(_names(account))
     return [name for name in names or () if name.lower() not in known]
 
 
