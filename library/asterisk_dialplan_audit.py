@@ -250,6 +250,15 @@ def parse_dialplan(configs):
                 yield section, line, current, app, args
 
 
+def context_includes(entries):
+    """{context (lower case): [contexts it includes]} from parse_dialplan's entries."""
+    includes = {}
+    for section, _line, _extension, app, args in entries:
+        if app == "include":
+            includes.setdefault(section.name.lower(), []).append(args)
+    return includes
+
+
 def reachable(includes, start):
     seen = []
     todo = list(start)
@@ -266,7 +275,6 @@ def audit(configs, unauthenticated_contexts=(), trunk_endpoints=()):
     """Return (findings, contexts, reachable contexts) for loaded dialplan files."""
     findings = []
     contexts = []
-    includes = {}
 
     def add(rule, section, line, extension, *fmt):
         severity, message = RULES[rule]
@@ -285,9 +293,7 @@ def audit(configs, unauthenticated_contexts=(), trunk_endpoints=()):
                     contexts.append(section.name)
                 if section.name.lower() == "demo":
                     add("DP003", section, None, None)
-    for section, line, extension, app, args in entries:
-        if app == "include":
-            includes.setdefault(section.name.lower(), []).append(args)
+    includes = context_includes(entries)
     unauth = reachable(includes, ["default"] + list(unauthenticated_contexts))
     unauth_lower = [c.lower() for c in unauth]
 
@@ -336,11 +342,7 @@ def trunk_routes(configs, phone_contexts, trunk_endpoints):
     context, pattern, strip (leading digits ${EXTEN:n} drops; None when the dialed number is not
     ${EXTEN}, so the route cannot be read), file and line."""
     entries = list(parse_dialplan(configs))
-    includes = {}
-    for section, _line, _extension, app, args in entries:
-        if app == "include":
-            includes.setdefault(section.name.lower(), []).append(args)
-    wanted = set(name.lower() for name in reachable(includes, list(phone_contexts)))
+    wanted = set(name.lower() for name in reachable(context_includes(entries), list(phone_contexts)))
     routes = []
     for section, line, extension, app, args in entries:
         if app != "dial" or extension is None or section.name.lower() not in wanted:
