@@ -11,7 +11,7 @@ import posixpath
 import shlex
 
 from audit import ROOT  # noqa: F401  (puts module_utils on the import path)
-from ansible.module_utils import asterisk_conf, asterisk_live
+from ansible.module_utils import asterisk_conf, asterisk_live, trunk_boundary
 from ansible.module_utils.asterisk_conf import AsteriskConfigError, ast_true, parse
 
 ASTERISK_DIR = "/etc/asterisk"
@@ -196,7 +196,30 @@ class HostContext:
 
     def phone_endpoints(self):
         trunks = self.trunk_endpoints() | self.identified_endpoints()
-        return dict((name, opts) for name, opts in self.endpoints().items() if name not in trunks)
+        return dict((name, opts) for name, opts in self.endpoints().items()
+                    if name not in trunks and not name.startswith(trunk_boundary.OWN_ENDPOINT_PREFIX))
+
+    def trunk_bypasses(self):
+        """Reasons calls can reach a trunk unchecked: a trunk the running res_pjsip does not loop
+        through the guard (trunk_boundary), so transfers, forwards, AMI and call files go out as
+        they are; or a loop with nothing to receive it."""
+        reasons = []
+        for endpoint in sorted(self.trunk_endpoints()):
+            shown = self.live_parameters("pjsip show endpoint %s" % endpoint)
+            if not shown:
+                reasons.append("trunk endpoint %s is not loaded, or Asterisk does not answer" % endpoint)
+            elif not trunk_boundary.is_loop_proxy(shown.get("outbound_proxy")):
+                reasons.append("trunk %s: calls that do not start at a guarded phone (transfers, "
+                               "forwards, AMI, call files) reach it unchecked: no trunk boundary" % endpoint)
+        if reasons or not self.trunk_endpoints():
+            return reasons
+        if trunk_boundary.EGRESS_ENDPOINT not in (self.live_endpoints() or []):
+            reasons.append("the trunks loop to endpoint %s, which the running Asterisk has not loaded"
+                           % trunk_boundary.EGRESS_ENDPOINT)
+        elif trunk_boundary.EGRESS_CONTEXT not in (self.dialplan_contexts() or set()):
+            reasons.append("the trunks loop to context %s, missing from the running dialplan"
+                           % trunk_boundary.EGRESS_CONTEXT)
+        return reasons
 
     # -- toll-fraud policy ---------------------------------------------------------------------
     def policy(self):
@@ -262,7 +285,7 @@ class HostContext:
         return {"policy": policy,
                 "endpoints": len(self.phone_endpoints()),
                 "unguarded": self.unguarded() if policy else [],
-                "bypasses": self.ami_bypasses()}
+                "bypasses": self.ami_bypasses() + (self.trunk_bypasses() if policy else [])}
 
 
 def is_loopback(address):

@@ -173,6 +173,17 @@ options:
     type: list
     elements: str
     default: []
+  trunk_boundary:
+    description:
+      - Plan the loop that sends every trunk's INVITEs back through the guard (context
+        voipguard-egress) before they reach the carrier; see RETURN I(trunk_boundary).
+    type: bool
+    default: false
+  pjsip_sections:
+    description: The C(sections) of asterisk_config_info on pjsip.conf, for I(trunk_boundary).
+    type: list
+    elements: dict
+    default: []
 """
 
 EXAMPLES = r"""
@@ -209,9 +220,18 @@ guard_contexts:
   type: dict
   sample: {"from-internal": "voipguard-guard-from-internal"}
 unguarded_endpoints:
-  description: Endpoints left alone (trunks, exempt, no context).
+  description: Endpoints left alone (trunks, exempt, no context); voipguard's own are not listed.
   returned: success
   type: list
+trunk_boundary:
+  description:
+    - The loop that makes every trunk leg pass the guard (module_utils/trunk_boundary.py), or null
+      when I(trunk_boundary) is off or there are no trunks.
+  returned: success
+  type: dict
+  sample: {egress: {endpoint: voipguard-egress, context: voipguard-egress, matches: ["127.0.0.1:5060"]},
+           trunks: [{name: carrier, endpoint: carrier, proxy: "sip:carrier@127.0.0.1:5060;lr",
+                     copy_endpoint: voipguard-trunk-carrier, copy_options: [[type, endpoint]]}]}
 """
 
 from ansible.module_utils.basic import AnsibleModule
@@ -219,6 +239,8 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.dial_policy import (
     DEFAULT_BLOCKED_COUNTRIES, DEFAULT_BLOCKED_PREFIXES, PolicyError, compile_policy,
     guard_context, plan_endpoints)
+from ansible.module_utils.trunk_boundary import (
+    OWN_ENDPOINT_PREFIX, BoundaryError, plan as plan_trunk_boundary)
 
 try:
     from ansible.module_utils.asterisk_conf import AsteriskConfigError, iter_sections, parse, resolve
@@ -268,14 +290,25 @@ def build(params):
             contexts, includes = endpoint_contexts(params.get("pjsip_conf") or "")
         except AsteriskConfigError as exc:
             raise PolicyError("pjsip.conf: %s" % exc)
+    # The trunk boundary's own endpoints (voipguard-egress, voipguard-trunk-*) are not phones.
+    contexts = dict((name, context) for name, context in contexts.items()
+                    if not name.startswith(OWN_ENDPOINT_PREFIX))
     plan = plan_endpoints(contexts, params.get("trunk_endpoints"), params.get("exempt_endpoints"))
     result = {
         "policy": policy,
         "endpoint_plan": plan,
         "guard_contexts": dict((ctx, guard_context(ctx)) for ctx in sorted(set(plan.values()))),
         "unguarded_endpoints": sorted(set(contexts) - set(plan)),
+        "trunk_boundary": None,
         "warnings": [],
     }
+    if params.get("trunk_boundary") and params.get("trunks"):
+        trunks = [{"name": name, "endpoint": endpoint} for name, endpoint
+                  in zip(params["trunks"], params.get("trunk_endpoints") or [])]
+        try:
+            result["trunk_boundary"] = plan_trunk_boundary(params.get("pjsip_sections") or [], trunks)
+        except BoundaryError as exc:
+            raise PolicyError("toll_fraud_guard_trunk_boundary_enabled: %s" % exc)
     if includes:
         result["warnings"].append(
             "pjsip.conf includes %s; endpoints defined there are not guarded"
@@ -318,6 +351,8 @@ def main():
             endpoint_contexts=dict(type="dict"),
             trunk_endpoints=dict(type="list", elements="str", default=[]),
             exempt_endpoints=dict(type="list", elements="str", default=[]),
+            trunk_boundary=dict(type="bool", default=False),
+            pjsip_sections=dict(type="list", elements="dict", default=[]),
         ),
         supports_check_mode=True,
     )

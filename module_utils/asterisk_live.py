@@ -169,10 +169,17 @@ def pjsip_drift(pjsip, wizard, cli, realtime=()):
         for name in sorted(live - set(disk_endpoints) - wizard_names):
             drift.append("endpoint %s is loaded but in no file" % name)
     for name in sorted(set(disk_endpoints) & live):
+        shown = parse_parameters(cli("pjsip show endpoint %s" % name))
         want = _last(disk_endpoints[name], "context", "default")
-        running = parse_parameters(cli("pjsip show endpoint %s" % name)).get("context")
+        running = shown.get("context")
         if running is not None and running != want:
             drift.append("endpoint %s runs in context %s, the files say %s" % (name, running, want))
+        # The trunk boundary is an outbound_proxy: a trunk that does not loop is money unguarded.
+        want = _last(disk_endpoints[name], "outbound_proxy", "")
+        running = shown.get("outbound_proxy")
+        if running is not None and running != want:
+            drift.append("endpoint %s sends through outbound_proxy %s, the files say %s"
+                         % (name, running or "(none)", want or "(none)"))
     digest = SecretDigester().digest
     disk_auths = dict((s.name, resolve(pjsip, s.name, "auth")) for s in iter_sections(pjsip, "auth"))
     live_auths = set(parse_auth_names(cli("pjsip show auths")))

@@ -141,3 +141,14 @@ def test_an_ami_user_as_the_running_asterisk_shows_it():
                            ("allow", "127.0.0.1/255.255.255.255")]
     assert "originate" not in user["write"] and "system" not in user["write"] and "call" in user["write"]
     assert parse_manager_user("No such user 'nobody'") is None
+
+
+def test_a_trunk_boundary_in_the_files_but_not_running_is_drift():
+    looped = pjsip_text(extra="outbound_proxy = sip:carrier@127.0.0.1:5060\\;lr\n")
+    drift = pjsip_drift(looped, [], lab_cli())
+    assert drift == ["endpoint carrier sends through outbound_proxy (none), the files say "
+                     "sip:carrier@127.0.0.1:5060;lr"]
+    running = captured("pjsip_show_endpoint_1001.txt").replace(
+        " outbound_proxy                     : \n",
+        " outbound_proxy                     : sip:carrier@127.0.0.1:5060;lr\n")
+    assert pjsip_drift(looped, [], lab_cli({"pjsip show endpoint carrier": running})) == []

@@ -1,0 +1,158 @@
+# -*- coding: utf-8 -*-
+# Copyright: voipguard contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The trunk leg as the money boundary: plan the loop through the PBX's own SIP transport.
+
+Every INVITE res_pjsip sends for a trunk endpoint goes to the endpoint's outbound_proxy, whatever
+made the channel (a phone's Dial, a transfer, a forward, a Local channel, AMI or CLI Originate, a
+call file, DISA, ARI): chan_pjsip sets up every outgoing dialog from the endpoint's options, not
+from the dialplan. Pointed at this PBX's own UDP
+transport, the INVITE comes back in, is identified by its source address and port as the endpoint
+voipguard-egress, and runs the guard's check in dialplan context voipguard-egress before a copy
+of the trunk endpoint without the loop (voipguard-trunk-<endpoint>) dials the carrier. The trunk's
+name travels as the user part of the proxy URI, which stays in the Route header.
+
+Cost: one more channel pair and one more SIP/RTP hop over loopback per outgoing trunk call.
+Limits: UDP transports only (the loop needs a connectionless transport the PBX listens on), and
+the PBX must identify by IP first (endpoint_identifier_order), or the looped INVITE could be taken
+for the phone whose name is in its From header.
+"""
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import re
+
+EGRESS_ENDPOINT = "voipguard-egress"
+EGRESS_CONTEXT = "voipguard-egress"
+COPY_PREFIX = "voipguard-trunk-"
+# Endpoints voipguard defines itself: never phones, never guarded (dial_policy has the same).
+OWN_ENDPOINT_PREFIX = "voipguard-"
+# Options of the trunk endpoint that the copy must not carry: the loop itself, and the group the
+# role counts trunk channels in (counted once, on the looped leg).
+_NOT_COPIED = ("type", "outbound_proxy")
+_OWN_SET_VAR = re.compile(r"^\s*GROUP\(voipguard-trunk\)\s*=")
+_LOOP_PROXY = re.compile(r"^sip:([^@;]+)@(\[[^\]]+\]|[^:;]+):(\d+);lr$")
+
+
+class BoundaryError(ValueError):
+    """The trunk boundary cannot be set up as asked; the message names what to fix."""
+
+
+def _last(effective, key, default=""):
+    values = effective.get(key) or []
+    return values[-1] if values else default
+
+
+def _sections(sections, section_type):
+    return [s for s in sections if s.get("type") == section_type
+            and not s.get("is_template") and not s.get("is_addition")]
+
+
+def loop_proxy(trunk_endpoint, host, port):
+    """The outbound_proxy that loops a trunk's INVITEs through this PBX (value, unescaped)."""
+    return "sip:%s@%s:%d;lr" % (trunk_endpoint, host, port)
+
+
+def is_loop_proxy(value):
+    return bool(_LOOP_PROXY.match(value or ""))
+
+
+def transport_address(transport_effective):
+    """(host, port) the loop sends to for a UDP transport's bind; 0.0.0.0/:: become loopback."""
+    bind = _last(transport_effective, "bind", "0.0.0.0")
+    match = re.match(r"^\[([^\]]+)\](?::(\d+))?$", bind) or re.match(r"^([^:]+)(?::(\d+))?$", bind)
+    if not match:
+        raise BoundaryError("transport bind %r is not an address[:port] the loop can use" % bind)
+    host, port = match.group(1), int(match.group(2) or 5060)
+    if host in ("0.0.0.0", ""):
+        host = "127.0.0.1"
+    elif host == "::":
+        host = "[::1]"
+    elif ":" in host:
+        host = "[%s]" % host
+    return host, port
+
+
+def copy_options(trunk_effective, previous_copy_effective=None):
+    """Option lines (key, value) of the trunk's copy: the trunk as the operator wrote it (templates
+    resolved), without the loop. The operator's own outbound_proxy, replaced on the trunk by the
+    loop, is kept: from the trunk when it is not the loop, else from the copy written last time."""
+    lines = [("type", "endpoint")]
+    proxy = _last(trunk_effective, "outbound_proxy")
+    if is_loop_proxy(proxy):
+        proxy = _last(previous_copy_effective or {}, "outbound_proxy")
+    # Codec lines keep their order among themselves: disallow=all before allow wipes nothing.
+    codec_keys = [k for k in trunk_effective if k in ("disallow", "allow")]
+    for key in sorted(codec_keys, key=lambda k: 0 if k == "disallow" else 1):
+        lines.extend((key, value) for value in trunk_effective[key])
+    for key in sorted(trunk_effective):
+        if key in _NOT_COPIED or key in codec_keys:
+            continue
+        for value in trunk_effective[key]:
+            if key == "set_var" and _OWN_SET_VAR.match(value):
+                continue
+            lines.append((key, value))
+    if proxy:
+        lines.append(("outbound_proxy", proxy))
+    return lines
+
+
+def plan(sections, trunks):
+    """The loop for every trunk: what the role writes, from asterisk_config_info's sections.
+
+    sections: [{name, type, is_template, is_addition, file, effective: {key: [values]}}]
+    trunks: [{name, endpoint}] (voipguard_trunks).
+    Returns {"egress": {"endpoint", "context", "matches": ["host:port"]},
+             "trunks": [{"name", "endpoint", "file", "proxy", "copy_endpoint", "copy_options"}]}.
+    Raises BoundaryError when the loop cannot work on this configuration.
+    """
+    globals_ = _sections(sections, "global")
+    order = _last(globals_[-1]["effective"], "endpoint_identifier_order") if globals_ else ""
+    identifiers = [part.strip() for part in order.split(",") if part.strip()]
+    if identifiers and identifiers[0] != "ip":
+        raise BoundaryError(
+            "pjsip.conf [global] endpoint_identifier_order = %s: the trunk boundary needs 'ip' "
+            "first, or a looped INVITE could be identified as the phone named in its From header"
+            % order)
+    transports = dict((s["name"], s) for s in _sections(sections, "transport"))
+    udp = [name for name, s in transports.items()
+           if _last(s["effective"], "protocol", "udp").lower() == "udp"]
+    endpoints = dict((s["name"], s) for s in _sections(sections, "endpoint"))
+    previous = dict((name[len(COPY_PREFIX):], s) for name, s in endpoints.items()
+                    if name.startswith(COPY_PREFIX))
+    result = {"egress": {"endpoint": EGRESS_ENDPOINT, "context": EGRESS_CONTEXT, "matches": []},
+              "trunks": []}
+    for trunk in trunks:
+        name, endpoint = trunk["name"], trunk["endpoint"]
+        section = endpoints.get(endpoint)
+        if section is None:
+            raise BoundaryError("trunk %s: endpoint %s is not defined in pjsip.conf or its includes"
+                                % (name, endpoint))
+        effective = section["effective"]
+        transport = _last(effective, "transport")
+        if transport:
+            if transport not in transports:
+                raise BoundaryError("trunk %s: transport %s is not defined" % (name, transport))
+            if transport not in udp:
+                raise BoundaryError(
+                    "trunk %s uses transport %s (%s): the trunk boundary loops UDP only"
+                    % (name, transport, _last(transports[transport]["effective"], "protocol")))
+        elif not udp:
+            raise BoundaryError("the trunk boundary needs a UDP transport in pjsip.conf; none found")
+        else:
+            transport = sorted(udp)[0]
+        host, port = transport_address(transports[transport]["effective"])
+        match = "%s:%d" % (host, port)
+        if match not in result["egress"]["matches"]:
+            result["egress"]["matches"].append(match)
+        result["trunks"].append({
+            "name": name,
+            "endpoint": endpoint,
+            "file": section.get("file"),
+            "proxy": loop_proxy(endpoint, host, port),
+            "copy_endpoint": COPY_PREFIX + endpoint,
+            "copy_options": copy_options(
+                effective, (previous.get(endpoint) or {}).get("effective")),
+        })
+    return result

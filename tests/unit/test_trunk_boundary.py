@@ -1,0 +1,121 @@
+"""The trunk boundary's plan (module_utils/trunk_boundary.py), what the role renders from it, and
+the policy module's use of it. The loop itself is proven on the lab (tests/lab/test_trunk_boundary.py)."""
+import re
+from pathlib import Path
+
+import jinja2
+import pytest
+
+import asterisk_config_info
+import toll_fraud_policy
+from ansible.module_utils.asterisk_conf import parse
+from ansible.module_utils.dial_policy import PolicyError
+from ansible.module_utils.trunk_boundary import BoundaryError, copy_options, plan
+
+ROOT = Path(__file__).resolve().parents[2]
+TEMPLATES = ROOT / "roles" / "toll_fraud_guard" / "templates"
+FIXTURE = (Path(__file__).parent / "fixtures" / "toll_fraud" / "pjsip.conf").read_text()
+CARRIER = [{"name": "carrier", "endpoint": "carrier"}]
+
+
+def sections(text):
+    return asterisk_config_info.describe([parse(text, "/etc/asterisk/pjsip.conf")])["sections"]
+
+
+def render(template, **variables):
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATES)), trim_blocks=True,
+                             undefined=jinja2.StrictUndefined)
+    return env.get_template(template).render(**variables)
+
+
+def test_each_trunk_loops_through_the_transport_it_would_use():
+    result = plan(sections(FIXTURE), CARRIER)
+    assert result["egress"] == {"endpoint": "voipguard-egress", "context": "voipguard-egress",
+                                "matches": ["127.0.0.1:5060"]}
+    (trunk,) = result["trunks"]
+    assert trunk["proxy"] == "sip:carrier@127.0.0.1:5060;lr"
+    assert trunk["copy_endpoint"] == "voipguard-trunk-carrier"
+    assert trunk["file"] == "/etc/asterisk/pjsip.conf"
+    assert ("aors", "carrier") in trunk["copy_options"] and ("context", "from-carrier") in trunk["copy_options"]
+
+
+def test_a_bound_address_and_port_are_used_as_they_are():
+    text = FIXTURE.replace("bind=0.0.0.0:5060", "bind=198.51.100.10:5080")
+    result = plan(sections(text), CARRIER)
+    assert result["trunks"][0]["proxy"] == "sip:carrier@198.51.100.10:5080;lr"
+    assert result["egress"]["matches"] == ["198.51.100.10:5080"]
+
+
+def test_the_copy_keeps_the_operators_options_but_not_the_loop_nor_the_trunk_group():
+    effective = {"type": ["endpoint"], "allow": ["ulaw"], "disallow": ["all"],
+                 "set_var": ["GROUP(voipguard-trunk)=carrier", "CDR(userfield)=acme"],
+                 "outbound_proxy": ["sip:sbc.example.net\\;lr"], "from_user": ["4930123"]}
+    lines = copy_options(effective)
+    assert lines[:3] == [("type", "endpoint"), ("disallow", "all"), ("allow", "ulaw")]
+    assert ("set_var", "CDR(userfield)=acme") in lines
+    assert not any("voipguard-trunk" in value for _, value in lines)
+    assert ("outbound_proxy", "sip:sbc.example.net\\;lr") in lines  # the operator's own proxy moves to the copy
+
+
+def test_after_the_first_run_the_operators_proxy_is_read_back_from_the_copy():
+    looped = {"type": ["endpoint"], "outbound_proxy": ["sip:carrier@127.0.0.1:5060;lr"]}
+    assert ("outbound_proxy", "sip:sbc.example.net;lr") in copy_options(
+        looped, {"outbound_proxy": ["sip:sbc.example.net;lr"]})
+    assert not [k for k, _ in copy_options(looped, None) if k == "outbound_proxy"]
+
+
+@pytest.mark.parametrize("change, message", [
+    (lambda t: t.replace("protocol=udp", "protocol=tcp"), "needs a UDP transport"),
+    (lambda t: t.replace("context=from-carrier", "context=from-carrier\ntransport=transport-tls")
+     + "\n[transport-tls]\ntype=transport\nprotocol=tls\n", "loops UDP only"),
+    (lambda t: "[global]\ntype=global\nendpoint_identifier_order=username,ip\n" + t, "needs 'ip' first"),
+    (lambda t: t.replace("[carrier]\ntype=endpoint", "[carrier2]\ntype=endpoint"),
+     "endpoint carrier is not defined"),
+])
+def test_configurations_the_loop_cannot_serve_are_refused_with_the_reason(change, message):
+    with pytest.raises(BoundaryError, match=re.escape(message)):
+        plan(sections(change(FIXTURE)), CARRIER)
+
+
+def test_the_policy_module_plans_the_boundary_and_never_guards_its_own_endpoints():
+    from test_toll_fraud_policy import params  # pylint: disable=import-outside-toplevel
+    own = FIXTURE + "\n[voipguard-egress]\ntype=endpoint\ncontext=voipguard-egress\n"
+    contexts = {"1001": "from-internal", "carrier": "from-carrier",
+                "voipguard-egress": "voipguard-egress", "voipguard-trunk-carrier": "from-carrier"}
+    built = toll_fraud_policy.build(params(
+        endpoint_contexts=contexts, trunks=["carrier"], trunk_boundary=True,
+        pjsip_sections=sections(own)))
+    assert built["endpoint_plan"] == {"1001": "from-internal"}
+    assert built["unguarded_endpoints"] == ["carrier"]
+    assert built["trunk_boundary"]["trunks"][0]["proxy"] == "sip:carrier@127.0.0.1:5060;lr"
+    with pytest.raises(PolicyError, match="toll_fraud_guard_trunk_boundary_enabled: .*UDP"):
+        toll_fraud_policy.build(params(trunks=["carrier"], trunk_boundary=True,
+                                       pjsip_sections=sections(FIXTURE.replace("udp", "tcp"))))
+
+
+def test_rendered_pjsip_file_parses_and_the_dialplan_checks_the_trunk_leg_before_dialing():
+    from test_toll_fraud_policy import params  # pylint: disable=import-outside-toplevel
+    built = toll_fraud_policy.build(params(trunks=["carrier"], trunk_max_concurrent_calls=2,
+                                           trunk_boundary=True, pjsip_sections=sections(FIXTURE)))
+    boundary = built["trunk_boundary"]
+    pjsip = parse(render("pjsip_voipguard.conf.j2", toll_fraud_guard_boundary=boundary), "pjsip_voipguard.conf")
+    names = [(s.name, s.get("type")) for s in pjsip.sections if s.header is not None]
+    assert names == [("voipguard-egress", "endpoint"), ("voipguard-egress", "identify"),
+                     ("voipguard-trunk-carrier", "endpoint")]
+    dialplan = render("extensions_voipguard.conf.j2", toll_fraud_guard_compiled=built["policy"],
+                      toll_fraud_guard_endpoint_plan=built["endpoint_plan"],
+                      toll_fraud_guard_boundary=boundary)
+    egress = dialplan.split("[voipguard-egress]")[1].split("\n[")[0]
+    assert egress.index("Gosub(voipguard-check,s,1)") < egress.index("Dial(PJSIP/${FILTER(0-9+,${EXTEN})}@${VOIPGUARD_TRUNK_COPY}")
+    # an unknown trunk in the Route header is refused, never dialed
+    assert "(unknown),Set(VOIPGUARD_CALLER=trunk-leg)" in egress and "unknown-trunk" in egress
+    check = dialplan.split("[voipguard-check]")[1].split("\n[")[0]
+    # the exact per-trunk cap on the trunk leg, not the pre-dial handler
+    assert '"${VOIPGUARD_TRUNK}" = "carrier" & ${GROUP_COUNT(carrier@voipguard-trunk)} > 2]?refuse_trunk)' in check
+    assert "b(voipguard-trunk-cap" not in check
+    # the phone's check returns before any limit; the trunk leg goes on to them
+    assert check.index('"${VOIPGUARD_TRUNK_LEG}" = "1"]?limits)') < check.index("LOCK(voipguard)")
+    # without the boundary nothing of it is rendered
+    plain = render("extensions_voipguard.conf.j2", toll_fraud_guard_compiled=built["policy"],
+                   toll_fraud_guard_endpoint_plan=built["endpoint_plan"])
+    assert "voipguard-egress" not in plain and "VOIPGUARD_TRUNK_LEG" not in plain
