@@ -282,8 +282,11 @@ class HostContext:
 
     def exposure_inputs(self):
         policy = self.policy()
+        # With the trunk boundary, trunk legs no phone vouched for are charged to one more
+        # endpoint of their own, "trunk-leg", with its own budgets.
+        trunk_leg = 1 if policy and self.trunk_endpoints() and not self.trunk_bypasses() else 0
         return {"policy": policy,
-                "endpoints": len(self.phone_endpoints()),
+                "endpoints": len(self.phone_endpoints()) + trunk_leg,
                 "unguarded": self.unguarded() if policy else [],
                 "bypasses": self.ami_bypasses() + (self.trunk_bypasses() if policy else [])}
 

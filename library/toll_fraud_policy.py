@@ -232,6 +232,13 @@ trunk_boundary:
   sample: {egress: {endpoint: voipguard-egress, context: voipguard-egress, matches: ["127.0.0.1:5060"]},
            trunks: [{name: carrier, endpoint: carrier, proxy: "sip:carrier@127.0.0.1:5060;lr",
                      copy_endpoint: voipguard-trunk-carrier, copy_options: [[type, endpoint]]}]}
+trunk_boundary_undo:
+  description:
+    - With I(trunk_boundary) off, the trunks a previous run looped, and the outbound_proxy of the
+      operator's to put back ("" for none).
+  returned: success
+  type: list
+  sample: [{name: carrier, endpoint: carrier, file: /etc/asterisk/pjsip.conf, proxy: ""}]
 """
 
 from ansible.module_utils.basic import AnsibleModule
@@ -240,7 +247,7 @@ from ansible.module_utils.dial_policy import (
     DEFAULT_BLOCKED_COUNTRIES, DEFAULT_BLOCKED_PREFIXES, PolicyError, compile_policy,
     guard_context, plan_endpoints)
 from ansible.module_utils.trunk_boundary import (
-    OWN_ENDPOINT_PREFIX, BoundaryError, plan as plan_trunk_boundary)
+    OWN_ENDPOINT_PREFIX, BoundaryError, loops_to_undo, plan as plan_trunk_boundary)
 
 try:
     from ansible.module_utils.asterisk_conf import AsteriskConfigError, iter_sections, parse, resolve
@@ -302,9 +309,12 @@ def build(params):
         "trunk_boundary": None,
         "warnings": [],
     }
-    if params.get("trunk_boundary") and params.get("trunks"):
-        trunks = [{"name": name, "endpoint": endpoint} for name, endpoint
-                  in zip(params["trunks"], params.get("trunk_endpoints") or [])]
+    trunks = [{"name": name, "endpoint": endpoint} for name, endpoint
+              in zip(params.get("trunks") or [], params.get("trunk_endpoints") or [])]
+    # Switched off: the trunks a previous run looped get their own outbound_proxy back.
+    result["trunk_boundary_undo"] = ([] if params.get("trunk_boundary")
+                                     else loops_to_undo(params.get("pjsip_sections") or [], trunks))
+    if params.get("trunk_boundary") and trunks:
         try:
             result["trunk_boundary"] = plan_trunk_boundary(params.get("pjsip_sections") or [], trunks)
         except BoundaryError as exc:

@@ -98,6 +98,21 @@ def copy_options(trunk_effective, previous_copy_effective=None):
     return lines
 
 
+def loops_to_undo(sections, trunks):
+    """Trunks that still loop while the boundary is switched off: [{name, endpoint, file, proxy}],
+    proxy being the operator's own outbound_proxy to put back ("" for none), read from the copy."""
+    endpoints = dict((s["name"], s) for s in _sections(sections, "endpoint"))
+    undo = []
+    for trunk in trunks:
+        section = endpoints.get(trunk["endpoint"])
+        if section is None or not is_loop_proxy(_last(section["effective"], "outbound_proxy")):
+            continue
+        copy = endpoints.get(COPY_PREFIX + trunk["endpoint"]) or {}
+        undo.append({"name": trunk["name"], "endpoint": trunk["endpoint"], "file": section.get("file"),
+                     "proxy": _last(copy.get("effective") or {}, "outbound_proxy")})
+    return undo
+
+
 def plan(sections, trunks):
     """The loop for every trunk: what the role writes, from asterisk_config_info's sections.
 

@@ -39,9 +39,12 @@ def test_the_worst_case_exposure_is_bounded(audit_run):
     _, report, _ = audit_run
     exposure = report["summary"]["exposure"]
     assert exposure["unlimited"] is False
-    # The role's defaults: international calls 3 endpoints x EUR 5; national calls, which those
-    # budgets do not stop, their own daily budget of EUR 15.
-    assert exposure["per_day"] == 3 * 5 + 15
+    # The role's defaults: international calls 3 phones and the trunk legs no phone vouched for
+    # (AMI, call files, transfers: endpoint "trunk-leg") x EUR 5, which the PBX daily budget of
+    # EUR 20 equals; national calls, which those budgets do not stop, their own EUR 15 a day.
+    # ("trunk-leg" counts only when the running trunk loops through the guard; a trunk that does
+    # not is a bypass, and the exposure would be unlimited.)
+    assert exposure["per_day"] == (3 + 1) * 5 + 15
 
 
 def test_no_secret_reaches_the_report(audit_run):

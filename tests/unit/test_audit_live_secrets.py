@@ -104,3 +104,26 @@ def test_without_a_running_asterisk_the_files_are_judged_and_the_evidence_says_s
     with pytest.raises(Failed, match="1 of 3 SIP secrets are weak"):
         sip_controls.test_sip_secrets_are_strong(target_with([STRONG[0], STRONG[1], "1003"], None), evidence)
     assert "from the files: Asterisk did not answer" in rendered(evidence)
+
+
+def test_a_trunk_the_running_asterisk_does_not_loop_through_the_guard_is_a_bypass():
+    """The trunk boundary is judged live: outbound_proxy of the loaded trunk endpoint, the egress
+    endpoint loaded and its context in the running dialplan."""
+    answers = cli_answers(STRONG)
+    target = HostContext(PbxHost({"/etc/asterisk/pjsip.conf": pjsip_file(STRONG)}, answers), "pbx",
+                         {"voipguard_trunks": [{"name": "carrier", "endpoint": "carrier"}]})
+    (reason,) = target.trunk_bypasses()
+    assert "trunk carrier" in reason and "no trunk boundary" in reason
+    looped = captured("pjsip_show_endpoint_1001.txt").replace(
+        " outbound_proxy                     : \n",
+        " outbound_proxy                     : sip:carrier@127.0.0.1:5060;lr\n")
+    answers["pjsip show endpoint carrier"] = looped
+    target = HostContext(PbxHost({"/etc/asterisk/pjsip.conf": pjsip_file(STRONG)}, answers), "pbx",
+                         {"voipguard_trunks": [{"name": "carrier", "endpoint": "carrier"}]})
+    assert target.trunk_bypasses() == [
+        "the trunks loop to endpoint voipguard-egress, which the running Asterisk has not loaded"]
+    answers["pjsip show endpoints"] += " Endpoint:  voipguard-egress                                     Unavailable   0 of inf\n"
+    answers["dialplan show"] = "[ Context 'voipguard-egress' created by 'pbx_config' ]\n"
+    target = HostContext(PbxHost({"/etc/asterisk/pjsip.conf": pjsip_file(STRONG)}, answers), "pbx",
+                         {"voipguard_trunks": [{"name": "carrier", "endpoint": "carrier"}]})
+    assert target.trunk_bypasses() == []

@@ -119,3 +119,18 @@ def test_rendered_pjsip_file_parses_and_the_dialplan_checks_the_trunk_leg_before
     plain = render("extensions_voipguard.conf.j2", toll_fraud_guard_compiled=built["policy"],
                    toll_fraud_guard_endpoint_plan=built["endpoint_plan"])
     assert "voipguard-egress" not in plain and "VOIPGUARD_TRUNK_LEG" not in plain
+
+
+def test_switched_off_the_looped_trunks_get_the_operators_proxy_back():
+    from test_toll_fraud_policy import params  # pylint: disable=import-outside-toplevel
+    looped = FIXTURE.replace("context=from-carrier", "context=from-carrier\noutbound_proxy=sip:carrier@127.0.0.1:5060\\;lr")
+    copy = "\n[voipguard-trunk-carrier]\ntype=endpoint\noutbound_proxy=sip:sbc.example.net\\;lr\n"
+    built = toll_fraud_policy.build(params(trunks=["carrier"], trunk_boundary=False,
+                                           pjsip_sections=sections(looped + copy)))
+    assert built["trunk_boundary"] is None
+    assert built["trunk_boundary_undo"] == [{"name": "carrier", "endpoint": "carrier",
+                                             "file": "/etc/asterisk/pjsip.conf",
+                                             "proxy": "sip:sbc.example.net;lr"}]
+    # a trunk that never looped is left as it is
+    assert toll_fraud_policy.build(params(trunks=["carrier"], pjsip_sections=sections(FIXTURE)))[
+        "trunk_boundary_undo"] == []

@@ -1,0 +1,109 @@
+#!/usr/bin/env python3
+"""What the trunk boundary costs, for BENCHMARKS.md. Needs the hardened lab.
+
+  .venv/bin/python benchmarks/trunk_boundary.py [--calls 200] [--rate 20]
+
+For each mode, the lab PBX is hardened with the guard's limits opened wide enough that no call is
+refused (the figure is the cost of the check, not of a refusal), then the office phone 1001 places
+--calls national calls at --rate calls/s with SIPp (lab/tools/voipguard-call), each held 500 ms:
+  direct   toll_fraud_guard_trunk_boundary_enabled: false - the trunk dials the carrier itself
+  loop     the default - every INVITE loops through voipguard-egress and its check first
+Printed: SIPp's mean call set-up time (INVITE to 200 OK, digest round included) per mode and
+their ratio (loop / direct); the trunk-leg check latency p50 and p95 (check_ms of the guard's
+"trunk leg passed" lines: from the looped INVITE's first dialplan step to the verdict). The lab
+is hardened with its own inventory again at the end. Traffic stays on the lab's voice network.
+"""
+import argparse
+import json
+import os
+import re
+import statistics
+import subprocess
+import sys
+import uuid
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(ROOT, "tests", "lab"))
+BIN = os.path.dirname(sys.executable)
+ENV = dict(os.environ, ANSIBLE_CONFIG=os.path.join(ROOT, "ansible.cfg"),
+           PATH=BIN + os.pathsep + os.environ["PATH"])
+SSH = ["ssh", "-F", os.path.join(ROOT, ".lab", "ssh", "config")]
+WIDE_OPEN = {
+    "toll_fraud_guard_calls_per_minute": 100000, "toll_fraud_guard_endpoint_calls_per_minute": 100000,
+    "toll_fraud_guard_max_concurrent_calls": 500, "toll_fraud_guard_endpoint_max_concurrent_calls": 500,
+    "toll_fraud_guard_budgets": {"pbx_day": 100000, "pbx_month": 1000000, "endpoint_day": 100000,
+                                 "endpoint_month": 1000000, "national_day": 100000},
+}
+
+
+def run(command, **kwargs):
+    return subprocess.run(command, cwd=ROOT, env=ENV, capture_output=True, text=True, check=False, **kwargs)
+
+
+def harden(extra=None):
+    command = [os.path.join(BIN, "ansible-playbook"), "playbooks/harden.yml", "--tags", "toll_fraud_guard"]
+    if extra:
+        command += ["-e", json.dumps(extra)]
+    proc = run(command)
+    if proc.returncode != 0:
+        sys.exit("harden failed:\n" + proc.stdout[-2000:])
+
+
+def on(address, command):
+    proc = run(SSH + [address, command])
+    if proc.returncode != 0:
+        sys.exit("%s: %s failed: %s" % (address, command, proc.stderr[-500:]))
+    return proc.stdout
+
+
+def place(calls, rate):
+    from conftest import sip_password  # the rotated secret, kept on the controller
+    number = "030" + str(uuid.uuid4().int)[:7]
+    out = on("198.18.0.30", "SIP_PASSWORD=%s voipguard-call 198.51.100.10 1001 %s %d %d 500 100"
+             % (sip_password("1001"), number, calls, rate))
+    counters = dict(part.split("=") for part in out.split())
+    return {key: float(value) for key, value in counters.items()}
+
+
+def check_latencies(since_line):
+    text = on("198.18.0.10", "tail -n +%d /var/log/asterisk/messages.log" % (since_line + 1))
+    return [int(m) for m in re.findall(r"voipguard: trunk leg passed .*? check_ms=(\d+)", text)]
+
+
+def percentile(values, share):
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(share * (len(ordered) - 1))))]
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--calls", type=int, default=200)
+    parser.add_argument("--rate", type=int, default=20)
+    args = parser.parse_args()
+    results = {}
+    try:
+        for mode in ("direct", "loop"):
+            harden(dict(WIDE_OPEN, toll_fraud_guard_trunk_boundary_enabled=(mode == "loop")))
+            on("198.18.0.10", "asterisk -rx 'database deltree voipguard' >/dev/null")
+            logged = int(on("198.18.0.10", "wc -l < /var/log/asterisk/messages.log"))
+            counters = place(args.calls, args.rate)
+            if counters["answered"] < counters["placed"] * 0.95:
+                sys.exit("%s: only %d of %d calls answered" % (mode, counters["answered"], counters["placed"]))
+            results[mode] = counters
+            print("%-6s %d calls at %d/s: %d answered, mean set-up %.1f ms"
+                  % (mode, counters["placed"], args.rate, counters["answered"], counters["setup_ms"]))
+            if mode == "loop":
+                latencies = check_latencies(logged)
+                if not latencies:
+                    sys.exit("no 'trunk leg passed' line: is the boundary in place?")
+                print("trunk-leg check latency: p50 %d ms, p95 %d ms, max %d ms (%d calls)"
+                      % (percentile(latencies, 0.5), percentile(latencies, 0.95), max(latencies),
+                         len(latencies)))
+    finally:
+        harden()
+    print("set-up time ratio loop/direct at %d calls/s: %.2f"
+          % (args.rate, results["loop"]["setup_ms"] / max(results["direct"]["setup_ms"], 0.1)))
+
+
+if __name__ == "__main__":
+    main()
