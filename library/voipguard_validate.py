@@ -24,7 +24,9 @@ options:
   checks:
     description:
       - What to check. C(kind) is one of network, networks, address, addresses, port, ports,
-        name, names, country, countries, path, or trunks (the shape of C(voipguard_trunks)).
+        name, names, country, countries, path, alert_url, alert_urls (judged by Apprise where it
+        is installed, so run those checks on the controller), or trunks (the shape of
+        C(voipguard_trunks)).
     type: list
     elements: dict
     required: true

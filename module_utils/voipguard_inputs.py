@@ -14,14 +14,22 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import ipaddress
+import logging
 import re
+
+try:
+    import apprise
+    HAS_APPRISE = True
+except ImportError:  # the controller's venv has it (requirements.txt); judged by form without
+    HAS_APPRISE = False
 
 # A PJSIP section name as it can stand in a header, an endpoint= line and the dialplan.
 _NAME = re.compile(r"^[^\s\[\](),;=#\\\"']{1,80}$")
 _COUNTRY = re.compile(r"^[A-Z]{2}$")
 
 KINDS = ("networks", "network", "address", "addresses", "port", "ports", "name", "names",
-         "country", "countries", "path")
+         "country", "countries", "path", "alert_url", "alert_urls")
+_URL_SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*)://\S+$")
 
 
 def _text(value):
@@ -81,10 +89,25 @@ def check_path(variable, value):
     return []
 
 
+def check_alert_url(variable, value):
+    """An Apprise URL the alert notifier can send to, judged by Apprise itself. The URL holds
+    tokens (secrets): a problem names the scheme only, and Apprise's own log is silenced."""
+    match = _URL_SCHEME.match(value) if isinstance(value, str) else None
+    if not match:
+        return ["%s is not an Apprise URL (scheme://..., e.g. mailto://, slack://, json://)" % variable]
+    if HAS_APPRISE:
+        logging.getLogger("apprise").disabled = True
+        if not apprise.Apprise().add(value):
+            return ["%s: Apprise cannot send to this %s:// URL (unknown service or a part "
+                    "missing; see https://github.com/caronc/apprise/wiki)" % (variable, match.group(1))]
+    return []
+
+
 _SINGLE = {"network": check_network, "address": check_address, "port": check_port,
-           "name": check_name, "country": check_country, "path": check_path}
+           "name": check_name, "country": check_country, "path": check_path,
+           "alert_url": check_alert_url}
 _PLURAL = {"networks": "network", "addresses": "address", "ports": "port", "names": "name",
-           "countries": "country"}
+           "countries": "country", "alert_urls": "alert_url"}
 
 
 def check(variable, kind, value, required=False):

@@ -175,6 +175,8 @@ TRUNK = {"name": "carrier", "endpoint": "carrier", "addresses": ["198.51.100.20"
     ({"fail2ban_asterisk_phones_alert_interval": "ten minutes"}, "fail2ban_asterisk_phones_alert_interval is a fail2ban"),
     ({"asterisk_hardening_secret_rotate_only": ["1001", "10 02"]}, "asterisk_hardening_secret_rotate_only[1]: '10 02'"),
     ({"asterisk_hardening_secret_rotate_registered": "perhaps"}, "asterisk_hardening_secret_rotate_registered"),
+    ({"toll_fraud_guard_alert_urls": ["slak://T0KEN/B1/C2"]},
+     "toll_fraud_guard_alert_urls[0]: Apprise cannot send to this slak:// URL"),
 ])
 def test_a_wrong_variable_stops_the_whole_run_before_the_host_changes(lab, lab_inventory, wrong, message):
     # A whole run, not one role's tag: no role may have changed anything before the check.

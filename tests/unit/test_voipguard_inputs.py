@@ -66,3 +66,12 @@ def test_every_problem_is_reported_at_once():
     ])
     assert len(problems) == 2
     assert problems[0].startswith("voipguard_admin_networks[0]") and problems[1].startswith("voipguard_management_address")
+
+
+def test_alert_urls_are_judged_by_apprise_and_a_problem_never_shows_the_token():
+    problems = check("toll_fraud_guard_alert_urls", "alert_urls",
+                     ["json://198.18.0.30:8099/voipguard", "mailto://localhost?to=ops@example.org",
+                      "slak://T0KEN-SECRET/B1/C2", "https//hooks.example.org/T0KEN-SECRET"])
+    assert problems[0].startswith("toll_fraud_guard_alert_urls[2]: Apprise cannot send to this slak:// URL")
+    assert problems[1].startswith("toll_fraud_guard_alert_urls[3] is not an Apprise URL")
+    assert len(problems) == 2 and not any("T0KEN" in problem for problem in problems)
