@@ -11,7 +11,7 @@ import posixpath
 import shlex
 
 from audit import ROOT  # noqa: F401  (puts module_utils on the import path)
-from ansible.module_utils import asterisk_conf, asterisk_live, trunk_boundary
+from ansible.module_utils import asterisk_conf, asterisk_live, pbx_distribution, trunk_boundary
 from ansible.module_utils.asterisk_conf import AsteriskConfigError, ast_true, parse
 
 ASTERISK_DIR = "/etc/asterisk"
@@ -53,6 +53,12 @@ class HostContext:
             out = self.host.run("find %s -type f 2>/dev/null" % shlex.quote(ASTERISK_DIR))
             return sorted(line for line in out.stdout.splitlines() if line)
         return self._cached("asterisk_files", compute)
+
+    def distribution(self):
+        """Plain Asterisk, FreePBX or Issabel, and the files its GUI generates
+        (module_utils/pbx_distribution.py, as the playbook's pbx_distribution_info module)."""
+        return self._cached("distribution", lambda: pbx_distribution.detect(
+            self.read, [f for f in self.asterisk_files() if f.endswith(".conf")]))
 
     def _expand_include(self, pattern):
         if not pattern.startswith("/"):

@@ -18,6 +18,7 @@ import pytest
 
 from audit import core, toolkit_version
 from audit.hostctx import JOURNAL_PATH, SSH_HOST_KEYS, HostContext, load_vars_file
+from ansible.module_utils import pbx_distribution
 
 RESULTS_FORMAT = "voipguard-audit-results"
 JOURNAL_ENTRIES_SHOWN = 5
@@ -264,6 +265,7 @@ def _gate(ctx):
     ctx.info["asterisk_version"] = next((line.split(" built ")[0] for line in (version or "").splitlines()
                                          if line.startswith("Asterisk ")), None)
     ctx.info["asterisk_running"] = version is not None
+    ctx.info["distribution"] = pbx_distribution.describe(ctx.distribution())
     ctx.status = "audited"
 
 

@@ -345,10 +345,11 @@ def _host_section(host):
         _e(host["status"]), (" &mdash; " + _e(host["status_reason"])) if host["status_reason"] else "",
         _e(_score_text(host["score"])), _e(_exposure_text(host["exposure"]))))
     out.append("<table><tr><th>SSH host key</th><td class=\"digest\">%s %s (known_hosts: %s)</td></tr>"
-               "<tr><th>system</th><td>%s</td></tr><tr><th>Asterisk</th><td>%s</td></tr></table>" % (
+               "<tr><th>system</th><td>%s</td></tr><tr><th>Asterisk</th><td>%s</td></tr>"
+               "<tr><th>distribution</th><td>%s</td></tr></table>" % (
                    _e((key.get("connection") or key.get("file") or {}).get("type", "")), _e(key.get("fingerprint") or "-"),
                    _e(key.get("known_hosts", "not checked")), _e(info.get("os") or "-"),
-                   _e(info.get("asterisk_version") or "-")))
+                   _e(info.get("asterisk_version") or "-"), _e(info.get("distribution") or "-")))
     exposure = host["exposure"]
     if exposure:
         if exposure["unlimited"]:

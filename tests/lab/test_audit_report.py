@@ -70,3 +70,10 @@ def test_the_html_report_renders_in_a_browser(audit_run):
     assert "Worst-case toll-fraud cost" in dom
     assert "VOIP-AMI-001" in dom
     assert screenshot.stat().st_size > 20000
+
+
+def test_the_report_names_the_distribution(audit_run):
+    # The lab's PBX is Debian's Asterisk, no GUI: its files are the operator's to harden.
+    _, report, _ = audit_run
+    (host,) = [h for h in report["hosts"] if h["name"] == "pbx"]
+    assert host["info"]["distribution"] == "plain Asterisk"
