@@ -265,7 +265,10 @@ def _gate(ctx):
     ctx.info["asterisk_version"] = next((line.split(" built ")[0] for line in (version or "").splitlines()
                                          if line.startswith("Asterisk ")), None)
     ctx.info["asterisk_running"] = version is not None
-    ctx.info["distribution"] = pbx_distribution.describe(ctx.distribution())
+    try:
+        ctx.info["distribution"] = pbx_distribution.describe(ctx.distribution())
+    except Exception as exc:  # pylint: disable=broad-except  (a fact for people, not a control)
+        ctx.info["distribution"] = "unknown (%s)" % type(exc).__name__
     ctx.status = "audited"
 
 
