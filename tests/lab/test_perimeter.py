@@ -175,6 +175,7 @@ TRUNK = {"name": "carrier", "endpoint": "carrier", "addresses": ["198.51.100.20"
     ({"fail2ban_asterisk_phones_alert_interval": "ten minutes"}, "fail2ban_asterisk_phones_alert_interval is a fail2ban"),
     ({"asterisk_hardening_secret_rotate_only": ["1001", "10 02"]}, "asterisk_hardening_secret_rotate_only[1]: '10 02'"),
     ({"asterisk_hardening_secret_rotate_registered": "perhaps"}, "asterisk_hardening_secret_rotate_registered"),
+    ({"toll_fraud_guard_trunk_boundary_enabled": "perhaps"}, "toll_fraud_guard_trunk_boundary_enabled"),
     ({"toll_fraud_guard_alert_urls": ["slak://T0KEN/B1/C2"]},
      "toll_fraud_guard_alert_urls[0]: Apprise cannot send to this slak:// URL"),
 ])
