@@ -30,23 +30,23 @@ options:
   outside_line:
     description: Digit(s) dialed for an outside line, e.g. C(9) or C(0); empty for none.
     type: str
-    default: ""
+    required: true
   international_prefixes:
     description: Override of the site's international call prefixes (default from metadata).
     type: list
     elements: str
-    default: []
+    required: true
   blocked_countries:
     description:
-      - ISO codes whose destinations are refused. Omitted means the default high-risk list
-        (CU, LT, LV, SO, ZW). Mutually exclusive with I(allowed_countries).
+      - ISO codes whose destinations are refused. The role's default (its argument_specs) is the
+        high-risk list. Mutually exclusive with a non-empty I(allowed_countries).
     type: list
     elements: str
   allowed_countries:
     description: Allow-list mode; only these countries (plus the site country) may be called.
     type: list
     elements: str
-    default: []
+    required: true
   blocked_prefixes:
     description: E.164 prefixes refused outright. Omitted means every non-geographic calling code but international freephone and shared cost (800, 808) - satellite (870, 881), international networks (882, 883), UPT (878), OCHA (888) and international premium rate (979).
     type: list
@@ -54,12 +54,12 @@ options:
   block_premium_rate:
     description: Refuse the site country's premium-rate ranges (from libphonenumber).
     type: bool
-    default: true
+    required: true
   rates:
     description: Rate table, a list of dicts C(prefix) (E.164 digits) and C(price_per_minute) (EUR).
     type: list
     elements: raw
-    default: []
+    required: true
   default_price_per_minute:
     description:
       - EUR per minute for national destinations not in I(rates); foreign ones not in I(rates)
@@ -77,81 +77,81 @@ options:
   max_call_seconds:
     description: Longest external call; also bounds one call's budget reservation.
     type: int
-    default: 3600
+    required: true
   min_call_seconds:
     description: A call that the remaining budget allows for less than this is refused.
     type: int
-    default: 30
+    required: true
   budget_national:
     description:
       - Refuse calls within the site country for budget too. When false (default), national
         calls are never refused for budget; their real cost is still added to the spend.
     type: bool
-    default: false
+    required: true
   max_concurrent_calls:
     description: Concurrent external calls of the whole PBX.
     type: int
-    default: 4
+    required: true
   endpoint_max_concurrent_calls:
     description: Concurrent external calls per endpoint.
     type: int
-    default: 2
+    required: true
   trunks:
     description: Names of the trunks (C(voipguard_trunks[].name)).
     type: list
     elements: str
-    default: []
+    required: true
   trunk_max_concurrent_calls:
     description:
       - Concurrent calls per trunk, counted with C(GROUP(voipguard-trunk)) set on the trunk
         endpoint's channels. One integer for every trunk in I(trunks), or a dict of
         trunk name to integer; 0 or an empty dict means no cap.
     type: raw
-    default: {}
+    required: true
   calls_per_minute:
     description: External call attempts per minute, whole PBX.
     type: int
-    default: 10
+    required: true
   endpoint_calls_per_minute:
     description: External call attempts per minute per endpoint.
     type: int
-    default: 4
+    required: true
   burst_calls:
     description: International calls within I(burst_window) seconds that raise an alert.
     type: int
-    default: 5
+    required: true
   burst_window:
     description: Window for I(burst_calls), in seconds.
     type: int
-    default: 600
+    required: true
   business_hours:
     description: 'C({time: "08:00-18:00", days: "mon-fri"}); international calls outside these hours alert.'
     type: dict
   block_on_alert:
     description: Refuse the call that raises a burst or off-hours alert instead of only alerting.
     type: bool
-    default: false
+    required: true
   alert_destinations:
     description:
       - How many places the alerts are sent to (the role's Apprise URLs). Recorded in the policy
         as C(alerts.destinations), so the audit can tell whether anybody hears them.
     type: int
-    default: 0
+    required: true
     version_added: "1.1.0"
   alert_webhook_url:
     description: http(s) URL that receives alerts (as a JSON POST, through the role's notifier; may carry a token).
     type: str
-    default: ""
+    required: true
   emergency_numbers:
     description: Extra emergency numbers, on top of those libphonenumber knows for the site.
     type: list
     elements: str
-    default: []
+    required: true
   internal_patterns:
     description: Fixed-length Asterisk patterns of internal extensions (no price, no limits).
     type: list
     elements: str
-    default: []
+    required: true
   endpoint_contexts:
     description:
       - "{endpoint: context} of every concrete PJSIP endpoint, read through every C(#include)
@@ -172,13 +172,13 @@ options:
     description: Endpoints deliberately left unguarded.
     type: list
     elements: str
-    default: []
+    required: true
   trunk_boundary:
     description:
       - Plan the loop that sends every trunk's INVITEs back through the guard (context
         voipguard-egress) before they reach the carrier; see RETURN I(trunk_boundary).
     type: bool
-    default: false
+    required: true
   pjsip_sections:
     description: The C(sections) of asterisk_config_info on pjsip.conf, for I(trunk_boundary).
     type: list
@@ -244,8 +244,7 @@ trunk_boundary_undo:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible.module_utils.dial_policy import (
-    DEFAULT_BLOCKED_COUNTRIES, DEFAULT_BLOCKED_PREFIXES, PolicyError, compile_policy,
-    guard_context, plan_endpoints)
+    POLICY_KEYS, PolicyError, compile_policy, guard_context, plan_endpoints)
 from ansible.module_utils.trunk_boundary import (
     OWN_ENDPOINT_PREFIX, BoundaryError, loops_to_undo, plan as plan_trunk_boundary)
 
@@ -254,17 +253,6 @@ try:
     HAS_ASTERISK_CONF = True
 except ImportError:  # pragma: no cover
     HAS_ASTERISK_CONF = False
-
-POLICY_KEYS = (
-    "site_country", "outside_line", "international_prefixes", "blocked_countries",
-    "allowed_countries", "blocked_prefixes", "block_premium_rate", "rates",
-    "default_price_per_minute", "max_price_per_minute", "budgets", "max_call_seconds",
-    "min_call_seconds", "max_concurrent_calls", "endpoint_max_concurrent_calls",
-    "calls_per_minute", "endpoint_calls_per_minute", "burst_calls", "burst_window",
-    "business_hours", "block_on_alert", "alert_webhook_url", "alert_destinations", "emergency_numbers",
-    "internal_patterns", "budget_national", "trunks", "trunk_max_concurrent_calls",
-)
-
 
 def endpoint_contexts(pjsip_text):
     """{endpoint: effective context} of every concrete endpoint in pjsip.conf text."""
@@ -282,12 +270,7 @@ def endpoint_contexts(pjsip_text):
 
 def build(params):
     """Everything the module returns, from its parameters; raises PolicyError."""
-    policy_params = dict((key, params.get(key)) for key in POLICY_KEYS)
-    if policy_params["blocked_countries"] is None and not policy_params["allowed_countries"]:
-        policy_params["blocked_countries"] = list(DEFAULT_BLOCKED_COUNTRIES)
-    if policy_params["blocked_prefixes"] is None:
-        policy_params["blocked_prefixes"] = list(DEFAULT_BLOCKED_PREFIXES)
-    policy = compile_policy(policy_params)
+    policy = compile_policy(dict((key, params.get(key)) for key in POLICY_KEYS))
     includes = []
     if params.get("endpoint_contexts") is not None:
         # Read on the host through every #include (asterisk_config_info), templates resolved.
@@ -330,38 +313,38 @@ def main():
     module = AnsibleModule(
         argument_spec=dict(
             site_country=dict(type="str", required=True),
-            outside_line=dict(type="str", default=""),
-            international_prefixes=dict(type="list", elements="str", default=[]),
-            blocked_countries=dict(type="list", elements="str"),
-            allowed_countries=dict(type="list", elements="str", default=[]),
-            blocked_prefixes=dict(type="list", elements="str"),
-            block_premium_rate=dict(type="bool", default=True),
-            rates=dict(type="list", elements="raw", default=[]),
+            outside_line=dict(type="str", required=True),
+            international_prefixes=dict(type="list", elements="str", required=True),
+            blocked_countries=dict(type="list", elements="str", required=True),
+            allowed_countries=dict(type="list", elements="str", required=True),
+            blocked_prefixes=dict(type="list", elements="str", required=True),
+            block_premium_rate=dict(type="bool", required=True),
+            rates=dict(type="list", elements="raw", required=True),
             default_price_per_minute=dict(type="raw", required=True),
             max_price_per_minute=dict(type="raw", required=True),
             budgets=dict(type="dict", required=True),
-            max_call_seconds=dict(type="int", default=3600),
-            min_call_seconds=dict(type="int", default=30),
-            max_concurrent_calls=dict(type="int", default=4),
-            endpoint_max_concurrent_calls=dict(type="int", default=2),
-            budget_national=dict(type="bool", default=False),
-            trunks=dict(type="list", elements="str", default=[]),
-            trunk_max_concurrent_calls=dict(type="raw", default={}),
-            calls_per_minute=dict(type="int", default=10),
-            endpoint_calls_per_minute=dict(type="int", default=4),
-            burst_calls=dict(type="int", default=5),
-            burst_window=dict(type="int", default=600),
+            max_call_seconds=dict(type="int", required=True),
+            min_call_seconds=dict(type="int", required=True),
+            max_concurrent_calls=dict(type="int", required=True),
+            endpoint_max_concurrent_calls=dict(type="int", required=True),
+            budget_national=dict(type="bool", required=True),
+            trunks=dict(type="list", elements="str", required=True),
+            trunk_max_concurrent_calls=dict(type="raw", required=True),
+            calls_per_minute=dict(type="int", required=True),
+            endpoint_calls_per_minute=dict(type="int", required=True),
+            burst_calls=dict(type="int", required=True),
+            burst_window=dict(type="int", required=True),
             business_hours=dict(type="dict"),
-            block_on_alert=dict(type="bool", default=False),
-            alert_webhook_url=dict(type="str", default="", no_log=True),
-            alert_destinations=dict(type="int", default=0),
-            emergency_numbers=dict(type="list", elements="str", default=[]),
-            internal_patterns=dict(type="list", elements="str", default=[]),
+            block_on_alert=dict(type="bool", required=True),
+            alert_webhook_url=dict(type="str", required=True, no_log=True),
+            alert_destinations=dict(type="int", required=True),
+            emergency_numbers=dict(type="list", elements="str", required=True),
+            internal_patterns=dict(type="list", elements="str", required=True),
             pjsip_conf=dict(type="str", default=""),
             endpoint_contexts=dict(type="dict"),
             trunk_endpoints=dict(type="list", elements="str", default=[]),
-            exempt_endpoints=dict(type="list", elements="str", default=[]),
-            trunk_boundary=dict(type="bool", default=False),
+            exempt_endpoints=dict(type="list", elements="str", required=True),
+            trunk_boundary=dict(type="bool", required=True),
             pjsip_sections=dict(type="list", elements="dict", default=[]),
         ),
         supports_check_mode=True,

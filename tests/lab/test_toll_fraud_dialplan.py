@@ -13,7 +13,6 @@ deletes the AstDB tree voipguard/ (spend state). Lab PBX only.
 import base64
 import os
 import re
-import sys
 import time
 from pathlib import Path
 
@@ -21,9 +20,11 @@ import jinja2
 import pytest
 import testinfra
 
+from ansible.module_utils import dial_policy
+from tests.role_defaults import role_defaults, toll_fraud_policy_params
+
 ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT / "module_utils"))
-import dial_policy  # noqa: E402  pylint: disable=wrong-import-position
+DEFAULTS = role_defaults("toll_fraud_guard")
 
 CONF = "/etc/asterisk"
 LOG = "/var/log/asterisk/messages.log"
@@ -100,10 +101,9 @@ endpoint = vgtest-loop
 match = 127.0.0.1
 """
 
-BASE_POLICY = {
+BASE_POLICY = toll_fraud_policy_params(**{
     "site_country": "DE",
-    "blocked_countries": dial_policy.DEFAULT_BLOCKED_COUNTRIES + ["JM", "KZ"],
-    "blocked_prefixes": dial_policy.DEFAULT_BLOCKED_PREFIXES,
+    "blocked_countries": DEFAULTS["toll_fraud_guard_blocked_countries"] + ["JM", "KZ"],
     "rates": [{"prefix": "49", "price_per_minute": 0.02},
               {"prefix": "1", "price_per_minute": 0.05},
               {"prefix": "44", "price_per_minute": 0.60}],
@@ -119,7 +119,7 @@ BASE_POLICY = {
     "burst_calls": 50,
     "burst_window": 600,
     "internal_patterns": ["_1XXX"],
-}
+})
 
 
 def render(overrides=None, webhook=""):

@@ -2,13 +2,15 @@
 import pytest
 
 from ansible.module_utils.dial_policy import (
-    PolicyError, calling_code, classify, compile_policy, country_prefixes, dialing_rules,
-    emergency_numbers, international_prefixes, longest_prefix, money_to_millicents, normalise,
-    parse_rates, pattern_matches, plan_endpoints, all_country_prefixes)
+    PolicyError, classify, compile_policy, money_to_millicents, parse_rates, plan_endpoints)
+from ansible.module_utils.numbering import (
+    NumberingError, all_country_prefixes, calling_code, country_prefixes, dialing_rules,
+    emergency_numbers, international_prefixes, longest_prefix, normalise, pattern_matches)
+from tests.role_defaults import role_defaults, toll_fraud_policy_params
 
 
 def policy(**overrides):
-    params = {
+    params = toll_fraud_policy_params(**{
         "site_country": "DE",
         "blocked_countries": ["SO", "ZW", "CU", "LV", "LT", "JM", "KZ"],
         "blocked_prefixes": ["881", "882", "883"],
@@ -18,7 +20,7 @@ def policy(**overrides):
         "max_price_per_minute": 1,
         "budgets": {"pbx_day": 20, "pbx_month": 200, "endpoint_day": 5, "endpoint_month": 50},
         "internal_patterns": ["_1XXX"],
-    }
+    })
     params.update(overrides)
     return compile_policy(params)
 
@@ -53,8 +55,10 @@ def test_shared_plus_seven():
 
 
 def test_unknown_iso_code_is_refused():
-    with pytest.raises(PolicyError, match="unknown ISO country code 'XX'"):
+    with pytest.raises(NumberingError, match="unknown ISO country code 'XX'"):
         calling_code("XX")
+    with pytest.raises(PolicyError, match="voipguard_site_country: unknown ISO country code 'XX'"):
+        policy(site_country="XX")
 
 
 @pytest.mark.parametrize("site, prefixes", [("DE", ["00"]), ("US", ["011"]), ("RU", ["810"])])
@@ -108,8 +112,10 @@ def test_emergency_numbers_from_short_number_metadata():
     assert {"110", "112"} <= set(emergency_numbers("DE"))
     assert {"911", "112"} <= set(emergency_numbers("US"))
     assert "19222" in emergency_numbers("DE", ["19222"])
-    with pytest.raises(PolicyError):
+    with pytest.raises(NumberingError):
         emergency_numbers("DE", ["11a"])
+    with pytest.raises(PolicyError, match="emergency number '11a' must be digits only"):
+        policy(emergency_numbers=["11a"])
 
 
 @pytest.mark.parametrize("dialed", ["112", "110"])
@@ -284,8 +290,7 @@ def test_a_territory_without_a_range_of_its_own_is_refused_not_ignored():
 
 
 def test_satellite_and_international_network_codes_are_blocked_by_default():
-    from ansible.module_utils.dial_policy import DEFAULT_BLOCKED_PREFIXES  # pylint: disable=import-outside-toplevel
-    defaults = policy(blocked_prefixes=DEFAULT_BLOCKED_PREFIXES)
+    defaults = policy(blocked_prefixes=role_defaults("toll_fraud_guard")["toll_fraud_guard_blocked_prefixes"])
     for number in ("00870772123456", "008816123456", "00882161234567", "00883510012345", "00979123456789"):
         assert classify(defaults, number)["verdict"] == "blocked", number
 
@@ -316,3 +321,18 @@ def test_short_strings_and_names_stay_internal_or_local(de_policy):
     assert classify(de_policy, "alice")["verdict"] == "internal"
     assert classify(de_policy, "a1b2")["verdict"] == "internal"
     assert classify(de_policy, "11833")["reason"] == "unknown-form"  # 5 digits, no rule reads it
+
+
+def test_the_policy_has_no_defaults_of_its_own():
+    # Every setting comes from the role (its argument_specs): a missing one is named, not guessed.
+    params = toll_fraud_policy_params()
+    del params["max_call_seconds"], params["blocked_prefixes"]
+    with pytest.raises(PolicyError, match="lacks blocked_prefixes, max_call_seconds"):
+        compile_policy(params)
+
+
+def test_the_role_defaults_compile_and_block_the_incident_destinations():
+    compiled = compile_policy(toll_fraud_policy_params())
+    assert classify(compiled, "00263771234567")["verdict"] == "blocked"
+    assert classify(compiled, "0087077123456")["reason"] == "prefix"
+    assert classify(compiled, "030123456")["verdict"] == "allowed"

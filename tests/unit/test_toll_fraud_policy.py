@@ -8,6 +8,7 @@ import pytest
 
 import toll_fraud_policy
 from ansible.module_utils.dial_policy import PolicyError
+from tests.role_defaults import TOLL_FRAUD_POLICY_VARIABLES, argument_specs, toll_fraud_policy_params
 
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = Path(__file__).parent / "fixtures" / "toll_fraud"
@@ -15,22 +16,14 @@ TEMPLATES = ROOT / "roles" / "toll_fraud_guard" / "templates"
 
 
 def params(**overrides):
-    base = {
-        "site_country": "DE", "outside_line": "", "international_prefixes": [],
-        "blocked_countries": None, "allowed_countries": [], "blocked_prefixes": None,
-        "block_premium_rate": True,
-        "rates": [{"prefix": "49", "price_per_minute": 0.02}],
-        "default_price_per_minute": 0.5, "max_price_per_minute": 1,
-        "budgets": {"pbx_day": 20, "pbx_month": 200, "endpoint_day": 5, "endpoint_month": 50},
-        "max_call_seconds": 3600, "min_call_seconds": 30, "max_concurrent_calls": 4,
-        "endpoint_max_concurrent_calls": 2, "calls_per_minute": 10,
-        "endpoint_calls_per_minute": 4, "burst_calls": 5, "burst_window": 600,
-        "business_hours": {"time": "08:00-18:00", "days": "mon-fri"},
-        "block_on_alert": False, "alert_webhook_url": "", "emergency_numbers": [],
-        "internal_patterns": ["_1XXX"],
-        "pjsip_conf": (FIXTURES / "pjsip.conf").read_text(),
-        "trunk_endpoints": ["carrier"], "exempt_endpoints": [],
-    }
+    base = toll_fraud_policy_params(
+        rates=[{"prefix": "49", "price_per_minute": 0.02}],
+        default_price_per_minute=0.5, max_price_per_minute=1,
+        budgets={"pbx_day": 20, "pbx_month": 200, "endpoint_day": 5, "endpoint_month": 50},
+        business_hours={"time": "08:00-18:00", "days": "mon-fri"},
+        internal_patterns=["_1XXX"],
+        pjsip_conf=(FIXTURES / "pjsip.conf").read_text(),
+        trunk_endpoints=["carrier"], trunk_boundary=False)
     base.update(overrides)
     return base
 
@@ -177,3 +170,14 @@ def test_dialplan_trunk_caps():
     partly = render(toll_fraud_policy.build(params(
         trunks=["carrier", "backup"], trunk_max_concurrent_calls={"carrier": 2})))
     assert "?trunk_free)" not in partly and "[voipguard-trunk-cap]" in partly
+
+
+def test_the_task_feeds_every_parameter_from_the_variable_the_tests_assume():
+    # roles/toll_fraud_guard/tasks/policy.yml is the wiring; tests/role_defaults.py mirrors it.
+    import yaml  # pylint: disable=import-outside-toplevel
+    tasks = yaml.safe_load((ROOT / "roles/toll_fraud_guard/tasks/policy.yml").read_text())
+    call = next(t["toll_fraud_policy"] for t in tasks if "toll_fraud_policy" in t)
+    options = argument_specs("toll_fraud_guard")
+    for param, variable in TOLL_FRAUD_POLICY_VARIABLES.items():
+        assert variable in call[param], (param, call[param])
+        assert variable in options, variable
