@@ -48,7 +48,7 @@ options:
     elements: str
     required: true
   blocked_prefixes:
-    description: E.164 prefixes refused outright. Omitted means every non-geographic calling code but international freephone and shared cost (800, 808) - satellite (870, 881), international networks (882, 883), UPT (878), OCHA (888) and international premium rate (979).
+    description: E.164 prefixes refused outright (the role's default - its argument_specs - is every non-geographic calling code but international freephone and shared cost).
     type: list
     elements: str
   block_premium_rate:
