@@ -1,0 +1,69 @@
+# -*- coding: utf-8 -*-
+# Copyright: voipguard contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""A play keyword from the inventory: Ansible templates serial and max_fail_percentage before it
+knows any host, so the inventory's variables are read here."""
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+name: voipguard_rollout
+short_description: A rollout setting (serial, max_fail_percentage) from the inventory
+description:
+  - Ansible templates the play keywords C(serial) and C(max_fail_percentage) before it picks the
+    hosts, with no host's variables in reach. This lookup reads the run's inventory sources
+    (C(ansible_inventory_sources)) again and returns the variable as the first host of
+    I(group) sees it (its group_vars, the inventory's, its host_vars), or I(default).
+options:
+  _terms:
+    description: The variable's name.
+    required: true
+  group:
+    description: The inventory group whose hosts the play targets.
+    default: pbx
+  default:
+    description: Returned when no host of the group sets the variable.
+  sources:
+    description: Inventory sources; by default the run's own.
+    type: list
+"""
+
+EXAMPLES = r"""
+- hosts: pbx
+  serial: "{{ lookup('voipguard_rollout', 'voipguard_serial', default='100%') }}"
+"""
+
+RETURN = r"""
+_raw:
+  description: The variable's value, or the default.
+"""
+
+from ansible.errors import AnsibleLookupError
+from ansible.inventory.manager import InventoryManager
+from ansible.plugins.lookup import LookupBase
+from ansible.vars.manager import VariableManager
+
+
+class LookupModule(LookupBase):
+
+    def run(self, terms, variables=None, **kwargs):
+        variables = variables or {}
+        sources = kwargs.get("sources") or variables.get("ansible_inventory_sources") or []
+        group = kwargs.get("group", "pbx")
+        inventory = InventoryManager(loader=self._loader, sources=list(sources))
+        hosts = inventory.get_hosts(group)
+        host_vars = {}
+        if hosts:
+            manager = VariableManager(loader=self._loader, inventory=inventory)
+            host_vars = manager.get_vars(host=hosts[0], include_hostvars=False)
+        values = []
+        for term in terms:
+            if term in host_vars:
+                values.append(self._templar.template(host_vars[term]) if hasattr(self, "_templar") else host_vars[term])
+            elif "default" in kwargs:
+                values.append(kwargs["default"])
+            else:
+                raise AnsibleLookupError("%s is not set for group %s in the inventory, and no default was given"
+                                         % (term, group))
+        return values
