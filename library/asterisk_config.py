@@ -24,7 +24,7 @@ description:
   - The diff shows C(********) instead of the value of every C(password), C(secret),
     C(md5_cred) and C(password_digest) line (also C(inbound_auth/password) and similar).
   - Included files are not followed; edit each file with its own task.
-version_added: "1.0.0"
+version_added: "0.1.0"
 author:
   - voipguard contributors
 options:

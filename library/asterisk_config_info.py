@@ -19,7 +19,7 @@ description:
     pre-flight check that changes nothing.
   - Values of secret options (C(password), C(secret), C(md5_cred), C(password_digest)) are
     returned as C(********).
-version_added: "1.0.0"
+version_added: "0.1.0"
 author:
   - voipguard contributors
 options:

@@ -26,7 +26,7 @@ description:
   - C(DP004) a toll route (C(Dial()) to a trunk from an extension whose pattern matches any
     number, e.g. C(_X.)) in C([default]), in a context of an unauthenticated endpoint, or in a
     context those include.
-version_added: "1.0.0"
+version_added: "0.1.0"
 author:
   - voipguard contributors
 options:
@@ -60,7 +60,7 @@ options:
     type: list
     elements: str
     default: []
-    version_added: "1.1.0"
+    version_added: "0.2.0"
   warn:
     description: Also emit each finding as an Ansible warning.
     type: bool

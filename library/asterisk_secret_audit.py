@@ -32,7 +32,7 @@ description:
     those phones must be re-provisioned. A stopped Asterisk is tolerated.
   - A file that Asterisk would refuse makes the module fail with its file name, line number
     and reason, and no file is written.
-version_added: "1.0.0"
+version_added: "0.1.0"
 author:
   - voipguard contributors
 requirements:

@@ -137,7 +137,7 @@ options:
         as C(alerts.destinations), so the audit can tell whether anybody hears them.
     type: int
     required: true
-    version_added: "1.1.0"
+    version_added: "0.2.0"
   alert_webhook_url:
     description: http(s) URL that receives alerts (as a JSON POST, through the role's notifier; may carry a token).
     type: str
@@ -174,12 +174,14 @@ options:
     elements: str
     required: true
   trunk_boundary:
+    version_added: "0.3.0"
     description:
       - Plan the loop that sends every trunk's INVITEs back through the guard (context
         voipguard-egress) before they reach the carrier; see RETURN I(trunk_boundary).
     type: bool
     required: true
   pjsip_sections:
+    version_added: "0.3.0"
     description: The C(sections) of asterisk_config_info on pjsip.conf, for I(trunk_boundary).
     type: list
     elements: dict
