@@ -47,15 +47,34 @@ def lab(lab_inventory):
     return get
 
 
-def harden(inventory=str(LAB_INVENTORY), tags=None, extra_vars=None):
+def harden(inventory=str(LAB_INVENTORY), tags=None, extra_vars=None, runner=False):
     """Runs playbooks/harden.yml (optionally only some tags, with extra variables); returns the
-    finished process, so a caller can expect success or failure."""
+    finished process, so a caller can expect success or failure. runner=True runs it through
+    ansible-runner's Python API, the library AWX and ansible-navigator drive Ansible with."""
+    if runner:
+        return harden_with_ansible_runner(inventory, tags, extra_vars)
     command = [str(ROOT / ".venv/bin/ansible-playbook"), "-i", inventory, str(ROOT / "playbooks/harden.yml")]
     if tags:
         command += ["--tags", tags]
     if extra_vars:
         command += ["-e", json.dumps(extra_vars)]
     return subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=300, check=False)
+
+
+def harden_with_ansible_runner(inventory, tags=None, extra_vars=None):
+    import tempfile
+    import types
+
+    import ansible_runner
+
+    with tempfile.TemporaryDirectory(prefix="voipguard-runner-") as private:
+        kwargs = {"tags": tags} if tags else {}
+        result = ansible_runner.run(
+            private_data_dir=private, playbook=str(ROOT / "playbooks/harden.yml"), inventory=inventory,
+            extravars=extra_vars or {}, binary=str(ROOT / ".venv/bin/ansible-playbook"), quiet=True,
+            envvars={"ANSIBLE_CONFIG": str(ROOT / "ansible.cfg")}, timeout=300, **kwargs)
+        return types.SimpleNamespace(returncode=result.rc, status=result.status,
+                                     stdout=result.stdout.read(), stderr="")
 
 
 MESSAGES_LOG = "/var/log/asterisk/messages.log"

@@ -46,12 +46,12 @@ def harden_toll_fraud_guard(inventory, **extra_vars):
     assert result.returncode == 0, result.stdout[-3000:]
 
 
-@pytest.fixture()
-def destinations_allowed_with_a_ten_euro_cap(lab, lab_inventory):
+@pytest.fixture(scope="module")
+def ten_euro_cap_policy(lab, lab_inventory):
     """The incident's destinations allowed, a EUR 10 daily cap, and no other limit in the way,
-    so that the budget alone has to stop the spend. Restores the lab's policy afterwards."""
+    so that the budget alone has to stop the spend. Set once for the tests that need it (each
+    starts with no spend), and the lab's policy restored after the last of them."""
     pbx = lab("pbx")
-    reset_guard_state(pbx)
     harden_toll_fraud_guard(lab_inventory,
                             toll_fraud_guard_blocked_countries=[],
                             toll_fraud_guard_budgets={"pbx_day": 10, "pbx_month": 100, "endpoint_day": 10, "endpoint_month": 100},
@@ -62,6 +62,11 @@ def destinations_allowed_with_a_ten_euro_cap(lab, lab_inventory):
     yield
     reset_guard_state(pbx)
     harden_toll_fraud_guard(lab_inventory)
+
+
+@pytest.fixture()
+def destinations_allowed_with_a_ten_euro_cap(lab, ten_euro_cap_policy):
+    reset_guard_state(lab("pbx"))
 
 
 def test_a_ten_euro_cap_holds_with_twenty_calls_at_once(lab, destinations_allowed_with_a_ten_euro_cap):

@@ -114,14 +114,16 @@ def test_a_source_over_its_sip_rate_is_banned_by_the_firewall_at_once(lab):
     assert answer.startswith("SIP/2.0 "), answer
 
 
-def test_full_speed_guessing_is_banned_while_phones_and_trunk_keep_working(lab):
+def guess_while_phones_call(lab, crack_environment, seconds):
+    """svcrack against 1002 from the attacker while the office phone places 3 national calls;
+    returns svcrack's line, the calls' counters and the security log's length before."""
     pbx, attacker, phone = lab("pbx"), lab("attacker"), lab("admin")
     log_start = log_length(pbx, SECURITY_LOG)
     # The guard's calls-per-minute of 1003 must not decide a perimeter test.
     reset_guard_state(pbx)
     attack = {}
     thread = threading.Thread(target=lambda: attack.update(
-        out=attacker.run(f"voipguard-crack {PBX_INTERNET} 1002 20").stdout))
+        out=attacker.run(f"{crack_environment} voipguard-crack {PBX_INTERNET} 1002 {seconds}").stdout))
     thread.start()
     try:
         time.sleep(1)
@@ -129,13 +131,37 @@ def test_full_speed_guessing_is_banned_while_phones_and_trunk_keep_working(lab):
         legitimate = place_calls(phone, "1003", "030555000", 3, rate=1, hold_ms=500)
     finally:
         thread.join()
+    return attack["out"], legitimate, log_start
+
+
+def test_full_speed_guessing_is_stopped_while_phones_and_trunk_keep_working(lab):
+    # svcrack at its own speed: each guess waits for a fresh challenge, so its packet rate follows
+    # Asterisk's response time, and which layer stops it first (the firewall's rate meter or
+    # fail2ban) is a race the two tests below settle one layer at a time.
+    pbx = lab("pbx")
+    out, legitimate, log_start = guess_while_phones_call(lab, "", 12)
     try:
-        assert banned(pbx, ATTACKER) and flood_banned(pbx, ATTACKER)
-        assert attack["out"].startswith("NOT CRACKED"), attack["out"]
+        assert banned(pbx, ATTACKER) or flood_banned(pbx, ATTACKER)
+        assert out.startswith("NOT CRACKED"), out
         # The issue's bound: at most maxretry + 5 guesses reach Asterisk at svcrack's full rate.
         assert len(security_events(pbx, log_start, ATTACKER, "ChallengeResponseFailed")) <= MAXRETRY + 5
+        assert not tcp_connects(lab("attacker"), PBX_INTERNET, 5060)
+        assert legitimate["answered"] == 3, legitimate
+    finally:
+        lift_bans(pbx)
+
+
+def test_guessing_under_the_firewalls_rate_is_banned_by_fail2ban_on_every_port(lab):
+    # svcrack paced (a packet after 0.25 s of silence: at most 4 a second, under the rate of 10):
+    # only fail2ban, reading Asterisk's security events, can stop it.
+    pbx = lab("pbx")
+    out, legitimate, log_start = guess_while_phones_call(lab, "VOIPGUARD_CRACK_PACE=0.25", 12)
+    try:
+        assert banned(pbx, ATTACKER) and not flood_banned(pbx, ATTACKER)
+        assert out.startswith("NOT CRACKED"), out
+        assert len(security_events(pbx, log_start, ATTACKER, "ChallengeResponseFailed")) <= MAXRETRY + 5
         # fail2ban's ban lands in nftables and covers every port, not only SIP.
-        assert not tcp_connects(attacker, PBX_INTERNET, 5060)
+        assert not tcp_connects(lab("attacker"), PBX_INTERNET, 5060)
         assert legitimate["answered"] == 3, legitimate
     finally:
         lift_bans(pbx)

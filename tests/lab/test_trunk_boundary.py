@@ -12,7 +12,8 @@ import time
 
 import pytest
 
-from conftest import carrier_records, cost_in_euros, log_length, log_lines_since, reset_guard_state
+from conftest import (
+    PBX_VOICE, carrier_records, cost_in_euros, log_length, log_lines_since, reset_guard_state, sip_password)
 
 MESSAGES = "/var/log/asterisk/messages.log"
 SPOOL = "/var/spool/asterisk/outgoing"
@@ -76,3 +77,36 @@ def test_no_path_gets_a_blocked_destination_onto_the_trunk(lab, path, unique_num
     refused = [line for line in log_lines_since(pbx, MESSAGES, logged) if "voipguard: blocked call" in line]
     assert len(refused) == len(BLOCKED_FORMS), refused
     assert all("endpoint=trunk-leg" in line for line in refused), refused
+
+
+def transfer(phone, user, number, targets):
+    """Calls `number` as `user` with SIPp, then transfers the other party by SIP REFER to each of
+    `targets` in turn (lab/tools/voipguard-transfer); returns SIPp's counters."""
+    result = phone.run("SIP_PASSWORD=%s voipguard-transfer %s %s %s " + " ".join(["%s"] * len(targets)),
+                       sip_password(user), PBX_VOICE, user, number, *targets)
+    return dict(part.split("=") for part in result.stdout.split())
+
+
+def test_a_blind_transfer_by_sip_refer_gets_no_blocked_destination_onto_the_trunk(lab, unique_number):
+    # A phone on a call sends REFER: Asterisk moves the other party (here the trunk-bound channel
+    # of the phone's own call) into the dialplan at the transfer target, as a call of its own.
+    # The first call is to 112: emergency calls count against no limit, so the calls-per-minute
+    # limit of one phone cannot decide this test.
+    pbx, carrier, phone = lab("pbx"), lab("carrier"), lab("admin")
+    reset_guard_state(pbx)
+    recorded, logged = len(carrier_records(carrier)), log_length(pbx, MESSAGES)
+    counters = transfer(phone, "1003", "112", BLOCKED_FORMS + [unique_number])
+    time.sleep(3)
+    # A transferred call lives on until a party hangs up (the carrier holds it an hour): end them
+    # all, so that the carrier writes its records.
+    pbx.check_output("asterisk -rx 'channel request hangup all'")
+    time.sleep(2)
+
+    reached = carrier_records(carrier)[recorded:]
+    assert int(counters["placed"]) == len(BLOCKED_FORMS) + 1, counters
+    blocked = [r for r in reached if r["dst"] not in (unique_number, "112")]
+    assert blocked == [] and cost_in_euros(blocked) == 0, blocked
+    # The transfer path works: the national number it was given reached the carrier.
+    assert [r["dst"] for r in reached if r["dst"] == unique_number] == [unique_number], reached
+    refused = [line for line in log_lines_since(pbx, MESSAGES, logged) if "voipguard: blocked call" in line]
+    assert len(refused) >= len(BLOCKED_FORMS), refused

@@ -181,3 +181,11 @@ def test_the_task_feeds_every_parameter_from_the_variable_the_tests_assume():
     for param, variable in TOLL_FRAUD_POLICY_VARIABLES.items():
         assert variable in call[param], (param, call[param])
         assert variable in options, variable
+
+
+def test_the_static_subroutines_are_plain_dialplan_included_once(built):
+    static = (TEMPLATES / "extensions_voipguard_subroutines.conf").read_text()
+    assert "{{" not in static and "{%" not in static and "{#" not in static
+    text = render(built)
+    for context in re.findall(r"^\[([^\]]+)\]", static, re.M):
+        assert text.count("[%s]" % context) == 1, context
