@@ -62,6 +62,7 @@ def harden(inventory=str(LAB_INVENTORY), tags=None, extra_vars=None, runner=Fals
 
 
 def harden_with_ansible_runner(inventory, tags=None, extra_vars=None):
+    import os
     import tempfile
     import types
 
@@ -71,8 +72,10 @@ def harden_with_ansible_runner(inventory, tags=None, extra_vars=None):
         kwargs = {"tags": tags} if tags else {}
         result = ansible_runner.run(
             private_data_dir=private, playbook=str(ROOT / "playbooks/harden.yml"), inventory=inventory,
-            extravars=extra_vars or {}, binary=str(ROOT / ".venv/bin/ansible-playbook"), quiet=True,
-            envvars={"ANSIBLE_CONFIG": str(ROOT / "ansible.cfg")}, timeout=300, **kwargs)
+            extravars=extra_vars or {}, quiet=True, timeout=300,
+            envvars={"ANSIBLE_CONFIG": str(ROOT / "ansible.cfg"),
+                     "PATH": "%s:%s" % (ROOT / ".venv/bin", os.environ.get("PATH", "/usr/bin:/bin"))},
+            **kwargs)
         return types.SimpleNamespace(returncode=result.rc, status=result.status,
                                      stdout=result.stdout.read(), stderr="")
 
