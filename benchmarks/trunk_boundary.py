@@ -1,15 +1,16 @@
 #!/usr/bin/env python3
 """What the trunk boundary costs, for BENCHMARKS.md. Needs the hardened lab.
 
-  .venv/bin/python benchmarks/trunk_boundary.py [--calls 200] [--rate 20]
+  .venv/bin/python benchmarks/trunk_boundary.py [--calls 200] [--rate 20] [--pairs 3]
 
 For each mode, the lab PBX is hardened with the guard's limits opened wide enough that no call is
 refused (the figure is the cost of the check, not of a refusal), then the office phone 1001 places
 --calls national calls at --rate calls/s with SIPp (lab/tools/voipguard-call), each held 500 ms:
   direct   toll_fraud_guard_trunk_boundary_enabled: false - the trunk dials the carrier itself
   loop     the default - every INVITE loops through voipguard-egress and its check first
-Printed: SIPp's mean call set-up time (INVITE to 200 OK, digest round included) per mode and
-their ratio (loop / direct); the trunk-leg check latency p50 and p95 (check_ms of the guard's
+The modes alternate (direct, loop, direct, loop...) --pairs times, so that the machine's drift
+falls on both. Printed: SIPp's mean call set-up time (INVITE to 200 OK, digest round included)
+per run, each pair's ratio (loop / direct) and their median; the trunk-leg check latency p50 and p95 (check_ms of the guard's
 "trunk leg passed" lines: from the looped INVITE's first dialplan step to the verdict). The lab
 is hardened with its own inventory again at the end. Traffic stays on the lab's voice network.
 """
@@ -75,34 +76,41 @@ def percentile(values, share):
     return ordered[min(len(ordered) - 1, int(round(share * (len(ordered) - 1))))]
 
 
+def measure(mode, args):
+    harden(dict(WIDE_OPEN, toll_fraud_guard_trunk_boundary_enabled=(mode == "loop")))
+    on("198.18.0.10", "asterisk -rx 'database deltree voipguard' >/dev/null")
+    logged = int(on("198.18.0.10", "wc -l < /var/log/asterisk/messages.log"))
+    counters = place(args.calls, args.rate)
+    if counters["answered"] < counters["placed"] * 0.95:
+        sys.exit("%s: only %d of %d calls answered" % (mode, counters["answered"], counters["placed"]))
+    print("%-6s %d calls at %d/s: %d answered, mean set-up %.1f ms"
+          % (mode, counters["placed"], args.rate, counters["answered"], counters["setup_ms"]), flush=True)
+    latencies = check_latencies(logged) if mode == "loop" else []
+    if mode == "loop" and not latencies:
+        sys.exit("no 'trunk leg passed' line: is the boundary in place?")
+    return counters["setup_ms"], latencies
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--calls", type=int, default=200)
     parser.add_argument("--rate", type=int, default=20)
+    parser.add_argument("--pairs", type=int, default=3)
     args = parser.parse_args()
-    results = {}
+    ratios, latencies = [], []
     try:
-        for mode in ("direct", "loop"):
-            harden(dict(WIDE_OPEN, toll_fraud_guard_trunk_boundary_enabled=(mode == "loop")))
-            on("198.18.0.10", "asterisk -rx 'database deltree voipguard' >/dev/null")
-            logged = int(on("198.18.0.10", "wc -l < /var/log/asterisk/messages.log"))
-            counters = place(args.calls, args.rate)
-            if counters["answered"] < counters["placed"] * 0.95:
-                sys.exit("%s: only %d of %d calls answered" % (mode, counters["answered"], counters["placed"]))
-            results[mode] = counters
-            print("%-6s %d calls at %d/s: %d answered, mean set-up %.1f ms"
-                  % (mode, counters["placed"], args.rate, counters["answered"], counters["setup_ms"]))
-            if mode == "loop":
-                latencies = check_latencies(logged)
-                if not latencies:
-                    sys.exit("no 'trunk leg passed' line: is the boundary in place?")
-                print("trunk-leg check latency: p50 %d ms, p95 %d ms, max %d ms (%d calls)"
-                      % (percentile(latencies, 0.5), percentile(latencies, 0.95), max(latencies),
-                         len(latencies)))
+        for _pair in range(args.pairs):
+            direct, _ = measure("direct", args)
+            loop, checked = measure("loop", args)
+            latencies += checked
+            ratios.append(loop / max(direct, 0.1))
+            print("pair ratio loop/direct: %.2f" % ratios[-1], flush=True)
     finally:
         harden()
-    print("set-up time ratio loop/direct at %d calls/s: %.2f"
-          % (args.rate, results["loop"]["setup_ms"] / max(results["direct"]["setup_ms"], 0.1)))
+    print("trunk-leg check latency: p50 %d ms, p95 %d ms, max %d ms (%d calls)"
+          % (percentile(latencies, 0.5), percentile(latencies, 0.95), max(latencies), len(latencies)))
+    print("set-up time ratio loop/direct at %d calls/s: median %.2f of %d pairs (%s)"
+          % (args.rate, statistics.median(ratios), len(ratios), ", ".join("%.2f" % r for r in ratios)))
 
 
 if __name__ == "__main__":
