@@ -1,6 +1,5 @@
 """voipguard audit: Testinfra controls that prove the hardening, and their report."""
 import os
-import sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -11,9 +10,6 @@ def _use_project_module_utils():
     path = os.path.join(ROOT, "module_utils")
     if path not in ansible.module_utils.__path__:
         ansible.module_utils.__path__.append(path)
-    library = os.path.join(ROOT, "library")
-    if library not in sys.path:
-        sys.path.append(library)
 
 
 def toolkit_version():

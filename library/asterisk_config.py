@@ -220,12 +220,12 @@ msg:
 """
 
 import os
-import tempfile
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.common.text.converters import to_bytes, to_native
+from ansible.module_utils.common.text.converters import to_native
 from ansible.module_utils.asterisk_conf import AsteriskConfigError, load, mask_secrets, parse
 from ansible.module_utils.pbx_distribution import is_generated
+from ansible.module_utils.voipguard_files import read_text, write_atomically
 
 class ChangeError(Exception):
     """The requested change cannot be made (not a parse error)."""
@@ -331,28 +331,6 @@ def apply_change(text, filename, section=None, section_type=None, option=None, v
     else:
         result["msg"] = "section [%s] present" % section
     return config.render(), result
-
-
-def write_atomically(module, path, text, encoding="utf-8"):
-    """Write through a temporary file in the same directory; atomic_move keeps owner/group/mode."""
-    directory = os.path.dirname(os.path.abspath(path))
-    handle, tmp = tempfile.mkstemp(prefix=".asterisk_config.", dir=directory)
-    try:
-        with os.fdopen(handle, "wb") as out:
-            out.write(to_bytes(text, encoding=encoding, errors="surrogate_or_strict"))
-        module.atomic_move(tmp, path, unsafe_writes=False)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-
-
-def read_text(path):
-    with open(path, "rb") as handle:
-        data = handle.read()
-    try:
-        return data.decode("utf-8"), "utf-8"
-    except UnicodeDecodeError:
-        return data.decode("latin-1"), "latin-1"
 
 
 def main():

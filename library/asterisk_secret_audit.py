@@ -207,12 +207,12 @@ backup_files:
 
 import os
 import re
-import tempfile
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
-from ansible.module_utils.common.text.converters import to_bytes, to_native
+from ansible.module_utils.common.text.converters import to_native
 from ansible.module_utils.asterisk_conf import (AsteriskConfigError, ast_true, defining_section, load, mask_secrets,
                                                 resolve)
+from ansible.module_utils.voipguard_files import read_text, write_atomically
 from ansible.module_utils.secret_policy import (
     HAS_ZXCVBN, ZXCVBN_IMPORT_ERROR, PolicyError, REASON_REUSED, SecretDigester, SecretPolicy,
     evaluate, find_reused, generate_secret)
@@ -547,26 +547,8 @@ def query_contacts(module):
 
 def current_encoding(config):
     """The encoding the file on disk was read with, or None when it changed since it was read."""
-    with open(config.filename, "rb") as handle:
-        data = handle.read()
-    try:
-        current, encoding = data.decode("utf-8"), "utf-8"
-    except UnicodeDecodeError:
-        current, encoding = data.decode("latin-1"), "latin-1"
+    current, encoding = read_text(config.filename)
     return encoding if current == config.original else None
-
-
-def write_atomically(module, config, encoding):
-    """Write one file through a temporary file in its directory (atomic_move keeps owner/mode)."""
-    path = config.filename
-    handle, tmp = tempfile.mkstemp(prefix=".asterisk_secret_audit.", dir=os.path.dirname(path))
-    try:
-        with os.fdopen(handle, "wb") as out:
-            out.write(to_bytes(config.render(), encoding=encoding, errors="surrogate_or_strict"))
-        module.atomic_move(tmp, path, unsafe_writes=False)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
 
 
 def main():
@@ -638,7 +620,7 @@ def main():
         for (config, _, _), encoding in zip(changes, encodings):
             if params["backup"]:
                 backups[config.filename] = module.backup_local(config.filename)
-            write_atomically(module, config, encoding)
+            write_atomically(module, config.filename, config.render(), encoding)
         if backups:
             result["backup_files"] = backups
         if params["return_credentials"]:

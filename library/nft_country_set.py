@@ -127,9 +127,9 @@ import csv
 import ipaddress
 import os
 import re
-import tempfile
 
 from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.voipguard_files import write_atomically
 
 COUNTRY_CODE = re.compile(r"^[A-Z]{2}$")
 HEADER_COUNT = re.compile(r"^# (?P<what>country [A-Z]{2}|elements) ipv4=(?P<v4>\d+) ipv6=(?P<v6>\d+)$")
@@ -382,25 +382,21 @@ def main():
     dest_dir = os.path.dirname(dest) or "."
     if not os.path.isdir(dest_dir):
         os.makedirs(dest_dir, 0o755)
-    fd, tmp = tempfile.mkstemp(prefix=".voipguard-countries.", dir=dest_dir)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(content)
-        os.chmod(tmp, 0o644)
-        if params["load"]:
-            nft = module.get_bin_path("nft", required=True, opt_dirs=["/usr/sbin", "/sbin"])
-            # Load first, replace after: a file nft rejects leaves both kernel and disk as they were.
-            rc, out, err = module.run_command([nft, "-f", tmp], environ_update={"LANG": "C"})
-            if rc != 0:
-                module.fail_json(msg="nft -f rejected the country set file: %s" % err.strip(),
-                                 rc=rc, stdout=out, stderr=err)
-            result["loaded"] = True
-        if params["backup"] and before:
-            result["backup_file"] = module.backup_local(dest)
-        module.atomic_move(tmp, dest)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+
+    def load_first(written):
+        # Load first, replace after: a file nft rejects leaves both kernel and disk as they were.
+        if not params["load"]:
+            return
+        nft = module.get_bin_path("nft", required=True, opt_dirs=["/usr/sbin", "/sbin"])
+        rc, out, err = module.run_command([nft, "-f", written], environ_update={"LANG": "C"})
+        if rc != 0:
+            module.fail_json(msg="nft -f rejected the country set file: %s" % err.strip(),
+                             rc=rc, stdout=out, stderr=err)
+        result["loaded"] = True
+
+    if params["backup"] and before:
+        result["backup_file"] = module.backup_local(dest)
+    write_atomically(module, dest, content, mode=0o644, before_move=load_first)
     module.exit_json(**result)
 
 

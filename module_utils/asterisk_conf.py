@@ -36,6 +36,8 @@ import glob
 import os
 import re
 
+from ansible.module_utils.voipguard_files import read_text
+
 # Asterisk's default include depth limit (cfg->max_include_level).
 MAX_INCLUDE_LEVEL = 10
 
@@ -673,13 +675,7 @@ def load(path, follow_includes=True, config_dir=None):
 
 
 def _read(path):
-    with open(path, "rb") as handle:
-        data = handle.read()
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError:
-        # Asterisk reads bytes; latin-1 round-trips any byte sequence exactly.
-        return data.decode("latin-1")
+    return read_text(path)[0]
 
 
 def _load_into(configs, path, continues, config_dir, follow, level):

@@ -3,10 +3,10 @@ from audit.hostctx import GUARD_PREFIX, POLICY_PATH, prefix_blocked
 from audit.plugin import control, fail, not_applicable
 
 try:
-    import asterisk_dialplan_audit  # library/ module; its audit() is a pure function
+    from ansible.module_utils import dialplan_audit  # the same judgement as the module's
     DIALPLAN_AUDIT_ERROR = None
 except ImportError as exc:  # pragma: no cover
-    asterisk_dialplan_audit = None
+    dialplan_audit = None
     DIALPLAN_AUDIT_ERROR = exc
 
 REFS = ["Asterisk README-SERIOUSLY.bestpractices.md", "voipguard docs: the incident"]
@@ -109,15 +109,15 @@ def test_alerts_configured(target, evidence):
 
 
 def _dialplan_findings(target):
-    if asterisk_dialplan_audit is None:
-        fail("library/asterisk_dialplan_audit.py cannot be imported: %s" % DIALPLAN_AUDIT_ERROR)
+    if dialplan_audit is None:
+        fail("module_utils/dialplan_audit.py cannot be imported: %s" % DIALPLAN_AUDIT_ERROR)
     configs = target.config("extensions.conf")
     if not configs:
         not_applicable("no extensions.conf")
     endpoints = target.endpoints()
     unauthenticated = sorted(set((opts.get("context") or ["default"])[-1]
                                  for opts in endpoints.values() if not opts.get("auth")))
-    findings, _contexts, _reach = asterisk_dialplan_audit.audit(
+    findings, _contexts, _reach = dialplan_audit.audit(
         configs, unauthenticated_contexts=unauthenticated, trunk_endpoints=sorted(target.trunk_endpoints()))
     return findings
 
@@ -128,7 +128,7 @@ def _dialplan_findings(target):
                    "a toll route in an unauthenticated context is free calls for everyone.",
          impact="A caller can smuggle a call to any number through your PBX.",
          remediation={"role": "toll_fraud_guard", "tag": "toll_fraud_guard", "variable": "toll_fraud_guard_enabled"},
-         references=REFS + ["library/asterisk_dialplan_audit.py rules DP001, DP002, DP004"])
+         references=REFS + ["module_utils/dialplan_audit.py rules DP001, DP002, DP004"])
 def test_dialplan_filters_dialed_numbers(target, evidence):
     findings = [f for f in _dialplan_findings(target) if f["rule"] in ("DP001", "DP002", "DP004")]
     direct = set((opts.get("context") or ["default"])[-1] for opts in target.endpoints().values())

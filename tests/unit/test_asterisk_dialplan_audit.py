@@ -1,10 +1,10 @@
-"""library/asterisk_dialplan_audit.py on a dialplan with each mistake and its safe twin."""
+"""module_utils/dialplan_audit.py (library/asterisk_dialplan_audit.py's judgement) on a dialplan with each mistake and its safe twin."""
 from pathlib import Path
 
 import pytest
 
 from ansible.module_utils.asterisk_conf import load, parse
-from asterisk_dialplan_audit import audit, infer_outside_line, split_args, trunk_routes, unfiltered_exten
+from ansible.module_utils.dialplan_audit import audit, infer_outside_line, split_args, trunk_routes, unfiltered_exten
 
 FIXTURES = Path(__file__).parent / "fixtures" / "dialplan_audit"
 FACTORY = Path(__file__).resolve().parents[2] / "lab" / "factory" / "pbx" / "asterisk"

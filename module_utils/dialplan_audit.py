@@ -1,0 +1,261 @@
+# -*- coding: utf-8 -*-
+# Copyright: voipguard contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The dialplan's toll-fraud mistakes (rules DP001...), read from loaded configuration.
+
+One judgement for the module library/asterisk_dialplan_audit.py, the toll_fraud_guard role
+(outside-line inference, the phones' routes to trunks) and the audit's controls.
+"""
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import re
+
+NOT_CONTEXTS = ("general", "globals")
+RULES = {
+    "DP001": ("high", "${EXTEN} passed to Dial() unfiltered in a pattern that matches any "
+                      "character; wrap it in ${FILTER(0-9+,${EXTEN})} or use a strict pattern"),
+    "DP002": ("critical", "caller ID reaches a shell command (%s): command injection"),
+    "DP003": ("medium", "the [demo] context is present; remove it"),
+    "DP004": ("critical", "toll route (Dial to trunk%s from pattern %s) reachable without "
+                          "authentication in context [%s]"),
+}
+CALLERID_RE = re.compile(r"CALLERID\s*\(|\$\{CALLERID(NUM|NAME)\}", re.I)
+
+
+def split_args(text):
+    """Split application arguments on top-level commas (parentheses, ${ } and $[ ] nest)."""
+    parts, depth, current = [], 0, []
+    for ch in text:
+        if ch in "([{":
+            depth += 1
+        elif ch in ")]}":
+            depth = max(0, depth - 1)
+        if ch == "," and depth == 0:
+            parts.append("".join(current))
+            current = []
+        else:
+            current.append(ch)
+    parts.append("".join(current))
+    return parts
+
+
+def split_app(text):
+    """'Dial(PJSIP/x,30)' -> ('dial', 'PJSIP/x,30'). Unbalanced or bare names keep all text."""
+    match = re.match(r"\s*([A-Za-z_][A-Za-z0-9_]*)\s*(?:\((.*)\)?)?\s*$", text, re.S)
+    if not match:
+        return "", text
+    args = match.group(2) or ""
+    if args.endswith(")"):
+        args = args[:-1]
+    return match.group(1).lower(), args
+
+
+def unfiltered_exten(args):
+    """True when ${EXTEN...} appears outside any FILTER( ) call."""
+    stack = []
+    i = 0
+    while i < len(args):
+        match = re.match(r"([A-Za-z_][A-Za-z0-9_]*)\(", args[i:])
+        if match:
+            stack.append(match.group(1).upper())
+            i += match.end()
+            continue
+        if args[i] == "(":
+            stack.append("")
+        elif args[i] == ")" and stack:
+            stack.pop()
+        elif args.startswith("${EXTEN", i) and args[i + 7:i + 8] in ("}", ":"):
+            if "FILTER" not in stack:
+                return True
+        i += 1
+    return False
+
+
+def is_wide_pattern(pattern):
+    """Pattern that matches arbitrary characters or any-length numbers (_X., _+X., _00!)."""
+    return pattern.startswith("_") and ("." in pattern or "!" in pattern)
+
+
+def dials_trunk(args, trunks):
+    dial_string = split_args(args)[0] if args else ""
+    for target in dial_string.split("&"):
+        target = target.strip()
+        if trunks:
+            for trunk in trunks:
+                if re.search(r"@%s\b" % re.escape(trunk), target) or \
+                        re.match(r"\w+/%s/" % re.escape(trunk), target):
+                    return trunk
+        elif re.match(r"\w+/[^/]*@\S+", target) or re.match(r"\w+/[^/@]+/\S+", target):
+            return target.split("@")[-1] if "@" in target else target.split("/")[1]
+    return None
+
+
+class _Extension(object):
+    def __init__(self, pattern):
+        self.pattern = pattern
+        self.regex_checked = False
+
+
+def parse_dialplan(configs):
+    """Yield (section, line, extension_pattern, app, args) for every exten/same line, plus
+    context includes as (section, line, None, 'include', target)."""
+    for config in configs:
+        for section in config.sections:
+            if section.name.lower() in NOT_CONTEXTS:
+                continue
+            current = None
+            for line in section.lines:
+                if line.kind != "option":
+                    continue
+                key = line.key.lower()
+                if key == "include":
+                    yield section, line, None, "include", line.value.split(",")[0].strip()
+                    continue
+                if key == "exten":
+                    fields = line.value.split(",", 2)
+                    if len(fields) < 3:
+                        continue
+                    current = _Extension(fields[0].split("/")[0].strip())
+                    application = fields[2]
+                elif key == "same" and current is not None:
+                    fields = line.value.split(",", 1)
+                    if len(fields) < 2:
+                        continue
+                    application = fields[1]
+                else:
+                    continue
+                app, args = split_app(application)
+                yield section, line, current, app, args
+
+
+def context_includes(entries):
+    """{context (lower case): [contexts it includes]} from parse_dialplan's entries."""
+    includes = {}
+    for section, _line, _extension, app, args in entries:
+        if app == "include":
+            includes.setdefault(section.name.lower(), []).append(args)
+    return includes
+
+
+def reachable(includes, start):
+    seen = []
+    todo = list(start)
+    while todo:
+        name = todo.pop(0)
+        if name.lower() in (s.lower() for s in seen):
+            continue
+        seen.append(name)
+        todo.extend(includes.get(name.lower(), []))
+    return seen
+
+
+def audit(configs, unauthenticated_contexts=(), trunk_endpoints=()):
+    """Return (findings, contexts, reachable contexts) for loaded dialplan files."""
+    findings = []
+    contexts = []
+
+    def add(rule, section, line, extension, *fmt):
+        severity, message = RULES[rule]
+        findings.append(dict(
+            rule=rule, severity=severity, file=section.config.filename,
+            line=line.lineno if line is not None else section.lineno,
+            context=section.name, extension=extension.pattern if extension else None,
+            message=message % fmt if fmt else message,
+            text=(line.raw if line is not None else section.header.raw).strip()))
+
+    entries = list(parse_dialplan(configs))
+    for config in configs:
+        for section in config.sections:
+            if section.header is not None and section.name.lower() not in NOT_CONTEXTS:
+                if section.name not in contexts:
+                    contexts.append(section.name)
+                if section.name.lower() == "demo":
+                    add("DP003", section, None, None)
+    includes = context_includes(entries)
+    unauth = reachable(includes, ["default"] + list(unauthenticated_contexts))
+    unauth_lower = [c.lower() for c in unauth]
+
+    for section, line, extension, app, args in entries:
+        if app == "include" or extension is None:
+            continue
+        if "REGEX(" in args.upper() and "${EXTEN" in args:
+            extension.regex_checked = True
+        if app == "dial" and is_wide_pattern(extension.pattern) and not extension.regex_checked \
+                and unfiltered_exten(args):
+            add("DP001", section, line, extension)
+        shell_args = []
+        if app in ("system", "trysystem"):
+            shell_args.append((app, args))
+        elif app == "mixmonitor":
+            parts = split_args(args)
+            if len(parts) >= 3:
+                shell_args.append(("MixMonitor command", ",".join(parts[2:])))
+        for match in re.finditer(r"\$\{SHELL\(", args, re.I):
+            shell_args.append(("SHELL()", args[match.end():]))
+        for where, text in shell_args:
+            if CALLERID_RE.search(text):
+                add("DP002", section, line, extension, where)
+                break
+        if app == "dial" and section.name.lower() in unauth_lower and is_wide_pattern(extension.pattern):
+            trunk = dials_trunk(args, list(trunk_endpoints))
+            if trunk:
+                add("DP004", section, line, extension, " " + trunk, extension.pattern, section.name)
+    return findings, contexts, unauth
+
+
+# -- the outside-line digit ----------------------------------------------------------------------
+
+_STRIP = re.compile(r"\$\{EXTEN(?::(\d+))?(?::\d+)?\}")
+
+
+def literal_prefix(pattern):
+    """Leading literal digits of an extension pattern: _9X. -> '9', _00. -> '00', _[89]. -> ''."""
+    if not pattern.startswith("_"):
+        return re.match(r"[0-9]*", pattern).group(0)
+    return re.match(r"[0-9]*", pattern[1:]).group(0)
+
+
+def trunk_routes(configs, phone_contexts, trunk_endpoints):
+    """Every Dial() to a trunk that a phone's context reaches (its includes followed): dicts with
+    context, pattern, strip (leading digits ${EXTEN:n} drops; None when the dialed number is not
+    ${EXTEN}, so the route cannot be read), file and line."""
+    entries = list(parse_dialplan(configs))
+    wanted = set(name.lower() for name in reachable(context_includes(entries), list(phone_contexts)))
+    routes = []
+    for section, line, extension, app, args in entries:
+        if app != "dial" or extension is None or section.name.lower() not in wanted:
+            continue
+        if not dials_trunk(args, list(trunk_endpoints)):
+            continue
+        match = _STRIP.search(split_args(args)[0])
+        routes.append(dict(context=section.name, pattern=extension.pattern, file=section.config.filename,
+                           line=line.lineno, strip=(int(match.group(1) or 0) if match else None)))
+    return routes
+
+
+def infer_outside_line(routes, phone_contexts):
+    """(outside-line digits, None) read from the trunk routes, or (None, why) when the dialplan
+    does not show it. A route that dials ${EXTEN:1} from _9X. strips the outside line 9; one
+    that dials ${EXTEN} from _X. has none. The guard reads a number with and without the
+    outside line, so routes of both kinds agree with the digits; two different digits do not."""
+    if not routes:
+        return None, ("no Dial() to a trunk is seen from %s (routes through Gosub, Macro or "
+                      "variables cannot be read)" % ", ".join("[%s]" % c for c in phone_contexts))
+    digits, unclear = set(), []
+    for route in routes:
+        where = "[%s] %s (%s:%s)" % (route["context"], route["pattern"], route["file"], route["line"])
+        if route["strip"] is None:
+            unclear.append("%s dials a number that is not ${EXTEN}" % where)
+        elif route["strip"]:
+            prefix = literal_prefix(route["pattern"])
+            if len(prefix) < route["strip"]:
+                unclear.append("%s drops %d digit(s) the pattern does not fix" % (where, route["strip"]))
+            else:
+                digits.add(prefix[:route["strip"]])
+    if unclear:
+        return None, "; ".join(unclear)
+    if len(digits) > 1:
+        return None, "routes drop different outside-line digits: %s" % ", ".join(sorted(digits))
+    return (digits.pop() if digits else ""), None

@@ -1,0 +1,49 @@
+# -*- coding: utf-8 -*-
+# Copyright: voipguard contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Reading and writing the files voipguard edits: one text reader, one atomic write.
+
+Asterisk reads its files as bytes: UTF-8 when they are, else Latin-1, which round-trips any byte
+sequence exactly, so a file is written back in the encoding it was read with.
+"""
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import os
+import tempfile
+
+
+def decode(data):
+    """(text, encoding) of file bytes: UTF-8, else Latin-1."""
+    try:
+        return data.decode("utf-8"), "utf-8"
+    except UnicodeDecodeError:
+        return data.decode("latin-1"), "latin-1"
+
+
+def read_text(path):
+    """(text, encoding) of a file."""
+    with open(path, "rb") as handle:
+        return decode(handle.read())
+
+
+def write_atomically(module, path, text, encoding="utf-8", mode=None, before_move=None):
+    """Write through a temporary file in the same directory, then move it over path with the
+    module's atomic_move (which keeps the file's owner, group, mode and SELinux context).
+
+    mode: the new file's mode when path does not exist yet. before_move(temporary_path): a last
+    check of the written file (nft -f, say); an exception there leaves path as it was."""
+    directory = os.path.dirname(os.path.abspath(path))
+    handle, temporary = tempfile.mkstemp(prefix=".voipguard.", dir=directory)
+    try:
+        with os.fdopen(handle, "wb") as out:
+            out.write(text.encode(encoding, "surrogateescape"))
+        if mode is not None and not os.path.exists(path):
+            os.chmod(temporary, mode)
+        if before_move is not None:
+            before_move(temporary)
+        module.atomic_move(temporary, path, unsafe_writes=False)
+    finally:
+        if os.path.exists(temporary):
+            os.unlink(temporary)
