@@ -375,17 +375,21 @@ def _compile(params):
     }
 
 
-def classify(policy, number):
+def classify(policy, number, trunk_leg=False):
     """Python reference of the dialplan's decision, for tests and the audit.
 
+    trunk_leg: judge the digits as the trunk boundary does (voipguard-egress): nothing there is
+    internal, and anything but digits and + is not understood.
     Returns {'verdict': 'emergency'|'internal'|'blocked'|'allowed', 'reason', 'readings',
     'country', 'price'}.
     """
     if number in policy["emergency_numbers"]:
         return {"verdict": "emergency", "reason": "", "readings": [], "country": "", "price": 0}
-    if not re.match(r"^[0-9A-Za-z+*#.]+$", number):
+    if not re.match(r"^[0-9A-Za-z+*#.]+$", number) or (trunk_leg and not re.match(r"^[0-9+]+$", number)):
         return {"verdict": "blocked", "reason": "characters", "readings": [], "country": "",
                 "price": 0}
+    if trunk_leg:
+        return _judge_readings(policy, number)
     if re.search(r"[A-Za-z.]", number):
         # What reaches a trunk once the operator's FILTER() strips letters and dots is the digits.
         digits = re.sub(r"[^0-9]", "", number)
@@ -397,6 +401,11 @@ def classify(policy, number):
     if re.search(r"[*#]", number):
         return {"verdict": "blocked", "reason": "feature-code", "readings": [], "country": "",
                 "price": 0}
+    return _judge_readings(policy, number)
+
+
+def _judge_readings(policy, number):
+    """The verdict on a number's E.164 readings: its destination's block and price."""
     table = {d["prefix"]: d for d in policy["destinations"]}
     readings = normalise(number, policy["dialing_rules"], policy["outside_line"])
     verdict = {"verdict": "allowed", "reason": "", "readings": readings,

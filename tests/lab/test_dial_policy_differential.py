@@ -19,9 +19,12 @@ from test_toll_fraud_dialplan import (  # noqa: F401  (pbx: the fixture that res
     BASE_POLICY, CONF, LOG, OPERATOR_DIALPLAN, dial_policy, pbx, render)
 
 # Calls straight into the guard's check, then log its verdict (a refusal logs its own line).
+# On the trunk leg (VOIPGUARD_TRUNK_LEG=1, as voipguard-egress sets it) the check judges what the
+# carrier would get.
 VERDICT_CONTEXT = r"""
 [vgdiff]
 exten => _[0-9A-Za-z+*#.]!,1,Set(VOIPGUARD_ENDPOINT=1001)
+ same => n,Set(VOIPGUARD_TRUNK_LEG=%s)
  same => n,Set(VOIPGUARD_DIALED=${EXTEN})
  same => n,Gosub(voipguard-check,s,1)
  same => n,Log(NOTICE,vgdiff: dialed=${EXTEN} verdict=${VOIPGUARD_VERDICT})
@@ -39,6 +42,9 @@ POLICIES = {
     "US, outside line 9": dict(OUT_OF_REACH, site_country="US", outside_line="9",
                                rates=[{"prefix": "1", "price_per_minute": 0.01}]),
 }
+# The guard as the role renders it with its default trunk boundary (the lab's trunk "carrier").
+BOUNDARY = {"egress": {"endpoint": "voipguard-egress"},
+            "trunks": [{"name": "carrier", "endpoint": "carrier", "copy_endpoint": "voipguard-trunk-carrier"}]}
 
 
 def example_numbers():
@@ -86,9 +92,9 @@ class GuardHost:
     def put(self, name, text):
         self.host.check_output("echo %s | base64 -d > %s/%s" % (base64.b64encode(text.encode()).decode(), CONF, name))
 
-    def verdicts(self, policy_params, strings):
-        self.put("extensions.conf", OPERATOR_DIALPLAN + VERDICT_CONTEXT)
-        self.put("extensions_voipguard.conf", render(policy_params))
+    def verdicts(self, policy_params, strings, trunk_leg=False):
+        self.put("extensions.conf", OPERATOR_DIALPLAN + VERDICT_CONTEXT % ("1" if trunk_leg else ""))
+        self.put("extensions_voipguard.conf", render(policy_params, boundary=BOUNDARY))
         self.host.check_output("chmod 0644 %s/extensions.conf %s/extensions_voipguard.conf" % (CONF, CONF))
         self.host.check_output("asterisk -rx 'dialplan reload'")
         self.host.run("asterisk -rx 'database deltree voipguard'")
@@ -103,7 +109,7 @@ class GuardHost:
             text = self.host.check_output("tail -c +%d %s" % (offset + 1, LOG))
             for match in re.finditer(r"vgdiff: dialed=(\S+) verdict=(\S*)", text):
                 found[match.group(1)] = (match.group(2), "")
-            for match in re.finditer(r"voipguard: blocked call endpoint=1001 dialed=(\S*) .*? reason=(\S+)", text):
+            for match in re.finditer(r"voipguard: blocked call endpoint=(?:1001|trunk-leg) dialed=(\S*) .*? reason=(\S+)", text):
                 found[match.group(1)] = ("blocked", match.group(2))
             if len(found) >= len(strings):
                 break
@@ -112,23 +118,29 @@ class GuardHost:
         return found
 
 
-@pytest.mark.parametrize("site", sorted(POLICIES))
-def test_python_and_dialplan_agree_on_every_dial_string(pbx, site):  # pylint: disable=redefined-outer-name
+@pytest.mark.parametrize("site, leg", [("DE", "phone"), ("US, outside line 9", "phone"), ("DE", "trunk leg")])
+def test_python_and_dialplan_agree_on_every_dial_string(pbx, site, leg):  # pylint: disable=redefined-outer-name
     params = POLICIES[site]
     policy = dial_policy.compile_policy(dict(BASE_POLICY, **params))
     strings = dial_strings(params["site_country"])
     assert len(strings) >= 250
-    dialplan = GuardHost(pbx).verdicts(params, strings)  # render() adds BASE_POLICY itself
+    trunk_leg = leg == "trunk leg"
+    dialplan = GuardHost(pbx).verdicts(params, strings, trunk_leg)  # render() adds BASE_POLICY itself
     expected = {}
     for dialed in strings:
-        verdict = dial_policy.classify(policy, dialed)
+        verdict = dial_policy.classify(policy, dialed, trunk_leg=trunk_leg)
         expected[dialed] = (verdict["verdict"], verdict["reason"] if verdict["verdict"] == "blocked" else "")
     missing = [s for s in strings if s not in dialplan]
     assert not missing, "no verdict from the dialplan for %d strings, e.g. %s" % (len(missing), missing[:5])
     differ = ["%s: python %s, dialplan %s" % (s, expected[s], dialplan[s]) for s in strings if expected[s] != dialplan[s]]
     assert not differ, "%d of %d differ:\n%s" % (len(differ), len(strings), "\n".join(differ[:30]))
     kinds = set(v for v, _ in expected.values())
-    assert kinds == {"allowed", "blocked", "emergency", "internal"}, kinds
     reasons = set(r for _, r in expected.values() if r)
-    assert {"country", "prefix", "unknown-form", "feature-code"} <= reasons, reasons
+    if trunk_leg:
+        # Nothing is internal on the trunk leg; what is not digits is refused, never read.
+        assert kinds == {"allowed", "blocked", "emergency"}, kinds
+        assert {"country", "prefix", "unknown-form", "characters"} <= reasons, reasons
+    else:
+        assert kinds == {"allowed", "blocked", "emergency", "internal"}, kinds
+        assert {"country", "prefix", "unknown-form", "feature-code"} <= reasons, reasons
 

@@ -1,4 +1,5 @@
 """The perimeter, proven from the lab's hosts: firewall, AMI, fail2ban, lockout safety."""
+import concurrent.futures
 import shlex
 import subprocess
 import threading
@@ -175,7 +176,7 @@ HOST_STATE = ("find /etc/asterisk /etc/fail2ban /etc/nftables.d -type f -exec sh
 TRUNK = {"name": "carrier", "endpoint": "carrier", "addresses": ["198.51.100.20"]}
 
 
-@pytest.mark.parametrize("wrong, message", [
+WRONG_VARIABLES = [
     # The shared variables are judged in one task, which names every wrong one at once.
     ({"voipguard_admin_networks": ["198.18.0.0/24", "198.18.0.300/24", "10.0.0.0/33"],
       "voipguard_phone_networks": ["198.51.100.0/24x"], "voipguard_management_address": "198.18.0",
@@ -204,12 +205,24 @@ TRUNK = {"name": "carrier", "endpoint": "carrier", "addresses": ["198.51.100.20"
     ({"toll_fraud_guard_trunk_boundary_enabled": "perhaps"}, "toll_fraud_guard_trunk_boundary_enabled"),
     ({"toll_fraud_guard_alert_urls": ["slak://T0KEN/B1/C2"]},
      "toll_fraud_guard_alert_urls[0]: Apprise cannot send to this slak:// URL"),
-])
-def test_a_wrong_variable_stops_the_whole_run_before_the_host_changes(lab, lab_inventory, wrong, message):
-    # A whole run, not one role's tag: no role may have changed anything before the check.
+]
+@pytest.fixture(scope="module")
+def wrong_variable_runs(lab, lab_inventory):
+    """Every row's whole run, four at a time (each stops at the checks, before the first change:
+    they cannot disturb one another), and the host's state before and after them all."""
     pbx = lab("pbx")
     before = pbx.check_output(HOST_STATE)
-    result = harden(lab_inventory, extra_vars=wrong)
+    with concurrent.futures.ThreadPoolExecutor(max_workers=4) as pool:
+        results = list(pool.map(lambda row: harden(lab_inventory, extra_vars=row[0]), WRONG_VARIABLES))
+    return results, before, pbx.check_output(HOST_STATE)
+
+
+@pytest.mark.parametrize("row", range(len(WRONG_VARIABLES)),
+                         ids=[m if isinstance(m, str) else m[0] for _w, m in WRONG_VARIABLES])
+def test_a_wrong_variable_stops_the_whole_run_before_the_host_changes(wrong_variable_runs, row):
+    # A whole run, not one role's tag: no role may have changed anything before the check.
+    results, before, after = wrong_variable_runs
+    result, message = results[row], WRONG_VARIABLES[row][1]
     # Failures go to stderr where Ansible is told to (Molecule's environment does), else stdout.
     output = result.stdout + result.stderr
     assert result.returncode != 0
@@ -217,7 +230,7 @@ def test_a_wrong_variable_stops_the_whole_run_before_the_host_changes(lab, lab_i
         assert expected in output, output[-2000:]
     assert ("Check the shared voipguard variables before the first change" in output
             or "Check every role's variables before the first change" in output)
-    assert pbx.check_output(HOST_STATE) == before
+    assert after == before
 
 
 def test_a_pbx_whose_gui_regenerates_its_files_is_refused_before_anything_changes(lab, lab_inventory):

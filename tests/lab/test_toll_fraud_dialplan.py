@@ -122,7 +122,7 @@ BASE_POLICY = toll_fraud_policy_params(**{
 })
 
 
-def render(overrides=None, webhook=""):
+def render(overrides=None, webhook="", boundary=None):
     params = dict(BASE_POLICY)
     params.update(overrides or {})
     env = jinja2.Environment(
@@ -131,7 +131,7 @@ def render(overrides=None, webhook=""):
     return env.get_template("extensions_voipguard.conf.j2").render(
         toll_fraud_guard_compiled=dial_policy.compile_policy(params),
         toll_fraud_guard_endpoint_plan={"1001": "from-internal", "1002": "from-internal"},
-        toll_fraud_guard_alert_webhook_url=webhook)
+        toll_fraud_guard_alert_webhook_url=webhook, toll_fraud_guard_boundary=boundary)
 
 
 @pytest.fixture(scope="module")

@@ -336,3 +336,17 @@ def test_the_role_defaults_compile_and_block_the_incident_destinations():
     assert classify(compiled, "00263771234567")["verdict"] == "blocked"
     assert classify(compiled, "0087077123456")["reason"] == "prefix"
     assert classify(compiled, "030123456")["verdict"] == "allowed"
+
+
+@pytest.mark.parametrize("dialed, phone, trunk_leg", [
+    ("1001", "internal", "allowed"),  # 4 digits no rule reads: short, as a service code
+    ("*60", ("blocked", "feature-code"), ("blocked", "characters")),
+    ("00263.771234567", ("blocked", "country"), ("blocked", "characters")),
+    ("+252612345678", ("blocked", "country"), ("blocked", "country")),
+    ("112", "emergency", "emergency"),
+])
+def test_the_trunk_leg_judges_what_the_carrier_gets_with_nothing_internal(de_policy, dialed, phone, trunk_leg):
+    def short(verdict):
+        return verdict["verdict"] if verdict["verdict"] != "blocked" else ("blocked", verdict["reason"])
+    assert short(classify(de_policy, dialed)) == phone
+    assert short(classify(de_policy, dialed, trunk_leg=True)) == trunk_leg
