@@ -124,6 +124,17 @@ seealso:
   - name: Asterisk configuration file format
     description: Templates, inheritance, includes and comments of Asterisk config files.
     link: https://docs.asterisk.org/Fundamentals/Asterisk-Configuration/Asterisk-Configuration-Files/
+extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
+attributes:
+  check_mode:
+    support: full
+    details: Reports what would change, and the diff, without writing.
+  diff_mode:
+    support: full
+    details: The file before and after, secret values masked.
+  platform:
+    platforms: posix
 """
 
 EXAMPLES = r"""

@@ -37,6 +37,16 @@ options:
     default: the directory of I(path)
 notes:
   - Supports check mode; never changes anything.
+extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
+attributes:
+  check_mode:
+    support: full
+    details: Reads only.
+  diff_mode:
+    support: none
+  platform:
+    platforms: posix
 """
 
 EXAMPLES = r"""

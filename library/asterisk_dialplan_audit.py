@@ -69,6 +69,16 @@ notes:
   - Supports check mode; never changes anything.
   - Findings come from the text only; values passed through intermediate variables
     (C(Set(n=${EXTEN})) then C(Dial(PJSIP/${n}))) are not followed.
+extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
+attributes:
+  check_mode:
+    support: full
+    details: Reads only.
+  diff_mode:
+    support: none
+  platform:
+    platforms: posix
 """
 
 EXAMPLES = r"""

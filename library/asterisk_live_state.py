@@ -53,12 +53,16 @@ options:
     description: The pending-reload marker M(voipguard_snapshot) leaves; removed once all agree.
     type: path
     default: /var/lib/voipguard/pending-reload
+extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
 attributes:
   check_mode:
     support: full
     details: Compares and reports the drift; reloads nothing.
   diff_mode:
     support: none
+  platform:
+    platforms: posix
 """
 
 EXAMPLES = r"""

@@ -125,6 +125,17 @@ notes:
     and diff mode (every secret value shows as C(********) on both sides).
   - Writes are atomic and keep owner, group and mode; Asterisk must reload C(res_pjsip) and
     the manager afterwards.
+extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
+attributes:
+  check_mode:
+    support: full
+    details: Audits and reports which secrets would be rotated; writes nothing.
+  diff_mode:
+    support: full
+    details: The changed lines, secret values masked.
+  platform:
+    platforms: posix
 """
 
 EXAMPLES = r"""

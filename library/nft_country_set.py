@@ -78,6 +78,17 @@ notes:
   - Needs C(nft) on the target when O(load=true), and root.
   - Check mode and diff mode are supported.
 author: voipguard
+extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
+attributes:
+  check_mode:
+    support: full
+    details: Builds the set file and compares; writes and loads nothing.
+  diff_mode:
+    support: full
+    details: A summary of the set (element counts), never every address.
+  platform:
+    platforms: posix
 """
 
 EXAMPLES = r"""

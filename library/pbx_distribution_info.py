@@ -24,6 +24,16 @@ options:
     description: Asterisk's configuration directory.
     type: path
     default: /etc/asterisk
+extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
+attributes:
+  check_mode:
+    support: full
+    details: Reads only.
+  diff_mode:
+    support: none
+  platform:
+    platforms: posix
 """
 
 EXAMPLES = r"""

@@ -42,12 +42,16 @@ options:
     description: The pending-reload marker written with the snapshot.
     type: path
     default: /var/lib/voipguard/pending-reload
+extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
 attributes:
   check_mode:
     support: full
     details: Does nothing in check mode (a check run changes nothing to roll back).
   diff_mode:
     support: none
+  platform:
+    platforms: posix
 notes:
   - Taking a snapshot reports C(changed=false) - it is the run's own bookkeeping under
     C(/var/lib/voipguard), not a change to the host's configuration - so a second run still

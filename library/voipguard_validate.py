@@ -46,11 +46,15 @@ options:
         description: Fail when the value is missing or empty.
         type: bool
         default: false
+extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
 attributes:
   check_mode:
     support: full
   diff_mode:
     support: none
+  platform:
+    platforms: posix
 notes:
   - Changes nothing; runs the same in check mode.
 """

@@ -25,3 +25,14 @@ def test_documentation_examples_and_return_parse(path):
     assert documentation["module"] == path.stem
     yaml.safe_load(found["EXAMPLES"])
     yaml.safe_load(found["RETURN"])
+
+
+@pytest.mark.parametrize("path", MODULES, ids=[p.stem for p in MODULES])
+def test_check_and_diff_support_is_declared_as_the_code_does_it(path):
+    # community.general's way: attributes check_mode and diff_mode, from ansible-core's fragment.
+    documentation = yaml.safe_load(blocks(path)["DOCUMENTATION"])
+    source = path.read_text()
+    assert "ansible.builtin.action_common_attributes" in documentation["extends_documentation_fragment"]
+    attributes = documentation["attributes"]
+    assert attributes["check_mode"]["support"] == ("full" if "supports_check_mode=True" in source else "none")
+    assert attributes["diff_mode"]["support"] == ("full" if "module._diff" in source else "none")
