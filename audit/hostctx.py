@@ -12,7 +12,7 @@ import shlex
 
 from audit import ROOT  # noqa: F401  (puts module_utils on the import path)
 from ansible.module_utils import asterisk_conf, asterisk_live, pbx_distribution, trunk_boundary
-from ansible.module_utils.asterisk_conf import AsteriskConfigError, ast_true, parse
+from ansible.module_utils.asterisk_conf import ast_true
 
 ASTERISK_DIR = "/etc/asterisk"
 POLICY_PATH = "/etc/asterisk/voipguard/toll_fraud_policy.json"
@@ -77,52 +77,24 @@ class HostContext:
             return pbx_distribution.detect(read, sorted(heads))
         return self._cached("distribution", compute)
 
-    def _expand_include(self, pattern):
-        if not pattern.startswith("/"):
-            pattern = posixpath.join(ASTERISK_DIR, pattern)
-        found = []
-        # Brace alternatives as Asterisk expands them (GLOB_BRACE), shared with the parser.
-        for alternative in asterisk_conf._expand_braces(pattern):  # pylint: disable=protected-access
-            directory, base = posixpath.split(alternative)
-            found.extend(path for path in self.asterisk_files()
-                         if posixpath.dirname(path) == directory
-                         and fnmatch.fnmatchcase(posixpath.basename(path), base))
-        return found
+    def files(self, pattern):
+        """The files of /etc/asterisk one brace-free include pattern names, sorted as glob(3)."""
+        directory, base = posixpath.split(pattern)
+        return sorted(path for path in self.asterisk_files()
+                      if posixpath.dirname(path) == directory and fnmatch.fnmatchcase(posixpath.basename(path), base))
 
     def config(self, name):
         """All files of an Asterisk configuration (name.conf and what it includes), parsed.
 
-        [] when the file does not exist; AsteriskConfigError when Asterisk would refuse it."""
+        [] when the file does not exist; AsteriskConfigError when Asterisk would refuse it. Read
+        through the hardening modules' own loader (module_utils/asterisk_conf.load), over SSH."""
         def compute():
-            configs = []
             path = posixpath.join(ASTERISK_DIR, name)
             if self.read(path) is None:
                 return []
-            self._load_into(configs, path, None, 1)
-            for config in configs:
-                config.group = configs
-            return configs
+            return asterisk_conf.load(path, config_dir=ASTERISK_DIR, read=lambda p: self.read(p) or "",
+                                      files=self.files)
         return self._cached(("config", name), compute)
-
-    def _load_into(self, configs, path, continues, level):
-        config = parse(self.read(path) or "", path, continues=continues)
-        configs.append(config)
-        for directive, pattern, lineno in config.includes:
-            if directive == "exec":
-                continue
-            if level >= asterisk_conf.MAX_INCLUDE_LEVEL:
-                raise AsteriskConfigError("maximum include level exceeded", path, lineno)
-            files = self._expand_include(pattern)
-            if not files and directive == "include":
-                raise AsteriskConfigError("#include %s matches no file" % pattern, path, lineno)
-            for included in files:
-                last = None
-                for earlier in reversed(configs):
-                    real = [s for s in earlier.sections if s.header is not None]
-                    if real:
-                        last = real[-1]
-                        break
-                self._load_into(configs, included, last, level + 1)
 
     def sections(self, name, type=None):  # pylint: disable=redefined-builtin
         return list(asterisk_conf.iter_sections(self.config(name), type=type))

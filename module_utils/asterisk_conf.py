@@ -643,30 +643,39 @@ def _expand_braces(pattern):
     return out
 
 
-def expand_include(pattern, config_dir):
-    """Files an include pattern names, in Asterisk's order (glob(3) sorted, braces expanded)."""
-    if not os.path.isabs(pattern):
-        pattern = os.path.join(config_dir, pattern)
+def local_files(pattern):
+    """The regular files of this machine one brace-free include pattern names, sorted as glob(3)."""
+    if glob.has_magic(pattern):
+        return sorted(path for path in glob.glob(pattern) if os.path.isfile(path))
+    return [pattern] if os.path.isfile(pattern) else []
+
+
+def expand_include(pattern, config_dir, files=local_files):
+    """Files an include pattern names, in Asterisk's order (glob(3) sorted, braces expanded).
+
+    files(pattern): the files one brace-free pattern names, on whatever machine holds them."""
+    if not pattern.startswith("/"):
+        pattern = config_dir.rstrip("/") + "/" + pattern
     found = []
     for alternative in _expand_braces(pattern):
-        if glob.has_magic(alternative):
-            found.extend(sorted(glob.glob(alternative)))
-        elif os.path.exists(alternative):
-            found.append(alternative)
-    return [path for path in found if os.path.isfile(path)]
+        found.extend(files(alternative))
+    return found
 
 
-def load(path, follow_includes=True, config_dir=None):
+def load(path, follow_includes=True, config_dir=None, read=None, files=None):
     """Parse ``path`` and (by default) every file it includes, in Asterisk's reading order.
 
     Relative include patterns resolve against ``config_dir`` (Asterisk's astetcdir), by
     default the directory of ``path``. ``#include`` of nothing is an error, ``#tryinclude`` not.
     Templates must be defined before use across the whole set, as Asterisk requires.
+    read(path) -> text and files(pattern) -> paths reach the files (default: this machine's);
+    the audit passes functions that read the PBX over its connection, so both judge the same
+    configuration the same way.
     """
     if config_dir is None:
         config_dir = os.path.dirname(os.path.abspath(path))
     configs = []
-    _load_into(configs, path, None, config_dir, follow_includes, 1)
+    _load_into(configs, path, None, config_dir, follow_includes, 1, read or _read, files or local_files)
     for config in configs:
         config.group = configs
     if follow_includes:
@@ -678,8 +687,8 @@ def _read(path):
     return read_text(path)[0]
 
 
-def _load_into(configs, path, continues, config_dir, follow, level):
-    config = parse(_read(path), path, continues=continues)
+def _load_into(configs, path, continues, config_dir, follow, level, read, files):
+    config = parse(read(path), path, continues=continues)
     configs.append(config)
     if not follow:
         return
@@ -689,14 +698,14 @@ def _load_into(configs, path, continues, config_dir, follow, level):
         if level >= MAX_INCLUDE_LEVEL:
             raise AsteriskConfigError("maximum include level (%d) exceeded" % MAX_INCLUDE_LEVEL,
                                       path, lineno)
-        files = expand_include(pattern, config_dir)
-        if not files and directive == "include":
+        included_files = expand_include(pattern, config_dir, files)
+        if not included_files and directive == "include":
             raise AsteriskConfigError(
                 "The file '%s' was listed as a #include but it does not exist" % pattern,
                 path, lineno)
-        for included in files:
+        for included in included_files:
             # Asterisk continues the most recently opened section of the whole load.
-            _load_into(configs, included, _last_section(configs), config_dir, follow, level + 1)
+            _load_into(configs, included, _last_section(configs), config_dir, follow, level + 1, read, files)
 
 
 def _last_section(configs):
