@@ -11,7 +11,7 @@ import posixpath
 import shlex
 
 from audit import ROOT  # noqa: F401  (puts module_utils on the import path)
-from ansible.module_utils import asterisk_conf, asterisk_live, pbx_distribution, trunk_boundary
+from ansible.module_utils import asterisk_conf, asterisk_live, pbx_distribution, secret_policy, trunk_boundary
 from ansible.module_utils.asterisk_conf import ast_true
 
 ASTERISK_DIR = "/etc/asterisk"
@@ -254,6 +254,15 @@ class HostContext:
                 reasons.append("endpoint %s uses guard context %s, missing from the running dialplan"
                                % (name, context))
         return reasons
+
+    def secret_policy(self, forbid_reuse=True):
+        """The secret policy the audit judges by: the module's defaults, or the inventory's
+        voipguard_audit_secret_min_length / _min_entropy_bits."""
+        return secret_policy.SecretPolicy(
+            min_length=self.vars.get("voipguard_audit_secret_min_length", secret_policy.DEFAULT_MIN_LENGTH),
+            min_entropy_bits=self.vars.get("voipguard_audit_secret_min_entropy_bits",
+                                           secret_policy.DEFAULT_MIN_ENTROPY_BITS),
+            forbid_reuse=forbid_reuse)
 
     def ami_users(self):
         """{user: effective options} of every manager.conf user section."""

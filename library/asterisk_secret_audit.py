@@ -221,77 +221,13 @@ import re
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 from ansible.module_utils.common.text.converters import to_native
-from ansible.module_utils.asterisk_conf import (AsteriskConfigError, ast_true, defining_section, load, mask_secrets,
-                                                resolve)
+from ansible.module_utils.asterisk_conf import AsteriskConfigError, load, mask_secrets
 from ansible.module_utils.voipguard_files import read_text, write_atomically
+from ansible.module_utils.secret_accounts import audit_accounts, collect_accounts
 from ansible.module_utils.secret_policy import (
-    HAS_ZXCVBN, ZXCVBN_IMPORT_ERROR, PolicyError, REASON_REUSED, SecretDigester, SecretPolicy,
-    evaluate, find_reused, generate_secret)
+    HAS_ZXCVBN, ZXCVBN_IMPORT_ERROR, PolicyError, SecretPolicy, generate_secret)
 
 _CONTACT_LINE = re.compile(r"^\s*Contact:\s+([^/\s<]+)/(\S+)\s+\S+\s+(\S+)")
-WIZARD_SLOTS = (("inbound", "inbound_auth", "accepts_auth", "-iauth"),
-                ("outbound", "outbound_auth", "sends_auth", "-oauth"))
-
-
-class Account(object):
-    """One credential found in the configuration (the secret lives only here, in memory)."""
-
-    def __init__(self, kind, obj, account_id, username, direction, secret, section, key,
-                 where, hashed=False, endpoints=(), names=()):
-        self.kind = kind
-        self.object = obj
-        self.id = account_id
-        self.username = username
-        self.direction = direction
-        self.secret = secret
-        self.section = section  # Section to write a new secret into
-        self.key = key  # option name that holds the secret there
-        self.file, self.line = where
-        self.hashed = hashed
-        self.endpoints = list(endpoints)  # (endpoint name, [aor names]) using it inbound
-        self.names = [n for n in names if n]
-        self.finding = None
-
-    def public(self):
-        return dict(object=self.object, id=self.id, kind=self.kind, username=self.username)
-
-
-# -- reading ----------------------------------------------------------------------------------
-
-def _last(effective, key, default=None):
-    values = effective.get(key.lower())
-    return values[-1] if values else default
-
-
-def _split_list(values):
-    out = []
-    for value in values or []:
-        out.extend(part.strip() for part in value.split(",") if part.strip())
-    return out
-
-
-def _concrete_sections(configs):
-    for config in configs:
-        for section in config.sections:
-            if section.header is not None and not section.is_template and not section.is_addition:
-                yield section
-
-
-def _option_lineno(section, key):
-    lines = [line for line in section.lines if line.kind == "option" and line.key.lower() == key]
-    return lines[-1].lineno if lines else None
-
-
-def _locate(section, key, configs):
-    """(section to write a new value into, (file, line) of the effective value)."""
-    holder = defining_section(configs, section, key)
-    if holder is None:
-        return section, (section.config.filename, section.lineno)
-    where = (holder.config.filename, _option_lineno(holder, key.lower()) or holder.lineno)
-    # A template is shared: the account gets its own override instead.
-    owned = holder is section or holder.continues is section or (
-        holder.is_addition and holder.name.lower() == section.name.lower())
-    return (holder if owned else section), where
 
 
 def load_config_files(config_dir, files):
@@ -304,120 +240,6 @@ def load_config_files(config_dir, files):
             continue
         groups.append((path, load(path, follow_includes=True, config_dir=config_dir)))
     return groups, missing
-
-
-def _is_manager_file(path):
-    return os.path.basename(path).lower().startswith("manager")
-
-
-def _pjsip_references(pjsip_groups):
-    """{auth name: [(endpoint, [aors])]} for inbound use, and the set of outbound auth names."""
-    inbound, outbound = {}, set()
-    for configs in pjsip_groups:
-        for section in _concrete_sections(configs):
-            kind = (section.type or "").lower()
-            if kind not in ("endpoint", "registration"):
-                continue
-            effective = resolve(configs, section.name, type=kind)
-            for auth in _split_list(effective.get("outbound_auth")):
-                outbound.add(auth.lower())
-            if kind == "endpoint":
-                aors = _split_list(effective.get("aors"))
-                for auth in _split_list(effective.get("auth")):
-                    inbound.setdefault(auth.lower(), []).append((section.name, aors))
-    return inbound, outbound
-
-
-def collect_accounts(groups):
-    """Every credential of the loaded files, as Account objects."""
-    accounts = []
-    pjsip_groups = [configs for path, configs in groups if not _is_manager_file(path)]
-    inbound_refs, outbound_refs = _pjsip_references(pjsip_groups)
-    for path, configs in groups:
-        if _is_manager_file(path):
-            accounts.extend(_ami_accounts(configs))
-        else:
-            accounts.extend(_auth_accounts(configs, inbound_refs, outbound_refs))
-            accounts.extend(_wizard_accounts(configs))
-    return accounts
-
-
-def _auth_accounts(configs, inbound_refs, outbound_refs):
-    for section in _concrete_sections(configs):
-        if (section.type or "").lower() != "auth":
-            continue
-        effective = resolve(configs, section.name, type="auth")
-        auth_type = (_last(effective, "auth_type") or "").lower()
-        if auth_type == "google_oauth":
-            continue  # a refresh token for Google Voice, not a SIP secret
-        secret = _last(effective, "password")
-        hashed = auth_type == "md5" or (not secret and bool(
-            _last(effective, "md5_cred") or _last(effective, "password_digest")))
-        username = _last(effective, "username") or section.name
-        users = inbound_refs.get(section.name.lower(), [])
-        direction = "outbound" if section.name.lower() in outbound_refs and not users else "inbound"
-        target, where = _locate(section, "password", configs)
-        names = [username, section.name] + [endpoint for endpoint, _ in users]
-        yield Account("pjsip_auth", section.name, section.name, username, direction,
-                      None if hashed else (secret or ""), target, "password", where,
-                      hashed=hashed, endpoints=users, names=names)
-
-
-def _wizard_accounts(configs):
-    for section in _concrete_sections(configs):
-        if (section.type or "").lower() != "wizard":
-            continue
-        effective = resolve(configs, section.name, type="wizard")
-        for direction, prefix, switch, suffix in WIZARD_SLOTS:
-            if not ast_true(_last(effective, switch)):
-                continue  # Asterisk creates (or keeps) this auth only when the switch is on
-            key = prefix + "/password"
-            auth_type = (_last(effective, prefix + "/auth_type") or "").lower()
-            secret = _last(effective, key)
-            hashed = auth_type == "md5" or (not secret and bool(_last(effective, prefix + "/md5_cred")))
-            username = _last(effective, prefix + "/username") or ""
-            target, where = _locate(section, key, configs)
-            endpoints = [(section.name, [section.name])] if direction == "inbound" else []
-            yield Account("wizard", section.name, section.name + suffix, username, direction,
-                          None if hashed else (secret or ""), target, key, where,
-                          hashed=hashed, endpoints=endpoints, names=[username, section.name])
-
-
-def _ami_accounts(configs):
-    for section in _concrete_sections(configs):
-        if section.name.lower() == "general":
-            continue
-        effective = resolve(configs, section.name)
-        target, where = _locate(section, "secret", configs)
-        yield Account("ami", section.name, "ami:" + section.name, section.name, "inbound",
-                      _last(effective, "secret") or "", target, "secret", where,
-                      names=[section.name])
-
-
-# -- judging ----------------------------------------------------------------------------------
-
-def audit_accounts(accounts, policy):
-    """Judge every account; returns the findings (and keeps each on its account)."""
-    digester = SecretDigester()
-    reused = find_reused(dict((a.id, digester.digest(a.secret) if a.secret else None)
-                              for a in accounts))
-    findings = []
-    for account in accounts:
-        if account.hashed:
-            verdict = dict(reasons=[], entropy_bits=None, passed=True)
-        else:
-            verdict = evaluate(account.secret, account.names, policy)
-        others = reused.get(account.id, [])
-        if others and policy.forbid_reuse:
-            verdict["reasons"].append(REASON_REUSED)
-            verdict["passed"] = False
-        account.finding = dict(
-            file=account.file, line=account.line, object=account.object, id=account.id,
-            kind=account.kind, direction=account.direction, username=account.username,
-            reasons=verdict["reasons"], reused_with=others, entropy_bits=verdict["entropy_bits"],
-            hashed=account.hashed, passed=verdict["passed"])
-        findings.append(account.finding)
-    return findings
 
 
 def _names(account):

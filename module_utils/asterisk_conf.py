@@ -846,6 +846,12 @@ def iter_sections(configs, type=None, templates=False):  # pylint: disable=redef
         yield section
 
 
+def last_value(effective, key, default=None):
+    """The value Asterisk uses of an option in resolve()'s result: the last one set."""
+    values = effective.get(key.lower()) or []
+    return values[-1] if values else default
+
+
 def resolve(configs, name, type=None):  # pylint: disable=redefined-builtin
     """Effective options of section ``name`` (of ``type``) after templates, ``(+)`` additions
     and ``+=``: {lower-case key: [values in order]}. The first concrete match wins; a template

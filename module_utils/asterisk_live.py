@@ -19,7 +19,7 @@ __metaclass__ = type
 
 import re
 
-from ansible.module_utils.asterisk_conf import ast_true, iter_sections, resolve
+from ansible.module_utils.asterisk_conf import ast_true, iter_sections, last_value, resolve
 from ansible.module_utils.secret_policy import SecretDigester
 
 # What each area's drift is cured by (Asterisk CLI commands; reload, never restart).
@@ -136,10 +136,6 @@ def parse_config_contexts(text):
                       if m and m.group(2) == "pbx_config"))
 
 
-def _last(options, key, default=None):
-    values = options.get(key.lower()) or []
-    return values[-1] if values else default
-
 
 def realtime_objects(sorcery_configs):
     """PJSIP object types sorcery.conf maps to realtime: their objects are not in the files."""
@@ -170,12 +166,12 @@ def pjsip_drift(pjsip, wizard, cli, realtime=()):
             drift.append("endpoint %s is loaded but in no file" % name)
     for name in sorted(set(disk_endpoints) & live):
         shown = parse_parameters(cli("pjsip show endpoint %s" % name))
-        want = _last(disk_endpoints[name], "context", "default")
+        want = last_value(disk_endpoints[name], "context", "default")
         running = shown.get("context")
         if running is not None and running != want:
             drift.append("endpoint %s runs in context %s, the files say %s" % (name, running, want))
         # The trunk boundary is an outbound_proxy: a trunk that does not loop is money unguarded.
-        want = _last(disk_endpoints[name], "outbound_proxy", "")
+        want = last_value(disk_endpoints[name], "outbound_proxy", "")
         running = shown.get("outbound_proxy")
         if running is not None and running != want:
             drift.append("endpoint %s sends through outbound_proxy %s, the files say %s"
@@ -189,7 +185,7 @@ def pjsip_drift(pjsip, wizard, cli, realtime=()):
             continue
         running = parse_parameters(cli("pjsip show auth %s" % name))
         for key in ("password", "md5_cred", "username"):
-            want = _last(disk_auths[name], key, "")
+            want = last_value(disk_auths[name], key, "")
             if key == "username" and not want:
                 continue  # Asterisk falls back to the section name; nothing to compare
             if digest(running.get(key) or "") != digest(want):
@@ -201,15 +197,15 @@ def manager_drift(manager, cli):
     """Differences between manager.conf (with its includes) and the running AMI."""
     drift = []
     general = resolve(manager, "general")
-    want_enabled = ast_true(_last(general, "enabled", "no"))
+    want_enabled = ast_true(last_value(general, "enabled", "no"))
     settings = parse_manager_settings(cli("manager show settings"))
     if settings["enabled"] is None:
         return ["the running Asterisk does not answer 'manager show settings'"]
     if settings["enabled"] != want_enabled:
         drift.append("the AMI is %s, manager.conf says enabled = %s"
-                     % ("on" if settings["enabled"] else "off", _last(general, "enabled", "no")))
+                     % ("on" if settings["enabled"] else "off", last_value(general, "enabled", "no")))
     if want_enabled and settings["enabled"]:
-        want_bind = "%s:%s" % (_last(general, "bindaddr", "0.0.0.0"), _last(general, "port", _DEFAULT_AMI_PORT))
+        want_bind = "%s:%s" % (last_value(general, "bindaddr", "0.0.0.0"), last_value(general, "port", _DEFAULT_AMI_PORT))
         if settings["bind"] != want_bind:
             drift.append("the AMI listens on %s, manager.conf says %s" % (settings["bind"], want_bind))
     disk_users = set(s.name for s in iter_sections(manager) if s.name.lower() != "general")

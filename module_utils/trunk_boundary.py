@@ -23,10 +23,12 @@ __metaclass__ = type
 
 import re
 
+from ansible.module_utils.asterisk_conf import last_value
+
 EGRESS_ENDPOINT = "voipguard-egress"
 EGRESS_CONTEXT = "voipguard-egress"
 COPY_PREFIX = "voipguard-trunk-"
-# Endpoints voipguard defines itself: never phones, never guarded (dial_policy has the same).
+# Endpoints voipguard defines itself: never phones, never guarded.
 OWN_ENDPOINT_PREFIX = "voipguard-"
 # Options of the trunk endpoint that the copy must not carry: the loop itself, and the group the
 # role counts trunk channels in (counted once, on the looped leg).
@@ -38,10 +40,6 @@ _LOOP_PROXY = re.compile(r"^sip:([^@;]+)@(\[[^\]]+\]|[^:;]+):(\d+);lr$")
 class BoundaryError(ValueError):
     """The trunk boundary cannot be set up as asked; the message names what to fix."""
 
-
-def _last(effective, key, default=""):
-    values = effective.get(key) or []
-    return values[-1] if values else default
 
 
 def _sections(sections, section_type):
@@ -60,7 +58,7 @@ def is_loop_proxy(value):
 
 def transport_address(transport_effective):
     """(host, port) the loop sends to for a UDP transport's bind; 0.0.0.0/:: become loopback."""
-    bind = _last(transport_effective, "bind", "0.0.0.0")
+    bind = last_value(transport_effective, "bind", "0.0.0.0")
     match = re.match(r"^\[([^\]]+)\](?::(\d+))?$", bind) or re.match(r"^([^:]+)(?::(\d+))?$", bind)
     if not match:
         raise BoundaryError("transport bind %r is not an address[:port] the loop can use" % bind)
@@ -79,9 +77,9 @@ def copy_options(trunk_effective, previous_copy_effective=None):
     resolved), without the loop. The operator's own outbound_proxy, replaced on the trunk by the
     loop, is kept: from the trunk when it is not the loop, else from the copy written last time."""
     lines = [("type", "endpoint")]
-    proxy = _last(trunk_effective, "outbound_proxy")
+    proxy = last_value(trunk_effective, "outbound_proxy", "")
     if is_loop_proxy(proxy):
-        proxy = _last(previous_copy_effective or {}, "outbound_proxy")
+        proxy = last_value(previous_copy_effective or {}, "outbound_proxy", "")
     # Codec lines keep their order among themselves: disallow=all before allow wipes nothing.
     codec_keys = [k for k in trunk_effective if k in ("disallow", "allow")]
     for key in sorted(codec_keys, key=lambda k: 0 if k == "disallow" else 1):
@@ -105,11 +103,11 @@ def loops_to_undo(sections, trunks):
     undo = []
     for trunk in trunks:
         section = endpoints.get(trunk["endpoint"])
-        if section is None or not is_loop_proxy(_last(section["effective"], "outbound_proxy")):
+        if section is None or not is_loop_proxy(last_value(section["effective"], "outbound_proxy", "")):
             continue
         copy = endpoints.get(COPY_PREFIX + trunk["endpoint"]) or {}
         undo.append({"name": trunk["name"], "endpoint": trunk["endpoint"], "file": section.get("file"),
-                     "proxy": _last(copy.get("effective") or {}, "outbound_proxy")})
+                     "proxy": last_value(copy.get("effective") or {}, "outbound_proxy", "")})
     return undo
 
 
@@ -123,7 +121,7 @@ def plan(sections, trunks):
     Raises BoundaryError when the loop cannot work on this configuration.
     """
     globals_ = _sections(sections, "global")
-    order = _last(globals_[-1]["effective"], "endpoint_identifier_order") if globals_ else ""
+    order = last_value(globals_[-1]["effective"], "endpoint_identifier_order", "") if globals_ else ""
     identifiers = [part.strip() for part in order.split(",") if part.strip()]
     if identifiers and identifiers[0] != "ip":
         raise BoundaryError(
@@ -132,7 +130,7 @@ def plan(sections, trunks):
             % order)
     transports = dict((s["name"], s) for s in _sections(sections, "transport"))
     udp = [name for name, s in transports.items()
-           if _last(s["effective"], "protocol", "udp").lower() == "udp"]
+           if last_value(s["effective"], "protocol", "udp").lower() == "udp"]
     endpoints = dict((s["name"], s) for s in _sections(sections, "endpoint"))
     previous = dict((name[len(COPY_PREFIX):], s) for name, s in endpoints.items()
                     if name.startswith(COPY_PREFIX))
@@ -145,14 +143,14 @@ def plan(sections, trunks):
             raise BoundaryError("trunk %s: endpoint %s is not defined in pjsip.conf or its includes"
                                 % (name, endpoint))
         effective = section["effective"]
-        transport = _last(effective, "transport")
+        transport = last_value(effective, "transport", "")
         if transport:
             if transport not in transports:
                 raise BoundaryError("trunk %s: transport %s is not defined" % (name, transport))
             if transport not in udp:
                 raise BoundaryError(
                     "trunk %s uses transport %s (%s): the trunk boundary loops UDP only"
-                    % (name, transport, _last(transports[transport]["effective"], "protocol")))
+                    % (name, transport, last_value(transports[transport]["effective"], "protocol", "")))
         elif not udp:
             raise BoundaryError("the trunk boundary needs a UDP transport in pjsip.conf; none found")
         else:

@@ -1,7 +1,7 @@
 """AMI (manager.conf): the management interface can originate calls and run shell commands."""
 import ipaddress
 
-from ansible.module_utils import secret_policy
+from ansible.module_utils import secret_accounts, secret_policy
 
 from ansible.module_utils.asterisk_conf import ast_true
 from audit.hostctx import is_loopback, write_classes
@@ -149,16 +149,17 @@ def test_ami_write_classes(target, evidence):
          references=REFS)
 def test_ami_secrets_strong(target, evidence):
     users = ami_users_or_na(target)
+    # The same accounts and judgement as the module asterisk_secret_audit (module_utils/secret_accounts).
+    accounts = [a for a in secret_accounts.collect_accounts([(CONF, target.config("manager.conf"))])
+                if a.object in users]
     weak = []
-    for user, opts in sorted(users.items()):
-        secret = (opts.get("secret") or [""])[-1]
-        verdict = secret_policy.evaluate(secret, [user])
+    for finding in secret_accounts.audit_accounts(accounts, target.secret_policy(forbid_reuse=False)):
+        reasons = secret_policy.describe(finding["reasons"])
         # The running AMI never shows a secret (manager show user prints <Set>): the files are read,
         # and VOIP-CORE-005 fails when the loaded AMI users are not the files' users.
-        evidence.add(file=CONF, key="[%s] strength (from the files: the running AMI never shows it)" % user,
-                     value="estimated %d bits; %s" % (verdict["entropy_bits"],
-                                                      secret_policy.describe(verdict["reasons"]) or "ok"))
-        if not verdict["passed"]:
-            weak.append("%s (%s)" % (user, secret_policy.describe(verdict["reasons"])))
+        evidence.add(file=finding["file"], key="[%s] strength (from the files: the running AMI never shows it)"
+                     % finding["object"], value="estimated %d bits; %s" % (finding["entropy_bits"], reasons or "ok"))
+        if not finding["passed"]:
+            weak.append("%s (%s)" % (finding["object"], reasons))
     if weak:
         fail("weak AMI secrets: %s" % "; ".join(weak))

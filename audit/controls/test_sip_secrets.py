@@ -1,22 +1,18 @@
 """SIP credentials: the door intruders walked through (extension 1001, password 1001)."""
-from ansible.module_utils import secret_policy
+import posixpath
 
+from ansible.module_utils import secret_accounts, secret_policy
+
+from audit.hostctx import ASTERISK_DIR
 from audit.plugin import control, fail, not_applicable
 
 REFS = ["Asterisk README-SERIOUSLY.bestpractices.md: Reducing Pattern Match Typos / Secure Passwords",
         "docs: Deployment/Important-Security-Considerations"]
 
 
-def policy_for(target):
-    return secret_policy.SecretPolicy(
-        min_length=target.vars.get("voipguard_audit_secret_min_length", secret_policy.DEFAULT_MIN_LENGTH),
-        min_entropy_bits=target.vars.get("voipguard_audit_secret_min_entropy_bits",
-                                         secret_policy.DEFAULT_MIN_ENTROPY_BITS))
-
-
-CONF = "/etc/asterisk/pjsip.conf"
 LIVE = "asterisk -rx 'pjsip show auth %s'"
 FROM_FILES = " (from the files: Asterisk did not answer)"
+SIP_FILES = ("pjsip.conf", "pjsip_wizard.conf")
 
 
 def _users_of(endpoints_and_auths):
@@ -30,43 +26,29 @@ def _users_of(endpoints_and_auths):
     return users_of
 
 
-def _live_pjsip_auths(target, auths):
-    endpoints = []
-    for endpoint in target.live_endpoints() or ():
-        shown = target.live_parameters("pjsip show endpoint %s" % endpoint) or {}
-        endpoints.append((endpoint, [shown.get("auth") or "", shown.get("outbound_auth") or ""]))
-    users_of = _users_of(endpoints)
-    out = []
-    for name, auth in sorted(auths.items()):
-        if not auth["password"] and (auth["md5_cred"] or auth["password_digest"]):
-            continue  # loaded as a digest: its strength cannot be measured here
-        username = auth["username"] or name
-        out.append((name, username, auth["password"], sorted({name, username} | users_of.get(name, set()))))
-    return out
-
-
-def _file_pjsip_auths(target):
-    users_of = _users_of((endpoint, (opts.get("auth") or []) + (opts.get("outbound_auth") or []))
-                         for endpoint, opts in target.endpoints().items())
-    out = []
-    for section in target.sections("pjsip.conf", "auth"):
-        opts = target.resolve("pjsip.conf", section.name, "auth")
-        username = (opts.get("username") or [section.name])[-1]
-        password = (opts.get("password") or [None])[-1]
-        if password is None and (opts.get("md5_cred") or opts.get("password_digest")):
-            continue  # stored as a digest: its strength cannot be measured here
-        names = {section.name, username} | users_of.get(section.name, set())
-        out.append((section.name, username, password or "", sorted(names)))
-    return out
-
-
-def pjsip_auths(target):
-    """([(auth name, username, password, names it must not contain)], where the secrets were read):
-    the auths the running res_pjsip has loaded, the files' only when Asterisk does not answer."""
+def sip_accounts(target):
+    """([Account] of every SIP credential with a measurable secret, whether the secrets are the
+    running Asterisk's): module_utils/secret_accounts reads pjsip.conf and pjsip_wizard.conf as
+    the module asterisk_secret_audit does; the secrets res_pjsip has loaded replace the files'
+    when Asterisk answers."""
+    groups = [(posixpath.join(ASTERISK_DIR, name), target.config(name)) for name in SIP_FILES]
+    accounts = secret_accounts.collect_accounts([(path, configs) for path, configs in groups if configs])
     live = target.live_auths()
     if live is not None:
-        return _live_pjsip_auths(target, live), True
-    return _file_pjsip_auths(target), False
+        endpoints = []
+        for endpoint in target.live_endpoints() or ():
+            shown = target.live_parameters("pjsip show endpoint %s" % endpoint) or {}
+            endpoints.append((endpoint, [shown.get("auth") or "", shown.get("outbound_auth") or ""]))
+        accounts = secret_accounts.with_live_pjsip_auths(accounts, live, _users_of(endpoints))
+    # A secret stored as a digest cannot be measured here.
+    return [a for a in accounts if not a.hashed], live is not None
+
+
+def _evidence(evidence, account, live, value):
+    if live:
+        evidence.add(command=LIVE % account.id, output=value)
+    else:
+        evidence.add(file=account.file, key="[%s] strength%s" % (account.id, FROM_FILES), value=value)
 
 
 @control(id="VOIP-SIP-001", severity="critical",
@@ -77,23 +59,21 @@ def pjsip_auths(target):
          remediation={"role": "asterisk_hardening", "tag": "secrets", "variable": "asterisk_hardening_secret_rotate"},
          references=REFS)
 def test_sip_secrets_are_strong(target, evidence):
-    auths, live = pjsip_auths(target)
-    if not auths:
-        not_applicable("no PJSIP auth with a password")
-    policy = policy_for(target)
+    accounts, live = sip_accounts(target)
+    if not accounts:
+        not_applicable("no SIP account with a password")
+    # Reuse is VOIP-SIP-002's finding: judged here for strength alone.
+    policy = target.secret_policy(forbid_reuse=False)
     weak = []
-    for name, _username, password, names in auths:
-        verdict = secret_policy.evaluate(password, names, policy)
-        strength = "estimated %d bits; %s" % (verdict["entropy_bits"],
-                                               secret_policy.describe(verdict["reasons"]) or "ok")
-        if live:
-            evidence.add(command=LIVE % name, output="strength: " + strength)
-        else:
-            evidence.add(file=CONF, key="[%s] strength%s" % (name, FROM_FILES), value=strength)
-        if not verdict["passed"]:
-            weak.append("%s (%s)" % (name, secret_policy.describe(verdict["reasons"])))
+    for finding in secret_accounts.audit_accounts(accounts, policy):
+        reasons = secret_policy.describe(finding["reasons"])
+        account_id = finding["id"]
+        account = next(a for a in accounts if a.id == account_id)
+        _evidence(evidence, account, live, "strength: estimated %d bits; %s" % (finding["entropy_bits"], reasons or "ok"))
+        if not finding["passed"]:
+            weak.append("%s (%s)" % (account_id, reasons))
     if weak:
-        fail("%d of %d SIP secrets are weak: %s" % (len(weak), len(auths), "; ".join(weak)))
+        fail("%d of %d SIP secrets are weak: %s" % (len(weak), len(accounts), "; ".join(weak)))
 
 
 @control(id="VOIP-SIP-002", severity="high",
@@ -103,16 +83,16 @@ def test_sip_secrets_are_strong(target, evidence):
          remediation={"role": "asterisk_hardening", "tag": "secrets", "variable": "asterisk_hardening_secret_rotate"},
          references=REFS)
 def test_sip_secrets_are_not_reused(target, evidence):
-    auths, live = pjsip_auths(target)
-    if len(auths) < 2:
-        not_applicable("fewer than two PJSIP auths with a password")
-    digester = secret_policy.SecretDigester()
-    reused = secret_policy.find_reused(dict((name, digester.digest(password) if password else None)
-                                            for name, _user, password, _names in auths))
+    accounts, live = sip_accounts(target)
+    if len(accounts) < 2:
+        not_applicable("fewer than two SIP accounts with a password")
+    findings = secret_accounts.audit_accounts(accounts, target.secret_policy())
     if live:
-        evidence.add(command="asterisk -rx 'pjsip show auths'", output="%d loaded auths compared" % len(auths))
+        evidence.add(command="asterisk -rx 'pjsip show auths'", output="%d loaded auths compared" % len(accounts))
     else:
-        evidence.add(file=CONF, key="auth sections compared" + FROM_FILES, value=len(auths))
+        evidence.add(file=posixpath.join(ASTERISK_DIR, SIP_FILES[0]),
+                     key="SIP accounts compared" + FROM_FILES, value=len(accounts))
+    reused = [f for f in findings if f["reused_with"]]
     if reused:
         fail("secrets shared between accounts: %s" % "; ".join(
-            "%s = %s" % (account, ", ".join(others)) for account, others in sorted(reused.items())))
+            "%s = %s" % (f["id"], ", ".join(f["reused_with"])) for f in sorted(reused, key=lambda f: f["id"])))
