@@ -9,7 +9,7 @@ import pytest
 
 from ansible.module_utils.asterisk_conf import AsteriskConfigError
 from ansible.module_utils.secret_policy import SecretPolicy
-from ansible.module_utils.testing import patch_module_args
+from tests import module_runner
 
 import asterisk_secret_audit as audit
 
@@ -251,13 +251,8 @@ def test_contacts_query_tolerates_a_stopped_asterisk():
 
 # -- the Ansible module end to end --------------------------------------------------------------
 
-def call_module(capsys, args, check_mode=False, diff=False):
-    args = dict(args)
-    args["_ansible_check_mode"] = check_mode
-    args["_ansible_diff"] = diff
-    with patch_module_args(args), pytest.raises(SystemExit):
-        audit.main()
-    return json.loads(capsys.readouterr().out)
+def call_module(_capsys, args, check_mode=False, diff=False):
+    return module_runner.run_module(audit, args, check_mode=check_mode, diff=diff)
 
 
 def secrets_in(text, extra=()):
