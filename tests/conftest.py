@@ -1,12 +1,11 @@
-"""Make the project's library/ and module_utils/ importable the way Ansible loads them, and the
-audit package from the project's root."""
+"""The project's modules (library/) importable by name, the audit package from the project's
+root, and module_utils as ansible.module_utils.<name> through the audit package, which does the
+same for the audit itself (one place that knows how)."""
 import sys
 from pathlib import Path
-
-import ansible.module_utils
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "library"))
 sys.path.insert(0, str(ROOT))
-# Custom module_utils are imported as ansible.module_utils.<name> inside modules.
-ansible.module_utils.__path__.append(str(ROOT / "module_utils"))
+
+import audit  # noqa: E402,F401  pylint: disable=wrong-import-position,unused-import
