@@ -1,0 +1,35 @@
+"""How Ansible reaches a PBX. OpenSSH (ansible.builtin.ssh, ControlPersist, pipelining) is the
+default: every other lab test runs over it. paramiko_ssh stays an option while ansible-core ships
+it (deprecated in 2.19, removed in 2.21): one smoke run here, with host keys still checked."""
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def ansible_module(inventory, home, *extra):
+    env = dict(os.environ, HOME=str(home), ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"), ANSIBLE_NOCOLOR="1")
+    return subprocess.run([str(ROOT / ".venv/bin/ansible"), "pbx", "-i", inventory, "-m", "pbx_distribution_info",
+                           "-a", "config_dir=/etc/asterisk"] + list(extra),
+                          env=env, cwd=ROOT, capture_output=True, text=True, timeout=120, check=False)
+
+
+def test_openssh_is_the_default_connection(lab_inventory, tmp_path):
+    result = ansible_module(lab_inventory, tmp_path, "-vvv")
+    assert result.returncode == 0, result.stdout[-1500:] + result.stderr[-1500:]
+    assert "ESTABLISH SSH CONNECTION" in result.stdout and "plain Asterisk" in result.stdout
+
+
+def test_paramiko_ssh_still_works_and_still_checks_host_keys(lab_inventory, tmp_path):
+    # paramiko reads ~/.ssh/known_hosts: a home that holds the lab's known hosts, then one that does not.
+    (tmp_path / "trusted" / ".ssh").mkdir(parents=True)
+    shutil.copy(ROOT / ".lab" / "ssh" / "known_hosts", tmp_path / "trusted" / ".ssh" / "known_hosts")
+    trusted = ansible_module(lab_inventory, tmp_path / "trusted", "-c", "paramiko_ssh")
+    assert trusted.returncode == 0, trusted.stdout[-1500:] + trusted.stderr[-1500:]
+    assert "plain Asterisk" in trusted.stdout
+    (tmp_path / "stranger" / ".ssh").mkdir(parents=True)
+    stranger = ansible_module(lab_inventory, tmp_path / "stranger", "-c", "paramiko_ssh")
+    assert stranger.returncode != 0
+    assert "UNREACHABLE" in stranger.stdout and "known_hosts" in stranger.stdout + stranger.stderr
