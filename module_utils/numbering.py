@@ -227,14 +227,30 @@ def country_prefixes(iso):
     return [code + rest for rest in national_prefixes(iso)]
 
 
+try:  # computed ahead of time (scripts/country-prefix-table.py): the probing takes seconds
+    from ansible.module_utils.country_prefix_table import COUNTRY_PREFIXES as _PRECOMPUTED
+    from ansible.module_utils.country_prefix_table import PHONENUMBERS_VERSION as _PRECOMPUTED_FOR
+except ImportError:  # pragma: no cover
+    _PRECOMPUTED, _PRECOMPUTED_FOR = None, None
+
 _COUNTRY_TABLE_CACHE = {}
 
 
 def all_country_prefixes():
-    """{e164_prefix: ISO} for every region libphonenumber knows (non-geographic codes as '001')."""
+    """{e164_prefix: ISO} for every region libphonenumber knows (non-geographic codes as '001'):
+    the precomputed table when it was made from this phonenumbers version, else computed."""
     _require_phonenumbers()
-    if "table" in _COUNTRY_TABLE_CACHE:
-        return dict(_COUNTRY_TABLE_CACHE["table"])
+    if "table" not in _COUNTRY_TABLE_CACHE:
+        if _PRECOMPUTED is not None and _PRECOMPUTED_FOR == getattr(phonenumbers, "__version__", None):
+            _COUNTRY_TABLE_CACHE["table"] = dict(_PRECOMPUTED)
+        else:
+            _COUNTRY_TABLE_CACHE["table"] = compute_country_prefixes()
+    return dict(_COUNTRY_TABLE_CACHE["table"])
+
+
+def compute_country_prefixes():
+    """all_country_prefixes() from libphonenumber's metadata itself."""
+    _require_phonenumbers()
     table = {}
     for code, regions in sorted(phonenumbers.COUNTRY_CODE_TO_REGION_CODE.items()):
         for region in regions:
@@ -243,8 +259,7 @@ def all_country_prefixes():
                 continue
             for prefix in country_prefixes(region):
                 table.setdefault(prefix, region)
-    _COUNTRY_TABLE_CACHE["table"] = table
-    return dict(table)
+    return table
 
 
 def premium_rate_prefixes(iso):

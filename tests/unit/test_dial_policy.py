@@ -350,3 +350,13 @@ def test_the_trunk_leg_judges_what_the_carrier_gets_with_nothing_internal(de_pol
         return verdict["verdict"] if verdict["verdict"] != "blocked" else ("blocked", verdict["reason"])
     assert short(classify(de_policy, dialed)) == phone
     assert short(classify(de_policy, dialed, trunk_leg=True)) == trunk_leg
+
+
+def test_the_precomputed_country_table_is_libphonenumbers_own():
+    # scripts/country-prefix-table.py wrote it; were phonenumbers upgraded without regenerating,
+    # numbering would compute afresh (the table names its version), and this test would say so.
+    import phonenumbers  # pylint: disable=import-outside-toplevel
+    from ansible.module_utils import country_prefix_table, numbering  # pylint: disable=import-outside-toplevel
+    assert country_prefix_table.PHONENUMBERS_VERSION == phonenumbers.__version__, "regenerate the table"
+    assert country_prefix_table.COUNTRY_PREFIXES == numbering.compute_country_prefixes()
+    assert all_country_prefixes() == country_prefix_table.COUNTRY_PREFIXES
