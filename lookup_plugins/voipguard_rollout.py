@@ -27,11 +27,17 @@ options:
   sources:
     description: Inventory sources; by default the run's own.
     type: list
+  check:
+    description:
+      - How the value is judged before the play starts, so that a typo stops the run with its
+        name rather than Ansible's traceback. C(serial) is a count of at least 1 or a percentage
+        such as C(25%) (or a list of those); C(percentage) is a number from 0 to 100.
+    choices: [serial, percentage]
 """
 
 EXAMPLES = r"""
 - hosts: pbx
-  serial: "{{ lookup('voipguard_rollout', 'voipguard_serial', default='100%') }}"
+  serial: "{{ lookup('voipguard_rollout', 'voipguard_serial', default='100%', check='serial') }}"
 """
 
 RETURN = r"""
@@ -39,10 +45,31 @@ _raw:
   description: The variable's value, or the default.
 """
 
+import re
+
 from ansible.errors import AnsibleLookupError
 from ansible.inventory.manager import InventoryManager
 from ansible.plugins.lookup import LookupBase
 from ansible.vars.manager import VariableManager
+
+
+_PERCENT = re.compile(r"^([0-9]{1,3})%$")
+
+
+def judge(name, value, check):
+    """The value, or AnsibleLookupError naming the variable and what it must be."""
+    if check == "serial":
+        for item in value if isinstance(value, list) else [value]:
+            text = str(item).strip()
+            percent = _PERCENT.match(text)
+            if isinstance(item, bool) or not (text.isdigit() and int(text) >= 1
+                                              or percent and 1 <= int(percent.group(1)) <= 100):
+                raise AnsibleLookupError("%s: %r is not a number of hosts (1 or more) or a percentage "
+                                         "such as 25%%" % (name, item))
+    elif check == "percentage":
+        if isinstance(value, bool) or not str(value).strip().isdigit() or not 0 <= int(value) <= 100:
+            raise AnsibleLookupError("%s: %r is not a percentage from 0 to 100" % (name, value))
+    return value
 
 
 class LookupModule(LookupBase):
@@ -60,7 +87,8 @@ class LookupModule(LookupBase):
         values = []
         for term in terms:
             if term in host_vars:
-                values.append(self._templar.template(host_vars[term]) if hasattr(self, "_templar") else host_vars[term])
+                value = self._templar.template(host_vars[term]) if hasattr(self, "_templar") else host_vars[term]
+                values.append(judge(term, value, kwargs.get("check")))
             elif "default" in kwargs:
                 values.append(kwargs["default"])
             else:

@@ -16,8 +16,8 @@ PLAY = """
 - name: A rollout like playbooks/harden.yml's
   hosts: pbx
   gather_facts: false
-  serial: "{{ lookup('voipguard_rollout', 'voipguard_serial', default='100%') }}"
-  max_fail_percentage: "{{ lookup('voipguard_rollout', 'voipguard_max_fail_percentage', default=100) }}"
+  serial: "{{ lookup('voipguard_rollout', 'voipguard_serial', default='100%', check='serial') }}"
+  max_fail_percentage: "{{ lookup('voipguard_rollout', 'voipguard_max_fail_percentage', default=100, check='percentage') }}"
   tasks:
     - name: Break one host
       ansible.builtin.fail:
@@ -87,3 +87,15 @@ def test_a_host_that_ran_to_the_end_is_done_even_when_a_later_batch_never_ran():
                           {}, done="hardened", last_batch=["b"])
     assert lines == [("a", "hardened, 3 changes"), ("b", 'failed at "t": why'),
                      ("c", "not run: the rolling update stopped before this host")]
+
+
+@pytest.mark.parametrize("group_vars, message", [
+    ("voipguard_serial: lots\n", "voipguard_serial: 'lots' is not a number of hosts"),
+    ("voipguard_serial: [1, 0]\n", "voipguard_serial: 0 is not a number of hosts"),
+    ("voipguard_max_fail_percentage: 120\n", "voipguard_max_fail_percentage: 120 is not a percentage"),
+])
+def test_a_wrong_rollout_setting_stops_the_run_before_any_host_is_touched(tmp_path, group_vars, message):
+    proc, outcome = run(tmp_path, group_vars)
+    assert proc.returncode != 0
+    assert message in proc.stdout + proc.stderr, (proc.stdout + proc.stderr)[-1500:]
+    assert "TASK [" not in proc.stdout and not outcome
