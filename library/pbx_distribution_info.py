@@ -48,7 +48,15 @@ distribution:
   returned: always
   type: dict
   sample: {name: freepbx, version: "17.0.19", gui_managed: true,
-           evidence: ["/etc/freepbx.conf exists"], generated_files: [/etc/asterisk/pjsip.endpoint.conf]}
+           evidence: ["/etc/freepbx.conf exists"], generated_files: [/etc/asterisk/pjsip.endpoint.conf],
+           gui_ami_user: admin}
+include_files:
+  description:
+    - Where voipguard's own files are included from, per main file. On FreePBX and its kin
+      these are the operator's files the GUI never rewrites.
+  returned: always
+  type: dict
+  sample: {extensions.conf: /etc/asterisk/extensions_custom.conf, pjsip.conf: /etc/asterisk/pjsip_custom_post.conf}
 description:
   description: One line for people, e.g. "FreePBX 17.0.19 (GUI-managed - 23 generated files under /etc/asterisk)".
   returned: always
@@ -58,15 +66,8 @@ description:
 import os
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.pbx_distribution import describe, detect
-
-
-def read(path):
-    try:
-        with open(path, "r", errors="replace") as handle:
-            return handle.read()
-    except (IOError, OSError):
-        return None
+from ansible.module_utils.pbx_distribution import describe, detect, include_files
+from ansible.module_utils.voipguard_files import read_or_none
 
 
 def configuration_files(config_dir):
@@ -79,8 +80,10 @@ def configuration_files(config_dir):
 def main():
     module = AnsibleModule(argument_spec=dict(config_dir=dict(type="path", default="/etc/asterisk")),
                            supports_check_mode=True)
-    distribution = detect(read, configuration_files(module.params["config_dir"]))
-    module.exit_json(changed=False, distribution=distribution, description=describe(distribution))
+    config_dir = module.params["config_dir"]
+    distribution = detect(read_or_none, configuration_files(config_dir))
+    module.exit_json(changed=False, distribution=distribution, description=describe(distribution),
+                     include_files=include_files(config_dir, distribution))
 
 
 if __name__ == "__main__":

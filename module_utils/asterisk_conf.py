@@ -424,11 +424,14 @@ class ConfigFile(object):
             found = [s for s in found if (s.type or "").lower() == type.lower()]
         return found
 
-    def add_section(self, name, templates=(), is_template=False):
-        """Append ``[name]`` / ``[name](!,tpl)`` at the end of the file, after a blank line."""
+    def add_section(self, name, templates=(), is_template=False, addition=None):
+        """Append ``[name]`` / ``[name](!,tpl)`` at the end of the file, after a blank line.
+        ``addition``: a filter ("type=endpoint") or "" makes it ``[name](+type=endpoint)``."""
         if not name or "]" in name or "\n" in name:
             raise ValueError("invalid section name %r" % (name,))
         flags = (["!"] if is_template else []) + list(templates)
+        if addition is not None:
+            flags = ["+" + addition]
         header_text = "[%s]" % name + ("(%s)" % ",".join(flags) if flags else "")
         new = []
         if self.lines:
@@ -437,7 +440,8 @@ class ConfigFile(object):
             if self.lines[-1].raw.strip():
                 new.append(Line(self.newline))
         header = Line(header_text + self.newline, None, "header")
-        section = Section(self, name, header, None, is_template, templates)
+        section = Section(self, name, header, None, is_template, templates,
+                          is_addition=addition is not None, addition_filter=addition or None)
         header.section = section
         new.append(header)
         self.lines.extend(new)
@@ -868,6 +872,12 @@ def resolve(configs, name, type=None):  # pylint: disable=redefined-builtin
             if type is None or (section_type or "").lower() == type.lower():
                 return effective
     return {}
+
+
+def merged_parts(configs, section):
+    """``section`` and what Asterisk merges into it (continuations, ``(+)`` additions its filter
+    admits), in reading order."""
+    return [section] + _extra_parts(section, _all_sections(configs))
 
 
 def resolve_section(configs, section):

@@ -28,6 +28,14 @@ def read_text(path):
         return decode(handle.read())
 
 
+def read_or_none(path):
+    """A file's text, or None when it cannot be read (the pbx_distribution read function)."""
+    try:
+        return read_text(path)[0]
+    except (IOError, OSError):
+        return None
+
+
 def write_atomically(module, path, text, encoding="utf-8", mode=None, before_move=None):
     """Write through a temporary file in the same directory, then move it over path with the
     module's atomic_move (which keeps the file's owner, group, mode and SELinux context).
