@@ -222,7 +222,8 @@ import re
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 from ansible.module_utils.common.text.converters import to_native
 from ansible.module_utils.asterisk_conf import AsteriskConfigError, load, mask_secrets
-from ansible.module_utils.voipguard_files import read_text, write_atomically
+from ansible.module_utils.voipguard_files import read_or_none, read_text, write_atomically
+from ansible.module_utils.pbx_distribution import gui_regenerates, gui_secret_fix
 from ansible.module_utils.secret_accounts import audit_accounts, collect_accounts
 from ansible.module_utils.secret_policy import (
     HAS_ZXCVBN, ZXCVBN_IMPORT_ERROR, PolicyError, SecretPolicy, generate_secret)
@@ -278,7 +279,9 @@ def rotate_accounts(accounts, policy, rotate_exclude=(), rotate_only=(), registe
         if account.finding is None or account.finding["passed"]:
             continue
         why = None
-        if account.hashed:
+        if account.finding.get("fix"):
+            why = "gui"  # the GUI would write its own secret back on the next Apply Config
+        elif account.hashed:
             why = "hashed"
         elif account.direction == "outbound":
             why = "outbound"  # issued by the remote side: changing it here only breaks the trunk
@@ -291,6 +294,8 @@ def rotate_accounts(accounts, policy, rotate_exclude=(), rotate_only=(), registe
         if why:
             entry = account.public()
             entry["why"] = why
+            if why == "gui":
+                entry["fix"] = account.finding["fix"]
             not_rotated.append(entry)
             continue
         new_secret = generate_secret(policy, account.names)
@@ -350,6 +355,11 @@ def run_audit(config_dir, files, policy, mode="audit", rotate_exclude=(), rotate
         # A typo here would otherwise rotate nothing and pass: say which names match no account.
         raise PolicyError("rotate_only names no account in the files: %s" % ", ".join(unknown))
     findings = audit_accounts(accounts, policy)
+    for account in accounts:
+        # A secret the GUI generated is the GUI's to change: name the place, never rewrite it.
+        if not account.finding["passed"] and gui_regenerates(
+                account.file, account.section.config.original, read_or_none):
+            account.finding["fix"] = gui_secret_fix(account.finding)
     result = dict(findings=findings, files_missing=missing,
                   failed_objects=[f["id"] for f in findings if not f["passed"]],
                   rotated=[], not_rotated=[])

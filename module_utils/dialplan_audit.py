@@ -12,6 +12,8 @@ __metaclass__ = type
 
 import re
 
+from ansible.module_utils.asterisk_conf import last_value, resolve
+
 NOT_CONTEXTS = ("general", "globals")
 RULES = {
     "DP001": ("high", "${EXTEN} passed to Dial() unfiltered in a pattern that matches any "
@@ -223,16 +225,47 @@ def trunk_routes(configs, phone_contexts, trunk_endpoints):
     ${EXTEN}, so the route cannot be read), file and line."""
     entries = list(parse_dialplan(configs))
     wanted = set(name.lower() for name in reachable(context_includes(entries), list(phone_contexts)))
+    globals_ = resolve(configs, "globals")
     routes = []
     for section, line, extension, app, args in entries:
-        if app != "dial" or extension is None or section.name.lower() not in wanted:
+        if extension is None or section.name.lower() not in wanted:
             continue
-        if not dials_trunk(args, list(trunk_endpoints)):
+        if app == "dial" and dials_trunk(args, list(trunk_endpoints)):
+            number = split_args(args)[0]
+        elif app == "gosub":
+            number = freepbx_trunk_number(args, globals_, trunk_endpoints)
+            if number is None:
+                continue
+        else:
             continue
-        match = _STRIP.search(split_args(args)[0])
+        match = _STRIP.search(number)
         routes.append(dict(context=section.name, pattern=extension.pattern, file=section.config.filename,
                            line=line.lineno, strip=(int(match.group(1) or 0) if match else None)))
     return routes
+
+
+# FreePBX's outbound routes (core functions.inc.php, outrt-N contexts) dial through
+# Gosub(macro-dialout-trunk,s,1(<trunk id>,<number>,...)); the trunk's dial string is
+# ${OUT_<id>}/<number>${OUT_<id>_SUFFIX} from [globals] (PJSIP: OUT_1=PJSIP, OUT_1_SUFFIX=@carrier).
+_FREEPBX_DIALOUT = re.compile(r"^\s*macro-dialout-trunk\s*,\s*s\s*,\s*1\s*\((.*)\)\s*$", re.S)
+
+
+def freepbx_trunk_number(gosub_args, globals_, trunk_endpoints):
+    """The number a FreePBX route's Gosub to macro-dialout-trunk sends to one of the trunks
+    (e.g. '${EXTEN:1}'), or None when it is no such call."""
+    match = _FREEPBX_DIALOUT.match(gosub_args)
+    if not match:
+        return None
+    arguments = split_args(match.group(1))
+    if len(arguments) < 2:
+        return None
+    trunk_id = arguments[0].strip()
+    suffix = last_value(globals_, "OUT_%s_SUFFIX" % trunk_id) or ""
+    endpoint = suffix.strip().lstrip("@")
+    wanted = [name.lower() for name in trunk_endpoints]
+    if endpoint.lower() not in wanted if wanted else not endpoint:
+        return None
+    return arguments[1]
 
 
 def infer_outside_line(routes, phone_contexts):

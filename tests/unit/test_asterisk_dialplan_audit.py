@@ -90,6 +90,24 @@ def test_the_outside_line_is_read_from_the_route_that_strips_it(route, digits):
     assert outside_line("[from-internal]\nexten => _1XXX,1,Dial(PJSIP/${EXTEN})\n" + route + "\n") == (digits, None)
 
 
+# FreePBX 17's outbound route, as core writes it (lab/factory/freepbx/asterisk/extensions_additional.conf).
+FREEPBX_ROUTE = ("[globals]\nOUT_1 = PJSIP\nOUT_1_SUFFIX = @carrier\nOUT_2 = PJSIP\nOUT_2_SUFFIX = @other\n"
+                 "[from-internal]\ninclude => outbound-allroutes\n[outbound-allroutes]\ninclude => outrt-1\n"
+                 "[outrt-1]\nexten => %s,1,Gosub(macro-user-callerid,s,1(LIMIT,EXTERNAL))\n"
+                 "exten => %s,n,Gosub(macro-dialout-trunk,s,1(%s,%s,,off))\n")
+
+
+@pytest.mark.parametrize("pattern, trunk_id, number, expected", [
+    ("_00.", "1", "${EXTEN}", ("", None)),
+    ("_9.", "1", "${EXTEN:1}", ("9", None)),
+    # A route to a trunk voipguard does not guard is no route to this trunk.
+    ("_9.", "2", "${EXTEN:1}", (None, "no Dial() to a trunk is seen")),
+])
+def test_freepbx_routes_dial_the_trunk_through_its_dialout_subroutine(pattern, trunk_id, number, expected):
+    digits, why = outside_line(FREEPBX_ROUTE % (pattern, pattern, trunk_id, number))
+    assert digits == expected[0] and (why is None if expected[1] is None else expected[1] in why)
+
+
 def test_routes_in_an_included_context_count_and_both_forms_agree():
     text = ("[from-internal]\ninclude => outbound\n"
             "[outbound]\nexten => _9.,1,Dial(PJSIP/${EXTEN:1}@carrier)\n"
