@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The voipguard lab: real hosts as podman containers with systemd, on internal networks.
 #   lab.sh build            build the image (cached by recipe)
-#   lab.sh up               build if needed, start pbx, carrier, admin, attacker in factory state
+#   lab.sh up               build if needed, start pbx, freepbx (FreePBX 17's file layout), carrier,
+#                           admin, attacker in factory state
 #   lab.sh down [--image]   remove containers, networks, SSH trust and state (and the image)
 #   lab.sh status           show the lab
 #   lab.sh check-network    check that this machine can reach the lab's networks (run by up)
@@ -14,6 +15,7 @@ trap 'log "error: lab.sh line $LINENO failed: $BASH_COMMAND"' ERR
 NETWORKS="mgmt=198.18.0.0/24 voice=198.51.100.0/24 internet=198.19.0.0/24"
 # host: address per network; the first is where the controller reaches it over SSH.
 HOSTS="pbx:mgmt=198.18.0.10,voice=198.51.100.10,internet=198.19.0.10
+freepbx:mgmt=198.18.0.11,voice=198.51.100.11,internet=198.19.0.11
 carrier:voice=198.51.100.20
 admin:mgmt=198.18.0.30,voice=198.51.100.30
 attacker:internet=198.19.0.66"

@@ -6,7 +6,19 @@
 #   geo/                  the lab's location database, into /usr/local/share/voipguard-lab/geo
 #   addresses             extra addresses of the host: "DEVICE ADDRESS/PREFIX" per line
 #   alert-receiver        "ADDRESS PORT FILE": run voipguard-alert-receiver (the person alerts reach)
+#   freepbx.conf          a FreePBX host: its marker files (freepbx.conf, amportal.conf, framework
+#                         module.xml); a pristine copy of asterisk/ is kept for
+#                         lab/tools/voipguard-freepbx-apply-config
 set -e
+if [ -f /tmp/factory/freepbx.conf ]; then
+  install -m 0640 /tmp/factory/freepbx.conf /etc/freepbx.conf
+  install -m 0640 /tmp/factory/amportal.conf /etc/amportal.conf
+  install -D -m 0644 /tmp/factory/module.xml /var/www/html/admin/modules/framework/module.xml
+  install -D -o asterisk -g asterisk -m 0644 /tmp/factory/asterisk/extensions.conf \
+    /var/www/html/admin/modules/core/etc/extensions.conf
+  mkdir -p /usr/local/share/voipguard-lab/freepbx
+  cp -r /tmp/factory/asterisk /tmp/factory/amportal.conf /usr/local/share/voipguard-lab/freepbx/
+fi
 if [ -d /tmp/factory/bin ]; then
   install -m 0755 /tmp/factory/bin/* /usr/local/bin/
 fi
@@ -14,6 +26,10 @@ if [ -d /tmp/factory/asterisk ]; then
   cp /tmp/factory/asterisk/*.conf /etc/asterisk/
   if [ -f /tmp/factory/asterisk.conf.sed ]; then
     sed -i -f /tmp/factory/asterisk.conf.sed /etc/asterisk/asterisk.conf
+  fi
+  if [ -f /tmp/factory/freepbx.conf ]; then
+    # As on a real FreePBX: extensions.conf is a link to core's copy.
+    ln -sf /var/www/html/admin/modules/core/etc/extensions.conf /etc/asterisk/extensions.conf
   fi
   chown -R asterisk:asterisk /etc/asterisk
   chmod 640 /etc/asterisk/*.conf

@@ -295,3 +295,32 @@ def cost_in_euros(records):
         price = rates[prefix] if prefix else default
         total += int(record["billsec"] or 0) * price / 60
     return total
+
+
+def ami_session(host, address, username, secret, action):
+    """Logs in to the AMI from `host`, runs one action; returns the responses seen.
+
+    The secret goes to the remote Python on stdin, never on a command line."""
+    script = f"""
+import socket, sys
+secret = sys.stdin.readline().strip()
+s = socket.create_connection(("{address}", 5038), timeout=5)
+f = s.makefile("rwb")
+f.readline()
+def send(lines):
+    f.write(("".join(l + "\\r\\n" for l in lines) + "\\r\\n").encode()); f.flush()
+    block = []
+    while True:
+        line = f.readline().decode().strip()
+        if line:
+            block.append(line)
+        elif block and block[0].startswith("Response:"):
+            return block
+        else:  # an event (FullyBooted...) between the action and its response
+            block = []
+print(send(["Action: Login", "Username: {username}", "Secret: " + secret])[0])
+print(send({action!r})[:2])
+"""
+    command = f"python3 -c {shlex.quote(script)}"
+    result = host.run("printf '%s\\n' " + shlex.quote(secret) + " | " + command)
+    return result.stdout
