@@ -77,6 +77,15 @@ class HostContext:
             return pbx_distribution.detect(read, sorted(heads))
         return self._cached("distribution", compute)
 
+    def gui_firewall(self):
+        """{active, evidence}: whether FreePBX's own firewall filters this host."""
+        def compute():
+            if not self.distribution()["gui_managed"]:
+                return {"active": False, "evidence": []}
+            chains = self.host.run("nft list chains 2>/dev/null").stdout
+            return pbx_distribution.freepbx_firewall(self.read, chains)
+        return self._cached("gui_firewall", compute)
+
     def files(self, pattern):
         """The files of /etc/asterisk one brace-free include pattern names, sorted as glob(3)."""
         directory, base = posixpath.split(pattern)

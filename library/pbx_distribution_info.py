@@ -24,6 +24,15 @@ options:
     description: Asterisk's configuration directory.
     type: path
     default: /etc/asterisk
+  firewall_trusted:
+    description:
+      - Networks and addresses that FreePBX's own firewall should trust (the admin networks,
+        the trunks). When that firewall is on, the ones its trusted zone does not hold yet
+        (C(fwconsole firewall list trusted)) are returned in RV(firewall.trust_missing).
+    type: list
+    elements: str
+    default: []
+    version_added: "0.3.0"
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
 attributes:
@@ -50,6 +59,14 @@ distribution:
   sample: {name: freepbx, version: "17.0.19", gui_managed: true,
            evidence: ["/etc/freepbx.conf exists"], generated_files: [/etc/asterisk/pjsip.endpoint.conf],
            gui_ami_user: admin}
+firewall:
+  description:
+    - Whether FreePBX's own firewall filters this host (its switch file, or its fpbx* chains in
+      C(nft list chains)), why, and what of I(firewall_trusted) it does not trust yet.
+  returned: always
+  type: dict
+  sample: {active: true, evidence: ["/etc/asterisk/firewall.enabled exists (FreePBX's firewall is switched on)"],
+           trust_missing: [198.18.0.0/24]}
 include_files:
   description:
     - Where voipguard's own files are included from, per main file. On FreePBX and its kin
@@ -66,7 +83,8 @@ description:
 import os
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.pbx_distribution import describe, detect, include_files
+from ansible.module_utils.pbx_distribution import (describe, detect, firewall_trust_missing, freepbx_firewall,
+                                                   include_files)
 from ansible.module_utils.voipguard_files import read_or_none
 
 
@@ -78,12 +96,35 @@ def configuration_files(config_dir):
 
 
 def main():
-    module = AnsibleModule(argument_spec=dict(config_dir=dict(type="path", default="/etc/asterisk")),
-                           supports_check_mode=True)
+    module = AnsibleModule(argument_spec=dict(
+        config_dir=dict(type="path", default="/etc/asterisk"),
+        firewall_trusted=dict(type="list", elements="str", default=[])),
+        supports_check_mode=True)
     config_dir = module.params["config_dir"]
     distribution = detect(read_or_none, configuration_files(config_dir))
+    firewall = dict(active=False, evidence=[], trust_missing=[])
+    if distribution["gui_managed"]:
+        firewall.update(freepbx_firewall(read_or_none, command_output(module, ["nft", "list", "chains"])))
+    if firewall["active"] and module.params["firewall_trusted"]:
+        fwconsole = module.get_bin_path("fwconsole")
+        if fwconsole is None:
+            module.fail_json(msg="FreePBX's firewall is on (%s) but fwconsole is not on the PATH: voipguard "
+                                 "adds trusted networks through it" % "; ".join(firewall["evidence"]))
+        rc, out, err = module.run_command([fwconsole, "firewall", "list", "trusted"])
+        if rc != 0:
+            module.fail_json(msg="fwconsole firewall list trusted failed: %s" % (err or out).strip())
+        firewall["trust_missing"] = firewall_trust_missing(module.params["firewall_trusted"], out)
     module.exit_json(changed=False, distribution=distribution, description=describe(distribution),
-                     include_files=include_files(config_dir, distribution))
+                     include_files=include_files(config_dir, distribution), firewall=firewall)
+
+
+def command_output(module, argv):
+    """A read-only command's output, '' when it is missing or fails (nft on a host without it)."""
+    path = module.get_bin_path(argv[0])
+    if path is None:
+        return ""
+    rc, out, _err = module.run_command([path] + argv[1:])
+    return out if rc == 0 else ""
 
 
 if __name__ == "__main__":

@@ -150,3 +150,36 @@ def gui_secret_fix(finding):
     extension = name[:-len("-auth")] if name.endswith("-auth") else name
     return ("FreePBX: Applications > Extensions > %s > General > Secret; then Apply Config"
             % extension)
+
+
+# FreePBX's firewall module: "fwconsole firewall start" touches this file (firewall module
+# Console/Firewall.class.php); its rules live in iptables chains named fpbx* (nftables with
+# iptables-nft) or an nftables table of its own.
+FREEPBX_FIREWALL_MARKER = "/etc/asterisk/firewall.enabled"
+_FREEPBX_NFT = re.compile(r"^\s*(table\s+\w+\s+fpbx\w*|chain\s+fpbx\w*)", re.MULTILINE)
+
+
+def freepbx_firewall(read, nft_chains=""):
+    """{active, evidence}: whether FreePBX's own firewall filters this host. nft_chains: the
+    output of 'nft list chains' (names and hooks, no rules)."""
+    evidence = []
+    if read(FREEPBX_FIREWALL_MARKER) is not None:
+        evidence.append("%s exists (FreePBX's firewall is switched on)" % FREEPBX_FIREWALL_MARKER)
+    found = sorted(set(" ".join(match.group(1).split()) for match in _FREEPBX_NFT.finditer(nft_chains or "")))
+    if found:
+        evidence.append("FreePBX's firewall is loaded: %s" % ", ".join(found))
+    return {"active": bool(evidence), "evidence": evidence}
+
+
+def firewall_trust_missing(wanted, list_output):
+    """The networks and addresses of ``wanted`` that 'fwconsole firewall list trusted' does not
+    list yet, in FreePBX's form (an address gets /32 or /128, as its addToZone() does)."""
+    listed = set(line.strip() for line in (list_output or "").splitlines() if "/" in line)
+    missing = []
+    for entry in wanted:
+        entry = entry.strip()
+        if "/" not in entry:
+            entry += "/128" if ":" in entry else "/32"
+        if entry not in listed and entry not in missing:
+            missing.append(entry)
+    return missing

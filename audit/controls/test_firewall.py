@@ -6,19 +6,24 @@ import testinfra
 
 from audit.hostctx import is_loopback
 from audit.nftcheck import per_source_limits, port_open_from_outside
-from audit.plugin import control, fail
+from audit.plugin import control, fail, not_applicable
 
 REFS = ["nftables wiki: Simple ruleset for a server", "Asterisk docs: Important-Security-Considerations"]
 
 
 @control(id="VOIP-FW-001", severity="high",
-         title="The voipguard nftables table is loaded (table inet voipguard)",
+         title="The voipguard nftables table is loaded (table inet voipguard), or FreePBX's own firewall filters",
          rationale="The firewall closes VoIP ports by default and admits SIP only from trunks, phones "
                    "and chosen countries.",
          impact="The PBX has no firewall of its own.",
          remediation={"role": "nftables_firewall", "tag": "nftables_firewall", "variable": "nftables_firewall_enabled"},
          references=REFS)
 def test_voipguard_table_present(target, evidence):
+    freepbx = target.gui_firewall()
+    if freepbx["active"]:
+        # One firewall: voipguard adds none beside FreePBX's; FW-002/003 probe what it lets in.
+        evidence.add(key="FreePBX's firewall", value="; ".join(freepbx["evidence"]))
+        return
     out = target.run("nft list table inet voipguard")
     evidence.add(command="nft list table inet voipguard", output=(out.stdout or out.stderr).strip()[:1500])
     if out.rc != 0 and "No such file" not in out.stderr:
@@ -111,6 +116,9 @@ def test_http_port_not_reachable(target, evidence):
                       "variable": "nftables_firewall_sip_rate_per_second"},
          references=REFS + ["nftables wiki: Meters"])
 def test_sip_rate_per_source(target, evidence):
+    if target.gui_firewall()["active"]:
+        not_applicable("FreePBX's own firewall filters this host; its Responsive Firewall's SIP rate "
+                       "limits are not read by this control yet")
     command = "nft -j list chain inet voipguard sip_rate"
     out = target.run(command)
     if out.rc != 0:

@@ -7,7 +7,8 @@
 #   addresses             extra addresses of the host: "DEVICE ADDRESS/PREFIX" per line
 #   alert-receiver        "ADDRESS PORT FILE": run voipguard-alert-receiver (the person alerts reach)
 #   freepbx.conf          a FreePBX host: its marker files (freepbx.conf, amportal.conf, framework
-#                         module.xml); a pristine copy of asterisk/ is kept for
+#                         module.xml), its firewall switched on (fwconsole: a stand-in for its
+#                         CLI); a pristine copy of asterisk/ is kept for
 #                         lab/tools/voipguard-freepbx-apply-config
 set -e
 if [ -f /tmp/factory/freepbx.conf ]; then
@@ -18,6 +19,9 @@ if [ -f /tmp/factory/freepbx.conf ]; then
     /var/www/html/admin/modules/core/etc/extensions.conf
   mkdir -p /usr/local/share/voipguard-lab/freepbx
   cp -r /tmp/factory/asterisk /tmp/factory/amportal.conf /usr/local/share/voipguard-lab/freepbx/
+  # FreePBX's firewall module switched on, its CLI played by a stand-in (see the script).
+  install -m 0755 /tmp/factory/fwconsole /usr/local/sbin/fwconsole
+  touch /etc/asterisk/firewall.enabled
 fi
 if [ -d /tmp/factory/bin ]; then
   install -m 0755 /tmp/factory/bin/* /usr/local/bin/

@@ -72,6 +72,15 @@ def test_the_weak_gui_secret_is_named_with_its_gui_place_not_rewritten(hardened,
         "sed -n '/^\\[200-auth\\]/,/^\\[/s/^password=//p' /etc/asterisk/pjsip.auth.conf")
 
 
+def test_freepbxs_firewall_stays_the_only_one_and_trusts_the_admins_and_trunks(hardened, freepbx):
+    # The lab's FreePBX has its firewall module switched on; its fwconsole is a stand-in
+    # (lab/factory/freepbx/fwconsole), since FreePBX's PHP framework cannot run here.
+    assert freepbx.run("nft list table inet voipguard").rc != 0, "a second firewall table was added"
+    trusted = freepbx.check_output("fwconsole firewall list trusted").split()
+    assert "198.18.0.0/24" in trusted and "198.51.100.20/32" in trusted
+    assert "FreePBX's own firewall filters freepbx" in " ".join(hardened["first"].stdout.split())
+
+
 def test_a_second_run_changes_nothing(hardened):
     second = hardened["second"]
     assert second.returncode == 0, second.stdout[-2000:]

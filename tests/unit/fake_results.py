@@ -10,5 +10,5 @@ class FakeFile:
 
 
 class FakeResult:
-    def __init__(self, stdout, rc=0):
-        self.stdout, self.rc = stdout, rc
+    def __init__(self, stdout, rc=0, stderr=""):
+        self.stdout, self.rc, self.stderr = stdout, rc, stderr

@@ -37,7 +37,7 @@ class FilesHost:
             return FakeResult(self.files.get(words[3], "")[:2000])
         if words[0] == "find":
             return FakeResult("\n".join(sorted(p for p in self.files if p.startswith("/etc/asterisk/"))))
-        return FakeResult("", rc=1)
+        return FakeResult("", rc=1, stderr="Error: No such file or directory")
 
 
 def freepbx(**files):
@@ -66,3 +66,17 @@ def test_plain_asterisk_is_not_applicable():
     plain = HostContext(FilesHost({"/etc/asterisk/pjsip.conf": "[200]\ntype=endpoint\n"}), "pbx")
     with pytest.raises(Skipped):
         gui_controls.test_hardening_survives_apply_config(plain, Evidence())
+
+
+def test_with_freepbxs_firewall_on_voipguards_table_is_not_required():
+    from audit.controls import test_firewall as firewall_controls
+
+    target = freepbx(firewall__enabled="")
+    evidence = Evidence()
+    firewall_controls.test_voipguard_table_present(target, evidence)
+    assert "firewall.enabled exists" in repr(evidence.items)
+    with pytest.raises(Skipped, match="Responsive Firewall"):
+        firewall_controls.test_sip_rate_per_source(target, Evidence())
+    # Without it, the table is required again.
+    with pytest.raises(Failed, match="not loaded"):
+        firewall_controls.test_voipguard_table_present(freepbx(), Evidence())

@@ -1,7 +1,8 @@
 """Which distribution runs on a host (module_utils/pbx_distribution.py), from its files."""
 import pytest
 
-from ansible.module_utils.pbx_distribution import (amendment_file, describe, detect, gui_ami_user,
+from ansible.module_utils.pbx_distribution import (amendment_file, describe, detect, firewall_trust_missing,
+                                                   freepbx_firewall, gui_ami_user,
                                                    gui_regenerates, gui_secret_fix, is_generated)
 
 FREEPBX_HEADER = (";--------------------------------------------------------------------------------;\n"
@@ -85,3 +86,18 @@ def test_manager_conf_is_the_guis_only_on_a_freepbx_host():
     assert gui_regenerates("/etc/asterisk/manager.conf", plain, reader({"/etc/freepbx.conf": "<?php\n"}))
     assert gui_regenerates("/etc/asterisk/pjsip.conf", plain, reader({"/etc/freepbx.conf": "<?php\n"})) is False
     assert gui_regenerates("/etc/asterisk/pjsip.aor.conf", FREEPBX_HEADER, reader({}))
+
+
+def test_freepbx_firewall_is_seen_by_its_switch_or_its_chains():
+    assert freepbx_firewall(reader({}), "table inet filter {\n\tchain input {\n") == {"active": False, "evidence": []}
+    on = freepbx_firewall(reader({"/etc/asterisk/firewall.enabled": ""}))
+    assert on["active"] and "firewall.enabled" in on["evidence"][0]
+    chains = "table ip filter {\n\tchain INPUT {\n\t}\n\tchain fpbxfirewall {\n\t}\n\tchain fpbxrfw {\n\t}\n}\n"
+    loaded = freepbx_firewall(reader({}), chains)
+    assert loaded["active"] and loaded["evidence"] == ["FreePBX's firewall is loaded: chain fpbxfirewall, chain fpbxrfw"]
+
+
+def test_only_what_freepbxs_firewall_does_not_trust_yet_is_added():
+    listed = "All entries in zone 'trusted':\n\t198.18.0.0/24\n\t198.51.100.20/32\n"
+    assert firewall_trust_missing(["198.18.0.0/24", "198.51.100.20", "2001:db8::1", "198.18.1.0/24"], listed) == \
+        ["2001:db8::1/128", "198.18.1.0/24"]
