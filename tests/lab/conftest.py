@@ -5,6 +5,7 @@ own ssh config and known_hosts (testinfra maps ansible_connection=ssh to its ssh
 own copy of the inventory with --ansible-inventory; run alone, the lab inventory is used.
 """
 import json
+import os
 import shlex
 import subprocess
 import uuid
@@ -58,7 +59,9 @@ def harden(inventory=str(LAB_INVENTORY), tags=None, extra_vars=None, runner=Fals
         command += ["--tags", tags]
     if extra_vars:
         command += ["-e", json.dumps(extra_vars)]
-    return subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=300, check=False)
+    # Plain text to read: Molecule's environment forces colours, which split lines like the recap.
+    return subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=300, check=False,
+                          env=dict(os.environ, ANSIBLE_NOCOLOR="1", ANSIBLE_FORCE_COLOR="0"))
 
 
 def harden_with_ansible_runner(inventory, tags=None, extra_vars=None):

