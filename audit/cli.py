@@ -1,9 +1,10 @@
 """Command line of the audit.
 
   python -m audit run --inventory inventories/lab/hosts.yml --out artifacts/audit/ [--hosts pbx]
-                      [--fail-on high] [--ssh-identity-file KEY] [-k EXPR]
+                      [--fail-on high] [--ssh-identity-file KEY] [-k EXPR] [--workers 4]
       runs the Testinfra controls (audit/controls) against the inventory's hosts over SSH, the
-      way Ansible connects to them (OpenSSH or paramiko_ssh), then renders the report.
+      way Ansible connects to them (OpenSSH or paramiko_ssh), then renders the report; a fleet
+      is shared among --workers control suites running at once.
   python -m audit render RESULTS.json [RESULTS.json ...] --out DIR [--fail-on high]
       renders one report (a fleet view) from one or more results files.
   python -m audit compare BEFORE/report.json AFTER/report.json --out DIR
@@ -15,6 +16,7 @@ Exit status: 0 clean; 1 a control at or above --fail-on failed; 2 the inventory 
 used or the suite crashed; 3 a host could not be audited (unreachable or untrusted host key).
 """
 import argparse
+import concurrent.futures
 import json
 import os
 import subprocess
@@ -69,12 +71,29 @@ def _empty_results(inventory, error):
 def cmd_run(args):
     out_dir = args.out
     os.makedirs(out_dir, exist_ok=True)
-    results_path = os.path.join(out_dir, "results.json")
     try:
         hosts = _inventory_hosts(args.inventory, args.hosts)
     except ValueError as exc:
         results = _empty_results(args.inventory, str(exc))
         return _finish(results, args)
+    # A fleet is audited by several control suites at once, each over its share of the hosts
+    # (the hosts' SSH round trips, not this machine, are what an audit waits on); their results
+    # make one report, as "render" makes one from several files.
+    workers = max(1, min(args.workers, len(hosts)))
+    shares = [hosts[i::workers] for i in range(workers)]
+    paths = [os.path.join(out_dir, "results.json" if workers == 1 else "results-%d.json" % i)
+             for i in range(workers)]
+    with concurrent.futures.ThreadPoolExecutor(max_workers=workers) as pool:
+        results = list(pool.map(lambda job: _run_suite(job[0], job[1], args), zip(shares, paths)))
+    if workers > 1:
+        for path in paths:
+            if os.path.exists(path):
+                os.remove(path)
+    return _finish(results[0] if workers == 1 else results, args)
+
+
+def _run_suite(hosts, results_path, args):
+    """The control suite over some hosts (one pytest run); its results document."""
     command = [sys.executable, "-m", "pytest", CONTROLS_DIR, "-p", "no:cacheprovider", "-q",
                "--hosts=" + ",".join("ansible://" + h for h in hosts),
                "--ansible-inventory=" + os.path.abspath(args.inventory),
@@ -92,9 +111,8 @@ def cmd_run(args):
     proc = subprocess.run(command, cwd=ROOT, env=env, capture_output=not args.verbose, text=True, check=False)
     if not os.path.exists(results_path):
         tail = "" if args.verbose else (proc.stdout + proc.stderr).strip().splitlines()[-5:]
-        results = _empty_results(args.inventory, "the control suite crashed (pytest exit %d): %s"
-                                 % (proc.returncode, " | ".join(tail)))
-        return _finish(results, args)
+        return _empty_results(args.inventory, "the control suite crashed (pytest exit %d): %s"
+                              % (proc.returncode, " | ".join(tail)))
     with open(results_path, encoding="utf-8") as handle:
         results = json.load(handle)
     if proc.returncode not in (0, 1) and not results["hosts"]:
@@ -102,7 +120,7 @@ def cmd_run(args):
                                         if line.startswith("E ")][-3:]
         results["inventory_error"] = "the control suite could not run (pytest exit %d): %s" % (
             proc.returncode, " | ".join(tail) or "run with --verbose")
-    return _finish(results, args)
+    return results
 
 
 def _finish(results, args):
@@ -167,6 +185,8 @@ def main(argv=None):
     run.add_argument("--ssh-identity-file", default=None)
     run.add_argument("-k", default=None, help="pytest -k expression selecting controls")
     run.add_argument("--verbose", "-v", action="store_true", help="show pytest's output")
+    run.add_argument("--workers", type=int, default=4,
+                     help="control suites run at once, each over its share of the hosts (default 4)")
     render = sub.add_parser("render", help="render a report (fleet view) from results files")
     render.add_argument("results", nargs="+")
     render.add_argument("--out", "-o", required=True)

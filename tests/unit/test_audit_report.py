@@ -3,6 +3,7 @@ secrets never leaking, fingerprints, integrity, the nftables reader."""
 import copy
 import datetime
 import json
+import os
 import shutil
 import subprocess
 import xml.etree.ElementTree as ET
@@ -297,6 +298,24 @@ def test_cli_reports_a_bad_inventory(tmp_path):
     assert cli.main(["run", "--inventory", str(bad), "--out", str(tmp_path / "o")]) == 2
     doc = json.loads((tmp_path / "o" / "report.json").read_text())
     assert doc["inventory_error"] and doc["hosts"] == []
+
+
+def test_cli_run_shares_a_fleet_among_workers_and_makes_one_report(tmp_path, monkeypatch):
+    # The control suites themselves need hosts (tests/lab); here each "suite" reports its share.
+    hosts = ["pbx", "pbx-02", "pbx-03", "pbx-04", "pbx-05"]
+    shares = []
+
+    def fake_suite(share, results_path, _args):
+        shares.append((list(share), os.path.basename(results_path)))
+        return {"format": "voipguard-results", "toolkit_version": "t", "inventory": "i",
+                "hosts": [{"name": h, "status": "unreachable", "reason": "lab down", "controls": []} for h in share]}
+
+    monkeypatch.setattr(cli, "_inventory_hosts", lambda inventory, pattern: hosts)
+    monkeypatch.setattr(cli, "_run_suite", fake_suite)
+    assert cli.main(["run", "--inventory", "x", "--out", str(tmp_path / "o"), "--workers", "2"]) == 3
+    assert sorted(shares) == [(["pbx", "pbx-03", "pbx-05"], "results-0.json"), (["pbx-02", "pbx-04"], "results-1.json")]
+    doc = json.loads((tmp_path / "o" / "report.json").read_text())
+    assert sorted(h["name"] for h in doc["hosts"]) == hosts and doc["summary"]["hosts"] == 5
 
 
 # -- evidence helpers --------------------------------------------------------------------------
