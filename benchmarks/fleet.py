@@ -91,7 +91,7 @@ def describe_memory(label, sizes):
 
 
 def line(label, wall, recap, hosts):
-    changed = [recap.get(h, (None, None))[0] for h in hosts]
+    changed = [recap[h][0] for h in hosts if h in recap]
     failed = [h for h in hosts if recap.get(h, (0, 1))[1]]
     print("%s: %.1f s for %d host(s); changed per host min %s max %s; failed or unreachable: %s" % (
         label, wall, len(hosts), min(changed, default=None), max(changed, default=None), ", ".join(failed) or "none"))

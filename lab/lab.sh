@@ -203,7 +203,9 @@ write_fleet_inventory() {
     echo "  children:"
     echo "    pbx:"
     echo "      hosts:"
-    echo "        pbx: {ansible_host: 198.18.0.10}"
+    # The lab's own PBX, under a fleet name: a host named like its group would make "hosts: pbx"
+    # mean that one host only.
+    echo "        pbx-01: {ansible_host: 198.18.0.10}"
     for name in $(fleet_hosts | cut -d: -f1); do echo "        $name: {ansible_host: $(ssh_address "$name")}"; done
     echo "    lab_peers:"
     echo "      hosts:"
@@ -214,6 +216,8 @@ write_fleet_inventory() {
     echo "      hosts:"
     echo "        attacker:"
   } > "$FLEET_DIR/inventory/hosts.yml"
+  printf -- '---\nvoipguard_management_address: 198.18.0.10\nvoipguard_audit_external_addresses: [198.19.0.10]\n' \
+    > "$FLEET_DIR/inventory/host_vars/pbx-01.yml"
   for name in $(fleet_hosts | cut -d: -f1); do
     spec=$(host_spec "$name")
     mgmt=$(echo "$spec" | tr , '\n' | sed -n 's/^mgmt=//p')
