@@ -8,9 +8,9 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def lab_ssh_addresses():
-    """host -> first address in lab.sh's HOSTS table (where the controller reaches it)."""
+    """host -> first address in lab.sh's BASE_HOSTS table (where the controller reaches it)."""
     script = (ROOT / "lab" / "lab.sh").read_text()
-    table = re.search(r'^HOSTS="(.*?)"', script, re.S | re.M).group(1)
+    table = re.search(r'^BASE_HOSTS="(.*?)"', script, re.S | re.M).group(1)
     return {line.split(":")[0]: line.split(":")[1].split(",")[0].split("=")[1]
             for line in table.splitlines()}
 
