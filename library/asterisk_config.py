@@ -296,16 +296,10 @@ def apply_change(text, filename, section=None, section_type=None, option=None, v
     """Compute the new text. Returns (new_text, result dict). Raises AsteriskConfigError for
     a malformed file and ChangeError for an impossible request. ``include_root``: top-level
     file whose include set gives templates defined in other files."""
-    config = parse(text, filename)
     if include_root is not None:
-        group = load(include_root)
-        paths = [os.path.realpath(c.filename) for c in group]
-        if os.path.realpath(filename) not in paths:
-            raise ChangeError("%s is not %s nor a file it includes" % (filename, include_root))
-        # The file being edited replaces its copy in the set, so edits and lookups agree.
-        group[paths.index(os.path.realpath(filename))] = config
-        for member in group:
-            member.group = group
+        config = _load_group(filename, text, include_root)[0]
+    else:
+        config = parse(text, filename)
     result = dict(sections=0, created=False,
                   warnings_parser=["%s:%s: %s" % (filename, n, m) for n, m in config.warnings])
     if section is None:
@@ -392,6 +386,7 @@ def _load_group(filename, text, include_root):
     if os.path.realpath(filename) not in paths:
         raise ChangeError("%s is not %s nor a file it includes, so Asterisk would not read it"
                           % (filename, include_root))
+    # The file being edited replaces its copy in the set, so edits and lookups agree.
     group[paths.index(os.path.realpath(filename))] = config
     for member in group:
         member.group = group
@@ -450,7 +445,7 @@ def apply_addition(text, filename, generated, include_root, section, section_typ
     if acl is not None:
         rules = [("deny", net) for net in acl.get("deny") or []] + \
             [("permit", net) for net in acl.get("permit") or []]
-        current = [(key, v) for key, v in _rule_sequence(group, base)]
+        current = _rule_sequence(group, base)
         # Rules are applied in order and the last match wins: ours, last, decide.
         if current[-len(rules):] != rules or not rules:
             target = additions[0] if additions else _new_addition(config, section, flt, result)
