@@ -2,7 +2,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: voipguard contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Ansible module: edit one option or section of an Asterisk configuration file in place."""
+"""Ansible module: edit options and sections of Asterisk configuration files in place."""
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
@@ -10,10 +10,12 @@ __metaclass__ = type
 DOCUMENTATION = r"""
 ---
 module: asterisk_config
-short_description: Edit one option or section of an Asterisk configuration file
+short_description: Edit options and sections of Asterisk configuration files
 description:
   - Sets, replaces or removes one option of a section, or adds or removes a section, in an
     Asterisk configuration file (pjsip.conf, manager.conf, http.conf, asterisk.conf, ...).
+  - With I(changes), makes a list of such changes in one call, in order, each seeing the ones
+    before it; every file is written once (one backup), and only if every change can be made.
   - Understands what a generic ini editor breaks, exactly as Asterisk reads the file
     (main/config.c), that is several sections sharing one name told apart by C(type) (inherited from
     templates too), templates C([name](!)) and inheritance C([name](tpl)), repeated keys
@@ -31,9 +33,22 @@ author:
   - voipguard contributors
 options:
   path:
-    description: Asterisk configuration file to edit. It must exist.
+    description:
+      - Asterisk configuration file to edit. It must exist.
+      - With I(changes), the file of every change that names none.
+      - Required unless every entry of I(changes) has its own C(path).
     type: path
-    required: true
+  changes:
+    description:
+      - Several changes made in one call, in order. Each entry takes the options of a single
+        change (C(section), C(section_type), C(option), C(value), C(values), C(values_mode),
+        C(acl), C(state), C(create_section)), with the same meaning and defaults, and its own
+        C(path) (default I(path)).
+      - Mutually exclusive with I(section) and the other single-change options.
+      - One change that cannot be made fails the call, and no file is written.
+    type: list
+    elements: dict
+    version_added: "0.3.0"
   section:
     description:
       - Name of the section (the text between C([) and C(])), compared case-insensitively like
@@ -209,6 +224,17 @@ EXAMPLES = r"""
     option: unidentified_request_count
     value: "5"
 
+- name: Bound registrations and refuse foreign phones, one call for the whole file
+  asterisk_config:
+    path: /etc/asterisk/pjsip.conf
+    backup: true
+    changes:
+      - {section: "1001", section_type: aor, option: max_contacts, value: "1"}
+      - {section: "1001", section_type: aor, option: remove_existing, value: "yes"}
+      - section: "1001"
+        section_type: endpoint
+        acl: {deny: [0.0.0.0/0.0.0.0], permit: [198.51.100.0/24]}
+
 - name: Check that a file parses, changing nothing
   asterisk_config:
     path: /etc/asterisk/extensions.conf
@@ -236,9 +262,22 @@ created:
   returned: always
   type: bool
   sample: false
+results:
+  description: With I(changes), one entry per change, in order, with C(path), C(changed),
+    C(sections), C(created), C(msg) and (for an addition) C(amended), as for a single change.
+  returned: with I(changes)
+  type: list
+  elements: dict
+files:
+  description: With I(changes), the files the call changed, each with C(path) and, when
+    I(backup=true), C(backup_file).
+  returned: with I(changes)
+  type: list
+  elements: dict
+  sample: [{path: /etc/asterisk/pjsip.conf, changed: true, backup_file: /etc/asterisk/pjsip.conf.12345.2024-05-01@10:00:00~}]
 backup_file:
   description: The backup's path, when I(backup=true) and the file changed.
-  returned: changed and backup requested
+  returned: changed and backup requested (single change)
   type: str
   sample: /etc/asterisk/pjsip.conf.12345.2024-05-01@10:00:00~
 warnings_parser:
@@ -255,7 +294,9 @@ msg:
 """
 
 import fnmatch
+import grp
 import os
+import pwd
 import stat
 
 from ansible.module_utils.basic import AnsibleModule
@@ -292,12 +333,13 @@ def select_sections(config, name, section_type):
 
 def apply_change(text, filename, section=None, section_type=None, option=None, value=None,
                  values=None, state="present", create_section=True, acl=None,
-                 values_mode="exact", include_root=None):
+                 values_mode="exact", include_root=None, pending=None):
     """Compute the new text. Returns (new_text, result dict). Raises AsteriskConfigError for
     a malformed file and ChangeError for an impossible request. ``include_root``: top-level
-    file whose include set gives templates defined in other files."""
+    file whose include set gives templates defined in other files; ``pending``: {realpath:
+    text} of files earlier changes of the same call have edited, not yet written."""
     if include_root is not None:
-        config = _load_group(filename, text, include_root)[0]
+        config = _load_group(filename, text, include_root, pending)[0]
     else:
         config = parse(text, filename)
     result = dict(sections=0, created=False,
@@ -366,20 +408,24 @@ def apply_change(text, filename, section=None, section_type=None, option=None, v
     return config.render(), result
 
 
-def _load_group(filename, text, include_root):
-    """The include set of include_root with filename's copy replaced by text's parse."""
+def _load_group(filename, text, include_root, pending=None):
+    """The include set of include_root with filename's copy replaced by text's parse, and
+    every file in ``pending`` ({realpath: text}) read as it will be written."""
     config = parse(text, filename)
-    wanted = os.path.realpath(filename)
+    texts = dict(pending or {})
+    texts[os.path.realpath(filename)] = text
 
     def files(pattern):
-        # The addition's file may not exist yet: Asterisk will read it once it does.
+        # An addition's file may not exist yet: Asterisk will read it once it does.
         found = local_files(pattern)
-        if not os.path.exists(filename) and fnmatch.fnmatch(filename, pattern):
-            found = sorted(found + [filename])
+        for path in texts:
+            if not os.path.exists(path) and fnmatch.fnmatch(path, pattern) and path not in found:
+                found = sorted(found + [path])
         return found
 
     def read(path):
-        return text if os.path.realpath(path) == wanted else read_text(path)[0]
+        real = os.path.realpath(path)
+        return texts[real] if real in texts else read_text(path)[0]
 
     group = load(include_root, read=read, files=files)
     paths = [os.path.realpath(c.filename) for c in group]
@@ -395,13 +441,13 @@ def _load_group(filename, text, include_root):
 
 def apply_addition(text, filename, generated, include_root, section, section_type=None,
                    option=None, value=None, values=None, state="present", acl=None,
-                   values_mode="exact"):
+                   values_mode="exact", pending=None):
     """Make the change to section ``section`` of GUI-generated file ``generated`` as a
     ``[section](+type=...)`` addition in ``filename`` (text: its current content, "" when it
     does not exist yet). Returns (new_text, result dict) like apply_change."""
     if section is None:
         raise ChangeError("a change to a generated file needs section")
-    config, group, paths = _load_group(filename, text, include_root)
+    config, group, paths = _load_group(filename, text, include_root, pending)
     try:
         base_config = group[paths.index(os.path.realpath(generated))]
     except ValueError:
@@ -489,78 +535,192 @@ def _rule_sequence(group, base):
     return rules
 
 
+CHANGE_KEYS = ("section", "section_type", "option", "value", "values", "values_mode", "acl",
+               "state", "create_section")
+
+
+class Workspace(object):
+    """The files a call edits, as its changes leave them; nothing is written until all are made."""
+
+    def __init__(self):
+        self.files = {}  # realpath -> dict(path, before, after, encoding, exists)
+        self.order = []
+
+    def entry(self, path):
+        real = os.path.realpath(path)
+        if real not in self.files:
+            exists = os.path.exists(path)
+            before, encoding = read_text(path) if exists else ("", "utf-8")
+            self.files[real] = dict(path=path, before=before, after=before, encoding=encoding,
+                                    exists=exists, model=None)
+            self.order.append(real)
+        return self.files[real]
+
+    def read_or_none(self, path):
+        real = os.path.realpath(path)
+        if real in self.files:
+            return self.files[real]["after"]
+        return read_or_none(path)
+
+    def pending(self):
+        return dict((real, entry["after"]) for real, entry in self.files.items())
+
+
+class GuiFileError(ChangeError):
+    """The file is the GUI's, and the call may not amend it."""
+
+
+def plan_change(workspace, path, change, include_root=None, gui_files="amend"):
+    """Make one change in the workspace. Returns its result dict; raises ChangeError,
+    AsteriskConfigError, or GuiFileError when a generated file may not be amended."""
+    if not os.path.isfile(path):
+        raise ChangeError("%s does not exist or is not a regular file" % path)
+    change = dict(change)
+    create_section = change.pop("create_section", True)
+    text = workspace.entry(path)["after"]
+    if not gui_regenerates(path, text, workspace.read_or_none):
+        after, result = apply_change(text, path, create_section=create_section,
+                                     include_root=include_root, pending=workspace.pending(), **change)
+        target = path
+    else:
+        target = amendment_file(path)
+        if gui_files == "refuse" or target is None:
+            # FreePBX's next "Apply Config" would rewrite the file and undo the change.
+            raise GuiFileError(
+                "%s is generated by the PBX's GUI (\"Do NOT edit\" header, or FreePBX's own file)%s: "
+                "a change there would not last; nothing was changed"
+                % (path, "" if target else ", and the GUI leaves no file that amends it"))
+        entry = workspace.entry(target)
+        entry["model"] = entry["model"] or path
+        after, result = apply_addition(entry["after"], target, path, include_root or path,
+                                       pending=workspace.pending(), **change)
+        text = entry["after"]
+    result.update(path=target, changed=after != text)
+    workspace.entry(target)["after"] = after
+    return result
+
+
+def write_files(module, workspace, backup):
+    """Write every changed file of the workspace (atomically), backing each up first."""
+    written = []
+    for real in workspace.order:
+        entry = workspace.files[real]
+        if entry["after"] == entry["before"]:
+            continue
+        report = dict(path=entry["path"], changed=True)
+        if entry["exists"]:
+            report.update(file_owner(entry["path"]))
+        if not module.check_mode:
+            if backup and entry["exists"] and entry["before"]:
+                report["backup_file"] = module.backup_local(entry["path"])
+            write_atomically(module, entry["path"], entry["after"], entry["encoding"])
+            if not entry["exists"]:
+                # A new addition file is owned and readable as the generated one (Asterisk reads it).
+                model = os.stat(entry["model"] or entry["path"])
+                os.chown(entry["path"], model.st_uid, model.st_gid)
+                os.chmod(entry["path"], stat.S_IMODE(model.st_mode) & 0o660)
+        written.append(report)
+    return written
+
+
+def file_owner(path):
+    """owner, group and mode, as a single change's result has them (a rollback restores them)."""
+    info = os.stat(path)
+    try:
+        owner = pwd.getpwuid(info.st_uid).pw_name
+    except KeyError:
+        owner = str(info.st_uid)
+    try:
+        group = grp.getgrgid(info.st_gid).gr_name
+    except KeyError:
+        group = str(info.st_gid)
+    return dict(owner=owner, group=group, mode="0%03o" % stat.S_IMODE(info.st_mode))
+
+
+def file_diffs(workspace):
+    return [dict(before=mask_secrets(entry["before"], entry["path"]),
+                 after=mask_secrets(entry["after"], entry["path"]),
+                 before_header=entry["path"], after_header=entry["path"])
+            for entry in (workspace.files[real] for real in workspace.order)
+            if entry["after"] != entry["before"]]
+
+
 def main():
+    change_options = dict(
+        section=dict(type="str"),
+        section_type=dict(type="str"),
+        option=dict(type="str"),
+        value=dict(type="str"),
+        values=dict(type="list", elements="str"),
+        values_mode=dict(type="str", choices=["exact", "append"], default="exact"),
+        acl=dict(type="dict", options=dict(
+            deny=dict(type="list", elements="str", default=[]),
+            permit=dict(type="list", elements="str", default=[]))),
+        state=dict(type="str", choices=["present", "absent"], default="present"),
+        create_section=dict(type="bool", default=True),
+    )
     module = AnsibleModule(
         argument_spec=dict(
-            path=dict(type="path", required=True),
-            section=dict(type="str"),
-            section_type=dict(type="str"),
-            option=dict(type="str"),
-            value=dict(type="str"),
-            values=dict(type="list", elements="str"),
-            values_mode=dict(type="str", choices=["exact", "append"], default="exact"),
-            acl=dict(type="dict", options=dict(
-                deny=dict(type="list", elements="str", default=[]),
-                permit=dict(type="list", elements="str", default=[]))),
-            state=dict(type="str", choices=["present", "absent"], default="present"),
-            create_section=dict(type="bool", default=True),
+            path=dict(type="path"),
+            changes=dict(type="list", elements="dict", options=dict(
+                change_options, path=dict(type="path"))),
             backup=dict(type="bool", default=False),
             include_root=dict(type="path"),
             gui_files=dict(type="str", choices=["amend", "refuse"], default="amend"),
+            **change_options
         ),
-        mutually_exclusive=[["value", "values"], ["acl", "option"]],
+        mutually_exclusive=[["value", "values"], ["acl", "option"], ["changes", "section"]],
         required_by=dict(option="section", section_type="section", acl="section"),
+        required_one_of=[["path", "changes"]],
         supports_check_mode=True,
     )
     params = module.params
-    path = params["path"]
-    if not os.path.isfile(path):
-        module.fail_json(msg="%s does not exist or is not a regular file" % path, path=path)
-    try:
-        before, encoding = read_text(path)
-    except (IOError, OSError) as exc:
-        module.fail_json(msg="cannot read %s: %s" % (path, to_native(exc)), path=path)
+    single = params["changes"] is None
+    if single:
+        changes = [dict((key, params[key]) for key in CHANGE_KEYS)]
+    else:
+        changes = []
+        for number, change in enumerate(params["changes"], 1):
+            if change["value"] is not None and change["values"] is not None:
+                module.fail_json(msg="change %d: value and values are mutually exclusive" % number)
+            if change["acl"] is not None and change["option"] is not None:
+                module.fail_json(msg="change %d: acl and option are mutually exclusive" % number)
+            if not (change["path"] or params["path"]):
+                module.fail_json(msg="change %d has no path, and the task none either" % number)
+            changes.append(change)
 
-    change = dict(section=params["section"], section_type=params["section_type"],
-                  option=params["option"], value=params["value"], values=params["values"],
-                  state=params["state"], acl=params["acl"], values_mode=params["values_mode"])
-    generated = path if gui_regenerates(path, before, read_or_none) else None
-    try:
-        if generated is None:
-            after, result = apply_change(before, path, create_section=params["create_section"],
-                                         include_root=params["include_root"], **change)
-        else:
-            path = amendment_file(generated)
-            if params["gui_files"] == "refuse" or path is None:
-                # FreePBX's next "Apply Config" would rewrite the file and undo the change.
-                module.fail_json(
-                    msg="%s is generated by the PBX's GUI (\"Do NOT edit\" header, or FreePBX's "
-                        "own file)%s: a change there would not last; nothing was changed"
-                    % (generated, "" if path else ", and the GUI leaves no file that amends it"),
-                    path=generated)
-            before, encoding = read_text(path) if os.path.exists(path) else ("", "utf-8")
-            after, result = apply_addition(before, path, generated,
-                                           params["include_root"] or generated, **change)
-    except AsteriskConfigError as exc:
-        module.fail_json(msg=str(exc), path=path, filename=exc.filename, lineno=exc.lineno)
-    except ChangeError as exc:
-        module.fail_json(msg=str(exc), path=path)
+    workspace = Workspace()
+    results = []
+    for change in changes:
+        path = (None if single else change.get("path")) or params["path"]
+        try:
+            results.append(plan_change(workspace, path, dict((key, change[key]) for key in CHANGE_KEYS),
+                                       params["include_root"], params["gui_files"]))
+        except AsteriskConfigError as exc:
+            module.fail_json(msg=str(exc), path=path, filename=exc.filename, lineno=exc.lineno)
+        except (IOError, OSError) as exc:
+            module.fail_json(msg="cannot read %s: %s" % (path, to_native(exc)), path=path)
+        except ChangeError as exc:
+            module.fail_json(msg=str(exc) if single else "%s (change to %s)" % (exc, path), path=path)
 
-    changed = after != before
-    result.update(changed=changed, path=path)
+    changed = any(entry["after"] != entry["before"] for entry in workspace.files.values())
+    diffs = file_diffs(workspace)
+    files = write_files(module, workspace, params["backup"])
+    if single:
+        result = results[0]
+        result["changed"] = changed
+        if module._diff:  # pylint: disable=protected-access
+            entry = workspace.entry(result["path"])
+            result["diff"] = dict(before=mask_secrets(entry["before"], entry["path"]),
+                                  after=mask_secrets(entry["after"], entry["path"]),
+                                  before_header=entry["path"], after_header=entry["path"])
+        if files and "backup_file" in files[0]:
+            result["backup_file"] = files[0]["backup_file"]
+        module.exit_json(**result)
+    result = dict(changed=changed, results=results, files=files,
+                  msg="%d change(s), %d file(s) changed" % (len(results), len(files)))
     if module._diff:  # pylint: disable=protected-access
-        result["diff"] = dict(before=mask_secrets(before, path), after=mask_secrets(after, path),
-                              before_header=path, after_header=path)
-    if changed and not module.check_mode:
-        if params["backup"] and before:
-            result["backup_file"] = module.backup_local(path)
-        new_file = not os.path.exists(path)
-        write_atomically(module, path, after, encoding)
-        if new_file:
-            # A new addition file is owned and readable as the generated one (Asterisk reads it).
-            model = os.stat(generated or path)
-            os.chown(path, model.st_uid, model.st_gid)
-            os.chmod(path, stat.S_IMODE(model.st_mode) & 0o660)
+        result["diff"] = diffs
     module.exit_json(**result)
 
 

@@ -26,7 +26,15 @@ options:
   path:
     description: Top-level configuration file, e.g. C(/etc/asterisk/pjsip.conf).
     type: path
-    required: true
+  paths:
+    description:
+      - Several top-level files read in one call (each with its includes); files that do not
+        exist are listed in C(missing). The result has one entry per file read in C(configs),
+        keyed by the file's base name.
+      - Exactly one of I(path) and I(paths) is required.
+    type: list
+    elements: path
+    version_added: "0.3.0"
   follow_includes:
     description: Also read the files it C(#include)s, in Asterisk's order.
     type: bool
@@ -54,6 +62,11 @@ EXAMPLES = r"""
   asterisk_config_info:
     path: /etc/asterisk/pjsip.conf
   register: pjsip
+
+- name: Read every file the role needs in one call (a malformed one fails it)
+  asterisk_config_info:
+    paths: [/etc/asterisk/asterisk.conf, /etc/asterisk/pjsip.conf, /etc/asterisk/manager.conf]
+  register: asterisk_files
 
 - name: Concrete endpoints
   ansible.builtin.debug:
@@ -98,10 +111,24 @@ includes:
   sample: [{file: /etc/asterisk/manager.conf, lineno: 12, directive: include, pattern: manager.d/*.conf}]
 warnings_parser:
   description: Lines Asterisk ignores with a warning, each as file, line and message.
-  returned: always
+  returned: with I(path)
   type: list
   elements: str
+configs:
+  description: With I(paths), for each file read (by base name) what I(path) returns for it
+    (C(files), C(sections), C(includes), C(warnings_parser)).
+  returned: with I(paths)
+  type: dict
+  sample: {pjsip.conf: {files: [/etc/asterisk/pjsip.conf], sections: [], includes: [], warnings_parser: []}}
+missing:
+  description: With I(paths), the files that do not exist.
+  returned: with I(paths)
+  type: list
+  elements: str
+  sample: [/etc/asterisk/http.conf]
 """
+
+import os
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.asterisk_conf import (
@@ -141,20 +168,31 @@ def describe(configs):
 def main():
     module = AnsibleModule(
         argument_spec=dict(
-            path=dict(type="path", required=True),
+            path=dict(type="path"),
+            paths=dict(type="list", elements="path"),
             follow_includes=dict(type="bool", default=True),
             config_dir=dict(type="path"),
         ),
+        required_one_of=[["path", "paths"]],
+        mutually_exclusive=[["path", "paths"]],
         supports_check_mode=True,
     )
-    try:
-        configs = load(module.params["path"], follow_includes=module.params["follow_includes"],
-                       config_dir=module.params["config_dir"])
-    except AsteriskConfigError as exc:
-        module.fail_json(msg=str(exc), filename=exc.filename, lineno=exc.lineno)
-    except (IOError, OSError) as exc:
-        module.fail_json(msg="cannot read %s: %s" % (module.params["path"], exc))
-    module.exit_json(changed=False, **describe(configs))
+    params = module.params
+    read = {}
+    for path in params["paths"] or [params["path"]]:
+        if params["paths"] and not os.path.exists(path):
+            continue
+        try:
+            configs = load(path, follow_includes=params["follow_includes"], config_dir=params["config_dir"])
+        except AsteriskConfigError as exc:
+            module.fail_json(msg=str(exc), filename=exc.filename, lineno=exc.lineno)
+        except (IOError, OSError) as exc:
+            module.fail_json(msg="cannot read %s: %s" % (path, exc))
+        read[path] = describe(configs)
+    if params["path"]:
+        module.exit_json(changed=False, **read[params["path"]])
+    module.exit_json(changed=False, configs=dict((os.path.basename(p), r) for p, r in read.items()),
+                     missing=[p for p in params["paths"] if p not in read])
 
 
 if __name__ == "__main__":

@@ -292,3 +292,84 @@ def test_removing_an_option_takes_it_out_of_the_addition_only(freepbx_dir):
     # The generated file's own option cannot be removed from outside.
     kept = run_module(dict(args, state="absent", option="context", value="from-internal"))
     assert kept.get("failed") is True and "change it in the GUI" in kept["msg"]
+
+
+# -- several changes in one call (one round trip per file and purpose) -----------------------
+
+def test_changes_are_made_in_one_call_with_one_backup_per_file(tmp_path, pjsip_file):
+    other = tmp_path / "manager.conf"
+    other.write_text("[general]\nenabled = yes\n")
+    args = dict(path=str(pjsip_file), backup=True, changes=[
+        dict(section="1001", section_type="aor", option="max_contacts", value="1"),
+        dict(section="1001", section_type="aor", option="remove_existing", value="yes"),
+        dict(section="1001", section_type="endpoint", acl=dict(deny=["0.0.0.0/0.0.0.0"],
+                                                              permit=["198.51.100.0/24"])),
+        dict(path=str(other), section="general", option="bindaddr", value="127.0.0.1"),
+    ])
+    first = run_module(args, "--diff")
+    assert first["changed"] is True, first
+    assert [r["changed"] for r in first["results"]] == [True, True, True, True]
+    assert sorted(f["path"] for f in first["files"]) == sorted([str(pjsip_file), str(other)])
+    assert all(os.path.exists(f["backup_file"]) for f in first["files"])
+    assert len(list(tmp_path.glob("pjsip.conf.*~"))) == 1
+    assert "max_contacts = 1\nremove_existing = yes\n" in pjsip_file.read_text()
+    assert "deny = 0.0.0.0/0.0.0.0\npermit = 198.51.100.0/24" in pjsip_file.read_text()
+    assert [d["before_header"] for d in first["diff"]] == [str(pjsip_file), str(other)]
+    again = run_module(args)
+    assert again["changed"] is False and again["files"] == []
+    assert len(list(tmp_path.glob("pjsip.conf.*~"))) == 1
+
+
+def test_one_impossible_change_fails_the_call_and_writes_nothing(pjsip_file):
+    result = run_module(dict(path=str(pjsip_file), changes=[
+        dict(section="1001", section_type="aor", option="max_contacts", value="1"),
+        dict(section="nobody", section_type="aor", option="max_contacts", value="1", create_section=False),
+    ]))
+    assert result.get("failed") is True and "no section [nobody]" in result["msg"]
+    assert pjsip_file.read_text() == PJSIP
+
+
+def test_changes_in_check_mode_write_nothing(pjsip_file):
+    result = run_module(dict(path=str(pjsip_file), changes=[
+        dict(section="1001", section_type="auth", option="password", value="N3w-Str0ng-Secret")]),
+        "--check", "--diff")
+    assert result["changed"] is True and result["files"][0]["path"] == str(pjsip_file)
+    assert pjsip_file.read_text() == PJSIP
+    assert "N3w-Str0ng-Secret" not in json.dumps(result["diff"])
+
+
+def test_changes_to_generated_files_share_one_addition_file(freepbx_dir):
+    root = str(freepbx_dir / "pjsip.conf")
+    endpoint = str(freepbx_dir / "pjsip.endpoint.conf")
+    args = dict(include_root=root, changes=[
+        dict(path=endpoint, section="200", section_type="endpoint", option="context", value="guarded"),
+        dict(path=endpoint, section="200", section_type="endpoint",
+             acl=dict(deny=["0.0.0.0/0.0.0.0"], permit=["198.51.100.0/24"])),
+        dict(path=str(freepbx_dir / "pjsip.aor.conf"), section="200", section_type="aor",
+             option="max_contacts", value="2"),
+    ])
+    result = run_module(args)
+    assert not result.get("failed"), result
+    # The second change sees the first one's addition, not yet written: one section, not two.
+    assert (freepbx_dir / "pjsip.endpoint_custom_post.conf").read_text() == (
+        "[200](+type=endpoint)\ncontext = guarded\ndeny = 0.0.0.0/0.0.0.0\npermit = 198.51.100.0/24\n")
+    assert (freepbx_dir / "pjsip.aor_custom_post.conf").read_text() == "[200](+type=aor)\nmax_contacts = 2\n"
+    assert run_module(args)["changed"] is False
+
+
+def test_changed_files_carry_what_a_rollback_restores(pjsip_file):
+    result = run_module(dict(path=str(pjsip_file), backup=True, changes=[
+        dict(section="1001", section_type="aor", option="max_contacts", value="2")]))
+    assert result["files"][0]["mode"] == "0640"
+    assert {"owner", "group"} <= set(result["files"][0])
+
+
+def test_info_reads_several_files_in_one_call(tmp_path, pjsip_file):
+    import asterisk_config_info
+    (tmp_path / "bad.conf").write_text("[a](!, tpl)\nx = 1\n")
+    result = module_runner.run_module(asterisk_config_info, dict(
+        paths=[str(pjsip_file), str(tmp_path / "http.conf")]))
+    assert list(result["configs"]) == ["pjsip.conf"] and result["missing"] == [str(tmp_path / "http.conf")]
+    assert "1001" in [s["name"] for s in result["configs"]["pjsip.conf"]["sections"]]
+    failed = module_runner.run_module(asterisk_config_info, dict(paths=[str(pjsip_file), str(tmp_path / "bad.conf")]))
+    assert failed.get("failed") is True and failed["msg"].startswith("%s:1:" % (tmp_path / "bad.conf"))
