@@ -97,7 +97,7 @@ def test_a_run_that_fails_in_its_last_role_puts_every_file_back_and_reloads(pjsi
         output = result.stdout + result.stderr
         assert result.returncode != 0
         # The first role did change pjsip.conf in this run before the failure...
-        assert "Refuse OPTIONS from unauthenticated sources" in output
+        assert "Harden the PJSIP endpoints, AORs and global settings" in output
         assert "Every file it had changed was put back" in output, output[-3000:]
         # ...and the host is byte for byte as before, running what its files say.
         assert pbx.check_output(HOST_FILES) == before

@@ -1,0 +1,207 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: voipguard contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Ansible module: reload one Asterisk module and tell whether Asterisk accepted the files."""
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+---
+module: asterisk_reload
+short_description: Reload one Asterisk module and tell whether it accepted its files
+description:
+  - Runs one reload through the Asterisk CLI (C(asterisk -rx)), never a restart, so calls in
+    progress survive.
+  - Then judges the result the way an operator would - the errors Asterisk logged since the
+    reload (I(error_regex) on the lines added to I(log_file)), and, with I(count_command), whether
+    Asterisk loaded as many objects as the files define (a section Asterisk refused is missing).
+  - Returns C(problem), empty when Asterisk accepted the files. Rolling back is the caller's
+    choice (the role restores its backups and reloads again).
+  - One round trip instead of one task per step (log size, reload, wait, log, count, parse).
+version_added: "0.3.0"
+author:
+  - voipguard contributors
+options:
+  command:
+    description: The reload, as typed at the Asterisk CLI, e.g. C(module reload res_pjsip.so).
+    type: str
+    required: true
+  config:
+    description: The top-level file whose objects are counted (with its includes), e.g.
+      C(/etc/asterisk/pjsip.conf). Needed with I(count_command).
+    type: path
+  count_command:
+    description:
+      - CLI command that says how many objects Asterisk loaded - C(pjsip show endpoints)
+        ("Objects found - N") or C(manager show users) ("N manager users configured").
+      - Without it, only the log is read.
+    type: str
+  count_type:
+    description: What to count in I(config) - PJSIP endpoints, or AMI users (every section but
+      C(general)).
+    type: str
+    choices: [endpoint, manager_user]
+  log_file:
+    description: Asterisk's log that records errors (its C(logger.conf) channel with C(error)).
+    type: path
+    default: /var/log/asterisk/messages.log
+  error_regex:
+    description: A line added to I(log_file) since the reload that matches it is an error.
+    type: str
+    default: 'ERROR\[|parse error'
+  settle:
+    description:
+      - Asterisk's logger writes from its own thread, after the CLI command returns. The module
+        waits until the log has not grown for half a second, at most this many seconds.
+    type: float
+    default: 2.0
+notes:
+  - Check mode reloads nothing and reports no problem.
+extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
+attributes:
+  check_mode:
+    support: full
+    details: Reloads nothing.
+  diff_mode:
+    support: none
+  platform:
+    platforms: posix
+"""
+
+EXAMPLES = r"""
+- name: Reload PJSIP and check that every endpoint of the files is loaded
+  asterisk_reload:
+    command: module reload res_pjsip.so
+    config: /etc/asterisk/pjsip.conf
+    count_command: pjsip show endpoints
+    count_type: endpoint
+  register: pjsip_reload
+
+- name: Stop when Asterisk refused the files
+  ansible.builtin.assert:
+    that: pjsip_reload.problem | length == 0
+    fail_msg: "{{ pjsip_reload.problem }}"
+"""
+
+RETURN = r"""
+problem:
+  description: Why the reload is not accepted (logged errors, then the count), empty when it is.
+  returned: always
+  type: str
+  sample: "pjsip.conf: loaded 3 objects, the files define 4"
+errors:
+  description: The lines Asterisk logged since the reload that match I(error_regex).
+  returned: always
+  type: list
+  elements: str
+loaded:
+  description: Objects Asterisk reports loaded (with I(count_command)).
+  returned: with count_command
+  type: int
+expected:
+  description: Objects the files define (with I(count_command)).
+  returned: with count_command
+  type: int
+"""
+
+import os
+import re
+import time
+
+from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.asterisk_conf import AsteriskConfigError, load
+
+_LOADED = re.compile(r"Objects found: ([0-9]+)|([0-9]+) manager users configured")
+
+
+def loaded_count(text):
+    """Objects Asterisk reports in ``pjsip show endpoints`` or ``manager show users`` (0 if none)."""
+    match = _LOADED.search(text or "")
+    if not match:
+        return 0
+    return int(match.group(1) or match.group(2))
+
+
+def expected_count(configs, count_type):
+    """Objects the files define: concrete PJSIP endpoints, or AMI users (every section but general)."""
+    sections = [s for c in configs for s in c.sections
+                if s.header is not None and not s.is_template and not s.is_addition]
+    if count_type == "endpoint":
+        return len([s for s in sections if (s.type or "").lower() == "endpoint"])
+    return len([s for s in sections if s.name.lower() != "general"])
+
+
+def reload_problem(errors, loaded=None, expected=None, config=""):
+    """Why the reload is not accepted, or "": the logged errors, then a count that differs."""
+    problem = " | ".join(errors)
+    if loaded is not None and loaded != expected:
+        problem += " %s: loaded %s objects, the files define %s" % (config, loaded, expected)
+    return problem.strip()
+
+
+def new_log_lines(log_file, start, settle, clock=time.monotonic, sleep=time.sleep):
+    """Lines added to log_file after byte ``start``, once it has not grown for 0.5 s (at most
+    ``settle`` s). A log rotated meanwhile (smaller than start) is read from its beginning."""
+    deadline = clock() + settle
+    size, quiet_since = -1, clock()
+    while clock() < deadline:
+        now_size = os.path.getsize(log_file) if os.path.exists(log_file) else 0
+        if now_size != size:
+            size, quiet_since = now_size, clock()
+        elif clock() - quiet_since >= 0.5:
+            break
+        sleep(0.1)
+    if not os.path.exists(log_file):
+        return []
+    with open(log_file, "rb") as handle:
+        if os.path.getsize(log_file) >= start:
+            handle.seek(start)
+        return handle.read().decode("utf-8", "replace").splitlines()
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            command=dict(type="str", required=True),
+            config=dict(type="path"),
+            count_command=dict(type="str"),
+            count_type=dict(type="str", choices=["endpoint", "manager_user"]),
+            log_file=dict(type="path", default="/var/log/asterisk/messages.log"),
+            error_regex=dict(type="str", default=r"ERROR\[|parse error"),
+            settle=dict(type="float", default=2.0),
+        ),
+        required_by=dict(count_command=("config", "count_type")),
+        supports_check_mode=True,
+    )
+    params = module.params
+    if module.check_mode:
+        module.exit_json(changed=False, problem="", errors=[], msg="check mode: nothing reloaded")
+    try:
+        error = re.compile(params["error_regex"])
+    except re.error as exc:
+        module.fail_json(msg="error_regex is not a regular expression: %s" % exc)
+    start = os.path.getsize(params["log_file"]) if os.path.exists(params["log_file"]) else 0
+    asterisk = module.get_bin_path("asterisk", required=True)
+    rc, out, err = module.run_command([asterisk, "-rx", params["command"]])
+    if rc != 0:
+        module.fail_json(msg="asterisk -rx '%s' failed (rc %d): %s" % (params["command"], rc, (err or out).strip()))
+    errors = [line for line in new_log_lines(params["log_file"], start, params["settle"]) if error.search(line)]
+    result = dict(changed=True, errors=errors)
+    loaded = expected = None
+    if params["count_command"]:
+        rc, out, err = module.run_command([asterisk, "-rx", params["count_command"]])
+        loaded = loaded_count(out) if rc == 0 else 0
+        try:
+            expected = expected_count(load(params["config"]), params["count_type"])
+        except (AsteriskConfigError, IOError, OSError) as exc:
+            module.fail_json(msg="cannot read %s: %s" % (params["config"], exc), **result)
+        result.update(loaded=loaded, expected=expected)
+    result["problem"] = reload_problem(errors, loaded, expected, os.path.basename(params["config"] or ""))
+    module.exit_json(msg=result["problem"] or "Asterisk accepted the files", **result)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,86 @@
+"""library/asterisk_reload.py: the judgement of a reload (pure functions), then the module run
+in-process against a stand-in `asterisk` CLI (a shell script: a real Asterisk runs only in the lab,
+where tests/lab/test_live_state.py rolls back a run through the role's reload handlers)."""
+import os
+import stat
+
+import asterisk_reload
+from ansible.module_utils.asterisk_conf import parse
+from tests import module_runner
+
+PJSIP = """[tpl](!)
+type = endpoint
+
+[1001](tpl)
+[1001]
+type = aor
+
+[1002]
+type = endpoint
+[1002](+type=endpoint)
+context = x
+"""
+
+
+def test_loaded_count_reads_both_cli_answers():
+    assert asterisk_reload.loaded_count("...\nObjects found: 4\n") == 4
+    assert asterisk_reload.loaded_count("  3 manager users configured.") == 3
+    assert asterisk_reload.loaded_count("No objects found.") == 0
+
+
+def test_expected_count_skips_templates_and_additions():
+    configs = [parse(PJSIP, "pjsip.conf")]
+    assert asterisk_reload.expected_count(configs, "endpoint") == 2
+    manager = [parse("[general]\nenabled = yes\n[admin]\nsecret = x\n[ops]\nsecret = y\n", "manager.conf")]
+    assert asterisk_reload.expected_count(manager, "manager_user") == 2
+
+
+def test_a_reload_with_errors_or_a_missing_object_is_a_problem():
+    assert asterisk_reload.reload_problem([], 2, 2, "pjsip.conf") == ""
+    assert asterisk_reload.reload_problem([], None, None) == ""
+    assert asterisk_reload.reload_problem([], 1, 2, "pjsip.conf") == "pjsip.conf: loaded 1 objects, the files define 2"
+    assert asterisk_reload.reload_problem(["ERROR[12] config.c: bad"], 2, 2) == "ERROR[12] config.c: bad"
+
+
+def test_new_log_lines_waits_for_a_quiet_log_and_survives_rotation(tmp_path):
+    log = tmp_path / "messages.log"
+    log.write_text("old line\n")
+    start = os.path.getsize(log)
+    ticks = iter(range(1000))
+    writes = {2: "ERROR[1] late line\n"}
+
+    def clock():
+        return next(ticks) / 10.0
+
+    def sleep(_seconds):
+        step = len(writes) and min(writes)
+        if step:
+            with open(log, "a", encoding="utf-8") as handle:
+                handle.write(writes.pop(step))
+    assert asterisk_reload.new_log_lines(str(log), start, 5.0, clock, sleep) == ["ERROR[1] late line"]
+    log.write_text("rotated\n")
+    assert asterisk_reload.new_log_lines(str(log), start + 100, 0.0) == ["rotated"]
+
+
+def test_module_reports_the_errors_asterisk_logged(tmp_path, monkeypatch):
+    log = tmp_path / "messages.log"
+    log.write_text("before\n")
+    config = tmp_path / "pjsip.conf"
+    config.write_text(PJSIP)
+    fake = tmp_path / "bin" / "asterisk"
+    fake.parent.mkdir()
+    # Stand-in for the Asterisk CLI: the reload logs an error, the count answers 1 endpoint.
+    fake.write_text("#!/bin/sh\ncase \"$2\" in\n"
+                    "  module*) echo '[Dec  1] ERROR[42] config.c: pjsip.conf line 9 bad' >> %s ;;\n"
+                    "  pjsip*) echo 'Objects found: 1' ;;\nesac\n" % log)
+    fake.chmod(fake.stat().st_mode | stat.S_IEXEC)
+    monkeypatch.setenv("PATH", "%s:%s" % (fake.parent, os.environ["PATH"]))
+    args = dict(command="module reload res_pjsip.so", config=str(config), count_command="pjsip show endpoints",
+                count_type="endpoint", log_file=str(log), settle=1.0)
+    result = module_runner.run_module(asterisk_reload, args)
+    assert result["changed"] is True and result["errors"] == ["[Dec  1] ERROR[42] config.c: pjsip.conf line 9 bad"]
+    assert (result["loaded"], result["expected"]) == (1, 2)
+    assert result["problem"].endswith("pjsip.conf: loaded 1 objects, the files define 2")
+    checked = module_runner.run_module(asterisk_reload, args, check_mode=True)
+    assert checked["changed"] is False and checked["problem"] == ""
+    assert log.read_text().count("ERROR") == 1  # check mode reloaded nothing
