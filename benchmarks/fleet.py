@@ -4,7 +4,7 @@
 
   .venv/bin/python benchmarks/fleet.py [--inventory .lab/fleet/inventory/hosts.yml]
 
-In order, with Ansible's profile_tasks callback on:
+In order, with Ansible's profile_tasks callback on (--one-host: the first two only):
   one host    playbooks/harden.yml --limit pbx-02 on its factory state, then again (nothing to change)
   the fleet   every PBX of the inventory at once (pbx-02 already hardened), then again
   the audit   python -m audit run over every PBX (Testinfra, hosts in parallel)
@@ -100,16 +100,21 @@ def line(label, wall, recap, hosts):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--inventory", default=os.path.join(ROOT, ".lab", "fleet", "inventory", "hosts.yml"))
+    parser.add_argument("--one-host", action="store_true",
+                        help="only the two runs on one host (a lab of 2 PBXs is enough)")
     args = parser.parse_args()
     hosts = pbx_hosts(args.inventory)
     ensure_profile_tasks()
     one = hosts[1] if len(hosts) > 1 else hosts[0]
     describe_memory("factory state", memory())
 
-    wall, recap, _, _ = harden(args.inventory, one)
-    line("one host hardened (%s, factory)" % one, wall, recap, [one])
-    wall, recap, _, _ = harden(args.inventory, one)
-    line("one host again (nothing to change)", wall, recap, [one])
+    for label in ("one host hardened (%s, factory)" % one, "one host again (nothing to change)"):
+        wall, recap, slowest, _ = harden(args.inventory, one)
+        line(label, wall, recap, [one])
+        for task, seconds in slowest[:10]:
+            print("  %6.1f s  %s" % (float(seconds), task.strip()))
+    if args.one_host:
+        return
 
     wall, recap, slowest, proc = harden(args.inventory)
     line("the fleet hardened (%d PBXs, %s already done)" % (len(hosts), one), wall, recap, hosts)

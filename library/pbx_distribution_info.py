@@ -59,6 +59,11 @@ distribution:
   sample: {name: freepbx, version: "17.0.19", gui_managed: true,
            evidence: ["/etc/freepbx.conf exists"], generated_files: [/etc/asterisk/pjsip.endpoint.conf],
            gui_ami_user: admin}
+config_dir:
+  description: The configuration directory read (so that a later task can tell it already knows).
+  returned: always
+  type: str
+  sample: /etc/asterisk
 firewall:
   description:
     - Whether FreePBX's own firewall filters this host (its switch file, or its fpbx* chains in
@@ -115,7 +120,8 @@ def main():
             module.fail_json(msg="fwconsole firewall list trusted failed: %s" % (err or out).strip())
         firewall["trust_missing"] = firewall_trust_missing(module.params["firewall_trusted"], out)
     module.exit_json(changed=False, distribution=distribution, description=describe(distribution),
-                     include_files=include_files(config_dir, distribution), firewall=firewall)
+                     include_files=include_files(config_dir, distribution), firewall=firewall,
+                     config_dir=config_dir)
 
 
 def command_output(module, argv):
