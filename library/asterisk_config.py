@@ -301,9 +301,8 @@ import stat
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_native
-from ansible.module_utils.asterisk_conf import (AsteriskConfigError, load, local_files,
-                                                mask_secrets, merged_parts, parse,
-                                                resolve_section)
+from ansible.module_utils.asterisk_conf import (AsteriskConfigError, acl_rules, load,
+                                                local_files, mask_secrets, parse, resolve_section)
 from ansible.module_utils.pbx_distribution import amendment_file, gui_regenerates
 from ansible.module_utils.voipguard_files import read_or_none, read_text, write_atomically
 
@@ -491,7 +490,7 @@ def apply_addition(text, filename, generated, include_root, section, section_typ
     if acl is not None:
         rules = [("deny", net) for net in acl.get("deny") or []] + \
             [("permit", net) for net in acl.get("permit") or []]
-        current = _rule_sequence(group, base)
+        current = acl_rules(group, base)
         # Rules are applied in order and the last match wins: ours, last, decide.
         if current[-len(rules):] != rules or not rules:
             target = additions[0] if additions else _new_addition(config, section, flt, result)
@@ -525,14 +524,6 @@ def _drop_empty(config, additions):
     for addition in additions:
         if not addition.options:
             config.remove_section(addition)
-
-
-def _rule_sequence(group, base):
-    """The section's deny/permit rules in the order Asterisk applies them, additions included."""
-    rules = []
-    for part in merged_parts(group, base):
-        rules.extend((key.lower(), v) for key, v in part.options if key.lower() in ("deny", "permit"))
-    return rules
 
 
 CHANGE_KEYS = ("section", "section_type", "option", "value", "values", "values_mode", "acl",

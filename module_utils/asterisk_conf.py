@@ -33,6 +33,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import glob
+import ipaddress
 import os
 import re
 
@@ -874,10 +875,50 @@ def resolve(configs, name, type=None):  # pylint: disable=redefined-builtin
     return {}
 
 
-def merged_parts(configs, section):
-    """``section`` and what Asterisk merges into it (continuations, ``(+)`` additions its filter
-    admits), in reading order."""
-    return [section] + _extra_parts(section, _all_sections(configs))
+def acl_rules(configs, section):
+    """``section``'s (action, network) deny/permit rules in the order Asterisk applies them:
+    inherited ones first, then its own and what is merged into it. The last match wins."""
+    return _acl_rules(section, _all_sections(configs), set())
+
+
+def _acl_rules(section, all_sections, visiting):
+    if id(section) in visiting:
+        raise AsteriskConfigError("template inheritance loop at [%s]" % section.name,
+                                  section.config.filename, section.lineno)
+    visiting = visiting | {id(section)}
+    rules = []
+    for template in section.templates:
+        base = _find_base(template, section, all_sections)
+        if base is not None:
+            rules.extend(_acl_rules(base, all_sections, visiting))
+    for part in [section] + _extra_parts(section, all_sections):
+        for line in part._option_lines():  # pylint: disable=protected-access
+            if line.key.lower() in ("deny", "permit"):
+                rules.append((line.key.lower(), line.value.strip()))
+    return rules
+
+
+def acl_open_families(rules):
+    """The address families ("IPv4", "IPv6") some source of which these rules let in. A family is
+    shut only by a deny of its whole space with no permit after it (Asterisk's ACLs allow by
+    default and the last matching rule wins); [] means the rules refuse everyone."""
+    open_families = []
+    for family, version in (("IPv4", 4), ("IPv6", 6)):
+        shut = False
+        for action, network in rules:
+            try:
+                net = ipaddress.ip_network(network.replace("/255.255.255.255", "/32"), strict=False)
+            except ValueError:
+                continue
+            if net.version != version:
+                continue
+            if action == "deny" and net.prefixlen == 0:
+                shut = True
+            elif action == "permit":
+                shut = False
+        if not shut:
+            open_families.append(family)
+    return open_families
 
 
 def resolve_section(configs, section):

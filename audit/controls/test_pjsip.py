@@ -1,4 +1,5 @@
 """PJSIP: who may talk to the PBX without a password, and how fast."""
+from ansible.module_utils import asterisk_conf
 from ansible.module_utils.asterisk_conf import ast_true
 from audit.plugin import control, fail, not_applicable
 
@@ -15,7 +16,7 @@ def endpoints_or_na(target):
 
 
 @control(id="VOIP-PJSIP-001", severity="critical",
-         title="No anonymous endpoint (unauthenticated calls are refused)",
+         title="No anonymous endpoint, or one whose ACL refuses everyone (unauthenticated calls are refused)",
          rationale="An endpoint named 'anonymous' takes every call that matches no other endpoint, "
                    "without a password: the PJSIP form of allowguest=yes.",
          impact="Anyone on the internet can place calls without any password.",
@@ -26,7 +27,8 @@ def test_no_anonymous_endpoint(target, evidence):
     live = target.live_endpoints()
     if live is not None:
         evidence.add(command="asterisk -rx 'pjsip show endpoints'", output=", ".join(sorted(live)) or "(none)")
-        if any(name.lower() == "anonymous" for name in live):
+        loaded = [name for name in live if name.lower() == "anonymous"]
+        if loaded and not _shut(target, evidence, loaded[0]):
             fail("the running Asterisk has an 'anonymous' endpoint loaded: unauthenticated callers "
                  "reach the dialplan")
         return
@@ -37,6 +39,23 @@ def test_no_anonymous_endpoint(target, evidence):
     if anonymous:
         context = (endpoints[anonymous[0]].get("context") or ["default"])[-1]
         fail("endpoint 'anonymous' exists (context %s): unauthenticated callers reach the dialplan" % context)
+
+
+def _shut(target, evidence, name):
+    """An anonymous endpoint only a GUI can remove (FreePBX's "Allow Anonymous Inbound SIP Calls")
+    is shut when its loaded ACL refuses every source: res_pjsip checks the endpoint's ACL before
+    anything else. The CLI shows only that an ACL is loaded ("deny/permit"), not its rules: those
+    are read from the files, the role's own judgement (asterisk_conf.acl_open_families)."""
+    loaded_acl = (target.live_parameters("pjsip show endpoint %s" % name) or {}).get("acl", "")
+    sections = [s for s in target.sections("pjsip.conf", "endpoint") if s.name == name]
+    if not loaded_acl or not sections:
+        return False
+    rules = asterisk_conf.acl_rules(target.config("pjsip.conf"), sections[0])
+    open_families = asterisk_conf.acl_open_families(rules)
+    evidence.add(command="asterisk -rx 'pjsip show endpoint %s'" % name, output="acl: %s" % loaded_acl)
+    evidence.add(file=CONF, key="[%s] deny/permit, in Asterisk's order" % name,
+                 value=", ".join("%s=%s" % rule for rule in rules) or "(none)")
+    return not open_families
 
 
 @control(id="VOIP-PJSIP-002", severity="medium",

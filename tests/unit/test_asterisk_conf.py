@@ -409,3 +409,18 @@ def test_remove_section_takes_its_leading_comment():
     config = parse("[a]\nx=1\n\n; Left over: remove me\n[anonymous]\ntype=endpoint\n\n[b]\ny=2\n")
     config.remove_section(config.find("anonymous")[0])
     assert config.render() == "[a]\nx=1\n\n[b]\ny=2\n"
+
+
+def test_acl_rules_come_in_the_order_asterisk_applies_them():
+    from ansible.module_utils.asterisk_conf import acl_open_families, acl_rules
+    configs = [parse("[tpl](!)\npermit = 10.0.0.0/8\n\n[anonymous](tpl)\ntype = endpoint\n"
+                     "deny = 0.0.0.0/0.0.0.0\n\n[anonymous](+type=endpoint)\ndeny = ::/0\n", "pjsip.conf")]
+    section = [s for s in configs[0].sections if s.name == "anonymous" and not s.is_addition][0]
+    rules = acl_rules(configs, section)
+    assert rules == [("permit", "10.0.0.0/8"), ("deny", "0.0.0.0/0.0.0.0"), ("deny", "::/0")]
+    # The last match wins: a deny of everything after the permit shuts both families...
+    assert acl_open_families(rules) == []
+    # ...a permit after it opens its family again, and no rule at all lets everyone in.
+    assert acl_open_families(rules + [("permit", "198.51.100.0/24")]) == ["IPv4"]
+    assert acl_open_families(rules[:2]) == ["IPv6"]
+    assert acl_open_families([]) == ["IPv4", "IPv6"]

@@ -80,3 +80,42 @@ def test_with_freepbxs_firewall_on_voipguards_table_is_not_required():
     # Without it, the table is required again.
     with pytest.raises(Failed, match="not loaded"):
         firewall_controls.test_voipguard_table_present(freepbx(), Evidence())
+
+
+class LiveHost(FilesHost):
+    """FilesHost plus a stand-in `asterisk -rx` for the two PJSIP listings the control reads."""
+
+    def __init__(self, files, cli):
+        super().__init__(files)
+        self.cli = cli
+
+    def run(self, command):
+        words = shlex.split(command)
+        if words[:2] == ["asterisk", "-rx"]:
+            return FakeResult(self.cli[words[2]]) if words[2] in self.cli else FakeResult("", rc=1)
+        return super().run(command)
+
+
+ANONYMOUS = HEADER + "[anonymous]\ntype=endpoint\ncontext=from-sip-external\n"
+LISTING = " Endpoint:  anonymous                                            Not in use    0 of inf\n"
+SHOW = " ParameterName                      : ParameterValue\n =====\n acl                                : deny/permit\n"
+
+
+def anonymous_host(addition, show=SHOW):
+    files = {"/etc/asterisk/pjsip.conf": PJSIP, "/etc/asterisk/pjsip.endpoint.conf": ANONYMOUS,
+             "/etc/asterisk/pjsip.endpoint_custom_post.conf": addition}
+    return HostContext(LiveHost(files, {"pjsip show endpoints": LISTING,
+                                        "pjsip show endpoint anonymous": show}), "pbx")
+
+
+def test_a_gui_anonymous_endpoint_shut_by_a_deny_all_acl_passes():
+    from audit.controls import test_pjsip as pjsip_controls
+    shut = "[anonymous](+type=endpoint)\ndeny = 0.0.0.0/0.0.0.0\ndeny = ::/0\n"
+    evidence = Evidence()
+    pjsip_controls.test_no_anonymous_endpoint(anonymous_host(shut), evidence)
+    assert "deny=0.0.0.0/0.0.0.0, deny=::/0" in repr(evidence.items)
+    # Open to IPv6 still, or no ACL loaded (the files not reloaded): unauthenticated calls get in.
+    for host in (anonymous_host("[anonymous](+type=endpoint)\ndeny = 0.0.0.0/0.0.0.0\n"),
+                 anonymous_host(shut, show=SHOW.replace("deny/permit", ""))):
+        with pytest.raises(Failed, match="'anonymous' endpoint loaded"):
+            pjsip_controls.test_no_anonymous_endpoint(host, Evidence())
