@@ -235,6 +235,20 @@ write_fleet_inventory() {
   done
 }
 
+# Every PBX host runs systemd and, hardened, fail2ban with inotify watches on its logs: 9 inotify
+# instances each, measured. They all count against the host's root user, whose limit
+# (fs.inotify.max_user_instances, 128 by default) a fleet of 20 exhausts: fail2ban then cannot
+# start its jails ("Too many open files"). Raised, never lowered, for the lab's size.
+require_inotify_instances() {  # require_inotify_instances PBX_COUNT
+  local needed=$(( 12 * ($1 + 1) + 4 * 3 + 48 )) current
+  current=$(cat /proc/sys/fs/inotify/max_user_instances)
+  if [ "$current" -lt "$needed" ]; then
+    echo "$needed" 2>/dev/null > /proc/sys/fs/inotify/max_user_instances \
+      || die "the lab of $1 PBXs needs fs.inotify.max_user_instances >= $needed (now $current)"
+    log "fs.inotify.max_user_instances raised from $current to $needed for $1 PBX host(s)"
+  fi
+}
+
 cmd_up() {
   require_root; require_podman
   local started name size=1
@@ -246,6 +260,7 @@ cmd_up() {
     die "unknown option $1 (usage: lab.sh up [--pbx N])"
   fi
   started=$(date +%s)
+  require_inotify_instances "$size"
   bash "$LAB_DIR/image/build.sh"
   if podman container exists voipguard-pbx; then
     die "the lab is already up (lab.sh down first)"
