@@ -628,11 +628,15 @@ def file_owner(path):
     return dict(owner=owner, group=group, mode="0%03o" % stat.S_IMODE(info.st_mode))
 
 
+def file_diff(entry):
+    """The file before and after, secret values masked."""
+    return dict(before=mask_secrets(entry["before"], entry["path"]),
+                after=mask_secrets(entry["after"], entry["path"]),
+                before_header=entry["path"], after_header=entry["path"])
+
+
 def file_diffs(workspace):
-    return [dict(before=mask_secrets(entry["before"], entry["path"]),
-                 after=mask_secrets(entry["after"], entry["path"]),
-                 before_header=entry["path"], after_header=entry["path"])
-            for entry in (workspace.files[real] for real in workspace.order)
+    return [file_diff(entry) for entry in (workspace.files[real] for real in workspace.order)
             if entry["after"] != entry["before"]]
 
 
@@ -701,10 +705,7 @@ def main():
         result = results[0]
         result["changed"] = changed
         if module._diff:  # pylint: disable=protected-access
-            entry = workspace.entry(result["path"])
-            result["diff"] = dict(before=mask_secrets(entry["before"], entry["path"]),
-                                  after=mask_secrets(entry["after"], entry["path"]),
-                                  before_header=entry["path"], after_header=entry["path"])
+            result["diff"] = file_diff(workspace.entry(result["path"]))
         if files and "backup_file" in files[0]:
             result["backup_file"] = files[0]["backup_file"]
         module.exit_json(**result)

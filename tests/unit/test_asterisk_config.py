@@ -373,3 +373,14 @@ def test_info_reads_several_files_in_one_call(tmp_path, pjsip_file):
     assert "1001" in [s["name"] for s in result["configs"]["pjsip.conf"]["sections"]]
     failed = module_runner.run_module(asterisk_config_info, dict(paths=[str(pjsip_file), str(tmp_path / "bad.conf")]))
     assert failed.get("failed") is True and failed["msg"].startswith("%s:1:" % (tmp_path / "bad.conf"))
+
+
+def test_a_malformed_change_fails_before_any_file_is_read_or_written(pjsip_file):
+    both = run_module(dict(path=str(pjsip_file), changes=[
+        dict(section="1001", section_type="aor", option="max_contacts", value="1", values=["2"])]))
+    assert both.get("failed") is True and "change 1: value and values are mutually exclusive" in both["msg"]
+    nowhere = run_module(dict(changes=[dict(section="general", option="enabled", value="no")]))
+    assert nowhere.get("failed") is True and "change 1 has no path" in nowhere["msg"]
+    mixed = run_module(dict(path=str(pjsip_file), section="1001", changes=[dict(section="1001")]))
+    assert mixed.get("failed") is True and "mutually exclusive" in mixed["msg"]
+    assert pjsip_file.read_text() == PJSIP

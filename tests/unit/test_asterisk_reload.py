@@ -84,3 +84,12 @@ def test_module_reports_the_errors_asterisk_logged(tmp_path, monkeypatch):
     checked = module_runner.run_module(asterisk_reload, args, check_mode=True)
     assert checked["changed"] is False and checked["problem"] == ""
     assert log.read_text().count("ERROR") == 1  # check mode reloaded nothing
+
+
+def test_a_bad_error_regex_fails_before_reloading(tmp_path):
+    result = module_runner.run_module(asterisk_reload, dict(command="module reload res_pjsip.so",
+                                                            error_regex="ERROR[", log_file=str(tmp_path / "log")))
+    assert result.get("failed") is True and "error_regex is not a regular expression" in result["msg"]
+    needs_config = module_runner.run_module(asterisk_reload, dict(command="manager reload",
+                                                                  count_command="manager show users"))
+    assert needs_config.get("failed") is True and "config" in needs_config["msg"]
