@@ -225,6 +225,25 @@ class HostContext:
                            % trunk_boundary.EGRESS_CONTEXT)
         return reasons
 
+    def trunk_copy_drift(self):
+        """{trunk endpoint: reason} for each looped trunk whose copy (the endpoint that really dials
+        the carrier) is missing from the running Asterisk or no longer says what the trunk says."""
+        endpoints, loaded = self.endpoints(), self.live_endpoints() or []
+        drift = {}
+        for endpoint in sorted(self.trunk_endpoints()):
+            trunk = endpoints.get(endpoint)
+            if trunk is None or not trunk_boundary.is_loop_proxy(asterisk_conf.last_value(trunk, "outbound_proxy")):
+                continue  # no loop: trunk_bypasses() says so
+            name = trunk_boundary.COPY_PREFIX + endpoint
+            if name not in endpoints or name not in loaded:
+                drift[endpoint] = "its copy %s is not %s: calls to it fail" % (
+                    name, "loaded" if name in endpoints else "defined")
+                continue
+            keys = trunk_boundary.copy_drift(trunk, endpoints[name])
+            if keys:
+                drift[endpoint] = "changed since its copy %s was written: %s" % (name, ", ".join(keys))
+        return drift
+
     # -- toll-fraud policy ---------------------------------------------------------------------
     def policy(self):
         """The toll_fraud_guard role's policy, money in currency units; None if absent.

@@ -96,6 +96,17 @@ def copy_options(trunk_effective, previous_copy_effective=None):
     return lines
 
 
+def copy_drift(trunk_effective, copy_effective):
+    """Keys on which the trunk's copy no longer says what the trunk says: the trunk was changed
+    (by hand, or by a GUI's Apply Config) after the role wrote the copy, so calls to the carrier
+    still go out with the old options. Sorted; [] when the copy is current."""
+    expected = {}
+    for key, value in copy_options(trunk_effective, copy_effective):
+        expected.setdefault(key, []).append(value)
+    actual = dict((key, list(values)) for key, values in copy_effective.items() if values)
+    return sorted(key for key in set(expected) | set(actual) if expected.get(key) != actual.get(key))
+
+
 def loops_to_undo(sections, trunks):
     """Trunks that still loop while the boundary is switched off: [{name, endpoint, file, proxy}],
     proxy being the operator's own outbound_proxy to put back ("" for none), read from the copy."""

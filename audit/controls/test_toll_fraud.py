@@ -159,3 +159,24 @@ def test_no_demo_context(target, evidence):
         evidence.add(file=finding["file"], key="line %s" % finding["line"], value=finding["text"])
     if findings:
         fail("the [demo] context is present")
+
+
+@control(id="VOIP-TF-007", severity="medium",
+         title="Behind the trunk boundary, each trunk's copy says what the trunk says",
+         rationale="The looped INVITE is sent to the carrier by the trunk's copy voipguard-trunk-<name>; "
+                   "a trunk changed afterwards (by hand, or by a GUI's Apply Config) leaves the copy "
+                   "with the old options until the role runs again.",
+         impact="Calls to the carrier go out with the trunk's old options (codecs, caller ID, "
+                "from user), or fail when the copy is gone.",
+         remediation={"role": "toll_fraud_guard", "tag": "toll_fraud_guard",
+                      "variable": "toll_fraud_guard_trunk_boundary_enabled"},
+         references=REFS + ["module_utils/trunk_boundary.py"])
+def test_trunk_copies_are_current(target, evidence):
+    if not target.trunk_endpoints():
+        not_applicable("no trunk in voipguard_trunks")
+    drift = target.trunk_copy_drift()
+    for endpoint in sorted(target.trunk_endpoints()):
+        evidence.add(file="/etc/asterisk/pjsip_voipguard.conf", key="trunk %s" % endpoint,
+                     value=drift.get(endpoint, "copy current, or no loop"))
+    if drift:
+        fail("; ".join("trunk %s %s: run the toll_fraud_guard role again" % item for item in sorted(drift.items())))

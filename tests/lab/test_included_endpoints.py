@@ -2,7 +2,7 @@
 (and their templates), and a phone the guard does not see is a phone whose calls reach the trunk
 unchecked. Here a phone lives in an included file; after the run it is guarded where it is
 defined, the running Asterisk sends its calls through the guard, and the incident's calls from
-it never reach the carrier."""
+it never reach the carrier. A trunk in an included file gets the money boundary there too."""
 import secrets
 import time
 
@@ -58,3 +58,59 @@ def test_a_phone_in_an_included_file_is_guarded_where_it_is_defined(lab, lab_inv
     blocked = [line for line in log_lines_since(pbx, "/var/log/asterisk/messages.log", log_before)
                if "voipguard: blocked call endpoint=2001" in line and "reason=country" in line]
     assert len(blocked) == 150, len(blocked)
+
+
+# Cuts the [carrier] sections out of pjsip.conf into an included file, where an installer keeps
+# its trunks, without the loop the role added; runs on the PBX, so no secret of pjsip.conf
+# travels in a command.
+MOVE_TRUNK = r"""
+import re, sys
+conf, included = sys.argv[1], sys.argv[2]
+text = open(conf).read()
+parts = re.split(r"(?m)^(?=\[)", text)
+trunk = [p for p in parts if p.startswith("[carrier]")]
+rest = [p for p in parts if not p.startswith("[carrier]")]
+assert len(trunk) == 3, len(trunk)
+open(included, "w").write("".join(re.sub(r"(?m)^outbound_proxy\s*=.*\n", "", p) for p in trunk))
+open(conf, "w").write("".join(rest) + "\n#include voipguard-test.d/trunks.conf\n")
+"""
+TRUNKS = "/etc/asterisk/voipguard-test.d/trunks.conf"
+
+
+@pytest.fixture
+def trunk_in_an_included_file(lab):
+    pbx = lab("pbx")
+    pbx.check_output("cp -p /etc/asterisk/pjsip.conf /root/pjsip.conf.trunk-test && "
+                     "cp -p /etc/asterisk/pjsip_voipguard.conf /root/pjsip_voipguard.conf.trunk-test && "
+                     "install -d -o asterisk -g asterisk -m 0750 %s", TRUNKS.rsplit("/", 1)[0])
+    pbx.check_output("python3 -c %s /etc/asterisk/pjsip.conf %s && chown asterisk: %s && chmod 0640 %s && "
+                     "asterisk -rx 'module reload res_pjsip.so'", MOVE_TRUNK, TRUNKS, TRUNKS, TRUNKS)
+    yield pbx
+    pbx.check_output("cp -p /root/pjsip.conf.trunk-test /etc/asterisk/pjsip.conf && "
+                     "cp -p /root/pjsip_voipguard.conf.trunk-test /etc/asterisk/pjsip_voipguard.conf && "
+                     "rm -rf %s && asterisk -rx 'module reload res_pjsip.so'", TRUNKS.rsplit("/", 1)[0])
+
+
+def test_a_trunk_in_an_included_file_gets_its_boundary_where_it_is_defined(lab, lab_inventory, unique_number,
+                                                                          trunk_in_an_included_file):
+    pbx, carrier = trunk_in_an_included_file, lab("carrier")
+    # The trunk, moved out of pjsip.conf, dials the carrier directly: no boundary yet.
+    assert "sip:carrier@" not in pbx.check_output("asterisk -rx 'pjsip show endpoint carrier'")
+    result = harden(lab_inventory, tags="toll_fraud_guard")
+    assert result.returncode == 0, (result.stdout + result.stderr)[-3000:]
+    # The loop is written where the trunk is defined, and nowhere else...
+    assert pbx.check_output("grep -c '^outbound_proxy = sip:carrier@' %s", TRUNKS) == "1"
+    assert pbx.run("grep -c '^\\[carrier\\]' /etc/asterisk/pjsip.conf").stdout.strip() == "0"
+    # ...and in force: a blocked number originated onto the trunk is refused on the trunk leg,
+    # a national one reaches the carrier.
+    assert "sip:carrier@" in pbx.check_output("asterisk -rx 'pjsip show endpoint carrier' | grep outbound_proxy")
+    pbx.check_output("asterisk -rx 'database deltree voipguard'")
+    recorded, logged = len(carrier_records(carrier)), log_length(pbx, "/var/log/asterisk/messages.log")
+    for number in ("00263771234567", unique_number):
+        pbx.check_output("asterisk -rx %s", "channel originate PJSIP/%s@carrier application Wait 1" % number)
+    time.sleep(4)
+    reached = [record["dst"] for record in carrier_records(carrier)[recorded:]]
+    assert reached == [unique_number], reached
+    refused = [line for line in log_lines_since(pbx, "/var/log/asterisk/messages.log", logged)
+               if "voipguard: blocked call endpoint=trunk-leg" in line]
+    assert len(refused) == 1, refused

@@ -3,17 +3,19 @@
 The lab PBX hardened with the role defaults loops every INVITE for the trunk "carrier" back
 through itself (outbound_proxy -> endpoint voipguard-egress), where the guard judges the digits
 that would reach the carrier. Each row of the matrix below makes a call onto the trunk by a path
-that never passes a phone's guard context, with the privileges such a path needs (root on the
-PBX, which also stands for an AMI user with the originate right: CLI and AMI Originate both go
-through the same core call, ast_pbx_outgoing_app). For each: 0 calls to blocked destinations
-reach the carrier (EUR 0), and a national call and 112 still go through.
+that never passes a phone's guard context, with the privileges such a path needs: root on the
+PBX for the CLI and the spool, and a real AMI session of a user with the originate and call
+rights. For each: 0 calls to blocked destinations reach the carrier (EUR 0), and a national call
+and 112 still go through.
 """
+import secrets
 import time
 
 import pytest
 
 from conftest import (
-    PBX_VOICE, carrier_records, cost_in_euros, log_length, log_lines_since, reset_guard_state, sip_password)
+    PBX_MGMT, PBX_VOICE, ami_session, carrier_records, cost_in_euros, log_length, log_lines_since,
+    reset_guard_state, sip_password)
 
 MESSAGES = "/var/log/asterisk/messages.log"
 SPOOL = "/var/spool/asterisk/outgoing"
@@ -79,6 +81,98 @@ def test_no_path_gets_a_blocked_destination_onto_the_trunk(lab, path, unique_num
     assert all("endpoint=trunk-leg" in line for line in refused), refused
 
 
+PRIVILEGED_AMI_USER = "/etc/asterisk/manager.d/vgtest-privileged.conf"
+
+
+@pytest.fixture
+def privileged_ami_user(lab):
+    """An AMI user with the originate and call rights, as an operator declares one privileged
+    (asterisk_hardening_ami_privileged_users: its classes stay): added in the lab PBX's own
+    manager.d for this test and removed after it. Yields (name, secret)."""
+    pbx, name, secret = lab("pbx"), "vgtest-ops", secrets.token_hex(16)
+    body = "[%s]\nsecret = %s\nread = call,system\nwrite = originate,call,system\n" % (name, secret)
+    # The command holds the secret: only its exit code may reach an assertion message.
+    written = pbx.run("install -d -o root -g asterisk -m 0750 /etc/asterisk/manager.d && "
+                      "install -o root -g asterisk -m 0640 /dev/stdin %s <<'EOF'\n%sEOF"
+                      % (PRIVILEGED_AMI_USER, body)).rc
+    assert written == 0
+    pbx.check_output("asterisk -rx 'manager reload'")
+    assert name in pbx.check_output("asterisk -rx 'manager show user %s'" % name)
+    try:
+        yield name, secret
+    finally:
+        pbx.run("rm -f %s && asterisk -rx 'manager reload'" % PRIVILEGED_AMI_USER)
+
+
+def test_a_privileged_ami_user_gets_no_blocked_destination_onto_the_trunk(lab, privileged_ami_user, unique_number):
+    # AMI Originate over a real AMI session from the admin network, by a user who holds the
+    # originate right: straight onto the trunk, and into the operator's context.
+    pbx, carrier, admin = lab("pbx"), lab("carrier"), lab("admin")
+    name, secret = privileged_ami_user
+    reset_guard_state(pbx)
+    recorded, logged = len(carrier_records(carrier)), log_length(pbx, MESSAGES)
+    channels = ["PJSIP/%s@carrier", "Local/%s@from-internal"]
+    for number in BLOCKED_FORMS + [unique_number, "112"]:
+        for channel in channels if number in BLOCKED_FORMS else channels[:1]:
+            output = ami_session(admin, PBX_MGMT, name, secret, [
+                "Action: Originate", "Channel: " + channel % number, "Application: Wait", "Data: 1",
+                "Async: true"])
+            # Logged in, and the AMI accepted the action: the refusal below is the guard's.
+            assert "Response: Success" in output.splitlines()[0], output.splitlines()[:1]
+            assert "Originate successfully queued" in output, output
+    time.sleep(5)
+
+    reached = carrier_records(carrier)[recorded:]
+    blocked = [r for r in reached if r["dst"] not in (unique_number, "112")]
+    assert blocked == [] and cost_in_euros(blocked) == 0, blocked
+    assert [r["dst"] for r in reached if r["dst"] == unique_number] == [unique_number], reached
+    assert [r["dst"] for r in reached if r["dst"] == "112"] == ["112"], reached
+    refused = [line for line in log_lines_since(pbx, MESSAGES, logged) if "voipguard: blocked call" in line]
+    # At least every Originate straight onto the trunk (the operator's routes may not take them all).
+    assert len(refused) >= len(BLOCKED_FORMS), refused
+
+
+def held_local_channel(pbx, admin, user, secret, marker):
+    """Originates, as the AMI user, a call to 112 that waits 20 s on the PBX; returns the name of
+    its waiting channel (Local/112@from-internal-...;1), which a Redirect can then move."""
+    output = ami_session(admin, PBX_MGMT, user, secret, [
+        "Action: Originate", "Channel: Local/112@from-internal", "Application: Wait", "Data: 20",
+        "Async: true", "Variable: VGTEST=%s" % marker])
+    assert "Originate successfully queued" in output, output
+    for _ in range(20):
+        time.sleep(0.25)
+        for line in pbx.run("asterisk -rx 'core show channels concise'").stdout.splitlines():
+            if line.startswith("Local/112@from-internal-") and line.split("!")[0].endswith(";1") \
+                    and "!Wait!" in line:
+                name = line.split("!")[0]
+                if marker in pbx.run("asterisk -rx %s" % _quote("core show channel " + name)).stdout:
+                    return name
+    raise AssertionError("no waiting Local channel of the originated call")
+
+
+def test_an_ami_redirect_gets_no_blocked_destination_onto_the_trunk(lab, privileged_ami_user, unique_number):
+    # AMI Redirect (the call right) moves a live channel to any extension of any context: here a
+    # waiting channel, into the operator's context at a blocked number and at a national one.
+    pbx, carrier, admin = lab("pbx"), lab("carrier"), lab("admin")
+    name, secret = privileged_ami_user
+    reset_guard_state(pbx)
+    recorded = len(carrier_records(carrier))
+    for marker, number in (("blocked", "00263771234567"), ("national", unique_number)):
+        channel = held_local_channel(pbx, admin, name, secret, "vgtest-" + marker)
+        output = ami_session(admin, PBX_MGMT, name, secret, [
+            "Action: Redirect", "Channel: " + channel, "Context: from-internal", "Exten: " + number,
+            "Priority: 1"])
+        assert "Redirect successful" in output, output
+    time.sleep(5)
+    pbx.check_output("asterisk -rx 'channel request hangup all'")
+    time.sleep(2)
+
+    reached = [record["dst"] for record in carrier_records(carrier)[recorded:]]
+    assert "00263771234567" not in reached and "263771234567" not in reached, reached
+    # The redirect path works: the national number it was given reached the carrier.
+    assert unique_number in reached, reached
+
+
 def transfer(phone, user, number, targets):
     """Calls `number` as `user` with SIPp, then transfers the other party by SIP REFER to each of
     `targets` in turn (lab/tools/voipguard-transfer); returns SIPp's counters."""
@@ -110,3 +204,30 @@ def test_a_blind_transfer_by_sip_refer_gets_no_blocked_destination_onto_the_trun
     assert [r["dst"] for r in reached if r["dst"] == unique_number] == [unique_number], reached
     refused = [line for line in log_lines_since(pbx, MESSAGES, logged) if "voipguard: blocked call" in line]
     assert len(refused) >= len(BLOCKED_FORMS), refused
+
+
+def test_the_guards_stale_state_is_removed_on_a_timer(lab):
+    # Vouchers no trunk leg took, and spend of days long gone, would grow AstDB without end:
+    # voipguard-astdb-prune.timer removes them, and nothing a call in progress still needs.
+    pbx = lab("pbx")
+    assert pbx.service("voipguard-astdb-prune.timer").is_enabled
+    assert pbx.run("systemctl is-active voipguard-astdb-prune.timer").stdout.strip() == "active"
+    reset_guard_state(pbx)
+    now, today = pbx.check_output("date '+%s %Y%m%d'").split()
+    planted = {
+        ("voipguard/voucher", "263770000001"): "%d|1001" % (int(now) - 3600),  # a phone's check an hour ago
+        ("voipguard/voucher", "263770000002"): "%s|1001" % now,                # a call being set up now
+        ("voipguard/spend/day/20200101", "pbx"): "500",                          # a day long gone
+        ("voipguard/spend/month/201912", "pbx"): "500",
+        ("voipguard/spend/day/%s" % today, "pbx"): "700",                        # today
+    }
+    for (family, key), value in planted.items():
+        pbx.check_output("asterisk -rx %s" % _quote("database put %s %s %s" % (family, key, value)))
+
+    pbx.check_output("systemctl start voipguard-astdb-prune.service")
+
+    left = pbx.check_output("asterisk -rx 'database show voipguard'")
+    assert "/voipguard/voucher/263770000001 " not in left, left
+    assert "/voipguard/spend/day/20200101/" not in left and "/voipguard/spend/month/201912/" not in left, left
+    assert "/voipguard/voucher/263770000002 " in left, left
+    assert "/voipguard/spend/day/%s/pbx " % today in left, left

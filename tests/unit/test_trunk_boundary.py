@@ -10,7 +10,7 @@ import asterisk_config_info
 import toll_fraud_policy
 from ansible.module_utils.asterisk_conf import parse
 from ansible.module_utils.dial_policy import PolicyError
-from ansible.module_utils.trunk_boundary import BoundaryError, copy_options, plan
+from ansible.module_utils.trunk_boundary import BoundaryError, copy_drift, copy_options, plan
 
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATES = ROOT / "roles" / "toll_fraud_guard" / "templates"
@@ -134,3 +134,30 @@ def test_switched_off_the_looped_trunks_get_the_operators_proxy_back():
     # a trunk that never looped is left as it is
     assert toll_fraud_policy.build(params(trunks=["carrier"], pjsip_sections=sections(FIXTURE)))[
         "trunk_boundary_undo"] == []
+
+
+def _trunk_and_copy(trunk_text, copy_text):
+    """Effective options of the trunk and of its copy, read as Asterisk reads both files."""
+    described = asterisk_config_info.describe([parse(trunk_text, "/etc/asterisk/pjsip.conf"),
+                                               parse(copy_text, "/etc/asterisk/pjsip_voipguard.conf")])
+    endpoints = dict((s["name"], s["effective"]) for s in described["sections"] if s.get("type") == "endpoint")
+    return endpoints["carrier"], endpoints["voipguard-trunk-carrier"]
+
+
+def test_a_copy_is_current_until_the_trunk_changes_and_names_what_changed():
+    # The operator's own proxy holds a ';' (escaped in the copy) and moves to the copy.
+    operator = FIXTURE.replace("context=from-carrier\n", "context=from-carrier\nallow=ulaw\n"
+                               "outbound_proxy=sip:proxy.example.net\\;lr\n")
+    written = render("pjsip_voipguard.conf.j2", toll_fraud_guard_boundary=plan(sections(operator), CARRIER))
+    looped = FIXTURE.replace("context=from-carrier\n", "context=from-carrier\nallow=ulaw\n"
+                             "outbound_proxy=sip:carrier@127.0.0.1:5060\\;lr\n")
+    trunk, copy = _trunk_and_copy(looped, written)
+    assert copy["outbound_proxy"] == ["sip:proxy.example.net;lr"]
+    assert copy_drift(trunk, copy) == []
+    # The GUI's Apply Config changes the trunk: another codec and a caller ID user.
+    changed = looped.replace("allow=ulaw\n", "allow=alaw\nfrom_user=4930999\n")
+    trunk, copy = _trunk_and_copy(changed, written)
+    assert copy_drift(trunk, copy) == ["allow", "from_user"]
+    # An option the trunk lost is drift too.
+    trunk, copy = _trunk_and_copy(looped.replace("allow=ulaw\n", ""), written)
+    assert copy_drift(trunk, copy) == ["allow"]
