@@ -11,7 +11,7 @@ from audit.controls import test_core as core_controls
 from audit.controls import test_pjsip as pjsip_controls
 from audit.hostctx import HostContext
 from audit.plugin import Evidence
-from fake_results import FakeFile, FakeResult
+from fake_results import FakeHost, FakeResult
 
 
 @pytest.mark.parametrize("word", ["yes", "true", "y", "t", "1", "on", "YES", "On", " y ", "T"])
@@ -55,18 +55,12 @@ def test_config_info_lists_the_options_asterisk_reads_as_true(tmp_path):
     assert sections[("1001", "aor")]["true_options"] == ["remove_existing"]
 
 
-class FilesOnlyHost:
+class FilesOnlyHost(FakeHost):
     """Stands in for a testinfra host where only /etc/asterisk's files matter (no SSH here, no
     running Asterisk: the controls fall back to the files, as they do on a host whose Asterisk
     does not answer)."""
 
-    def __init__(self, files):
-        self.files = files
-
-    def file(self, path):
-        return FakeFile(self.files.get(path))
-
-    def run(self, command):
+    def run_one(self, command):
         if command.startswith("asterisk -rx"):
             return FakeResult("Unable to connect to remote asterisk", rc=1)
         assert command.startswith("find /etc/asterisk")

@@ -12,7 +12,7 @@ from _pytest.outcomes import Failed
 from audit.controls import test_sip_secrets as sip_controls
 from audit.hostctx import HostContext
 from audit.plugin import Evidence
-from fake_results import FakeFile, FakeResult
+from fake_results import FakeHost, FakeResult
 
 CAPTURED = Path(__file__).parent / "fixtures" / "asterisk_live"
 PLACEHOLDER = "PASSWORD-PLACEHOLDER"
@@ -44,17 +44,15 @@ def cli_answers(passwords):
     return answers
 
 
-class PbxHost:
+class PbxHost(FakeHost):
     """A testinfra host stand-in: /etc/asterisk/pjsip.conf, and an Asterisk CLI that answers
     from `answers` (None: no Asterisk running)."""
 
     def __init__(self, files, answers):
-        self.files, self.answers = files, answers
+        super().__init__(files)
+        self.answers = answers
 
-    def file(self, path):
-        return FakeFile(self.files.get(path))
-
-    def run(self, command):
+    def run_one(self, command):
         if command.startswith("asterisk -rx"):
             if self.answers is None:
                 return FakeResult("Unable to connect to remote asterisk", rc=1)
