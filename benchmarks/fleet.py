@@ -8,6 +8,7 @@ In order, with Ansible's profile_tasks callback on (--one-host: the first two on
   one host    playbooks/harden.yml --limit pbx-02 on its factory state, then again (nothing to change)
   the fleet   every PBX of the inventory at once (pbx-02 already hardened), then again
   the audit   python -m audit run over every PBX (Testinfra, hosts in parallel)
+--audit-only RUNS: only the audit, of a fleet hardened already.
 Printed: wall time of each run, changed/failed per host, the ten slowest tasks of the fleet run,
 and each PBX container's memory (podman stats) in factory state and after the fleet run.
 """
@@ -102,8 +103,16 @@ def main():
     parser.add_argument("--inventory", default=os.path.join(ROOT, ".lab", "fleet", "inventory", "hosts.yml"))
     parser.add_argument("--one-host", action="store_true",
                         help="only the two runs on one host (a lab of 2 PBXs is enough)")
+    parser.add_argument("--audit-only", type=int, metavar="RUNS", default=0,
+                        help="only the audit, RUNS times, of a fleet hardened already")
+    parser.add_argument("--workers", type=int, default=None, help="the audit's --workers (default: its own)")
     args = parser.parse_args()
     hosts = pbx_hosts(args.inventory)
+    if args.audit_only:
+        walls = [audit(args.inventory, args.workers) for _ in range(args.audit_only)]
+        print("audit of the fleet, %d runs: median %.1f s (min %.1f, max %.1f)"
+              % (len(walls), statistics.median(walls), min(walls), max(walls)))
+        return
     ensure_profile_tasks()
     one = hosts[1] if len(hosts) > 1 else hosts[0]
     describe_memory("factory state", memory())
@@ -127,16 +136,24 @@ def main():
     wall, recap, _, _ = harden(args.inventory)
     line("the fleet again (nothing to change)", wall, recap, hosts)
 
+    audit(args.inventory, args.workers)
+
+
+def audit(inventory, workers=None):
+    """One audit of every PBX in one report; prints and returns its wall time."""
     with tempfile.TemporaryDirectory(prefix="voipguard-fleet-audit-") as out:
+        command = [sys.executable, "-m", "audit", "run", "--inventory", inventory, "--hosts", "pbx", "--out", out]
+        if workers:
+            command += ["--workers", str(workers)]
         started = time.monotonic()
-        proc = subprocess.run([sys.executable, "-m", "audit", "run", "--inventory", args.inventory, "--hosts", "pbx",
-                               "--out", out], cwd=ROOT, capture_output=True, text=True, check=False)
+        proc = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, check=False)
         wall = time.monotonic() - started
         with open(os.path.join(out, "report.json"), encoding="utf-8") as handle:
             report = json.load(handle)
     failing = sorted(set(c["id"] for h in report["hosts"] for c in h["controls"] if c["status"] == "fail"))
     print("the fleet audited: %.1f s for %d hosts in one report (rc %d); failing controls: %s" % (
         wall, len(report["hosts"]), proc.returncode, ", ".join(failing) or "none"))
+    return wall
 
 
 if __name__ == "__main__":
