@@ -61,8 +61,9 @@ def test_a_phone_in_an_included_file_is_guarded_where_it_is_defined(lab, lab_inv
 
 
 # Cuts the [carrier] sections out of pjsip.conf into an included file, where an installer keeps
-# its trunks, without the loop the role added; runs on the PBX, so no secret of pjsip.conf
-# travels in a command.
+# its trunks, without the loop the role added. The line that includes voipguard's own file
+# follows the trunk's last section there: included once, from another file than pjsip.conf.
+# Runs on the PBX, so no secret of pjsip.conf travels in a command.
 MOVE_TRUNK = r"""
 import re, sys
 conf, included = sys.argv[1], sys.argv[2]
@@ -70,7 +71,7 @@ text = open(conf).read()
 parts = re.split(r"(?m)^(?=\[)", text)
 trunk = [p for p in parts if p.startswith("[carrier]")]
 rest = [p for p in parts if not p.startswith("[carrier]")]
-assert len(trunk) == 3, len(trunk)
+assert len(trunk) == 3 and "#include pjsip_voipguard.conf" in trunk[-1], trunk
 open(included, "w").write("".join(re.sub(r"(?m)^outbound_proxy\s*=.*\n", "", p) for p in trunk))
 open(conf, "w").write("".join(rest) + "\n#include voipguard-test.d/trunks.conf\n")
 """
@@ -98,9 +99,11 @@ def test_a_trunk_in_an_included_file_gets_its_boundary_where_it_is_defined(lab, 
     assert "sip:carrier@" not in pbx.check_output("asterisk -rx 'pjsip show endpoint carrier'")
     result = harden(lab_inventory, tags="toll_fraud_guard")
     assert result.returncode == 0, (result.stdout + result.stderr)[-3000:]
-    # The loop is written where the trunk is defined, and nowhere else...
+    # The loop is written where the trunk is defined, and nowhere else; voipguard's file is still
+    # included once (twice, res_pjsip would refuse the whole configuration: duplicate objects).
     assert pbx.check_output("grep -c '^outbound_proxy = sip:carrier@' %s", TRUNKS) == "1"
     assert pbx.run("grep -c '^\\[carrier\\]' /etc/asterisk/pjsip.conf").stdout.strip() == "0"
+    assert pbx.run("grep -c '^#include pjsip_voipguard.conf' /etc/asterisk/pjsip.conf").stdout.strip() == "0"
     # ...and in force: a blocked number originated onto the trunk is refused on the trunk leg,
     # a national one reaches the carrier.
     assert "sip:carrier@" in pbx.check_output("asterisk -rx 'pjsip show endpoint carrier' | grep outbound_proxy")
