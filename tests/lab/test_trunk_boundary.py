@@ -58,6 +58,16 @@ PATHS = {
 }
 
 
+def assert_no_blocked_call_reached_the_carrier(carrier, recorded, unique_number):
+    """The carrier's records since `recorded`: no blocked destination (EUR 0), and the national
+    number and 112 exactly once each (the path works, so the zero means something)."""
+    reached = carrier_records(carrier)[recorded:]
+    blocked = [r for r in reached if r["dst"] not in (unique_number, "112")]
+    assert blocked == [] and cost_in_euros(blocked) == 0, blocked
+    assert [r["dst"] for r in reached if r["dst"] == unique_number] == [unique_number], reached
+    assert [r["dst"] for r in reached if r["dst"] == "112"] == ["112"], reached
+
+
 @pytest.mark.parametrize("path", sorted(PATHS))
 def test_no_path_gets_a_blocked_destination_onto_the_trunk(lab, path, unique_number):
     pbx, carrier = lab("pbx"), lab("carrier")
@@ -70,11 +80,7 @@ def test_no_path_gets_a_blocked_destination_onto_the_trunk(lab, path, unique_num
     PATHS[path](pbx, "112")
     time.sleep(5)
 
-    reached = carrier_records(carrier)[recorded:]
-    blocked = [r for r in reached if r["dst"] not in (unique_number, "112")]
-    assert blocked == [] and cost_in_euros(blocked) == 0, blocked
-    assert [r["dst"] for r in reached if r["dst"] == unique_number] == [unique_number], reached
-    assert [r["dst"] for r in reached if r["dst"] == "112"] == ["112"], reached
+    assert_no_blocked_call_reached_the_carrier(carrier, recorded, unique_number)
     # Each refusal is the guard's, on the trunk leg, with a reason (and so an alert).
     refused = [line for line in log_lines_since(pbx, MESSAGES, logged) if "voipguard: blocked call" in line]
     assert len(refused) == len(BLOCKED_FORMS), refused
@@ -122,11 +128,7 @@ def test_a_privileged_ami_user_gets_no_blocked_destination_onto_the_trunk(lab, p
             assert "Originate successfully queued" in output, output
     time.sleep(5)
 
-    reached = carrier_records(carrier)[recorded:]
-    blocked = [r for r in reached if r["dst"] not in (unique_number, "112")]
-    assert blocked == [] and cost_in_euros(blocked) == 0, blocked
-    assert [r["dst"] for r in reached if r["dst"] == unique_number] == [unique_number], reached
-    assert [r["dst"] for r in reached if r["dst"] == "112"] == ["112"], reached
+    assert_no_blocked_call_reached_the_carrier(carrier, recorded, unique_number)
     refused = [line for line in log_lines_since(pbx, MESSAGES, logged) if "voipguard: blocked call" in line]
     # At least every Originate straight onto the trunk (the operator's routes may not take them all).
     assert len(refused) >= len(BLOCKED_FORMS), refused
