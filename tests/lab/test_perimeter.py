@@ -49,6 +49,16 @@ def test_ami_login_from_admin_works_with_least_privilege(lab):
     assert "Permission denied" in output
 
 
+def eventually(condition, seconds):
+    """True as soon as condition() is, polled every half second for at most `seconds`."""
+    deadline = time.monotonic() + seconds
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.5)
+    return True
+
+
 def banned(pbx, address):
     status = pbx.run(f"fail2ban-client status {JAIL}").stdout
     return address in status
@@ -112,7 +122,9 @@ def test_full_speed_guessing_is_stopped_while_phones_and_trunk_keep_working(lab)
     pbx = lab("pbx")
     out, legitimate, log_start = guess_while_phones_call(lab, "", 12)
     try:
-        assert banned(pbx, ATTACKER) or flood_banned(pbx, ATTACKER)
+        # fail2ban bans from the log it follows: on a loaded machine a second or two after the
+        # last guess. The bound below still counts every guess that reached Asterisk meanwhile.
+        assert eventually(lambda: banned(pbx, ATTACKER) or flood_banned(pbx, ATTACKER), seconds=5)
         assert out.startswith("NOT CRACKED"), out
         # The issue's bound: at most maxretry + 5 guesses reach Asterisk at svcrack's full rate.
         assert len(security_events(pbx, log_start, ATTACKER, "ChallengeResponseFailed")) <= MAXRETRY + 5
