@@ -8,6 +8,7 @@ import json
 import os
 import shlex
 import subprocess
+import sys
 import uuid
 from datetime import datetime
 from pathlib import Path
@@ -86,6 +87,16 @@ def harden_with_ansible_runner(inventory, tags=None, extra_vars=None):
 MESSAGES_LOG = "/var/log/asterisk/messages.log"
 SECURITY_LOG = "/var/log/asterisk/security.log"
 FAIL2BAN_LOG = "/var/log/fail2ban.log"
+
+
+def audit_controls(inventory, out, selection):
+    """{control id: control} of one audit of the inventory's PBX hosts (the first host's report),
+    the controls chosen by a pytest -k expression."""
+    subprocess.run([sys.executable, "-m", "audit", "run", "--inventory", str(inventory), "--hosts", "pbx",
+                    "--out", str(out), "-k", selection],
+                   cwd=ROOT, capture_output=True, text=True, timeout=300, check=False)
+    report = json.loads((Path(out) / "report.json").read_text())
+    return dict((c["id"], c) for c in report["hosts"][0]["controls"])
 
 
 def log_length(host, path):

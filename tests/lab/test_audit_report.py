@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from conftest import ROOT
+from conftest import ROOT, audit_controls
 
 ARTIFACTS = ROOT / "artifacts" / "molecule-verify"
 
@@ -82,27 +82,19 @@ def test_the_report_names_the_distribution(audit_run):
     assert host["info"]["distribution"] == "plain Asterisk"
 
 
-def _trunk_copy_control(inventory, out):
-    subprocess.run([sys.executable, "-m", "audit", "run", "--inventory", inventory, "--hosts", "pbx",
-                    "--out", str(out), "-k", "trunk_copies"],
-                   cwd=ROOT, capture_output=True, text=True, timeout=300, check=False)
-    controls = json.loads((out / "report.json").read_text())["hosts"][0]["controls"]
-    return next(c for c in controls if c["id"] == "VOIP-TF-007")
-
-
 def test_a_trunk_changed_after_the_run_is_named_until_the_role_runs_again(lab, lab_inventory, tmp_path):
     # The trunk's copy, which really dials the carrier, carries the trunk's options as the role
     # last read them: a trunk edited afterwards (here by hand; on FreePBX by Apply Config) leaves
     # it behind, and the audit says which option and what to run.
     pbx = lab("pbx")
-    assert _trunk_copy_control(lab_inventory, tmp_path / "before")["status"] == "pass"
+    assert audit_controls(lab_inventory, tmp_path / "before", "trunk_copies")["VOIP-TF-007"]["status"] == "pass"
     pbx.check_output("cp -p /etc/asterisk/pjsip.conf /root/pjsip.conf.copy-test")
     try:
         edited = pbx.run("sed -i '/^context = from-carrier$/a from_user = 4930999' /etc/asterisk/pjsip.conf && "
                          "grep -c '^from_user = 4930999$' /etc/asterisk/pjsip.conf").stdout.strip()
         assert edited == "1"
         pbx.check_output("asterisk -rx 'module reload res_pjsip.so'")
-        stale = _trunk_copy_control(lab_inventory, tmp_path / "stale")
+        stale = audit_controls(lab_inventory, tmp_path / "stale", "trunk_copies")["VOIP-TF-007"]
     finally:
         pbx.check_output("cp -p /root/pjsip.conf.copy-test /etc/asterisk/pjsip.conf && "
                          "asterisk -rx 'module reload res_pjsip.so'")

@@ -12,7 +12,7 @@ import time
 import pytest
 import testinfra
 
-from conftest import ROOT, ami_session, carrier_records, harden, lift_bans, place_calls
+from conftest import ROOT, ami_session, audit_controls, carrier_records, harden, lift_bans, place_calls
 
 FREEPBX_INVENTORY = str(ROOT / "inventories" / "lab-freepbx" / "hosts.yml")
 FREEPBX_VOICE = "198.51.100.11"
@@ -139,15 +139,6 @@ def test_the_audit_finds_the_hardening_outside_the_generated_files(regenerated, 
     assert "FreePBX" in json.dumps(report["hosts"][0])
 
 
-def _trunk_copy_status(tmp_path, name):
-    out = tmp_path / name
-    subprocess.run([sys.executable, "-m", "audit", "run", "--inventory", FREEPBX_INVENTORY, "--hosts", "pbx",
-                    "--out", str(out), "-k", "trunk_copies"],
-                   cwd=ROOT, capture_output=True, text=True, timeout=300, check=False)
-    controls = json.loads((out / "report.json").read_text())["hosts"][0]["controls"]
-    return next(c for c in controls if c["id"] == "VOIP-TF-007")
-
-
 def test_a_trunk_changed_in_the_gui_is_named_until_the_next_run(freepbx, regenerated, tmp_path):
     # The GUI takes G.711 u-law off the trunk and Apply Config writes it: the trunk's copy behind
     # the boundary (pjsip_voipguard.conf), which dials the carrier, still offers it.
@@ -159,13 +150,13 @@ def test_a_trunk_changed_in_the_gui_is_named_until_the_next_run(freepbx, regener
         assert edited == "1"
         freepbx.check_output("voipguard-freepbx-apply-config")
         time.sleep(2)
-        stale = _trunk_copy_status(tmp_path, "stale")
+        stale = audit_controls(FREEPBX_INVENTORY, tmp_path / "stale", "trunk_copies")["VOIP-TF-007"]
         assert stale["status"] == "fail" and "carrier changed since its copy" in stale["message"], stale
         assert ": allow" in stale["message"], stale["message"]
         # The next run writes the copy from the trunk as the GUI left it.
         rerun = harden(FREEPBX_INVENTORY)
         assert rerun.returncode == 0, (rerun.stdout + rerun.stderr)[-3000:]
-        assert _trunk_copy_status(tmp_path, "current")["status"] == "pass"
+        assert audit_controls(FREEPBX_INVENTORY, tmp_path / "current", "trunk_copies")["VOIP-TF-007"]["status"] == "pass"
         assert "alaw" in freepbx.check_output("asterisk -rx 'pjsip show endpoint voipguard-trunk-carrier' | grep allow")
         assert "ulaw" not in freepbx.check_output(
             "asterisk -rx 'pjsip show endpoint voipguard-trunk-carrier' | grep allow")

@@ -3,14 +3,11 @@ still holds the factory's configuration is failed by the audit and reloaded by t
 (a run with a typo changes nothing); a run that fails after it changed files puts every one of
 them back and reloads them."""
 import base64
-import json
-import subprocess
-import sys
 
 import pytest
 
-from conftest import (ATTACKER, PBX_INTERNET, PBX_VOICE, ROOT, harden, lift_bans, sip_invite_probe,
-                      sip_password)
+from conftest import (ATTACKER, PBX_INTERNET, PBX_VOICE, ROOT, audit_controls, harden, lift_bans,
+                      sip_invite_probe, sip_password)
 
 FACTORY_PJSIP = ROOT / "lab" / "factory" / "pbx" / "asterisk" / "pjsip.conf"
 HOST_FILES = "find /etc/asterisk /etc/fail2ban /etc/nftables.d -type f -exec sha256sum {} + | sort"
@@ -21,11 +18,8 @@ def live_endpoints(pbx):
 
 
 def audit_statuses(inventory, out):
-    subprocess.run([sys.executable, "-m", "audit", "run", "--inventory", inventory, "--hosts", "pbx",
-                    "--out", str(out), "-k", "no_anonymous or running_configuration or sip_secrets_are_strong"],
-                   cwd=ROOT, capture_output=True, text=True, timeout=300, check=False)
-    report = json.loads((out / "report.json").read_text())
-    return dict((c["id"], c["status"]) for c in report["hosts"][0]["controls"])
+    controls = audit_controls(inventory, out, "no_anonymous or running_configuration or sip_secrets_are_strong")
+    return dict((name, control["status"]) for name, control in controls.items())
 
 
 @pytest.fixture
