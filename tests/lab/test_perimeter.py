@@ -181,6 +181,7 @@ WRONG_VARIABLES = [
     ({"nftables_firewall_sip_flood_ban_enabled": "perhaps"}, "nftables_firewall_sip_flood_ban_enabled"),
     ({"fail2ban_asterisk_maxretry": 0}, "fail2ban_asterisk_maxretry must be positive"),
     ({"toll_fraud_guard_outside_line": "9#"}, "toll_fraud_guard_outside_line must be digits"),
+    ({"toll_fraud_guard_spend_history_days": 1}, "toll_fraud_guard_spend_history_days must be at least 2"),
     ({"fail2ban_asterisk_phones_alert_interval": "ten minutes"}, "fail2ban_asterisk_phones_alert_interval is a fail2ban"),
     ({"asterisk_hardening_secret_rotate_only": ["1001", "10 02"]}, "asterisk_hardening_secret_rotate_only[1]: '10 02'"),
     ({"asterisk_hardening_secret_rotate_registered": "perhaps"}, "asterisk_hardening_secret_rotate_registered"),
