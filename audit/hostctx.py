@@ -104,10 +104,11 @@ class HostContext:
         return self._cached("distribution", compute)
 
     def gui_firewall(self):
-        """{active, evidence}: whether FreePBX's own firewall filters this host."""
+        """{active, loaded, backend, evidence}: whether FreePBX's own firewall filters this host
+        (pbx_distribution.freepbx_firewall)."""
         def compute():
             if not self.distribution()["gui_managed"]:
-                return {"active": False, "evidence": []}
+                return {"active": False, "loaded": False, "backend": None, "evidence": []}
             chains = self.host.run("nft list chains 2>/dev/null").stdout
             return pbx_distribution.freepbx_firewall(self.read, chains)
         return self._cached("gui_firewall", compute)

@@ -1,15 +1,20 @@
-"""Would nftables let a new TCP connection from an arbitrary outside address reach a port?
+"""What nftables does to a new packet from an arbitrary outside address.
 
 Used when no probe host can try it for real. Reads ``nft -j list ruleset`` and follows every
 base chain on the input hook the way netfilter does: a drop in any of them is final, an accept
-only ends that chain. The outsider is unknown, so a rule restricted to source addresses,
-an input interface or an established connection never matches it; a rule this reader does not
-understand is assumed to match when it accepts and not to match when it drops (the
-conservative reading: "open" unless a drop surely applies).
+only ends that chain. The outsider is unknown, so a rule restricted to source addresses or an
+established connection never matches it; a rule on an input interface other than loopback may
+(the outsider's interface is not known). A rule this reader does not understand is assumed to
+match when it accepts and not to match when it drops (the conservative reading: "open" unless a
+drop surely applies). A rule that drops only over a rate does not stop the packet: it is
+recorded as a limit the packet passed (FreePBX's Responsive Firewall meters, voipguard's SIP
+brake), and the walk goes on.
 """
 
 _SOURCE_FIELDS = ("saddr",)
-_UNDERSTOOD_STATEMENTS = ("counter", "log", "limit", "comment", "set", "meter", "notrack")
+_UNDERSTOOD_STATEMENTS = ("counter", "log", "comment", "set", "meter", "notrack", "limit", "mangle")
+_NFPROTO = {"ipv4": "ip", "ipv6": "ip6", "ip": "ip", "ip6": "ip6"}
+_MAX_DEPTH = 16
 
 
 def _sets(ruleset):
@@ -46,111 +51,234 @@ def _contains(right, port, named, family, table):
     return False
 
 
-def _match_result(match, port, proto, named, family, table):
+def _values(right):
+    if isinstance(right, list):
+        return right
+    if isinstance(right, dict):
+        return right.get("set") or []
+    return [right]
+
+
+def _yes_no(hit, negate):
+    return "yes" if hit != negate else "no"
+
+
+def _match_result(match, packet, named, family, table):
     """'yes' (the outsider's new packet matches), 'no', or 'unknown'."""
     left, right, op = match.get("left"), match.get("right"), match.get("op", "==")
     negate = op == "!="
     if isinstance(left, dict) and "payload" in left:
         payload = left["payload"]
-        field = payload.get("field")
+        field, protocol = payload.get("field"), payload.get("protocol")
+        if packet["family"] and protocol in ("ip", "ip6") and protocol != packet["family"]:
+            return "no"  # an ip header field never matches an IPv6 packet, nor ip6 an IPv4 one
         if field in _SOURCE_FIELDS:
             return "no" if not negate else "unknown"
         if field == "dport":
-            if payload.get("protocol") not in (proto, "th", None):
+            if protocol not in (packet["proto"], "th", None):
                 return "no"
-            hit = _contains(right, port, named, family, table)
-            return "yes" if hit != negate else "no"
+            return _yes_no(_contains(right, packet["port"], named, family, table), negate)
         if field in ("sport", "daddr"):
             return "unknown"
     if isinstance(left, dict) and "meta" in left:
         key = left["meta"].get("key")
         if key in ("iif", "iifname"):
-            return "no" if not negate else "unknown"
-        if key in ("l4proto", "protocol", "nfproto"):
-            values = right if isinstance(right, list) else (right.get("set") if isinstance(right, dict) else [right])
-            hit = proto in [str(v) for v in values or []] or (key != "l4proto")
-            return "yes" if hit != negate else "no"
+            # Loopback is never the outsider's; any other interface may be.
+            return _yes_no(False, negate) if "lo" in [str(v) for v in _values(right)] else "unknown"
+        if key == "l4proto":
+            return _yes_no(packet["proto"] in [str(v) for v in _values(right)], negate)
+        if key in ("nfproto", "protocol"):
+            wanted = [_NFPROTO.get(str(v)) for v in _values(right)]
+            if not packet["family"] or None in wanted:
+                return "unknown"
+            return _yes_no(packet["family"] in wanted, negate)
+        if key == "mark":
+            return _mark_result(None, right, packet, negate)
+    if isinstance(left, dict) and "&" in left:
+        operands = left["&"]
+        if (len(operands) == 2 and isinstance(operands[0], dict)
+                and operands[0].get("meta", {}).get("key") == "mark" and isinstance(operands[1], int)):
+            return _mark_result(operands[1], right, packet, negate)
     if isinstance(left, dict) and "ct" in left and left["ct"].get("key") == "state":
-        states = right if isinstance(right, list) else (right.get("set") if isinstance(right, dict) else [right])
-        hit = "new" in [str(s) for s in states or []]
-        return "yes" if hit != negate else "no"
-    if isinstance(left, dict) and "fib" in left:
-        return "unknown"
+        return _yes_no("new" in [str(s) for s in _values(right)], negate)
     return "unknown"
 
 
-def _evaluate_chain(chain_key, rules, chains, port, proto, named, depth=0):
-    """'accept', 'drop' or None (fell through / returned) for the outsider's packet."""
-    if depth > 16:
+def _mark_result(mask, right, packet, negate):
+    if packet["mark"] is None or not isinstance(right, int):
+        return "unknown"
+    mark = packet["mark"] if mask is None else packet["mark"] & mask
+    return _yes_no(mark == right, negate)
+
+
+def _unwrap_elem(elem):
+    while isinstance(elem, dict) and "elem" in elem:
+        elem = elem["elem"].get("val")
+    return elem
+
+
+def _rate_limit(statement):
+    """{"limit", "key"} when the statement is a rate limit (plain, or kept per key in a meter or
+    a set update), else None. key: the payload it is kept per ({"protocol", "field"}) or None."""
+    if "limit" in statement:
+        return {"limit": statement["limit"], "key": None}
+    body = statement.get("meter") or (statement.get("set") if statement.get("set", {}).get("op") == "update" else None)
+    if not body:
         return None
-    family, table, _name = chain_key
-    for expr in rules.get(chain_key, []):
-        matched = "yes"
-        verdict = None
-        for statement in expr:
-            if "match" in statement:
-                result = _match_result(statement["match"], port, proto, named, family, table)
-                if result == "no":
-                    matched = "no"
-                    break
-                if result == "unknown":
-                    matched = "unknown"
-            elif "accept" in statement:
-                verdict = ("accept", None)
-            elif "drop" in statement or "reject" in statement:
-                verdict = ("drop", None)
-            elif "jump" in statement or "goto" in statement:
-                kind = "jump" if "jump" in statement else "goto"
-                verdict = (kind, statement[kind]["target"])
-            elif "return" in statement:
-                verdict = ("return", None)
-            elif not any(key in statement for key in _UNDERSTOOD_STATEMENTS):
-                matched = "unknown" if matched == "yes" else matched
-        if matched == "no" or verdict is None:
-            continue
-        kind, target = verdict
-        if kind == "accept":
-            if matched in ("yes", "unknown"):
+    inner = body.get("stmt")
+    inner = inner if isinstance(inner, list) else [inner]
+    limit = next((s["limit"] for s in inner if isinstance(s, dict) and "limit" in s), None)
+    if limit is None:
+        return None
+    key = _unwrap_elem(body.get("key") if "meter" in statement else body.get("elem"))
+    return {"limit": limit, "key": (key or {}).get("payload")}
+
+
+class _Walk:
+    """One packet through the input hook: its verdict, the limits it passed, where it ended."""
+
+    def __init__(self, ruleset, packet):
+        items = ruleset.get("nftables", []) if isinstance(ruleset, dict) else ruleset
+        self.named = _sets(items)
+        self.chains, self.rules = {}, {}
+        for item in items:
+            if "chain" in item:
+                c = item["chain"]
+                self.chains[(c.get("family"), c.get("table"), c.get("name"))] = c
+            elif "rule" in item:
+                r = item["rule"]
+                self.rules.setdefault((r.get("family"), r.get("table"), r.get("chain")), []).append(r.get("expr") or [])
+        self.packet = dict(packet, mark=0)
+        self.limits = []
+        self.ended_in = None
+
+    def base_chains(self):
+        families = ("inet", self.packet["family"]) if self.packet["family"] else ("inet", "ip", "ip6")
+        return sorted((key for key, c in self.chains.items()
+                       if c.get("hook") == "input" and c.get("family") in families),
+                      key=lambda k: self.chains[k].get("prio", 0))
+
+    def chain(self, chain_key, depth=0):
+        """'accept', 'drop' or None (fell through / returned)."""
+        if depth > _MAX_DEPTH:
+            return None
+        family, table, name = chain_key
+        for expr in self.rules.get(chain_key, []):
+            matched, verdict, rate, mark = "yes", None, None, None
+            for statement in expr:
+                if "match" in statement:
+                    result = _match_result(statement["match"], self.packet, self.named, family, table)
+                    if result == "no":
+                        matched = "no"
+                        break
+                    if result == "unknown":
+                        matched = "unknown"
+                elif "accept" in statement:
+                    verdict = ("accept", None)
+                elif "drop" in statement or "reject" in statement:
+                    verdict = ("drop", None)
+                elif "jump" in statement or "goto" in statement:
+                    kind = "jump" if "jump" in statement else "goto"
+                    verdict = (kind, statement[kind]["target"])
+                elif "return" in statement:
+                    verdict = ("return", None)
+                elif "mangle" in statement and statement["mangle"].get("key", {}).get("meta", {}).get("key") == "mark":
+                    value = statement["mangle"].get("value")
+                    mark = value if isinstance(value, int) else None
+                elif _rate_limit(statement):
+                    rate = _rate_limit(statement)
+                elif not any(key in statement for key in _UNDERSTOOD_STATEMENTS):
+                    matched = "unknown" if matched == "yes" else matched
+            if matched == "no":
+                continue
+            if rate is not None:
+                protocol = (rate["key"] or {}).get("protocol")
+                if self.packet["family"] and protocol in ("ip", "ip6") and protocol != self.packet["family"]:
+                    continue  # kept per IPv4 address: an IPv6 packet never reaches this rule
+            if mark is not None or any("mangle" in s for s in expr):
+                self.packet["mark"] = mark if matched == "yes" else None
+            if verdict is None:
+                continue
+            if rate is not None:
+                verdict_here = self._resolve(verdict, chain_key, depth)
+                if rate["limit"].get("inv") and verdict_here == "drop":
+                    self.limits.append(self._describe(rate, expr, table))
+                elif verdict_here == "accept":
+                    self.ended_in = self.ended_in or name
+                    return "accept"  # accepted under a rate: the outsider gets in at that rate
+                continue
+            kind, target = verdict
+            if kind == "accept":
+                self.ended_in = name
                 return "accept"
-        elif kind == "drop":
-            if matched == "yes":
-                return "drop"
-        elif kind == "return":
-            if matched == "yes":
-                return None
-        else:
-            sub = _evaluate_chain((family, table, target), rules, chains, port, proto, named, depth + 1)
-            if sub is not None and (matched == "yes" or sub == "accept"):
-                return sub
-            if kind == "goto" and matched == "yes":
-                return None
-    return None
+            if kind == "drop":
+                if matched == "yes":
+                    self.ended_in = name
+                    return "drop"
+            elif kind == "return":
+                if matched == "yes":
+                    return None
+            else:
+                sub = self.chain((family, table, target), depth + 1)
+                if sub is not None and (matched == "yes" or sub == "accept"):
+                    return sub
+                if kind == "goto" and matched == "yes":
+                    return None
+        return None
+
+    def _resolve(self, verdict, chain_key, depth):
+        kind, target = verdict
+        if kind in ("accept", "drop"):
+            return kind
+        if kind in ("jump", "goto"):
+            # Only whether the target ends in a verdict: its own limits and mark are not the packet's.
+            saved = (list(self.limits), self.packet["mark"], self.ended_in)
+            sub = self.chain((chain_key[0], chain_key[1], target), depth + 1)
+            self.limits, self.packet["mark"], self.ended_in = saved
+            return sub
+        return None
+
+    @staticmethod
+    def _describe(rate, expr, table):
+        limit, key = rate["limit"], rate["key"] or {}
+        bans = next((e["set"]["set"].lstrip("@") for e in expr
+                     if "set" in e and e["set"].get("op") == "add"), None)
+        return {"table": table, "per_source": key.get("field") == "saddr",
+                "family": key.get("protocol"), "rate": limit.get("rate"), "per": limit.get("per"),
+                "burst": limit.get("burst"), "bans": bans}
+
+    def run(self):
+        """(verdict, base chain that decided or None)."""
+        for key in self.base_chains():
+            verdict = self.chain(key)
+            if verdict is None:
+                verdict = self.chains[key].get("policy", "accept")
+            if verdict == "drop":
+                return "drop", key
+        return "accept", None
 
 
 def port_open_from_outside(ruleset, port, proto="tcp"):
     """(open, explanation) for ``nft -j list ruleset`` output (already json-decoded)."""
-    items = ruleset.get("nftables", []) if isinstance(ruleset, dict) else ruleset
-    named = _sets(items)
-    chains, rules = {}, {}
-    for item in items:
-        if "chain" in item:
-            c = item["chain"]
-            chains[(c.get("family"), c.get("table"), c.get("name"))] = c
-        elif "rule" in item:
-            r = item["rule"]
-            rules.setdefault((r.get("family"), r.get("table"), r.get("chain")), []).append(r.get("expr") or [])
-    base = [key for key, c in chains.items() if c.get("hook") == "input"
-            and c.get("family") in ("inet", "ip", "ip6")]
-    if not base:
+    walk = _Walk(ruleset, {"port": port, "proto": proto, "family": None})
+    if not walk.base_chains():
         return True, "no nftables chain on the input hook: nothing filters port %d" % port
-    for key in sorted(base, key=lambda k: chains[k].get("prio", 0)):
-        verdict = _evaluate_chain(key, rules, chains, port, proto, named)
-        if verdict is None:
-            verdict = chains[key].get("policy", "accept")
-        if verdict == "drop":
-            return False, "%s %s chain %s drops new %s/%d from other addresses" % (
-                key[0], key[1], key[2], proto, port)
+    verdict, key = walk.run()
+    if verdict == "drop":
+        return False, "%s %s chain %s drops new %s/%d from other addresses" % (
+            key[0], key[1], key[2], proto, port)
     return True, "no input chain drops new %s/%d from an arbitrary address" % (proto, port)
+
+
+def outsider_admission(ruleset, port, proto, family):
+    """What a new packet from an arbitrary outside address (family "ip" or "ip6") to port/proto
+    meets: {"verdict": "accept"|"drop", "limits": [...], "ended_in": chain name or None}.
+    limits: the rate limits that drop it over their rate, on its way ({"table", "per_source",
+    "family", "rate", "per", "burst", "bans"}). Decides whether SIP from anywhere is refused, or
+    admitted only behind a per-source rate."""
+    walk = _Walk(ruleset, {"port": port, "proto": proto, "family": family})
+    verdict, _key = walk.run()
+    return {"verdict": verdict, "limits": walk.limits, "ended_in": walk.ended_in}
 
 
 def per_source_limits(chain_listing):
@@ -169,14 +297,14 @@ def per_source_limits(chain_listing):
             continue
         if any("match" in e for e in expressions):
             continue
-        updates = [e["set"] for e in expressions if "set" in e and e["set"].get("op") == "update"]
-        for update in updates:
-            limit = next((s["limit"] for s in update.get("stmt") or [] if "limit" in s), None)
-            field = (update.get("elem") or {}).get("payload") or {}
-            if limit is None or not limit.get("inv") or field.get("field") != "saddr":
+        for statement in expressions:
+            rate = _rate_limit(statement)
+            if rate is None or rate["key"] is None:
+                continue
+            if not rate["limit"].get("inv") or rate["key"].get("field") != "saddr":
                 continue
             bans = next((e["set"]["set"].lstrip("@") for e in expressions
                          if "set" in e and e["set"].get("op") == "add"), None)
-            limits.append({"family": field.get("protocol"), "rate": limit.get("rate"),
-                           "per": limit.get("per"), "burst": limit.get("burst"), "bans": bans})
+            limits.append({"family": rate["key"].get("protocol"), "rate": rate["limit"].get("rate"),
+                           "per": rate["limit"].get("per"), "burst": rate["limit"].get("burst"), "bans": bans})
     return limits

@@ -2,6 +2,7 @@
 """What the trunk boundary costs, for BENCHMARKS.md. Needs the hardened lab.
 
   .venv/bin/python benchmarks/trunk_boundary.py [--calls 200] [--rate 20] [--pairs 3]
+  .venv/bin/python benchmarks/trunk_boundary.py --split [--calls 200] [--rate 20]
 
 For each mode, the lab PBX is hardened with the guard's limits opened wide enough that no call is
 refused (the figure is the cost of the check, not of a refusal), then the office phone 1001 places
@@ -13,6 +14,12 @@ falls on both. Printed: SIPp's mean call set-up time (INVITE to 200 OK, digest r
 per run, each pair's ratio (loop / direct) and their median; the trunk-leg check latency p50 and p95 (check_ms of the guard's
 "trunk leg passed" lines: from the looped INVITE's first dialplan step to the verdict). The lab
 is hardened with its own inventory again at the end. Traffic stays on the lab's voice network.
+
+--split says where the loop's time goes: the same calls with the guard's check taken out of the
+running dialplan (the check's Gosub made a NoOp in extensions_voipguard.conf, then a fresh
+Asterisk): direct without the phone's check, the loop without the trunk leg's check, the loop
+without either; and the cost of one LOCK()+UNLOCK() of the guard's lock, timed 50 times in a row
+in the dialplan of an otherwise idle PBX.
 """
 import argparse
 import json
@@ -96,12 +103,91 @@ def measure(mode, args):
     return counters["setup_ms"], latencies
 
 
+GUARD_FILE = "/etc/asterisk/extensions_voipguard.conf"
+CHECK = " same => n,Gosub(voipguard-check,s,1)"
+LOCK_BENCH = r"""
+[voipguard-bench-lock]
+exten => s,1,Set(i=0)
+ same => n,Set(t0=${STRFTIME(,,%s%6q)})
+ same => n(loop),Set(l=${LOCK(voipguard)})
+ same => n,Set(u=${UNLOCK(voipguard)})
+ same => n,Set(i=$[${i} + 1])
+ same => n,GotoIf($[${i} < 50]?loop)
+ same => n,Log(NOTICE,voipguard bench: lock_us=$[(${STRFTIME(,,%s%6q)} - ${t0}) / 50])
+ same => n,Hangup()
+"""
+
+
+def fresh_asterisk():
+    on("198.18.0.10", "systemctl restart asterisk && asterisk -rx 'core waitfullybooted' >/dev/null")
+    on("198.18.0.10", "asterisk -rx 'database deltree voipguard' >/dev/null")
+
+
+def take_out_checks(only_egress):
+    """The guard's check becomes a NoOp in the running dialplan: the trunk leg's only, or all."""
+    scope = "/^\\[voipguard-egress\\]/,/^\\[/ " if only_egress else ""
+    # In sed's basic regular expressions the check's line is literal as it stands.
+    on("198.18.0.10", "sed -i '%ss/%s/ same => n,NoOp(check taken out)/' %s" % (scope, CHECK, GUARD_FILE))
+
+
+def setup_ms(args):
+    fresh_asterisk()
+    counters = place(args.calls, args.rate)
+    if counters["answered"] < counters["placed"] * 0.95:
+        sys.exit("only %d of %d calls answered" % (counters["answered"], counters["placed"]))
+    return counters["setup_ms"]
+
+
+def lock_us():
+    on("198.18.0.10", "cat >> %s <<'EOF'\n%s\nEOF\nasterisk -rx 'dialplan reload' >/dev/null" % (GUARD_FILE, LOCK_BENCH))
+    logged = int(on("198.18.0.10", "wc -l < /var/log/asterisk/messages.log"))
+    on("198.18.0.10", "asterisk -rx 'channel originate Local/s@voipguard-bench-lock application Wait 1' >/dev/null; sleep 3")
+    text = on("198.18.0.10", "tail -n +%d /var/log/asterisk/messages.log" % (logged + 1))
+    found = re.findall(r"voipguard bench: lock_us=([0-9.]+)", text)
+    if not found:
+        sys.exit("the lock bench logged nothing")
+    return float(found[0])
+
+
+def split(args):
+    rows = []
+    try:
+        harden(dict(WIDE_OPEN, toll_fraud_guard_trunk_boundary_enabled=False))
+        rows.append(("direct", setup_ms(args)))
+        take_out_checks(only_egress=False)
+        rows.append(("direct, no check", setup_ms(args)))
+        harden(dict(WIDE_OPEN, toll_fraud_guard_trunk_boundary_enabled=True))
+        rows.append(("loop", setup_ms(args)))
+        take_out_checks(only_egress=True)
+        rows.append(("loop, phone's check only", setup_ms(args)))
+        take_out_checks(only_egress=False)
+        rows.append(("loop, no check", setup_ms(args)))
+        lock = lock_us()
+    finally:
+        harden()
+    for name, value in rows:
+        print("%-26s mean call set-up %.1f ms" % (name, value))
+    figures = dict(rows)
+    print("the phone's full check (direct - direct without it): %.1f ms"
+          % (figures["direct"] - figures["direct, no check"]))
+    print("the SIP loop itself (loop without checks - direct without check): %.1f ms"
+          % (figures["loop, no check"] - figures["direct, no check"]))
+    print("the phone's check in loop mode (judge and vouch): %.1f ms"
+          % (figures["loop, phone's check only"] - figures["loop, no check"]))
+    print("the trunk leg's full check: %.1f ms" % (figures["loop"] - figures["loop, phone's check only"]))
+    print("one LOCK()+UNLOCK() of the guard's lock, idle PBX: %.2f ms" % (lock / 1000))
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--calls", type=int, default=200)
     parser.add_argument("--rate", type=int, default=20)
     parser.add_argument("--pairs", type=int, default=3)
+    parser.add_argument("--split", action="store_true", help="where the loop's time goes (see above)")
     args = parser.parse_args()
+    if args.split:
+        split(args)
+        return
     ratios, latencies = [], []
     try:
         for _pair in range(args.pairs):

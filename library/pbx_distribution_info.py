@@ -66,12 +66,18 @@ config_dir:
   sample: /etc/asterisk
 firewall:
   description:
-    - Whether FreePBX's own firewall filters this host (its switch file, or its fpbx* chains in
-      C(nft list chains)), why, and what of I(firewall_trusted) it does not trust yet.
+    - Whether FreePBX's own firewall is switched on or filters this host (I(active), from its
+      switch file or its fpbx* chains in C(nft list chains)), whether its rules are loaded now
+      (I(loaded)) and in which form (I(backend) is C(nftables) for its own table inet fpbx,
+      C(iptables) for fpbx* chains), why, and what of I(firewall_trusted) it does not trust yet.
   returned: always
   type: dict
-  sample: {active: true, evidence: ["/etc/asterisk/firewall.enabled exists (FreePBX's firewall is switched on)"],
-           trust_missing: [198.18.0.0/24]}
+  sample:
+    active: true
+    loaded: true
+    backend: nftables
+    evidence: ["/etc/asterisk/firewall.enabled exists (FreePBX's firewall is switched on)"]
+    trust_missing: [198.18.0.0/24]
 include_files:
   description:
     - Where voipguard's own files are included from, per main file. On FreePBX and its kin
@@ -107,7 +113,7 @@ def main():
         supports_check_mode=True)
     config_dir = module.params["config_dir"]
     distribution = detect(read_or_none, configuration_files(config_dir))
-    firewall = dict(active=False, evidence=[], trust_missing=[])
+    firewall = dict(active=False, loaded=False, backend=None, evidence=[], trust_missing=[])
     if distribution["gui_managed"]:
         firewall.update(freepbx_firewall(read_or_none, command_output(module, ["nft", "list", "chains"])))
     if firewall["active"] and module.params["firewall_trusted"]:

@@ -153,22 +153,28 @@ def gui_secret_fix(finding):
 
 
 # FreePBX's firewall module: "fwconsole firewall start" touches this file (firewall module
-# Console/Firewall.class.php); its rules live in iptables chains named fpbx* (nftables with
-# iptables-nft) or an nftables table of its own.
+# Console/Firewall.class.php); its rules live in iptables chains named fpbx* (FreePBX 17 and
+# older; with Debian's iptables-nft they show in nftables as table ip filter) or in a table
+# inet fpbx of its own (the native nftables driver, FreePBX 18).
 FREEPBX_FIREWALL_MARKER = "/etc/asterisk/firewall.enabled"
 _FREEPBX_NFT = re.compile(r"^\s*(table\s+\w+\s+fpbx\w*|chain\s+fpbx\w*)", re.MULTILINE)
 
 
 def freepbx_firewall(read, nft_chains=""):
-    """{active, evidence}: whether FreePBX's own firewall filters this host. nft_chains: the
-    output of 'nft list chains' (names and hooks, no rules)."""
+    """{active, loaded, backend, evidence}: whether FreePBX's own firewall is switched on or
+    filters this host (active), whether its rules are loaded now (loaded), and in which form
+    ("nftables": its own table inet fpbx; "iptables": fpbx* chains of iptables, None when not
+    loaded). nft_chains: the output of 'nft list chains' (names and hooks, no rules)."""
     evidence = []
     if read(FREEPBX_FIREWALL_MARKER) is not None:
         evidence.append("%s exists (FreePBX's firewall is switched on)" % FREEPBX_FIREWALL_MARKER)
     found = sorted(set(" ".join(match.group(1).split()) for match in _FREEPBX_NFT.finditer(nft_chains or "")))
     if found:
         evidence.append("FreePBX's firewall is loaded: %s" % ", ".join(found))
-    return {"active": bool(evidence), "evidence": evidence}
+    backend = None
+    if found:
+        backend = "nftables" if re.search(r"^\s*table\s+inet\s+fpbx\s*\{", nft_chains, re.MULTILINE) else "iptables"
+    return {"active": bool(evidence), "loaded": bool(found), "backend": backend, "evidence": evidence}
 
 
 def firewall_trust_missing(wanted, list_output):

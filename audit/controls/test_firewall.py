@@ -1,11 +1,12 @@
 """Perimeter: the toolkit's nftables table, and what an outsider can reach."""
 import json
+import re
 import shlex
 
 import testinfra
 
 from audit.hostctx import is_loopback
-from audit.nftcheck import per_source_limits, port_open_from_outside
+from audit.nftcheck import outsider_admission, per_source_limits, port_open_from_outside
 from audit.plugin import control, fail, not_applicable
 
 REFS = ["nftables wiki: Simple ruleset for a server", "Asterisk docs: Important-Security-Considerations"]
@@ -23,6 +24,9 @@ def test_voipguard_table_present(target, evidence):
     if freepbx["active"]:
         # One firewall: voipguard adds none beside FreePBX's; FW-002/003 probe what it lets in.
         evidence.add(key="FreePBX's firewall", value="; ".join(freepbx["evidence"]))
+        if not freepbx["loaded"]:
+            fail("FreePBX's firewall is switched on but none of its rules are loaded (no fpbx table or "
+                 "chain in nftables): nothing filters this host. Start it: fwconsole firewall start")
         return
     out = target.run("nft list table inet voipguard")
     evidence.add(command="nft list table inet voipguard", output=(out.stdout or out.stderr).strip()[:1500])
@@ -106,7 +110,8 @@ def test_http_port_not_reachable(target, evidence):
 
 
 @control(id="VOIP-FW-004", severity="medium",
-         title="SIP from outside the trunks and phones is held to a rate per source, in the kernel",
+         title="SIP from outside the trunks and phones is refused or held to a rate per source, in the "
+               "kernel (voipguard's table, or FreePBX's firewall)",
          rationale="fail2ban bans up to a second after a failure is logged; a per-source rate bounds "
                    "the guesses anyone gets meanwhile, and a ban made by the packet over the rate "
                    "stops a flood at once.",
@@ -116,9 +121,10 @@ def test_http_port_not_reachable(target, evidence):
                       "variable": "nftables_firewall_sip_rate_per_second"},
          references=REFS + ["nftables wiki: Meters"])
 def test_sip_rate_per_source(target, evidence):
-    if target.gui_firewall()["active"]:
-        not_applicable("FreePBX's own firewall filters this host; its Responsive Firewall's SIP rate "
-                       "limits are not read by this control yet")
+    freepbx = target.gui_firewall()
+    if freepbx["active"]:
+        check_freepbx_sip_admission(target, evidence, freepbx)
+        return
     command = "nft -j list chain inet voipguard sip_rate"
     out = target.run(command)
     if out.rc != 0:
@@ -133,3 +139,57 @@ def test_sip_rate_per_source(target, evidence):
     missing = [name for name, family in (("IPv4", "ip"), ("IPv6", "ip6")) if family not in families]
     if missing:
         fail("SIP is not rate-limited per source for %s" % " and ".join(missing))
+
+
+# The SIP ports an outsider is tried on: the usual ones, and every UDP/TCP/TLS transport the
+# running Asterisk binds (pjsip show transports).
+_USUAL_SIP_PORTS = (("udp", 5060), ("tcp", 5060), ("tcp", 5061))
+_TRANSPORT = re.compile(r"^\s*Transport:\s+\S+\s+(udp|tcp|tls)\s+\d+\s+\d+\s+\S*:(\d+)\s*$", re.MULTILINE)
+
+
+def sip_ports(target):
+    listed = target.asterisk_cli("pjsip show transports") or ""
+    found = [("udp" if proto == "udp" else "tcp", int(port)) for proto, port in _TRANSPORT.findall(listed)]
+    return sorted(set(_USUAL_SIP_PORTS) | set(found))
+
+
+def _describe_limit(limit):
+    return "over %s/%s burst %s%s" % (limit["rate"], limit["per"], limit["burst"],
+                                      " (bans into %s)" % limit["bans"] if limit["bans"] else "")
+
+
+def check_freepbx_sip_admission(target, evidence, freepbx):
+    """FreePBX's firewall, against the goals of voipguard's own: SIP from an arbitrary internet
+    address is refused (its zones) or admitted only behind a per-source rate (its Responsive
+    Firewall and rate-limited services)."""
+    evidence.add(key="FreePBX's firewall", value="; ".join(freepbx["evidence"]))
+    if not freepbx["loaded"]:
+        fail("FreePBX's firewall is switched on but its rules are not loaded: SIP is not limited at all")
+    if freepbx["backend"] == "iptables":
+        not_applicable("FreePBX's firewall runs on iptables here (FreePBX 17 and older): its xt_recent "
+                       "rate limits are not read by this control; 'iptables-save -t filter | grep fpbx' "
+                       "shows them")
+    out = target.run("nft -j list ruleset")
+    if out.rc != 0:
+        raise RuntimeError("nft cannot list the ruleset: %s" % out.stderr.strip())
+    ruleset = json.loads(out.stdout or "{}")
+    unlimited, lines = [], []
+    for family, name in (("ip", "IPv4"), ("ip6", "IPv6")):
+        for proto, port in sip_ports(target):
+            seen = outsider_admission(ruleset, port, proto, family)
+            limits = [limit for limit in seen["limits"] if limit["per_source"]]
+            where = "%s %s/%d" % (name, proto, port)
+            if seen["verdict"] == "drop":
+                lines.append("%s: refused (chain %s)" % (where, seen["ended_in"] or "policy"))
+            elif limits:
+                lines.append("%s: admitted in chain %s, per source %s" % (
+                    where, seen["ended_in"], "; ".join(_describe_limit(limit) for limit in limits)))
+            else:
+                lines.append("%s: admitted in chain %s with no per-source limit" % (where, seen["ended_in"] or "policy"))
+                unlimited.append(where)
+    evidence.add(command="nft -j list ruleset (a new packet from an arbitrary internet address)",
+                 output="\n".join(lines))
+    if unlimited:
+        fail("FreePBX's firewall admits SIP from any address with no per-source limit on %s: put the "
+             "SIP service only in the zones of known networks, or switch its rate limit or the "
+             "Responsive Firewall on (Connectivity > Firewall > Services)" % ", ".join(unlimited))

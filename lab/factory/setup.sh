@@ -7,9 +7,10 @@
 #   addresses             extra addresses of the host: "DEVICE ADDRESS/PREFIX" per line
 #   alert-receiver        "ADDRESS PORT FILE": run voipguard-alert-receiver (the person alerts reach)
 #   freepbx.conf          a FreePBX host: its marker files (freepbx.conf, amportal.conf, framework
-#                         module.xml), its firewall switched on (fwconsole: a stand-in for its
-#                         CLI); a pristine copy of asterisk/ is kept for
-#                         lab/tools/voipguard-freepbx-apply-config
+#                         module.xml), its firewall switched on and loaded (firewall.nft, its
+#                         external zone the interface that holds firewall-external's address;
+#                         fwconsole: a stand-in for its CLI); a pristine copy of asterisk/ is kept
+#                         for lab/tools/voipguard-freepbx-apply-config
 set -e
 if [ -f /tmp/factory/freepbx.conf ]; then
   install -m 0640 /tmp/factory/freepbx.conf /etc/freepbx.conf
@@ -22,6 +23,12 @@ if [ -f /tmp/factory/freepbx.conf ]; then
   # FreePBX's firewall module switched on, its CLI played by a stand-in (see the script).
   install -m 0755 /tmp/factory/fwconsole /usr/local/sbin/fwconsole
   touch /etc/asterisk/firewall.enabled
+  external=$(ip -o -4 addr show to "$(cat /tmp/factory/firewall-external)" | awk '{print $2; exit}')
+  [ -n "$external" ] || { echo "no interface holds $(cat /tmp/factory/firewall-external)" >&2; exit 1; }
+  # Where the module's commit() keeps the table it loaded.
+  install -d -m 0750 /var/lib/asterisk/firewall
+  sed "s/@EXTERNAL_IF@/$external/" /tmp/factory/firewall.nft >/var/lib/asterisk/firewall/fpbx.nft
+  nft -f /var/lib/asterisk/firewall/fpbx.nft
 fi
 if [ -d /tmp/factory/bin ]; then
   install -m 0755 /tmp/factory/bin/* /usr/local/bin/

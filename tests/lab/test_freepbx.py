@@ -12,7 +12,8 @@ import time
 import pytest
 import testinfra
 
-from conftest import ROOT, ami_session, audit_controls, carrier_records, harden, lift_bans, place_calls
+from conftest import (ROOT, ami_session, audit_controls, carrier_records, harden, lift_bans, log_length,
+                      log_lines_since, place_calls)
 
 FREEPBX_INVENTORY = str(ROOT / "inventories" / "lab-freepbx" / "hosts.yml")
 FREEPBX_VOICE = "198.51.100.11"
@@ -81,6 +82,47 @@ def test_freepbxs_firewall_stays_the_only_one_and_trusts_the_admins_and_trunks(h
     assert "own firewall filters freepbx" in " ".join(hardened["first"].stdout.split())  # YAML doubles the '
 
 
+FIREWALL_CONTROLS = "voipguard_table_present or ami_port_not_reachable or sip_rate_per_source"
+ATTACKER = "198.19.0.66"
+
+
+def probe_sip(attacker, count):
+    """The attacker's SIP OPTIONS to the FreePBX host's internet address: {sent, answered}."""
+    out = attacker.check_output("voipguard-options %s %s %s", FREEPBX_INTERNET, str(count), str(count))
+    return dict((key, int(value)) for key, value in (part.split("=") for part in out.split()) if key != "unanswered")
+
+
+def test_freepbxs_firewall_is_held_to_the_same_goals_and_does_what_the_audit_reads(lab, freepbx, hardened, tmp_path):
+    # FreePBX's firewall as the lab loads it (lab/factory/freepbx/firewall.nft): SIP only from the
+    # trusted and internal networks; from anywhere else it meets the Responsive Firewall's tiers.
+    attacker = lab("attacker")
+    lift_bans(freepbx)  # a ban by fail2ban would drop the probe before FreePBX's firewall sees it
+    controls = audit_controls(FREEPBX_INVENTORY, tmp_path / "loaded", FIREWALL_CONTROLS)
+    assert {key: c["status"] for key, c in controls.items()} == \
+        {"VOIP-FW-001": "pass", "VOIP-FW-002": "pass", "VOIP-FW-004": "pass"}, controls
+    read = json.dumps(controls["VOIP-FW-004"]["evidence"])
+    assert "IPv4 udp/5060: refused (chain fpbxlogdrop)" in read, read
+    assert "per source" not in read
+    try:
+        # What the audit read is what the attacker meets: no answer, and the tiers count it.
+        assert probe_sip(attacker, 20) == {"sent": 20, "answered": 0}
+        assert ATTACKER in freepbx.check_output("nft list set inet fpbx rfw_clamped")
+        # The operator adds the SIP service to the external zone in FreePBX's GUI.
+        freepbx.check_output("nft add rule inet fpbx zone-external jump svc-pjsip")
+        freepbx.check_output("nft flush set inet fpbx rfw_clamped; nft flush set inet fpbx rfw_attacker")
+        controls = audit_controls(FREEPBX_INVENTORY, tmp_path / "open", FIREWALL_CONTROLS)
+        assert controls["VOIP-FW-004"]["status"] == "fail", controls["VOIP-FW-004"]
+        message = controls["VOIP-FW-004"]["message"]
+        assert "no per-source limit on" in message and "IPv4 udp/5060" in message, message
+        assert controls["VOIP-FW-002"]["status"] == "pass"  # the AMI stays closed
+        assert probe_sip(attacker, 5)["answered"] >= 1
+        assert ATTACKER not in freepbx.check_output("nft list set inet fpbx rfw_clamped")
+    finally:
+        freepbx.run("nft flush chain inet fpbx zone-external; nft flush set inet fpbx rfw_clamped; "
+                    "nft flush set inet fpbx rfw_attacker")
+        lift_bans(freepbx)
+
+
 def test_a_second_run_changes_nothing(hardened):
     second = hardened["second"]
     assert second.returncode == 0, second.stdout[-2000:]
@@ -96,10 +138,18 @@ def test_the_phones_pass_the_guard_after_apply_config(freepbx, regenerated):
 
 def test_the_factory_password_is_refused_from_outside_after_apply_config(lab, freepbx, regenerated):
     attacker = lab("attacker")
+    # FreePBX's firewall drops SIP from the internet (the test above); let it through, so that
+    # what refuses the factory password is Asterisk, after Apply Config.
+    freepbx.check_output("nft add rule inet fpbx zone-external jump svc-pjsip")
     try:
+        since = log_length(freepbx, "/var/log/asterisk/messages.log")
         answer = attacker.run("SIP_PASSWORD=%s voipguard-register %s %s 60", "200", FREEPBX_INTERNET, "200")
         assert answer.stdout.strip() == "REFUSED 200", answer.stdout[-500:]
+        refused = [line for line in log_lines_since(freepbx, "/var/log/asterisk/messages.log", since)
+                   if "failed for '%s:" % ATTACKER in line]
+        assert refused, "the REGISTER never reached Asterisk"
     finally:
+        freepbx.run("nft flush chain inet fpbx zone-external")
         lift_bans(freepbx)
 
 

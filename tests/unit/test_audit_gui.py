@@ -62,16 +62,15 @@ def test_plain_asterisk_is_not_applicable():
         gui_controls.test_hardening_survives_apply_config(plain, Evidence())
 
 
-def test_with_freepbxs_firewall_on_voipguards_table_is_not_required():
+def test_freepbxs_firewall_switched_on_but_not_loaded_filters_nothing():
     from audit.controls import test_firewall as firewall_controls
 
     target = freepbx(firewall__enabled="")
-    evidence = Evidence()
-    firewall_controls.test_voipguard_table_present(target, evidence)
-    assert "firewall.enabled exists" in repr(evidence.items)
-    with pytest.raises(Skipped, match="Responsive Firewall"):
+    with pytest.raises(Failed, match="none of its rules are loaded"):
+        firewall_controls.test_voipguard_table_present(target, Evidence())
+    with pytest.raises(Failed, match="not loaded: SIP is not limited"):
         firewall_controls.test_sip_rate_per_source(target, Evidence())
-    # Without it, the table is required again.
+    # Without it, voipguard's table is required again.
     with pytest.raises(Failed, match="not loaded"):
         firewall_controls.test_voipguard_table_present(freepbx(), Evidence())
 

@@ -89,12 +89,16 @@ def test_manager_conf_is_the_guis_only_on_a_freepbx_host():
 
 
 def test_freepbx_firewall_is_seen_by_its_switch_or_its_chains():
-    assert freepbx_firewall(reader({}), "table inet filter {\n\tchain input {\n") == {"active": False, "evidence": []}
+    assert freepbx_firewall(reader({}), "table inet filter {\n\tchain input {\n") == \
+        {"active": False, "loaded": False, "backend": None, "evidence": []}
     on = freepbx_firewall(reader({"/etc/asterisk/firewall.enabled": ""}))
-    assert on["active"] and "firewall.enabled" in on["evidence"][0]
+    assert on["active"] and not on["loaded"] and "firewall.enabled" in on["evidence"][0]
     chains = "table ip filter {\n\tchain INPUT {\n\t}\n\tchain fpbxfirewall {\n\t}\n\tchain fpbxrfw {\n\t}\n}\n"
     loaded = freepbx_firewall(reader({}), chains)
-    assert loaded["active"] and loaded["evidence"] == ["FreePBX's firewall is loaded: chain fpbxfirewall, chain fpbxrfw"]
+    assert loaded["active"] and loaded["loaded"] and loaded["backend"] == "iptables"
+    assert loaded["evidence"] == ["FreePBX's firewall is loaded: chain fpbxfirewall, chain fpbxrfw"]
+    native = freepbx_firewall(reader({}), "table inet fpbx {\n\tchain input {\n\t}\n\tchain fpbxfirewall {\n\t}\n}\n")
+    assert native["backend"] == "nftables"
 
 
 def test_only_what_freepbxs_firewall_does_not_trust_yet_is_added():

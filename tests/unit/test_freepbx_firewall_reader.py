@@ -1,0 +1,139 @@
+"""The audit's reading of FreePBX's own firewall (audit/nftcheck.outsider_admission, used by
+VOIP-FW-004): the table the lab's FreePBX host loads (lab/factory/freepbx/firewall.nft, as FreePBX's
+native nftables driver builds it), loaded by the real nft into a throwaway network namespace, then
+changed the way an operator would in FreePBX's GUI. The same reader on voipguard's own table.
+What the rules do to real packets is proven in the lab (tests/lab/test_freepbx.py)."""
+import json
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+from _pytest.outcomes import Failed, Skipped
+
+from audit.controls import test_firewall as firewall_controls
+from audit.hostctx import HostContext
+from audit.nftcheck import outsider_admission, port_open_from_outside
+from audit.plugin import Evidence
+from fake_results import FakeHost, FakeResult
+from test_nft_ruleset import render
+
+LAB_TABLE = Path(__file__).resolve().parents[2] / "lab" / "factory" / "freepbx" / "firewall.nft"
+EXTERNAL_ZONE = "\tchain zone-external {\n\t}\n"
+WITH_SIP = "\tchain zone-external {\n\t\tjump svc-pjsip\n\t}\n"
+SERVICE = "\tchain svc-pjsip {\n\t\tudp dport 5060 accept\n\t\ttcp dport 5060 accept\n"
+RATE_LIMITED = "\tchain svc-pjsip {\n\t\tudp dport 5060 jump fpbxratelimit\n\t\ttcp dport 5060 jump fpbxratelimit\n"
+
+
+def loaded(tmp_path, ruleset):
+    """nft -j list ruleset after loading ``ruleset`` in a network namespace of its own."""
+    if shutil.which("nft") is None or shutil.which("unshare") is None:
+        pytest.skip("nftables or unshare not installed")
+    path = tmp_path / "table.nft"
+    path.write_text(ruleset)
+    proc = subprocess.run(["unshare", "-n", "sh", "-c", f"nft -f {path} && nft -j list ruleset"],
+                          capture_output=True, text=True, check=False)
+    if proc.returncode != 0 and "Operation not permitted" in proc.stderr:
+        pytest.skip("a network namespace needs root")
+    assert proc.returncode == 0, proc.stderr
+    return json.loads(proc.stdout)
+
+
+def freepbx_table(*changes):
+    """The lab's table, with (old, new) text changes: what the operator changes in FreePBX's GUI."""
+    text = LAB_TABLE.read_text().replace("@EXTERNAL_IF@", "eth2")
+    for old, new in changes:
+        assert old in text
+        text = text.replace(old, new)
+    return text
+
+
+def test_the_labs_freepbx_refuses_sip_from_anywhere_after_its_responsive_tiers(tmp_path):
+    ruleset = loaded(tmp_path, freepbx_table())
+    for family in ("ip", "ip6"):
+        for proto in ("udp", "tcp"):
+            seen = outsider_admission(ruleset, 5060, proto, family)
+            assert seen["verdict"] == "drop" and seen["ended_in"] == "fpbxlogdrop"
+            assert [(l["rate"], l["per"], l["burst"]) for l in seen["limits"]] == \
+                [(5, "second", 50), (10, "minute", 10), (100, "day", 100)]
+            assert all(l["per_source"] and l["family"] == family for l in seen["limits"])
+    # No AMI, no HTTP outside the trusted zone.
+    assert port_open_from_outside(ruleset, 5038)[0] is False
+    assert port_open_from_outside(ruleset, 8088)[0] is False
+
+
+def test_sip_put_in_the_external_zone_is_admitted_with_no_limit(tmp_path):
+    ruleset = loaded(tmp_path, freepbx_table((EXTERNAL_ZONE, WITH_SIP)))
+    for family in ("ip", "ip6"):
+        assert outsider_admission(ruleset, 5060, "udp", family) == \
+            {"verdict": "accept", "limits": [], "ended_in": "svc-pjsip"}
+
+
+def test_a_rate_limited_sip_service_admits_outsiders_only_behind_its_per_source_tiers(tmp_path):
+    ruleset = loaded(tmp_path, freepbx_table((EXTERNAL_ZONE, WITH_SIP), (SERVICE, RATE_LIMITED)))
+    for family in ("ip", "ip6"):
+        seen = outsider_admission(ruleset, 5060, "tcp", family)
+        assert seen["verdict"] == "accept" and seen["ended_in"] == "fpbxratelimit"
+        assert [(l["rate"], l["per"], l["burst"]) for l in seen["limits"]] == \
+            [(200, "day", 200), (20, "minute", 100), (50, "minute", 50)]
+        assert seen["limits"][2]["bans"] == ("rfw_clamped" if family == "ip" else "rfw_clamped6")
+
+
+def test_without_the_responsive_mark_unknown_sip_skips_the_tiers(tmp_path):
+    ruleset = loaded(tmp_path, freepbx_table(("udp dport 5060 meta mark set 0x3", "udp dport 5060 meta mark set 0x1")))
+    assert outsider_admission(ruleset, 5060, "udp", "ip") == {"verdict": "drop", "limits": [], "ended_in": "fpbxlogdrop"}
+    assert outsider_admission(ruleset, 5060, "tcp", "ip")["limits"], "tcp/5060 keeps its mark 0x3"
+
+
+def test_voipguards_own_table_refuses_sip_from_an_unlisted_source_after_its_brake(tmp_path):
+    ruleset = loaded(tmp_path, render())
+    for family in ("ip", "ip6"):
+        seen = outsider_admission(ruleset, 5060, "udp", family)
+        assert seen["verdict"] == "drop" and seen["ended_in"] == "sip_from"
+        assert any(l["per_source"] and l["family"] == family and l["bans"] for l in seen["limits"])
+
+
+class FirewallHost(FakeHost):
+    """A FreePBX host stand-in whose nft answers with the listings of a table loaded for real."""
+
+    def __init__(self, ruleset_json, chains):
+        super().__init__({"/etc/freepbx.conf": "<?php\n", "/etc/asterisk/pjsip.conf": "[0]\n",
+                          "/etc/asterisk/firewall.enabled": ""})
+        self.ruleset_json, self.chains = ruleset_json, chains
+
+    def run_one(self, command):
+        if command.startswith("nft list chains"):
+            return FakeResult(self.chains)
+        if command == "nft -j list ruleset":
+            return FakeResult(json.dumps(self.ruleset_json))
+        if command.startswith("asterisk -rx"):
+            return FakeResult(" Transport:  0.0.0.0-udp  udp  0  0  0.0.0.0:5060\n")
+        return FakeResult("", rc=1, stderr="Error: No such file or directory")
+
+
+def freepbx_host(tmp_path, table):
+    chains = "table inet fpbx {\n\tchain input {\n\t}\n\tchain fpbxfirewall {\n\t}\n}\n"
+    return HostContext(FirewallHost(loaded(tmp_path, table), chains), "pbx")
+
+
+def test_the_control_passes_freepbxs_refusal_and_names_what_it_read(tmp_path):
+    evidence = Evidence()
+    firewall_controls.test_sip_rate_per_source(freepbx_host(tmp_path, freepbx_table()), evidence)
+    read = repr(evidence.items)
+    assert "IPv4 udp/5060: refused (chain fpbxlogdrop)" in read and "IPv6 tcp/5061: refused" in read
+
+
+def test_the_control_fails_sip_open_to_anyone_and_passes_it_behind_a_per_source_rate(tmp_path):
+    with pytest.raises(Failed, match="no per-source limit on IPv4 tcp/5060, IPv4 udp/5060, IPv6 tcp/5060, IPv6 udp/5060:"):
+        firewall_controls.test_sip_rate_per_source(
+            freepbx_host(tmp_path, freepbx_table((EXTERNAL_ZONE, WITH_SIP))), Evidence())
+    evidence = Evidence()
+    firewall_controls.test_sip_rate_per_source(
+        freepbx_host(tmp_path, freepbx_table((EXTERNAL_ZONE, WITH_SIP), (SERVICE, RATE_LIMITED))), evidence)
+    assert "per source over 200/day burst 200 (bans into rfw_attacker)" in repr(evidence.items)
+
+
+def test_freepbxs_firewall_on_iptables_is_not_read_and_says_so():
+    chains = "table ip filter {\n\tchain INPUT {\n\t}\n\tchain fpbxfirewall {\n\t}\n}\n"
+    with pytest.raises(Skipped, match="runs on iptables"):
+        firewall_controls.test_sip_rate_per_source(HostContext(FirewallHost({}, chains), "pbx"), Evidence())
