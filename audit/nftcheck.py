@@ -100,7 +100,7 @@ def _match_result(match, packet, named, family, table):
                 and operands[0].get("meta", {}).get("key") == "mark" and isinstance(operands[1], int)):
             return _mark_result(operands[1], right, packet, negate)
     if isinstance(left, dict) and "ct" in left and left["ct"].get("key") == "state":
-        return _yes_no("new" in [str(s) for s in _values(right)], negate)
+        return _yes_no(packet.get("ct", "new") in [str(s) for s in _values(right)], negate)
     return "unknown"
 
 
@@ -260,7 +260,7 @@ class _Walk:
 
 def port_open_from_outside(ruleset, port, proto="tcp"):
     """(open, explanation) for ``nft -j list ruleset`` output (already json-decoded)."""
-    walk = _Walk(ruleset, {"port": port, "proto": proto, "family": None})
+    walk = _Walk(ruleset, {"port": port, "proto": proto, "family": None, "ct": "new"})
     if not walk.base_chains():
         return True, "no nftables chain on the input hook: nothing filters port %d" % port
     verdict, key = walk.run()
@@ -270,13 +270,14 @@ def port_open_from_outside(ruleset, port, proto="tcp"):
     return True, "no input chain drops new %s/%d from an arbitrary address" % (proto, port)
 
 
-def outsider_admission(ruleset, port, proto, family):
-    """What a new packet from an arbitrary outside address (family "ip" or "ip6") to port/proto
-    meets: {"verdict": "accept"|"drop", "limits": [...], "ended_in": chain name or None}.
-    limits: the rate limits that drop it over their rate, on its way ({"table", "per_source",
-    "family", "rate", "per", "burst", "bans"}). Decides whether SIP from anywhere is refused, or
-    admitted only behind a per-source rate."""
-    walk = _Walk(ruleset, {"port": port, "proto": proto, "family": family})
+def outsider_admission(ruleset, port, proto, family, ct="new"):
+    """What a packet from an arbitrary outside address (family "ip" or "ip6") to port/proto
+    meets, the first of its flow (ct "new") or a later one (ct "established": a guesser that
+    keeps one socket): {"verdict": "accept"|"drop", "limits": [...], "ended_in": chain name or
+    None}. limits: the rate limits that drop it over their rate, on its way ({"table",
+    "per_source", "family", "rate", "per", "burst", "bans"}). Decides whether SIP from anywhere
+    is refused, or admitted only behind a per-source rate."""
+    walk = _Walk(ruleset, {"port": port, "proto": proto, "family": family, "ct": ct})
     verdict, _key = walk.run()
     return {"verdict": verdict, "limits": walk.limits, "ended_in": walk.ended_in}
 

@@ -158,10 +158,19 @@ def _describe_limit(limit):
                                       " (bans into %s)" % limit["bans"] if limit["bans"] else "")
 
 
+def _admitted(seen):
+    limits = [limit for limit in seen["limits"] if limit["per_source"]]
+    if not limits:
+        return "admitted in chain %s with no per-source limit" % (seen["ended_in"] or "policy")
+    return "admitted in chain %s, per source %s" % (seen["ended_in"], "; ".join(_describe_limit(l) for l in limits))
+
+
 def check_freepbx_sip_admission(target, evidence, freepbx):
     """FreePBX's firewall, against the goals of voipguard's own: SIP from an arbitrary internet
-    address is refused (its zones) or admitted only behind a per-source rate (its Responsive
-    Firewall and rate-limited services)."""
+    address is refused (its zones), or every packet of it, the first of a flow and the ones after
+    it, is admitted only behind a per-source rate (its Responsive Firewall, rate-limited
+    services). A limit placed after conntrack's "established" accept sees only a flow's first
+    packet: a guesser that keeps one socket is not limited by it."""
     evidence.add(key="FreePBX's firewall", value="; ".join(freepbx["evidence"]))
     if not freepbx["loaded"]:
         fail("FreePBX's firewall is switched on but its rules are not loaded: SIP is not limited at all")
@@ -173,23 +182,30 @@ def check_freepbx_sip_admission(target, evidence, freepbx):
     if out.rc != 0:
         raise RuntimeError("nft cannot list the ruleset: %s" % out.stderr.strip())
     ruleset = json.loads(out.stdout or "{}")
-    unlimited, lines = [], []
+    open_to_all, first_only, lines = [], [], []
     for family, name in (("ip", "IPv4"), ("ip6", "IPv6")):
         for proto, port in sip_ports(target):
-            seen = outsider_admission(ruleset, port, proto, family)
-            limits = [limit for limit in seen["limits"] if limit["per_source"]]
             where = "%s %s/%d" % (name, proto, port)
-            if seen["verdict"] == "drop":
-                lines.append("%s: refused (chain %s)" % (where, seen["ended_in"] or "policy"))
-            elif limits:
-                lines.append("%s: admitted in chain %s, per source %s" % (
-                    where, seen["ended_in"], "; ".join(_describe_limit(limit) for limit in limits)))
-            else:
-                lines.append("%s: admitted in chain %s with no per-source limit" % (where, seen["ended_in"] or "policy"))
-                unlimited.append(where)
-    evidence.add(command="nft -j list ruleset (a new packet from an arbitrary internet address)",
-                 output="\n".join(lines))
-    if unlimited:
-        fail("FreePBX's firewall admits SIP from any address with no per-source limit on %s: put the "
-             "SIP service only in the zones of known networks, or switch its rate limit or the "
-             "Responsive Firewall on (Connectivity > Firewall > Services)" % ", ".join(unlimited))
+            first = outsider_admission(ruleset, port, proto, family, ct="new")
+            if first["verdict"] == "drop":
+                lines.append("%s: refused (chain %s)" % (where, first["ended_in"] or "policy"))
+                continue
+            later = outsider_admission(ruleset, port, proto, family, ct="established")
+            lines.append("%s: first packet of a flow %s; later packets %s" % (where, _admitted(first), _admitted(later)))
+            if not any(limit["per_source"] for limit in first["limits"]):
+                open_to_all.append(where)
+            elif not any(limit["per_source"] for limit in later["limits"]):
+                first_only.append(where)
+    evidence.add(command="nft -j list ruleset (packets from an arbitrary internet address)", output="\n".join(lines))
+    problems = []
+    if open_to_all:
+        problems.append("admits SIP from any address with no per-source limit on %s: put the SIP service only "
+                        "in the zones of known networks, or switch its rate limit or the Responsive Firewall "
+                        "on (Connectivity > Firewall > Services)" % ", ".join(open_to_all))
+    if first_only:
+        problems.append("limits SIP from unknown addresses only on the first packet of a flow on %s: its "
+                        "'ct state established,related accept' comes before the per-source tiers, so a guesser "
+                        "that keeps one socket sends at any rate after its first packet is admitted (fail2ban "
+                        "stays the only brake)" % ", ".join(first_only))
+    if problems:
+        fail("FreePBX's firewall " + "; it ".join(problems))

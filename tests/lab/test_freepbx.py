@@ -86,40 +86,44 @@ FIREWALL_CONTROLS = "voipguard_table_present or ami_port_not_reachable or sip_ra
 ATTACKER = "198.19.0.66"
 
 
-def probe_sip(attacker, count):
-    """The attacker's SIP OPTIONS to the FreePBX host's internet address: {sent, answered}."""
-    out = attacker.check_output("voipguard-options %s %s %s", FREEPBX_INTERNET, str(count), str(count))
+def probe_sip(attacker, count, source_port):
+    """The attacker's SIP OPTIONS to the FreePBX host's internet address from one socket, at 200 a
+    second (faster than fail2ban reacts): {sent, answered}."""
+    out = attacker.check_output("voipguard-options %s %s 200 %s", FREEPBX_INTERNET, str(count), str(source_port))
     return dict((key, int(value)) for key, value in (part.split("=") for part in out.split()) if key != "unanswered")
 
 
 def test_freepbxs_firewall_is_held_to_the_same_goals_and_does_what_the_audit_reads(lab, freepbx, hardened, tmp_path):
-    # FreePBX's firewall as the lab loads it (lab/factory/freepbx/firewall.nft): SIP only from the
-    # trusted and internal networks; from anywhere else it meets the Responsive Firewall's tiers.
+    # FreePBX's firewall as the lab loads it (lab/factory/freepbx/firewall.nft): SIP from the
+    # trusted and internal networks; from anywhere else through the Responsive Firewall's tiers,
+    # which come after conntrack's "established" accept.
     attacker = lab("attacker")
     lift_bans(freepbx)  # a ban by fail2ban would drop the probe before FreePBX's firewall sees it
     controls = audit_controls(FREEPBX_INVENTORY, tmp_path / "loaded", FIREWALL_CONTROLS)
     assert {key: c["status"] for key, c in controls.items()} == \
-        {"VOIP-FW-001": "pass", "VOIP-FW-002": "pass", "VOIP-FW-004": "pass"}, controls
+        {"VOIP-FW-001": "pass", "VOIP-FW-002": "pass", "VOIP-FW-004": "fail"}, controls
+    message = controls["VOIP-FW-004"]["message"]
+    assert "only on the first packet of a flow on" in message and "IPv4 udp/5060" in message, message
     read = json.dumps(controls["VOIP-FW-004"]["evidence"])
-    assert "IPv4 udp/5060: refused (chain fpbxlogdrop)" in read, read
-    assert "per source" not in read
+    assert "first packet of a flow admitted in chain fpbxrfw, per source over 5/second burst 50" in read, read
+    signalling = freepbx.check_output("nft -s list chain inet fpbx fpbxsignalling")
     try:
-        # What the audit read is what the attacker meets: no answer, and the tiers count it.
-        assert probe_sip(attacker, 20) == {"sent": 20, "answered": 0}
-        assert ATTACKER in freepbx.check_output("nft list set inet fpbx rfw_clamped")
-        # The operator adds the SIP service to the external zone in FreePBX's GUI.
-        freepbx.check_output("nft add rule inet fpbx zone-external jump svc-pjsip")
-        freepbx.check_output("nft flush set inet fpbx rfw_clamped; nft flush set inet fpbx rfw_attacker")
-        controls = audit_controls(FREEPBX_INVENTORY, tmp_path / "open", FIREWALL_CONTROLS)
-        assert controls["VOIP-FW-004"]["status"] == "fail", controls["VOIP-FW-004"]
-        message = controls["VOIP-FW-004"]["message"]
-        assert "no per-source limit on" in message and "IPv4 udp/5060" in message, message
-        assert controls["VOIP-FW-002"]["status"] == "pass"  # the AMI stays closed
-        assert probe_sip(attacker, 5)["answered"] >= 1
-        assert ATTACKER not in freepbx.check_output("nft list set inet fpbx rfw_clamped")
+        # What the audit read is what the attacker meets: from one socket, far more than the
+        # 10/minute tier's burst of 10 gets an answer.
+        probed = probe_sip(attacker, 30, 5071)
+        assert probed["sent"] == 30 and probed["answered"] > 12, probed
+        # The operator switches the Responsive Firewall off: SIP from unknown addresses is refused.
+        freepbx.check_output("nft flush chain inet fpbx fpbxsignalling && "
+                             "nft add rule inet fpbx fpbxsignalling udp dport 5060 meta mark set 0x1 && "
+                             "nft add rule inet fpbx fpbxsignalling tcp dport 5060 meta mark set 0x1")
+        lift_bans(freepbx)
+        controls = audit_controls(FREEPBX_INVENTORY, tmp_path / "refused", FIREWALL_CONTROLS)
+        assert controls["VOIP-FW-004"]["status"] == "pass", controls["VOIP-FW-004"]
+        assert "IPv4 udp/5060: refused (chain fpbxlogdrop)" in json.dumps(controls["VOIP-FW-004"]["evidence"])
+        assert probe_sip(attacker, 5, 5072) == {"sent": 5, "answered": 0}
     finally:
-        freepbx.run("nft flush chain inet fpbx zone-external; nft flush set inet fpbx rfw_clamped; "
-                    "nft flush set inet fpbx rfw_attacker")
+        freepbx.run("nft -f - <<'EOF'\nflush chain inet fpbx fpbxsignalling\n%s\nEOF" % signalling)
+        time.sleep(2)  # fail2ban bans the probes' source a moment after they were logged
         lift_bans(freepbx)
 
 
@@ -138,9 +142,10 @@ def test_the_phones_pass_the_guard_after_apply_config(freepbx, regenerated):
 
 def test_the_factory_password_is_refused_from_outside_after_apply_config(lab, freepbx, regenerated):
     attacker = lab("attacker")
-    # FreePBX's firewall drops SIP from the internet (the test above); let it through, so that
-    # what refuses the factory password is Asterisk, after Apply Config.
+    # FreePBX's firewall meters SIP from the internet in its Responsive Firewall (the test above);
+    # let it straight through, so that what refuses the factory password is Asterisk.
     freepbx.check_output("nft add rule inet fpbx zone-external jump svc-pjsip")
+    lift_bans(freepbx)
     try:
         since = log_length(freepbx, "/var/log/asterisk/messages.log")
         answer = attacker.run("SIP_PASSWORD=%s voipguard-register %s %s 60", "200", FREEPBX_INTERNET, "200")

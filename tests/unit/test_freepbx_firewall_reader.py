@@ -48,18 +48,24 @@ def freepbx_table(*changes):
     return text
 
 
-def test_the_labs_freepbx_refuses_sip_from_anywhere_after_its_responsive_tiers(tmp_path):
+def test_the_labs_freepbx_admits_sip_from_anywhere_only_behind_its_responsive_tiers(tmp_path):
     ruleset = loaded(tmp_path, freepbx_table())
     for family in ("ip", "ip6"):
         for proto in ("udp", "tcp"):
             seen = outsider_admission(ruleset, 5060, proto, family)
-            assert seen["verdict"] == "drop" and seen["ended_in"] == "fpbxlogdrop"
+            assert seen["verdict"] == "accept" and seen["ended_in"] == "fpbxrfw"
             assert [(l["rate"], l["per"], l["burst"]) for l in seen["limits"]] == \
                 [(5, "second", 50), (10, "minute", 10), (100, "day", 100)]
             assert all(l["per_source"] and l["family"] == family for l in seen["limits"])
-    # No AMI, no HTTP outside the trusted zone.
+            assert seen["limits"][1]["bans"] == ("rfw_clamped" if family == "ip" else "rfw_clamped6")
+    # The tiers come after conntrack's accept: a flow's later packets pass them by.
+    for family in ("ip", "ip6"):
+        assert outsider_admission(ruleset, 5060, "udp", family, ct="established") == \
+            {"verdict": "accept", "limits": [], "ended_in": "fpbxfirewall"}
+    # No AMI, no HTTP, no TLS SIP service outside the trusted zone.
     assert port_open_from_outside(ruleset, 5038)[0] is False
     assert port_open_from_outside(ruleset, 8088)[0] is False
+    assert outsider_admission(ruleset, 5061, "tcp", "ip") == {"verdict": "drop", "limits": [], "ended_in": "fpbxlogdrop"}
 
 
 def test_sip_put_in_the_external_zone_is_admitted_with_no_limit(tmp_path):
@@ -79,10 +85,10 @@ def test_a_rate_limited_sip_service_admits_outsiders_only_behind_its_per_source_
         assert seen["limits"][2]["bans"] == ("rfw_clamped" if family == "ip" else "rfw_clamped6")
 
 
-def test_without_the_responsive_mark_unknown_sip_skips_the_tiers(tmp_path):
+def test_without_the_responsive_firewall_sip_from_anywhere_is_refused(tmp_path):
     ruleset = loaded(tmp_path, freepbx_table(("udp dport 5060 meta mark set 0x3", "udp dport 5060 meta mark set 0x1")))
     assert outsider_admission(ruleset, 5060, "udp", "ip") == {"verdict": "drop", "limits": [], "ended_in": "fpbxlogdrop"}
-    assert outsider_admission(ruleset, 5060, "tcp", "ip")["limits"], "tcp/5060 keeps its mark 0x3"
+    assert outsider_admission(ruleset, 5060, "tcp", "ip")["verdict"] == "accept", "tcp/5060 keeps its mark 0x3"
 
 
 def test_voipguards_own_table_refuses_sip_from_an_unlisted_source_after_its_brake(tmp_path):
@@ -91,6 +97,9 @@ def test_voipguards_own_table_refuses_sip_from_an_unlisted_source_after_its_brak
         seen = outsider_admission(ruleset, 5060, "udp", family)
         assert seen["verdict"] == "drop" and seen["ended_in"] == "sip_from"
         assert any(l["per_source"] and l["family"] == family and l["bans"] for l in seen["limits"])
+        # Its brake comes before conntrack's accept: a guesser that keeps one socket meets it too.
+        later = outsider_admission(ruleset, 5060, "udp", family, ct="established")
+        assert later["verdict"] == "accept" and any(l["per_source"] and l["family"] == family for l in later["limits"])
 
 
 class FirewallHost(FakeHost):
@@ -116,21 +125,34 @@ def freepbx_host(tmp_path, table):
     return HostContext(FirewallHost(loaded(tmp_path, table), chains), "pbx")
 
 
-def test_the_control_passes_freepbxs_refusal_and_names_what_it_read(tmp_path):
+RESPONSIVE_OFF = (("udp dport 5060 meta mark set 0x3", "udp dport 5060 meta mark set 0x1"),
+                  ("tcp dport 5060 meta mark set 0x3", "tcp dport 5060 meta mark set 0x1"))
+
+
+def test_the_control_fails_tiers_that_see_only_a_flows_first_packet_and_names_them(tmp_path):
     evidence = Evidence()
-    firewall_controls.test_sip_rate_per_source(freepbx_host(tmp_path, freepbx_table()), evidence)
+    with pytest.raises(Failed, match="only on the first packet of a flow on IPv4 tcp/5060, IPv4 udp/5060, "
+                                     "IPv6 tcp/5060, IPv6 udp/5060"):
+        firewall_controls.test_sip_rate_per_source(freepbx_host(tmp_path, freepbx_table()), evidence)
     read = repr(evidence.items)
-    assert "IPv4 udp/5060: refused (chain fpbxlogdrop)" in read and "IPv6 tcp/5061: refused" in read
+    assert ("IPv4 udp/5060: first packet of a flow admitted in chain fpbxrfw, per source over 5/second "
+            "burst 50 (bans into rfw_attacker); over 10/minute burst 10 (bans into rfw_clamped)") in read, read
+    assert "later packets admitted in chain fpbxfirewall with no per-source limit" in read
+    assert "IPv6 tcp/5061: refused (chain fpbxlogdrop)" in read
 
 
-def test_the_control_fails_sip_open_to_anyone_and_passes_it_behind_a_per_source_rate(tmp_path):
-    with pytest.raises(Failed, match="no per-source limit on IPv4 tcp/5060, IPv4 udp/5060, IPv6 tcp/5060, IPv6 udp/5060:"):
-        firewall_controls.test_sip_rate_per_source(
-            freepbx_host(tmp_path, freepbx_table((EXTERNAL_ZONE, WITH_SIP))), Evidence())
+def test_the_control_passes_sip_refused_to_unknown_addresses(tmp_path):
     evidence = Evidence()
-    firewall_controls.test_sip_rate_per_source(
-        freepbx_host(tmp_path, freepbx_table((EXTERNAL_ZONE, WITH_SIP), (SERVICE, RATE_LIMITED))), evidence)
-    assert "per source over 200/day burst 200 (bans into rfw_attacker)" in repr(evidence.items)
+    firewall_controls.test_sip_rate_per_source(freepbx_host(tmp_path, freepbx_table(*RESPONSIVE_OFF)), evidence)
+    read = repr(evidence.items)
+    assert "IPv4 udp/5060: refused (chain fpbxlogdrop)" in read and "IPv6 tcp/5060: refused" in read
+
+
+def test_the_control_fails_sip_open_to_anyone(tmp_path):
+    with pytest.raises(Failed, match="no per-source limit on IPv4 tcp/5060, IPv4 udp/5060, IPv6 tcp/5060, "
+                                     "IPv6 udp/5060:"):
+        firewall_controls.test_sip_rate_per_source(
+            freepbx_host(tmp_path, freepbx_table(*RESPONSIVE_OFF, (EXTERNAL_ZONE, WITH_SIP))), Evidence())
 
 
 def test_freepbxs_firewall_on_iptables_is_not_read_and_says_so():
