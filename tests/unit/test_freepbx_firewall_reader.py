@@ -4,8 +4,6 @@ native nftables driver builds it), loaded by the real nft into a throwaway netwo
 changed the way an operator would in FreePBX's GUI. The same reader on voipguard's own table.
 What the rules do to real packets is proven in the lab (tests/lab/test_freepbx.py)."""
 import json
-import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -16,27 +14,13 @@ from audit.hostctx import HostContext
 from audit.nftcheck import outsider_admission, port_open_from_outside
 from audit.plugin import Evidence
 from fake_results import FakeHost, FakeResult
-from test_nft_ruleset import render
+from test_nft_ruleset import loaded, render
 
 LAB_TABLE = Path(__file__).resolve().parents[2] / "lab" / "factory" / "freepbx" / "firewall.nft"
 EXTERNAL_ZONE = "\tchain zone-external {\n\t}\n"
 WITH_SIP = "\tchain zone-external {\n\t\tjump svc-pjsip\n\t}\n"
 SERVICE = "\tchain svc-pjsip {\n\t\tudp dport 5060 accept\n\t\ttcp dport 5060 accept\n"
 RATE_LIMITED = "\tchain svc-pjsip {\n\t\tudp dport 5060 jump fpbxratelimit\n\t\ttcp dport 5060 jump fpbxratelimit\n"
-
-
-def loaded(tmp_path, ruleset):
-    """nft -j list ruleset after loading ``ruleset`` in a network namespace of its own."""
-    if shutil.which("nft") is None or shutil.which("unshare") is None:
-        pytest.skip("nftables or unshare not installed")
-    path = tmp_path / "table.nft"
-    path.write_text(ruleset)
-    proc = subprocess.run(["unshare", "-n", "sh", "-c", f"nft -f {path} && nft -j list ruleset"],
-                          capture_output=True, text=True, check=False)
-    if proc.returncode != 0 and "Operation not permitted" in proc.stderr:
-        pytest.skip("a network namespace needs root")
-    assert proc.returncode == 0, proc.stderr
-    return json.loads(proc.stdout)
 
 
 def freepbx_table(*changes):

@@ -88,18 +88,23 @@ def test_flood_bantime_is_the_sets_timeout():
     assert ruleset.count("timeout 1h30m") == 2
 
 
-def loaded_chain(tmp_path, ruleset, name):
-    """nft -j list chain of the table loaded in a throwaway network namespace (unshare -n)."""
+def loaded(tmp_path, ruleset, listing="list ruleset"):
+    """nft -j LISTING after loading ``ruleset`` in a throwaway network namespace (unshare -n)."""
     if shutil.which("nft") is None or shutil.which("unshare") is None:
         pytest.skip("nftables or unshare not installed")
-    path = tmp_path / "voipguard.nft"
+    path = tmp_path / "table.nft"
     path.write_text(ruleset)
-    proc = subprocess.run(["unshare", "-n", "sh", "-c", f"nft -f {path} && nft -j list chain inet voipguard {name}"],
+    proc = subprocess.run(["unshare", "-n", "sh", "-c", f"nft -f {path} && nft -j {listing}"],
                           capture_output=True, text=True, check=False)
     if proc.returncode != 0 and "Operation not permitted" in proc.stderr:
         pytest.skip("a network namespace needs root")
     assert proc.returncode == 0, proc.stderr
     return json.loads(proc.stdout)
+
+
+def loaded_chain(tmp_path, ruleset, name):
+    """nft -j list chain of voipguard's table, loaded in a throwaway network namespace."""
+    return loaded(tmp_path, ruleset, f"list chain inet voipguard {name}")
 
 
 def test_audit_reads_the_per_source_limits_and_the_flood_ban(tmp_path):
