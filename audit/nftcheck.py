@@ -2,9 +2,11 @@
 
 Used when no probe host can try it for real. Reads ``nft -j list ruleset`` and follows every
 base chain on the input hook the way netfilter does: a drop in any of them is final, an accept
-only ends that chain. The outsider is unknown, so a rule restricted to source addresses or an
-established connection never matches it; a rule on an input interface other than loopback may
-(the outsider's interface is not known). A rule this reader does not understand is assumed to
+only ends that chain. The outsider is unknown, so a rule restricted to source addresses never
+matches it, nor one on an established connection unless the packet is a flow's later one. A rule
+on an input interface never matches it when a port's reachability is asked (an interface rule
+is taken as a LAN's), and may match it when SIP admission is asked (FreePBX puts its internet
+interface in a zone; loopback never). A rule this reader does not understand is assumed to
 match when it accepts and not to match when it drops (the conservative reading: "open" unless a
 drop surely applies). A rule that drops only over a rate does not stop the packet: it is
 recorded as a limit the packet passed (FreePBX's Responsive Firewall meters, voipguard's SIP
@@ -83,8 +85,11 @@ def _match_result(match, packet, named, family, table):
     if isinstance(left, dict) and "meta" in left:
         key = left["meta"].get("key")
         if key in ("iif", "iifname"):
-            # Loopback is never the outsider's; any other interface may be.
-            return _yes_no(False, negate) if "lo" in [str(v) for v in _values(right)] else "unknown"
+            if "lo" in [str(v) for v in _values(right)]:
+                return _yes_no(False, negate)  # loopback is never the outsider's
+            if packet.get("interfaces") == "any":
+                return "unknown"  # the outsider's interface is not known: a zone's may be it
+            return "no" if not negate else "unknown"
         if key == "l4proto":
             return _yes_no(packet["proto"] in [str(v) for v in _values(right)], negate)
         if key in ("nfproto", "protocol"):
@@ -277,7 +282,7 @@ def outsider_admission(ruleset, port, proto, family, ct="new"):
     None}. limits: the rate limits that drop it over their rate, on its way ({"table",
     "per_source", "family", "rate", "per", "burst", "bans"}). Decides whether SIP from anywhere
     is refused, or admitted only behind a per-source rate."""
-    walk = _Walk(ruleset, {"port": port, "proto": proto, "family": family, "ct": ct})
+    walk = _Walk(ruleset, {"port": port, "proto": proto, "family": family, "ct": ct, "interfaces": "any"})
     verdict, _key = walk.run()
     return {"verdict": verdict, "limits": walk.limits, "ended_in": walk.ended_in}
 

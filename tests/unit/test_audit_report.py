@@ -350,6 +350,16 @@ def test_nft_reader_port_closed_when_only_admin_sources_are_accepted():
     assert port_open_from_outside(ruleset, 5038)[0] is False
 
 
+def test_nft_reader_takes_an_interface_rule_as_a_lans_for_ports_and_as_maybe_the_outsiders_for_sip():
+    from audit.nftcheck import outsider_admission
+    lan = {"match": {"op": "==", "left": {"meta": {"key": "iifname"}}, "right": "eth1"}}
+    loopback = {"match": {"op": "==", "left": {"meta": {"key": "iifname"}}, "right": "lo"}}
+    ruleset = _ruleset([[loopback, {"accept": None}], [lan, {"accept": None}]])
+    assert port_open_from_outside(ruleset, 5038)[0] is False
+    assert outsider_admission(ruleset, 5038, "tcp", "ip")["verdict"] == "accept"
+    assert outsider_admission(_ruleset([[loopback, {"accept": None}]]), 5038, "tcp", "ip")["verdict"] == "drop"
+
+
 def test_nft_reader_port_open_when_accepted_from_anywhere_or_no_filter():
     assert port_open_from_outside(_ruleset([[_dport({"set": [5038, 8088]}), {"accept": None}]]), 8088)[0]
     assert port_open_from_outside({"nftables": []}, 5038)[0]
