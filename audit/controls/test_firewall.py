@@ -199,13 +199,13 @@ def check_freepbx_sip_admission(target, evidence, freepbx):
     evidence.add(command="nft -j list ruleset (packets from an arbitrary internet address)", output="\n".join(lines))
     problems = []
     if open_to_all:
-        problems.append("admits SIP from any address with no per-source limit on %s: put the SIP service only "
-                        "in the zones of known networks, or switch its rate limit or the Responsive Firewall "
-                        "on (Connectivity > Firewall > Services)" % ", ".join(open_to_all))
+        problems.append("admits SIP from any address with no per-source limit on %s: keep the SIP service "
+                        "to the zones of known networks (Connectivity > Firewall > Services)" % ", ".join(open_to_all))
     if first_only:
         problems.append("limits SIP from unknown addresses only on the first packet of a flow on %s: its "
                         "'ct state established,related accept' comes before the per-source tiers, so a guesser "
-                        "that keeps one socket sends at any rate after its first packet is admitted (fail2ban "
-                        "stays the only brake)" % ", ".join(first_only))
+                        "that keeps one socket sends at any rate after its first packet is admitted, and "
+                        "fail2ban stays the only brake. Keep SIP to the zones of known networks, with the "
+                        "Responsive Firewall off, where the phones allow it" % ", ".join(first_only))
     if problems:
         fail("FreePBX's firewall " + "; it ".join(problems))
