@@ -190,8 +190,8 @@ class _Walk:
                 elif "mangle" in statement and statement["mangle"].get("key", {}).get("meta", {}).get("key") == "mark":
                     value = statement["mangle"].get("value")
                     mark = value if isinstance(value, int) else None
-                elif _rate_limit(statement):
-                    rate = _rate_limit(statement)
+                elif (found := _rate_limit(statement)) is not None:
+                    rate = found
                 elif not any(key in statement for key in _UNDERSTOOD_STATEMENTS):
                     matched = "unknown" if matched == "yes" else matched
             if matched == "no":

@@ -183,8 +183,9 @@ def check_freepbx_sip_admission(target, evidence, freepbx):
         raise RuntimeError("nft cannot list the ruleset: %s" % out.stderr.strip())
     ruleset = json.loads(out.stdout or "{}")
     open_to_all, first_only, lines = [], [], []
+    ports = sip_ports(target)
     for family, name in (("ip", "IPv4"), ("ip6", "IPv6")):
-        for proto, port in sip_ports(target):
+        for proto, port in ports:
             where = "%s %s/%d" % (name, proto, port)
             first = outsider_admission(ruleset, port, proto, family, ct="new")
             if first["verdict"] == "drop":
