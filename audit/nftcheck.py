@@ -139,6 +139,16 @@ def _rate_limit(statement):
     return {"limit": limit, "key": (key or {}).get("payload")}
 
 
+def _limit_found(rate, expr, table):
+    """One rate limit as the reader reports it; bans: the set the same rule adds the source to."""
+    limit, key = rate["limit"], rate["key"] or {}
+    bans = next((e["set"]["set"].lstrip("@") for e in expr
+                 if "set" in e and e["set"].get("op") == "add"), None)
+    return {"table": table, "per_source": key.get("field") == "saddr",
+            "family": key.get("protocol"), "rate": limit.get("rate"), "per": limit.get("per"),
+            "burst": limit.get("burst"), "bans": bans}
+
+
 class _Walk:
     """One packet through the input hook: its verdict, the limits it passed, where it ended."""
 
@@ -207,7 +217,7 @@ class _Walk:
             if rate is not None:
                 verdict_here = self._resolve(verdict, chain_key, depth)
                 if rate["limit"].get("inv") and verdict_here == "drop":
-                    self.limits.append(self._describe(rate, expr, table))
+                    self.limits.append(_limit_found(rate, expr, table))
                 elif verdict_here == "accept":
                     self.ended_in = self.ended_in or name
                     return "accept"  # accepted under a rate: the outsider gets in at that rate
@@ -242,15 +252,6 @@ class _Walk:
             self.limits, self.packet["mark"], self.ended_in = saved
             return sub
         return None
-
-    @staticmethod
-    def _describe(rate, expr, table):
-        limit, key = rate["limit"], rate["key"] or {}
-        bans = next((e["set"]["set"].lstrip("@") for e in expr
-                     if "set" in e and e["set"].get("op") == "add"), None)
-        return {"table": table, "per_source": key.get("field") == "saddr",
-                "family": key.get("protocol"), "rate": limit.get("rate"), "per": limit.get("per"),
-                "burst": limit.get("burst"), "bans": bans}
 
     def run(self):
         """(verdict, base chain that decided or None)."""
@@ -309,8 +310,6 @@ def per_source_limits(chain_listing):
                 continue
             if not rate["limit"].get("inv") or rate["key"].get("field") != "saddr":
                 continue
-            bans = next((e["set"]["set"].lstrip("@") for e in expressions
-                         if "set" in e and e["set"].get("op") == "add"), None)
-            limits.append({"family": rate["key"].get("protocol"), "rate": rate["limit"].get("rate"),
-                           "per": rate["limit"].get("per"), "burst": rate["limit"].get("burst"), "bans": bans})
+            described = _limit_found(rate, expressions, None)
+            limits.append(dict((key, described[key]) for key in ("family", "rate", "per", "burst", "bans")))
     return limits
