@@ -12,6 +12,7 @@ import shlex
 import uuid
 
 from audit import ROOT  # noqa: F401  (puts module_utils on the import path)
+from audit import iptables_save
 from ansible.module_utils import asterisk_conf, asterisk_live, pbx_distribution, secret_policy, trunk_boundary
 from ansible.module_utils.asterisk_conf import ast_true
 
@@ -22,6 +23,10 @@ GUARD_PREFIX = "voipguard-guard-"
 SSH_HOST_KEYS = ("/etc/ssh/ssh_host_ed25519_key.pub", "/etc/ssh/ssh_host_ecdsa_key.pub",
                  "/etc/ssh/ssh_host_rsa_key.pub")
 
+
+# The filter table of iptables (FreePBX 17's firewall), with either backend; nothing when the
+# host has no iptables.
+IPTABLES_SAVE = "command -v iptables-save >/dev/null && iptables-save -t filter 2>/dev/null || true"
 
 # What the controls read of every running Asterisk: fetched together with the first CLI call.
 LISTINGS = ("core show version", "pjsip show endpoints", "pjsip show auths", "pjsip show aors",
@@ -109,9 +114,21 @@ class HostContext:
         def compute():
             if not self.distribution()["gui_managed"]:
                 return {"active": False, "loaded": False, "backend": None, "evidence": []}
-            chains = self.host.run("nft list chains 2>/dev/null").stdout
-            return pbx_distribution.freepbx_firewall(self.read, chains)
+            chains, iptables = run_batch(self.host, ["nft list chains 2>/dev/null", IPTABLES_SAVE])
+            return pbx_distribution.freepbx_firewall(self.read, chains or "", iptables or "")
         return self._cached("gui_firewall", compute)
+
+    def firewall_ruleset(self):
+        """Every rule on the input path, as ``nft -j list ruleset`` items: nftables' own, and
+        iptables' and ip6tables' filter tables translated (audit/iptables_save.py). None when nft
+        cannot list the ruleset."""
+        def compute():
+            nft, iptables, ip6tables = run_batch(self.host, ["nft -j list ruleset", IPTABLES_SAVE,
+                                                             IPTABLES_SAVE.replace("iptables", "ip6tables")])
+            if nft is None:
+                return None
+            return iptables_save.combined_ruleset(json.loads(nft or "{}"), iptables or "", ip6tables or "")
+        return self._cached("firewall_ruleset", compute)
 
     def files(self, pattern):
         """The files of /etc/asterisk one brace-free include pattern names, sorted as glob(3)."""

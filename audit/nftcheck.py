@@ -10,7 +10,8 @@ interface in a zone; loopback never). A rule this reader does not understand is 
 match when it accepts and not to match when it drops (the conservative reading: "open" unless a
 drop surely applies). A rule that drops only over a rate does not stop the packet: it is
 recorded as a limit the packet passed (FreePBX's Responsive Firewall meters, voipguard's SIP
-brake), and the walk goes on.
+brake), and the walk goes on. iptables rules (FreePBX 17's firewall) arrive translated into the
+same form by audit/iptables_save.py.
 """
 
 _SOURCE_FIELDS = ("saddr",)
@@ -80,7 +81,13 @@ def _match_result(match, packet, named, family, table):
             if protocol not in (packet["proto"], "th", None):
                 return "no"
             return _yes_no(_contains(right, packet["port"], named, family, table), negate)
-        if field in ("sport", "daddr"):
+        if field == "daddr":
+            # The outsider's packet is addressed to the host itself: not a broadcast or multicast
+            # address, nor one of a named set filled from outside the ruleset.
+            if (isinstance(right, str) and right.startswith("@")) or _group_address(right):
+                return "no" if not negate else "unknown"
+            return "unknown"
+        if field == "sport":
             return "unknown"
     if isinstance(left, dict) and "meta" in left:
         key = left["meta"].get("key")
@@ -90,6 +97,8 @@ def _match_result(match, packet, named, family, table):
             if packet.get("interfaces") == "any":
                 return "unknown"  # the outsider's interface is not known: a zone's may be it
             return "no" if not negate else "unknown"
+        if key == "pkttype":
+            return _yes_no(bool({"host", "unicast"} & {str(v) for v in _values(right)}), negate)
         if key == "l4proto":
             return _yes_no(packet["proto"] in [str(v) for v in _values(right)], negate)
         if key in ("nfproto", "protocol"):
@@ -107,6 +116,32 @@ def _match_result(match, packet, named, family, table):
     if isinstance(left, dict) and "ct" in left and left["ct"].get("key") == "state":
         return _yes_no(packet.get("ct", "new") in [str(s) for s in _values(right)], negate)
     return "unknown"
+
+
+def _group_address(right):
+    if isinstance(right, dict) and "prefix" in right:
+        right = right["prefix"].get("addr")
+    if not isinstance(right, str):
+        return False
+    return right == "255.255.255.255" or right.lower().startswith("ff") or \
+        (right.split(".")[0].isdigit() and 224 <= int(right.split(".")[0]) <= 239)
+
+
+def _mark_value(value, mark):
+    """The mark a "meta mark set" statement gives: a constant, or an expression of the current
+    mark (|, &, ^ with constants: iptables' --set-xmark as nftables shows it). None: unknown."""
+    if isinstance(value, int):
+        return value
+    if isinstance(value, dict) and value.get("meta", {}).get("key") == "mark":
+        return mark
+    if isinstance(value, dict) and len(value) == 1:
+        operator, operands = next(iter(value.items()))
+        if operator in ("|", "&", "^") and isinstance(operands, list) and len(operands) == 2:
+            left, right = _mark_value(operands[0], mark), _mark_value(operands[1], mark)
+            if left is None or right is None:
+                return None
+            return {"|": left | right, "&": left & right, "^": left ^ right}[operator]
+    return None
 
 
 def _mark_result(mask, right, packet, negate):
@@ -139,6 +174,10 @@ def _rate_limit(statement):
     return {"limit": limit, "key": (key or {}).get("payload")}
 
 
+def _comment(expr):
+    return next((s["comment"] for s in expr if isinstance(s.get("comment"), str)), None)
+
+
 def _limit_found(rate, expr, table):
     """One rate limit as the reader reports it; bans: the set the same rule adds the source to."""
     limit, key = rate["limit"], rate["key"] or {}
@@ -166,6 +205,7 @@ class _Walk:
         self.packet = dict(packet, mark=0)
         self.limits = []
         self.ended_in = None
+        self.ended_by = None  # the deciding rule's comment (iptables rules carry their text there)
 
     def base_chains(self):
         families = ("inet", self.packet["family"]) if self.packet["family"] else ("inet", "ip", "ip6")
@@ -198,8 +238,7 @@ class _Walk:
                 elif "return" in statement:
                     verdict = ("return", None)
                 elif "mangle" in statement and statement["mangle"].get("key", {}).get("meta", {}).get("key") == "mark":
-                    value = statement["mangle"].get("value")
-                    mark = value if isinstance(value, int) else None
+                    mark = _mark_value(statement["mangle"].get("value"), self.packet["mark"])
                 elif (found := _rate_limit(statement)) is not None:
                     rate = found
                 elif not any(key in statement for key in _UNDERSTOOD_STATEMENTS):
@@ -219,16 +258,17 @@ class _Walk:
                 if rate["limit"].get("inv") and verdict_here == "drop":
                     self.limits.append(_limit_found(rate, expr, table))
                 elif verdict_here == "accept":
-                    self.ended_in = self.ended_in or name
+                    if self.ended_in is None:
+                        self.ended_in, self.ended_by = name, _comment(expr)
                     return "accept"  # accepted under a rate: the outsider gets in at that rate
                 continue
             kind, target = verdict
             if kind == "accept":
-                self.ended_in = name
+                self.ended_in, self.ended_by = name, _comment(expr)
                 return "accept"
             if kind == "drop":
                 if matched == "yes":
-                    self.ended_in = name
+                    self.ended_in, self.ended_by = name, _comment(expr)
                     return "drop"
             elif kind == "return":
                 if matched == "yes":
@@ -247,9 +287,9 @@ class _Walk:
             return kind
         if kind in ("jump", "goto"):
             # Only whether the target ends in a verdict: its own limits and mark are not the packet's.
-            saved = (list(self.limits), self.packet["mark"], self.ended_in)
+            saved = (list(self.limits), self.packet["mark"], self.ended_in, self.ended_by)
             sub = self.chain((chain_key[0], chain_key[1], target), depth + 1)
-            self.limits, self.packet["mark"], self.ended_in = saved
+            self.limits, self.packet["mark"], self.ended_in, self.ended_by = saved
             return sub
         return None
 
@@ -280,12 +320,12 @@ def outsider_admission(ruleset, port, proto, family, ct="new"):
     """What a packet from an arbitrary outside address (family "ip" or "ip6") to port/proto
     meets, the first of its flow (ct "new") or a later one (ct "established": a guesser that
     keeps one socket): {"verdict": "accept"|"drop", "limits": [...], "ended_in": chain name or
-    None}. limits: the rate limits that drop it over their rate, on its way ({"table",
+    None, "ended_by": the text of the deciding rule where it carries one (iptables rules), or None}. limits: the rate limits that drop it over their rate, on its way ({"table",
     "per_source", "family", "rate", "per", "burst", "bans"}). Decides whether SIP from anywhere
     is refused, or admitted only behind a per-source rate."""
     walk = _Walk(ruleset, {"port": port, "proto": proto, "family": family, "ct": ct, "interfaces": "any"})
     verdict, _key = walk.run()
-    return {"verdict": verdict, "limits": walk.limits, "ended_in": walk.ended_in}
+    return {"verdict": verdict, "limits": walk.limits, "ended_in": walk.ended_in, "ended_by": walk.ended_by}
 
 
 def per_source_limits(chain_listing):

@@ -115,7 +115,8 @@ def main():
     distribution = detect(read_or_none, configuration_files(config_dir))
     firewall = dict(active=False, loaded=False, backend=None, evidence=[], trust_missing=[])
     if distribution["gui_managed"]:
-        firewall.update(freepbx_firewall(read_or_none, command_output(module, ["nft", "list", "chains"])))
+        firewall.update(freepbx_firewall(read_or_none, command_output(module, ["nft", "list", "chains"]),
+                                         command_output(module, ["iptables-save", "-t", "filter"])))
     if firewall["active"] and module.params["firewall_trusted"]:
         fwconsole = module.get_bin_path("fwconsole")
         if fwconsole is None:

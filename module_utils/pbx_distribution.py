@@ -158,23 +158,31 @@ def gui_secret_fix(finding):
 # inet fpbx of its own (the native nftables driver, FreePBX 18).
 FREEPBX_FIREWALL_MARKER = "/etc/asterisk/firewall.enabled"
 _FREEPBX_NFT = re.compile(r"^\s*(table\s+\w+\s+fpbx\w*|chain\s+fpbx\w*)", re.MULTILINE)
+_FREEPBX_IPTABLES = re.compile(r"^:(fpbx\w*) ", re.MULTILINE)
 
 
-def freepbx_firewall(read, nft_chains=""):
+def freepbx_firewall(read, nft_chains="", iptables_save=""):
     """{active, loaded, backend, evidence}: whether FreePBX's own firewall is switched on or
     filters this host (active), whether its rules are loaded now (loaded), and in which form
-    ("nftables": its own table inet fpbx; "iptables": fpbx* chains of iptables, None when not
-    loaded). nft_chains: the output of 'nft list chains' (names and hooks, no rules)."""
+    ("nftables": its own table inet fpbx; "iptables": fpbx* chains of iptables, as FreePBX 17's
+    firewall module builds them, None when not loaded). nft_chains: the output of 'nft list
+    chains' (names and hooks, no rules); iptables_save: of 'iptables-save -t filter', which also
+    shows the chains of iptables-legacy, which nft does not."""
     evidence = []
     if read(FREEPBX_FIREWALL_MARKER) is not None:
         evidence.append("%s exists (FreePBX's firewall is switched on)" % FREEPBX_FIREWALL_MARKER)
     found = sorted(set(" ".join(match.group(1).split()) for match in _FREEPBX_NFT.finditer(nft_chains or "")))
+    legacy = sorted(set(_FREEPBX_IPTABLES.findall(iptables_save or "")))
     if found:
         evidence.append("FreePBX's firewall is loaded: %s" % ", ".join(found))
+    elif legacy:
+        evidence.append("FreePBX's firewall is loaded in iptables: chain %s" % ", chain ".join(legacy))
     backend = None
-    if found:
-        backend = "nftables" if re.search(r"^\s*table\s+inet\s+fpbx\s*\{", nft_chains, re.MULTILINE) else "iptables"
-    return {"active": bool(evidence), "loaded": bool(found), "backend": backend, "evidence": evidence}
+    if found and re.search(r"^\s*table\s+inet\s+fpbx\s*\{", nft_chains, re.MULTILINE):
+        backend = "nftables"
+    elif found or legacy:
+        backend = "iptables"
+    return {"active": bool(evidence), "loaded": bool(found or legacy), "backend": backend, "evidence": evidence}
 
 
 def firewall_trust_missing(wanted, list_output):

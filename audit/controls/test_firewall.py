@@ -7,7 +7,7 @@ import testinfra
 
 from audit.hostctx import is_loopback
 from audit.nftcheck import outsider_admission, per_source_limits, port_open_from_outside
-from audit.plugin import control, fail, not_applicable
+from audit.plugin import control, fail
 
 REFS = ["nftables wiki: Simple ruleset for a server", "Asterisk docs: Important-Security-Considerations"]
 
@@ -25,8 +25,8 @@ def test_voipguard_table_present(target, evidence):
         # One firewall: voipguard adds none beside FreePBX's; FW-002/003 probe what it lets in.
         evidence.add(key="FreePBX's firewall", value="; ".join(freepbx["evidence"]))
         if not freepbx["loaded"]:
-            fail("FreePBX's firewall is switched on but none of its rules are loaded (no fpbx table or "
-                 "chain in nftables): nothing filters this host. Start it: fwconsole firewall start")
+            fail("FreePBX's firewall is switched on but none of its rules are loaded (no fpbx table or chain in "
+                 "nftables, no fpbx chain in iptables): nothing filters this host. Start it: fwconsole firewall start")
         return
     out = target.run("nft list table inet voipguard")
     evidence.add(command="nft list table inet voipguard", output=(out.stdout or out.stderr).strip()[:1500])
@@ -80,11 +80,11 @@ def check_port_unreachable(target, evidence, port, service):
                 fail("%s port %d is reachable from outside host %s at %s"
                      % (service, port, name, ", ".join(reached)))
             return
-    rules = target.run("nft -j list ruleset")
-    if rules.rc != 0:
+    ruleset = target.firewall_ruleset()
+    if ruleset is None:
         fail("%s listens on %s and the nftables ruleset cannot be read" % (service, ", ".join(exposed)))
-    is_open, why = port_open_from_outside(json.loads(rules.stdout or "{}"), port)
-    evidence.add(command="nft -j list ruleset (port %d, arbitrary source)" % port, output=why)
+    is_open, why = port_open_from_outside(ruleset, port)
+    evidence.add(command="%s (port %d, arbitrary source)" % (RULESET_READ, port), output=why)
     if is_open:
         fail("%s listens on %s and %s" % (service, ", ".join(exposed), why))
 
@@ -141,6 +141,8 @@ def test_sip_rate_per_source(target, evidence):
         fail("SIP is not rate-limited per source for %s" % " and ".join(missing))
 
 
+RULESET_READ = "nft -j list ruleset; iptables-save -t filter; ip6tables-save -t filter"
+
 # The SIP ports an outsider is tried on: the usual ones, and every UDP/TCP/TLS transport the
 # running Asterisk binds (pjsip show transports).
 _USUAL_SIP_PORTS = (("udp", 5060), ("tcp", 5060), ("tcp", 5061))
@@ -154,15 +156,19 @@ def sip_ports(target):
 
 
 def _describe_limit(limit):
-    return "over %s/%s burst %s%s" % (limit["rate"], limit["per"], limit["burst"],
-                                      " (bans into %s)" % limit["bans"] if limit["bans"] else "")
+    burst = " burst %s" % limit["burst"] if limit["burst"] is not None else ""
+    return "over %s/%s%s%s" % (limit["rate"], limit["per"], burst,
+                               " (bans into %s)" % limit["bans"] if limit["bans"] else "")
 
 
 def _admitted(seen):
     limits = [limit for limit in seen["limits"] if limit["per_source"]]
+    where = "admitted in chain %s" % (seen["ended_in"] or "policy")
+    if seen.get("ended_by"):
+        where += " (%s)" % seen["ended_by"]
     if not limits:
-        return "admitted in chain %s with no per-source limit" % (seen["ended_in"] or "policy")
-    return "admitted in chain %s, per source %s" % (seen["ended_in"], "; ".join(_describe_limit(l) for l in limits))
+        return where + " with no per-source limit"
+    return "%s, per source %s" % (where, "; ".join(_describe_limit(l) for l in limits))
 
 
 def check_freepbx_sip_admission(target, evidence, freepbx):
@@ -174,15 +180,10 @@ def check_freepbx_sip_admission(target, evidence, freepbx):
     evidence.add(key="FreePBX's firewall", value="; ".join(freepbx["evidence"]))
     if not freepbx["loaded"]:
         fail("FreePBX's firewall is switched on but its rules are not loaded: SIP is not limited at all")
-    if freepbx["backend"] == "iptables":
-        not_applicable("FreePBX's firewall runs on iptables here (FreePBX 17 and older): its xt_recent "
-                       "rate limits are not read by this control; 'iptables-save -t filter | grep fpbx' "
-                       "shows them")
-    out = target.run("nft -j list ruleset")
-    if out.rc != 0:
-        raise RuntimeError("nft cannot list the ruleset: %s" % out.stderr.strip())
-    ruleset = json.loads(out.stdout or "{}")
-    open_to_all, first_only, lines = [], [], []
+    ruleset = target.firewall_ruleset()
+    if ruleset is None:
+        raise RuntimeError("nft cannot list the ruleset")
+    open_to_all, first_only, lines, newcomers_free = [], [], [], False
     ports = sip_ports(target)
     for family, name in (("ip", "IPv4"), ("ip6", "IPv6")):
         for proto, port in ports:
@@ -195,16 +196,20 @@ def check_freepbx_sip_admission(target, evidence, freepbx):
             lines.append("%s: first packet of a flow %s; later packets %s" % (where, _admitted(first), _admitted(later)))
             if not any(limit["per_source"] for limit in first["limits"]):
                 open_to_all.append(where)
+                newcomers_free = newcomers_free or "TEMPWHITELIST" in (first.get("ended_by") or "")
             elif not any(limit["per_source"] for limit in later["limits"]):
                 first_only.append(where)
-    evidence.add(command="nft -j list ruleset (packets from an arbitrary internet address)", output="\n".join(lines))
+    evidence.add(command="%s (packets from an arbitrary internet address)" % RULESET_READ, output="\n".join(lines))
     problems = []
     if open_to_all:
-        problems.append("admits SIP from any address with no per-source limit on %s: keep the SIP service "
-                        "to the zones of known networks (Connectivity > Firewall > Services)" % ", ".join(open_to_all))
+        problems.append("admits SIP from any address with no per-source limit on %s%s: keep the SIP service "
+                        "to the zones of known networks (Connectivity > Firewall > Services)"
+                        % (", ".join(open_to_all),
+                           " (its Responsive Firewall accepts a source it has never seen for 90 s, on "
+                           "TEMPWHITELIST, before its tiers count it)" if newcomers_free else ""))
     if first_only:
         problems.append("limits SIP from unknown addresses only on the first packet of a flow on %s: its "
-                        "'ct state established,related accept' comes before the per-source tiers, so a guesser "
+                        "accept of established flows comes before the per-source tiers, so a guesser "
                         "that keeps one socket sends at any rate after its first packet is admitted, and "
                         "fail2ban stays the only brake. Keep SIP to the zones of known networks, with the "
                         "Responsive Firewall off, where the phones allow it" % ", ".join(first_only))

@@ -9,6 +9,7 @@
 #   freepbx.conf          a FreePBX host: its marker files (freepbx.conf, amportal.conf, framework
 #                         module.xml), its firewall switched on and loaded (firewall.nft, its
 #                         external zone the interface that holds firewall-external's address;
+#                         FreePBX 17's iptables form beside it, firewall.iptables/.ip6tables;
 #                         fwconsole: a stand-in for its CLI); a pristine copy of asterisk/ is kept
 #                         for lab/tools/voipguard-freepbx-apply-config
 set -e
@@ -29,6 +30,10 @@ if [ -f /tmp/factory/freepbx.conf ]; then
   install -d -m 0750 /var/lib/asterisk/firewall
   sed "s/@EXTERNAL_IF@/$external/" /tmp/factory/firewall.nft >/var/lib/asterisk/firewall/fpbx.nft
   nft -f /var/lib/asterisk/firewall/fpbx.nft
+  # FreePBX 17's form of the same firewall (iptables), for the tests that load it instead.
+  for form in iptables ip6tables; do
+    sed "s/@EXTERNAL_IF@/$external/" /tmp/factory/firewall.$form >/var/lib/asterisk/firewall/fpbx17.$form
+  done
 fi
 if [ -d /tmp/factory/bin ]; then
   install -m 0755 /tmp/factory/bin/* /usr/local/bin/

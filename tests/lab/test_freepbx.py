@@ -127,6 +127,45 @@ def test_freepbxs_firewall_is_held_to_the_same_goals_and_does_what_the_audit_rea
         lift_bans(freepbx)
 
 
+def test_freepbx_17s_iptables_firewall_is_read_and_does_what_the_audit_reads(lab, freepbx, hardened, tmp_path):
+    # FreePBX 17's firewall module drives iptables: the same settings in the form its driver
+    # builds (lab/factory/freepbx/firewall.iptables, .ip6tables), loaded in place of the table.
+    attacker = lab("attacker")
+    table = freepbx.check_output("nft list table inet fpbx")
+    rfw = "/var/lib/asterisk/firewall/fpbx17"
+    freepbx.check_output("ipset create -exist lefilter bitmap:port range 80-65535 timeout 60 && "
+                         f"iptables-restore < {rfw}.iptables && ip6tables-restore < {rfw}.ip6tables && "
+                         "nft delete table inet fpbx")
+    try:
+        lift_bans(freepbx)
+        controls = audit_controls(FREEPBX_INVENTORY, tmp_path / "as-loaded", FIREWALL_CONTROLS)
+        assert {key: c["status"] for key, c in controls.items()} == \
+            {"VOIP-FW-001": "pass", "VOIP-FW-002": "pass", "VOIP-FW-004": "fail"}, controls
+        message = controls["VOIP-FW-004"]["message"]
+        assert "no per-source limit on" in message and "never seen for 90 s" in message, message
+        # What the audit read is what the attacker meets: a source it has never seen is answered
+        # every time, far past the 10-a-minute tier.
+        assert probe_sip(attacker, 30, 5073) == {"sent": 30, "answered": 30}
+        # FreePBX before FREEPBX-22170 had no temporary whitelist: the tiers count every UDP packet.
+        freepbx.check_output("for family in iptables ip6tables; do $family-save -t filter | grep -- '-A fpbxrfw .*TEMPWHITELIST' "
+                             "| sed 's/^-A /-D /' | while read -r rule; do eval $family $rule; done; done")
+        time.sleep(2)  # fail2ban bans the probes' source a moment after they were logged
+        lift_bans(freepbx)
+        controls = audit_controls(FREEPBX_INVENTORY, tmp_path / "no-temporary-whitelist", FIREWALL_CONTROLS)
+        message = controls["VOIP-FW-004"]["message"]
+        assert "only on the first packet of a flow on IPv4 tcp/5060" in message and "udp" not in message, message
+        read = json.dumps(controls["VOIP-FW-004"]["evidence"])
+        assert "per source over 50/10 seconds; over 10/60 seconds" in read, read
+        probed = probe_sip(attacker, 30, 5074)
+        assert probed["sent"] == 30 and 5 <= probed["answered"] <= 10, probed
+    finally:
+        freepbx.run("nft delete table ip filter; nft delete table ip6 filter; ipset destroy lefilter")
+        freepbx.run("nft -f - <<'EOF'\n%s\nEOF" % table)
+        time.sleep(2)
+        lift_bans(freepbx)
+    assert freepbx.run("nft list table inet fpbx").rc == 0
+
+
 def test_a_second_run_changes_nothing(hardened):
     second = hardened["second"]
     assert second.returncode == 0, second.stdout[-2000:]

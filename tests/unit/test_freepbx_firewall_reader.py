@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 import pytest
-from _pytest.outcomes import Failed, Skipped
+from _pytest.outcomes import Failed
 
 from audit.controls import test_firewall as firewall_controls
 from audit.hostctx import HostContext
@@ -45,18 +45,19 @@ def test_the_labs_freepbx_admits_sip_from_anywhere_only_behind_its_responsive_ti
     # The tiers come after conntrack's accept: a flow's later packets pass them by.
     for family in ("ip", "ip6"):
         assert outsider_admission(ruleset, 5060, "udp", family, ct="established") == \
-            {"verdict": "accept", "limits": [], "ended_in": "fpbxfirewall"}
+            {"verdict": "accept", "limits": [], "ended_in": "fpbxfirewall", "ended_by": None}
     # No AMI, no HTTP, no TLS SIP service outside the trusted zone.
     assert port_open_from_outside(ruleset, 5038)[0] is False
     assert port_open_from_outside(ruleset, 8088)[0] is False
-    assert outsider_admission(ruleset, 5061, "tcp", "ip") == {"verdict": "drop", "limits": [], "ended_in": "fpbxlogdrop"}
+    assert outsider_admission(ruleset, 5061, "tcp", "ip") == \
+        {"verdict": "drop", "limits": [], "ended_in": "fpbxlogdrop", "ended_by": None}
 
 
 def test_sip_put_in_the_external_zone_is_admitted_with_no_limit(tmp_path):
     ruleset = loaded(tmp_path, freepbx_table((EXTERNAL_ZONE, WITH_SIP)))
     for family in ("ip", "ip6"):
         assert outsider_admission(ruleset, 5060, "udp", family) == \
-            {"verdict": "accept", "limits": [], "ended_in": "svc-pjsip"}
+            {"verdict": "accept", "limits": [], "ended_in": "svc-pjsip", "ended_by": None}
 
 
 def test_a_rate_limited_sip_service_admits_outsiders_only_behind_its_per_source_tiers(tmp_path):
@@ -71,7 +72,8 @@ def test_a_rate_limited_sip_service_admits_outsiders_only_behind_its_per_source_
 
 def test_without_the_responsive_firewall_sip_from_anywhere_is_refused(tmp_path):
     ruleset = loaded(tmp_path, freepbx_table(("udp dport 5060 meta mark set 0x3", "udp dport 5060 meta mark set 0x1")))
-    assert outsider_admission(ruleset, 5060, "udp", "ip") == {"verdict": "drop", "limits": [], "ended_in": "fpbxlogdrop"}
+    assert outsider_admission(ruleset, 5060, "udp", "ip") == \
+        {"verdict": "drop", "limits": [], "ended_in": "fpbxlogdrop", "ended_by": None}
     assert outsider_admission(ruleset, 5060, "tcp", "ip")["verdict"] == "accept", "tcp/5060 keeps its mark 0x3"
 
 
@@ -138,8 +140,3 @@ def test_the_control_fails_sip_open_to_anyone(tmp_path):
         firewall_controls.test_sip_rate_per_source(
             freepbx_host(tmp_path, freepbx_table(*RESPONSIVE_OFF, (EXTERNAL_ZONE, WITH_SIP))), Evidence())
 
-
-def test_freepbxs_firewall_on_iptables_is_not_read_and_says_so():
-    chains = "table ip filter {\n\tchain INPUT {\n\t}\n\tchain fpbxfirewall {\n\t}\n}\n"
-    with pytest.raises(Skipped, match="runs on iptables"):
-        firewall_controls.test_sip_rate_per_source(HostContext(FirewallHost({}, chains), "pbx"), Evidence())
