@@ -176,7 +176,8 @@ def check_freepbx_sip_admission(target, evidence, freepbx):
     address is refused (its zones), or every packet of it, the first of a flow and the ones after
     it, is admitted only behind a per-source rate (its Responsive Firewall, rate-limited
     services). A limit placed after conntrack's "established" accept sees only a flow's first
-    packet: a guesser that keeps one socket is not limited by it."""
+    packet: a guesser that keeps one socket is not limited by it. Its nftables table (FreePBX 18)
+    and its iptables chains (FreePBX 17) are read alike (HostContext.firewall_ruleset)."""
     evidence.add(key="FreePBX's firewall", value="; ".join(freepbx["evidence"]))
     if not freepbx["loaded"]:
         fail("FreePBX's firewall is switched on but its rules are not loaded: SIP is not limited at all")
