@@ -8,6 +8,11 @@ A snapshot is one tar archive (owners, modes and contents) plus a manifest of th
 existed. Restoring puts every saved file back, removes the files the run created, and removes a
 tree the run created; it returns the files it actually changed, so the caller reloads only what
 needs it.
+
+One run at a time per host: two runs at once (AWX and a terminal, say) would each snapshot the
+other's half-done state, and a failing one would put that back. The run lock is a file created
+atomically with the run's holder, start time and token; a lock older than its timeout is one a
+dead run left, and the next run takes it over.
 """
 from __future__ import absolute_import, division, print_function
 
@@ -20,6 +25,8 @@ import os
 import shutil
 import tarfile
 import tempfile
+import time
+import uuid
 
 MANIFEST = "voipguard-snapshot.json"
 
@@ -99,3 +106,75 @@ def restore(archive):
             tar.extractall("/", members=members, numeric_owner=True)
     after = _state(roots)
     return sorted(path for path in set(before) | set(after) if before.get(path) != after.get(path))
+
+
+class RunLockHeld(Exception):
+    """Another run holds this host's lock: ``holder`` (its lock's content) for ``age`` seconds."""
+
+    def __init__(self, holder, age):
+        Exception.__init__(self, "held by %s for %d s" % (holder.get("holder") or "?", age))
+        self.holder, self.age = holder, age
+
+
+def read_lock(path):
+    """The lock's content ({} when it is unreadable or half-written), or None when there is none."""
+    try:
+        with open(path) as handle:
+            text = handle.read()
+    except FileNotFoundError:
+        return None
+    try:
+        content = json.loads(text)
+    except ValueError:
+        return {}
+    return content if isinstance(content, dict) else {}
+
+
+def acquire_lock(path, holder, timeout, now=None):
+    """Take the run lock. Returns (token, stale): the token that releases it, and the content of
+    a lock older than ``timeout`` seconds that was taken over (None when there was none).
+    RunLockHeld when another run holds a younger one."""
+    now = time.time() if now is None else now
+    token = uuid.uuid4().hex
+    directory = os.path.dirname(path)
+    if not os.path.isdir(directory):
+        os.makedirs(directory, 0o700)
+    stale = None
+    for _attempt in range(2):
+        try:
+            handle = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            current = read_lock(path)
+            if current is None:
+                continue  # released meanwhile
+            age = now - float(current.get("started") or 0)
+            if 0 <= age < timeout or stale is not None:
+                raise RunLockHeld(current, max(age, 0))
+            stale = current
+            try:
+                os.unlink(path)
+            except FileNotFoundError:
+                pass
+            continue
+        with os.fdopen(handle, "w") as out:
+            json.dump({"holder": holder, "started": now, "token": token}, out)
+        return token, stale
+    raise RunLockHeld(read_lock(path) or {}, 0)
+
+
+def lock_held(path, timeout, now=None):
+    """The content of a lock another run holds now (younger than ``timeout``), else None."""
+    current = read_lock(path)
+    if current is None:
+        return None
+    age = (time.time() if now is None else now) - float(current.get("started") or 0)
+    return current if 0 <= age < timeout else None
+
+
+def release_lock(path, token):
+    """Remove the lock if this run's token holds it. True when removed."""
+    current = read_lock(path)
+    if not current or current.get("token") != token:
+        return False
+    os.unlink(path)
+    return True

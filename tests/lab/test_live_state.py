@@ -1,8 +1,10 @@
 """The running PBX is the truth: a host whose files were hardened but whose running Asterisk
 still holds the factory's configuration is failed by the audit and reloaded by the next good run
 (a run with a typo changes nothing); a run that fails after it changed files puts every one of
-them back and reloads them."""
+them back and reloads them. One run at a time: a second run stops before it changes anything.
+"""
 import base64
+import json
 
 import pytest
 
@@ -101,3 +103,35 @@ def test_a_run_that_fails_in_its_last_role_puts_every_file_back_and_reloads(pjsi
         assert not pbx.file("/var/lib/voipguard/pending-reload").exists
     finally:
         pbx.check_output("rm -f /etc/asterisk/voipguard && mv /root/voipguard.saved /etc/asterisk/voipguard")
+
+
+RUN_LOCK = "/var/lib/voipguard/run/lock"
+
+
+def plant_lock(pbx, holder, age):
+    started = int(pbx.check_output("date +%s")) - age
+    pbx.check_output("mkdir -p /var/lib/voipguard/run && printf '%%s' %s > " + RUN_LOCK,
+                     json.dumps({"holder": holder, "started": started, "token": "theirs"}))
+
+
+def test_a_second_run_stops_while_another_holds_the_host_and_takes_over_a_dead_runs_lock(lab, lab_inventory):
+    pbx = lab("pbx")
+    plant_lock(pbx, "awx on tower", age=5)  # another run (AWX, say) is under way
+    try:
+        before = pbx.check_output(HOST_FILES)
+        held = harden(lab_inventory, tags="voipguard_journal")
+        output = held.stdout + held.stderr
+        assert held.returncode != 0
+        assert "another voipguard run holds this host (awx on tower" in " ".join(output.split()), output[-2000:]
+        assert pbx.check_output(HOST_FILES) == before
+        assert json.loads(pbx.check_output("cat " + RUN_LOCK))["token"] == "theirs"  # its lock is left alone
+        # The same lock, left by a run that died 31 minutes ago: the next run takes it over, says
+        # so, and releases it when it ends.
+        plant_lock(pbx, "awx on tower", age=31 * 60)
+        taken = harden(lab_inventory, tags="voipguard_journal")
+        output = " ".join((taken.stdout + taken.stderr).split())
+        assert taken.returncode == 0, output[-3000:]
+        assert "took over the run lock of a run that ended without releasing it (awx on tower)" in output
+        assert not pbx.file(RUN_LOCK).exists
+    finally:
+        pbx.run("rm -f " + RUN_LOCK)

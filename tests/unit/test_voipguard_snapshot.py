@@ -2,7 +2,10 @@
 byte (contents, modes, files the run added or removed, trees it created)."""
 import os
 
-from ansible.module_utils.voipguard_snapshot import restore, take
+import pytest
+
+from ansible.module_utils.voipguard_snapshot import (RunLockHeld, acquire_lock, lock_held, read_lock, release_lock,
+                                                     restore, take)
 
 
 def tree(root):
@@ -45,3 +48,42 @@ def test_restore_of_an_untouched_tree_changes_nothing(tmp_path):
     take([str(etc)], archive)
     assert restore(archive) == []
     assert oct(os.stat(archive).st_mode & 0o777) == "0o600"
+
+
+# One run at a time per host: the run lock.
+
+def test_a_second_run_is_refused_while_the_first_holds_the_host(tmp_path):
+    lock = str(tmp_path / "run" / "lock")
+    token, stale = acquire_lock(lock, "alice on laptop", timeout=1800, now=1000.0)
+    assert stale is None and os.stat(lock).st_mode & 0o777 == 0o600
+    with pytest.raises(RunLockHeld) as held:
+        acquire_lock(lock, "awx on tower", timeout=1800, now=1600.0)
+    assert held.value.holder["holder"] == "alice on laptop" and held.value.age == 600
+    assert "token" in read_lock(lock) and read_lock(lock)["token"] == token
+    assert lock_held(lock, 1800, now=1600.0)["holder"] == "alice on laptop"
+
+
+def test_only_the_holders_token_releases_the_lock(tmp_path):
+    lock = str(tmp_path / "lock")
+    token, _stale = acquire_lock(lock, "alice", timeout=1800)
+    assert release_lock(lock, "not-the-token") is False and os.path.exists(lock)
+    assert release_lock(lock, token) is True and not os.path.exists(lock)
+    assert release_lock(lock, token) is False  # released twice: nothing to do
+    assert lock_held(lock, 1800) is None
+    acquire_lock(lock, "bob", timeout=1800)  # the next run gets in
+
+
+def test_a_lock_a_dead_run_left_is_taken_over_after_the_timeout(tmp_path):
+    lock = str(tmp_path / "lock")
+    acquire_lock(lock, "alice", timeout=1800, now=1000.0)
+    assert lock_held(lock, 1800, now=2900.0) is None
+    token, stale = acquire_lock(lock, "bob", timeout=1800, now=2900.0)
+    assert stale["holder"] == "alice" and read_lock(lock)["holder"] == "bob" and read_lock(lock)["token"] == token
+
+
+def test_a_half_written_lock_counts_as_left_by_a_dead_run(tmp_path):
+    lock = tmp_path / "lock"
+    lock.write_text("")  # the run died between creating the file and writing it
+    assert read_lock(str(lock)) == {}
+    _token, stale = acquire_lock(str(lock), "bob", timeout=1800)
+    assert stale == {} and read_lock(str(lock))["holder"] == "bob"
