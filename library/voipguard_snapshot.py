@@ -148,7 +148,7 @@ def held_message(holder, age, lock):
 def main():
     module = AnsibleModule(
         argument_spec=dict(
-            state=dict(type="str", choices=["taken", "restored"], required=True),
+            state=dict(type="str", choices=["taken", "restored", "released"], required=True),
             paths=dict(type="list", elements="path", default=["/etc/asterisk", "/etc/fail2ban", "/etc/nftables.d"]),
             archive=dict(type="path", default="/var/lib/voipguard/run/snapshot.tar"),
             pending_marker=dict(type="path", default="/var/lib/voipguard/pending-reload"),

@@ -87,3 +87,19 @@ def test_a_half_written_lock_counts_as_left_by_a_dead_run(tmp_path):
     assert read_lock(str(lock)) == {}
     _token, stale = acquire_lock(str(lock), "bob", timeout=1800)
     assert stale == {} and read_lock(str(lock))["holder"] == "bob"
+
+
+def test_the_module_takes_refuses_and_releases_the_lock(tmp_path):
+    import voipguard_snapshot
+    from tests import module_runner
+    args = dict(paths=[str(tmp_path / "etc")], archive=str(tmp_path / "run" / "s.tar"),
+                pending_marker=str(tmp_path / "pending"), lock=str(tmp_path / "run" / "lock"))
+    taken = module_runner.run_module(voipguard_snapshot, dict(args, state="taken", holder="alice on laptop"))
+    assert taken["changed"] is False and taken["lock_token"] and taken["lock_taken_over"] is None
+    second = module_runner.run_module(voipguard_snapshot, dict(args, state="taken", holder="awx"))
+    assert second["failed"] and "another voipguard run holds this host (alice on laptop" in second["msg"]
+    checked = module_runner.run_module(voipguard_snapshot, dict(args, state="taken"), check_mode=True)
+    assert checked["failed"] and "alice on laptop" in checked["msg"]
+    released = module_runner.run_module(voipguard_snapshot, dict(args, state="released", token=taken["lock_token"]))
+    assert released["released"] is True and released["changed"] is False
+    assert not (tmp_path / "run" / "lock").exists()
