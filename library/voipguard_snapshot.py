@@ -161,6 +161,8 @@ def main():
         supports_check_mode=True,
     )
     params = module.params
+    if params["lock_timeout"] <= 0:
+        module.fail_json(msg="lock_timeout must be a positive number of seconds, got %d" % params["lock_timeout"])
     if module.check_mode:
         holder = lock_held(params["lock"], params["lock_timeout"]) if params["state"] == "taken" else None
         if holder is not None:

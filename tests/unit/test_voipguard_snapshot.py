@@ -103,3 +103,15 @@ def test_the_module_takes_refuses_and_releases_the_lock(tmp_path):
     released = module_runner.run_module(voipguard_snapshot, dict(args, state="released", token=taken["lock_token"]))
     assert released["released"] is True and released["changed"] is False
     assert not (tmp_path / "run" / "lock").exists()
+
+
+def test_wrong_lock_options_are_refused_before_anything_is_saved(tmp_path):
+    import voipguard_snapshot
+    from tests import module_runner
+    args = dict(paths=[str(tmp_path / "etc")], archive=str(tmp_path / "run" / "s.tar"),
+                pending_marker=str(tmp_path / "pending"), lock=str(tmp_path / "run" / "lock"))
+    no_token = module_runner.run_module(voipguard_snapshot, dict(args, state="released"))
+    assert no_token["failed"] and "token" in no_token["msg"]
+    zero = module_runner.run_module(voipguard_snapshot, dict(args, state="taken", lock_timeout=0))
+    assert zero["failed"] and "lock_timeout must be a positive number of seconds, got 0" in zero["msg"]
+    assert not (tmp_path / "run").exists()
