@@ -27,6 +27,7 @@ SSH_HOST_KEYS = ("/etc/ssh/ssh_host_ed25519_key.pub", "/etc/ssh/ssh_host_ecdsa_k
 # The filter table of iptables (FreePBX 17's firewall), with either backend; nothing when the
 # host has no iptables.
 IPTABLES_SAVE = "command -v iptables-save >/dev/null && iptables-save -t filter 2>/dev/null || true"
+IP6TABLES_SAVE = "command -v ip6tables-save >/dev/null && ip6tables-save -t filter 2>/dev/null || true"
 
 # What the controls read of every running Asterisk: fetched together with the first CLI call.
 LISTINGS = ("core show version", "pjsip show endpoints", "pjsip show auths", "pjsip show aors",
@@ -123,8 +124,7 @@ class HostContext:
         iptables' and ip6tables' filter tables translated (audit/iptables_save.py). None when nft
         cannot list the ruleset."""
         def compute():
-            nft, iptables, ip6tables = run_batch(self.host, ["nft -j list ruleset", IPTABLES_SAVE,
-                                                             IPTABLES_SAVE.replace("iptables", "ip6tables")])
+            nft, iptables, ip6tables = run_batch(self.host, ["nft -j list ruleset", IPTABLES_SAVE, IP6TABLES_SAVE])
             if nft is None:
                 return None
             return iptables_save.combined_ruleset(json.loads(nft or "{}"), iptables or "", ip6tables or "")

@@ -207,12 +207,13 @@ def _module(tokens, index, name, family, proto, out):
         for key in set(first) - {"dport", "destination-port", "sport", "source-port"}:
             out.append({"xt": {"type": "match", "name": "%s --%s" % (name, key)}})
     elif name == "multiport":
-        for key in ("dports", "destination-ports", "ports"):
+        for key in ("dports", "destination-ports"):
             if key in first:
                 out.append(_match({"payload": {"protocol": proto or "th", "field": "dport"}},
                                   _ports(first[key]), key in negated))
                 break
         else:
+            # --ports matches the source port too, which an outsider chooses: not decidable here.
             out.append({"xt": {"type": "match", "name": "multiport"}})
     elif name == "mark" and "mark" in first:
         value, mask = _value_mask(first["mark"])
