@@ -320,9 +320,10 @@ def outsider_admission(ruleset, port, proto, family, ct="new"):
     """What a packet from an arbitrary outside address (family "ip" or "ip6") to port/proto
     meets, the first of its flow (ct "new") or a later one (ct "established": a guesser that
     keeps one socket): {"verdict": "accept"|"drop", "limits": [...], "ended_in": chain name or
-    None, "ended_by": the text of the deciding rule where it carries one (iptables rules), or None}. limits: the rate limits that drop it over their rate, on its way ({"table",
-    "per_source", "family", "rate", "per", "burst", "bans"}). Decides whether SIP from anywhere
-    is refused, or admitted only behind a per-source rate."""
+    None, "ended_by": the deciding rule's text where it carries one (iptables rules), or None}.
+    limits: the rate limits that drop it over their rate, on its way ({"table", "per_source",
+    "family", "rate", "per", "burst", "bans"}). Decides whether SIP from anywhere is refused, or
+    admitted only behind a per-source rate."""
     walk = _Walk(ruleset, {"port": port, "proto": proto, "family": family, "ct": ct, "interfaces": "any"})
     verdict, _key = walk.run()
     return {"verdict": verdict, "limits": walk.limits, "ended_in": walk.ended_in, "ended_by": walk.ended_by}
