@@ -243,6 +243,9 @@ def _module(tokens, index, name, family, proto, out):
             out.append({"meter": {"name": first.get("hashlimit-name"), "key": saddr, "stmt": {"limit": limit}}})
         else:
             out.append({"limit": limit})
+    elif name == "addrtype" and "dst-type" in first and "src-type" not in first:
+        out.append(_match({"fib": {"flags": ["daddr"], "result": "type"}}, first["dst-type"].lower().split(","),
+                          "dst-type" in negated))
     elif name == "comment":
         pass
     else:

@@ -8,7 +8,7 @@ on an input interface never matches it when a port's reachability is asked (an i
 is taken as a LAN's), and may match it when SIP admission is asked (FreePBX puts its internet
 interface in a zone; loopback never). A rule this reader does not understand is assumed to
 match when it accepts and not to match when it drops (the conservative reading: "open" unless a
-drop surely applies). A rule that drops only over a rate does not stop the packet: it is
+drop surely applies); after a return it cannot decide, no later drop of that chain is sure. A rule that drops only over a rate does not stop the packet: it is
 recorded as a limit the packet passed (FreePBX's Responsive Firewall meters, voipguard's SIP
 brake), and the walk goes on. iptables rules (FreePBX 17's firewall) arrive translated into the
 same form by audit/iptables_save.py.
@@ -113,6 +113,10 @@ def _match_result(match, packet, named, family, table):
         if (len(operands) == 2 and isinstance(operands[0], dict)
                 and operands[0].get("meta", {}).get("key") == "mark" and isinstance(operands[1], int)):
             return _mark_result(operands[1], right, packet, negate)
+    if isinstance(left, dict) and "fib" in left and left["fib"].get("result") == "type" \
+            and "daddr" in (left["fib"].get("flags") or []):
+        # The outsider's packet is addressed to the host itself: local, and unicast.
+        return _yes_no("local" in [str(v) for v in _values(right)], negate)
     if isinstance(left, dict) and "ct" in left and left["ct"].get("key") == "state":
         return _yes_no(packet.get("ct", "new") in [str(s) for s in _values(right)], negate)
     return "unknown"
@@ -218,6 +222,7 @@ class _Walk:
         if depth > _MAX_DEPTH:
             return None
         family, table, name = chain_key
+        may_have_left = False
         for expr in self.rules.get(chain_key, []):
             matched, verdict, rate, mark = "yes", None, None, None
             for statement in expr:
@@ -267,18 +272,22 @@ class _Walk:
                 self.ended_in, self.ended_by = name, _comment(expr)
                 return "accept"
             if kind == "drop":
-                if matched == "yes":
+                # After a return that may have been taken, the packet may not be here any more.
+                if matched == "yes" and not may_have_left:
                     self.ended_in, self.ended_by = name, _comment(expr)
                     return "drop"
             elif kind == "return":
                 if matched == "yes":
                     return None
+                may_have_left = True
             else:
                 sub = self.chain((family, table, target), depth + 1)
                 if sub is not None and (matched == "yes" or sub == "accept"):
                     return sub
-                if kind == "goto" and matched == "yes":
-                    return None
+                if kind == "goto":
+                    if matched == "yes":
+                        return None
+                    may_have_left = True
         return None
 
     def _resolve(self, verdict, chain_key, depth):

@@ -214,3 +214,38 @@ def test_per_source_hashlimit_and_multiport_are_read():
         assert seen["verdict"] == "accept"
         assert [(l["rate"], l["per"], l["burst"], l["per_source"]) for l in seen["limits"]] == [(10, "second", 20, True)]
     assert outsider_admission({"nftables": items}, 5070, "udp", "ip")["verdict"] == "drop"  # the policy
+
+
+UFW = """*filter
+:INPUT DROP [0:0]
+:ufw-before-input - [0:0]
+:ufw-not-local - [0:0]
+:ufw-user-input - [0:0]
+-A INPUT -j ufw-before-input
+-A INPUT -j ufw-user-input
+-A ufw-before-input -i lo -j ACCEPT
+-A ufw-before-input -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT
+-A ufw-before-input -j ufw-not-local
+-A ufw-not-local -m addrtype --dst-type LOCAL -j RETURN
+-A ufw-not-local -m addrtype --dst-type MULTICAST -j RETURN
+-A ufw-not-local -m limit --limit 3/min --limit-burst 10 -j LOG
+-A ufw-not-local -j DROP
+-A ufw-user-input -p tcp -m tcp --dport 22 -j ACCEPT
+-A ufw-user-input -p udp -m udp --dport 5060 -j ACCEPT
+COMMIT
+"""
+
+
+def test_ufws_rules_admit_what_they_allow_and_nothing_else():
+    # ufw (iptables) on a plain Asterisk host: a packet to the host's own address returns from
+    # ufw-not-local before its DROP, then meets the user's rules and the DROP policy.
+    items = {"nftables": to_nft_items(UFW, "ip")}
+    seen = outsider_admission(items, 5060, "udp", "ip")
+    assert (seen["verdict"], seen["ended_in"]) == ("accept", "ufw-user-input")
+    assert port_open_from_outside(items, 5038) == (False, "ip filter chain INPUT drops new tcp/5038 from other addresses")
+
+
+def test_a_drop_after_a_return_the_reader_cannot_decide_is_not_taken_as_sure():
+    text = UFW.replace("-m addrtype --dst-type LOCAL -j RETURN", '-m string --string "x" --algo bm -j RETURN')
+    seen = outsider_admission({"nftables": to_nft_items(text, "ip")}, 5060, "udp", "ip")
+    assert seen["verdict"] == "accept", "the packet may have returned before ufw-not-local's DROP"
