@@ -67,9 +67,10 @@ config_dir:
 firewall:
   description:
     - Whether FreePBX's own firewall is switched on or filters this host (I(active), from its
-      switch file or its fpbx* chains in C(nft list chains)), whether its rules are loaded now
-      (I(loaded)) and in which form (I(backend) is C(nftables) for its own table inet fpbx,
-      C(iptables) for fpbx* chains), why, and what of I(firewall_trusted) it does not trust yet.
+      switch file or its fpbx* chains in C(nft list chains) or C(iptables-save -t filter)),
+      whether its rules are loaded now (I(loaded)) and in which form (I(backend) is C(nftables)
+      for its own table inet fpbx, C(iptables) for fpbx* chains, as FreePBX 17 builds them, with
+      iptables-nft or iptables-legacy), why, and what of I(firewall_trusted) it does not trust yet.
   returned: always
   type: dict
   sample:
