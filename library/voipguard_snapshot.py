@@ -130,11 +130,10 @@ changed_files:
 
 import datetime
 import os
-import time
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.voipguard_snapshot import (RunLockHeld, acquire_lock, lock_held, release_lock, restore,
-                                                     take)
+from ansible.module_utils.voipguard_snapshot import (RunLockHeld, acquire_lock, lock_age, lock_held, release_lock,
+                                                     restore, take)
 
 
 def held_message(holder, age, lock):
@@ -166,8 +165,7 @@ def main():
     if module.check_mode:
         holder = lock_held(params["lock"], params["lock_timeout"]) if params["state"] == "taken" else None
         if holder is not None:
-            age = time.time() - float(holder.get("started") or 0)
-            module.fail_json(msg=held_message(holder, age, params["lock"]))
+            module.fail_json(msg=held_message(holder, lock_age(holder), params["lock"]))
         module.exit_json(changed=False, files=0, changed_files=[], lock_token=None, lock_taken_over=None,
                          released=False, pending_before=os.path.exists(params["pending_marker"]))
     try:

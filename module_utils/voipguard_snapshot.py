@@ -130,6 +130,11 @@ def read_lock(path):
     return content if isinstance(content, dict) else {}
 
 
+def lock_age(content, now=None):
+    """Seconds since the run that wrote a lock's content took it (a half-written lock: since 1970)."""
+    return (time.time() if now is None else now) - float(content.get("started") or 0)
+
+
 def acquire_lock(path, holder, timeout, now=None):
     """Take the run lock. Returns (token, stale): the token that releases it, and the content of
     a lock older than ``timeout`` seconds that was taken over (None when there was none).
@@ -147,7 +152,7 @@ def acquire_lock(path, holder, timeout, now=None):
             current = read_lock(path)
             if current is None:
                 continue  # released meanwhile
-            age = now - float(current.get("started") or 0)
+            age = lock_age(current, now)
             if 0 <= age < timeout or stale is not None:
                 raise RunLockHeld(current, max(age, 0))
             stale = current
@@ -167,8 +172,7 @@ def lock_held(path, timeout, now=None):
     current = read_lock(path)
     if current is None:
         return None
-    age = (time.time() if now is None else now) - float(current.get("started") or 0)
-    return current if 0 <= age < timeout else None
+    return current if 0 <= lock_age(current, now) < timeout else None
 
 
 def release_lock(path, token):
