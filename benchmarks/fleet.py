@@ -5,8 +5,10 @@
   .venv/bin/python benchmarks/fleet.py [--inventory .lab/fleet/inventory/hosts.yml]
 
 In order, with Ansible's profile_tasks callback on (--one-host: the first two only):
-  one host    playbooks/harden.yml --limit pbx-02 on its factory state, then again (nothing to change)
+  one host    playbooks/harden.yml --limit pbx-02 on its factory state, then again (nothing to change,
+              so the run ends early), then again with every role (voipguard_full_run=true)
   the fleet   every PBX of the inventory at once (pbx-02 already hardened), then again
+              (--full-reruns: and again with every role)
   the audit   python -m audit run over every PBX (Testinfra, hosts in parallel)
 --audit-only RUNS: only the audit, of a fleet hardened already.
 Printed: wall time of each run, changed/failed per host, the ten slowest tasks of the fleet run,
@@ -55,10 +57,12 @@ def pbx_hosts(inventory):
         return list(yaml.safe_load(handle)["all"]["children"]["pbx"]["hosts"])
 
 
-def harden(inventory, limit=None):
+def harden(inventory, limit=None, full=False):
     command = [os.path.join(BIN, "ansible-playbook"), "-i", inventory, os.path.join(ROOT, "playbooks", "harden.yml")]
     if limit:
         command += ["--limit", limit]
+    if full:  # every role, even when nothing changed since the last verified run
+        command += ["-e", "voipguard_full_run=true"]
     started = time.monotonic()
     proc = subprocess.run(command, cwd=ROOT, env=ENV, capture_output=True, text=True, check=False)
     wall = time.monotonic() - started
@@ -106,6 +110,8 @@ def main():
     parser.add_argument("--audit-only", type=int, metavar="RUNS", default=0,
                         help="only the audit, RUNS times, of a fleet hardened already")
     parser.add_argument("--workers", type=int, default=None, help="the audit's --workers (default: its own)")
+    parser.add_argument("--full-reruns", action="store_true",
+                        help="also run every role again on the whole fleet (voipguard_full_run=true)")
     args = parser.parse_args()
     hosts = pbx_hosts(args.inventory)
     if args.audit_only:
@@ -117,8 +123,10 @@ def main():
     one = hosts[1] if len(hosts) > 1 else hosts[0]
     describe_memory("factory state", memory())
 
-    for label in ("one host hardened (%s, factory)" % one, "one host again (nothing to change)"):
-        wall, recap, slowest, _ = harden(args.inventory, one)
+    for label, full in (("one host hardened (%s, factory)" % one, False),
+                        ("one host again (nothing to change)", False),
+                        ("one host again, every role (voipguard_full_run=true)", True)):
+        wall, recap, slowest, _ = harden(args.inventory, one, full)
         line(label, wall, recap, [one])
         for task, seconds in slowest[:10]:
             print("  %6.1f s  %s" % (float(seconds), task.strip()))
@@ -135,6 +143,9 @@ def main():
     describe_memory("after hardening", memory())
     wall, recap, _, _ = harden(args.inventory)
     line("the fleet again (nothing to change)", wall, recap, hosts)
+    if args.full_reruns:
+        wall, recap, _, _ = harden(args.inventory, full=True)
+        line("the fleet again, every role (voipguard_full_run=true)", wall, recap, hosts)
 
     audit(args.inventory, args.workers)
 

@@ -16,7 +16,9 @@ description:
   - Judges each variable by what it must be (an IP network, an IP address, a port, an Asterisk
     object name, an ISO country code, an absolute path) with Python's ipaddress, and fails
     naming every wrong variable and item, so that a typo stops the run before the first change.
-  - The logic lives in C(module_utils/voipguard_inputs.py).
+  - The logic lives in C(module_utils/voipguard_inputs.py). A playbook next to C(action_plugins/)
+    (or the collection) runs it on the controller, in the worker, without a round trip to the host;
+    a variable's meaning does not depend on the host.
 version_added: "0.2.0"
 author:
   - voipguard contributors
@@ -25,7 +27,7 @@ options:
     description:
       - What to check. C(kind) is one of network, networks, address, addresses, port, ports,
         name, names, country, countries, path, alert_url, alert_urls (judged by Apprise where it
-        is installed, so run those checks on the controller), or trunks (the shape of
+        is installed, so run those checks on the controller), seconds, or trunks (the shape of
         C(voipguard_trunks)).
     type: list
     elements: dict
@@ -78,19 +80,11 @@ problems:
 """
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.voipguard_inputs import KINDS, check_all
+from ansible.module_utils.voipguard_inputs import VALIDATE_ARGUMENT_SPEC, check_all
 
 
 def main():
-    module = AnsibleModule(
-        argument_spec=dict(checks=dict(type="list", elements="dict", required=True, options=dict(
-            variable=dict(type="str", required=True),
-            kind=dict(type="str", required=True, choices=list(KINDS) + ["trunks"]),
-            value=dict(type="raw"),
-            required=dict(type="bool", default=False),
-        ))),
-        supports_check_mode=True,
-    )
+    module = AnsibleModule(argument_spec=VALIDATE_ARGUMENT_SPEC, supports_check_mode=True)
     problems = check_all(module.params["checks"])
     if problems:
         module.fail_json(msg="wrong variables, nothing was changed: " + "; ".join(problems), problems=problems)

@@ -28,7 +28,7 @@ _NAME = re.compile(r"^[^\s\[\](),;=#\\\"']{1,80}$")
 _COUNTRY = re.compile(r"^[A-Z]{2}$")
 
 KINDS = ("networks", "network", "address", "addresses", "port", "ports", "name", "names",
-         "country", "countries", "path", "alert_url", "alert_urls")
+         "country", "countries", "path", "alert_url", "alert_urls", "seconds")
 _URL_SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*)://\S+$")
 
 
@@ -70,6 +70,12 @@ def check_port(variable, value):
     return []
 
 
+def check_seconds(variable, value):
+    if isinstance(value, bool) or not str(value).strip().isdigit():
+        return ["%s: %r is not a number of seconds (0 or more)" % (variable, value)]
+    return []
+
+
 def check_name(variable, value):
     if not isinstance(value, str) or not _NAME.match(value):
         return ["%s: %r is not an Asterisk object name (1 to 80 characters, no blanks, "
@@ -105,7 +111,7 @@ def check_alert_url(variable, value):
 
 _SINGLE = {"network": check_network, "address": check_address, "port": check_port,
            "name": check_name, "country": check_country, "path": check_path,
-           "alert_url": check_alert_url}
+           "alert_url": check_alert_url, "seconds": check_seconds}
 _PLURAL = {"networks": "network", "addresses": "address", "ports": "port", "names": "name",
            "countries": "country", "alert_urls": "alert_url"}
 
@@ -148,3 +154,13 @@ def check_all(checks):
         else:
             problems.extend(check(item["variable"], item["kind"], item.get("value"), bool(item.get("required"))))
     return problems
+
+
+# voipguard_validate's options: the module (library/) and its action plugin (action_plugins/),
+# which runs the same checks on the controller, read them from here.
+VALIDATE_ARGUMENT_SPEC = dict(checks=dict(type="list", elements="dict", required=True, options=dict(
+    variable=dict(type="str", required=True),
+    kind=dict(type="str", required=True, choices=list(KINDS) + ["trunks"]),
+    value=dict(type="raw"),
+    required=dict(type="bool", default=False),
+)))

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds the collection voipguard.asterisk (galaxy.yml) from the repository's top-level layout:
 #   roles/ -> roles/, library/ -> plugins/modules/, module_utils/ -> plugins/module_utils/,
-#   callback_plugins/ -> plugins/callback/, lookup_plugins/ -> plugins/lookup/, playbooks/.
+#   callback_plugins/ -> plugins/callback/, lookup_plugins/ -> plugins/lookup/,
+#   action_plugins/ -> plugins/action/, playbooks/.
 # Modules import their helpers as ansible.module_utils.<name> (how a playbook next to library/
 # loads them); in the collection they become the collection's own module_utils.
 #   scripts/build-collection.sh [OUTPUT_DIR]      prints the tarball's path
@@ -21,6 +22,7 @@ cp -r "$REPO/library" "$tree/plugins/modules"
 cp -r "$REPO/module_utils" "$tree/plugins/module_utils"
 cp -r "$REPO/callback_plugins" "$tree/plugins/callback"
 cp -r "$REPO/lookup_plugins" "$tree/plugins/lookup"
+cp -r "$REPO/action_plugins" "$tree/plugins/action"
 find "$tree" -name __pycache__ -prune -exec rm -rf {} +
 cp "$REPO/meta/runtime.yml" "$tree/meta/runtime.yml"
 own=$(cd "$REPO/module_utils" && ls ./*.py | sed 's|^\./||; s|\.py$||' | paste -sd'|')

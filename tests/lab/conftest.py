@@ -49,9 +49,9 @@ def lab(lab_inventory):
     return get
 
 
-def harden(inventory=str(LAB_INVENTORY), tags=None, extra_vars=None, runner=False):
+def harden(inventory=str(LAB_INVENTORY), tags=None, extra_vars=None, runner=False, check=False):
     """Runs playbooks/harden.yml (optionally only some tags, with extra variables); returns the
-    finished process, so a caller can expect success or failure. runner=True runs it through
+    finished process, so a caller can expect success or failure; check=True adds --check. runner=True runs it through
     ansible-runner's Python API, the library AWX and ansible-navigator drive Ansible with."""
     if runner:
         return harden_with_ansible_runner(inventory, tags, extra_vars)
@@ -60,6 +60,8 @@ def harden(inventory=str(LAB_INVENTORY), tags=None, extra_vars=None, runner=Fals
         command += ["--tags", tags]
     if extra_vars:
         command += ["-e", json.dumps(extra_vars)]
+    if check:
+        command.append("--check")
     # Plain text to read: Molecule's environment forces colours, which split lines like the recap.
     return subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=300, check=False,
                           env=dict(os.environ, ANSIBLE_NOCOLOR="1", ANSIBLE_FORCE_COLOR="0"))

@@ -1,5 +1,6 @@
 """The perimeter, proven from the lab's hosts: firewall, AMI, fail2ban, lockout safety."""
 import concurrent.futures
+import json
 import subprocess
 import threading
 import time
@@ -234,6 +235,10 @@ def test_a_ruleset_that_cuts_the_controllers_ssh_rolls_back_by_itself(lab, lab_i
     # The table in force is the confirmed one again, not the one that cut SSH.
     admin_networks = pbx.check_output(admin_set)
     assert "198.18.0.0/24" in admin_networks and "192.0.2.240" not in admin_networks
+    # The run lost the host before it could give the run lock back: the lock names it, and the next
+    # run would wait for it (30 minutes) or for the operator to remove it, as the message says.
+    assert json.loads(pbx.check_output("cat /var/lib/voipguard/run/lock"))["holder"]
+    pbx.check_output("rm /var/lib/voipguard/run/lock")
 
 
 def phone_alerts(pbx):

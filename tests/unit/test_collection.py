@@ -32,6 +32,7 @@ def test_the_tarball_has_the_collection_layout(installed):
     names = subprocess.run(["tar", "tzf", tarball], capture_output=True, text=True, check=True).stdout.split()
     for path in ("plugins/modules/toll_fraud_policy.py", "plugins/module_utils/numbering.py",
                  "plugins/callback/voipguard_summary.py", "plugins/lookup/voipguard_rollout.py",
+                 "plugins/action/voipguard_validate.py", "plugins/lookup/voipguard_converged_inputs.py",
                  "roles/toll_fraud_guard/meta/argument_specs.yml", "playbooks/harden.yml", "MANIFEST.json"):
         assert path in names, path
     assert not any("__pycache__" in n for n in names)

@@ -75,3 +75,40 @@ def test_alert_urls_are_judged_by_apprise_and_a_problem_never_shows_the_token():
     assert problems[0].startswith("toll_fraud_guard_alert_urls[2]: Apprise cannot send to this slak:// URL")
     assert problems[1].startswith("toll_fraud_guard_alert_urls[3] is not an Apprise URL")
     assert len(problems) == 2 and not any("T0KEN" in problem for problem in problems)
+
+
+def test_the_action_plugin_judges_on_the_controller_with_the_modules_checks(tmp_path):
+    """action_plugins/voipguard_validate runs check_all in the worker: a host whose Python does
+    not exist still gets the module's verdict and message (the module itself could not run)."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    import yaml
+
+    root = Path(__file__).resolve().parents[2]
+    play = [{"hosts": "pbx", "gather_facts": False, "tasks": [
+        {"name": "Judge", "voipguard_validate": {"checks": [
+            {"variable": "voipguard_admin_networks", "kind": "networks", "value": ["10.0.0.0/8", "10.0.0.300/24"]},
+            {"variable": "voipguard_management_address", "kind": "address", "value": "127.0.0.1"}]}}]}]
+    (tmp_path / "play.yml").write_text(yaml.safe_dump(play))
+    proc = subprocess.run(
+        [str(Path(sys.executable).parent / "ansible-playbook"), "-i", "pbx,", str(tmp_path / "play.yml"),
+         "-e", "ansible_connection=local ansible_python_interpreter=/nonexistent/python"],
+        cwd=root, capture_output=True, text=True, timeout=120, check=False,
+        env={"PATH": "%s:/usr/bin:/bin" % Path(sys.executable).parent, "HOME": str(tmp_path),
+             "ANSIBLE_CONFIG": str(root / "ansible.cfg"), "ANSIBLE_NOCOLOR": "1"})
+    assert proc.returncode == 2, proc.stdout[-2000:]
+    assert ("wrong variables, nothing was changed: voipguard_admin_networks[1]: '10.0.0.300/24' is not an IP network"
+            in " ".join(proc.stdout.split())), proc.stdout[-2000:]
+    assert "/nonexistent/python" not in proc.stdout
+
+
+@pytest.mark.parametrize("value, problems", [
+    (86400, []), ("3600", []), (0, []),
+    ("1d", ["voipguard_converged_max_age: '1d' is not a number of seconds (0 or more)"]),
+    (-5, ["voipguard_converged_max_age: -5 is not a number of seconds (0 or more)"]),
+    (True, ["voipguard_converged_max_age: True is not a number of seconds (0 or more)"]),
+])
+def test_seconds_are_a_whole_number_of_zero_or_more(value, problems):
+    assert check("voipguard_converged_max_age", "seconds", value) == problems
