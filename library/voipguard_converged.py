@@ -41,27 +41,32 @@ options:
         variable). Only its SHA-256 is recorded.
     type: str
     required: true
-  paths:
-    description: Files and directories whose content, owner and mode are observed (glob patterns
-      allowed; a directory includes everything under it).
-    type: list
-    elements: str
-    default: []
-  present:
-    description: Files observed by existence, owner and mode only (glob patterns allowed).
-    type: list
-    elements: str
-    default: []
-  commands:
-    description: Commands (argument lists, no shell) whose exit status and output are observed.
-    type: list
-    elements: list
-    default: []
-  nft_tables:
-    description: nftables tables (C(family name)) whose stable part is observed.
-    type: list
-    elements: str
-    default: []
+  observe:
+    description: What is observed on the host.
+    type: dict
+    default: {}
+    suboptions:
+      paths:
+        description: Files and directories whose content, owner and mode are observed (glob
+          patterns allowed; a directory includes everything under it).
+        type: list
+        elements: str
+        default: []
+      present:
+        description: Files observed by existence, owner and mode only (glob patterns allowed).
+        type: list
+        elements: str
+        default: []
+      commands:
+        description: Commands (argument lists, no shell) whose exit status and output are observed.
+        type: list
+        elements: list
+        default: []
+      nft_tables:
+        description: nftables tables (C(family name)) whose stable part is observed.
+        type: list
+        elements: str
+        default: []
   record:
     description: Where the record is kept.
     type: path
@@ -91,17 +96,19 @@ EXAMPLES = r"""
 - name: Know whether the roles have anything to do
   voipguard_converged:
     inputs: "{{ lookup('voipguard_converged_inputs') }}"
-    paths: [/etc/asterisk, /etc/fail2ban, "/etc/systemd/system/voipguard-*"]
-    commands: [[systemctl, is-active, fail2ban.service]]
-    nft_tables: [inet voipguard]
+    observe:
+      paths: [/etc/asterisk, /etc/fail2ban, "/etc/systemd/system/voipguard-*"]
+      commands: [[systemctl, is-active, fail2ban.service]]
+      nft_tables: [inet voipguard]
   register: converged
 - name: Record what the verified run left
   voipguard_converged:
     state: recorded
     inputs: "{{ lookup('voipguard_converged_inputs') }}"
-    paths: [/etc/asterisk, /etc/fail2ban, "/etc/systemd/system/voipguard-*"]
-    commands: [[systemctl, is-active, fail2ban.service]]
-    nft_tables: [inet voipguard]
+    observe:
+      paths: [/etc/asterisk, /etc/fail2ban, "/etc/systemd/system/voipguard-*"]
+      commands: [[systemctl, is-active, fail2ban.service]]
+      nft_tables: [inet voipguard]
 """
 
 RETURN = r"""
@@ -133,17 +140,20 @@ def main():
         argument_spec=dict(
             state=dict(type="str", choices=["compared", "recorded"], default="compared"),
             inputs=dict(type="str", required=True, no_log=True),
-            paths=dict(type="list", elements="str", default=[]),
-            present=dict(type="list", elements="str", default=[]),
-            commands=dict(type="list", elements="list", default=[]),
-            nft_tables=dict(type="list", elements="str", default=[]),
+            observe=dict(type="dict", default={}, options=dict(
+                paths=dict(type="list", elements="str", default=[]),
+                present=dict(type="list", elements="str", default=[]),
+                commands=dict(type="list", elements="list", default=[]),
+                nft_tables=dict(type="list", elements="str", default=[]),
+            )),
             record=dict(type="path", default="/var/lib/voipguard/converged.json"),
             max_age=dict(type="int", default=86400),
         ),
         supports_check_mode=True,
     )
     params = module.params
-    for table in params["nft_tables"]:
+    wanted = params["observe"]
+    for table in wanted["nft_tables"]:
         if len(table.split()) != 2:
             module.fail_json(msg="nft_tables: %r is not 'family name', such as 'inet voipguard'" % table)
     if params["max_age"] < 0:
@@ -153,7 +163,7 @@ def main():
         rc, stdout, _ = module.run_command([str(arg) for arg in argv])
         return rc, stdout
 
-    observed = observe(params["paths"], params["present"], params["commands"], params["nft_tables"], run)
+    observed = observe(wanted["paths"], wanted["present"], wanted["commands"], wanted["nft_tables"], run)
     now = time.time()
     if params["state"] == "compared":
         converged, reason = compare(read_record(params["record"]), params["inputs"], observed, now,

@@ -127,8 +127,8 @@ def test_the_record_holds_digests_and_names_only(tmp_path):
 
 def test_the_module_records_then_compares_and_records_nothing_in_check_mode(tmp_path):
     etc = host(tmp_path)
-    args = {"inputs": "toolkit:a variables:b", "paths": [str(etc)], "present": [str(tmp_path / "security.log")],
-            "commands": [["true"]], "record": str(tmp_path / "state" / "converged.json")}
+    args = {"inputs": "toolkit:a variables:b", "record": str(tmp_path / "state" / "converged.json"),
+            "observe": {"paths": [str(etc)], "present": [str(tmp_path / "security.log")], "commands": [["true"]]}}
     assert run_module(voipguard_converged, dict(args, state="recorded"), check_mode=True)["changed"] is False
     assert not os.path.exists(args["record"])
     result = run_module(voipguard_converged, args)
@@ -145,7 +145,7 @@ def test_the_module_records_then_compares_and_records_nothing_in_check_mode(tmp_
 
 
 def test_the_module_refuses_a_table_without_its_family(tmp_path):
-    result = run_module(voipguard_converged, {"inputs": "x", "nft_tables": ["voipguard"],
+    result = run_module(voipguard_converged, {"inputs": "x", "observe": {"nft_tables": ["voipguard"]},
                                               "record": str(tmp_path / "c.json")})
     assert result["failed"] and "nft_tables: 'voipguard' is not 'family name'" in result["msg"]
 
