@@ -130,12 +130,12 @@ def _sample_completions(length):
 def _pattern_prefixes(pattern, possible_lengths, depth):
     """Digit prefixes of length `depth` that some number matching `pattern` starts with."""
     regex = re.compile(r"(?:%s)\Z" % pattern)
-    lengths = [n for n in possible_lengths if n > depth]
+    # The same tails for every prefix: made once, not once per prefix (10,000 of them).
+    tails = sorted(set(tail for n in possible_lengths if n > depth for tail in _sample_completions(n - depth)))
     prefixes = []
     for digits in itertools.product("0123456789", repeat=depth):
         prefix = "".join(digits)
-        if any(regex.match(prefix + tail) for n in lengths
-               for tail in _sample_completions(n - depth)):
+        if any(regex.match(prefix + tail) for tail in tails):
             prefixes.append(prefix)
     return _compress_prefixes(prefixes)
 

@@ -95,6 +95,7 @@ def test_a_run_that_fails_in_its_last_role_puts_every_file_back_and_reloads(pjsi
         # The first role did change pjsip.conf in this run before the failure...
         assert "Harden the PJSIP endpoints, AORs and global settings" in output
         assert "Every file it had changed was put back" in output, output[-3000:]
+        assert not pbx.file(RUN_LOCK).exists  # the failed run gave the host back
         # ...and the host is byte for byte as before, running what its files say.
         assert pbx.check_output(HOST_FILES) == before
         endpoint = pbx.check_output("asterisk -rx 'pjsip show endpoint 1001'")
