@@ -189,6 +189,7 @@ WRONG_VARIABLES = [
     ({"toll_fraud_guard_trunk_boundary_enabled": "perhaps"}, "toll_fraud_guard_trunk_boundary_enabled"),
     ({"toll_fraud_guard_alert_urls": ["slak://T0KEN/B1/C2"]},
      "toll_fraud_guard_alert_urls[0]: Apprise cannot send to this slak:// URL"),
+    ({"voipguard_converged_max_age": "1d"}, "voipguard_converged_max_age: '1d' is not a number of seconds"),
 ]
 @pytest.fixture(scope="module")
 def wrong_variable_runs(lab, lab_inventory):

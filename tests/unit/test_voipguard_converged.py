@@ -145,7 +145,8 @@ def test_the_module_records_then_compares_and_records_nothing_in_check_mode(tmp_
 
 
 def test_the_module_refuses_a_table_without_its_family(tmp_path):
-    result = run_module(voipguard_converged, {"inputs": "x", "observe": {"nft_tables": ["voipguard"]},
+    result = run_module(voipguard_converged, {"inputs": "toolkit:a variables:b",
+                                              "observe": {"nft_tables": ["voipguard"]},
                                               "record": str(tmp_path / "c.json")})
     assert result["failed"] and "nft_tables: 'voipguard' is not 'family name'" in result["msg"]
 
@@ -164,3 +165,10 @@ def test_the_inputs_name_every_role_variable_and_follow_the_toolkit_code(tmp_pat
     (toolkit / "library" / "m.py").write_text("# new\n")
     assert voipguard_converged_inputs.toolkit_digest(str(toolkit)) != before
     assert voipguard_converged_inputs.toolkit_root(str(ROOT / "lookup_plugins" / "x.py")) == str(ROOT)
+
+
+def test_the_module_refuses_a_negative_maximum_age(tmp_path):
+    result = run_module(voipguard_converged, {"inputs": "toolkit:a variables:b", "max_age": -1,
+                                              "record": str(tmp_path / "c.json")})
+    assert result["failed"] and result["msg"] == "max_age: -1 is below 0"
+    assert not (tmp_path / "c.json").exists()
