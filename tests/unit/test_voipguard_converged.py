@@ -172,3 +172,80 @@ def test_the_module_refuses_a_negative_maximum_age(tmp_path):
                                               "record": str(tmp_path / "c.json")})
     assert result["failed"] and result["msg"] == "max_age: -1 is below 0"
     assert not (tmp_path / "c.json").exists()
+
+
+def _tasks(node):
+    """Every task dict under a task file's list, blocks included, with whether it runs on the
+    controller (delegate_to localhost)."""
+    if isinstance(node, list):
+        for item in node:
+            yield from _tasks(item)
+    elif isinstance(node, dict):
+        if any(key in node for key in ("block", "rescue", "always")):
+            for key in ("block", "rescue", "always"):
+                yield from _tasks(node.get(key) or [])
+        else:
+            yield node
+
+
+def _role_writes():
+    """(role, dest) of every file the roles write on the host, and (role, unit) of every unit they
+    keep running or enabled, their directory variables resolved with the roles' defaults."""
+    import re
+
+    import yaml
+
+    from tests.role_defaults import role_defaults
+    defaults = {}
+    for role in ("asterisk_hardening", "fail2ban_asterisk", "nftables_firewall", "toll_fraud_guard"):
+        defaults.update(role_defaults(role))
+
+    def resolve(text):
+        for _ in range(3):  # defaults that name other defaults
+            text = re.sub(r"\{\{ *(\w+) *\}\}", lambda m: str(defaults.get(m.group(1), m.group(0))), text)
+        return text
+
+    writes, units = [], []
+    for task_file in sorted((ROOT / "roles").glob("*/tasks/*.yml")):
+        role = task_file.parts[-3]
+        for task in _tasks(yaml.safe_load(task_file.read_text()) or []):
+            if task.get("delegate_to") == "localhost":
+                continue
+            for module in ("voipguard_install", "ansible.builtin.template", "ansible.builtin.copy"):
+                args = task.get(module) or {}
+                entries = args.get("files", [args]) if module == "voipguard_install" else [args]
+                for entry in entries:
+                    dest = resolve(str(entry.get("dest", "")))
+                    if dest and "{{" not in dest:
+                        writes.append((role, dest))
+            # Units a role keeps running or enabled (not the rollback timer it only ever stops).
+            service = task.get("ansible.builtin.systemd_service") or {}
+            kept = service.get("enabled") is True or service.get("state") in ("started", "restarted")
+            if kept and "{{" not in str(service.get("name", "{{")):
+                units.append((role, service["name"]))
+    return writes, units
+
+
+def test_everything_the_roles_write_or_run_is_observed():
+    """vars/converged.yml names what a rerun compares: a file or unit a role manages but the
+    observation leaves out would never send a run through the roles again."""
+    import fnmatch
+
+    import yaml
+
+    converged_yml = ROOT / "playbooks" / "vars" / "converged.yml"
+    observed = yaml.safe_load(converged_yml.read_text())["voipguard_converged_observed"]
+    from tests.role_defaults import role_defaults
+    defaults = {}
+    for role in ("asterisk_hardening", "fail2ban_asterisk", "nftables_firewall", "toll_fraud_guard"):
+        defaults.update(role_defaults(role))
+    patterns = [p.replace("{{ ", "{").replace(" }}", "}").format(**defaults) for p in observed["paths"]]
+    writes, units = _role_writes()
+    assert len(writes) >= 10 and len(units) >= 4  # the walk found the roles' files and units
+    unobserved = [(role, dest) for role, dest in writes
+                  if not any(fnmatch.fnmatch(dest, p) or dest.startswith(p.rstrip("/") + "/") for p in patterns)]
+    assert unobserved == []
+    watched = set(observed["commands"][0][2:])  # systemctl is-enabled ...
+    assert observed["commands"][0][:2] == ["systemctl", "is-enabled"]
+    assert observed["commands"][1] == ["systemctl", "is-active"] + observed["commands"][0][2:]
+    assert [(role, unit) for role, unit in units if unit not in watched] == []
