@@ -170,6 +170,13 @@ class Guard:
         self.host.check_output(f"echo {data} | base64 -d > {CONF}/{name}")
 
     def install(self, overrides=None, webhook=""):
+        # Calls left up settle their reservations when hung up: that must happen before the
+        # spend state is deleted below, or it lands in the next test's budget.
+        self.host.run("asterisk -rx 'hangup request all'")
+        deadline = time.time() + 10
+        while time.time() < deadline and not re.search(
+                r"^0 active channels", self.host.check_output("asterisk -rx 'core show channels count'"), re.M):
+            time.sleep(0.2)
         self.put("extensions.conf", OPERATOR_DIALPLAN)
         self.put("extensions_voipguard.conf", render(overrides, webhook))
         self.host.check_output("chmod 0644 %s/extensions.conf %s/extensions_voipguard.conf"
@@ -178,7 +185,6 @@ class Guard:
         shown = self.host.check_output("asterisk -rx 'dialplan show voipguard-check'")
         assert "Gosub(voipguard-refuse" in shown, shown
         self.host.run("asterisk -rx 'database deltree voipguard'")
-        self.host.run("asterisk -rx 'hangup request all'")
 
     def add_trunk(self):
         """Append the loopback trunk to pjsip.conf (restored by the pbx fixture)."""
@@ -339,6 +345,54 @@ def test_concurrent_calls_per_endpoint(pbx):
     assert len(re.findall(r"voipguard: allowed call", log)) == 2, log
     assert "reason=concurrent-calls" in log, log
     g.host.run("asterisk -rx 'hangup request all'")
+
+
+# The guard's lock (voipguard-lock: a GROUP whose only member holds it) under a real race: 16
+# channels at once add 1 to one AstDB key, 20 ms between their read and their write. Half back
+# off with Wait(), half try again at once as the hangup handler does. The same section without
+# the lock, in the same run, must lose updates, or the race proved nothing.
+LOCK_RACE = r"""
+[vgtest-lockrace]
+exten => _[wp],1,Gosub(voipguard-lock,s,1(${IF($["${EXTEN}" = "w"]?wait:spin)}))
+ same => n,Set(held=${GOSUB_RETVAL})
+ same => n,Set(n=$[0${DB(vgtest/race/locked)} + 1])
+ same => n,Wait(0.02)
+ same => n,Set(DB(vgtest/race/locked)=${n})
+ same => n,Gosub(voipguard-unlock,s,1)
+ same => n,Log(NOTICE,vgtest: race done held=${held} group=${GROUP(voipguard-lock)})
+ same => n,Hangup()
+exten => u,1,Set(n=$[0${DB(vgtest/race/unlocked)} + 1])
+ same => n,Wait(0.2)
+ same => n,Set(DB(vgtest/race/unlocked)=${n})
+ same => n,Log(NOTICE,vgtest: race done held=none group=)
+ same => n,Hangup()
+"""
+
+
+def test_the_guards_lock_lets_one_channel_at_a_time_through(pbx):
+    g = Guard(pbx)
+    g.install()
+    g.put("extensions.conf", OPERATOR_DIALPLAN + LOCK_RACE)
+    g.host.check_output("asterisk -rx 'dialplan reload'")
+    g.host.run("asterisk -rx 'database deltree vgtest/race'")
+    offset = g.log_size()
+    originate = "asterisk -rx 'channel originate Local/{}@vgtest-lockrace application Wait 5' &"
+    g.host.check_output(" ".join(originate.format(e) for e in "wpwpwpwpwpwpwpwpuuuuuuuuuuuuuuuu")
+                        + " wait")
+    deadline = time.time() + 20
+    while time.time() < deadline:
+        log = g.log_since(offset)
+        done = re.findall(r"vgtest: race done held=(\S+) group=(\S*)", log)
+        if len(done) >= 32:
+            break
+        time.sleep(0.5)
+    assert len(done) == 32, log
+    assert sorted(held for held, _ in done) == ["1"] * 16 + ["none"] * 16, done
+    assert all(group == "" for _, group in done), "a channel kept the lock after unlocking"
+    assert g.db("vgtest/race/locked") == "16"
+    # Without the lock the same race loses updates: the test can tell a broken lock.
+    assert int(g.db("vgtest/race/unlocked")) < 16
+    g.host.run("asterisk -rx 'database deltree vgtest/race'")
 
 
 def test_calls_per_minute(pbx):

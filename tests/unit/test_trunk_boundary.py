@@ -114,7 +114,7 @@ def test_rendered_pjsip_file_parses_and_the_dialplan_checks_the_trunk_leg_before
     assert '"${VOIPGUARD_TRUNK}" = "carrier" & ${GROUP_COUNT(carrier@voipguard-trunk)} > 2]?refuse_trunk)' in check
     assert "b(voipguard-trunk-cap" not in check
     # the phone's check returns before any limit; the trunk leg goes on to them
-    assert check.index('"${VOIPGUARD_TRUNK_LEG}" = "1"]?limits)') < check.index("LOCK(voipguard)")
+    assert check.index('"${VOIPGUARD_TRUNK_LEG}" = "1"]?limits)') < check.index("Gosub(voipguard-lock,s,1(wait))")
     # without the boundary nothing of it is rendered
     plain = render("extensions_voipguard.conf.j2", toll_fraud_guard_compiled=built["policy"],
                    toll_fraud_guard_endpoint_plan=built["endpoint_plan"])
