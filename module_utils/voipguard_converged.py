@@ -18,6 +18,8 @@ import hashlib
 import json
 import os
 
+from ansible.module_utils.voipguard_files import content_digest
+
 RECORD_VERSION = 1
 
 
@@ -36,20 +38,20 @@ def describe_path(path):
         return "link:%s:%s" % (meta, os.readlink(path))
     if os.path.isdir(path):
         return "dir:" + meta
-    hasher = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(65536), b""):
-            hasher.update(block)
-    return "file:%s:%s" % (meta, hasher.hexdigest())
+    return "file:%s:%s" % (meta, content_digest(path))
+
+
+def named(pattern):
+    """The paths a pattern names: itself when it has no glob characters (so that a missing file is
+    observed as missing), else what the glob matches, sorted."""
+    return sorted(glob.glob(pattern)) if glob.has_magic(pattern) else [pattern]
 
 
 def expand(pattern):
-    """The paths a pattern names: itself when it has no glob characters (so that a missing file is
-    observed as missing), else what the glob matches, sorted; directories with everything under
-    them (not following links)."""
-    roots = sorted(glob.glob(pattern)) if glob.has_magic(pattern) else [pattern]
+    """The paths a pattern names (named), directories with everything under them (not following
+    links)."""
     out = []
-    for root in roots:
+    for root in named(pattern):
         out.append(root)
         if os.path.isdir(root) and not os.path.islink(root):
             for directory, dirs, names in os.walk(root):
@@ -67,7 +69,7 @@ def observe_present(patterns):
     """{"present:<path>": owner and mode} - for files whose content changes by itself (logs)."""
     out = {}
     for pattern in patterns:
-        for path in (sorted(glob.glob(pattern)) if glob.has_magic(pattern) else [pattern]):
+        for path in named(pattern):
             try:
                 info = os.stat(path)
                 out["present:" + path] = "%o:%d:%d" % (info.st_mode, info.st_uid, info.st_gid)

@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: voipguard contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Reading and writing the files voipguard edits: one text reader, one atomic write.
+"""Reading and writing the files voipguard edits: one text reader, one atomic write, one digest.
 
 Asterisk reads its files as bytes: UTF-8 when they are, else Latin-1, which round-trips any byte
 sequence exactly, so a file is written back in the encoding it was read with.
@@ -10,6 +10,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import hashlib
 import os
 import tempfile
 
@@ -20,6 +21,15 @@ def decode(data):
         return data.decode("utf-8"), "utf-8"
     except UnicodeDecodeError:
         return data.decode("latin-1"), "latin-1"
+
+
+def content_digest(path):
+    """SHA-256 (hex) of a file's bytes, read in blocks: the one way voipguard fingerprints a file."""
+    hasher = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(65536), b""):
+            hasher.update(block)
+    return hasher.hexdigest()
 
 
 def read_text(path):

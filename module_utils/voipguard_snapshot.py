@@ -18,7 +18,6 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import hashlib
 import io
 import json
 import os
@@ -27,6 +26,8 @@ import tarfile
 import tempfile
 import time
 import uuid
+
+from ansible.module_utils.voipguard_files import content_digest
 
 MANIFEST = "voipguard-snapshot.json"
 
@@ -41,11 +42,7 @@ def _files_under(root):
 def _digest(path):
     if os.path.islink(path):
         return "link:" + os.readlink(path)
-    hasher = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(65536), b""):
-            hasher.update(block)
-    return hasher.hexdigest()
+    return content_digest(path)
 
 
 def _state(roots):
