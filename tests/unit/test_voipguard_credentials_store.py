@@ -90,3 +90,21 @@ def test_the_playbook_stores_on_the_controller_and_prints_no_secret(tmp_path):
     # Not even without no_log: the plugin returns a count, never the credentials it was given
     # (Ansible masks the no_log option's value in the invocation it prints).
     assert "Xq7-new-secret-1001" not in proc.stdout + proc.stderr
+
+
+def test_a_wrong_argument_is_refused_before_anything_is_written(tmp_path):
+    dest = tmp_path / "out" / "c.yml"
+    play = [{"hosts": "pbx", "gather_facts": False, "tasks": [
+        {"name": "Store", "voipguard_credentials_store": {
+            "dest": str(dest), "credentials": ["Xq7-new-secret-1001"], "host": "pbx"}}]}]
+    (tmp_path / "play.yml").write_text(yaml.safe_dump(play))
+    proc = subprocess.run(
+        [str(Path(sys.executable).parent / "ansible-playbook"), "-i", "pbx,", str(tmp_path / "play.yml"),
+         "-e", "ansible_connection=local ansible_python_interpreter=/nonexistent/python"],
+        cwd=ROOT, capture_output=True, text=True, timeout=120, check=False,
+        env={"PATH": "%s:/usr/bin:/bin" % Path(sys.executable).parent, "HOME": str(tmp_path),
+             "ANSIBLE_CONFIG": str(ROOT / "ansible.cfg"), "ANSIBLE_NOCOLOR": "1"})
+    assert proc.returncode == 2, proc.stdout[-2000:]
+    assert "credentials" in proc.stdout and "dict" in proc.stdout, proc.stdout[-2000:]
+    assert not dest.parent.exists()
+    assert "Xq7-new-secret-1001" not in proc.stdout + proc.stderr
