@@ -1,15 +1,15 @@
 """voipguard_credentials_store: the rotated credentials kept on the controller, by its action
 plugin, without a round trip. The functions, then a real playbook run whose host cannot even
-start Python (so the plugin must not need it), which must never print a secret."""
+start Python (so the plugin must not need it: tests.module_runner.run_action_plugin_play), which must never print a secret."""
 import importlib.util
 import os
 import stat
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 import yaml
+
+from tests.module_runner import run_action_plugin_play
 
 ROOT = Path(__file__).resolve().parents[2]
 _spec = importlib.util.spec_from_file_location(
@@ -72,18 +72,10 @@ def test_a_file_that_is_not_a_mapping_of_accounts_is_refused_not_overwritten(tmp
 
 def test_the_playbook_stores_on_the_controller_and_prints_no_secret(tmp_path):
     dest = tmp_path / "out" / "pbx-sip-credentials.yml"
-    play = [{"hosts": "pbx", "gather_facts": False, "tasks": [
-        {"name": "Store", "voipguard_credentials_store": {
-            "dest": str(dest), "credentials": NEW, "host": "{{ inventory_hostname }}"}},
-        {"name": "Store again", "voipguard_credentials_store": {
-            "dest": str(dest), "credentials": NEW, "host": "{{ inventory_hostname }}"}}]}]
-    (tmp_path / "play.yml").write_text(yaml.safe_dump(play))
-    proc = subprocess.run(
-        [str(Path(sys.executable).parent / "ansible-playbook"), "-i", "pbx,", "-v", str(tmp_path / "play.yml"),
-         "-e", "ansible_connection=local ansible_python_interpreter=/nonexistent/python"],
-        cwd=ROOT, capture_output=True, text=True, timeout=120, check=False,
-        env={"PATH": "%s:/usr/bin:/bin" % Path(sys.executable).parent, "HOME": str(tmp_path),
-             "ANSIBLE_CONFIG": str(ROOT / "ansible.cfg"), "ANSIBLE_NOCOLOR": "1"})
+    store_task = {"voipguard_credentials_store": {
+        "dest": str(dest), "credentials": NEW, "host": "{{ inventory_hostname }}"}}
+    proc = run_action_plugin_play(tmp_path, [dict(store_task, name="Store"), dict(store_task, name="Store again")],
+                                  verbose=True)
     assert proc.returncode == 0, proc.stdout[-2000:]
     assert "changed=1" in proc.stdout  # the first stores, the second finds nothing to do
     assert yaml.safe_load(dest.read_text()) == NEW
@@ -94,16 +86,8 @@ def test_the_playbook_stores_on_the_controller_and_prints_no_secret(tmp_path):
 
 def test_a_wrong_argument_is_refused_before_anything_is_written(tmp_path):
     dest = tmp_path / "out" / "c.yml"
-    play = [{"hosts": "pbx", "gather_facts": False, "tasks": [
-        {"name": "Store", "voipguard_credentials_store": {
-            "dest": str(dest), "credentials": ["Xq7-new-secret-1001"], "host": "pbx"}}]}]
-    (tmp_path / "play.yml").write_text(yaml.safe_dump(play))
-    proc = subprocess.run(
-        [str(Path(sys.executable).parent / "ansible-playbook"), "-i", "pbx,", str(tmp_path / "play.yml"),
-         "-e", "ansible_connection=local ansible_python_interpreter=/nonexistent/python"],
-        cwd=ROOT, capture_output=True, text=True, timeout=120, check=False,
-        env={"PATH": "%s:/usr/bin:/bin" % Path(sys.executable).parent, "HOME": str(tmp_path),
-             "ANSIBLE_CONFIG": str(ROOT / "ansible.cfg"), "ANSIBLE_NOCOLOR": "1"})
+    proc = run_action_plugin_play(tmp_path, [{"name": "Store", "voipguard_credentials_store": {
+        "dest": str(dest), "credentials": ["Xq7-new-secret-1001"], "host": "pbx"}}])
     assert proc.returncode == 2, proc.stdout[-2000:]
     assert "credentials" in proc.stdout and "dict" in proc.stdout, proc.stdout[-2000:]
     assert not dest.parent.exists()

@@ -4,6 +4,7 @@ AMI's permit lines."""
 import pytest
 
 from ansible.module_utils.voipguard_inputs import check, check_all, check_trunks
+from tests.module_runner import run_action_plugin_play
 
 
 @pytest.mark.parametrize("kind, value", [
@@ -80,24 +81,10 @@ def test_alert_urls_are_judged_by_apprise_and_a_problem_never_shows_the_token():
 def test_the_action_plugin_judges_on_the_controller_with_the_modules_checks(tmp_path):
     """action_plugins/voipguard_validate runs check_all in the worker: a host whose Python does
     not exist still gets the module's verdict and message (the module itself could not run)."""
-    import subprocess
-    import sys
-    from pathlib import Path
-
-    import yaml
-
-    root = Path(__file__).resolve().parents[2]
-    play = [{"hosts": "pbx", "gather_facts": False, "tasks": [
+    proc = run_action_plugin_play(tmp_path, [
         {"name": "Judge", "voipguard_validate": {"checks": [
             {"variable": "voipguard_admin_networks", "kind": "networks", "value": ["10.0.0.0/8", "10.0.0.300/24"]},
-            {"variable": "voipguard_management_address", "kind": "address", "value": "127.0.0.1"}]}}]}]
-    (tmp_path / "play.yml").write_text(yaml.safe_dump(play))
-    proc = subprocess.run(
-        [str(Path(sys.executable).parent / "ansible-playbook"), "-i", "pbx,", str(tmp_path / "play.yml"),
-         "-e", "ansible_connection=local ansible_python_interpreter=/nonexistent/python"],
-        cwd=root, capture_output=True, text=True, timeout=120, check=False,
-        env={"PATH": "%s:/usr/bin:/bin" % Path(sys.executable).parent, "HOME": str(tmp_path),
-             "ANSIBLE_CONFIG": str(root / "ansible.cfg"), "ANSIBLE_NOCOLOR": "1"})
+            {"variable": "voipguard_management_address", "kind": "address", "value": "127.0.0.1"}]}}])
     assert proc.returncode == 2, proc.stdout[-2000:]
     assert ("wrong variables, nothing was changed: voipguard_admin_networks[1]: '10.0.0.300/24' is not an IP network"
             in " ".join(proc.stdout.split())), proc.stdout[-2000:]
