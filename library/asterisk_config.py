@@ -301,7 +301,7 @@ import stat
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_native
-from ansible.module_utils.asterisk_conf import (AsteriskConfigError, acl_rules, load,
+from ansible.module_utils.asterisk_conf import (AsteriskConfigError, acl_rules, load, merged_parts,
                                                 local_files, mask_secrets, parse, resolve_section)
 from ansible.module_utils.pbx_distribution import amendment_file, gui_regenerates
 from ansible.module_utils.voipguard_files import read_or_none, read_text, write_atomically
@@ -328,6 +328,21 @@ def select_sections(config, name, section_type):
                 "%d sections are named [%s] with different types (%s); set section_type"
                 % (len(found), name, ", ".join(sorted(t or "none" for t in types))))
     return found
+
+
+def drop_from_merged_parts(config, target, option):
+    """Asterisk reads a ``(+)`` addition or a continuation of ``target`` after it, so an
+    ``option`` line there would override the value just set: removed when it is in this file,
+    refused (ChangeError) when it is in another one, which this change does not write."""
+    for part in merged_parts(config.group, target):
+        if not part.get_all(option):
+            continue
+        if part.config is not config:
+            raise ChangeError(
+                "[%s] in %s line %s sets %s again, and Asterisk reads it after %s line %s: "
+                "change it there, or remove it" % (part.name, part.config.filename, part.lineno, option,
+                                                   config.filename, target.lineno))
+        part.remove(option)
 
 
 def apply_change(text, filename, section=None, section_type=None, option=None, value=None,
@@ -401,6 +416,7 @@ def apply_change(text, filename, section=None, section_type=None, option=None, v
                         present.append(item)
             else:
                 target.set_all(option, wanted)
+                drop_from_merged_parts(config, target, option)
         result["msg"] = "option %s set in %d section(s)" % (option, len(targets))
     else:
         result["msg"] = "section [%s] present" % section

@@ -10,24 +10,49 @@ __metaclass__ = type
 DOCUMENTATION = r"""
 ---
 module: asterisk_reload
-short_description: Reload one Asterisk module and tell whether it accepted its files
+short_description: Reload Asterisk modules and tell whether they accepted their files
 description:
-  - Runs one reload through the Asterisk CLI (C(asterisk -rx)), never a restart, so calls in
-    progress survive.
+  - Runs one reload, or several (I(reloads)), through the Asterisk CLI (C(asterisk -rx)), never a
+    restart, so calls in progress survive.
   - Then judges the result the way an operator would - the errors Asterisk logged since the
     reload (I(error_regex) on the lines added to I(log_file)), and, with I(count_command), whether
     Asterisk loaded as many objects as the files define (a section Asterisk refused is missing).
   - Returns C(problem), empty when Asterisk accepted the files. Rolling back is the caller's
     choice (the role restores its backups and reloads again).
   - One round trip instead of one task per step (log size, reload, wait, log, count, parse).
+    With I(reloads), one round trip and one wait for the log for several modules; their errors
+    are judged together, so a rollback covers them all.
 version_added: "0.3.0"
 author:
   - voipguard contributors
 options:
   command:
-    description: The reload, as typed at the Asterisk CLI, e.g. C(module reload res_pjsip.so).
+    description:
+      - The reload, as typed at the Asterisk CLI, e.g. C(module reload res_pjsip.so).
+      - One of I(command) and I(reloads) is required.
     type: str
-    required: true
+  reloads:
+    description:
+      - Several reloads, run in this order, then judged together (one wait for the log). Each
+        takes the options I(command), I(config), I(count_command) and I(count_type) above.
+    type: list
+    elements: dict
+    version_added: "0.3.0"
+    suboptions:
+      command:
+        description: The reload, as typed at the Asterisk CLI.
+        type: str
+        required: true
+      config:
+        description: The top-level file whose objects are counted. Needed with I(count_command).
+        type: path
+      count_command:
+        description: CLI command that says how many objects Asterisk loaded.
+        type: str
+      count_type:
+        description: What to count in I(config).
+        type: str
+        choices: [endpoint, manager_user]
   config:
     description: The top-level file whose objects are counted (with its includes), e.g.
       C(/etc/asterisk/pjsip.conf). Needed with I(count_command).
@@ -84,6 +109,16 @@ EXAMPLES = r"""
   ansible.builtin.assert:
     that: pjsip_reload.problem | length == 0
     fail_msg: "{{ pjsip_reload.problem }}"
+
+- name: Reload PJSIP and AMI in one call, judged together
+  asterisk_reload:
+    reloads:
+      - command: module reload res_pjsip.so
+        config: /etc/asterisk/pjsip.conf
+        count_command: pjsip show endpoints
+        count_type: endpoint
+      - command: manager reload
+  register: both_reloads
 """
 
 RETURN = r"""
@@ -98,13 +133,20 @@ errors:
   type: list
   elements: str
 loaded:
-  description: Objects Asterisk reports loaded (with I(count_command)).
+  description: Objects Asterisk reports loaded (with I(count_command); the first counted reload
+    of I(reloads)).
   returned: with count_command
   type: int
 expected:
-  description: Objects the files define (with I(count_command)).
+  description: Objects the files define (with I(count_command); the first counted reload of
+    I(reloads)).
   returned: with count_command
   type: int
+reloaded:
+  description: The reload commands run, in order.
+  returned: always
+  type: list
+  elements: str
 """
 
 import os
@@ -162,45 +204,65 @@ def new_log_lines(log_file, start, settle, clock=time.monotonic, sleep=time.slee
         return handle.read().decode("utf-8", "replace").splitlines()
 
 
+def run_reloads(module, asterisk, reloads, log_file, error, settle):
+    """Run every reload, wait once for the log, then judge them all: (result, problem)."""
+    start = os.path.getsize(log_file) if os.path.exists(log_file) else 0
+    for reload in reloads:
+        rc, out, err = module.run_command([asterisk, "-rx", reload["command"]])
+        if rc != 0:
+            module.fail_json(msg="asterisk -rx '%s' failed (rc %d): %s" % (reload["command"], rc, (err or out).strip()))
+    errors = [line for line in new_log_lines(log_file, start, settle) if error.search(line)]
+    result = dict(changed=True, errors=errors, reloaded=[reload["command"] for reload in reloads])
+    counts = []
+    for reload in reloads:
+        if not reload.get("count_command"):
+            continue
+        rc, out, err = module.run_command([asterisk, "-rx", reload["count_command"]])
+        loaded = loaded_count(out) if rc == 0 else 0
+        try:
+            expected = expected_count(load(reload["config"]), reload["count_type"])
+        except (AsteriskConfigError, IOError, OSError) as exc:
+            module.fail_json(msg="cannot read %s: %s" % (reload["config"], exc), **result)
+        if not counts:
+            result.update(loaded=loaded, expected=expected)
+        counts.append(reload_problem([], loaded, expected, os.path.basename(reload["config"])))
+    problem = " ".join([reload_problem(errors)] + [c for c in counts if c]).strip()
+    return result, problem
+
+
 def main():
+    reload_options = dict(
+        command=dict(type="str"),
+        config=dict(type="path"),
+        count_command=dict(type="str"),
+        count_type=dict(type="str", choices=["endpoint", "manager_user"]),
+    )
     module = AnsibleModule(
         argument_spec=dict(
-            command=dict(type="str", required=True),
-            config=dict(type="path"),
-            count_command=dict(type="str"),
-            count_type=dict(type="str", choices=["endpoint", "manager_user"]),
+            reloads=dict(type="list", elements="dict", options=dict(
+                reload_options, command=dict(type="str", required=True)),
+                required_by=dict(count_command=("config", "count_type"))),
             log_file=dict(type="path", default="/var/log/asterisk/messages.log"),
             error_regex=dict(type="str", default=r"ERROR\[|parse error"),
             settle=dict(type="float", default=2.0),
+            **reload_options
         ),
         required_by=dict(count_command=("config", "count_type")),
+        required_one_of=[("command", "reloads")],
+        mutually_exclusive=[("command", "reloads")],
         supports_check_mode=True,
     )
     params = module.params
     if module.check_mode:
-        module.exit_json(changed=False, problem="", errors=[], msg="check mode: nothing reloaded")
+        module.exit_json(changed=False, problem="", errors=[], reloaded=[], msg="check mode: nothing reloaded")
     try:
         error = re.compile(params["error_regex"])
     except re.error as exc:
         module.fail_json(msg="error_regex is not a regular expression: %s" % exc)
-    start = os.path.getsize(params["log_file"]) if os.path.exists(params["log_file"]) else 0
+    reloads = params["reloads"] or [dict((key, params[key]) for key in reload_options)]
     asterisk = module.get_bin_path("asterisk", required=True)
-    rc, out, err = module.run_command([asterisk, "-rx", params["command"]])
-    if rc != 0:
-        module.fail_json(msg="asterisk -rx '%s' failed (rc %d): %s" % (params["command"], rc, (err or out).strip()))
-    errors = [line for line in new_log_lines(params["log_file"], start, params["settle"]) if error.search(line)]
-    result = dict(changed=True, errors=errors)
-    loaded = expected = None
-    if params["count_command"]:
-        rc, out, err = module.run_command([asterisk, "-rx", params["count_command"]])
-        loaded = loaded_count(out) if rc == 0 else 0
-        try:
-            expected = expected_count(load(params["config"]), params["count_type"])
-        except (AsteriskConfigError, IOError, OSError) as exc:
-            module.fail_json(msg="cannot read %s: %s" % (params["config"], exc), **result)
-        result.update(loaded=loaded, expected=expected)
-    result["problem"] = reload_problem(errors, loaded, expected, os.path.basename(params["config"] or ""))
-    module.exit_json(msg=result["problem"] or "Asterisk accepted the files", **result)
+    result, problem = run_reloads(module, asterisk, reloads, params["log_file"], error, params["settle"])
+    module.exit_json(msg=problem or "Asterisk accepted the files", problem=problem, **result)
 
 
 if __name__ == "__main__":

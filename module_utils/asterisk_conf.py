@@ -926,6 +926,12 @@ def resolve_section(configs, section):
     return _effective(section, _all_sections(configs), set())
 
 
+def merged_parts(configs, section):
+    """The continuations and ``(+)`` additions (their filter admitting ``section``) that Asterisk
+    merges into ``section``, in the order it reads them: their lines come after its own."""
+    return _extra_parts(section, _all_sections(configs))
+
+
 def defining_section(configs, section, key):
     """The section whose ``key`` line Asterisk uses for ``section`` - the section itself, a part
     merged into it (a continuation, a ``(+)`` addition its filter admits) or a template it

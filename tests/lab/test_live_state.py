@@ -106,6 +106,28 @@ def test_a_run_that_fails_in_its_last_role_puts_every_file_back_and_reloads(pjsi
         pbx.check_output("rm -f /etc/asterisk/voipguard && mv /root/voipguard.saved /etc/asterisk/voipguard")
 
 
+def test_a_reload_asterisk_rejects_is_rolled_back_by_the_handler_and_fails_the_run(pjsip_saved, lab_inventory):
+    """The handler's own rollback, driven by a real reload: a PJSIP reload always logs that type
+    'system' is not reloadable (a NOTICE), so with that line declared an error Asterisk "rejects"
+    what the run wrote. The queued reloads run in one call; every file they edited goes back."""
+    pbx = pjsip_saved
+    pbx.check_output("printf '\\n[1001](+type=endpoint)\\nallow_unauthenticated_options = yes\\n' "
+                     ">> /etc/asterisk/pjsip.conf && asterisk -rx 'module reload res_pjsip.so'")
+    before = pbx.check_output(HOST_FILES)
+    result = harden(lab_inventory, extra_vars={
+        "asterisk_hardening_reload_error_regex": "Type 'system' is not reloadable|ERROR\\["})
+    output = result.stdout + result.stderr
+    assert result.returncode != 0
+    assert "Reload and judge what Asterisk made of pjsip.conf" in output, output[-3000:]
+    assert "Asterisk rejected the hardened configuration" in output
+    assert "pjsip.conf: " in output and "is not reloadable" in output
+    assert pbx.check_output(HOST_FILES) == before
+    endpoint = pbx.check_output("asterisk -rx 'pjsip show endpoint 1001'")
+    assert any(line.split(":")[0].strip() == "allow_unauthenticated_options" and line.split(":")[1].strip() == "true"
+               for line in endpoint.splitlines())
+    assert not pbx.file(RUN_LOCK).exists
+
+
 RUN_LOCK = "/var/lib/voipguard/run/lock"
 
 

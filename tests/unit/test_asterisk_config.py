@@ -9,7 +9,7 @@ import pytest
 import asterisk_config
 from tests import module_runner
 from asterisk_config import ChangeError, apply_change, mask_secrets
-from ansible.module_utils.asterisk_conf import AsteriskConfigError, load, resolve
+from ansible.module_utils.asterisk_conf import AsteriskConfigError, load, parse, resolve
 
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = Path(__file__).parent / "fixtures" / "asterisk_conf"
@@ -384,3 +384,27 @@ def test_a_malformed_change_fails_before_any_file_is_read_or_written(pjsip_file)
     mixed = run_module(dict(path=str(pjsip_file), section="1001", changes=[dict(section="1001")]))
     assert mixed.get("failed") is True and "mutually exclusive" in mixed["msg"]
     assert pjsip_file.read_text() == PJSIP
+
+
+def test_a_hand_added_addition_that_sets_the_option_again_loses_it():
+    """Asterisk reads [1001](+type=endpoint) after [1001]: its line would win over the value set."""
+    text = ("[1001]\ntype = endpoint\nallow_unauthenticated_options = no\n\n[1001]\ntype = aor\n\n"
+            "[1001](+type=endpoint)\nallow_unauthenticated_options = yes\ncontext = office\n")
+    new, result = apply_change(text, "pjsip.conf", section="1001", section_type="endpoint",
+                               option="allow_unauthenticated_options", value="no")
+    assert result["sections"] == 1
+    assert new.count("allow_unauthenticated_options") == 1 and "context = office" in new
+    assert resolve([parse(new, "pjsip.conf")], "1001", "endpoint")["allow_unauthenticated_options"] == ["no"]
+    # The aor's addition filter does not admit the endpoint: left alone.
+    other = "[1001]\ntype = endpoint\n[1001]\ntype = aor\n[1001](+type=aor)\nmax_contacts = 5\n"
+    assert apply_change(other, "pjsip.conf", section="1001", section_type="endpoint",
+                        option="max_contacts", value="1")[0].count("max_contacts = 5") == 1
+
+
+def test_an_addition_in_another_file_that_sets_the_option_again_is_refused(tmp_path):
+    root = tmp_path / "pjsip.conf"
+    root.write_text("[1001]\ntype = endpoint\nallow_unauthenticated_options = yes\n#include pjsip_extra.conf\n")
+    (tmp_path / "pjsip_extra.conf").write_text("[1001](+)\nallow_unauthenticated_options = yes\n")
+    with pytest.raises(ChangeError, match=r"pjsip_extra.conf line 1 sets allow_unauthenticated_options again"):
+        apply_change(root.read_text(), str(root), section="1001", section_type="endpoint",
+                     option="allow_unauthenticated_options", value="no", include_root=str(root))

@@ -93,3 +93,37 @@ def test_a_bad_error_regex_fails_before_reloading(tmp_path):
     needs_config = module_runner.run_module(asterisk_reload, dict(command="manager reload",
                                                                   count_command="manager show users"))
     assert needs_config.get("failed") is True and "config" in needs_config["msg"]
+
+
+def test_several_reloads_run_in_order_and_are_judged_together(tmp_path, monkeypatch):
+    log = tmp_path / "messages.log"
+    log.write_text("before\n")
+    calls = tmp_path / "calls"
+    pjsip, manager = tmp_path / "pjsip.conf", tmp_path / "manager.conf"
+    pjsip.write_text(PJSIP)
+    manager.write_text("[general]\nenabled = yes\n[admin]\nsecret = x\n[monitor]\nsecret = y\n")
+    fake = tmp_path / "bin" / "asterisk"
+    fake.parent.mkdir()
+    # PJSIP loads both endpoints; the manager reload logs an error and keeps 1 of the 2 users.
+    fake.write_text("#!/bin/sh\necho \"$2\" >> %s\ncase \"$2\" in\n"
+                    "  'manager reload') echo 'ERROR[7] manager.c: bad line' >> %s ;;\n"
+                    "  'pjsip show endpoints') echo 'Objects found: 2' ;;\n"
+                    "  'manager show users') echo '1 manager users configured.' ;;\nesac\n" % (calls, log))
+    fake.chmod(fake.stat().st_mode | stat.S_IEXEC)
+    monkeypatch.setenv("PATH", "%s:%s" % (fake.parent, os.environ["PATH"]))
+    reloads = [dict(command="module reload res_pjsip.so", config=str(pjsip), count_command="pjsip show endpoints",
+                    count_type="endpoint"),
+               dict(command="manager reload", config=str(manager), count_command="manager show users",
+                    count_type="manager_user"),
+               dict(command="module reload http")]
+    result = module_runner.run_module(asterisk_reload, dict(reloads=reloads, log_file=str(log), settle=1.0))
+    assert result["reloaded"] == ["module reload res_pjsip.so", "manager reload", "module reload http"]
+    # Every reload first, then the counts: one wait for the log serves them all.
+    assert calls.read_text().splitlines() == ["module reload res_pjsip.so", "manager reload", "module reload http",
+                                              "pjsip show endpoints", "manager show users"]
+    assert result["problem"] == "ERROR[7] manager.c: bad line manager.conf: loaded 1 objects, the files define 2"
+    assert "pjsip.conf" not in result["problem"]  # its count matched
+    both = module_runner.run_module(asterisk_reload, dict(reloads=reloads[:1], command="manager reload"))
+    assert both.get("failed") is True and "mutually exclusive" in both["msg"]
+    neither = module_runner.run_module(asterisk_reload, dict(log_file=str(log)))
+    assert neither.get("failed") is True and "one of the following is required" in neither["msg"]
