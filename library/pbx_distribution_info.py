@@ -33,6 +33,15 @@ options:
     elements: str
     default: []
     version_added: "0.3.0"
+  packages:
+    description:
+      - Debian packages whose state to ask dpkg (C(dpkg-query -W)) in the same call, so that the
+        roles, which install them when missing, need no probe of their own. On a host without
+        dpkg, RV(packages_probed) is empty and the roles probe themselves.
+    type: list
+    elements: str
+    default: []
+    version_added: "0.3.0"
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
 attributes:
@@ -90,13 +99,31 @@ description:
   description: One line for people, e.g. "FreePBX 17.0.19 (GUI-managed - 23 generated files under /etc/asterisk)".
   returned: always
   type: str
+asterisk_user:
+  description: The user the running Asterisk process has (from C(/proc)), empty when none runs.
+  returned: always
+  type: str
+  sample: asterisk
+packages_probed:
+  description: The I(packages) dpkg answered for (all of them, or none when the host has no dpkg).
+  returned: always
+  type: list
+  elements: str
+  sample: [fail2ban, nftables, apprise]
+packages_installed:
+  description: Those of RV(packages_probed) that are installed.
+  returned: always
+  type: list
+  elements: str
+  sample: [nftables]
 """
 
 import os
+import pwd
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.pbx_distribution import (describe, detect, firewall_trust_missing, freepbx_firewall,
-                                                   include_files)
+from ansible.module_utils.pbx_distribution import (describe, detect, dpkg_installed, firewall_trust_missing,
+                                                   freepbx_firewall, include_files)
 from ansible.module_utils.voipguard_files import read_or_none
 
 
@@ -110,7 +137,8 @@ def configuration_files(config_dir):
 def main():
     module = AnsibleModule(argument_spec=dict(
         config_dir=dict(type="path", default="/etc/asterisk"),
-        firewall_trusted=dict(type="list", elements="str", default=[])),
+        firewall_trusted=dict(type="list", elements="str", default=[]),
+        packages=dict(type="list", elements="str", default=[])),
         supports_check_mode=True)
     config_dir = module.params["config_dir"]
     distribution = detect(read_or_none, configuration_files(config_dir))
@@ -127,9 +155,41 @@ def main():
         if rc != 0:
             module.fail_json(msg="fwconsole firewall list trusted failed: %s" % (err or out).strip())
         firewall["trust_missing"] = firewall_trust_missing(module.params["firewall_trusted"], out)
+    probed, installed = package_states(module, module.params["packages"])
     module.exit_json(changed=False, distribution=distribution, description=describe(distribution),
                      include_files=include_files(config_dir, distribution), firewall=firewall,
-                     config_dir=config_dir)
+                     config_dir=config_dir, packages_probed=probed, packages_installed=installed,
+                     asterisk_user=process_user("asterisk"))
+
+
+def process_user(name, proc="/proc"):
+    """The user of the first process called ``name`` (its /proc/PID/comm), "" when none runs."""
+    for pid in sorted((entry for entry in os.listdir(proc) if entry.isdigit()), key=int):
+        try:
+            with open(os.path.join(proc, pid, "comm")) as handle:
+                if handle.read().strip() != name:
+                    continue
+            uid = os.stat(os.path.join(proc, pid)).st_uid
+        except (IOError, OSError):
+            continue  # gone meanwhile
+        try:
+            return pwd.getpwuid(uid).pw_name
+        except KeyError:
+            return str(uid)
+    return ""
+
+
+def package_states(module, names):
+    """(probed, installed): dpkg-query answers rc 0, or 1 when one is unknown to it; anything
+    else (no dpkg) probes nothing."""
+    dpkg_query = module.get_bin_path("dpkg-query") if names else None
+    if dpkg_query is None:
+        return [], []
+    rc, out, _err = module.run_command([dpkg_query, "-W", "-f=${Package} ${db:Status-Status}\\n"] + names)
+    if rc not in (0, 1):
+        return [], []
+    installed = dpkg_installed(out)
+    return list(names), [name for name in names if name in installed]
 
 
 def command_output(module, argv):

@@ -83,9 +83,15 @@ changed_files:
   returned: always
   type: list
   elements: str
+checksums:
+  description: SHA-1 of each file's content, by I(dest) (as C(copy) and C(template) return it).
+  returned: always
+  type: dict
+  sample: {/etc/nftables.d/voipguard.nft: 8a0b4f3bd32b4b5f8e3a7c0d1e2f3a4b5c6d7e8f}
 """
 
 import grp
+import hashlib
 import os
 import pwd
 import tempfile
@@ -97,6 +103,11 @@ from ansible.module_utils.voipguard_files import write_atomically
 def wanted_attributes(entry):
     """(uid, gid, mode) of one entry; KeyError/ValueError for an unknown user, group or mode."""
     return pwd.getpwnam(entry["owner"]).pw_uid, grp.getgrnam(entry["group"]).gr_gid, int(entry["mode"], 8)
+
+
+def content_checksum(content):
+    """SHA-1 of the bytes written for ``content``, as Ansible's copy module returns it."""
+    return hashlib.sha1(content.encode("utf-8", "surrogateescape")).hexdigest()
 
 
 def plan(entries):
@@ -175,7 +186,8 @@ def main():
                                      % (entry["dest"], entry["validate"], complaint))
         for entry, _before, _reasons in changes:
             install(module, entry)
-    result = dict(changed=bool(changes), changed_files=[entry["dest"] for entry, _b, _r in changes])
+    result = dict(changed=bool(changes), changed_files=[entry["dest"] for entry, _b, _r in changes],
+                  checksums=dict((entry["dest"], content_checksum(entry["content"])) for entry in entries))
     if module._diff:
         result["diff"] = diffs
     module.exit_json(**result)

@@ -106,6 +106,17 @@ def detect(read, asterisk_files=()):
 _AMPMGRUSER = re.compile(r"^\s*AMPMGRUSER\s*=>?\s*([^\s;#]+)", re.MULTILINE)
 
 
+def dpkg_installed(output):
+    """Names of the installed packages in ``dpkg-query -W -f='${Package} ${db:Status-Status}\\n'``
+    output (an architecture suffix, as in libc6:amd64, dropped)."""
+    installed = set()
+    for line in output.splitlines():
+        fields = line.split()
+        if len(fields) == 2 and fields[1] == "installed":
+            installed.add(fields[0].split(":")[0])
+    return installed
+
+
 def gui_ami_user(read, config_dir="/etc/asterisk"):
     """The AMI user the PBX's GUI logs in with (it needs its classes, from localhost)."""
     for path in ("/etc/amportal.conf", config_dir + "/extensions_additional.conf"):

@@ -1,8 +1,12 @@
 """Which distribution runs on a host (module_utils/pbx_distribution.py), from its files."""
+import os
+import pwd
+
 import pytest
 
-from ansible.module_utils.pbx_distribution import (amendment_file, describe, detect, firewall_trust_missing,
-                                                   freepbx_firewall, gui_ami_user,
+import pbx_distribution_info
+from ansible.module_utils.pbx_distribution import (amendment_file, describe, detect, dpkg_installed,
+                                                   firewall_trust_missing, freepbx_firewall, gui_ami_user,
                                                    gui_regenerates, gui_secret_fix, is_generated)
 
 FREEPBX_HEADER = (";--------------------------------------------------------------------------------;\n"
@@ -105,3 +109,21 @@ def test_only_what_freepbxs_firewall_does_not_trust_yet_is_added():
     listed = "All entries in zone 'trusted':\n\t198.18.0.0/24\n\t198.51.100.20/32\n"
     assert firewall_trust_missing(["198.18.0.0/24", "198.51.100.20", "2001:db8::1", "198.18.1.0/24"], listed) == \
         ["2001:db8::1/128", "198.18.1.0/24"]
+
+
+def test_dpkg_names_the_installed_packages_only():
+    output = ("fail2ban installed\nnftables not-installed\napprise config-files\n"
+              "libc6:amd64 installed\npython3-zxcvbn half-configured\n")
+    assert dpkg_installed(output) == {"fail2ban", "libc6"}
+    assert dpkg_installed("") == set()
+
+
+def test_the_running_asterisks_user_is_read_from_proc(tmp_path):
+    proc = tmp_path / "proc"
+    for pid, comm in (("7", "systemd"), ("42", "asterisk"), ("99", "asterisk")):
+        (proc / pid).mkdir(parents=True)
+        (proc / pid / "comm").write_text(comm + "\n")
+    (proc / "self").mkdir()
+    user = pbx_distribution_info.process_user("asterisk", str(proc))
+    assert user == pwd.getpwuid(os.getuid()).pw_name  # the owner of /proc/42, here the test's user
+    assert pbx_distribution_info.process_user("fail2ban-server", str(proc)) == ""

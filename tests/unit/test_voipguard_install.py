@@ -1,5 +1,6 @@
 """library/voipguard_install.py, run in-process (tests/module_runner.py): several whole files in
 one call, each validated before anything is written, with check and diff."""
+import hashlib
 import os
 
 import voipguard_install
@@ -22,7 +23,10 @@ def test_installs_what_differs_once_and_then_changes_nothing(tmp_path):
     assert program.read_text() == "#!/usr/bin/python3\n" and os.stat(program).st_mode & 0o7777 == 0o755
     assert os.stat(unit).st_mode & 0o7777 == 0o644  # the mode alone differed
     second = run(files)
-    assert second == dict(changed=False, changed_files=[], invocation=second["invocation"])
+    assert second == dict(changed=False, changed_files=[], invocation=second["invocation"],
+                          checksums=first["checksums"])
+    # The checksum is the file's, as copy and template return it (the nftables role records it).
+    assert first["checksums"][str(program)] == hashlib.sha1(program.read_bytes()).hexdigest()
 
 
 def test_check_mode_writes_nothing_and_diffs_each_changed_file(tmp_path):
