@@ -54,6 +54,12 @@ options:
         description: Command that must succeed on the new content before it is installed; C(%s)
           stands for a temporary copy of it.
         type: str
+      backup:
+        description: Keep a copy of the old file, when its content changes, beside it (as
+          C(template) does); its name is returned in RV(backup_files).
+        type: bool
+        default: false
+        version_added: "0.3.0"
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
 attributes:
@@ -83,6 +89,11 @@ changed_files:
   returned: always
   type: list
   elements: str
+backup_files:
+  description: The copy kept of each file that had I(backup) and changed, by I(dest).
+  returned: always
+  type: dict
+  sample: {/etc/asterisk/extensions_voipguard.conf: /etc/asterisk/extensions_voipguard.conf.1234.2026-12-02@05:50:00~}
 checksums:
   description: SHA-1 of each file's content, by I(dest) (as C(copy) and C(template) return it).
   returned: always
@@ -162,7 +173,8 @@ def main():
             mode=dict(type="str", default="0644"),
             owner=dict(type="str", default="root"),
             group=dict(type="str", default="root"),
-            validate=dict(type="str")))),
+            validate=dict(type="str"),
+            backup=dict(type="bool", default=False)))),
         supports_check_mode=True)
     entries = module.params["files"]
     for entry in entries:
@@ -175,6 +187,7 @@ def main():
         except (KeyError, ValueError) as exc:
             module.fail_json(msg="%s: unknown owner, group or mode (%s)" % (entry["dest"], exc))
     changes = plan(entries)
+    backups = {}
     diffs = [dict(before_header=entry["dest"], after_header=entry["dest"], before=before or "",
                   after=entry["content"]) for entry, before, reasons in changes if "content" in reasons or before is None]
     if not module.check_mode:
@@ -184,9 +197,12 @@ def main():
                 if complaint is not None:
                     module.fail_json(msg="%s: the new content is refused by '%s' (nothing was written): %s"
                                      % (entry["dest"], entry["validate"], complaint))
-        for entry, _before, _reasons in changes:
+        for entry, before, reasons in changes:
+            if entry["backup"] and before is not None and "content" in reasons:
+                backups[entry["dest"]] = module.backup_local(entry["dest"])
             install(module, entry)
     result = dict(changed=bool(changes), changed_files=[entry["dest"] for entry, _b, _r in changes],
+                  backup_files=backups,
                   checksums=dict((entry["dest"], content_checksum(entry["content"])) for entry in entries))
     if module._diff:
         result["diff"] = diffs

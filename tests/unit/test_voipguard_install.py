@@ -24,7 +24,7 @@ def test_installs_what_differs_once_and_then_changes_nothing(tmp_path):
     assert os.stat(unit).st_mode & 0o7777 == 0o644  # the mode alone differed
     second = run(files)
     assert second == dict(changed=False, changed_files=[], invocation=second["invocation"],
-                          checksums=first["checksums"])
+                          checksums=first["checksums"], backup_files={})
     # The checksum is the file's, as copy and template return it (the nftables role records it).
     assert first["checksums"][str(program)] == hashlib.sha1(program.read_bytes()).hexdigest()
 
@@ -59,3 +59,18 @@ def test_bad_input_is_refused_before_anything_is_written(tmp_path):
         result = run([entry])
         assert result["failed"] and message in result["msg"], result
     assert not target.exists()
+
+
+def test_a_backup_is_kept_only_of_content_that_changes(tmp_path):
+    dialplan = tmp_path / "extensions_voipguard.conf"
+    dialplan.write_text("[old]\n")
+    files = [dict(dest=str(dialplan), content="[new]\n", backup=True)]
+    first = run(files)
+    backup = first["backup_files"][str(dialplan)]
+    assert open(backup).read() == "[old]\n" and dialplan.read_text() == "[new]\n"
+    assert os.path.dirname(backup) == str(tmp_path)
+    os.chmod(dialplan, 0o600)
+    second = run(files)  # the mode alone differs: nothing worth a copy
+    assert second["changed"] and second["backup_files"] == {}
+    fresh = run([dict(dest=str(tmp_path / "new.conf"), content="x\n", backup=True)])
+    assert fresh["changed"] and fresh["backup_files"] == {}
