@@ -11,6 +11,7 @@ In order, with Ansible's profile_tasks callback on (--one-host: the first two on
               (--full-reruns: and again with every role)
   the audit   python -m audit run over every PBX (Testinfra, hosts in parallel)
 --audit-only RUNS: only the audit, of a fleet hardened already.
+--mitogen: the playbook runs as ./voipguard harden --mitogen runs it (Mitogen's mitogen_free).
 Printed: wall time of each run, changed/failed per host, the ten slowest tasks of the fleet run,
 and each PBX container's memory (podman stats) in factory state and after the fleet run.
 """
@@ -110,10 +111,17 @@ def main():
     parser.add_argument("--audit-only", type=int, metavar="RUNS", default=0,
                         help="only the audit, RUNS times, of a fleet hardened already")
     parser.add_argument("--workers", type=int, default=None, help="the audit's --workers (default: its own)")
+    parser.add_argument("--mitogen", action="store_true",
+                        help="run the playbook with Mitogen's mitogen_free strategy (./voipguard harden --mitogen)")
     parser.add_argument("--full-reruns", action="store_true",
                         help="also run every role again on the whole fleet (voipguard_full_run=true)")
     args = parser.parse_args()
     hosts = pbx_hosts(args.inventory)
+    if args.mitogen:
+        import ansible_mitogen
+
+        ENV.update(ANSIBLE_STRATEGY="mitogen_free", ANSIBLE_STRATEGY_PLUGINS=os.path.join(
+            os.path.dirname(ansible_mitogen.__file__), "plugins", "strategy"))
     if args.audit_only:
         walls = [audit(args.inventory, args.workers) for _ in range(args.audit_only)]
         print("audit of the fleet, %d runs: median %.1f s (min %.1f, max %.1f)"

@@ -32,12 +32,19 @@ options:
       - How the value is judged before the play starts, so that a typo stops the run with its
         name rather than Ansible's traceback. C(serial) is a count of at least 1 or a percentage
         such as C(25%) (or a list of those); C(percentage) is a number from 0 to 100.
-    choices: [serial, percentage]
+      - C(max_fail_percentage) is a percentage for the play keyword of that name. 100 (never stop
+        early) is returned as null, which is how Ansible spells "no limit", and which Ansible's
+        C(free) strategy accepts without a warning. Under less than 100, a C(free) strategy
+        (C(./voipguard harden --mitogen) runs C(mitogen_free)) is refused, because it runs every
+        host on its own and cannot stop a batch early.
+    choices: [serial, percentage, max_fail_percentage]
 """
 
 EXAMPLES = r"""
 - hosts: pbx
   serial: "{{ lookup('voipguard_rollout', 'voipguard_serial', default='100%', check='serial') }}"
+  max_fail_percentage: >-
+    {{ lookup('voipguard_rollout', 'voipguard_max_fail_percentage', default=100, check='max_fail_percentage') }}
 """
 
 RETURN = r"""
@@ -47,6 +54,7 @@ _raw:
 
 import re
 
+from ansible import constants as C
 from ansible.errors import AnsibleLookupError
 from ansible.inventory.manager import InventoryManager
 from ansible.plugins.lookup import LookupBase
@@ -56,8 +64,9 @@ from ansible.vars.manager import VariableManager
 _PERCENT = re.compile(r"^([0-9]{1,3})%$")
 
 
-def judge(name, value, check):
-    """The value, or AnsibleLookupError naming the variable and what it must be."""
+def judge(name, value, check, strategy=None):
+    """The value, or AnsibleLookupError naming the variable and what it must be. strategy: the
+    run's strategy plugin, for check=max_fail_percentage."""
     if check == "serial":
         for item in value if isinstance(value, list) else [value]:
             text = str(item).strip()
@@ -66,9 +75,18 @@ def judge(name, value, check):
                                               or percent and 1 <= int(percent.group(1)) <= 100):
                 raise AnsibleLookupError("%s: %r is not a number of hosts (1 or more) or a percentage "
                                          "such as 25%%" % (name, item))
-    elif check == "percentage":
+    elif check in ("percentage", "max_fail_percentage"):
         if isinstance(value, bool) or not str(value).strip().isdigit() or not 0 <= int(value) <= 100:
             raise AnsibleLookupError("%s: %r is not a percentage from 0 to 100" % (name, value))
+        if check == "max_fail_percentage":
+            if int(value) == 100:
+                return None
+            if str(strategy or "").endswith("free"):
+                raise AnsibleLookupError(
+                    "%s: %s %% needs a linear strategy, and this run uses %s, which runs every host on its own "
+                    "and cannot stop a batch early: run without --mitogen, or with ANSIBLE_STRATEGY=mitogen_linear"
+                    % (name, value, strategy))
+            return int(value)
     return value
 
 
@@ -88,9 +106,11 @@ class LookupModule(LookupBase):
         for term in terms:
             if term in host_vars:
                 value = self._templar.template(host_vars[term]) if hasattr(self, "_templar") else host_vars[term]
-                values.append(judge(term, value, kwargs.get("check")))
+                values.append(judge(term, value, kwargs.get("check"), C.DEFAULT_STRATEGY))
             elif "default" in kwargs:
-                values.append(kwargs["default"])
+                default = kwargs["default"]
+                values.append(judge(term, default, "max_fail_percentage", C.DEFAULT_STRATEGY)
+                              if kwargs.get("check") == "max_fail_percentage" else default)
             else:
                 raise AnsibleLookupError("%s is not set for group %s in the inventory, and no default was given"
                                          % (term, group))

@@ -41,3 +41,19 @@ def test_paramiko_ssh_still_works_and_still_checks_host_keys(lab_inventory, tmp_
     # An unknown host key: paramiko would ask whether to trust it, and with nobody to ask it refuses.
     assert stranger.returncode != 0
     assert "UNREACHABLE" in stranger.stdout and "plain Asterisk" not in stranger.stdout
+
+
+def test_mitogen_runs_the_whole_playbook_as_an_opt_in(lab_inventory):
+    """./voipguard harden --mitogen (Mitogen for Ansible's strategy, for fleets): every role runs
+    on the hardened PBX over Mitogen, and finds nothing to change."""
+    env = dict(os.environ, ANSIBLE_NOCOLOR="1", ANSIBLE_FORCE_COLOR="0")
+    result = subprocess.run([str(ROOT / "voipguard"), "harden", "--mitogen", "-i", lab_inventory, "--limit", "pbx",
+                             "-e", "voipguard_full_run=true", "-vvv"],
+                            env=env, cwd=ROOT, capture_output=True, text=True, timeout=300, check=False)
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output[-3000:]
+    # A strategy from outside ansible.builtin ran (ansible-core says so), and ansible.builtin.ssh,
+    # which announces every connection at -vvv, carried no task: Mitogen's connection did.
+    assert "Use of strategy plugins not included in ansible.builtin" in output
+    assert "ESTABLISH SSH CONNECTION" not in output
+    assert "pbx : hardened, 0 changes" in output

@@ -17,7 +17,7 @@ PLAY = """
   hosts: pbx
   gather_facts: false
   serial: "{{ lookup('voipguard_rollout', 'voipguard_serial', default='100%', check='serial') }}"
-  max_fail_percentage: "{{ lookup('voipguard_rollout', 'voipguard_max_fail_percentage', default=100, check='percentage') }}"
+  max_fail_percentage: "{{ lookup('voipguard_rollout', 'voipguard_max_fail_percentage', default=100, check='max_fail_percentage') }}"
   tasks:
     - name: Break one host
       ansible.builtin.fail:
@@ -28,7 +28,7 @@ PLAY = """
 """
 
 
-def run(tmp_path, group_vars):
+def run(tmp_path, group_vars, strategy="linear"):
     (tmp_path / "group_vars").mkdir(exist_ok=True)
     (tmp_path / "group_vars" / "pbx.yml").write_text(group_vars)
     (tmp_path / "hosts.yml").write_text(
@@ -39,7 +39,8 @@ def run(tmp_path, group_vars):
     env = {"PATH": str(Path(sys.executable).parent) + ":/usr/bin:/bin", "HOME": str(tmp_path),
            "ANSIBLE_CONFIG": str(ROOT / "ansible.cfg"), "ANSIBLE_LOOKUP_PLUGINS": str(ROOT / "lookup_plugins"),
            "ANSIBLE_CALLBACK_PLUGINS": str(ROOT / "callback_plugins"),
-           "ANSIBLE_CALLBACKS_ENABLED": "voipguard_summary", "ANSIBLE_NOCOLOR": "1"}
+           "ANSIBLE_CALLBACKS_ENABLED": "voipguard_summary", "ANSIBLE_NOCOLOR": "1",
+           "ANSIBLE_STRATEGY": strategy}
     proc = subprocess.run([str(Path(sys.executable).parent / "ansible-playbook"), "-i", str(tmp_path / "hosts.yml"),
                            str(tmp_path / "play.yml")], env=env, cwd=tmp_path, capture_output=True, text=True,
                           check=False, timeout=300)
@@ -69,6 +70,22 @@ def test_a_tolerated_failure_lets_the_rollout_go_on(tmp_path):
     proc, outcome = run(tmp_path, "voipguard_serial: 2\nvoipguard_max_fail_percentage: 50\n")
     assert proc.stdout.count("PLAY [A rollout") == 2
     assert [outcome["pbx-%s" % n].strip() for n in "bcd"] == ["ok, 1 change"] * 3
+
+
+def test_the_free_strategy_runs_a_fleet_that_never_stops_early_without_a_warning(tmp_path):
+    # ./voipguard harden --mitogen runs mitogen_free; the default rollout suits it.
+    proc, outcome = run(tmp_path, "---\n", strategy="free")
+    assert "max_fail_percentage with the free strategy" not in proc.stdout + proc.stderr
+    assert outcome["pbx-a"].startswith("failed")
+    assert [outcome["pbx-%s" % n].strip() for n in "bcd"] == ["ok, 1 change"] * 3
+
+
+def test_a_rollout_that_stops_early_is_refused_under_the_free_strategy(tmp_path):
+    # The free strategy cannot stop a batch early: said before any host is touched, not ignored.
+    proc, outcome = run(tmp_path, "voipguard_serial: 2\nvoipguard_max_fail_percentage: 50\n", strategy="free")
+    assert proc.returncode != 0
+    assert "voipguard_max_fail_percentage: 50 % needs a linear strategy" in proc.stdout + proc.stderr
+    assert "TASK [" not in proc.stdout and not outcome
 
 
 @pytest.mark.parametrize("stats, expected", [
