@@ -12,7 +12,9 @@ type: aggregate
 short_description: One line per host at the end of a voipguard run
 description:
   - After the play recap, prints for every host the run targeted whether it ended well
-    (C(hardened, N changes) for playbooks/harden.yml, C(ok, N changes) for others), failed (with the last failure message and its task), was
+    (C(hardened, N changes) for playbooks/harden.yml, C(ok, N changes) for others; under
+    C(--check), which changes nothing, "would be hardened (check mode), N changes" and
+    "ok (check mode), N changes"), failed (with the last failure message and its task), was
     unreachable (with the connection error), or was never run because a rolling update
     (C(serial), C(max_fail_percentage)) stopped first; the other hosts of the batch that stopped
     it are said to have stopped with it.
@@ -23,6 +25,7 @@ requirements:
   - enabled in ansible.cfg (C(callbacks_enabled))
 """
 
+from ansible import context
 from ansible.plugins.callback import CallbackBase
 
 MAX_MESSAGE = 300
@@ -78,7 +81,11 @@ class CallbackModule(CallbackBase):
         self.unreachable = {}
 
     def v2_playbook_on_start(self, playbook):
-        if "harden" in getattr(playbook, "_file_name", ""):
+        harden = "harden" in getattr(playbook, "_file_name", "")
+        # A --check run changed nothing: its changes are the ones a real run would make.
+        if context.CLIARGS.get("check"):
+            self.done = "would be hardened (check mode)" if harden else "ok (check mode)"
+        elif harden:
             self.done = "hardened"
 
     def v2_playbook_on_play_start(self, play):

@@ -40,6 +40,7 @@ def test_a_rerun_with_nothing_to_do_ends_early_and_still_proves_the_running_aste
         assert role_task not in again.stdout
     checked = ok(harden(check=True))
     assert said(checked).startswith("Nothing to do") and changed(checked) == 0
+    assert "pbx : would be hardened (check mode), 0 changes" in checked.stdout
     # The roles are idempotent on their own: every role run again changes nothing.
     full = ok(harden(extra_vars={"voipguard_full_run": True}))
     assert said(full).startswith("Every role runs: voipguard_full_run is set") and changed(full) == 0

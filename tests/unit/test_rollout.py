@@ -28,7 +28,7 @@ PLAY = """
 """
 
 
-def run(tmp_path, group_vars, strategy="linear"):
+def run(tmp_path, group_vars, strategy="linear", extra_args=()):
     (tmp_path / "group_vars").mkdir(exist_ok=True)
     (tmp_path / "group_vars" / "pbx.yml").write_text(group_vars)
     (tmp_path / "hosts.yml").write_text(
@@ -42,7 +42,8 @@ def run(tmp_path, group_vars, strategy="linear"):
            "ANSIBLE_CALLBACKS_ENABLED": "voipguard_summary", "ANSIBLE_NOCOLOR": "1",
            "ANSIBLE_STRATEGY": strategy}
     proc = subprocess.run([str(Path(sys.executable).parent / "ansible-playbook"), "-i", str(tmp_path / "hosts.yml"),
-                           str(tmp_path / "play.yml")], env=env, cwd=tmp_path, capture_output=True, text=True,
+                           str(tmp_path / "play.yml")] + list(extra_args),
+                          env=env, cwd=tmp_path, capture_output=True, text=True,
                           check=False, timeout=300)
     summary = proc.stdout.split("VOIPGUARD SUMMARY", 1)[-1]
     return proc, dict(line.split(" : ", 1) for line in summary.splitlines()[1:] if " : " in line)
@@ -70,6 +71,12 @@ def test_a_tolerated_failure_lets_the_rollout_go_on(tmp_path):
     proc, outcome = run(tmp_path, "voipguard_serial: 2\nvoipguard_max_fail_percentage: 50\n")
     assert proc.stdout.count("PLAY [A rollout") == 2
     assert [outcome["pbx-%s" % n].strip() for n in "bcd"] == ["ok, 1 change"] * 3
+
+
+def test_a_check_run_says_that_nothing_was_changed(tmp_path):
+    proc, outcome = run(tmp_path, "---\n", extra_args=["--check"])
+    assert outcome["pbx-a"].startswith("failed")
+    assert [outcome["pbx-%s" % n].strip() for n in "bcd"] == ["ok (check mode), 0 changes"] * 3
 
 
 def test_the_free_strategy_runs_a_fleet_that_never_stops_early_without_a_warning(tmp_path):
