@@ -58,8 +58,9 @@ def pbx_hosts(inventory):
         return list(yaml.safe_load(handle)["all"]["children"]["pbx"]["hosts"])
 
 
-def harden(inventory, limit=None, full=False):
-    command = [os.path.join(BIN, "ansible-playbook"), "-i", inventory, os.path.join(ROOT, "playbooks", "harden.yml")]
+def harden(inventory, limit=None, full=False, mitogen=False):
+    # As the operator runs it: ./voipguard harden [--mitogen].
+    command = [os.path.join(ROOT, "voipguard"), "harden"] + (["--mitogen"] if mitogen else []) + ["-i", inventory]
     if limit:
         command += ["--limit", limit]
     if full:  # every role, even when nothing changed since the last verified run
@@ -117,11 +118,6 @@ def main():
                         help="also run every role again on the whole fleet (voipguard_full_run=true)")
     args = parser.parse_args()
     hosts = pbx_hosts(args.inventory)
-    if args.mitogen:
-        import ansible_mitogen
-
-        ENV.update(ANSIBLE_STRATEGY="mitogen_free", ANSIBLE_STRATEGY_PLUGINS=os.path.join(
-            os.path.dirname(ansible_mitogen.__file__), "plugins", "strategy"))
     if args.audit_only:
         walls = [audit(args.inventory, args.workers) for _ in range(args.audit_only)]
         print("audit of the fleet, %d runs: median %.1f s (min %.1f, max %.1f)"
@@ -134,14 +130,14 @@ def main():
     for label, full in (("one host hardened (%s, factory)" % one, False),
                         ("one host again (nothing to change)", False),
                         ("one host again, every role (voipguard_full_run=true)", True)):
-        wall, recap, slowest, _ = harden(args.inventory, one, full)
+        wall, recap, slowest, _ = harden(args.inventory, one, full, args.mitogen)
         line(label, wall, recap, [one])
         for task, seconds in slowest[:10]:
             print("  %6.1f s  %s" % (float(seconds), task.strip()))
     if args.one_host:
         return
 
-    wall, recap, slowest, proc = harden(args.inventory)
+    wall, recap, slowest, proc = harden(args.inventory, mitogen=args.mitogen)
     line("the fleet hardened (%d PBXs, %s already done)" % (len(hosts), one), wall, recap, hosts)
     if any(recap.get(h, (0, 1))[1] for h in hosts):
         print(proc.stdout[-4000:])
@@ -149,10 +145,10 @@ def main():
     for task, seconds in slowest[:10]:
         print("  %6.1f s  %s" % (float(seconds), task.strip()))
     describe_memory("after hardening", memory())
-    wall, recap, _, _ = harden(args.inventory)
+    wall, recap, _, _ = harden(args.inventory, mitogen=args.mitogen)
     line("the fleet again (nothing to change)", wall, recap, hosts)
     if args.full_reruns:
-        wall, recap, _, _ = harden(args.inventory, full=True)
+        wall, recap, _, _ = harden(args.inventory, full=True, mitogen=args.mitogen)
         line("the fleet again, every role (voipguard_full_run=true)", wall, recap, hosts)
 
     audit(args.inventory, args.workers)

@@ -106,12 +106,10 @@ class LookupModule(LookupBase):
         for term in terms:
             if term in host_vars:
                 value = self._templar.template(host_vars[term]) if hasattr(self, "_templar") else host_vars[term]
-                values.append(judge(term, value, kwargs.get("check"), C.DEFAULT_STRATEGY))
             elif "default" in kwargs:
-                default = kwargs["default"]
-                values.append(judge(term, default, "max_fail_percentage", C.DEFAULT_STRATEGY)
-                              if kwargs.get("check") == "max_fail_percentage" else default)
+                value = kwargs["default"]
             else:
                 raise AnsibleLookupError("%s is not set for group %s in the inventory, and no default was given"
                                          % (term, group))
+            values.append(judge(term, value, kwargs.get("check"), C.DEFAULT_STRATEGY))
         return values
