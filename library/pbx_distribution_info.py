@@ -100,7 +100,9 @@ description:
   returned: always
   type: str
 asterisk_user:
-  description: The user the running Asterisk process has (from C(/proc)), empty when none runs.
+  description:
+    - The user the running Asterisk daemon has (from C(/proc)), empty when none runs.
+    - C(root) when any Asterisk daemon runs as root. Remote consoles (C(asterisk -r)) are not counted.
   returned: always
   type: str
   sample: asterisk
@@ -122,8 +124,8 @@ import os
 import pwd
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.pbx_distribution import (describe, detect, dpkg_installed, firewall_trust_missing,
-                                                   freepbx_firewall, include_files)
+from ansible.module_utils.pbx_distribution import (asterisk_run_user, describe, detect, firewall_trust_missing,
+                                                   freepbx_firewall, include_files, package_states)
 from ansible.module_utils.voipguard_files import read_or_none
 
 
@@ -159,37 +161,27 @@ def main():
     module.exit_json(changed=False, distribution=distribution, description=describe(distribution),
                      include_files=include_files(config_dir, distribution), firewall=firewall,
                      config_dir=config_dir, packages_probed=probed, packages_installed=installed,
-                     asterisk_user=process_user("asterisk"))
+                     asterisk_user=asterisk_run_user(asterisk_processes()))
 
 
-def process_user(name, proc="/proc"):
-    """The user of the first process called ``name`` (its /proc/PID/comm), "" when none runs."""
+def asterisk_processes(proc="/proc"):
+    """(user, argv0) of every process whose command name (/proc/PID/comm) is asterisk."""
+    found = []
     for pid in sorted((entry for entry in os.listdir(proc) if entry.isdigit()), key=int):
         try:
             with open(os.path.join(proc, pid, "comm")) as handle:
-                if handle.read().strip() != name:
+                if handle.read().strip() != "asterisk":
                     continue
+            with open(os.path.join(proc, pid, "cmdline"), "rb") as handle:
+                argv0 = handle.read().split(b"\0")[0].decode("utf-8", "replace")
             uid = os.stat(os.path.join(proc, pid)).st_uid
         except (IOError, OSError):
             continue  # gone meanwhile
         try:
-            return pwd.getpwuid(uid).pw_name
+            found.append((pwd.getpwuid(uid).pw_name, argv0))
         except KeyError:
-            return str(uid)
-    return ""
-
-
-def package_states(module, names):
-    """(probed, installed): dpkg-query answers rc 0, or 1 when one is unknown to it; anything
-    else (no dpkg) probes nothing."""
-    dpkg_query = module.get_bin_path("dpkg-query") if names else None
-    if dpkg_query is None:
-        return [], []
-    rc, out, _err = module.run_command([dpkg_query, "-W", "-f=${Package} ${db:Status-Status}\\n"] + names)
-    if rc not in (0, 1):
-        return [], []
-    installed = dpkg_installed(out)
-    return list(names), [name for name in names if name in installed]
+            found.append((str(uid), argv0))
+    return found
 
 
 def command_output(module, argv):

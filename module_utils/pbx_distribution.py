@@ -100,6 +100,23 @@ def detect(read, asterisk_files=()):
             "gui_ami_user": gui_ami_user(read) if gui_managed else None}
 
 
+# A remote console (asterisk -r, -rx, -R) rewrites its argv to "rasterisk" (main/asterisk.c, "for the
+# benefit of init scripts") but keeps the command name asterisk, so ps -C asterisk and
+# /proc/PID/comm list it beside the daemon. Operators run consoles as root all the time.
+REMOTE_CONSOLE_ARGV0 = "rasterisk"
+
+
+def asterisk_run_user(processes):
+    """The user the Asterisk daemon runs as, from (user, argv0) of each process whose command name
+    is asterisk: "root" when any daemon runs as root, else the first daemon's user, "" when only
+    remote consoles (or nothing) run. One judgement for pbx_distribution_info and the audit."""
+    users = [user for user, argv0 in processes
+             if os.path.basename((argv0 or "").strip()) != REMOTE_CONSOLE_ARGV0]
+    if "root" in users:
+        return "root"
+    return users[0] if users else ""
+
+
 # FreePBX's AMI user: AMPMGRUSER in /etc/amportal.conf (older installs, and FreePBX writes it back
 # there), else in [globals] of extensions_additional.conf, which FreePBX generates from its
 # settings; "admin" is FreePBX's default (framework amp_conf/astetc/manager.conf).
@@ -115,6 +132,20 @@ def dpkg_installed(output):
         if len(fields) == 2 and fields[1] == "installed":
             installed.add(fields[0].split(":")[0])
     return installed
+
+
+def package_states(module, names):
+    """(probed, installed) of Debian packages, asked of dpkg through the module's run_command: the
+    one probe pbx_distribution_info and voipguard_package_info make. dpkg-query answers rc 0, or 1
+    when one is unknown to it; anything else (no dpkg) probes nothing."""
+    dpkg_query = module.get_bin_path("dpkg-query") if names else None
+    if dpkg_query is None:
+        return [], []
+    rc, out, _err = module.run_command([dpkg_query, "-W", "-f=${Package} ${db:Status-Status}\\n"] + list(names))
+    if rc not in (0, 1):
+        return [], []
+    installed = dpkg_installed(out)
+    return list(names), [name for name in names if name in installed]
 
 
 def gui_ami_user(read, config_dir="/etc/asterisk"):

@@ -1,5 +1,6 @@
 """Asterisk itself: privileges of the process and its side doors."""
 from ansible.module_utils.asterisk_conf import ast_true
+from ansible.module_utils.pbx_distribution import asterisk_run_user
 from audit.hostctx import is_loopback
 from audit.plugin import control, fail, not_applicable
 
@@ -29,12 +30,16 @@ def test_live_dangerously_off(target, evidence):
          remediation={"role": "asterisk_hardening", "tag": "core", "variable": ""},
          references=REFS)
 def test_asterisk_not_root(target, evidence):
-    out = target.run("ps -o user= -C asterisk")
-    users = sorted(set(out.stdout.split()))
-    evidence.add(command="ps -o user= -C asterisk", output=out.stdout.strip() or "(no process)")
-    if not users:
+    command = "ps -o user=,args= -C asterisk"
+    out = target.run(command)
+    evidence.add(command=command, output=out.stdout.strip() or "(no process)")
+    if out.rc not in (0, 1):  # 1: no process matched
+        fail("cannot list the processes (%s: rc %s)" % (command, out.rc))
+    processes = [(line.split(None, 1) + [""])[:2] for line in out.stdout.splitlines() if line.strip()]
+    user = asterisk_run_user((user, args.split(None, 1)[0] if args else "") for user, args in processes)
+    if not user:
         not_applicable("Asterisk is not running")
-    if "root" in users:
+    if user == "root":
         fail("the asterisk process runs as root")
 
 

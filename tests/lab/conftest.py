@@ -91,6 +91,16 @@ SECURITY_LOG = "/var/log/asterisk/security.log"
 FAIL2BAN_LOG = "/var/log/fail2ban.log"
 
 
+def ansible_module(inventory, home, *extra):
+    """The module pbx_distribution_info on the PBX; home: another HOME (paramiko's known_hosts)."""
+    env = dict(os.environ, ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"), ANSIBLE_NOCOLOR="1")
+    if home is not None:
+        env["HOME"] = str(home)
+    return subprocess.run([str(ROOT / ".venv/bin/ansible"), "pbx", "-i", inventory, "-m", "pbx_distribution_info",
+                           "-a", "config_dir=/etc/asterisk"] + list(extra),
+                          env=env, cwd=ROOT, capture_output=True, text=True, timeout=120, check=False)
+
+
 def audit_controls(inventory, out, selection):
     """{control id: control} of one audit of the inventory's PBX hosts (the first host's report),
     the controls chosen by a pytest -k expression."""

@@ -4,19 +4,8 @@ it (deprecated in 2.19, removed in 2.21): one smoke run here, with host keys sti
 import os
 import shutil
 import subprocess
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def ansible_module(inventory, home, *extra):
-    """The module pbx_distribution_info on the PBX; home: another HOME (paramiko's known_hosts)."""
-    env = dict(os.environ, ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"), ANSIBLE_NOCOLOR="1")
-    if home is not None:
-        env["HOME"] = str(home)
-    return subprocess.run([str(ROOT / ".venv/bin/ansible"), "pbx", "-i", inventory, "-m", "pbx_distribution_info",
-                           "-a", "config_dir=/etc/asterisk"] + list(extra),
-                          env=env, cwd=ROOT, capture_output=True, text=True, timeout=120, check=False)
+from conftest import ROOT, ansible_module
 
 
 def test_openssh_is_the_default_connection(lab_inventory):

@@ -8,7 +8,7 @@ import json
 
 import pytest
 
-from conftest import (ATTACKER, PBX_INTERNET, PBX_VOICE, ROOT, audit_controls, harden, lift_bans,
+from conftest import (ATTACKER, PBX_INTERNET, PBX_VOICE, ROOT, ansible_module, audit_controls, harden, lift_bans,
                       sip_invite_probe, sip_password)
 
 FACTORY_PJSIP = ROOT / "lab" / "factory" / "pbx" / "asterisk" / "pjsip.conf"
@@ -158,3 +158,22 @@ def test_a_second_run_stops_while_another_holds_the_host_and_takes_over_a_dead_r
         assert not pbx.file(RUN_LOCK).exists
     finally:
         pbx.run("rm -f " + RUN_LOCK)
+
+
+def test_an_operators_root_console_is_not_taken_for_asterisk_running_as_root(lab, lab_inventory, tmp_path):
+    """asterisk -r as root is how operators watch a PBX. The console keeps the command name
+    asterisk; the module (so the role's check) and the audit both judge the daemon alone."""
+    pbx = lab("pbx")
+    # A console that stays attached: its stdin is a pipe that stays open for 60 s.
+    pbx.check_output("(sleep 60 | asterisk -r >/dev/null 2>&1 &)")
+    try:
+        listed = pbx.check_output("ps -o user=,args= -C asterisk")
+        # A root console does run beside the daemon.
+        assert ["root", "rasterisk"] in [line.split() for line in listed.splitlines()], listed
+        module = ansible_module(lab_inventory, None, "-o")
+        assert module.returncode == 0, module.stdout[-1500:] + module.stderr[-1500:]
+        assert '"asterisk_user": "asterisk"' in module.stdout
+        controls = audit_controls(lab_inventory, tmp_path / "console", "asterisk_not_root")
+        assert controls["VOIP-CORE-002"]["status"] == "pass", controls["VOIP-CORE-002"]
+    finally:
+        pbx.run("pkill -f '^rasterisk'")
