@@ -8,8 +8,10 @@
 # --debian-base is for machines that reach no image registry (the lab's, which builds its own
 # images the same way). ansible-builder supports RPM-based bases only; this one goes through the
 # build arguments the generated Containerfile declares (EE_BASE_IMAGE, PYCMD, PYPKG, PKGMGR):
-# Debian's python3, and apt-get where dnf is expected. Everything else comes from the file: the
-# Python requirements, bindep's system packages, ansible-core and ansible-runner.
+# apt-get where dnf is expected, and the Python of a virtual environment made from Debian's
+# python3 (Debian disables ensurepip, which ansible-builder runs, for the system Python).
+# Everything else comes from the file: the Python requirements, bindep's system packages,
+# ansible-core and ansible-runner.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(dirname "$here")
@@ -36,10 +38,20 @@ if [ "${1:-}" = "--debian-base" ]; then
     rm -f "$root.log"
     # The package lists stay: the build installs bindep's packages with apt-get.
     chroot "$root" apt-get -qq update
-    tar -C "$root" --numeric-owner -c . | podman import --change 'CMD ["bash"]' - "$base" >/dev/null
+    chroot "$root" python3 -m venv /opt/ee
+    # The base trusts what this machine trusts: its local CAs (a TLS-inspecting proxy's, say),
+    # which pip inside the build meets on its way to PyPI.
+    cp /usr/local/share/ca-certificates/*.crt "$root/usr/local/share/ca-certificates/" 2>/dev/null || true
+    chroot "$root" update-ca-certificates >/dev/null
+    bundle=/etc/ssl/certs/ca-certificates.crt
+    tar -C "$root" --numeric-owner -c . \
+      | podman import --change 'CMD ["bash"]' \
+          --change 'ENV PATH=/opt/ee/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
+          --change "ENV PIP_CERT=$bundle" --change "ENV SSL_CERT_FILE=$bundle" \
+          - "$base" >/dev/null
     log "imported $base"
   fi
-  build_args=(--build-arg "EE_BASE_IMAGE=$base" --build-arg PYCMD=/usr/bin/python3
+  build_args=(--build-arg "EE_BASE_IMAGE=$base" --build-arg PYCMD=/opt/ee/bin/python3
               --build-arg PYPKG=python3 --build-arg PKGMGR=/usr/bin/apt-get)
 fi
 

@@ -18,6 +18,8 @@ tree=$stage/ansible_collections/$namespace/$name
 mkdir -p "$tree/plugins" "$tree/meta" "$OUT"
 cp "$REPO/galaxy.yml" "$REPO/README.md" "$tree/"
 cp -r "$REPO/roles" "$REPO/playbooks" "$tree/"
+# playbooks/callback_plugins links to the top-level callbacks; the collection has them in plugins/.
+rm -f "$tree/playbooks/callback_plugins"
 cp -r "$REPO/library" "$tree/plugins/modules"
 cp -r "$REPO/module_utils" "$tree/plugins/module_utils"
 cp -r "$REPO/callback_plugins" "$tree/plugins/callback"

@@ -66,6 +66,9 @@ def test_a_typo_then_the_fix_ends_with_a_running_asterisk_that_refuses_factory_p
     fixed = harden(lab_inventory, runner=True)
     assert fixed.returncode == 0 and fixed.status == "successful", (fixed.stdout + fixed.stderr)[-3000:]
     assert "endpoint anonymous is loaded but in no file" in fixed.stdout
+    # ansible-runner sets ANSIBLE_CALLBACK_PLUGINS, which hides ansible.cfg's callback_plugins:
+    # the callbacks are found beside the playbook (playbooks/callback_plugins) instead.
+    assert "pbx : hardened, " in fixed.stdout, fixed.stdout[-2000:]
     assert "anonymous" not in live_endpoints(pbx)
     try:
         assert attacker.check_output(sip_invite_probe(PBX_INTERNET, "00252612345678", source_address=ATTACKER)) \
