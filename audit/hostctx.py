@@ -340,12 +340,28 @@ class HostContext:
             return names
         return self._cached("dialplan_contexts", compute)
 
+    def endpoints_loaded_elsewhere(self):
+        """{name: running context} of the endpoints the running Asterisk has loaded that no
+        pjsip.conf section defines (pjsip_wizard.conf, realtime), trunks and voipguard's own aside:
+        phones the files do not show."""
+        live = self.live_endpoints() or []
+        skip = set(self.endpoints()) | self.trunk_endpoints() | self.identified_endpoints()
+        out = {}
+        for name in live:
+            if name in skip or name.startswith(trunk_boundary.OWN_ENDPOINT_PREFIX):
+                continue
+            shown = self.live_parameters("pjsip show endpoint %s" % name) or {}
+            out[name] = shown.get("context") or "default"
+        return out
+
     def unguarded(self):
         """Reasons a phone's call can reach the dialplan without passing the guard."""
         running = self.dialplan_contexts() or set()
+        contexts = dict((name, (opts.get("context") or ["default"])[-1])
+                        for name, opts in self.phone_endpoints().items())
+        contexts.update(self.endpoints_loaded_elsewhere())
         reasons = []
-        for name, opts in sorted(self.phone_endpoints().items()):
-            context = (opts.get("context") or ["default"])[-1]
+        for name, context in sorted(contexts.items()):
             if not context.startswith(GUARD_PREFIX):
                 reasons.append("endpoint %s dials in context %s, not through a guard" % (name, context))
             elif context not in running:

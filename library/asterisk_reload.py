@@ -16,7 +16,8 @@ description:
     restart, so calls in progress survive.
   - Then judges the result the way an operator would - the errors Asterisk logged since the
     reload (I(error_regex) on the lines added to I(log_file)), and, with I(count_command), whether
-    Asterisk loaded as many objects as the files define (a section Asterisk refused is missing).
+    Asterisk loaded every object the files define (a section Asterisk refused is missing).
+    Objects Asterisk has from elsewhere (realtime) are not judged here.
   - Returns C(problem), empty when Asterisk accepted the files. Rolling back is the caller's
     choice (the role restores its backups and reloads again).
   - One round trip instead of one task per step (log size, reload, wait, log, count, parse).
@@ -44,28 +45,31 @@ options:
         type: str
         required: true
       config:
-        description: The top-level file whose objects are counted. Needed with I(count_command).
+        description: The top-level file whose objects are judged. Needed with I(count_command).
         type: path
       count_command:
-        description: CLI command that says how many objects Asterisk loaded.
+        description: CLI command that lists the objects Asterisk loaded.
         type: str
       count_type:
-        description: What to count in I(config).
+        description: What to judge in I(config).
         type: str
         choices: [endpoint, manager_user]
   config:
-    description: The top-level file whose objects are counted (with its includes), e.g.
+    description: The top-level file whose objects are judged (with its includes), e.g.
       C(/etc/asterisk/pjsip.conf). Needed with I(count_command).
     type: path
   count_command:
     description:
-      - CLI command that says how many objects Asterisk loaded - C(pjsip show endpoints)
-        ("Objects found - N") or C(manager show users) ("N manager users configured").
+      - CLI command that lists the objects Asterisk loaded - C(pjsip show endpoints) or
+        C(manager show users).
       - Without it, only the log is read.
     type: str
   count_type:
-    description: What to count in I(config) - PJSIP endpoints, or AMI users (every section but
-      C(general)).
+    description:
+      - What to judge in I(config) - PJSIP endpoints, or AMI users (every section but C(general)).
+      - C(endpoint) also reads C(pjsip_wizard.conf) beside I(config) when there is one - every
+        wizard there makes an endpoint (module_utils/asterisk_live.py, which the drift check
+        uses too).
     type: str
     choices: [endpoint, manager_user]
   log_file:
@@ -126,20 +130,20 @@ problem:
   description: Why the reload is not accepted (logged errors, then the count), empty when it is.
   returned: always
   type: str
-  sample: "pjsip.conf: loaded 3 objects, the files define 4"
+  sample: "pjsip.conf: defined in the files but not loaded: 1004"
 errors:
   description: The lines Asterisk logged since the reload that match I(error_regex).
   returned: always
   type: list
   elements: str
 loaded:
-  description: Objects Asterisk reports loaded (with I(count_command); the first counted reload
-    of I(reloads)).
+  description: How many objects Asterisk lists as loaded (with I(count_command); the first
+    judged reload of I(reloads)).
   returned: with count_command
   type: int
 expected:
-  description: Objects the files define (with I(count_command); the first counted reload of
-    I(reloads)).
+  description: How many objects the files define (with I(count_command); the first judged reload
+    of I(reloads)).
   returned: with count_command
   type: int
 reloaded:
@@ -154,33 +158,30 @@ import re
 import time
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.asterisk_conf import AsteriskConfigError, load
-
-_LOADED = re.compile(r"Objects found: ([0-9]+)|([0-9]+) manager users configured")
-
-
-def loaded_count(text):
-    """Objects Asterisk reports in ``pjsip show endpoints`` or ``manager show users`` (0 if none)."""
-    match = _LOADED.search(text or "")
-    if not match:
-        return 0
-    return int(match.group(1) or match.group(2))
+from ansible.module_utils.asterisk_conf import AsteriskConfigError, iter_sections, load
+from ansible.module_utils.asterisk_live import defined_endpoints, parse_endpoint_names, parse_manager_users
 
 
-def expected_count(configs, count_type):
-    """Objects the files define: concrete PJSIP endpoints, or AMI users (every section but general)."""
-    sections = [s for c in configs for s in c.sections
-                if s.header is not None and not s.is_template and not s.is_addition]
+def loaded_objects(text, count_type):
+    """Names Asterisk lists in ``pjsip show endpoints`` or ``manager show users``."""
+    return parse_endpoint_names(text) if count_type == "endpoint" else parse_manager_users(text)
+
+
+def defined_objects(config, count_type):
+    """Names the files define: PJSIP endpoints (pjsip.conf with its includes, and the wizards of
+    pjsip_wizard.conf beside it), or AMI users (every section of manager.conf but general)."""
+    configs = load(config)
     if count_type == "endpoint":
-        return len([s for s in sections if (s.type or "").lower() == "endpoint"])
-    return len([s for s in sections if s.name.lower() != "general"])
+        wizard = os.path.join(os.path.dirname(config), "pjsip_wizard.conf")
+        return defined_endpoints(configs, load(wizard) if os.path.exists(wizard) else [])
+    return sorted(s.name for s in iter_sections(configs) if s.name.lower() != "general")
 
 
-def reload_problem(errors, loaded=None, expected=None, config=""):
-    """Why the reload is not accepted, or "": the logged errors, then a count that differs."""
+def reload_problem(errors, missing=(), config=""):
+    """Why the reload is not accepted, or "": the logged errors, then what was not loaded."""
     problem = " | ".join(errors)
-    if loaded is not None and loaded != expected:
-        problem += " %s: loaded %s objects, the files define %s" % (config, loaded, expected)
+    if missing:
+        problem += " %s: defined in the files but not loaded: %s" % (config, ", ".join(missing))
     return problem.strip()
 
 
@@ -218,14 +219,15 @@ def run_reloads(module, asterisk, reloads, log_file, error, settle):
         if not reload.get("count_command"):
             continue
         rc, out, err = module.run_command([asterisk, "-rx", reload["count_command"]])
-        loaded = loaded_count(out) if rc == 0 else 0
+        loaded = set(loaded_objects(out, reload["count_type"])) if rc == 0 else set()
         try:
-            expected = expected_count(load(reload["config"]), reload["count_type"])
+            defined = defined_objects(reload["config"], reload["count_type"])
         except (AsteriskConfigError, IOError, OSError) as exc:
             module.fail_json(msg="cannot read %s: %s" % (reload["config"], exc), **result)
         if not counts:
-            result.update(loaded=loaded, expected=expected)
-        counts.append(reload_problem([], loaded, expected, os.path.basename(reload["config"])))
+            result.update(loaded=len(loaded), expected=len(defined))
+        missing = [name for name in defined if name not in loaded]
+        counts.append(reload_problem([], missing, os.path.basename(reload["config"])))
     problem = " ".join([reload_problem(errors)] + [c for c in counts if c]).strip()
     return result, problem
 

@@ -148,13 +148,22 @@ def realtime_objects(sorcery_configs):
     return kinds
 
 
+def defined_endpoints(pjsip, wizard=()):
+    """The endpoints the PJSIP files define: the concrete endpoint sections of pjsip.conf (with its
+    includes), and one per wizard of pjsip_wizard.conf (res_pjsip_config_wizard makes an endpoint
+    of every ``type = wizard`` section). Realtime endpoints are in no file. One list for the
+    reload's judgement (asterisk_reload) and the drift (here)."""
+    return sorted(set([s.name for s in iter_sections(pjsip, "endpoint")]
+                      + [s.name for s in iter_sections(wizard, "wizard")]))
+
+
 def pjsip_drift(pjsip, wizard, cli, realtime=()):
     """Differences between the PJSIP files (pjsip.conf configs, pjsip_wizard.conf configs) and the
     running res_pjsip. [] when they agree; None entries never occur (lines are plain text)."""
     drift = []
     disk_endpoints = dict((s.name, resolve(pjsip, s.name, "endpoint"))
                           for s in iter_sections(pjsip, "endpoint"))
-    wizard_names = set(s.name for s in iter_sections(wizard) if s.name.lower() != "general")
+    defined = set(defined_endpoints(pjsip, wizard))
     listing = cli("pjsip show endpoints")
     if listing is None:
         return ["the running Asterisk does not answer 'pjsip show endpoints'"]
@@ -162,7 +171,7 @@ def pjsip_drift(pjsip, wizard, cli, realtime=()):
     for name in sorted(set(disk_endpoints) - live):
         drift.append("endpoint %s is in the files but not loaded" % name)
     if "endpoint" not in realtime:
-        for name in sorted(live - set(disk_endpoints) - wizard_names):
+        for name in sorted(live - defined):
             drift.append("endpoint %s is loaded but in no file" % name)
     for name in sorted(set(disk_endpoints) & live):
         shown = parse_parameters(cli("pjsip show endpoint %s" % name))

@@ -33,7 +33,7 @@ def policy_or_fail(target, evidence):
          references=REFS)
 def test_phones_pass_the_guard(target, evidence):
     phones = target.phone_endpoints()
-    if not phones:
+    if not phones and not target.endpoints_loaded_elsewhere():
         not_applicable("no phone endpoint")
     policy_or_fail(target, evidence)
     running = target.dialplan_contexts()
@@ -42,6 +42,9 @@ def test_phones_pass_the_guard(target, evidence):
     for name, opts in sorted(phones.items()):
         evidence.add(file="/etc/asterisk/pjsip.conf", key="[%s] context" % name,
                      value=(opts.get("context") or ["default"])[-1])
+    for name, context in sorted(target.endpoints_loaded_elsewhere().items()):
+        evidence.add(command="asterisk -rx 'pjsip show endpoint %s'" % name, key="context (in no pjsip.conf section)",
+                     value=context)
     evidence.add(command="asterisk -rx 'dialplan show'", key="guard contexts loaded",
                  value=", ".join(sorted(c for c in running if c.startswith(GUARD_PREFIX))) or "(none)")
     reasons = target.unguarded()

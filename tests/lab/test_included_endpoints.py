@@ -3,12 +3,13 @@
 unchecked. Here a phone lives in an included file; after the run it is guarded where it is
 defined, the running Asterisk sends its calls through the guard, and the incident's calls from
 it never reach the carrier. A trunk in an included file gets the money boundary there too."""
+import json
 import secrets
 import time
 
 import pytest
 
-from conftest import PBX_VOICE, carrier_records, harden, log_length, log_lines_since
+from conftest import PBX_VOICE, audit_controls, carrier_records, harden, log_length, log_lines_since
 
 INCLUDED = "/etc/asterisk/voipguard-test.d/phones.conf"
 
@@ -119,3 +120,37 @@ def test_a_trunk_in_an_included_file_gets_its_boundary_where_it_is_defined(lab, 
     refused = [line for line in log_lines_since(pbx, "/var/log/asterisk/messages.log", logged)
                if "voipguard: blocked call endpoint=trunk-leg" in line]
     assert len(refused) == 1, refused
+
+
+WIZARD_PHONE = ("\n[2101]\ntype = wizard\naccepts_registrations = yes\naccepts_auth = yes\n"
+                "endpoint/context = from-internal\nendpoint/allow = !all,ulaw\n"
+                "inbound_auth/username = 2101\ninbound_auth/password = %s\naor/max_contacts = 1\n")
+
+
+def test_a_phone_from_the_wizard_is_named_and_stops_the_run_until_it_is_exempt(lab, lab_inventory, tmp_path):
+    """pjsip_wizard.conf makes endpoints no pjsip.conf section defines, so the guard cannot edit
+    them. The running Asterisk lists the phone; the run names it and stops before the guard's
+    files change (before, it ended "hardened" with the phone unguarded). Exempted, it runs, and
+    the audit, which reads the running Asterisk, still names the phone as unguarded."""
+    pbx = lab("pbx")
+    pbx.check_output("cp -p /etc/asterisk/pjsip_wizard.conf /root/pjsip_wizard.conf.saved")
+    try:
+        assert pbx.run("printf '%%s' %s >> /etc/asterisk/pjsip_wizard.conf",
+                       WIZARD_PHONE % secrets.token_hex(16)).rc == 0
+        pbx.check_output("asterisk -rx 'module reload res_pjsip_config_wizard.so'")
+        assert "Endpoint:  2101" in pbx.check_output("asterisk -rx 'pjsip show endpoints'")
+        guard_file = pbx.check_output("sha256sum /etc/asterisk/extensions_voipguard.conf")
+        stopped = harden(lab_inventory, tags="toll_fraud_guard")
+        output = " ".join((stopped.stdout + stopped.stderr).split())
+        assert stopped.returncode != 0
+        assert "the guard cannot stand in front of them: 2101." in output, output[-2000:]
+        assert pbx.check_output("sha256sum /etc/asterisk/extensions_voipguard.conf") == guard_file
+        exempt = harden(lab_inventory, tags="toll_fraud_guard",
+                        extra_vars={"toll_fraud_guard_exempt_endpoints": ["2101"]})
+        assert exempt.returncode == 0, (exempt.stdout + exempt.stderr)[-2000:]
+        control = audit_controls(lab_inventory, tmp_path / "wizard", "phones_pass_the_guard")["VOIP-TF-001"]
+        assert control["status"] == "fail"
+        assert "endpoint 2101 dials in context from-internal, not through a guard" in json.dumps(control)
+    finally:
+        pbx.check_output("cp -p /root/pjsip_wizard.conf.saved /etc/asterisk/pjsip_wizard.conf && "
+                         "asterisk -rx 'module reload res_pjsip_config_wizard.so'")

@@ -4,9 +4,12 @@ where tests/lab/test_live_state.py rolls back a run through the role's reload ha
 import os
 import stat
 
+from pathlib import Path
+
 import asterisk_reload
-from ansible.module_utils.asterisk_conf import parse
 from tests import module_runner
+
+CAPTURED = Path(__file__).parent / "fixtures" / "asterisk_live"
 
 PJSIP = """[tpl](!)
 type = endpoint
@@ -22,24 +25,43 @@ context = x
 """
 
 
-def test_loaded_count_reads_both_cli_answers():
-    assert asterisk_reload.loaded_count("...\nObjects found: 4\n") == 4
-    assert asterisk_reload.loaded_count("  3 manager users configured.") == 3
-    assert asterisk_reload.loaded_count("No objects found.") == 0
+# An installer's phone made by res_pjsip_config_wizard, and a template that makes none.
+WIZARD = """[phone-tpl](!)
+type = wizard
+accepts_registrations = yes
+
+[2001](phone-tpl)
+inbound_auth/username = 2001
+
+[2002]
+type = wizard
+"""
 
 
-def test_expected_count_skips_templates_and_additions():
-    configs = [parse(PJSIP, "pjsip.conf")]
-    assert asterisk_reload.expected_count(configs, "endpoint") == 2
-    manager = [parse("[general]\nenabled = yes\n[admin]\nsecret = x\n[ops]\nsecret = y\n", "manager.conf")]
-    assert asterisk_reload.expected_count(manager, "manager_user") == 2
+def test_the_cli_listings_are_read_by_name():
+    # Real answers of the lab's Asterisk 22.
+    assert asterisk_reload.loaded_objects((CAPTURED / "pjsip_show_endpoints.txt").read_text(), "endpoint") == \
+        ["1001", "1002", "1003", "carrier"]
+    assert asterisk_reload.loaded_objects((CAPTURED / "manager_show_users.txt").read_text(), "manager_user") == \
+        ["admin"]
+
+
+def test_the_files_define_endpoints_in_pjsip_conf_and_the_wizard_but_not_templates_or_additions(tmp_path):
+    (tmp_path / "pjsip.conf").write_text(PJSIP)
+    assert asterisk_reload.defined_objects(str(tmp_path / "pjsip.conf"), "endpoint") == ["1001", "1002"]
+    (tmp_path / "pjsip_wizard.conf").write_text(WIZARD)
+    assert asterisk_reload.defined_objects(str(tmp_path / "pjsip.conf"), "endpoint") == \
+        ["1001", "1002", "2001", "2002"]
+    (tmp_path / "manager.conf").write_text("[general]\nenabled = yes\n[admin]\nsecret = x\n[ops]\nsecret = y\n")
+    assert asterisk_reload.defined_objects(str(tmp_path / "manager.conf"), "manager_user") == ["admin", "ops"]
 
 
 def test_a_reload_with_errors_or_a_missing_object_is_a_problem():
-    assert asterisk_reload.reload_problem([], 2, 2, "pjsip.conf") == ""
-    assert asterisk_reload.reload_problem([], None, None) == ""
-    assert asterisk_reload.reload_problem([], 1, 2, "pjsip.conf") == "pjsip.conf: loaded 1 objects, the files define 2"
-    assert asterisk_reload.reload_problem(["ERROR[12] config.c: bad"], 2, 2) == "ERROR[12] config.c: bad"
+    assert asterisk_reload.reload_problem([], [], "pjsip.conf") == ""
+    assert asterisk_reload.reload_problem([]) == ""
+    assert asterisk_reload.reload_problem([], ["1002"], "pjsip.conf") == \
+        "pjsip.conf: defined in the files but not loaded: 1002"
+    assert asterisk_reload.reload_problem(["ERROR[12] config.c: bad"], []) == "ERROR[12] config.c: bad"
 
 
 def test_new_log_lines_waits_for_a_quiet_log_and_survives_rotation(tmp_path):
@@ -69,10 +91,11 @@ def test_module_reports_the_errors_asterisk_logged(tmp_path, monkeypatch):
     config.write_text(PJSIP)
     fake = tmp_path / "bin" / "asterisk"
     fake.parent.mkdir()
-    # Stand-in for the Asterisk CLI: the reload logs an error, the count answers 1 endpoint.
+    # Stand-in for the Asterisk CLI: the reload logs an error, the listing holds endpoint 1001 only.
     fake.write_text("#!/bin/sh\ncase \"$2\" in\n"
                     "  module*) echo '[Dec  1] ERROR[42] config.c: pjsip.conf line 9 bad' >> %s ;;\n"
-                    "  pjsip*) echo 'Objects found: 1' ;;\nesac\n" % log)
+                    "  pjsip*) printf ' Endpoint:  1001    Unavailable   0 of inf\\n\\nObjects found: 1\\n' ;;\nesac\n"
+                    % log)
     fake.chmod(fake.stat().st_mode | stat.S_IEXEC)
     monkeypatch.setenv("PATH", "%s:%s" % (fake.parent, os.environ["PATH"]))
     args = dict(command="module reload res_pjsip.so", config=str(config), count_command="pjsip show endpoints",
@@ -80,7 +103,7 @@ def test_module_reports_the_errors_asterisk_logged(tmp_path, monkeypatch):
     result = module_runner.run_module(asterisk_reload, args)
     assert result["changed"] is True and result["errors"] == ["[Dec  1] ERROR[42] config.c: pjsip.conf line 9 bad"]
     assert (result["loaded"], result["expected"]) == (1, 2)
-    assert result["problem"].endswith("pjsip.conf: loaded 1 objects, the files define 2")
+    assert result["problem"].endswith("pjsip.conf: defined in the files but not loaded: 1002")
     checked = module_runner.run_module(asterisk_reload, args, check_mode=True)
     assert checked["changed"] is False and checked["problem"] == ""
     assert log.read_text().count("ERROR") == 1  # check mode reloaded nothing
@@ -107,8 +130,9 @@ def test_several_reloads_run_in_order_and_are_judged_together(tmp_path, monkeypa
     # PJSIP loads both endpoints; the manager reload logs an error and keeps 1 of the 2 users.
     fake.write_text("#!/bin/sh\necho \"$2\" >> %s\ncase \"$2\" in\n"
                     "  'manager reload') echo 'ERROR[7] manager.c: bad line' >> %s ;;\n"
-                    "  'pjsip show endpoints') echo 'Objects found: 2' ;;\n"
-                    "  'manager show users') echo '1 manager users configured.' ;;\nesac\n" % (calls, log))
+                    "  'pjsip show endpoints') printf ' Endpoint:  1001\\n Endpoint:  1002\\n' ;;\n"
+                    "  'manager show users') printf 'username\\n--------\\nadmin\\n-------------------\\n"
+                    "1 manager users configured.\\n' ;;\nesac\n" % (calls, log))
     fake.chmod(fake.stat().st_mode | stat.S_IEXEC)
     monkeypatch.setenv("PATH", "%s:%s" % (fake.parent, os.environ["PATH"]))
     reloads = [dict(command="module reload res_pjsip.so", config=str(pjsip), count_command="pjsip show endpoints",
@@ -121,8 +145,8 @@ def test_several_reloads_run_in_order_and_are_judged_together(tmp_path, monkeypa
     # Every reload first, then the counts: one wait for the log serves them all.
     assert calls.read_text().splitlines() == ["module reload res_pjsip.so", "manager reload", "module reload http",
                                               "pjsip show endpoints", "manager show users"]
-    assert result["problem"] == "ERROR[7] manager.c: bad line manager.conf: loaded 1 objects, the files define 2"
-    assert "pjsip.conf" not in result["problem"]  # its count matched
+    assert result["problem"] == "ERROR[7] manager.c: bad line manager.conf: defined in the files but not loaded: monitor"
+    assert "pjsip.conf" not in result["problem"]  # both endpoints loaded
     both = module_runner.run_module(asterisk_reload, dict(reloads=reloads[:1], command="manager reload"))
     assert both.get("failed") is True and "mutually exclusive" in both["msg"]
     neither = module_runner.run_module(asterisk_reload, dict(log_file=str(log)))
