@@ -344,11 +344,11 @@ class HostContext:
         """{name: running context} of the endpoints the running Asterisk has loaded that no
         pjsip.conf section defines (pjsip_wizard.conf, realtime), trunks and voipguard's own aside:
         phones the files do not show."""
-        live = self.live_endpoints() or []
-        skip = set(self.endpoints()) | self.trunk_endpoints() | self.identified_endpoints()
+        listing = self.asterisk_cli("pjsip show endpoints")
+        trunks = self.trunk_endpoints() | self.identified_endpoints()
         out = {}
-        for name in live:
-            if name in skip or name.startswith(trunk_boundary.OWN_ENDPOINT_PREFIX):
+        for name in asterisk_live.endpoints_outside_files(listing, self.endpoints()):
+            if name in trunks:
                 continue
             shown = self.live_parameters("pjsip show endpoint %s" % name) or {}
             out[name] = shown.get("context") or "default"

@@ -127,7 +127,7 @@ EXAMPLES = r"""
 
 RETURN = r"""
 problem:
-  description: Why the reload is not accepted (logged errors, then the count), empty when it is.
+  description: Why the reload is not accepted (logged errors, then what was not loaded), empty when it is.
   returned: always
   type: str
   sample: "pjsip.conf: defined in the files but not loaded: 1004"

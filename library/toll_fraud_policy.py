@@ -264,7 +264,7 @@ trunk_boundary_undo:
 """
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.asterisk_live import parse_endpoint_names
+from ansible.module_utils.asterisk_live import endpoints_outside_files
 
 from ansible.module_utils.dial_policy import (
     POLICY_KEYS, PolicyError, compile_policy, guard_context, plan_endpoints)
@@ -309,8 +309,7 @@ def build(params):
     plan = plan_endpoints(contexts, params.get("trunk_endpoints"), params.get("exempt_endpoints"))
     # The running Asterisk is the truth: what it loaded from pjsip_wizard.conf or realtime is in
     # no pjsip.conf section, so this run cannot put it behind the guard.
-    loaded_elsewhere = set(name for name in parse_endpoint_names(params.get("live_endpoints_listing"))
-                           if not name.startswith(OWN_ENDPOINT_PREFIX)) - set(contexts)
+    loaded_elsewhere = set(endpoints_outside_files(params.get("live_endpoints_listing"), contexts))
     result = {
         "policy": policy,
         "endpoint_plan": plan,

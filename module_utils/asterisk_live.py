@@ -21,6 +21,7 @@ import re
 
 from ansible.module_utils.asterisk_conf import ast_true, iter_sections, last_value, resolve
 from ansible.module_utils.secret_policy import SecretDigester
+from ansible.module_utils.trunk_boundary import OWN_ENDPOINT_PREFIX
 
 # What each area's drift is cured by (Asterisk CLI commands; reload, never restart).
 RELOADS = {
@@ -155,6 +156,15 @@ def defined_endpoints(pjsip, wizard=()):
     reload's judgement (asterisk_reload) and the drift (here)."""
     return sorted(set([s.name for s in iter_sections(pjsip, "endpoint")]
                       + [s.name for s in iter_sections(wizard, "wizard")]))
+
+
+def endpoints_outside_files(listing, file_endpoints):
+    """Names the running Asterisk lists (``pjsip show endpoints``) that no pjsip.conf section
+    defines (pjsip_wizard.conf, realtime), voipguard's own aside: endpoints the guard cannot edit.
+    One judgement for the guard's plan (toll_fraud_policy) and the audit (VOIP-TF-001)."""
+    defined = set(file_endpoints)
+    return sorted(name for name in parse_endpoint_names(listing)
+                  if name not in defined and not name.startswith(OWN_ENDPOINT_PREFIX))
 
 
 def pjsip_drift(pjsip, wizard, cli, realtime=()):

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from ansible.module_utils.asterisk_conf import parse
 from ansible.module_utils.asterisk_live import (
-    dialplan_drift, drift_by_area, manager_drift, parse_aor_limits, parse_auth_names, parse_manager_user, parse_config_contexts,
+    dialplan_drift, drift_by_area, endpoints_outside_files, manager_drift, parse_aor_limits, parse_auth_names, parse_manager_user, parse_config_contexts,
     parse_endpoint_names, parse_manager_settings, parse_manager_users, parse_parameters, pjsip_drift,
     realtime_objects)
 
@@ -152,3 +152,13 @@ def test_a_trunk_boundary_in_the_files_but_not_running_is_drift():
         " outbound_proxy                     : \n",
         " outbound_proxy                     : sip:carrier@127.0.0.1:5060;lr\n")
     assert pjsip_drift(looped, [], lab_cli({"pjsip show endpoint carrier": running})) == []
+
+
+def test_endpoints_outside_the_files_are_the_loaded_ones_no_section_defines():
+    # The lab's real listing, plus a wizard phone and the trunk boundary's own endpoint.
+    listing = captured("pjsip_show_endpoints.txt") + (
+        " Endpoint:  2001                                                 Unavailable   0 of inf\n"
+        " Endpoint:  voipguard-egress                                     Not in use    0 of inf\n")
+    assert endpoints_outside_files(listing, ["1001", "1002", "1003", "carrier"]) == ["2001"]
+    assert endpoints_outside_files(listing, {"1001": "from-internal"}) == ["1002", "1003", "2001", "carrier"]
+    assert endpoints_outside_files(None, ["1001"]) == []
