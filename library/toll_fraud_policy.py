@@ -186,14 +186,6 @@ options:
     type: list
     elements: dict
     default: []
-  live_endpoints_listing:
-    version_added: "0.3.0"
-    description:
-      - The running Asterisk's answer to C(pjsip show endpoints). An endpoint it has loaded that
-        no pjsip.conf section defines (one from C(pjsip_wizard.conf) or a realtime source) is
-        one the guard cannot stand in front of, and is listed in RV(unguarded_endpoints).
-      - Omitted, only the files are read.
-    type: str
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
 attributes:
@@ -240,9 +232,7 @@ guard_contexts:
   type: dict
   sample: {"from-internal": "voipguard-guard-from-internal"}
 unguarded_endpoints:
-  description:
-    - Endpoints left alone (trunks, exempt, no context), and endpoints the running Asterisk has
-      loaded from outside pjsip.conf (I(live_endpoints_listing)); voipguard's own are not listed.
+  description: Endpoints left alone (trunks, exempt, no context); voipguard's own are not listed.
   returned: success
   type: list
 trunk_boundary:
@@ -264,7 +254,6 @@ trunk_boundary_undo:
 """
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.asterisk_live import endpoints_outside_files
 
 from ansible.module_utils.dial_policy import (
     POLICY_KEYS, PolicyError, compile_policy, guard_context, plan_endpoints)
@@ -307,14 +296,11 @@ def build(params):
     contexts = dict((name, context) for name, context in contexts.items()
                     if not name.startswith(OWN_ENDPOINT_PREFIX))
     plan = plan_endpoints(contexts, params.get("trunk_endpoints"), params.get("exempt_endpoints"))
-    # The running Asterisk is the truth: what it loaded from pjsip_wizard.conf or realtime is in
-    # no pjsip.conf section, so this run cannot put it behind the guard.
-    loaded_elsewhere = set(endpoints_outside_files(params.get("live_endpoints_listing"), contexts))
     result = {
         "policy": policy,
         "endpoint_plan": plan,
         "guard_contexts": dict((ctx, guard_context(ctx)) for ctx in sorted(set(plan.values()))),
-        "unguarded_endpoints": sorted((set(contexts) - set(plan)) | loaded_elsewhere),
+        "unguarded_endpoints": sorted(set(contexts) - set(plan)),
         "trunk_boundary": None,
         "warnings": [],
     }
@@ -372,7 +358,6 @@ def main():
             exempt_endpoints=dict(type="list", elements="str", required=True),
             trunk_boundary=dict(type="bool", required=True),
             pjsip_sections=dict(type="list", elements="dict", default=[]),
-            live_endpoints_listing=dict(type="str"),
         ),
         supports_check_mode=True,
     )

@@ -160,8 +160,8 @@ def defined_endpoints(pjsip, wizard=()):
 
 def endpoints_outside_files(listing, file_endpoints):
     """Names the running Asterisk lists (``pjsip show endpoints``) that no pjsip.conf section
-    defines (pjsip_wizard.conf, realtime), voipguard's own aside: endpoints the guard cannot edit.
-    One judgement for the guard's plan (toll_fraud_policy) and the audit (VOIP-TF-001)."""
+    defines (pjsip_wizard.conf, realtime), voipguard's own aside: endpoints the guard cannot edit,
+    which the audit (VOIP-TF-001) judges by their running context."""
     defined = set(file_endpoints)
     return sorted(name for name in parse_endpoint_names(listing)
                   if name not in defined and not name.startswith(OWN_ENDPOINT_PREFIX))

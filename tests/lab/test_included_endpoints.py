@@ -127,30 +127,33 @@ WIZARD_PHONE = ("\n[2101]\ntype = wizard\naccepts_registrations = yes\naccepts_a
                 "inbound_auth/username = 2101\ninbound_auth/password = %s\naor/max_contacts = 1\n")
 
 
-def test_a_phone_from_the_wizard_is_named_and_stops_the_run_until_it_is_exempt(lab, lab_inventory, tmp_path):
-    """pjsip_wizard.conf makes endpoints no pjsip.conf section defines, so the guard cannot edit
-    them. The running Asterisk lists the phone; the run names it and stops before the guard's
-    files change (before, it ended "hardened" with the phone unguarded). Exempted, it runs, and
-    the audit, which reads the running Asterisk, still names the phone as unguarded."""
+def test_a_phone_from_the_wizard_is_named_by_the_audit_and_breaks_no_reload(lab, lab_inventory, tmp_path):
+    """pjsip_wizard.conf makes endpoints no pjsip.conf section defines. A PJSIP reload judged by
+    the role counts them as defined (before, "loaded 7 objects, the files define 6" rolled the
+    whole run back), and the audit, which reads the running Asterisk, names the phone the guard
+    does not stand in front of (before, VOIP-TF-001 passed)."""
     pbx = lab("pbx")
-    pbx.check_output("cp -p /etc/asterisk/pjsip_wizard.conf /root/pjsip_wizard.conf.saved")
+    pbx.check_output("cp -p /etc/asterisk/pjsip_wizard.conf /root/pjsip_wizard.conf.saved && "
+                     "cp -p /etc/asterisk/pjsip.conf /root/pjsip.conf.wizard-test")
     try:
         assert pbx.run("printf '%%s' %s >> /etc/asterisk/pjsip_wizard.conf",
                        WIZARD_PHONE % secrets.token_hex(16)).rc == 0
         pbx.check_output("asterisk -rx 'module reload res_pjsip_config_wizard.so'")
         assert "Endpoint:  2101" in pbx.check_output("asterisk -rx 'pjsip show endpoints'")
-        guard_file = pbx.check_output("sha256sum /etc/asterisk/extensions_voipguard.conf")
-        stopped = harden(lab_inventory, tags="toll_fraud_guard")
-        output = " ".join((stopped.stdout + stopped.stderr).split())
-        assert stopped.returncode != 0
-        assert "the guard cannot stand in front of them: 2101." in output, output[-2000:]
-        assert pbx.check_output("sha256sum /etc/asterisk/extensions_voipguard.conf") == guard_file
-        exempt = harden(lab_inventory, tags="toll_fraud_guard",
-                        extra_vars={"toll_fraud_guard_exempt_endpoints": ["2101"]})
-        assert exempt.returncode == 0, (exempt.stdout + exempt.stderr)[-2000:]
+        # A hand edit the role undoes, so that its PJSIP reload and judgement run.
+        pbx.check_output("printf '\\n[1001](+type=endpoint)\\nallow_unauthenticated_options = yes\\n' "
+                         ">> /etc/asterisk/pjsip.conf && asterisk -rx 'module reload res_pjsip.so'")
+        run = harden(lab_inventory, tags="asterisk_hardening")
+        output = " ".join((run.stdout + run.stderr).split())
+        assert run.returncode == 0, output[-3000:]
+        assert "pbx : hardened, 0 changes" not in output  # the PJSIP reload did happen
+        shown = pbx.check_output("asterisk -rx 'pjsip show endpoint 1001'")
+        assert "allow_unauthenticated_options      : false" in shown
         control = audit_controls(lab_inventory, tmp_path / "wizard", "phones_pass_the_guard")["VOIP-TF-001"]
         assert control["status"] == "fail"
         assert "endpoint 2101 dials in context from-internal, not through a guard" in json.dumps(control)
     finally:
         pbx.check_output("cp -p /root/pjsip_wizard.conf.saved /etc/asterisk/pjsip_wizard.conf && "
+                         "cp -p /root/pjsip.conf.wizard-test /etc/asterisk/pjsip.conf && "
+                         "asterisk -rx 'module reload res_pjsip.so' && "
                          "asterisk -rx 'module reload res_pjsip_config_wizard.so'")

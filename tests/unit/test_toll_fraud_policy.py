@@ -49,17 +49,6 @@ def test_endpoints_read_through_templates_trunk_left_alone(built):
     assert built["unguarded_endpoints"] == ["carrier"]
 
 
-def test_an_endpoint_the_running_asterisk_loaded_from_outside_pjsip_conf_is_unguarded():
-    # The lab's real listing, plus a phone from pjsip_wizard.conf and the boundary's own endpoint.
-    listing = (ROOT / "tests" / "unit" / "fixtures" / "asterisk_live" / "pjsip_show_endpoints.txt").read_text()
-    listing += (" Endpoint:  2001                                                 Unavailable   0 of inf\n"
-                " Endpoint:  voipguard-egress                                     Not in use    0 of inf\n")
-    result = toll_fraud_policy.build(params(live_endpoints_listing=listing))
-    assert result["unguarded_endpoints"] == ["2001", "carrier"]
-    assert "2001" not in result["endpoint_plan"]
-    assert toll_fraud_policy.build(params(live_endpoints_listing=None))["unguarded_endpoints"] == ["carrier"]
-
-
 def test_defaults_block_the_incident_destinations(built):
     policy = built["policy"]
     assert {"SO", "ZW", "CU", "LV", "LT"} <= set(policy["blocked_countries"])
