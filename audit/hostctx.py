@@ -343,16 +343,17 @@ class HostContext:
     def endpoints_loaded_elsewhere(self):
         """{name: running context} of the endpoints the running Asterisk has loaded that no
         pjsip.conf section defines (pjsip_wizard.conf, realtime), trunks and voipguard's own aside:
-        phones the files do not show."""
-        listing = self.asterisk_cli("pjsip show endpoints")
-        trunks = self.trunk_endpoints() | self.identified_endpoints()
-        out = {}
-        for name in asterisk_live.endpoints_outside_files(listing, self.endpoints()):
-            if name in trunks:
-                continue
-            shown = self.live_parameters("pjsip show endpoint %s" % name) or {}
-            out[name] = shown.get("context") or "default"
-        return out
+        phones the files do not show. Computed once: VOIP-TF-001 asks for it more than once."""
+        def compute():
+            listing = self.asterisk_cli("pjsip show endpoints")
+            trunks = self.trunk_endpoints() | self.identified_endpoints()
+            out = {}
+            for name in asterisk_live.endpoints_outside_files(listing, self.endpoints()):
+                if name not in trunks:
+                    shown = self.live_parameters("pjsip show endpoint %s" % name) or {}
+                    out[name] = shown.get("context") or "default"
+            return out
+        return self._cached("endpoints_loaded_elsewhere", compute)
 
     def unguarded(self):
         """Reasons a phone's call can reach the dialplan without passing the guard."""
