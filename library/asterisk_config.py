@@ -43,7 +43,8 @@ options:
       - Several changes made in one call, in order. Each entry takes the options of a single
         change (C(section), C(section_type), C(option), C(value), C(values), C(values_mode),
         C(acl), C(state), C(create_section)), with the same meaning and defaults, and its own
-        C(path) (default I(path)).
+        C(path) (default I(path)) and C(include_root) (default I(include_root)), so that one call can edit
+        pjsip.conf's include set and pjsip_wizard.conf's.
       - Mutually exclusive with I(section) and the other single-change options.
       - One change that cannot be made fails the call, and no file is written.
     type: list
@@ -447,8 +448,11 @@ def _load_group(filename, text, include_root, pending=None):
     if os.path.realpath(filename) not in paths:
         raise ChangeError("%s is not %s nor a file it includes, so Asterisk would not read it"
                           % (filename, include_root))
-    # The file being edited replaces its copy in the set, so edits and lookups agree.
-    group[paths.index(os.path.realpath(filename))] = config
+    # The file being edited replaces its copy in the set, so edits and lookups agree; it is read
+    # where its copy was, and the files it includes where its #include lines are.
+    index = paths.index(os.path.realpath(filename))
+    config.included = group[index].included
+    group[index] = config
     for member in group:
         member.group = group
     return config, group, paths
@@ -670,7 +674,7 @@ def main():
         argument_spec=dict(
             path=dict(type="path"),
             changes=dict(type="list", elements="dict", options=dict(
-                change_options, path=dict(type="path"))),
+                change_options, path=dict(type="path"), include_root=dict(type="path"))),
             backup=dict(type="bool", default=False),
             include_root=dict(type="path"),
             gui_files=dict(type="str", choices=["amend", "refuse"], default="amend"),
@@ -701,8 +705,9 @@ def main():
     for change in changes:
         path = (None if single else change.get("path")) or params["path"]
         try:
+            include_root = (None if single else change.get("include_root")) or params["include_root"]
             results.append(plan_change(workspace, path, dict((key, change[key]) for key in CHANGE_KEYS),
-                                       params["include_root"], params["gui_files"]))
+                                       include_root, params["gui_files"]))
         except AsteriskConfigError as exc:
             module.fail_json(msg=str(exc), path=path, filename=exc.filename, lineno=exc.lineno)
         except (IOError, OSError) as exc:

@@ -182,10 +182,20 @@ options:
     required: true
   pjsip_sections:
     version_added: "0.3.0"
-    description: The C(sections) of asterisk_config_info on pjsip.conf, for I(trunk_boundary).
+    description:
+      - The C(sections) of asterisk_config_info on pjsip.conf, for I(trunk_boundary) and for
+        RETURN I(endpoint_changes) (the file that defines each endpoint).
     type: list
     elements: dict
     default: []
+  pjsip_wizard:
+    version_added: "0.3.0"
+    description:
+      - What asterisk_config_info returns for pjsip_wizard.conf (C(files), C(sections)), or
+        nothing when the host has none. res_pjsip_config_wizard makes an endpoint of every
+        C(type = wizard) section; those phones are guarded in their wizard section.
+      - Their contexts belong in I(endpoint_contexts) too.
+    type: dict
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
 attributes:
@@ -231,6 +241,18 @@ guard_contexts:
   returned: success
   type: dict
   sample: {"from-internal": "voipguard-guard-from-internal"}
+endpoint_changes:
+  description:
+    - The M(asterisk_config) changes that put each endpoint of I(endpoint_plan) behind its guard,
+      in the section that defines it - C(context) of a pjsip.conf endpoint, C(endpoint/context)
+      of a pjsip_wizard.conf wizard (with C(hint_context) kept at the operator's context when
+      the wizard makes hints and names no hint context, or its hints would move with it).
+    - Only endpoints found in I(pjsip_sections) or I(pjsip_wizard).
+  returned: success
+  type: list
+  elements: dict
+  sample: [{path: /etc/asterisk/pjsip.conf, section: "1001", section_type: endpoint, option: context,
+            value: voipguard-guard-from-internal, create_section: false}]
 unguarded_endpoints:
   description: Endpoints left alone (trunks, exempt, no context); voipguard's own are not listed.
   returned: success
@@ -280,6 +302,41 @@ def endpoint_contexts(pjsip_text):
     return contexts, includes
 
 
+def _concrete(sections, section_type):
+    return [s for s in sections or () if (s.get("type") or "").lower() == section_type
+            and not s.get("is_template") and not s.get("is_addition")]
+
+
+def guard_changes(plan, pjsip_sections, pjsip_wizard=None):
+    """The asterisk_config changes that point each endpoint of ``plan`` ({endpoint: operator
+    context}) at its guard, where the endpoint is defined: its own context= line in pjsip.conf
+    or an included file (it overrides a template's), or endpoint/context= of its wizard."""
+    defined = {}
+    for section in _concrete(pjsip_sections, "endpoint"):
+        defined.setdefault(section["name"], dict(section, section_type="endpoint", option="context"))
+    wizard = pjsip_wizard or {}
+    wizard_root = (wizard.get("files") or [None])[0]
+    for section in _concrete(wizard.get("sections"), "wizard"):
+        defined.setdefault(section["name"], dict(section, section_type="wizard", option="endpoint/context"))
+    changes = []
+    for endpoint, context in sorted(plan.items()):
+        section = defined.get(endpoint)
+        if section is None:
+            continue
+        change = dict(path=section["file"], section=endpoint, section_type=section["section_type"],
+                      create_section=False)
+        if section["section_type"] == "wizard":
+            # Its template may sit in another file of pjsip_wizard.conf's include set.
+            change["include_root"] = wizard_root
+        changes.append(dict(change, option=section["option"], value=guard_context(context)))
+        effective = section.get("effective") or {}
+        if section["section_type"] == "wizard" and effective.get("hint_exten") and not effective.get("hint_context"):
+            # res_pjsip_config_wizard puts a wizard's hints in its endpoint's context unless
+            # hint_context names one: the phones' BLF hints stay where the operator had them.
+            changes.append(dict(change, option="hint_context", value=context))
+    return changes
+
+
 def build(params):
     """Everything the module returns, from its parameters; raises PolicyError."""
     policy = compile_policy(dict((key, params.get(key)) for key in POLICY_KEYS))
@@ -299,6 +356,7 @@ def build(params):
     result = {
         "policy": policy,
         "endpoint_plan": plan,
+        "endpoint_changes": guard_changes(plan, params.get("pjsip_sections"), params.get("pjsip_wizard")),
         "guard_contexts": dict((ctx, guard_context(ctx)) for ctx in sorted(set(plan.values()))),
         "unguarded_endpoints": sorted(set(contexts) - set(plan)),
         "trunk_boundary": None,
@@ -309,6 +367,13 @@ def build(params):
     # Switched off: the trunks a previous run looped get their own outbound_proxy back.
     result["trunk_boundary_undo"] = ([] if params.get("trunk_boundary")
                                      else loops_to_undo(params.get("pjsip_sections") or [], trunks))
+    wizard_trunks = sorted(set(t["endpoint"] for t in trunks) & set(
+        s["name"] for s in _concrete((params.get("pjsip_wizard") or {}).get("sections"), "wizard")))
+    if params.get("trunk_boundary") and wizard_trunks:
+        raise PolicyError(
+            "toll_fraud_guard_trunk_boundary_enabled: trunk endpoint %s is made by pjsip_wizard.conf, "
+            "and the boundary loops trunks defined in pjsip.conf and its includes only: define the "
+            "trunk there, or switch the boundary off" % ", ".join(wizard_trunks))
     if params.get("trunk_boundary") and trunks:
         try:
             result["trunk_boundary"] = plan_trunk_boundary(params.get("pjsip_sections") or [], trunks)
@@ -358,6 +423,7 @@ def main():
             exempt_endpoints=dict(type="list", elements="str", required=True),
             trunk_boundary=dict(type="bool", required=True),
             pjsip_sections=dict(type="list", elements="dict", default=[]),
+            pjsip_wizard=dict(type="dict"),
         ),
         supports_check_mode=True,
     )

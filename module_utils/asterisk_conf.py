@@ -405,6 +405,9 @@ class ConfigFile(object):
         self.newline = "\n"
         self.original = ""
         self.group = [self]  # files loaded together (load()), for template lookups
+        # (ordinal in includes, index in group) of each file an include loaded: Asterisk reads an
+        # included file at its #include line, so its sections come before the lines below it.
+        self.included = []
         self.version = 0  # bumped by section additions/removals
 
     def __repr__(self):
@@ -692,12 +695,16 @@ def _read(path):
     return read_text(path)[0]
 
 
-def _load_into(configs, path, continues, config_dir, follow, level, read, files):
+def _load_into(configs, path, continues, config_dir, follow, level, read, files, order=None):
     config = parse(read(path), path, continues=continues)
     configs.append(config)
+    order = [] if order is None else order  # sections in reading order, for continuations
+    sections = list(config.sections)
     if not follow:
         return
-    for directive, pattern, lineno in config.includes:
+    for ordinal, (directive, pattern, lineno) in enumerate(config.includes):
+        while sections and sections[0].lineno < lineno:
+            order.append(sections.pop(0))
         if directive == "exec":
             continue  # runs a program: never executed by a parser
         if level >= MAX_INCLUDE_LEVEL:
@@ -709,15 +716,17 @@ def _load_into(configs, path, continues, config_dir, follow, level, read, files)
                 "The file '%s' was listed as a #include but it does not exist" % pattern,
                 path, lineno)
         for included in included_files:
+            config.included.append((ordinal, len(configs)))
             # Asterisk continues the most recently opened section of the whole load.
-            _load_into(configs, included, _last_section(configs), config_dir, follow, level + 1, read, files)
+            _load_into(configs, included, _last_section(order), config_dir, follow, level + 1,
+                       read, files, order)
+    order.extend(sections)
 
 
-def _last_section(configs):
-    for config in reversed(configs):
-        for section in reversed(config.sections):
-            if section.header is not None:
-                return section
+def _last_section(order):
+    for section in reversed(order):
+        if section.header is not None:
+            return section
     return None
 
 
@@ -741,11 +750,29 @@ def _check_references(configs):
 # -- effective options -------------------------------------------------------------------------
 
 def _all_sections(configs):
+    """Every section of a group, in Asterisk's reading order: an included file's sections
+    where its #include line is (load() records which file each include loaded)."""
     if isinstance(configs, ConfigFile):
         configs = [configs]
     out = []
-    for config in configs:
-        out.extend(config.sections)
+    walked = set()
+
+    def walk(index):
+        walked.add(index)
+        config = configs[index]
+        sections = list(config.sections)
+        for ordinal, child in config.included:
+            # An edited copy may have lost the directive: its files then come last.
+            lineno = config.includes[ordinal][2] if ordinal < len(config.includes) else float("inf")
+            while sections and sections[0].lineno < lineno:
+                out.append(sections.pop(0))
+            if child < len(configs) and child not in walked:
+                walk(child)
+        out.extend(sections)
+
+    for index in range(len(configs)):
+        if index not in walked:
+            walk(index)
     return out
 
 

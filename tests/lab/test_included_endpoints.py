@@ -122,38 +122,73 @@ def test_a_trunk_in_an_included_file_gets_its_boundary_where_it_is_defined(lab, 
     assert len(refused) == 1, refused
 
 
-WIZARD_PHONE = ("\n[2101]\ntype = wizard\naccepts_registrations = yes\naccepts_auth = yes\n"
-                "endpoint/context = from-internal\nendpoint/allow = !all,ulaw\n"
-                "inbound_auth/username = 2101\ninbound_auth/password = %s\naor/max_contacts = 1\n")
+WIZARD_TEMPLATES = "/etc/asterisk/voipguard-test-wizard.conf"
+# An installer's layout: the wizard's template in a file included just before the phone uses it.
+WIZARD_TEMPLATE = ("[office-wizard](!)\ntype = wizard\naccepts_registrations = yes\naccepts_auth = yes\n"
+                   "endpoint/context = from-internal\nendpoint/allow = !all,ulaw\naor/max_contacts = 1\n")
+WIZARD_PHONE = ("\n#include voipguard-test-wizard.conf\n[2101](office-wizard)\nhint_exten = 2101\nhas_hint = yes\n"
+                "inbound_auth/username = 2101\ninbound_auth/password = %s\n")
 
 
-def test_a_phone_from_the_wizard_is_named_by_the_audit_and_breaks_no_reload(lab, lab_inventory, tmp_path):
-    """pjsip_wizard.conf makes endpoints no pjsip.conf section defines. A PJSIP reload judged by
-    the role counts them as defined (before, "loaded 7 objects, the files define 6" rolled the
-    whole run back), and the audit, which reads the running Asterisk, names the phone the guard
-    does not stand in front of (before, VOIP-TF-001 passed)."""
+@pytest.fixture
+def phone_from_the_wizard(lab):
     pbx = lab("pbx")
+    password = secrets.token_hex(16)
     pbx.check_output("cp -p /etc/asterisk/pjsip_wizard.conf /root/pjsip_wizard.conf.saved && "
-                     "cp -p /etc/asterisk/pjsip.conf /root/pjsip.conf.wizard-test")
-    try:
-        assert pbx.run("printf '%%s' %s >> /etc/asterisk/pjsip_wizard.conf",
-                       WIZARD_PHONE % secrets.token_hex(16)).rc == 0
-        pbx.check_output("asterisk -rx 'module reload res_pjsip_config_wizard.so'")
-        assert "Endpoint:  2101" in pbx.check_output("asterisk -rx 'pjsip show endpoints'")
-        # A hand edit the role undoes, so that its PJSIP reload and judgement run.
-        pbx.check_output("printf '\\n[1001](+type=endpoint)\\nallow_unauthenticated_options = yes\\n' "
-                         ">> /etc/asterisk/pjsip.conf && asterisk -rx 'module reload res_pjsip.so'")
-        run = harden(lab_inventory, tags="asterisk_hardening")
-        output = " ".join((run.stdout + run.stderr).split())
-        assert run.returncode == 0, output[-3000:]
-        assert "pbx : hardened, 0 changes" not in output  # the PJSIP reload did happen
-        shown = pbx.check_output("asterisk -rx 'pjsip show endpoint 1001'")
-        assert "allow_unauthenticated_options      : false" in shown
-        control = audit_controls(lab_inventory, tmp_path / "wizard", "phones_pass_the_guard")["VOIP-TF-001"]
-        assert control["status"] == "fail"
-        assert "endpoint 2101 dials in context from-internal, not through a guard" in json.dumps(control)
-    finally:
-        pbx.check_output("cp -p /root/pjsip_wizard.conf.saved /etc/asterisk/pjsip_wizard.conf && "
-                         "cp -p /root/pjsip.conf.wizard-test /etc/asterisk/pjsip.conf && "
-                         "asterisk -rx 'module reload res_pjsip.so' && "
-                         "asterisk -rx 'module reload res_pjsip_config_wizard.so'")
+                     "cp -p /etc/asterisk/pjsip.conf /root/pjsip.conf.wizard-test && "
+                     "printf '%%s' %s > %s", WIZARD_TEMPLATE, WIZARD_TEMPLATES)
+    # The command holds the phone's password: only its exit code may reach an assertion message.
+    assert pbx.run("printf '%%s' %s >> /etc/asterisk/pjsip_wizard.conf", WIZARD_PHONE % password).rc == 0
+    pbx.check_output("asterisk -rx 'module reload res_pjsip_config_wizard.so'")
+    yield pbx, password
+    pbx.check_output("cp -p /root/pjsip_wizard.conf.saved /etc/asterisk/pjsip_wizard.conf && "
+                     "cp -p /root/pjsip.conf.wizard-test /etc/asterisk/pjsip.conf && rm -f %s && "
+                     "asterisk -rx 'module reload res_pjsip.so' && "
+                     "asterisk -rx 'module reload res_pjsip_config_wizard.so'", WIZARD_TEMPLATES)
+
+
+def test_a_phone_from_the_wizard_is_guarded_in_its_wizard_section(lab, lab_inventory, tmp_path, phone_from_the_wizard,
+                                                                   unique_number):
+    """pjsip_wizard.conf makes endpoints no pjsip.conf section defines. Before: a PJSIP reload
+    judged by counting pjsip.conf's endpoints rolled the whole run back ("loaded 7 objects, the
+    files define 6"); the guard read pjsip.conf only and left the phone in from-internal; and
+    the audit passed it. Now the reload is judged by name, the audit names the phone until the
+    guard stands in front of it, and the guard does, in the phone's wizard section, with its
+    BLF hint left in the operator's context."""
+    pbx, password = phone_from_the_wizard
+    office, carrier = lab("admin"), lab("carrier")
+    assert "context                            : from-internal" in pbx.check_output(
+        "asterisk -rx 'pjsip show endpoint 2101'")
+    # A hand edit asterisk_hardening undoes, so that its PJSIP reload and judgement run.
+    pbx.check_output("printf '\\n[1001](+type=endpoint)\\nallow_unauthenticated_options = yes\\n' "
+                     ">> /etc/asterisk/pjsip.conf && asterisk -rx 'module reload res_pjsip.so'")
+    run = harden(lab_inventory, tags="asterisk_hardening")
+    output = " ".join((run.stdout + run.stderr).split())
+    assert run.returncode == 0, output[-3000:]
+    assert "pbx : hardened, 0 changes" not in output  # the PJSIP reload did happen
+    assert "allow_unauthenticated_options      : false" in pbx.check_output(
+        "asterisk -rx 'pjsip show endpoint 1001'")
+    control = audit_controls(lab_inventory, tmp_path / "unguarded", "phones_pass_the_guard")["VOIP-TF-001"]
+    assert control["status"] == "fail"
+    assert "endpoint 2101 dials in context from-internal, not through a guard" in json.dumps(control)
+
+    run = harden(lab_inventory, tags="toll_fraud_guard")
+    assert run.returncode == 0, " ".join((run.stdout + run.stderr).split())[-3000:]
+    # Edited in its wizard section (the template keeps the operator's context), and in force.
+    assert pbx.check_output("grep -c '^endpoint/context = voipguard-guard-from-internal$' "
+                            "/etc/asterisk/pjsip_wizard.conf") == "1"
+    assert "voipguard" not in pbx.check_output("cat %s", WIZARD_TEMPLATES)
+    assert "context                            : voipguard-guard-from-internal" in pbx.check_output(
+        "asterisk -rx 'pjsip show endpoint 2101'")
+    hints = pbx.check_output("asterisk -rx 'core show hints'")
+    assert "2101@from-internal" in hints and "2101@voipguard-guard" not in hints, hints
+    # The incident's numbers from the wizard's phone never reach the carrier; a national one does.
+    pbx.check_output("asterisk -rx 'database deltree voipguard'")
+    recorded = len(carrier_records(carrier))
+    for number in ("00263771234567", "+252612345678"):
+        office.run("SIP_PASSWORD=%s voipguard-call %s 2101 %s 10 10 300 10", password, PBX_VOICE, number)
+    office.run("SIP_PASSWORD=%s voipguard-call %s 2101 %s 1 1 300 1", password, PBX_VOICE, unique_number)
+    time.sleep(1)
+    assert [r["dst"] for r in carrier_records(carrier)[recorded:]] == [unique_number]
+    control = audit_controls(lab_inventory, tmp_path / "guarded", "phones_pass_the_guard")["VOIP-TF-001"]
+    assert control["status"] == "pass", json.dumps(control)

@@ -130,6 +130,26 @@ def test_included_file_continues_the_current_section(tmp_path):
     assert [s.name for s in configs[1].find("admin")] == []
 
 
+def test_an_included_file_is_read_at_its_include_line(tmp_path):
+    """Installer layouts include their templates at the top of pjsip.conf, then use them:
+    Asterisk reads an included file where its #include line is (main/config.c), so the
+    templates exist before the sections below. Read file by file, the endpoint's template did
+    not exist yet, and every role stopped on "Inheritance requested"."""
+    (tmp_path / "templates.conf").write_text("[phone](!)\ntype = endpoint\ncontext = from-internal\n")
+    (tmp_path / "more.conf").write_text("allow = g722\n[1002](phone)\n")
+    (tmp_path / "pjsip.conf").write_text(
+        "#include templates.conf\n[1001](phone)\nallow = ulaw\n#include more.conf\n"
+        "[1001](+)\nallow = alaw\n")
+    configs = load(str(tmp_path / "pjsip.conf"))
+    assert [s.name for s in iter_sections(configs, type="endpoint")] == ["1001", "1002"]
+    # more.conf's first line continues [1001], the section open at its #include line, and the
+    # (+) addition after that line comes after it.
+    assert resolve(configs, "1001", "endpoint")["allow"] == ["ulaw", "g722", "alaw"]
+    with pytest.raises(AsteriskConfigError, match="category 'phone' does not exist"):
+        (tmp_path / "pjsip.conf").write_text("[1001](phone)\n#include templates.conf\n")
+        load(str(tmp_path / "pjsip.conf"))
+
+
 def test_braces_and_include_depth(tmp_path):
     (tmp_path / "a.conf").write_text("[x]\n#include \"{b,c}.conf\"\n")
     (tmp_path / "b.conf").write_text("[b]\n")

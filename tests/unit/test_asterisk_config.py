@@ -408,3 +408,22 @@ def test_an_addition_in_another_file_that_sets_the_option_again_is_refused(tmp_p
     with pytest.raises(ChangeError, match=r"pjsip_extra.conf line 1 sets allow_unauthenticated_options again"):
         apply_change(root.read_text(), str(root), section="1001", section_type="endpoint",
                      option="allow_unauthenticated_options", value="no", include_root=str(root))
+
+
+def test_each_change_may_name_its_own_include_root(tmp_path, pjsip_file):
+    """The guard edits pjsip.conf's include set and pjsip_wizard.conf's in one call: a wizard
+    whose template is in a file pjsip_wizard.conf includes is found through its own root."""
+    (tmp_path / "wizard_templates.conf").write_text("[phone](!)\ntype = wizard\naccepts_auth = yes\n")
+    wizard = tmp_path / "pjsip_wizard.conf"
+    wizard.write_text("#include wizard_templates.conf\n\n[2101](phone)\nendpoint/context = from-internal\n")
+    change = dict(path=str(wizard), section="2101", section_type="wizard",
+                  option="endpoint/context", value="voipguard-guard-from-internal", create_section=False)
+    task = dict(include_root=str(pjsip_file), changes=[
+        dict(section="1001", section_type="aor", option="max_contacts", value="1", path=str(pjsip_file))])
+    # The task's root does not include the wizard file: refused, nothing written.
+    refused = run_module(dict(task, changes=task["changes"] + [change]))
+    assert refused["failed"] is True and "nor a file it includes" in refused["msg"]
+    assert "voipguard" not in wizard.read_text()
+    done = run_module(dict(task, changes=task["changes"] + [dict(change, include_root=str(wizard))]))
+    assert done.get("changed") is True, done.get("msg")
+    assert wizard.read_text().endswith("[2101](phone)\nendpoint/context = voipguard-guard-from-internal\n")

@@ -200,3 +200,65 @@ def test_the_static_subroutines_are_plain_dialplan_included_once(built):
     text = render(built)
     for context in re.findall(r"^\[([^\]]+)\]", static, re.M):
         assert text.count("[%s]" % context) == 1, context
+
+
+WIZARD = {
+    "files": ["/etc/asterisk/pjsip_wizard.conf", "/etc/asterisk/wizard.d/phones.conf"],
+    "sections": [
+        {"name": "phone", "type": "wizard", "is_template": True, "is_addition": False,
+         "file": "/etc/asterisk/pjsip_wizard.conf", "effective": {"type": ["wizard"]}},
+        {"name": "2101", "type": "wizard", "is_template": False, "is_addition": False,
+         "file": "/etc/asterisk/wizard.d/phones.conf",
+         "effective": {"type": ["wizard"], "endpoint/context": ["from-internal"]}},
+        {"name": "2102", "type": "wizard", "is_template": False, "is_addition": False,
+         "file": "/etc/asterisk/wizard.d/phones.conf",
+         "effective": {"type": ["wizard"], "endpoint/context": ["sales"], "hint_exten": ["2102"],
+                       "has_hint": ["yes"]}},
+    ]}
+PJSIP_SECTIONS = [
+    {"name": "1001", "type": "endpoint", "is_template": False, "is_addition": False,
+     "file": "/etc/asterisk/pjsip.d/phones.conf", "effective": {"context": ["from-internal"]}},
+    {"name": "1001", "type": "endpoint", "is_template": False, "is_addition": True,
+     "file": "/etc/asterisk/pjsip_custom.conf", "effective": {"context": ["from-internal"]}},
+]
+
+
+def test_each_phone_is_guarded_where_it_is_defined_wizard_phones_too():
+    plan = {"1001": "from-internal", "2101": "from-internal", "2102": "sales", "elsewhere": "x"}
+    changes = toll_fraud_policy.guard_changes(plan, PJSIP_SECTIONS, WIZARD)
+    by = dict(((c["section"], c["option"]), c) for c in changes)
+    assert by[("1001", "context")] == {
+        "path": "/etc/asterisk/pjsip.d/phones.conf", "section": "1001", "section_type": "endpoint",
+        "option": "context", "value": "voipguard-guard-from-internal", "create_section": False}
+    # A wizard phone in an included file: edited there, its template found through the root.
+    assert by[("2101", "endpoint/context")] == {
+        "path": "/etc/asterisk/wizard.d/phones.conf", "section": "2101", "section_type": "wizard",
+        "option": "endpoint/context", "value": "voipguard-guard-from-internal", "create_section": False,
+        "include_root": "/etc/asterisk/pjsip_wizard.conf"}
+    # Its hints would follow the endpoint's context into the guard's: kept in the operator's.
+    assert by[("2102", "hint_context")]["value"] == "sales"
+    assert ("2101", "hint_context") not in by
+    # An endpoint no section defines (realtime, say) gets no change here.
+    assert [c for c in changes if c["section"] == "elsewhere"] == []
+    assert len(changes) == 4
+
+
+def test_a_wizard_phone_with_its_own_hint_context_keeps_it():
+    wizard = {"files": WIZARD["files"], "sections": [dict(
+        WIZARD["sections"][2], effective=dict(WIZARD["sections"][2]["effective"], hint_context=["blf"]))]}
+    changes = toll_fraud_policy.guard_changes({"2102": "sales"}, [], wizard)
+    assert [c["option"] for c in changes] == ["endpoint/context"]
+
+
+def test_the_role_plans_wizard_phones_and_refuses_a_wizard_trunk_on_the_boundary():
+    result = toll_fraud_policy.build(params(
+        endpoint_contexts={"1001": "from-internal", "2101": "from-internal", "carrier": "from-carrier"},
+        pjsip_sections=PJSIP_SECTIONS, pjsip_wizard=WIZARD))
+    assert result["endpoint_plan"] == {"1001": "from-internal", "2101": "from-internal"}
+    assert [(c["section"], c["option"]) for c in result["endpoint_changes"]] == [
+        ("1001", "context"), ("2101", "endpoint/context")]
+    trunk = dict(WIZARD["sections"][1], name="carrier")
+    with pytest.raises(PolicyError, match="carrier is made by pjsip_wizard.conf"):
+        toll_fraud_policy.build(params(
+            endpoint_contexts={"carrier": "from-carrier"}, trunks=["carrier"], trunk_boundary=True,
+            pjsip_wizard=dict(WIZARD, sections=[trunk])))
