@@ -19,7 +19,7 @@ from ansible.module_utils.asterisk_conf import ast_true
 ASTERISK_DIR = "/etc/asterisk"
 POLICY_PATH = "/etc/asterisk/voipguard/toll_fraud_policy.json"
 JOURNAL_PATH = "/var/log/voipguard/journal.jsonl"
-GUARD_PREFIX = "voipguard-guard-"
+GUARD_PREFIX = asterisk_live.GUARD_CONTEXT_PREFIX
 SSH_HOST_KEYS = ("/etc/ssh/ssh_host_ed25519_key.pub", "/etc/ssh/ssh_host_ecdsa_key.pub",
                  "/etc/ssh/ssh_host_rsa_key.pub")
 
@@ -330,14 +330,7 @@ class HostContext:
         """Names of the contexts in Asterisk's running dialplan; None when the CLI fails."""
         def compute():
             out = self.asterisk_cli("dialplan show")
-            if out is None:
-                return None
-            names = set()
-            for line in out.splitlines():
-                line = line.strip()
-                if line.startswith("[ Context '"):
-                    names.add(line.split("'")[1])
-            return names
+            return None if out is None else set(asterisk_live.parse_dialplan_contexts(out))
         return self._cached("dialplan_contexts", compute)
 
     def endpoints_loaded_elsewhere(self):
@@ -357,18 +350,10 @@ class HostContext:
 
     def unguarded(self):
         """Reasons a phone's call can reach the dialplan without passing the guard."""
-        running = self.dialplan_contexts() or set()
         contexts = dict((name, (opts.get("context") or ["default"])[-1])
                         for name, opts in self.phone_endpoints().items())
         contexts.update(self.endpoints_loaded_elsewhere())
-        reasons = []
-        for name, context in sorted(contexts.items()):
-            if not context.startswith(GUARD_PREFIX):
-                reasons.append("endpoint %s dials in context %s, not through a guard" % (name, context))
-            elif context not in running:
-                reasons.append("endpoint %s uses guard context %s, missing from the running dialplan"
-                               % (name, context))
-        return reasons
+        return asterisk_live.unguarded_reasons(contexts, self.dialplan_contexts() or set())
 
     def secret_policy(self, forbid_reuse=True):
         """The secret policy the audit judges by: the module's defaults, or the inventory's

@@ -92,14 +92,7 @@ import time
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.asterisk_conf import AsteriskConfigError, load
-from ansible.module_utils.asterisk_live import RELOADS, drift_by_area
-
-
-def _cli(module, binary):
-    def run(command):
-        rc, out, _ = module.run_command([binary, "-rx", command], environ_update={"LANG": "C"})
-        return out if rc == 0 and "Unable to connect to remote asterisk" not in out else None
-    return run
+from ansible.module_utils.asterisk_live import RELOADS, drift_by_area, module_cli
 
 
 def _loader(config_dir):
@@ -131,7 +124,7 @@ def main():
     )
     params = module.params
     binary = module.get_bin_path("asterisk", required=True)
-    cli = _cli(module, binary)
+    cli = module_cli(module, binary)
     load_config = _loader(params["config_dir"])
     try:
         before = drift_by_area(load_config, cli, params["context_prefix"], params["areas"])

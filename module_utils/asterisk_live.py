@@ -23,6 +23,10 @@ from ansible.module_utils.asterisk_conf import ast_true, iter_sections, last_val
 from ansible.module_utils.secret_policy import SecretDigester
 from ansible.module_utils.trunk_boundary import OWN_ENDPOINT_PREFIX
 
+# dial_policy.GUARD_CONTEXT_PREFIX; not imported: this module runs on the PBX, where the policy's
+# numbering (phonenumbers) is not installed. A unit test keeps the two equal.
+GUARD_CONTEXT_PREFIX = "voipguard-guard-"
+
 # What each area's drift is cured by (Asterisk CLI commands; reload, never restart).
 RELOADS = {
     "pjsip": "module reload res_pjsip.so",
@@ -40,6 +44,15 @@ _BIND_LINE = re.compile(r"^\s*TCP Bindaddress:\s+(\S+)")
 _ACL_RULE = re.compile(r"^\s*\d+:\s+(allow|deny)\s+-\s+(\S+)")
 _ENABLED_LINE = re.compile(r"^\s*Manager \(AMI\):\s+(\S+)")
 _DEFAULT_AMI_PORT = "5038"
+
+
+def module_cli(module, binary):
+    """cli(command) -> text, or None when Asterisk does not answer, through ``asterisk -rx`` run
+    by an AnsibleModule: the modules' side of the ``cli`` the functions below take."""
+    def run(command):
+        rc, out, _ = module.run_command([binary, "-rx", command], environ_update={"LANG": "C"})
+        return out if rc == 0 and "Unable to connect to remote asterisk" not in out else None
+    return run
 
 
 def parse_endpoint_names(text):
@@ -131,6 +144,11 @@ def parse_manager_settings(text):
     return {"enabled": enabled, "bind": bind}
 
 
+def parse_dialplan_contexts(text):
+    """Every context of the running dialplan, from ``dialplan show``, whoever created it."""
+    return sorted(set(m.group(1) for m in (_CONTEXT_LINE.match(line) for line in (text or "").splitlines()) if m))
+
+
 def parse_config_contexts(text):
     """Contexts loaded from extensions.conf (pbx_config), from ``dialplan show``."""
     return sorted(set(m.group(1) for m in (_CONTEXT_LINE.match(line) for line in (text or "").splitlines())
@@ -160,11 +178,25 @@ def defined_endpoints(pjsip, wizard=()):
 
 def endpoints_outside_files(listing, file_endpoints):
     """Names the running Asterisk lists (``pjsip show endpoints``) that no pjsip.conf section
-    defines (pjsip_wizard.conf, realtime), voipguard's own aside: endpoints the guard cannot edit,
-    which the audit (VOIP-TF-001) judges by their running context."""
+    defines (pjsip_wizard.conf, realtime), voipguard's own aside: phones the audit (VOIP-TF-001)
+    and the guard's own check after its reload judge by their running context."""
     defined = set(file_endpoints)
     return sorted(name for name in parse_endpoint_names(listing)
                   if name not in defined and not name.startswith(OWN_ENDPOINT_PREFIX))
+
+
+def unguarded_reasons(contexts, running_contexts):
+    """Why each phone's calls could reach the dialplan without passing the guard, from
+    {endpoint: its context} and the running dialplan's contexts: the audit's VOIP-TF-001 and the
+    toll_fraud_guard role's check after its reload, one judgement."""
+    reasons = []
+    for name, context in sorted(contexts.items()):
+        if not context.startswith(GUARD_CONTEXT_PREFIX):
+            reasons.append("endpoint %s dials in context %s, not through a guard" % (name, context))
+        elif context not in running_contexts:
+            reasons.append("endpoint %s uses guard context %s, missing from the running dialplan"
+                           % (name, context))
+    return reasons
 
 
 def pjsip_drift(pjsip, wizard, cli, realtime=()):

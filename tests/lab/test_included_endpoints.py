@@ -192,3 +192,58 @@ def test_a_phone_from_the_wizard_is_guarded_in_its_wizard_section(lab, lab_inven
     assert [r["dst"] for r in carrier_records(carrier)[recorded:]] == [unique_number]
     control = audit_controls(lab_inventory, tmp_path / "guarded", "phones_pass_the_guard")["VOIP-TF-001"]
     assert control["status"] == "pass", json.dumps(control)
+
+
+REALTIME_DB = "/var/lib/asterisk/voipguard-test-realtime.sqlite3"
+REALTIME_FILES = ("extconfig.conf", "sorcery.conf", "res_config_sqlite3.conf")
+
+
+def realtime_context(pbx, context):
+    # Through Asterisk (res_realtime), as an operator would: it holds the database open.
+    assert "Updated 1 RealTime record" in pbx.check_output(
+        "asterisk -rx %s", "realtime update ps_endpoints id 2201 context %s" % context)
+
+
+@pytest.fixture
+def phone_from_realtime(lab):
+    """Phone 2201 from a database (res_config_sqlite3, which Debian's Asterisk ships), beside
+    pjsip.conf's endpoints: sorcery.conf maps endpoints to both. No file the guard reads has it."""
+    pbx = lab("pbx")
+    files = " ".join(REALTIME_FILES)
+    pbx.check_output("cd /etc/asterisk && for f in %s; do cp -p $f /root/$f.realtime-test 2>/dev/null || true; done"
+                     % files)
+    pbx.check_output("python3 -c %s && chown asterisk: %s", (
+        "import sqlite3; db = sqlite3.connect(%r); "
+        "db.execute('CREATE TABLE ps_endpoints (id TEXT PRIMARY KEY, aors TEXT, context TEXT, disallow TEXT, allow TEXT)'); "
+        "db.execute(\"INSERT INTO ps_endpoints VALUES ('2201', '2201', 'from-internal', 'all', 'ulaw')\"); db.commit()"
+        % REALTIME_DB), REALTIME_DB)
+    pbx.check_output(
+        "cd /etc/asterisk && printf '[voipguard_test]\\ndbfile => %s\\n' > res_config_sqlite3.conf && "
+        "printf '[settings]\\nps_endpoints => sqlite3,voipguard_test,ps_endpoints\\n' > extconfig.conf && "
+        "printf '[res_pjsip]\\nendpoint = config,pjsip.conf,criteria=type=endpoint\\n"
+        "endpoint = realtime,ps_endpoints\\n' > sorcery.conf && "
+        "chown asterisk: res_config_sqlite3.conf extconfig.conf sorcery.conf && "
+        "systemctl restart asterisk && asterisk -rx 'core waitfullybooted'", REALTIME_DB)
+    yield pbx
+    pbx.check_output("cd /etc/asterisk && rm -f %s %s && for f in %s; do "
+                     "if [ -e /root/$f.realtime-test ]; then mv /root/$f.realtime-test $f; fi; done && "
+                     "systemctl restart asterisk && asterisk -rx 'core waitfullybooted'"
+                     % (files, REALTIME_DB, files))
+
+
+def test_a_phone_from_realtime_fails_the_run_until_it_dials_through_the_guard(lab_inventory, phone_from_realtime):
+    """The guard cannot edit a database row. After its reloads it judges every phone the running
+    Asterisk has from outside pjsip.conf by its running context, as the audit does: the run fails
+    naming the phone (and puts back what it changed), and passes once the row's context is a
+    guard's."""
+    pbx = phone_from_realtime
+    shown = pbx.check_output("asterisk -rx 'pjsip show endpoint 2201'")
+    assert "context                            : from-internal" in shown, shown
+    run = harden(lab_inventory, tags="toll_fraud_guard")
+    output = " ".join((run.stdout + run.stderr).split())
+    assert run.returncode != 0, output[-3000:]
+    assert "endpoint 2201 dials in context from-internal, not through a guard" in output, output[-3000:]
+    assert "put back" in output, output[-3000:]
+    realtime_context(pbx, "voipguard-guard-from-internal")
+    run = harden(lab_inventory, tags="toll_fraud_guard")
+    assert run.returncode == 0, " ".join((run.stdout + run.stderr).split())[-3000:]

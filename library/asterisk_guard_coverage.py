@@ -1,0 +1,134 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: voipguard contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Ansible module: prove that every phone the running Asterisk has dials through the guard."""
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+---
+module: asterisk_guard_coverage
+short_description: Prove that every phone the running Asterisk has dials through the toll-fraud guard
+description:
+  - The toll_fraud_guard role guards the phones it finds in the files (pjsip.conf with its
+    includes, pjsip_wizard.conf). The running Asterisk may have more - from realtime (a
+    database that sorcery.conf maps endpoints to), or a file the role does not read - and
+    their calls would reach the trunk unchecked.
+  - Lists the endpoints the running Asterisk has loaded (C(pjsip show endpoints)), takes those
+    no pjsip.conf section defines, trunks, exempt endpoints and voipguard's own aside, and
+    reads each one's running context (C(pjsip show endpoint NAME)). Fails, naming each, when
+    one does not dial into a guard context the running dialplan has.
+  - The same judgement as the audit's VOIP-TF-001 (module_utils/asterisk_live.py).
+  - Run it after the reloads. Before them, the running Asterisk still holds what the same run
+    is removing from the files.
+version_added: "0.3.0"
+author:
+  - voipguard contributors
+options:
+  config_dir:
+    description: Asterisk's configuration directory (pjsip.conf is read there).
+    type: path
+    default: /etc/asterisk
+  trunk_endpoints:
+    description: Endpoints of trunks (voipguard_trunks); their calls come from the carrier.
+    type: list
+    elements: str
+    default: []
+  exempt_endpoints:
+    description: Endpoints the operator left unguarded on purpose, by name.
+    type: list
+    elements: str
+    default: []
+extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
+attributes:
+  check_mode:
+    support: full
+    details: Reads only.
+  diff_mode:
+    support: none
+  platform:
+    platforms: posix
+"""
+
+EXAMPLES = r"""
+- name: Prove every phone the running Asterisk has dials through the guard
+  asterisk_guard_coverage:
+    trunk_endpoints: [carrier]
+    exempt_endpoints: [doorphone]
+"""
+
+RETURN = r"""
+judged:
+  description: "{endpoint: running context} of the endpoints judged here: loaded, in no pjsip.conf
+    section, neither trunk nor exempt nor voipguard's own."
+  returned: always
+  type: dict
+  sample: {"2101": voipguard-guard-from-internal}
+unguarded:
+  description: Why each unguarded phone is (empty on success).
+  returned: always
+  type: list
+  elements: str
+  sample: ["endpoint 2201 dials in context from-internal, not through a guard"]
+"""
+
+import os
+
+from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.asterisk_conf import AsteriskConfigError, iter_sections, load
+from ansible.module_utils.asterisk_live import (
+    endpoints_outside_files, module_cli, parse_dialplan_contexts, parse_parameters, unguarded_reasons)
+
+
+def judge(cli, file_endpoints, trunk_endpoints=(), exempt_endpoints=()):
+    """({endpoint: running context}, [reasons]) for the loaded endpoints outside pjsip.conf.
+    cli(command) -> text or None. Raises RuntimeError when the CLI does not answer."""
+    listing = cli("pjsip show endpoints")
+    running = cli("dialplan show")
+    if listing is None or running is None:
+        raise RuntimeError("the running Asterisk does not answer 'pjsip show endpoints' or 'dialplan show'")
+    skip = set(trunk_endpoints) | set(exempt_endpoints)
+    judged = {}
+    for name in endpoints_outside_files(listing, file_endpoints):
+        if name not in skip:
+            judged[name] = (parse_parameters(cli("pjsip show endpoint %s" % name)).get("context")
+                            or "default")
+    return judged, unguarded_reasons(judged, set(parse_dialplan_contexts(running)))
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            config_dir=dict(type="path", default="/etc/asterisk"),
+            trunk_endpoints=dict(type="list", elements="str", default=[]),
+            exempt_endpoints=dict(type="list", elements="str", default=[]),
+        ),
+        supports_check_mode=True,
+    )
+    params = module.params
+    cli = module_cli(module, module.get_bin_path("asterisk", required=True))
+
+    pjsip = os.path.join(params["config_dir"], "pjsip.conf")
+    try:
+        configs = load(pjsip, config_dir=params["config_dir"]) if os.path.exists(pjsip) else []
+        judged, reasons = judge(cli, [s.name for s in iter_sections(configs, "endpoint")],
+                                params["trunk_endpoints"], params["exempt_endpoints"])
+    except AsteriskConfigError as exc:
+        module.fail_json(msg="cannot read pjsip.conf: %s" % exc)
+    except RuntimeError as exc:
+        module.fail_json(msg=str(exc))
+    if reasons:
+        module.fail_json(
+            msg="The running Asterisk has phones whose calls would reach the trunk unchecked: %s. "
+                "They are defined outside the files the guard edits (realtime, say): set each one's "
+                "context to voipguard-guard-<its context> where it is defined, or exempt it by name "
+                "(toll_fraud_guard_exempt_endpoints) if that is intended." % "; ".join(reasons),
+            judged=judged, unguarded=reasons)
+    module.exit_json(changed=False, judged=judged, unguarded=[])
+
+
+if __name__ == "__main__":
+    main()

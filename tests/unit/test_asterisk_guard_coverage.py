@@ -1,0 +1,49 @@
+"""library/asterisk_guard_coverage.py: after its reload, the guard proves that every phone the
+running Asterisk has from outside pjsip.conf (realtime, say) dials through it. The CLI answers
+are real ones captured from the lab's Asterisk 22 (tests/unit/test_asterisk_live.py); a realtime
+phone cannot run in the lab's image (no database backend), so its listing line is added here."""
+import pytest
+
+import asterisk_guard_coverage
+from ansible.module_utils.asterisk_live import GUARD_CONTEXT_PREFIX, unguarded_reasons
+from ansible.module_utils.dial_policy import GUARD_CONTEXT_PREFIX as POLICY_GUARD_PREFIX
+from tests.unit.test_asterisk_live import captured, lab_cli
+
+REALTIME_PHONE = " Endpoint:  2201                                                 Unavailable   0 of inf\n"
+
+
+def cli_with(context_2201, **more):
+    shown = captured("pjsip_show_endpoint_1001.txt").replace(
+        "voipguard-guard-from-internal", context_2201)
+    return lab_cli(dict({"pjsip show endpoints": captured("pjsip_show_endpoints.txt") + REALTIME_PHONE,
+                         "pjsip show endpoint 2201": shown}, **more))
+
+
+def test_a_phone_outside_the_files_in_its_own_context_is_named():
+    judged, reasons = asterisk_guard_coverage.judge(
+        cli_with("from-internal"), ["1001", "1002", "1003"], trunk_endpoints=["carrier"])
+    assert judged == {"2201": "from-internal"}
+    assert reasons == ["endpoint 2201 dials in context from-internal, not through a guard"]
+
+
+def test_a_phone_outside_the_files_behind_a_loaded_guard_passes_and_exempt_ones_are_not_judged():
+    cli = cli_with("voipguard-guard-from-internal")
+    assert asterisk_guard_coverage.judge(cli, ["1001", "1002", "1003"], ["carrier"]) == (
+        {"2201": "voipguard-guard-from-internal"}, [])
+    assert asterisk_guard_coverage.judge(cli_with("from-internal"), ["1001", "1002", "1003"], ["carrier"],
+                                         exempt_endpoints=["2201"]) == ({}, [])
+
+
+def test_a_guard_context_the_running_dialplan_lacks_is_no_guard():
+    _, reasons = asterisk_guard_coverage.judge(cli_with("voipguard-guard-sales"), ["1001", "1002", "1003"], ["carrier"])
+    assert reasons == ["endpoint 2201 uses guard context voipguard-guard-sales, missing from the running dialplan"]
+
+
+def test_a_silent_asterisk_is_an_error_not_a_pass():
+    with pytest.raises(RuntimeError, match="does not answer"):
+        asterisk_guard_coverage.judge(cli_with("from-internal", **{"dialplan show": None}), ["1001"])
+
+
+def test_the_host_side_guard_prefix_is_the_policys():
+    assert GUARD_CONTEXT_PREFIX == POLICY_GUARD_PREFIX
+    assert unguarded_reasons({}, set()) == []
