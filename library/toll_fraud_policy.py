@@ -247,6 +247,7 @@ endpoint_changes:
       in the section that defines it - C(context) of a pjsip.conf endpoint, C(endpoint/context)
       of a pjsip_wizard.conf wizard (with C(hint_context) kept at the operator's context when
       the wizard makes hints and names no hint context, or its hints would move with it).
+    - An endpoint an earlier run guarded that is now a trunk or exempt gets its own context back.
     - Only endpoints found in I(pjsip_sections) or I(pjsip_wizard).
   returned: success
   type: list
@@ -278,7 +279,8 @@ trunk_boundary_undo:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible.module_utils.dial_policy import (
-    POLICY_KEYS, PolicyError, compile_policy, guard_context, plan_endpoints)
+    GUARD_CONTEXT_PREFIX, POLICY_KEYS, PolicyError, compile_policy, guard_context, original_context,
+    plan_endpoints)
 from ansible.module_utils.trunk_boundary import (
     OWN_ENDPOINT_PREFIX, BoundaryError, loops_to_undo, plan as plan_trunk_boundary)
 
@@ -307,10 +309,12 @@ def _concrete(sections, section_type):
             and not s.get("is_template") and not s.get("is_addition")]
 
 
-def guard_changes(plan, pjsip_sections, pjsip_wizard=None):
+def guard_changes(plan, pjsip_sections, pjsip_wizard=None, released=None):
     """The asterisk_config changes that point each endpoint of ``plan`` ({endpoint: operator
     context}) at its guard, where the endpoint is defined: its own context= line in pjsip.conf
-    or an included file (it overrides a template's), or endpoint/context= of its wizard."""
+    or an included file (it overrides a template's), or endpoint/context= of its wizard.
+    ``released`` ({endpoint: operator context}): endpoints an earlier run guarded that are now
+    trunks or exempt, given their own context back."""
     defined = {}
     for section in _concrete(pjsip_sections, "endpoint"):
         defined.setdefault(section["name"], dict(section, section_type="endpoint", option="context"))
@@ -319,7 +323,9 @@ def guard_changes(plan, pjsip_sections, pjsip_wizard=None):
     for section in _concrete(wizard.get("sections"), "wizard"):
         defined.setdefault(section["name"], dict(section, section_type="wizard", option="endpoint/context"))
     changes = []
-    for endpoint, context in sorted(plan.items()):
+    wanted = dict((name, guard_context(context)) for name, context in plan.items())
+    wanted.update(released or {})
+    for endpoint, value in sorted(wanted.items()):
         section = defined.get(endpoint)
         if section is None:
             continue
@@ -328,13 +334,24 @@ def guard_changes(plan, pjsip_sections, pjsip_wizard=None):
         if section["section_type"] == "wizard":
             # Its template may sit in another file of pjsip_wizard.conf's include set.
             change["include_root"] = wizard_root
-        changes.append(dict(change, option=section["option"], value=guard_context(context)))
+        changes.append(dict(change, option=section["option"], value=value))
+        if endpoint not in plan:
+            continue
+        context = plan[endpoint]
         effective = section.get("effective") or {}
         if section["section_type"] == "wizard" and effective.get("hint_exten") and not effective.get("hint_context"):
             # res_pjsip_config_wizard puts a wizard's hints in its endpoint's context unless
             # hint_context names one: the phones' BLF hints stay where the operator had them.
             changes.append(dict(change, option="hint_context", value=context))
     return changes
+
+
+def released_endpoints(contexts, plan):
+    """{endpoint: operator context} of the endpoints still pointed at a guard that the plan no
+    longer guards: a trunk declared after a run that took it for a phone (its inbound calls would
+    pass the guard), or an endpoint exempted since."""
+    return dict((name, original_context(context)) for name, context in contexts.items()
+                if name not in plan and context.startswith(GUARD_CONTEXT_PREFIX))
 
 
 def build(params):
@@ -356,7 +373,8 @@ def build(params):
     result = {
         "policy": policy,
         "endpoint_plan": plan,
-        "endpoint_changes": guard_changes(plan, params.get("pjsip_sections"), params.get("pjsip_wizard")),
+        "endpoint_changes": guard_changes(plan, params.get("pjsip_sections"), params.get("pjsip_wizard"),
+                                          released_endpoints(contexts, plan)),
         "guard_contexts": dict((ctx, guard_context(ctx)) for ctx in sorted(set(plan.values()))),
         "unguarded_endpoints": sorted(set(contexts) - set(plan)),
         "trunk_boundary": None,

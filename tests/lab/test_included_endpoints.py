@@ -235,7 +235,7 @@ def test_a_phone_from_realtime_fails_the_run_until_it_dials_through_the_guard(la
     """The guard cannot edit a database row. After its reloads it judges every phone the running
     Asterisk has from outside pjsip.conf by its running context, as the audit does: the run fails
     naming the phone (and puts back what it changed), and passes once the row's context is a
-    guard's."""
+    guard's. A rerun with nothing to do judges them too."""
     pbx = phone_from_realtime
     shown = pbx.check_output("asterisk -rx 'pjsip show endpoint 2201'")
     assert "context                            : from-internal" in shown, shown
@@ -245,5 +245,30 @@ def test_a_phone_from_realtime_fails_the_run_until_it_dials_through_the_guard(la
     assert "endpoint 2201 dials in context from-internal, not through a guard" in output, output[-3000:]
     assert "put back" in output, output[-3000:]
     realtime_context(pbx, "voipguard-guard-from-internal")
-    run = harden(lab_inventory, tags="toll_fraud_guard")
+    run = harden(lab_inventory)
     assert run.returncode == 0, " ".join((run.stdout + run.stderr).split())[-3000:]
+    # A database row changes no file: a rerun ends early, and still judges the running phones.
+    realtime_context(pbx, "from-internal")
+    run = harden(lab_inventory)
+    output = " ".join((run.stdout + run.stderr).split())
+    assert "Nothing to do" in output and run.returncode != 0, output[-3000:]
+    assert "endpoint 2201 dials in context from-internal, not through a guard" in output, output[-3000:]
+
+
+def test_an_endpoint_exempted_after_a_run_gets_its_own_context_back(lab, lab_inventory):
+    """The operator's word is kept on the second run too: a phone guarded by an earlier run and
+    exempted since (or a trunk declared only after a run took it for a phone, whose inbound calls
+    would otherwise pass the guard) dials in its own context again; taken back, it is guarded."""
+    pbx = lab("pbx")
+    shown = "asterisk -rx 'pjsip show endpoint 1003'"
+    assert "context                            : voipguard-guard-from-internal" in pbx.check_output(shown)
+    try:
+        run = harden(lab_inventory, tags="toll_fraud_guard", extra_vars={"toll_fraud_guard_exempt_endpoints": ["1003"]})
+        assert run.returncode == 0, " ".join((run.stdout + run.stderr).split())[-3000:]
+        assert "context                            : from-internal" in pbx.check_output(shown)
+        assert "context                            : voipguard-guard-from-internal" in pbx.check_output(
+            "asterisk -rx 'pjsip show endpoint 1002'")
+    finally:
+        run = harden(lab_inventory, tags="toll_fraud_guard")
+    assert run.returncode == 0, " ".join((run.stdout + run.stderr).split())[-3000:]
+    assert "context                            : voipguard-guard-from-internal" in pbx.check_output(shown)

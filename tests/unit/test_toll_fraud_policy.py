@@ -262,3 +262,19 @@ def test_the_role_plans_wizard_phones_and_refuses_a_wizard_trunk_on_the_boundary
         toll_fraud_policy.build(params(
             endpoint_contexts={"carrier": "from-carrier"}, trunks=["carrier"], trunk_boundary=True,
             pjsip_wizard=dict(WIZARD, sections=[trunk])))
+
+
+def test_an_endpoint_guarded_before_and_now_a_trunk_or_exempt_gets_its_own_context_back():
+    """An operator who forgot to declare the trunk runs again with voipguard_trunks set: the
+    trunk's inbound calls must no longer pass the guard. Exempting a phone gives it back too."""
+    sections = [dict(PJSIP_SECTIONS[0], name=name, effective={"context": [context]})
+                for name, context in (("1001", "voipguard-guard-from-internal"),
+                                      ("1002", "voipguard-guard-from-internal"),
+                                      ("carrier", "voipguard-guard-from-carrier"))]
+    result = toll_fraud_policy.build(params(
+        endpoint_contexts={"1001": "voipguard-guard-from-internal", "1002": "voipguard-guard-from-internal",
+                           "carrier": "voipguard-guard-from-carrier"},
+        exempt_endpoints=["1002"], pjsip_sections=sections))
+    assert result["endpoint_plan"] == {"1001": "from-internal"}
+    assert [(c["section"], c["value"]) for c in result["endpoint_changes"]] == [
+        ("1001", "voipguard-guard-from-internal"), ("1002", "from-internal"), ("carrier", "from-carrier")]
