@@ -21,8 +21,8 @@ description:
     reads each one's running context (C(pjsip show endpoint NAME)). Fails, naming each, when
     one does not dial into a guard context the running dialplan has.
   - The same judgement as the audit's VOIP-TF-001 (module_utils/asterisk_live.py).
-  - Run it after the reloads. Before them, the running Asterisk still holds what the same run
-    is removing from the files.
+  - Run it once the running Asterisk matches its files (M(asterisk_live_state)). Before that,
+    it may still hold what the files no longer have, such as a factory C(anonymous) endpoint.
 version_added: "0.3.0"
 author:
   - voipguard contributors
