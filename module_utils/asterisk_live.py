@@ -179,7 +179,7 @@ def defined_endpoints(pjsip, wizard=()):
 def endpoints_outside_files(listing, file_endpoints):
     """Names the running Asterisk lists (``pjsip show endpoints``) that no pjsip.conf section
     defines (pjsip_wizard.conf, realtime), voipguard's own aside: phones the audit (VOIP-TF-001)
-    and the guard's own check after its reload judge by their running context."""
+    and asterisk_guard_coverage (at the end of every harden.yml run) judge by their running context."""
     defined = set(file_endpoints)
     return sorted(name for name in parse_endpoint_names(listing)
                   if name not in defined and not name.startswith(OWN_ENDPOINT_PREFIX))
@@ -187,8 +187,8 @@ def endpoints_outside_files(listing, file_endpoints):
 
 def unguarded_reasons(contexts, running_contexts):
     """Why each phone's calls could reach the dialplan without passing the guard, from
-    {endpoint: its context} and the running dialplan's contexts: the audit's VOIP-TF-001 and the
-    toll_fraud_guard role's check after its reload, one judgement."""
+    {endpoint: its context} and the running dialplan's contexts: the audit's VOIP-TF-001 and
+    asterisk_guard_coverage, one judgement."""
     reasons = []
     for name, context in sorted(contexts.items()):
         if not context.startswith(GUARD_CONTEXT_PREFIX):

@@ -1,7 +1,7 @@
-"""library/asterisk_guard_coverage.py: after its reload, the guard proves that every phone the
-running Asterisk has from outside pjsip.conf (realtime, say) dials through it. The CLI answers
-are real ones captured from the lab's Asterisk 22 (tests/unit/test_asterisk_live.py); a realtime
-phone cannot run in the lab's image (no database backend), so its listing line is added here."""
+"""library/asterisk_guard_coverage.py: at the end of every harden.yml run, every phone the running
+Asterisk has from outside pjsip.conf (realtime, say) is proven to dial through the guard. The CLI answers
+are real ones captured from the lab's Asterisk 22 (tests/unit/test_asterisk_live.py), with a
+realtime phone's listing line added; tests/lab/test_included_endpoints.py runs a real one (SQLite)."""
 import pytest
 
 import asterisk_guard_coverage
