@@ -348,12 +348,28 @@ class HostContext:
             return out
         return self._cached("endpoints_loaded_elsewhere", compute)
 
+    def exempt_endpoints(self):
+        """The endpoints the operator exempted from the guard, as the role last applied them
+        (the policy's exempt_endpoints); [] without a readable policy."""
+        try:
+            policy = self.policy()
+        except ValueError:
+            return []
+        return (policy or {}).get("exempt_endpoints") or []
+
+    def trunk_leg_checked(self):
+        """Whether the running trunk boundary judges every call to every declared trunk."""
+        return bool(self.trunk_endpoints()) and not self.trunk_bypasses()
+
     def unguarded(self):
         """Reasons a phone's call can reach the dialplan without passing the guard."""
         contexts = dict((name, (opts.get("context") or ["default"])[-1])
                         for name, opts in self.phone_endpoints().items())
         contexts.update(self.endpoints_loaded_elsewhere())
-        return asterisk_live.unguarded_reasons(contexts, self.dialplan_contexts() or set())
+        exempt = self.exempt_endpoints()
+        return asterisk_live.unguarded_reasons(
+            contexts, self.dialplan_contexts() or set(), exempt=exempt,
+            trunk_leg_checked=bool(set(exempt) & set(contexts)) and self.trunk_leg_checked())
 
     def secret_policy(self, forbid_reuse=True):
         """The secret policy the audit judges by: the module's defaults, or the inventory's
@@ -446,6 +462,7 @@ def normalise_policy(raw):
         "blocked_prefixes": sorted(blocked | set(raw.get("blocked_prefixes") or [])),
         "alerts": raw.get("alerts") or {},
         "budget_national_calls": raw.get("budget_national_calls") is not False,
+        "exempt_endpoints": sorted(str(name) for name in raw.get("exempt_endpoints") or ()),
         # With no national destination priced, the default price applies to national calls.
         "national_unbudgeted_price_per_minute": (
             money(max(national_prices or [raw.get("default_price_per_minute") or 0]))

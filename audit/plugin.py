@@ -29,7 +29,8 @@ def control(**meta):
     """Declare a test function as an audit control.
 
     id ("VOIP-AREA-NNN"), title, rationale, severity (critical|high|medium|low),
-    remediation ({"role", "tag", "variable"}), references ([str]), impact (plain words for
+    remediation ({"role", "tag", "variable"}: the role that fixes it; or {"manual": what to do by
+    hand}, where no role changes what the control finds), references ([str]), impact (plain words for
     the business owner: what an intruder can do when this fails)."""
     missing = [key for key in _REQUIRED if not meta.get(key)]
     if missing:

@@ -199,6 +199,17 @@ def compare(before, after):
 
 # -- rendering ---------------------------------------------------------------------------------
 
+def fix_text(remediation, variable=True):
+    """How a failing control is fixed, in words: the role, tag (and variable) that fix it, or
+    what to do by hand where no role changes what the control finds."""
+    if remediation.get("manual"):
+        return "by hand: " + remediation["manual"]
+    text = "role %s, tag %s" % (remediation.get("role") or "-", remediation.get("tag") or "-")
+    if variable and remediation.get("variable"):
+        text += ", variable " + remediation["variable"]
+    return text
+
+
 def _exposure_text(exposure):
     if not exposure:
         return "not assessed"
@@ -312,9 +323,9 @@ def _plain_words(report):
         for entry in top:
             fix = entry["remediation"]
             out.append("<li><span class=\"sev sev-%s\">%s</span> %s <span class=\"fix\">(%s on %d host(s); "
-                       "fix: role %s, tag %s)</span></li>" % (
+                       "fix: %s)</span></li>" % (
                            _e(entry["severity"]), _e(entry["severity"]), _e(entry["impact"]), _e(entry["id"]),
-                           len(entry["hosts"]), _e(fix.get("role") or "-"), _e(fix.get("tag") or "-")))
+                           len(entry["hosts"]), _e(fix_text(fix, variable=False))))
         out.append("</ol>")
     elif s["hosts"]:
         out.append("<p class=\"good\">No control failed.</p>")
@@ -376,11 +387,10 @@ def _host_section(host):
         evidence = "".join(_evidence_item(item) for item in control.get("evidence") or [])
         out.append(
             "<tr><td class=\"st st-%s\">%s</td><td><span class=\"sev sev-%s\">%s</span> <strong>%s</strong> %s"
-            "<div class=\"fix\">%s<br>Fix: role %s, tag %s%s%s</div></td><td>%s%s</td></tr>" % (
+            "<div class=\"fix\">%s<br>Fix: %s%s</div></td><td>%s%s</td></tr>" % (
                 _e(control["status"]), _e(_STATUS_TEXT.get(control["status"], control["status"])),
                 _e(control["severity"]), _e(control["severity"]), _e(control["id"]), _e(control["title"]),
-                _e(control["rationale"]), _e(fix.get("role") or "-"), _e(fix.get("tag") or "-"),
-                (", variable " + _e(fix["variable"])) if fix.get("variable") else "",
+                _e(control["rationale"]), _e(fix_text(fix)),
                 ("<br>References: " + _e("; ".join(control.get("references") or []))) if control.get("references") else "",
                 ("<div>%s</div>" % _e(control["message"])) if control.get("message") else "",
                 ("<div class=\"evidence\">%s</div>" % evidence)

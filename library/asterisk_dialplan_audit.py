@@ -61,6 +61,29 @@ options:
     elements: str
     default: []
     version_added: "0.2.0"
+  pjsip_sections:
+    description:
+      - Instead of I(phone_contexts) - the C(sections) of M(asterisk_config_info) on pjsip.conf,
+        whose endpoints (with I(pjsip_wizard)'s) give the phones' contexts, trunks
+        (I(trunk_endpoints)), exempt endpoints (I(exempt_endpoints)) and voipguard's own left
+        out, and a guard context read as the operator's context behind it.
+    type: list
+    elements: dict
+    default: []
+    version_added: "0.3.0"
+  pjsip_wizard:
+    description:
+      - With I(pjsip_sections) - what M(asterisk_config_info) returns for pjsip_wizard.conf,
+        whose wizards make endpoints too.
+    type: dict
+    default: {}
+    version_added: "0.3.0"
+  exempt_endpoints:
+    description: With I(pjsip_sections) - endpoints that are not phones the guard stands in front of.
+    type: list
+    elements: str
+    default: []
+    version_added: "0.3.0"
   warn:
     description: Also emit each finding as an Ansible warning.
     type: bool
@@ -131,7 +154,7 @@ outside_line:
       string (empty when the routes dial the number as dialed) or null when the dialplan does not
       show it; C(unclear) then says why, naming the contexts and lines. C(routes) lists each
       route found (context, pattern, strip, file, line).
-  returned: when phone_contexts is given
+  returned: when phone_contexts is given, or pjsip_sections or pjsip_wizard finds a phone
   type: dict
   sample: {"digits": "9", "unclear": null, "routes": [{"context": "from-internal", "pattern": "_9X.",
            "strip": 1, "file": "/etc/asterisk/extensions.conf", "line": 12}]}
@@ -139,7 +162,9 @@ outside_line:
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.asterisk_conf import AsteriskConfigError, load
+from ansible.module_utils.asterisk_live import phone_contexts as phone_contexts_of
 from ansible.module_utils.dialplan_audit import audit, infer_outside_line, trunk_routes
+from ansible.module_utils.pjsip_sections import endpoint_contexts
 
 
 def main():
@@ -150,6 +175,9 @@ def main():
             unauthenticated_contexts=dict(type="list", elements="str", default=[]),
             trunk_endpoints=dict(type="list", elements="str", default=[]),
             phone_contexts=dict(type="list", elements="str", default=[]),
+            pjsip_sections=dict(type="list", elements="dict", default=[]),
+            pjsip_wizard=dict(type="dict", default={}),
+            exempt_endpoints=dict(type="list", elements="str", default=[]),
             warn=dict(type="bool", default=True),
         ),
         supports_check_mode=True,
@@ -168,9 +196,13 @@ def main():
             module.warn("%(rule)s %(file)s:%(line)s [%(context)s] %(message)s" % finding)
     result = dict(changed=False, findings=findings, files=[c.filename for c in configs],
                   contexts=contexts, reachable_unauthenticated=unauth)
-    if params["phone_contexts"]:
-        routes = trunk_routes(configs, params["phone_contexts"], params["trunk_endpoints"])
-        digits, why = infer_outside_line(routes, params["phone_contexts"])
+    phones = params["phone_contexts"]
+    if not phones and (params["pjsip_sections"] or params["pjsip_wizard"]):
+        phones = phone_contexts_of(endpoint_contexts(params["pjsip_sections"], params["pjsip_wizard"]),
+                                   set(params["trunk_endpoints"]) | set(params["exempt_endpoints"]))
+    if phones:
+        routes = trunk_routes(configs, phones, params["trunk_endpoints"])
+        digits, why = infer_outside_line(routes, phones)
         result["outside_line"] = dict(digits=digits, unclear=why, routes=routes)
     module.exit_json(**result)
 

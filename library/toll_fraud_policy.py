@@ -155,8 +155,9 @@ options:
   endpoint_contexts:
     description:
       - "{endpoint: context} of every concrete PJSIP endpoint, read through every C(#include)
-        with templates resolved (the role passes what M(asterisk_config_info) found). When given,
-        I(pjsip_conf) is not read."
+        with templates resolved. When given, I(pjsip_conf) is not read; without it the contexts
+        come from I(pjsip_sections) and I(pjsip_wizard) (what the role passes), and only without
+        those from I(pjsip_conf)."
     type: dict
     version_added: "0.2.0"
   pjsip_conf:
@@ -183,8 +184,9 @@ options:
   pjsip_sections:
     version_added: "0.3.0"
     description:
-      - The C(sections) of asterisk_config_info on pjsip.conf, for I(trunk_boundary) and for
-        RETURN I(endpoint_changes) (the file that defines each endpoint).
+      - The C(sections) of asterisk_config_info on pjsip.conf - the endpoints and their contexts
+        (unless I(endpoint_contexts) is given), I(trunk_boundary), and where each endpoint of
+        RETURN I(endpoint_changes) and I(trunk_changes) is defined.
     type: list
     elements: dict
     default: []
@@ -194,7 +196,6 @@ options:
       - What asterisk_config_info returns for pjsip_wizard.conf (C(files), C(sections)), or
         nothing when the host has none. res_pjsip_config_wizard makes an endpoint of every
         C(type = wizard) section; those phones are guarded in their wizard section.
-      - Their contexts belong in I(endpoint_contexts) too.
     type: dict
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
@@ -254,6 +255,19 @@ endpoint_changes:
   elements: dict
   sample: [{path: /etc/asterisk/pjsip.conf, section: "1001", section_type: endpoint, option: context,
             value: voipguard-guard-from-internal, create_section: false}]
+trunk_changes:
+  description:
+    - The M(asterisk_config) changes of the trunk endpoints, in the file that defines each - the
+      C(set_var) C(GROUP(voipguard-trunk)=<trunk>) that counts a capped trunk's channels
+      (appended; only when I(pjsip_sections) is given), and C(outbound_proxy) - the loop of
+      I(trunk_boundary), or with I(trunk_boundary) off the operator's own proxy back (absent when
+      there was none).
+  returned: success
+  type: list
+  elements: dict
+  version_added: "0.3.0"
+  sample: [{path: /etc/asterisk/pjsip.conf, section: carrier, section_type: endpoint, option: outbound_proxy,
+            value: "sip:carrier@127.0.0.1:5060;lr", create_section: false}]
 unguarded_endpoints:
   description: Endpoints left alone (trunks, exempt, no context); voipguard's own are not listed.
   returned: success
@@ -281,6 +295,8 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.dial_policy import (
     GUARD_CONTEXT_PREFIX, POLICY_KEYS, PolicyError, compile_policy, guard_context, original_context,
     plan_endpoints)
+from ansible.module_utils.pjsip_sections import (
+    concrete, endpoint_contexts as endpoint_contexts_of, endpoint_definitions)
 from ansible.module_utils.trunk_boundary import (
     OWN_ENDPOINT_PREFIX, BoundaryError, loops_to_undo, plan as plan_trunk_boundary)
 
@@ -304,24 +320,14 @@ def endpoint_contexts(pjsip_text):
     return contexts, includes
 
 
-def _concrete(sections, section_type):
-    return [s for s in sections or () if (s.get("type") or "").lower() == section_type
-            and not s.get("is_template") and not s.get("is_addition")]
-
-
 def guard_changes(plan, pjsip_sections, pjsip_wizard=None, released=None):
     """The asterisk_config changes that point each endpoint of ``plan`` ({endpoint: operator
     context}) at its guard, where the endpoint is defined: its own context= line in pjsip.conf
     or an included file (it overrides a template's), or endpoint/context= of its wizard.
     ``released`` ({endpoint: operator context}): endpoints an earlier run guarded that are now
     trunks or exempt, given their own context back."""
-    defined = {}
-    for section in _concrete(pjsip_sections, "endpoint"):
-        defined.setdefault(section["name"], dict(section, section_type="endpoint", option="context"))
-    wizard = pjsip_wizard or {}
-    wizard_root = (wizard.get("files") or [None])[0]
-    for section in _concrete(wizard.get("sections"), "wizard"):
-        defined.setdefault(section["name"], dict(section, section_type="wizard", option="endpoint/context"))
+    defined = endpoint_definitions(pjsip_sections, pjsip_wizard)
+    wizard_root = ((pjsip_wizard or {}).get("files") or [None])[0]
     changes = []
     wanted = dict((name, guard_context(context)) for name, context in plan.items())
     wanted.update(released or {})
@@ -346,6 +352,35 @@ def guard_changes(plan, pjsip_sections, pjsip_wizard=None, released=None):
     return changes
 
 
+def trunk_changes(trunks, capped, definitions, boundary, undo):
+    """The asterisk_config changes of the trunk endpoints: the set_var that counts a capped
+    trunk's channels (GROUP(voipguard-trunk), appended beside the operator's own set_var lines:
+    res_pjsip applies it to every channel of the endpoint, both directions), and the loop of
+    every trunk's INVITEs through the guard (outbound_proxy), or, with the boundary switched off,
+    the operator's own outbound_proxy back. ``definitions``: endpoint_definitions, or None when
+    the module was given no sections (no file is known then: no set_var change). Raises
+    PolicyError for a capped trunk no pjsip.conf endpoint section defines."""
+    changes = []
+    for trunk in trunks:
+        if trunk["name"] not in capped or definitions is None:
+            continue
+        section = definitions.get(trunk["endpoint"])
+        if section is None or section["section_type"] != "endpoint":
+            raise PolicyError("toll_fraud_guard_trunk_max_concurrent_calls: trunk %s caps endpoint %s, which "
+                              "no pjsip.conf endpoint section defines" % (trunk["name"], trunk["endpoint"]))
+        changes.append(dict(path=section["file"], section=trunk["endpoint"], section_type="endpoint",
+                            option="set_var", values=["GROUP(voipguard-trunk)=%s" % trunk["name"]],
+                            values_mode="append", create_section=False))
+    for trunk in (boundary or {}).get("trunks") or ():
+        changes.append(dict(path=trunk["file"], section=trunk["endpoint"], section_type="endpoint",
+                            option="outbound_proxy", value=trunk["proxy"], create_section=False))
+    for trunk in undo or ():
+        changes.append(dict(path=trunk["file"], section=trunk["endpoint"], section_type="endpoint",
+                            option="outbound_proxy", value=trunk["proxy"] or None,
+                            state="present" if trunk["proxy"] else "absent", create_section=False))
+    return changes
+
+
 def released_endpoints(contexts, plan):
     """{endpoint: operator context} of the endpoints still pointed at a guard that the plan no
     longer guards: a trunk declared after a run that took it for a phone (its inbound calls would
@@ -359,8 +394,10 @@ def build(params):
     policy = compile_policy(dict((key, params.get(key)) for key in POLICY_KEYS))
     includes = []
     if params.get("endpoint_contexts") is not None:
-        # Read on the host through every #include (asterisk_config_info), templates resolved.
         contexts = dict((str(k), str(v or "default")) for k, v in params["endpoint_contexts"].items())
+    elif params.get("pjsip_sections") or params.get("pjsip_wizard"):
+        # Read on the host through every #include (asterisk_config_info), templates resolved.
+        contexts = endpoint_contexts_of(params.get("pjsip_sections"), params.get("pjsip_wizard"))
     else:
         try:
             contexts, includes = endpoint_contexts(params.get("pjsip_conf") or "")
@@ -370,6 +407,8 @@ def build(params):
     contexts = dict((name, context) for name, context in contexts.items()
                     if not name.startswith(OWN_ENDPOINT_PREFIX))
     plan = plan_endpoints(contexts, params.get("trunk_endpoints"), params.get("exempt_endpoints"))
+    # The operator's word, for the audit (VOIP-TF-001): exempted, not forgotten.
+    policy["exempt_endpoints"] = sorted(set(params.get("exempt_endpoints") or ()))
     result = {
         "policy": policy,
         "endpoint_plan": plan,
@@ -386,7 +425,7 @@ def build(params):
     result["trunk_boundary_undo"] = ([] if params.get("trunk_boundary")
                                      else loops_to_undo(params.get("pjsip_sections") or [], trunks))
     wizard_trunks = sorted(set(t["endpoint"] for t in trunks) & set(
-        s["name"] for s in _concrete((params.get("pjsip_wizard") or {}).get("sections"), "wizard")))
+        s["name"] for s in concrete((params.get("pjsip_wizard") or {}).get("sections"), "wizard")))
     if params.get("trunk_boundary") and wizard_trunks:
         raise PolicyError(
             "toll_fraud_guard_trunk_boundary_enabled: trunk endpoint %s is made by pjsip_wizard.conf, "
@@ -397,6 +436,11 @@ def build(params):
             result["trunk_boundary"] = plan_trunk_boundary(params.get("pjsip_sections") or [], trunks)
         except BoundaryError as exc:
             raise PolicyError("toll_fraud_guard_trunk_boundary_enabled: %s" % exc)
+    result["trunk_changes"] = trunk_changes(
+        trunks, (policy.get("concurrency") or {}).get("trunks") or {},
+        endpoint_definitions(params.get("pjsip_sections"), params.get("pjsip_wizard"))
+        if params.get("pjsip_sections") else None,
+        result["trunk_boundary"], result["trunk_boundary_undo"])
     if includes:
         result["warnings"].append(
             "pjsip.conf includes %s; endpoints defined there are not guarded"

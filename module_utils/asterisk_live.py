@@ -185,13 +185,29 @@ def endpoints_outside_files(listing, file_endpoints):
                   if name not in defined and not name.startswith(OWN_ENDPOINT_PREFIX))
 
 
-def unguarded_reasons(contexts, running_contexts):
+def phone_contexts(contexts, skip=()):
+    """The operator's contexts the phones dial in, from {endpoint: context}: trunks and exempt
+    endpoints (skip) and voipguard's own left out, and a guard context read as the operator's
+    context behind it (where an earlier run pointed the phone)."""
+    return sorted(set(
+        context[len(GUARD_CONTEXT_PREFIX):] if context.startswith(GUARD_CONTEXT_PREFIX) else context
+        for name, context in contexts.items()
+        if name not in skip and not name.startswith(OWN_ENDPOINT_PREFIX)))
+
+
+def unguarded_reasons(contexts, running_contexts, exempt=(), trunk_leg_checked=False):
     """Why each phone's calls could reach the dialplan without passing the guard, from
     {endpoint: its context} and the running dialplan's contexts: the audit's VOIP-TF-001 and
-    asterisk_guard_coverage, one judgement."""
+    asterisk_guard_coverage, one judgement. A phone the operator exempted from the guard
+    (toll_fraud_guard_exempt_endpoints) passes only while trunk_leg_checked: the trunk boundary
+    judges every call it sends to a trunk."""
     reasons = []
     for name, context in sorted(contexts.items()):
-        if not context.startswith(GUARD_CONTEXT_PREFIX):
+        if name in exempt and not context.startswith(GUARD_CONTEXT_PREFIX):
+            if not trunk_leg_checked:
+                reasons.append("endpoint %s is exempted from the guard, and no trunk boundary checks "
+                               "its calls to the trunk" % name)
+        elif not context.startswith(GUARD_CONTEXT_PREFIX):
             reasons.append("endpoint %s dials in context %s, not through a guard" % (name, context))
         elif context not in running_contexts:
             reasons.append("endpoint %s uses guard context %s, missing from the running dialplan"

@@ -24,6 +24,7 @@ __metaclass__ = type
 import re
 
 from ansible.module_utils.asterisk_conf import last_value
+from ansible.module_utils.pjsip_sections import concrete
 
 EGRESS_ENDPOINT = "voipguard-egress"
 EGRESS_CONTEXT = "voipguard-egress"
@@ -39,12 +40,6 @@ _LOOP_PROXY = re.compile(r"^sip:([^@;]+)@(\[[^\]]+\]|[^:;]+):(\d+);lr$")
 
 class BoundaryError(ValueError):
     """The trunk boundary cannot be set up as asked; the message names what to fix."""
-
-
-
-def _sections(sections, section_type):
-    return [s for s in sections if s.get("type") == section_type
-            and not s.get("is_template") and not s.get("is_addition")]
 
 
 def loop_proxy(trunk_endpoint, host, port):
@@ -110,7 +105,7 @@ def copy_drift(trunk_effective, copy_effective):
 def loops_to_undo(sections, trunks):
     """Trunks that still loop while the boundary is switched off: [{name, endpoint, file, proxy}],
     proxy being the operator's own outbound_proxy to put back ("" for none), read from the copy."""
-    endpoints = dict((s["name"], s) for s in _sections(sections, "endpoint"))
+    endpoints = dict((s["name"], s) for s in concrete(sections, "endpoint"))
     undo = []
     for trunk in trunks:
         section = endpoints.get(trunk["endpoint"])
@@ -131,7 +126,7 @@ def plan(sections, trunks):
              "trunks": [{"name", "endpoint", "file", "proxy", "copy_endpoint", "copy_options"}]}.
     Raises BoundaryError when the loop cannot work on this configuration.
     """
-    globals_ = _sections(sections, "global")
+    globals_ = concrete(sections, "global")
     order = last_value(globals_[-1]["effective"], "endpoint_identifier_order", "") if globals_ else ""
     identifiers = [part.strip() for part in order.split(",") if part.strip()]
     if identifiers and identifiers[0] != "ip":
@@ -139,10 +134,10 @@ def plan(sections, trunks):
             "pjsip.conf [global] endpoint_identifier_order = %s: the trunk boundary needs 'ip' "
             "first, or a looped INVITE could be identified as the phone named in its From header"
             % order)
-    transports = dict((s["name"], s) for s in _sections(sections, "transport"))
+    transports = dict((s["name"], s) for s in concrete(sections, "transport"))
     udp = [name for name, s in transports.items()
            if last_value(s["effective"], "protocol", "udp").lower() == "udp"]
-    endpoints = dict((s["name"], s) for s in _sections(sections, "endpoint"))
+    endpoints = dict((s["name"], s) for s in concrete(sections, "endpoint"))
     previous = dict((name[len(COPY_PREFIX):], s) for name, s in endpoints.items()
                     if name.startswith(COPY_PREFIX))
     result = {"egress": {"endpoint": EGRESS_ENDPOINT, "context": EGRESS_CONTEXT, "matches": []},

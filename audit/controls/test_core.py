@@ -68,7 +68,8 @@ def test_http_disabled_or_loopback(target, evidence):
          title="Security events are logged (logger.conf has a security channel)",
          rationale="fail2ban and the audit need Asterisk's security events; Debian ships them disabled.",
          impact="Attacks leave no trace that could stop them or prove them.",
-         remediation={"role": "fail2ban_asterisk", "tag": "logging", "variable": ""},
+         remediation={"role": "fail2ban_asterisk", "tag": "fail2ban_security_log",
+                      "variable": "fail2ban_asterisk_security_log_enabled"},
          references=["Asterisk res_security_log", "logger.conf: security => security"])
 def test_security_log_enabled(target, evidence):
     if not target.config("logger.conf"):

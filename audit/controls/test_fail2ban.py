@@ -38,7 +38,7 @@ def test_jail_active(target, evidence):
          title="fail2ban bans into nftables",
          rationale="A ban that never reaches the packet filter stops nothing.",
          impact="Detected attackers are not actually blocked.",
-         remediation={"role": "fail2ban_asterisk", "tag": "fail2ban_asterisk", "variable": "fail2ban_asterisk_banaction"},
+         remediation={"role": "fail2ban_asterisk", "tag": "fail2ban_jails", "variable": ""},
          references=REFS + ["fail2ban action.d/nftables.conf: set addr-set-<jail>"])
 def test_bans_reach_nftables(target, evidence):
     jails = voip_jails(target, evidence)

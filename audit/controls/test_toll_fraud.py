@@ -47,6 +47,13 @@ def test_phones_pass_the_guard(target, evidence):
                      value=context)
     evidence.add(command="asterisk -rx 'dialplan show'", key="guard contexts loaded",
                  value=", ".join(sorted(c for c in running if c.startswith(GUARD_PREFIX))) or "(none)")
+    exempt = target.exempt_endpoints()
+    if exempt:
+        evidence.add(file=POLICY_PATH, key="exempt_endpoints (toll_fraud_guard_exempt_endpoints)",
+                     value=", ".join(exempt))
+        evidence.add(command="asterisk -rx 'pjsip show endpoint <trunk>'",
+                     key="trunk boundary checks the exempted phones' calls to the trunk",
+                     value=target.trunk_leg_checked())
     reasons = target.unguarded()
     if reasons:
         fail("; ".join(reasons))
@@ -154,7 +161,9 @@ def test_dialplan_filters_dialed_numbers(target, evidence):
          title="The [demo] context is removed",
          rationale="Forgotten demo and test extensions are a classic way in.",
          impact="Leftover demo features remain callable.",
-         remediation={"role": "toll_fraud_guard", "tag": "toll_fraud_guard", "variable": ""},
+         # Reported, not removed: voipguard keeps the operator's dialplan as it is.
+         remediation={"manual": "delete the [demo] context (and any include of it) from the dialplan, "
+                                "then 'dialplan reload'; no role of voipguard removes it"},
          references=REFS)
 def test_no_demo_context(target, evidence):
     findings = [f for f in _dialplan_findings(target) if f["rule"] == "DP003"]

@@ -258,10 +258,12 @@ def test_a_phone_from_realtime_fails_the_run_until_it_dials_through_the_guard(la
     assert "endpoint 2201 dials in context from-internal, not through a guard" in output, output[-3000:]
 
 
-def test_an_endpoint_exempted_after_a_run_gets_its_own_context_back(lab, lab_inventory):
+def test_an_endpoint_exempted_after_a_run_gets_its_own_context_back(lab, lab_inventory, tmp_path):
     """The operator's word is kept on the second run too: a phone guarded by an earlier run and
     exempted since (or a trunk declared only after a run took it for a phone, whose inbound calls
-    would otherwise pass the guard) dials in its own context again; taken back, it is guarded."""
+    would otherwise pass the guard) dials in its own context again; taken back, it is guarded.
+    The audit passes the exempted phone, named in its evidence, because the trunk boundary still
+    judges its calls to the trunk."""
     pbx = lab("pbx")
     shown = "asterisk -rx 'pjsip show endpoint 1003'"
     assert "context                            : voipguard-guard-from-internal" in pbx.check_output(shown)
@@ -271,6 +273,11 @@ def test_an_endpoint_exempted_after_a_run_gets_its_own_context_back(lab, lab_inv
         assert "context                            : from-internal" in pbx.check_output(shown)
         assert "context                            : voipguard-guard-from-internal" in pbx.check_output(
             "asterisk -rx 'pjsip show endpoint 1002'")
+        control = audit_controls(lab_inventory, tmp_path / "exempt", "phones_pass_the_guard")["VOIP-TF-001"]
+        assert control["status"] == "pass", json.dumps(control)
+        evidence = dict((e["key"], e["value"]) for e in control["evidence"])
+        assert evidence["exempt_endpoints (toll_fraud_guard_exempt_endpoints)"] == "1003", evidence
+        assert evidence["trunk boundary checks the exempted phones' calls to the trunk"] is True, evidence
     finally:
         run = harden(lab_inventory, tags="toll_fraud_guard")
     assert run.returncode == 0, " ".join((run.stdout + run.stderr).split())[-3000:]

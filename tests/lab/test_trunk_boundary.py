@@ -87,6 +87,30 @@ def test_no_path_gets_a_blocked_destination_onto_the_trunk(lab, path, unique_num
     assert all("endpoint=trunk-leg" in line for line in refused), refused
 
 
+# Known gap, kept in sight: dial strings that address the carrier past the loop. The copy of the
+# trunk (voipguard-trunk-carrier, which the trunk leg dials once it has judged) is an endpoint
+# like any other, and an explicit request URI on any endpoint goes where it says; the lab carrier,
+# like many, trusts the PBX by its address. Asterisk 22 places an outgoing channel without a hook
+# a dialplan could gate (BENCHMARKS.md), so whoever may originate arbitrary channels (the AMI
+# originate right, ARI, the CLI, the spool) can reach the carrier this way. Strict: a fix makes
+# the row pass, and the mark must go.
+PAST_THE_LOOP = {
+    "copy-by-name": "PJSIP/%s@voipguard-trunk-carrier",
+    "uri-on-a-phone": "PJSIP/1001/sip:%s@198.51.100.20:5060",
+    "uri-on-the-egress": "PJSIP/voipguard-egress/sip:%s@198.51.100.20:5060",
+}
+
+
+@pytest.mark.xfail(strict=True, reason="known gap: a channel addressed to the carrier past the loop is not judged")
+@pytest.mark.parametrize("path", sorted(PAST_THE_LOOP))
+def test_a_channel_addressed_past_the_loop_gets_no_blocked_destination_onto_the_trunk(lab, path):
+    pbx, carrier = lab("pbx"), lab("carrier")
+    recorded = len(carrier_records(carrier))
+    originate(pbx, PAST_THE_LOOP[path] % "00263771234567")
+    time.sleep(3)
+    assert [r["dst"] for r in carrier_records(carrier)[recorded:]] == []
+
+
 PRIVILEGED_AMI_USER = "/etc/asterisk/manager.d/vgtest-privileged.conf"
 
 

@@ -133,3 +133,31 @@ def test_routes_of_other_contexts_are_not_the_phones_routes():
     text = ("[from-internal]\nexten => _X.,1,Dial(PJSIP/${EXTEN}@carrier)\n"
             "[from-carrier]\nexten => _9X.,1,Dial(PJSIP/${EXTEN:1}@carrier)\n")
     assert outside_line(text) == ("", None)
+
+
+def test_the_module_reads_the_phones_contexts_from_the_pjsip_sections(tmp_path):
+    """What the role passes: asterisk_config_info's sections, not contexts it picked itself. A
+    phone an earlier run guarded counts by the operator's context behind its guard; a trunk, an
+    exempt endpoint and voipguard's own endpoints are no phones."""
+    import asterisk_dialplan_audit  # pylint: disable=import-outside-toplevel
+    from tests import module_runner  # pylint: disable=import-outside-toplevel
+
+    extensions = tmp_path / "extensions.conf"
+    extensions.write_text("[from-internal]\nexten => _9X.,1,Dial(PJSIP/${EXTEN:1}@carrier)\n"
+                          "[lobby]\nexten => _X.,1,Dial(PJSIP/${EXTEN}@carrier)\n")
+
+    def endpoint(name, context):
+        return {"name": name, "type": "endpoint", "is_template": False, "is_addition": False,
+                "file": str(tmp_path / "pjsip.conf"), "effective": {"context": [context]}}
+
+    sections = [endpoint("1001", "voipguard-guard-from-internal"), endpoint("carrier", "from-carrier"),
+                endpoint("lobby-phone", "lobby"), endpoint("voipguard-egress", "voipguard-egress")]
+    result = module_runner.run_module(asterisk_dialplan_audit, dict(
+        path=str(extensions), pjsip_sections=sections, trunk_endpoints=["carrier"],
+        exempt_endpoints=["lobby-phone"], warn=False))
+    assert result["outside_line"]["digits"] == "9", result["outside_line"]
+    assert [route["context"] for route in result["outside_line"]["routes"]] == ["from-internal"]
+    # Not exempt, the lobby phone is a phone: its route is read too.
+    result = module_runner.run_module(asterisk_dialplan_audit, dict(
+        path=str(extensions), pjsip_sections=sections, trunk_endpoints=["carrier"], warn=False))
+    assert [route["context"] for route in result["outside_line"]["routes"]] == ["from-internal", "lobby"]

@@ -47,3 +47,12 @@ def test_a_silent_asterisk_is_an_error_not_a_pass():
 def test_the_host_side_guard_prefix_is_the_policys():
     assert GUARD_CONTEXT_PREFIX == POLICY_GUARD_PREFIX
     assert unguarded_reasons({}, set()) == []
+
+
+def test_an_exempted_phone_outside_a_guard_passes_only_while_the_trunk_leg_is_checked():
+    contexts = {"1003": "from-internal", "1004": "from-internal"}
+    assert unguarded_reasons(contexts, set(), exempt=["1003"], trunk_leg_checked=True) == [
+        "endpoint 1004 dials in context from-internal, not through a guard"]
+    assert unguarded_reasons(contexts, set(), exempt=["1003"]) == [
+        "endpoint 1003 is exempted from the guard, and no trunk boundary checks its calls to the trunk",
+        "endpoint 1004 dials in context from-internal, not through a guard"]

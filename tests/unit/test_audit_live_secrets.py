@@ -125,3 +125,29 @@ def test_a_trunk_the_running_asterisk_does_not_loop_through_the_guard_is_a_bypas
     target = HostContext(PbxHost({"/etc/asterisk/pjsip.conf": pjsip_file(STRONG)}, answers), "pbx",
                          {"voipguard_trunks": [{"name": "carrier", "endpoint": "carrier"}]})
     assert target.trunk_bypasses() == []
+
+
+def test_an_exempted_phone_passes_the_guard_control_only_while_the_trunk_boundary_checks_its_calls():
+    """VOIP-TF-001 reads the operator's exemptions from the policy the role wrote: an exempted
+    phone dialing in its own context passes while the running trunk boundary judges its calls to
+    the trunk, and fails, named as exempted, without one. The phones nobody exempted still fail."""
+    answers = cli_answers(STRONG)
+    answers["pjsip show endpoint carrier"] = captured("pjsip_show_endpoint_1001.txt").replace(
+        " outbound_proxy                     : \n",
+        " outbound_proxy                     : sip:carrier@127.0.0.1:5060;lr\n")
+    files = {"/etc/asterisk/pjsip.conf": pjsip_file(STRONG),
+             "/etc/asterisk/voipguard/toll_fraud_policy.json": '{"budgets": {}, "exempt_endpoints": ["1003"]}'}
+    trunks = {"voipguard_trunks": [{"name": "carrier", "endpoint": "carrier"}]}
+
+    def reasons():
+        return HostContext(PbxHost(files, answers), "pbx", trunks).unguarded()
+
+    assert reasons() == ["endpoint 1001 dials in context from-internal, not through a guard",
+                         "endpoint 1002 dials in context from-internal, not through a guard",
+                         "endpoint 1003 is exempted from the guard, and no trunk boundary checks its calls to the trunk"]
+    answers["pjsip show endpoints"] += " Endpoint:  voipguard-egress                                     Unavailable   0 of inf\n"
+    answers["dialplan show"] = "[ Context 'voipguard-egress' created by 'pbx_config' ]\n"
+    assert reasons() == ["endpoint 1001 dials in context from-internal, not through a guard",
+                         "endpoint 1002 dials in context from-internal, not through a guard"]
+    files["/etc/asterisk/voipguard/toll_fraud_policy.json"] = '{"budgets": {}}'
+    assert len(reasons()) == 3

@@ -376,3 +376,12 @@ def test_policy_from_the_toll_fraud_module_blocks_the_incident_countries():
     assert policy["budgets"]["pbx_day"] == 20.0 and policy["max_price_per_minute"] == 1.0
     assert prefix_blocked(policy, "263") and prefix_blocked(policy, "252")
     assert not prefix_blocked(policy, "49")
+
+
+def test_a_finding_no_role_fixes_says_what_to_do_by_hand_not_which_role_to_run():
+    demo = ctl("VOIP-TF-006", "low", "fail", remediation={"manual": "delete the [demo] context"})
+    text = report.render_html(report.build_report(results(host("pbx", controls=[demo], policy=POLICY))))
+    assert "Fix: by hand: delete the [demo] context" in text
+    assert "fix: by hand: delete the [demo] context" in text  # in "What to fix first" too
+    assert "role -" not in text
+    assert report.fix_text({"role": "r", "tag": "t", "variable": "v"}) == "role r, tag t, variable v"

@@ -278,3 +278,28 @@ def test_an_endpoint_guarded_before_and_now_a_trunk_or_exempt_gets_its_own_conte
     assert result["endpoint_plan"] == {"1001": "from-internal"}
     assert [(c["section"], c["value"]) for c in result["endpoint_changes"]] == [
         ("1001", "voipguard-guard-from-internal"), ("1002", "from-internal"), ("carrier", "from-carrier")]
+
+
+def test_the_contexts_come_from_the_sections_and_the_trunks_changes_from_their_definitions():
+    """The role passes asterisk_config_info's sections only: the module reads the endpoints and
+    their contexts there (pjsip_sections.endpoint_contexts) and writes each trunk change into the
+    file that defines the trunk."""
+    sections = PJSIP_SECTIONS + [
+        {"name": "carrier", "type": "endpoint", "is_template": False, "is_addition": False,
+         "file": "/etc/asterisk/pjsip.d/trunks.conf", "effective": {"context": ["from-carrier"]}}]
+    result = toll_fraud_policy.build(params(pjsip_conf="", pjsip_sections=sections, pjsip_wizard=WIZARD,
+                                            trunks=["carrier"], trunk_max_concurrent_calls=2))
+    assert result["endpoint_plan"] == {"1001": "from-internal", "2101": "from-internal", "2102": "sales"}
+    assert result["trunk_changes"] == [{
+        "path": "/etc/asterisk/pjsip.d/trunks.conf", "section": "carrier", "section_type": "endpoint",
+        "option": "set_var", "values": ["GROUP(voipguard-trunk)=carrier"], "values_mode": "append",
+        "create_section": False}]
+    # Switched off after a run that looped it: the operator's own proxy back, or none.
+    undo = [{"name": "carrier", "endpoint": "carrier", "file": "/etc/asterisk/pjsip.d/trunks.conf", "proxy": ""}]
+    assert toll_fraud_policy.trunk_changes([], {}, {}, None, undo) == [{
+        "path": "/etc/asterisk/pjsip.d/trunks.conf", "section": "carrier", "section_type": "endpoint",
+        "option": "outbound_proxy", "value": None, "state": "absent", "create_section": False}]
+    # A capped trunk the wizard makes has no pjsip.conf section to count its channels in.
+    with pytest.raises(PolicyError, match="trunk carrier caps endpoint 2101"):
+        toll_fraud_policy.build(params(pjsip_conf="", pjsip_sections=PJSIP_SECTIONS, pjsip_wizard=WIZARD,
+                                       trunks=["carrier"], trunk_endpoints=["2101"], trunk_max_concurrent_calls=2))

@@ -1,0 +1,48 @@
+"""module_utils/pjsip_sections.py: what an endpoint is and where it lives, the one reading the
+guard's policy, its trunk boundary and its outside-line step share."""
+from ansible.module_utils.asterisk_live import phone_contexts
+from ansible.module_utils.pjsip_sections import concrete, endpoint_contexts, endpoint_definitions
+
+
+def section(name, type_="endpoint", file="/etc/asterisk/pjsip.conf", template=False, addition=False, **effective):
+    return {"name": name, "type": type_, "is_template": template, "is_addition": addition, "file": file,
+            "effective": dict((key.replace("__", "/"), [value]) for key, value in effective.items())}
+
+
+PJSIP = [
+    section("phone", template=True, context="from-internal"),
+    section("1001", context="from-internal", file="/etc/asterisk/pjsip.d/phones.conf"),
+    section("1001", addition=True, context="other", file="/etc/asterisk/pjsip_custom.conf"),
+    section("1002"),  # no context anywhere: Asterisk's default
+    section("2101", context="from-pjsip"),
+    section("transport-udp", type_="transport"),
+    section("carrier", context="from-carrier"),
+    section("voipguard-egress", context="voipguard-egress"),
+]
+WIZARD = {"files": ["/etc/asterisk/pjsip_wizard.conf"], "sections": [
+    section("wizard-phone", type_="wizard", template=True, file="/etc/asterisk/pjsip_wizard.conf"),
+    section("2101", type_="wizard", endpoint__context="from-wizard", file="/etc/asterisk/pjsip_wizard.conf"),
+    section("2102", type_="Wizard", endpoint__context="voipguard-guard-sales", file="/etc/asterisk/pjsip_wizard.conf"),
+]}
+
+
+def test_templates_and_additions_make_no_object_and_types_are_read_in_any_case():
+    assert [s["name"] for s in concrete(PJSIP, "endpoint")] == ["1001", "1002", "2101", "carrier", "voipguard-egress"]
+    assert [s["name"] for s in concrete(WIZARD["sections"], "wizard")] == ["2101", "2102"]
+
+
+def test_each_endpoint_is_defined_once_pjsip_conf_before_the_wizard():
+    defined = endpoint_definitions(PJSIP, WIZARD)
+    assert defined["1001"]["file"] == "/etc/asterisk/pjsip.d/phones.conf"  # not the (+) addition
+    assert (defined["2101"]["section_type"], defined["2101"]["option"], defined["2101"]["context"]) == (
+        "endpoint", "context", "from-pjsip")
+    assert (defined["2102"]["section_type"], defined["2102"]["option"]) == ("wizard", "endpoint/context")
+    assert endpoint_contexts(PJSIP, WIZARD) == {
+        "1001": "from-internal", "1002": "default", "2101": "from-pjsip", "2102": "voipguard-guard-sales",
+        "carrier": "from-carrier", "voipguard-egress": "voipguard-egress"}
+    assert endpoint_contexts(PJSIP) == dict((k, v) for k, v in endpoint_contexts(PJSIP, WIZARD).items() if k != "2102")
+
+
+def test_the_phones_contexts_leave_out_trunks_exempt_and_voipguards_own_and_read_through_a_guard():
+    assert phone_contexts(endpoint_contexts(PJSIP, WIZARD), skip={"carrier", "1002"}) == [
+        "from-internal", "from-pjsip", "sales"]
