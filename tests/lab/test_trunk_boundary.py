@@ -4,9 +4,10 @@ The lab PBX hardened with the role defaults loops every INVITE for the trunk "ca
 through itself (outbound_proxy -> endpoint voipguard-egress), where the guard judges the digits
 that would reach the carrier. Each row of the matrix below makes a call onto the trunk by a path
 that never passes a phone's guard context, with the privileges such a path needs: root on the
-PBX for the CLI and the spool, and a real AMI session of a user with the originate and call
-rights. For each: 0 calls to blocked destinations reach the carrier (EUR 0), and a national call
-and 112 still go through.
+PBX for the CLI and the spool, a real AMI session of a user with the originate and call rights, a
+read-write ARI user, and a caller from outside whom the operator's inbound dialplan hands to the
+outbound routes (DISA). For each: 0 calls to blocked destinations reach the carrier (EUR 0), and a
+national call and 112 still go through.
 """
 import secrets
 import time
@@ -156,6 +157,112 @@ def test_a_privileged_ami_user_gets_no_blocked_destination_onto_the_trunk(lab, p
     refused = [line for line in log_lines_since(pbx, MESSAGES, logged) if "voipguard: blocked call" in line]
     # At least every Originate straight onto the trunk (the operator's routes may not take them all).
     assert len(refused) >= len(BLOCKED_FORMS), refused
+
+
+@pytest.fixture
+def inbound_disa(lab):
+    """The operator's inbound context hands a caller from the trunk to the outbound routes, as
+    DISA or an IVR option does (DISA runs the digits it collects in the context it is given):
+    for each number passed, an extension of its own in the PBX's from-carrier that goes on in
+    from-internal. Added to the running dialplan for this test and removed after it."""
+    pbx, added = lab("pbx"), []
+
+    def hand_to_outbound_routes(number):
+        pbx.check_output("asterisk -rx %s" % _quote(
+            "dialplan add extension %s,1,Goto(from-internal,${EXTEN},1) into from-carrier" % number))
+        added.append(number)
+
+    try:
+        yield hand_to_outbound_routes
+    finally:
+        for number in added:
+            pbx.run("asterisk -rx %s" % _quote("dialplan remove extension %s@from-carrier" % number))
+
+
+def test_an_inbound_call_handed_to_the_outbound_routes_gets_no_blocked_destination_onto_the_trunk(
+        lab, inbound_disa, unique_number):
+    # A caller from outside, on the trunk itself, reaches DISA: no phone, no phone's guard. The
+    # lab carrier places the inbound calls (to the PBX's voice address, as a DID is called).
+    pbx, carrier = lab("pbx"), lab("carrier")
+    reset_guard_state(pbx)
+    recorded, logged = len(carrier_records(carrier)), log_length(pbx, MESSAGES)
+    for number in BLOCKED_FORMS + [unique_number, "112"]:
+        inbound_disa(number)
+        carrier.check_output("asterisk -rx %s" % _quote(
+            "channel originate PJSIP/pbx/sip:%s@%s:5060 application Wait 2" % (number, PBX_VOICE)))
+    time.sleep(5)
+
+    # The carrier's own inbound-leg records (dst "s", its originated channels) are not calls it
+    # received from the PBX.
+    received = [r for r in carrier_records(carrier)[recorded:] if r["dst"] != "s"]
+    blocked = [r for r in received if r["dst"] not in (unique_number, "112")]
+    assert blocked == [] and cost_in_euros(blocked) == 0, blocked
+    # The path works: the national number and 112 went on to the carrier.
+    assert sorted(r["dst"] for r in received) == sorted([unique_number, "112"]), received
+    refused = [line for line in log_lines_since(pbx, MESSAGES, logged) if "voipguard: blocked call" in line]
+    assert len(refused) == len(BLOCKED_FORMS), refused
+    assert all("endpoint=trunk-leg" in line for line in refused), refused
+
+
+ARI_FILES = ("/etc/asterisk/http.conf", "/etc/asterisk/ari.conf")
+
+
+@pytest.fixture
+def privileged_ari_user(lab):
+    """ARI on the PBX's loopback with a read-write ARI user, as an operator who runs an ARI
+    application has it (the hardening turns Asterisk's HTTP server off): http.conf and ari.conf
+    are changed for this test and put back byte for byte after it. Yields (user, secret)."""
+    pbx, user, secret = lab("pbx"), "vgtest-ari", secrets.token_hex(16)
+    assert pbx.run(" && ".join("cp -p %s %s.vgtest" % (path, path) for path in ARI_FILES)).rc == 0
+    # The command holds the secret: only its exit code may reach an assertion message.
+    enabled = pbx.run(
+        "sed -i 's/^enabled *= *no/enabled=yes/' /etc/asterisk/http.conf && "
+        "printf '\\n[%s]\\ntype = user\\nread_only = no\\npassword = %s\\n' >> /etc/asterisk/ari.conf && "
+        "asterisk -rx 'module reload http' && asterisk -rx 'module reload res_ari.so'" % (user, secret)).rc
+    try:
+        assert enabled == 0
+        assert "Enabled" in pbx.check_output("asterisk -rx 'http show status'")
+        yield user, secret
+    finally:
+        pbx.run(" && ".join("mv %s.vgtest %s" % (path, path) for path in ARI_FILES)
+                + " && asterisk -rx 'module reload http' && asterisk -rx 'module reload res_ari.so'")
+
+
+# Python run on the PBX: ARI's POST /channels (an originate), with the ARI user's credentials from
+# the environment; prints the HTTP status only.
+ARI_ORIGINATE = """
+import base64, os, sys, urllib.parse, urllib.request
+query = urllib.parse.urlencode({"endpoint": sys.argv[1], "context": "demo", "extension": "1000",
+                                "priority": "1"})
+request = urllib.request.Request("http://127.0.0.1:8088/ari/channels?" + query, method="POST")
+token = base64.b64encode((os.environ["ARI_USER"] + ":" + os.environ["ARI_SECRET"]).encode()).decode()
+request.add_header("Authorization", "Basic " + token)
+try:
+    print(urllib.request.urlopen(request, timeout=5).status)
+except urllib.error.HTTPError as error:
+    print(error.code)
+"""
+
+
+def test_an_ari_originate_gets_no_blocked_destination_onto_the_trunk(lab, privileged_ari_user, unique_number):
+    # ARI creates the channel itself (POST /channels), straight onto the trunk: no dialplan before it.
+    pbx, carrier = lab("pbx"), lab("carrier")
+    user, secret = privileged_ari_user
+    reset_guard_state(pbx)
+    recorded, logged = len(carrier_records(carrier)), log_length(pbx, MESSAGES)
+    for number in BLOCKED_FORMS + [unique_number, "112"]:
+        status = pbx.run("ARI_USER=%s ARI_SECRET=%s python3 -c %s %s", user, secret, ARI_ORIGINATE,
+                         "PJSIP/%s@carrier" % number).stdout.strip()
+        # Logged in, and ARI accepted the originate: the refusal below is the guard's.
+        assert status == "200", status
+    time.sleep(5)
+    pbx.check_output("asterisk -rx 'channel request hangup all'")
+    time.sleep(2)
+
+    assert_no_blocked_call_reached_the_carrier(carrier, recorded, unique_number)
+    refused = [line for line in log_lines_since(pbx, MESSAGES, logged) if "voipguard: blocked call" in line]
+    assert len(refused) == len(BLOCKED_FORMS), refused
+    assert all("endpoint=trunk-leg" in line for line in refused), refused
 
 
 def held_local_channel(pbx, admin, user, secret, marker):
