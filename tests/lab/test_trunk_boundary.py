@@ -76,11 +76,11 @@ def assert_no_blocked_call_reached_the_carrier(carrier, recorded, unique_number)
     assert [r["dst"] for r in reached if r["dst"] == "112"] == ["112"], reached
 
 
-def assert_each_blocked_form_was_refused_on_the_trunk_leg(pbx, logged):
+def assert_each_blocked_form_was_refused_on_the_trunk_leg(pbx, logged, forms=BLOCKED_FORMS):
     """Each refusal since log line `logged` is the guard's, on the trunk leg, with a reason (and
-    so an alert): one per blocked form."""
+    so an alert): one per blocked form tried."""
     refused = [line for line in log_lines_since(pbx, MESSAGES, logged) if "voipguard: blocked call" in line]
-    assert len(refused) == len(BLOCKED_FORMS), refused
+    assert len(refused) == len(forms), refused
     assert all("endpoint=trunk-leg" in line for line in refused), refused
 
 
@@ -337,6 +337,54 @@ def test_a_blind_transfer_by_sip_refer_gets_no_blocked_destination_onto_the_trun
     assert [r["dst"] for r in reached if r["dst"] == unique_number] == [unique_number], reached
     refused = [line for line in log_lines_since(pbx, MESSAGES, logged) if "voipguard: blocked call" in line]
     assert len(refused) >= len(BLOCKED_FORMS), refused
+
+
+# A keypad has no "+": the blocked forms a phone's user can key.
+KEYED_FORMS = [form for form in BLOCKED_FORMS if form.isdigit()]
+
+
+@pytest.fixture
+def keypad_transfer(lab):
+    """An extension of the operator's own context whose Dial lets the caller transfer with the
+    keypad (option T; the blind-transfer feature is "#" in features.conf): 1999 calls 112 on the
+    trunk. Added to the running dialplan for this test and removed after it. Yields a function that
+    calls 1999 as a phone, then keys "#" and a number (lab/tools/voipguard-dtmf-transfer)."""
+    pbx = lab("pbx")
+    asterisk_cli(pbx, "dialplan add extension 1999,1,Dial(PJSIP/112@carrier,30,T) into from-internal")
+
+    def call_then_key(phone, user, number):
+        result = phone.run("SIP_PASSWORD=%s voipguard-dtmf-transfer %s %s 1999 %s",
+                           sip_password(user), PBX_VOICE, user, number)
+        return dict(part.split("=") for part in result.stdout.split())
+
+    try:
+        yield call_then_key
+    finally:
+        asterisk_cli(pbx, "dialplan remove extension 1999@from-internal", check=False)
+
+
+def test_a_blind_transfer_with_the_keypad_gets_no_blocked_destination_onto_the_trunk(lab, keypad_transfer,
+                                                                                      unique_number):
+    # A DTMF transfer resumes in the transferer's context, the operator's, after the phone's
+    # guard: Asterisk moves the other party (here the trunk-bound channel of the phone's call to
+    # 112) to the keyed number there, as a call of its own.
+    pbx, carrier, phone = lab("pbx"), lab("carrier"), lab("admin")
+    reset_guard_state(pbx)
+    recorded, logged = len(carrier_records(carrier)), log_length(pbx, MESSAGES)
+    for number in KEYED_FORMS + [unique_number]:
+        counters = keypad_transfer(phone, "1003", number)
+        assert counters["placed"] == "1" and counters["failed"] == "0", counters
+    # The national call lives on until a party hangs up: end it, so that the carrier records it.
+    asterisk_cli(pbx, "channel request hangup all")
+    time.sleep(2)
+
+    reached = [r["dst"] for r in carrier_records(carrier)[recorded:]]
+    blocked = [dst for dst in reached if dst not in (unique_number, "112")]
+    assert blocked == [], blocked
+    # The keypad path works: each call reached the carrier as 112, and the national number it
+    # was given went on to it.
+    assert reached.count("112") == len(KEYED_FORMS) + 1 and reached.count(unique_number) == 1, reached
+    assert_each_blocked_form_was_refused_on_the_trunk_leg(pbx, logged, KEYED_FORMS)
 
 
 def test_the_guards_stale_state_is_removed_on_a_timer(lab):
