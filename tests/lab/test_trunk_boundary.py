@@ -339,6 +339,56 @@ def test_a_blind_transfer_by_sip_refer_gets_no_blocked_destination_onto_the_trun
     assert len(refused) >= len(BLOCKED_FORMS), refused
 
 
+@pytest.fixture
+def colleague_who_holds(lab):
+    """1998 in the operator's own context answers and holds the line for 60 s, as a colleague who
+    takes a transferred call: added to the running dialplan for this test and removed after it."""
+    pbx = lab("pbx")
+    asterisk_cli(pbx, "dialplan add extension 1998,1,Answer() into from-internal")
+    asterisk_cli(pbx, "dialplan add extension 1998,2,Wait(60) into from-internal")
+    try:
+        yield "1998"
+    finally:
+        asterisk_cli(pbx, "dialplan remove extension 1998@from-internal", check=False)
+
+
+# The seconds of budget the next test leaves phone 1003, and what that takes at the role's
+# defaults: an endpoint budget of EUR 5 a day, and an unpriced destination (the lab's rate table
+# has no 44) counted at max_price_per_minute, EUR 1 (AstDB holds millicents).
+LIMIT_SECONDS = 33
+ENDPOINT_DAY_MC, PRICE_PER_MINUTE_MC = 500000, 100000
+
+
+def test_the_trunk_legs_time_limit_holds_after_the_caller_transfers_the_call_away(lab, colleague_who_holds):
+    # What an attended transfer does to a call's limits: it joins the trunk call to another
+    # party and takes the caller's channel, and any limit that channel carried, out of the call.
+    # Here the phone transfers its call to London to a colleague who holds for 60 s (SIP REFER,
+    # as in the blind-transfer row); with 33 s of the phone's budget left, the trunk leg ends the
+    # call at 33 s all the same, because the limit is the trunk leg's own.
+    pbx, carrier, phone = lab("pbx"), lab("carrier"), lab("admin")
+    reset_guard_state(pbx)
+    day = pbx.check_output("date +%Y%m%d")
+    asterisk_cli(pbx, "database put voipguard/spend/day/%s/ep 1003 %d" % (
+        day, ENDPOINT_DAY_MC - PRICE_PER_MINUTE_MC * LIMIT_SECONDS // 60))
+    number = "0044207%07d" % secrets.randbelow(10 ** 7)
+    recorded, logged = len(carrier_records(carrier)), log_length(pbx, MESSAGES)
+    counters = transfer(phone, "1003", number, [colleague_who_holds])
+    assert counters["placed"] == "1" and counters["failed"] == "0", counters
+    time.sleep(LIMIT_SECONDS + 5)
+    asterisk_cli(pbx, "channel request hangup all")
+    time.sleep(2)
+
+    reached = [r for r in carrier_records(carrier)[recorded:] if r["dst"] == number]
+    assert len(reached) == 1, reached
+    # The call lived on with the colleague after the phone left (REFER after 0.5 s, the phone's
+    # call ended at once), and was cut at the limit, not by the colleague at 60 s...
+    assert LIMIT_SECONDS - 3 <= int(reached[0]["billsec"]) <= LIMIT_SECONDS + 1, reached
+    # ...which the trunk leg set, charging the phone that vouched for the number.
+    allowed = [line for line in log_lines_since(pbx, MESSAGES, logged)
+               if "allowed call endpoint=1003" in line and "reserved=" in line]
+    assert len(allowed) == 1 and " seconds=%d" % LIMIT_SECONDS in allowed[0], allowed
+
+
 # A keypad has no "+": the blocked forms a phone's user can key.
 KEYED_FORMS = [form for form in BLOCKED_FORMS if form.isdigit()]
 
