@@ -31,10 +31,13 @@ BLOCKED_FORMS = [
 
 def asterisk_cli(host, command, check=True):
     """One Asterisk CLI command on host (asterisk -rx, quoted by Testinfra); returns its output.
-    check=False for a command whose failure is the test's to judge, or a clean-up's to ignore."""
-    if check:
-        return host.check_output("asterisk -rx %s", command)
-    return host.run("asterisk -rx %s", command).stdout
+    check=False for a command whose failure is the test's to judge, or a clean-up's to ignore.
+    asterisk -rx exits 0 on a malformed or unknown command too: check=True fails on its answer."""
+    if not check:
+        return host.run("asterisk -rx %s", command).stdout
+    output = host.check_output("asterisk -rx %s", command)
+    assert not output.startswith("Usage:") and "No such command" not in output, (command, output)
+    return output
 
 
 def originate(pbx, channel):
