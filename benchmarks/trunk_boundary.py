@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """What the trunk boundary costs, for BENCHMARKS.md. Needs the hardened lab.
 
-  .venv/bin/python benchmarks/trunk_boundary.py [--calls 200] [--rate 20] [--pairs 3]
+  .venv/bin/python benchmarks/trunk_boundary.py [--calls 200] [--rate 20] [--pairs 3] [--instance]
   .venv/bin/python benchmarks/trunk_boundary.py --split [--calls 200] [--rate 20]
 
 For each mode, the lab PBX is hardened with the guard's limits opened wide enough that no call is
@@ -9,6 +9,8 @@ refused (the figure is the cost of the check, not of a refusal), then the office
 --calls national calls at --rate calls/s with SIPp (lab/tools/voipguard-call), each held 500 ms:
   direct   toll_fraud_guard_trunk_boundary_enabled: false - the trunk dials the carrier itself
   loop     the default - every INVITE loops through voipguard-egress and its check first
+           (--instance: and then through the trunk boundary instance, voipguard_trunk_boundary_instance,
+           which judges again and alone dials the carrier, the firewall's output chain in place)
 The modes alternate (direct, loop, direct, loop...) --pairs times, so that the machine's drift
 falls on both. Printed: SIPp's mean call set-up time (INVITE to 200 OK, digest round included)
 per run, each pair's ratio (loop / direct) and their median; the trunk-leg check latency p50 and p95 (check_ms of the guard's
@@ -50,7 +52,9 @@ def run(command, **kwargs):
 
 
 def harden(extra=None):
-    command = [os.path.join(BIN, "ansible-playbook"), "playbooks/harden.yml", "--tags", "toll_fraud_guard"]
+    # The firewall too: the boundary instance's output chain comes and goes with the instance.
+    command = [os.path.join(BIN, "ansible-playbook"), "playbooks/harden.yml", "--tags",
+               "toll_fraud_guard,nftables_firewall"]
     if extra:
         command += ["-e", json.dumps(extra)]
     proc = run(command)
@@ -85,7 +89,8 @@ def percentile(values, share):
 
 
 def measure(mode, args):
-    harden(dict(WIDE_OPEN, toll_fraud_guard_trunk_boundary_enabled=(mode == "loop")))
+    harden(dict(WIDE_OPEN, toll_fraud_guard_trunk_boundary_enabled=(mode == "loop"),
+                voipguard_trunk_boundary_instance=(mode == "loop" and args.instance)))
     # A fresh Asterisk for each run: Asterisk 22 keeps one more subscriber on its manager topic
     # after every "dialplan reload" (each run of the role, each test that swaps the dialplan), and
     # each of them formats every channel event again, so a long-lived lab PBX slows down call by
@@ -198,6 +203,7 @@ def main():
     parser.add_argument("--rate", type=int, default=20)
     parser.add_argument("--pairs", type=int, default=3)
     parser.add_argument("--split", action="store_true", help="where the loop's time goes (see above)")
+    parser.add_argument("--instance", action="store_true", help="the loop through the boundary instance")
     args = parser.parse_args()
     if args.split:
         split(args)
@@ -214,8 +220,9 @@ def main():
         harden()
     print("trunk-leg check latency: p50 %d ms, p95 %d ms, max %d ms (%d calls)"
           % (percentile(latencies, 0.5), percentile(latencies, 0.95), max(latencies), len(latencies)))
-    print("set-up time ratio loop/direct at %d calls/s: median %.2f of %d pairs (%s)"
-          % (args.rate, statistics.median(ratios), len(ratios), ", ".join("%.2f" % r for r in ratios)))
+    print("set-up time ratio loop%s/direct at %d calls/s: median %.2f of %d pairs (%s)"
+          % (" with the boundary instance" if args.instance else "", args.rate, statistics.median(ratios),
+             len(ratios), ", ".join("%.2f" % r for r in ratios)))
 
 
 if __name__ == "__main__":

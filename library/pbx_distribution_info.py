@@ -165,7 +165,7 @@ def main():
 
 
 def asterisk_processes(proc="/proc"):
-    """(user, argv0) of every process whose command name (/proc/PID/comm) is asterisk."""
+    """(user, argv0, command line) of every process whose command name (/proc/PID/comm) is asterisk."""
     found = []
     for pid in sorted((entry for entry in os.listdir(proc) if entry.isdigit()), key=int):
         try:
@@ -173,14 +173,16 @@ def asterisk_processes(proc="/proc"):
                 if handle.read().strip() != "asterisk":
                     continue
             with open(os.path.join(proc, pid, "cmdline"), "rb") as handle:
-                argv0 = handle.read().split(b"\0")[0].decode("utf-8", "replace")
+                argv = handle.read().split(b"\0")
+            argv0 = argv[0].decode("utf-8", "replace")
+            args = b" ".join(argv).decode("utf-8", "replace").strip()
             uid = os.stat(os.path.join(proc, pid)).st_uid
         except (IOError, OSError):
             continue  # gone meanwhile
         try:
-            found.append((pwd.getpwuid(uid).pw_name, argv0))
+            found.append((pwd.getpwuid(uid).pw_name, argv0, args))
         except KeyError:
-            found.append((str(uid), argv0))
+            found.append((str(uid), argv0, args))
     return found
 
 

@@ -181,6 +181,15 @@ options:
         voipguard-egress) before they reach the carrier; see RETURN I(trunk_boundary).
     type: bool
     required: true
+  trunk_boundary_instance_port:
+    version_added: "0.3.0"
+    description:
+      - With I(trunk_boundary), the UDP port of the boundary instance - a second Asterisk on the
+        PBX that alone dials the carriers - or 0 without it. The plan then carries the instance's
+        copy of each trunk (RETURN I(trunk_boundary.instance)), and the main Asterisk's copy
+        forwards to it.
+    type: int
+    default: 0
   pjsip_sections:
     version_added: "0.3.0"
     description:
@@ -280,7 +289,8 @@ trunk_boundary:
   type: dict
   sample: {egress: {endpoint: voipguard-egress, context: voipguard-egress, matches: ["127.0.0.1:5060"]},
            trunks: [{name: carrier, endpoint: carrier, proxy: "sip:carrier@127.0.0.1:5060;lr",
-                     copy_endpoint: voipguard-trunk-carrier, copy_options: [[type, endpoint]]}]}
+                     copy_endpoint: voipguard-trunk-carrier, copy_options: [[type, endpoint]]}],
+           instance: null}
 trunk_boundary_undo:
   description:
     - With I(trunk_boundary) off, the trunks a previous run looped, and the outbound_proxy of the
@@ -433,7 +443,8 @@ def build(params):
             "trunk there, or switch the boundary off" % ", ".join(wizard_trunks))
     if params.get("trunk_boundary") and trunks:
         try:
-            result["trunk_boundary"] = plan_trunk_boundary(params.get("pjsip_sections") or [], trunks)
+            result["trunk_boundary"] = plan_trunk_boundary(
+                params.get("pjsip_sections") or [], trunks, params.get("trunk_boundary_instance_port") or None)
         except BoundaryError as exc:
             raise PolicyError("toll_fraud_guard_trunk_boundary_enabled: %s" % exc)
     result["trunk_changes"] = trunk_changes(
@@ -484,6 +495,7 @@ def main():
             trunk_endpoints=dict(type="list", elements="str", default=[]),
             exempt_endpoints=dict(type="list", elements="str", required=True),
             trunk_boundary=dict(type="bool", required=True),
+            trunk_boundary_instance_port=dict(type="int", default=0),
             pjsip_sections=dict(type="list", elements="dict", default=[]),
             pjsip_wizard=dict(type="dict"),
         ),

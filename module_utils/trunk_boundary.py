@@ -12,7 +12,15 @@ voipguard-egress, and runs the guard's check in dialplan context voipguard-egres
 of the trunk endpoint without the loop (voipguard-trunk-<endpoint>) dials the carrier. The trunk's
 name travels as the user part of the proxy URI, which stays in the Route header.
 
-Cost: one more channel pair and one more SIP/RTP hop over loopback per outgoing trunk call.
+With the boundary instance (instance_port), the copy no longer dials the carrier itself: its
+outbound_proxy is a second Asterisk on this host (user voipguard-boundary, port instance_port),
+which alone holds the trunk's real copy and judges every number again with the same verdict
+tables before it dials the carrier. The host firewall then stops the main Asterisk from sending
+an INVITE to a carrier's address at all, so a channel addressed to the carrier past the loop (the
+copy dialed by name, a request URI on any endpoint) meets the judgement or the firewall.
+
+Cost: one more channel pair and one more SIP/RTP hop over loopback per outgoing trunk call
+(two with the boundary instance).
 Limits: UDP transports only (the loop needs a connectionless transport the PBX listens on), and
 the PBX must identify by IP first (endpoint_identifier_order), or the looped INVITE could be taken
 for the phone whose name is in its From header.
@@ -29,6 +37,17 @@ from ansible.module_utils.pjsip_sections import concrete
 EGRESS_ENDPOINT = "voipguard-egress"
 EGRESS_CONTEXT = "voipguard-egress"
 COPY_PREFIX = "voipguard-trunk-"
+# The boundary instance: its user and configuration, the endpoint the main Asterisk's INVITEs
+# arrive as, and its contexts.
+INSTANCE_USER = "voipguard-boundary"
+INSTANCE_CONFIG_DIR = "/etc/voipguard-boundary"
+INSTANCE_MAIN_ENDPOINT = "voipguard-main"
+INSTANCE_CONTEXT = "voipguard-boundary"
+INSTANCE_REFUSE_CONTEXT = "voipguard-boundary-refuse"
+INSTANCE_TRANSPORT = "voipguard-carriers"
+# A transport's options that the carriers see (NAT): carried to the instance's transport.
+_TRANSPORT_NAT_KEYS = ("external_media_address", "external_signaling_address",
+                       "external_signaling_port", "local_net")
 # Endpoints voipguard defines itself: never phones, never guarded.
 OWN_ENDPOINT_PREFIX = "voipguard-"
 # Options of the trunk endpoint that the copy must not carry: the loop itself, and the group the
@@ -36,6 +55,8 @@ OWN_ENDPOINT_PREFIX = "voipguard-"
 _NOT_COPIED = ("type", "outbound_proxy")
 _OWN_SET_VAR = re.compile(r"^\s*GROUP\(voipguard-trunk\)\s*=")
 _LOOP_PROXY = re.compile(r"^sip:([^@;]+)@(\[[^\]]+\]|[^:;]+):(\d+);lr$")
+# The copy's proxy to the boundary instance: marked, so that it is never taken for the operator's.
+_INSTANCE_PROXY = re.compile(r"^sip:([^@;]+)@127\.0\.0\.1:(\d+);lr;voipguard$")
 
 
 class BoundaryError(ValueError):
@@ -45,6 +66,15 @@ class BoundaryError(ValueError):
 def loop_proxy(trunk_endpoint, host, port):
     """The outbound_proxy that loops a trunk's INVITEs through this PBX (value, unescaped)."""
     return "sip:%s@%s:%d;lr" % (trunk_endpoint, host, port)
+
+
+def instance_proxy(trunk_endpoint, port):
+    """The copy's outbound_proxy to the boundary instance on this host (value, unescaped)."""
+    return "sip:%s@127.0.0.1:%d;lr;voipguard" % (trunk_endpoint, port)
+
+
+def is_instance_proxy(value):
+    return bool(_INSTANCE_PROXY.match(value or ""))
 
 
 def is_loop_proxy(value):
@@ -75,6 +105,8 @@ def copy_options(trunk_effective, previous_copy_effective=None):
     proxy = last_value(trunk_effective, "outbound_proxy", "")
     if is_loop_proxy(proxy):
         proxy = last_value(previous_copy_effective or {}, "outbound_proxy", "")
+    if is_instance_proxy(proxy):
+        proxy = ""  # voipguard's own, not the operator's (which the instance's copy holds)
     # Codec lines keep their order among themselves: disallow=all before allow wipes nothing.
     codec_keys = [k for k in trunk_effective if k in ("disallow", "allow")]
     for key in sorted(codec_keys, key=lambda k: 0 if k == "disallow" else 1):
@@ -98,6 +130,10 @@ def copy_drift(trunk_effective, copy_effective):
     expected = {}
     for key, value in copy_options(trunk_effective, copy_effective):
         expected.setdefault(key, []).append(value)
+    # With the boundary instance the copy's proxy is the instance, by design.
+    own_proxy = last_value(copy_effective, "outbound_proxy", "")
+    if is_instance_proxy(own_proxy):
+        expected["outbound_proxy"] = [own_proxy]
     actual = dict((key, list(values)) for key, values in copy_effective.items() if values)
     return sorted(key for key in set(expected) | set(actual) if expected.get(key) != actual.get(key))
 
@@ -112,18 +148,56 @@ def loops_to_undo(sections, trunks):
         if section is None or not is_loop_proxy(last_value(section["effective"], "outbound_proxy", "")):
             continue
         copy = endpoints.get(COPY_PREFIX + trunk["endpoint"]) or {}
+        proxy = last_value(copy.get("effective") or {}, "outbound_proxy", "")
+        # The copy's proxy to the boundary instance is voipguard's: the operator had none.
         undo.append({"name": trunk["name"], "endpoint": trunk["endpoint"], "file": section.get("file"),
-                     "proxy": last_value(copy.get("effective") or {}, "outbound_proxy", "")})
+                     "proxy": "" if is_instance_proxy(proxy) else proxy})
     return undo
 
 
-def plan(sections, trunks):
+def _instance_trunk(trunk, effective, lines, sections, transport_effective):
+    """What the boundary instance holds for one trunk: the trunk's copy as the operator wrote it
+    (sent from the instance's own transport, never taking calls in) and the aors it dials."""
+    keys = set(key for key, _ in lines)
+    for key in ("outbound_auth", "auth", "outbound_proxy"):
+        if key in keys:
+            raise BoundaryError(
+                "trunk %s: endpoint %s has %s, which the boundary instance does not carry yet; "
+                "switch voipguard_trunk_boundary_instance off for this PBX" % (trunk["name"], trunk["endpoint"], key))
+    options = [(key, value) for key, value in lines
+               if key not in ("transport", "context", "direct_media", "aors")]
+    aor_names = [name.strip() for value in effective.get("aors") or () for name in value.split(",")
+                 if name.strip()]
+    aors = dict((s["name"], s) for s in concrete(sections, "aor"))
+    missing = [name for name in aor_names if name not in aors]
+    if not aor_names or missing:
+        raise BoundaryError("trunk %s: the boundary instance dials the trunk's aor, and %s" % (
+            trunk["name"], "aor %s is not defined" % ", ".join(missing) if missing else "it has none"))
+    options += [("transport", INSTANCE_TRANSPORT), ("context", INSTANCE_REFUSE_CONTEXT),
+                ("direct_media", "no"), ("aors", ",".join(aor_names))]
+    return {
+        "name": trunk["name"],
+        "endpoint": trunk["endpoint"],
+        "options": options,
+        "aors": [{"name": name, "options": [("type", "aor")] + [
+            (key, value) for key in sorted(aors[name]["effective"]) if key != "type"
+            for value in aors[name]["effective"][key]]} for name in aor_names],
+        "nat": [(key, value) for key in _TRANSPORT_NAT_KEYS
+                for value in (transport_effective or {}).get(key) or ()],
+    }
+
+
+def plan(sections, trunks, instance_port=None):
     """The loop for every trunk: what the role writes, from asterisk_config_info's sections.
 
     sections: [{name, type, is_template, is_addition, file, effective: {key: [values]}}]
     trunks: [{name, endpoint}] (voipguard_trunks).
+    instance_port: the boundary instance's UDP port, or None without the instance.
     Returns {"egress": {"endpoint", "context", "matches": ["host:port"]},
-             "trunks": [{"name", "endpoint", "file", "proxy", "copy_endpoint", "copy_options"}]}.
+             "trunks": [{"name", "endpoint", "file", "proxy", "copy_endpoint", "copy_options"}],
+             "instance": None, or {"user", "config_dir", "port", "main_endpoint", "context", "refuse_context",
+                                   "transport", "main_matches": ["host:port"],
+                                   "trunks": [{"name", "endpoint", "options", "aors", "nat"}]}}.
     Raises BoundaryError when the loop cannot work on this configuration.
     """
     globals_ = concrete(sections, "global")
@@ -141,7 +215,11 @@ def plan(sections, trunks):
     previous = dict((name[len(COPY_PREFIX):], s) for name, s in endpoints.items()
                     if name.startswith(COPY_PREFIX))
     result = {"egress": {"endpoint": EGRESS_ENDPOINT, "context": EGRESS_CONTEXT, "matches": []},
-              "trunks": []}
+              "trunks": [], "instance": None}
+    instance = {"user": INSTANCE_USER, "config_dir": INSTANCE_CONFIG_DIR,
+                "port": instance_port, "main_endpoint": INSTANCE_MAIN_ENDPOINT, "context": INSTANCE_CONTEXT,
+                "refuse_context": INSTANCE_REFUSE_CONTEXT, "transport": INSTANCE_TRANSPORT,
+                "main_matches": [], "trunks": []}
     for trunk in trunks:
         name, endpoint = trunk["name"], trunk["endpoint"]
         section = endpoints.get(endpoint)
@@ -165,13 +243,25 @@ def plan(sections, trunks):
         match = "%s:%d" % (host, port)
         if match not in result["egress"]["matches"]:
             result["egress"]["matches"].append(match)
+        lines = copy_options(effective, (previous.get(endpoint) or {}).get("effective"))
+        if instance_port:
+            instance["trunks"].append(_instance_trunk(
+                trunk, effective, lines, sections, transports[transport]["effective"]))
+            # The copy in the main Asterisk only forwards to the instance, which dials the carrier.
+            lines = [(key, value) for key, value in lines if key != "outbound_proxy"]
+            lines.append(("outbound_proxy", instance_proxy(endpoint, instance_port)))
         result["trunks"].append({
             "name": name,
             "endpoint": endpoint,
             "file": section.get("file"),
             "proxy": loop_proxy(endpoint, host, port),
             "copy_endpoint": COPY_PREFIX + endpoint,
-            "copy_options": copy_options(
-                effective, (previous.get(endpoint) or {}).get("effective")),
+            "copy_options": lines,
         })
+    if instance_port:
+        if instance_port in [int(m.rsplit(":", 1)[1]) for m in result["egress"]["matches"]]:
+            raise BoundaryError("the boundary instance's port %d is the PBX's own SIP port" % instance_port)
+        # The main Asterisk's INVITEs come from the same transports as the loop's.
+        instance["main_matches"] = list(result["egress"]["matches"])
+        result["instance"] = instance
     return result

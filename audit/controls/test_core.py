@@ -36,7 +36,7 @@ def test_asterisk_not_root(target, evidence):
     if out.rc not in (0, 1):  # 1: no process matched
         fail("cannot list the processes (%s: rc %s)" % (command, out.rc))
     processes = [(line.split(None, 1) + [""])[:2] for line in out.stdout.splitlines() if line.strip()]
-    user = asterisk_run_user((user, args.split(None, 1)[0] if args else "") for user, args in processes)
+    user = asterisk_run_user((user, args.split(None, 1)[0] if args else "", args) for user, args in processes)
     if not user:
         not_applicable("Asterisk is not running")
     if user == "root":

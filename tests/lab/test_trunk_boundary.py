@@ -103,13 +103,15 @@ def test_no_path_gets_a_blocked_destination_onto_the_trunk(lab, path, unique_num
     assert_each_blocked_form_was_refused_on_the_trunk_leg(pbx, logged)
 
 
-# Known gap, kept in sight: dial strings that address the carrier past the loop. The copy of the
-# trunk (voipguard-trunk-carrier, which the trunk leg dials once it has judged) is an endpoint
-# like any other, and an explicit request URI on any endpoint goes where it says; the lab carrier,
-# like many, trusts the PBX by its address. Asterisk 22 places an outgoing channel without a hook
-# a dialplan could gate (BENCHMARKS.md), so whoever may originate arbitrary channels (the AMI
-# originate right, ARI, the CLI, the spool) can reach the carrier this way. Strict: a fix makes
-# the row pass, and the mark must go.
+# Known gap of the loop alone (the role's default), kept in sight: dial strings that address the
+# carrier past the loop. The copy of the trunk (voipguard-trunk-carrier, which the trunk leg dials
+# once it has judged) is an endpoint like any other, and an explicit request URI on any endpoint
+# goes where it says; the lab carrier, like many, trusts the PBX by its address. Asterisk 22
+# places an outgoing channel without a hook a dialplan could gate (BENCHMARKS.md), so whoever may
+# originate arbitrary channels (the AMI originate right, ARI, the CLI, the spool) can reach the
+# carrier this way. The trunk boundary instance closes it: test_trunk_boundary_instance.py runs
+# these rows with it, where they must pass. Strict: a fix of the default makes the row pass here
+# too, and the mark must go.
 PAST_THE_LOOP = {
     "copy-by-name": "PJSIP/%s@voipguard-trunk-carrier",
     "uri-on-a-phone": "PJSIP/1001/sip:%s@198.51.100.20:5060",
@@ -117,7 +119,8 @@ PAST_THE_LOOP = {
 }
 
 
-@pytest.mark.xfail(strict=True, reason="known gap: a channel addressed to the carrier past the loop is not judged")
+@pytest.mark.xfail(strict=True, reason="known gap of the loop alone: a channel addressed to the carrier past the "
+                                       "loop is not judged (the boundary instance closes it)")
 @pytest.mark.parametrize("path", sorted(PAST_THE_LOOP))
 def test_a_channel_addressed_past_the_loop_gets_no_blocked_destination_onto_the_trunk(lab, path):
     pbx, carrier = lab("pbx"), lab("carrier")

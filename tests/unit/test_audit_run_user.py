@@ -50,3 +50,11 @@ def test_only_a_console_means_asterisk_is_not_running():
 def test_a_host_without_ps_is_not_reported_as_without_asterisk():
     with pytest.raises(Failed, match="cannot list the processes"):
         judge("", rc=127)
+
+
+def test_the_trunk_boundary_instance_is_not_taken_for_the_pbxs_asterisk():
+    # procps cuts a user name longer than its column (voipguard-boundary) to "voipgua+".
+    boundary = "voipgua+ /usr/sbin/asterisk -f -C /etc/voipguard-boundary/asterisk.conf\n"
+    judge(boundary + DAEMON)
+    with pytest.raises(Skipped):
+        judge(boundary)  # no PBX Asterisk at all: not applicable, not passed

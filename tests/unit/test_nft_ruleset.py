@@ -119,3 +119,35 @@ def test_audit_reads_the_limits_without_the_flood_ban(tmp_path):
     ruleset = render(nftables_firewall_sip_flood_ban_enabled=False)
     limits = per_source_limits(loaded_chain(tmp_path, ruleset, "sip_rate"))
     assert [(limit["family"], limit["bans"]) for limit in limits] == [("ip", None), ("ip6", None)]
+
+
+def boundary_ruleset(**overrides):
+    # nft resolves a user name when it loads the rule: this machine's root stands in for asterisk.
+    variables = dict(voipguard_trunk_boundary_instance=True, voipguard_trunk_boundary_port=5070,
+                     nftables_firewall_asterisk_user="root")
+    variables.update(overrides)
+    return render(**variables)
+
+
+def test_nft_accepts_the_table_with_the_trunk_boundary_instance(tmp_path):
+    nft_check(tmp_path, boundary_ruleset())
+
+
+def test_only_the_main_asterisks_invites_to_a_trunk_are_dropped():
+    rules = chain(boundary_ruleset(), "output")
+    invite = [r for r in rules if "0x494e56495445" in r]  # "INVITE", the request line's start
+    assert len(invite) == 2 and all('meta skuid "root"' in r and r.endswith('to a trunk"') for r in invite)
+    assert any("ip daddr @trunks_v4" in r for r in invite) and any("ip6 daddr @trunks_v6" in r for r in invite)
+    assert all("drop" in r for r in rules if "skuid" in r)
+    assert any(r.startswith("type filter hook output") and r.endswith("policy accept;") for r in rules)
+
+
+def test_the_boundary_port_is_open_to_the_trunks_only():
+    ruleset = boundary_ruleset(voipguard_trunk_boundary_port=5099)
+    assert "udp dport 5099 jump boundary_from" in chain(ruleset, "input")
+    assert chain(ruleset, "boundary_from")[-1].startswith("counter drop")
+
+
+def test_without_the_instance_there_is_no_output_chain():
+    ruleset = render()
+    assert "chain output" not in ruleset and "boundary_from" not in ruleset

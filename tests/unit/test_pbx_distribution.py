@@ -131,9 +131,10 @@ def test_the_running_asterisks_processes_are_read_from_proc(tmp_path):
         (proc / pid / "cmdline").write_bytes(cmdline)
     (proc / "self").mkdir()
     me = pwd.getpwuid(os.getuid()).pw_name  # the owner of /proc/42, here the test's user
-    assert pbx_distribution_info.asterisk_processes(str(proc)) == [(me, "/usr/sbin/asterisk"), (me, "rasterisk")]
+    assert pbx_distribution_info.asterisk_processes(str(proc)) == [
+        (me, "/usr/sbin/asterisk", "/usr/sbin/asterisk -f -U asterisk"), (me, "rasterisk", "rasterisk")]
     (proc / "42" / "comm").write_text("astcanary\n")
-    assert pbx_distribution_info.asterisk_processes(str(proc)) == [(me, "rasterisk")]
+    assert pbx_distribution_info.asterisk_processes(str(proc)) == [(me, "rasterisk", "rasterisk")]
 
 
 @pytest.mark.parametrize("processes, user", [
@@ -146,6 +147,12 @@ def test_the_running_asterisks_processes_are_read_from_proc(tmp_path):
     ([("asterisk", "/usr/sbin/asterisk"), ("root", "asterisk")], "root"),
     ([("root", "/usr/sbin/asterisk")], "root"),
     ([("root", "")], "root"),  # no command line to read: counted, not waved through
+    # toll_fraud_guard's trunk boundary instance is a daemon of its own, not the PBX's Asterisk,
+    # whichever is listed first; as root it is judged like any daemon.
+    ([("voipguard-boundary", "/usr/sbin/asterisk", "/usr/sbin/asterisk -f -C /etc/voipguard-boundary/asterisk.conf"),
+      ("asterisk", "/usr/sbin/asterisk", "/usr/sbin/asterisk -g -f -p -U asterisk")], "asterisk"),
+    ([("root", "/usr/sbin/asterisk", "/usr/sbin/asterisk -f -C /etc/voipguard-boundary/asterisk.conf"),
+      ("asterisk", "/usr/sbin/asterisk", "/usr/sbin/asterisk -g -f -p -U asterisk")], "root"),
 ])
 def test_the_run_user_is_the_daemons_and_root_when_any_daemon_runs_as_root(processes, user):
     assert asterisk_run_user(processes) == user

@@ -161,3 +161,83 @@ def test_a_copy_is_current_until_the_trunk_changes_and_names_what_changed():
     # An option the trunk lost is drift too.
     trunk, copy = _trunk_and_copy(looped.replace("allow=ulaw\n", ""), written)
     assert copy_drift(trunk, copy) == ["allow"]
+
+
+def test_with_the_instance_the_copy_forwards_to_it_and_the_instance_holds_the_trunk_as_written():
+    operator = FIXTURE.replace("context=from-carrier\n", "context=from-carrier\nallow=ulaw\nfrom_user=4930123\n")
+    result = plan(sections(operator), CARRIER, instance_port=5070)
+    (trunk,) = result["trunks"]
+    assert ("outbound_proxy", "sip:carrier@127.0.0.1:5070;lr;voipguard") in trunk["copy_options"]
+    instance = result["instance"]
+    assert instance["port"] == 5070 and instance["main_matches"] == ["127.0.0.1:5060"]
+    (held,) = instance["trunks"]
+    options = dict(held["options"])
+    # the operator's own options, sent from the instance's transport, never taking a call in
+    assert options["from_user"] == "4930123" and options["allow"] == "ulaw"
+    assert (options["transport"], options["context"], options["direct_media"]) == (
+        "voipguard-carriers", "voipguard-boundary-refuse", "no")
+    assert "outbound_proxy" not in options
+    assert held["aors"] == [{"name": "carrier", "options": [("type", "aor"), ("contact", "sip:198.51.100.20:5060")]}]
+    # without the instance nothing of it is planned
+    assert plan(sections(operator), CARRIER)["instance"] is None
+
+
+@pytest.mark.parametrize("change, message", [
+    (lambda t: t.replace("aors=carrier\n", "aors=carrier\noutbound_auth=carrier-auth\n"), "has outbound_auth"),
+    (lambda t: t.replace("aors=carrier\n", "aors=carrier\noutbound_proxy=sip:sbc.example.net\\;lr\n"),
+     "has outbound_proxy"),
+    (lambda t: t.replace("aors=carrier\n", "aors=carrier-aor\n"), "aor carrier-aor is not defined"),
+])
+def test_what_the_instance_cannot_carry_yet_stops_the_run_with_the_reason(change, message):
+    with pytest.raises(BoundaryError, match=re.escape(message)):
+        plan(sections(change(FIXTURE)), CARRIER, instance_port=5070)
+
+
+def test_the_instance_port_must_not_be_the_pbxs_own():
+    with pytest.raises(BoundaryError, match="port 5060 is the PBX's own SIP port"):
+        plan(sections(FIXTURE), CARRIER, instance_port=5060)
+
+
+def test_the_copy_forwarding_to_the_instance_is_not_drift_and_never_taken_for_the_operators_proxy():
+    written = render("pjsip_voipguard.conf.j2",
+                     toll_fraud_guard_boundary=plan(sections(FIXTURE), CARRIER, instance_port=5070))
+    looped = FIXTURE.replace("context=from-carrier\n", "context=from-carrier\n"
+                             "outbound_proxy=sip:carrier@127.0.0.1:5060\\;lr\n")
+    trunk, copy = _trunk_and_copy(looped, written)
+    assert copy["outbound_proxy"] == ["sip:carrier@127.0.0.1:5070;lr;voipguard"]
+    assert copy_drift(trunk, copy) == []
+    # read back on the next run, the instance's proxy is voipguard's, not the operator's
+    assert not [k for k, _ in copy_options(trunk, copy) if k == "outbound_proxy"]
+
+
+def test_the_instances_files_parse_and_it_judges_before_it_dials_the_carrier():
+    from test_toll_fraud_policy import params  # pylint: disable=import-outside-toplevel
+    built = toll_fraud_policy.build(params(trunks=["carrier"], trunk_boundary=True,
+                                           trunk_boundary_instance_port=5070, pjsip_sections=sections(FIXTURE)))
+    boundary = built["trunk_boundary"]
+    pjsip = parse(render("boundary/pjsip.conf.j2", toll_fraud_guard_boundary=boundary), "pjsip.conf")
+    names = [(s.name, s.get("type")) for s in pjsip.sections if s.header is not None]
+    assert names == [("global", "global"), ("voipguard-carriers", "transport"), ("voipguard-main", "endpoint"),
+                     ("voipguard-main", "identify"), ("carrier", "endpoint"), ("carrier", "aor")]
+    extensions = render("boundary/extensions.conf.j2", toll_fraud_guard_boundary=boundary)
+    assert "#include extensions_voipguard.conf" in extensions  # the very tables the main Asterisk runs
+    judging = extensions.split("[voipguard-boundary]")[1].split("\n[")[0]
+    assert judging.index("Set(VOIPGUARD_JUDGE_ONLY=1)") < judging.index("Gosub(voipguard-check,s,1)") < judging.index(
+        "Dial(PJSIP/${FILTER(0-9+,${EXTEN})}@${VOIPGUARD_TRUNK_ENDPOINT})")
+    assert "unknown-trunk" in judging
+    dialplan = render("extensions_voipguard.conf.j2", toll_fraud_guard_compiled=built["policy"],
+                      toll_fraud_guard_endpoint_plan=built["endpoint_plan"], toll_fraud_guard_boundary=boundary)
+    check = dialplan.split("[voipguard-check]")[1].split("\n[")[0]
+    # judged only: a destination refusal comes first, and it returns before any limit or budget
+    assert check.index("?refuse_destination)") < check.index('"${VOIPGUARD_JUDGE_ONLY}" != "1"]?not_judge_only)') < \
+        check.index("Gosub(voipguard-lock,s,1(wait))")
+
+
+def test_switched_off_after_the_instance_the_trunk_gets_no_proxy_of_voipguards_back():
+    from test_toll_fraud_policy import params  # pylint: disable=import-outside-toplevel
+    looped = FIXTURE.replace("context=from-carrier", "context=from-carrier\noutbound_proxy=sip:carrier@127.0.0.1:5060\\;lr")
+    copy = "\n[voipguard-trunk-carrier]\ntype=endpoint\noutbound_proxy=sip:carrier@127.0.0.1:5070\\;lr\\;voipguard\n"
+    built = toll_fraud_policy.build(params(trunks=["carrier"], trunk_boundary=False,
+                                           pjsip_sections=sections(looped + copy)))
+    assert built["trunk_boundary_undo"] == [{"name": "carrier", "endpoint": "carrier",
+                                             "file": "/etc/asterisk/pjsip.conf", "proxy": ""}]

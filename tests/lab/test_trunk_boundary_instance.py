@@ -1,0 +1,118 @@
+"""The trunk boundary instance closes what the loop alone leaves open.
+
+With voipguard_trunk_boundary_instance, a second Asterisk on the lab PBX (user voipguard-boundary,
+port 5070) alone dials the carrier: the main Asterisk's copy of the trunk forwards to it, it
+judges every number again with the main Asterisk's own verdict tables, and the host firewall drops
+every INVITE the main Asterisk sends to the carrier's address. The channels of
+test_trunk_boundary.py's strict expected failures (addressed to the carrier past the loop) must
+now get no blocked destination onto the trunk, and every path of its matrix must still work.
+The module switches the instance on for its tests, and off again after them (the lab's default).
+"""
+import re
+import time
+
+import pytest
+
+from conftest import carrier_records, harden, log_length, log_lines_since, reset_guard_state
+from test_alerts import received
+from test_trunk_boundary import (
+    BLOCKED_FORMS, MESSAGES, PAST_THE_LOOP, PATHS, assert_each_blocked_form_was_refused_on_the_trunk_leg,
+    assert_no_blocked_call_reached_the_carrier, asterisk_cli, originate)
+from test_trunk_boundary import inbound_disa  # noqa: F401  (a fixture, shared)
+
+BOUNDARY_CONFIG = "/etc/voipguard-boundary/asterisk.conf"
+BOUNDARY_MESSAGES = "/var/log/voipguard-boundary/messages.log"
+INSTANCE = {"voipguard_trunk_boundary_instance": True}
+
+
+@pytest.fixture(scope="module", autouse=True)
+def boundary_instance(lab_inventory):
+    switched_on = harden(lab_inventory, extra_vars=INSTANCE)
+    assert switched_on.returncode == 0, switched_on.stdout[-3000:]
+    yield switched_on
+    switched_off = harden(lab_inventory)
+    assert switched_off.returncode == 0, switched_off.stdout[-3000:]
+
+
+def invites_dropped(pbx):
+    """Packets the firewall's output chain dropped: INVITEs from the main Asterisk to a trunk."""
+    chain = pbx.check_output("nft list chain inet voipguard output")
+    return sum(int(n) for n in re.findall(r"counter packets (\d+) .*INVITE from the main Asterisk", chain))
+
+
+def test_the_instance_runs_as_its_own_user_and_holds_the_trunk(lab):
+    pbx = lab("pbx")
+    assert pbx.service("voipguard-boundary").is_running
+    processes = pbx.check_output("ps -o uid=,args= -C asterisk").splitlines()
+    (instance,) = [line.split() for line in processes if BOUNDARY_CONFIG in line]
+    assert int(instance[0]) == pbx.user("voipguard-boundary").uid
+    endpoints = pbx.check_output("asterisk -C %s -rx %s", BOUNDARY_CONFIG, "pjsip show endpoints")
+    assert re.search(r"Endpoint:\s+carrier\s", endpoints) and re.search(r"Endpoint:\s+voipguard-main\s", endpoints)
+    # The main Asterisk's copy of the trunk forwards to the instance.
+    copy = asterisk_cli(pbx, "pjsip show endpoint voipguard-trunk-carrier")
+    assert "sip:carrier@127.0.0.1:5070;lr;voipguard" in copy
+
+
+@pytest.mark.parametrize("path", sorted(PAST_THE_LOOP))
+def test_a_channel_addressed_past_the_loop_gets_no_blocked_destination_onto_the_trunk(lab, path, unique_number):
+    pbx, carrier = lab("pbx"), lab("carrier")
+    reset_guard_state(pbx)
+    recorded, logged, dropped = len(carrier_records(carrier)), log_length(pbx, BOUNDARY_MESSAGES), invites_dropped(pbx)
+    originate(pbx, PAST_THE_LOOP[path] % "00263771234567")
+    originate(pbx, PAST_THE_LOOP[path] % unique_number)
+    time.sleep(3)
+
+    reached = [r["dst"] for r in carrier_records(carrier)[recorded:]]
+    refused = [line for line in log_lines_since(pbx, BOUNDARY_MESSAGES, logged) if "voipguard: blocked call" in line]
+    if path == "copy-by-name":
+        # Through the instance: judged there, the blocked number refused, the national one dialed.
+        assert reached == [unique_number]
+        assert len(refused) == 1 and "dialed=00263771234567" in refused[0] and "reason=country" in refused[0], refused
+    else:
+        # A request URI straight at the carrier's address: the firewall drops the INVITE.
+        assert reached == []
+        assert invites_dropped(pbx) >= dropped + 2
+
+
+@pytest.mark.parametrize("path", sorted(PATHS))
+def test_every_path_of_the_matrix_still_goes_through_the_guard_and_the_instance(lab, path, unique_number):
+    pbx, carrier = lab("pbx"), lab("carrier")
+    reset_guard_state(pbx)
+    recorded, logged = len(carrier_records(carrier)), log_length(pbx, MESSAGES)
+    for number in BLOCKED_FORMS + [unique_number, "112"]:
+        PATHS[path](pbx, number)
+    time.sleep(5)
+
+    assert_no_blocked_call_reached_the_carrier(carrier, recorded, unique_number)
+    assert_each_blocked_form_was_refused_on_the_trunk_leg(pbx, logged)
+
+
+def test_an_inbound_call_still_reaches_the_pbx_and_its_outbound_call_the_carrier(lab, inbound_disa, unique_number):
+    # Inbound calls go from the carrier to the main Asterisk as before: its answers are not INVITEs.
+    pbx, carrier = lab("pbx"), lab("carrier")
+    reset_guard_state(pbx)
+    recorded = len(carrier_records(carrier))
+    inbound_disa(unique_number)
+    asterisk_cli(carrier, "channel originate PJSIP/pbx/sip:%s@198.51.100.10:5060 application Wait 2" % unique_number)
+    time.sleep(5)
+    assert [r["dst"] for r in carrier_records(carrier)[recorded:] if r["dst"] != "s"] == [unique_number]
+
+
+def test_a_refusal_at_the_instance_reaches_a_person(lab):
+    pbx, admin = lab("pbx"), lab("admin")
+    assert pbx.service("voipguard-boundary-alert-notifier").is_running
+    before = len(received(admin))
+    originate(pbx, PAST_THE_LOOP["copy-by-name"] % "00252612345678")
+    alerts, started = [], time.monotonic()
+    while time.monotonic() - started < 20 and not alerts:
+        time.sleep(1)
+        alerts = [entry for entry in received(admin)[before:]
+                  if "blocked call endpoint=trunk-leg dialed=00252612345678" in entry["body"]["message"]]
+    assert alerts, "no alert reached the receiver in 20 s: %s" % pbx.run(
+        "journalctl -u voipguard-boundary-alert-notifier -n 5 --no-pager -o cat").stdout
+
+
+def test_a_second_run_with_the_instance_changes_nothing(lab_inventory):
+    again = harden(lab_inventory, extra_vars=dict(INSTANCE, voipguard_full_run=True))
+    assert again.returncode == 0, again.stdout[-3000:]
+    assert "hardened, 0 changes" in again.stdout, again.stdout[-3000:]
