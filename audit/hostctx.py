@@ -295,6 +295,27 @@ class HostContext:
                            % trunk_boundary.EGRESS_CONTEXT)
         return reasons
 
+    def past_the_loop(self):
+        """(reasons, evidence) of trunk_boundary.past_the_loop_reasons, read from the running main
+        Asterisk (the copies' proxies), the boundary instance's CLI and the firewall's output chain."""
+        def compute():
+            trunks = sorted(self.trunk_endpoints())
+            proxies = {}
+            for endpoint in trunks:
+                shown = self.live_parameters("pjsip show endpoint %s%s" % (trunk_boundary.COPY_PREFIX, endpoint))
+                proxies[endpoint] = None if shown is None else shown.get("outbound_proxy")
+            # Without its configuration "asterisk -C" would ask the main Asterisk instead.
+            instance_cli = "test -f {0} && asterisk -C {0} -rx 'pjsip show endpoints'".format(
+                trunk_boundary.INSTANCE_CONFIG_DIR + "/asterisk.conf")
+            listing, chain = run_batch(self.host, [instance_cli, "nft list chain inet voipguard output"])
+            instance = None if listing is None else asterisk_live.parse_endpoint_names(listing)
+            reasons = trunk_boundary.past_the_loop_reasons(trunks, proxies, instance, chain or "")
+            evidence = {"copies' outbound_proxy": proxies, "instance endpoints": instance,
+                        "output chain INVITE drops": [line.strip() for line in (chain or "").splitlines()
+                                                       if trunk_boundary.INVITE_PAYLOAD in line]}
+            return reasons, evidence
+        return self._cached("past_the_loop", compute)
+
     def trunk_copy_drift(self):
         """{trunk endpoint: reason} for each looped trunk whose copy (the endpoint that really dials
         the carrier) is missing from the running Asterisk or no longer says what the trunk says."""

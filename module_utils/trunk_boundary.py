@@ -158,14 +158,16 @@ def loops_to_undo(sections, trunks):
 def _instance_trunk(trunk, effective, lines, sections, transport_effective):
     """What the boundary instance holds for one trunk: the trunk's copy as the operator wrote it
     (sent from the instance's own transport, never taking calls in) and the aors it dials."""
-    keys = set(key for key, _ in lines)
-    for key in ("outbound_auth", "auth", "outbound_proxy"):
-        if key in keys:
-            raise BoundaryError(
-                "trunk %s: endpoint %s has %s, which the boundary instance does not carry yet; "
-                "switch voipguard_trunk_boundary_instance off for this PBX" % (trunk["name"], trunk["endpoint"], key))
+    if "outbound_proxy" in set(key for key, _ in lines):
+        raise BoundaryError(
+            "trunk %s: endpoint %s has its own outbound_proxy, which the boundary instance does not "
+            "carry yet; switch voipguard_trunk_boundary_instance off for this PBX" % (trunk["name"], trunk["endpoint"]))
+    # The carrier's calls never come in here: no inbound auth. The outbound auth the carrier
+    # challenges for is copied on the host (asterisk_auth_copy), never through the plan.
     options = [(key, value) for key, value in lines
-               if key not in ("transport", "context", "direct_media", "aors")]
+               if key not in ("transport", "context", "direct_media", "aors", "auth")]
+    auths = [name.strip() for value in effective.get("outbound_auth") or () for name in value.split(",")
+             if name.strip()]
     aor_names = [name.strip() for value in effective.get("aors") or () for name in value.split(",")
                  if name.strip()]
     aors = dict((s["name"], s) for s in concrete(sections, "aor"))
@@ -179,6 +181,7 @@ def _instance_trunk(trunk, effective, lines, sections, transport_effective):
         "name": trunk["name"],
         "endpoint": trunk["endpoint"],
         "options": options,
+        "auths": auths,
         "aors": [{"name": name, "options": [("type", "aor")] + [
             (key, value) for key in sorted(aors[name]["effective"]) if key != "type"
             for value in aors[name]["effective"][key]]} for name in aor_names],
@@ -197,7 +200,7 @@ def plan(sections, trunks, instance_port=None):
              "trunks": [{"name", "endpoint", "file", "proxy", "copy_endpoint", "copy_options"}],
              "instance": None, or {"user", "config_dir", "port", "main_endpoint", "context", "refuse_context",
                                    "transport", "main_matches": ["host:port"],
-                                   "trunks": [{"name", "endpoint", "options", "aors", "nat"}]}}.
+                                   "trunks": [{"name", "endpoint", "options", "auths", "aors", "nat"}]}}.
     Raises BoundaryError when the loop cannot work on this configuration.
     """
     globals_ = concrete(sections, "global")
@@ -265,3 +268,35 @@ def plan(sections, trunks, instance_port=None):
         instance["main_matches"] = list(result["egress"]["matches"])
         result["instance"] = instance
     return result
+
+
+# The output chain's rule (nftables_firewall) that drops the main Asterisk's INVITEs to a trunk:
+# "INVITE" at the start of the UDP payload.
+INVITE_PAYLOAD = "0x494e56495445"
+
+
+def past_the_loop_reasons(trunk_endpoints, copy_proxies, instance_endpoints, output_chain):
+    """Why a channel addressed to a carrier past the loop (the trunk's copy dialed by name, a
+    request URI to the carrier's address on any endpoint) could reach it unjudged; [] when the
+    boundary instance gates every such channel. The audit's reading of the live PBX:
+    copy_proxies: {trunk endpoint: the running copy's outbound_proxy, or None when not loaded};
+    instance_endpoints: endpoint names the running instance has loaded, None when it does not
+    answer; output_chain: ``nft list chain inet voipguard output`` ("" when there is none)."""
+    reasons = []
+    for endpoint in sorted(trunk_endpoints):
+        proxy = copy_proxies.get(endpoint)
+        if not is_instance_proxy(proxy):
+            reasons.append("trunk %s: its copy %s%s dials the carrier itself, so the copy dialed by name "
+                           "reaches the carrier unjudged" % (endpoint, COPY_PREFIX, endpoint))
+    if instance_endpoints is None:
+        reasons.append("the trunk boundary instance (voipguard-boundary.service) does not answer")
+    else:
+        missing = sorted(set(trunk_endpoints) - set(instance_endpoints))
+        if missing:
+            reasons.append("the trunk boundary instance has not loaded trunk %s" % ", ".join(missing))
+    drops = [line for line in (output_chain or "").splitlines()
+             if INVITE_PAYLOAD in line and "skuid" in line and "@trunks_v" in line and " drop" in line]
+    if not drops:
+        reasons.append("no firewall rule drops the main Asterisk's INVITEs to the trunks' addresses, so a "
+                       "request URI to a carrier's address on any endpoint reaches it unjudged")
+    return reasons

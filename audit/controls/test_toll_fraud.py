@@ -192,3 +192,24 @@ def test_trunk_copies_are_current(target, evidence):
                      value=drift.get(endpoint, "copy current, or no loop"))
     if drift:
         fail("; ".join("trunk %s %s: run the toll_fraud_guard role again" % item for item in sorted(drift.items())))
+
+
+@control(id="VOIP-TF-008", severity="medium",
+         title="A call addressed to a carrier past the trunk leg's loop is judged or dropped",
+         rationale="Whoever may originate arbitrary channels (AMI originate, ARI, the CLI, call files) "
+                   "can dial the trunk's copy by name, or give any endpoint a request URI at the "
+                   "carrier's address; the loop does not see either. The trunk boundary instance "
+                   "(a second Asterisk that alone dials the carriers, the firewall dropping the main "
+                   "Asterisk's INVITEs to them) judges or drops both.",
+         impact="A carrier that trusts the PBX by its address takes such a call to any destination.",
+         remediation={"role": "toll_fraud_guard", "tag": "toll_fraud_boundary_instance",
+                      "variable": "voipguard_trunk_boundary_instance"},
+         references=REFS + ["module_utils/trunk_boundary.py"])
+def test_calls_past_the_loop_are_gated(target, evidence):
+    if not target.trunk_endpoints():
+        not_applicable("no trunk in voipguard_trunks")
+    reasons, seen = target.past_the_loop()
+    for key, value in sorted(seen.items()):
+        evidence.add(command="live PBX", key=key, value=value if value is not None else "(no answer)")
+    if reasons:
+        fail("; ".join(reasons))

@@ -17,6 +17,9 @@ import pytest
 from conftest import (
     PBX_MGMT, PBX_VOICE, ami_session, carrier_records, cost_in_euros, log_length, log_lines_since,
     reset_guard_state, sip_password)
+from tests.role_defaults import role_defaults
+
+DEFAULTS = role_defaults("toll_fraud_guard")
 
 MESSAGES = "/var/log/asterisk/messages.log"
 SPOOL = "/var/spool/asterisk/outgoing"
@@ -178,22 +181,30 @@ def test_a_privileged_ami_user_gets_no_blocked_destination_onto_the_trunk(lab, p
 
 
 @pytest.fixture
-def inbound_disa(lab):
+def running_dialplan(lab):
+    """add(context, exten, *steps): an extension added to the lab PBX's running dialplan for one
+    test (steps are its priorities 1, 2, ...), removed after it with every other one it added."""
+    pbx, added = lab("pbx"), []
+
+    def add(context, exten, *steps):
+        added.append((exten, context))
+        for priority, step in enumerate(steps, 1):
+            asterisk_cli(pbx, "dialplan add extension %s,%d,%s into %s" % (exten, priority, step, context))
+
+    try:
+        yield add
+    finally:
+        for exten, context in added:
+            asterisk_cli(pbx, "dialplan remove extension %s@%s" % (exten, context), check=False)
+
+
+@pytest.fixture
+def inbound_disa(running_dialplan):
     """The operator's inbound context hands a caller from the trunk to the outbound routes, as
     DISA or an IVR option does (DISA runs the digits it collects in the context it is given):
     for each number passed, an extension of its own in the PBX's from-carrier that goes on in
-    from-internal. Added to the running dialplan for this test and removed after it."""
-    pbx, added = lab("pbx"), []
-
-    def hand_to_outbound_routes(number):
-        asterisk_cli(pbx, "dialplan add extension %s,1,Goto(from-internal,${EXTEN},1) into from-carrier" % number)
-        added.append(number)
-
-    try:
-        yield hand_to_outbound_routes
-    finally:
-        for number in added:
-            asterisk_cli(pbx, "dialplan remove extension %s@from-carrier" % number, check=False)
+    from-internal."""
+    return lambda number: running_dialplan("from-carrier", number, "Goto(from-internal,${EXTEN},1)")
 
 
 def test_an_inbound_call_handed_to_the_outbound_routes_gets_no_blocked_destination_onto_the_trunk(
@@ -312,12 +323,18 @@ def test_an_ami_redirect_gets_no_blocked_destination_onto_the_trunk(lab, privile
     assert unique_number in reached, reached
 
 
+def run_sip_tool(phone, tool, user, *args):
+    """Runs a SIP tool of the lab (lab/tools) on the phone host as `user` against the PBX's voice
+    address, the password in the environment only; returns its counters (placed=N failed=N ...)."""
+    result = phone.run("SIP_PASSWORD=%s %s %s %s" + " %s" * len(args),
+                       sip_password(user), tool, PBX_VOICE, user, *args)
+    return dict(part.split("=") for part in result.stdout.split())
+
+
 def transfer(phone, user, number, targets):
     """Calls `number` as `user` with SIPp, then transfers the other party by SIP REFER to each of
     `targets` in turn (lab/tools/voipguard-transfer); returns SIPp's counters."""
-    result = phone.run("SIP_PASSWORD=%s voipguard-transfer %s %s %s " + " ".join(["%s"] * len(targets)),
-                       sip_password(user), PBX_VOICE, user, number, *targets)
-    return dict(part.split("=") for part in result.stdout.split())
+    return run_sip_tool(phone, "voipguard-transfer", user, number, *targets)
 
 
 def test_a_blind_transfer_by_sip_refer_gets_no_blocked_destination_onto_the_trunk(lab, unique_number):
@@ -346,23 +363,20 @@ def test_a_blind_transfer_by_sip_refer_gets_no_blocked_destination_onto_the_trun
 
 
 @pytest.fixture
-def colleague_who_holds(lab):
+def colleague_who_holds(running_dialplan):
     """1998 in the operator's own context answers and holds the line for 60 s, as a colleague who
-    takes a transferred call: added to the running dialplan for this test and removed after it."""
-    pbx = lab("pbx")
-    asterisk_cli(pbx, "dialplan add extension 1998,1,Answer() into from-internal")
-    asterisk_cli(pbx, "dialplan add extension 1998,2,Wait(60) into from-internal")
-    try:
-        yield "1998"
-    finally:
-        asterisk_cli(pbx, "dialplan remove extension 1998@from-internal", check=False)
+    takes a transferred call."""
+    running_dialplan("from-internal", "1998", "Answer()", "Wait(60)")
+    return "1998"
 
 
 # The seconds of budget the next test leaves phone 1003, and what that takes at the role's
-# defaults: an endpoint budget of EUR 5 a day, and an unpriced destination (the lab's rate table
-# has no 44) counted at max_price_per_minute, EUR 1 (AstDB holds millicents).
+# defaults (the lab's inventory keeps them): the endpoint's daily budget, and an unpriced
+# destination (the lab's rate table has no 44) counted at max_price_per_minute. AstDB holds
+# millicents, 100,000 to the euro.
 LIMIT_SECONDS = 33
-ENDPOINT_DAY_MC, PRICE_PER_MINUTE_MC = 500000, 100000
+ENDPOINT_DAY_MC = round(DEFAULTS["toll_fraud_guard_budgets"]["endpoint_day"] * 100000)
+PRICE_PER_MINUTE_MC = round(DEFAULTS["toll_fraud_guard_max_price_per_minute"] * 100000)
 
 
 def test_the_trunk_legs_time_limit_holds_after_the_caller_transfers_the_call_away(lab, colleague_who_holds):
@@ -400,23 +414,13 @@ KEYED_FORMS = [form for form in BLOCKED_FORMS if form.isdigit()]
 
 
 @pytest.fixture
-def keypad_transfer(lab):
+def keypad_transfer(running_dialplan):
     """An extension of the operator's own context whose Dial lets the caller transfer with the
     keypad (option T; the blind-transfer feature is "#" in features.conf): 1999 calls 112 on the
-    trunk. Added to the running dialplan for this test and removed after it. Yields a function that
-    calls 1999 as a phone, then keys "#" and a number (lab/tools/voipguard-dtmf-transfer)."""
-    pbx = lab("pbx")
-    asterisk_cli(pbx, "dialplan add extension 1999,1,Dial(PJSIP/112@carrier,30,T) into from-internal")
-
-    def call_then_key(phone, user, number):
-        result = phone.run("SIP_PASSWORD=%s voipguard-dtmf-transfer %s %s 1999 %s",
-                           sip_password(user), PBX_VOICE, user, number)
-        return dict(part.split("=") for part in result.stdout.split())
-
-    try:
-        yield call_then_key
-    finally:
-        asterisk_cli(pbx, "dialplan remove extension 1999@from-internal", check=False)
+    trunk. Returns a function that calls 1999 as a phone, then keys "#" and a number
+    (lab/tools/voipguard-dtmf-transfer)."""
+    running_dialplan("from-internal", "1999", "Dial(PJSIP/112@carrier,30,T)")
+    return lambda phone, user, number: run_sip_tool(phone, "voipguard-dtmf-transfer", user, "1999", number)
 
 
 def test_a_blind_transfer_with_the_keypad_gets_no_blocked_destination_onto_the_trunk(lab, keypad_transfer,

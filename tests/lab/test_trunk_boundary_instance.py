@@ -13,25 +13,41 @@ import time
 
 import pytest
 
-from conftest import carrier_records, harden, log_length, log_lines_since, reset_guard_state
+from conftest import audit_controls, carrier_records, harden, log_length, log_lines_since, reset_guard_state
 from test_alerts import received
 from test_trunk_boundary import (
     BLOCKED_FORMS, MESSAGES, PAST_THE_LOOP, PATHS, assert_each_blocked_form_was_refused_on_the_trunk_leg,
     assert_no_blocked_call_reached_the_carrier, asterisk_cli, originate)
-from test_trunk_boundary import inbound_disa  # noqa: F401  (a fixture, shared)
+from test_trunk_boundary import inbound_disa, running_dialplan  # noqa: F401  (fixtures, shared)
 
 BOUNDARY_CONFIG = "/etc/voipguard-boundary/asterisk.conf"
 BOUNDARY_MESSAGES = "/var/log/voipguard-boundary/messages.log"
 INSTANCE = {"voipguard_trunk_boundary_instance": True}
 
 
+PJSIP = "/etc/asterisk/pjsip.conf"
+TRUNK_AUTH = "vgtest-carrier-auth"
+
+
 @pytest.fixture(scope="module", autouse=True)
-def boundary_instance(lab_inventory):
-    switched_on = harden(lab_inventory, extra_vars=INSTANCE)
-    assert switched_on.returncode == 0, switched_on.stdout[-3000:]
-    yield switched_on
-    switched_off = harden(lab_inventory)
-    assert switched_off.returncode == 0, switched_off.stdout[-3000:]
+def boundary_instance(lab, lab_inventory):
+    """The instance switched on for the module, with the trunk given an outbound auth as most
+    carriers want (the lab carrier does not challenge: the auth must only reach the instance);
+    afterwards the operator's pjsip.conf is put back and the instance switched off."""
+    pbx = lab("pbx")
+    pbx.check_output("cp -p %s %s.vgtest", PJSIP, PJSIP)
+    pbx.check_output(
+        "sed -i '/^aors = carrier$/a outbound_auth = %s' %s && printf '%%s\\n' '' '[%s]' 'type = auth' "
+        "'auth_type = userpass' 'username = vgtest' \"password = $(python3 -c 'import secrets; print(secrets.token_hex(12))')\" >> %s",
+        TRUNK_AUTH, PJSIP, TRUNK_AUTH, PJSIP)
+    try:
+        switched_on = harden(lab_inventory, extra_vars=INSTANCE)
+        assert switched_on.returncode == 0, switched_on.stdout[-3000:]
+        yield switched_on
+    finally:
+        pbx.check_output("mv %s.vgtest %s", PJSIP, PJSIP)
+        switched_off = harden(lab_inventory)
+        assert switched_off.returncode == 0, switched_off.stdout[-3000:]
 
 
 def invites_dropped(pbx):
@@ -48,6 +64,13 @@ def test_the_instance_runs_as_its_own_user_and_holds_the_trunk(lab):
     assert int(instance[0]) == pbx.user("voipguard-boundary").uid
     endpoints = pbx.check_output("asterisk -C %s -rx %s", BOUNDARY_CONFIG, "pjsip show endpoints")
     assert re.search(r"Endpoint:\s+carrier\s", endpoints) and re.search(r"Endpoint:\s+voipguard-main\s", endpoints)
+    # The trunk's outbound auth reached the instance, on the host: the same secret, never shown.
+    auths = pbx.check_output("asterisk -C %s -rx %s", BOUNDARY_CONFIG, "pjsip show auths")
+    assert TRUNK_AUTH in auths
+    digests = pbx.check_output(
+        "for f in %s /etc/voipguard-boundary/pjsip_auths.conf; do "
+        "sed -n '/^\\[%s\\]/,/^\\[/s/^password *= *//p' $f | sha256sum; done", PJSIP, TRUNK_AUTH).split("\n")
+    assert len(digests) == 2 and digests[0] == digests[1] and not digests[0].startswith("e3b0c442"), "no same secret"
     # The main Asterisk's copy of the trunk forwards to the instance.
     copy = asterisk_cli(pbx, "pjsip show endpoint voipguard-trunk-carrier")
     assert "sip:carrier@127.0.0.1:5070;lr;voipguard" in copy
@@ -110,6 +133,22 @@ def test_a_refusal_at_the_instance_reaches_a_person(lab):
                   if "blocked call endpoint=trunk-leg dialed=00252612345678" in entry["body"]["message"]]
     assert alerts, "no alert reached the receiver in 20 s: %s" % pbx.run(
         "journalctl -u voipguard-boundary-alert-notifier -n 5 --no-pager -o cat").stdout
+
+
+def test_the_audit_sees_calls_past_the_loop_gated(lab, lab_inventory, tmp_path):
+    control = audit_controls(lab_inventory, tmp_path / "gated", "calls_past_the_loop")["VOIP-TF-008"]
+    assert control["status"] == "pass", control
+    # The running instance is what it reads: stopped, the same audit fails.
+    pbx = lab("pbx")
+    pbx.check_output("systemctl stop voipguard-boundary")
+    try:
+        control = audit_controls(lab_inventory, tmp_path / "stopped", "calls_past_the_loop")["VOIP-TF-008"]
+        assert control["status"] == "fail" and "does not answer" in str(control), control
+    finally:
+        pbx.check_output("systemctl start voipguard-boundary")
+        # Its control socket comes a moment after the unit.
+        pbx.check_output("for try in $(seq 1 40); do asterisk -C %s -rx %s >/dev/null 2>&1 && exit 0; sleep 0.5; done; "
+                         "exit 1", BOUNDARY_CONFIG, "core waitfullybooted")
 
 
 def test_a_second_run_with_the_instance_changes_nothing(lab_inventory):

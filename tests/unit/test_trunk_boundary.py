@@ -183,9 +183,8 @@ def test_with_the_instance_the_copy_forwards_to_it_and_the_instance_holds_the_tr
 
 
 @pytest.mark.parametrize("change, message", [
-    (lambda t: t.replace("aors=carrier\n", "aors=carrier\noutbound_auth=carrier-auth\n"), "has outbound_auth"),
     (lambda t: t.replace("aors=carrier\n", "aors=carrier\noutbound_proxy=sip:sbc.example.net\\;lr\n"),
-     "has outbound_proxy"),
+     "has its own outbound_proxy"),
     (lambda t: t.replace("aors=carrier\n", "aors=carrier-aor\n"), "aor carrier-aor is not defined"),
 ])
 def test_what_the_instance_cannot_carry_yet_stops_the_run_with_the_reason(change, message):
@@ -241,3 +240,37 @@ def test_switched_off_after_the_instance_the_trunk_gets_no_proxy_of_voipguards_b
                                            pjsip_sections=sections(looped + copy)))
     assert built["trunk_boundary_undo"] == [{"name": "carrier", "endpoint": "carrier",
                                              "file": "/etc/asterisk/pjsip.conf", "proxy": ""}]
+
+
+OUTPUT_CHAIN = """table inet voipguard {
+	chain output {
+		type filter hook output priority filter - 10; policy accept;
+		meta skuid 101 ip daddr @trunks_v4 meta l4proto udp @th,64,48 0x494e56495445 counter packets 0 bytes 0 drop comment "voipguard: INVITE from the main Asterisk to a trunk"
+	}
+}"""
+
+
+def test_calls_past_the_loop_are_gated_only_by_the_instance_and_the_firewall_together():
+    from ansible.module_utils.trunk_boundary import past_the_loop_reasons  # pylint: disable=import-outside-toplevel
+    gated = {"carrier": "sip:carrier@127.0.0.1:5070;lr;voipguard"}
+    assert past_the_loop_reasons(["carrier"], gated, ["carrier", "voipguard-main"], OUTPUT_CHAIN) == []
+    # The loop alone (the role's default): the copy dials the carrier, no instance, no rule.
+    reasons = past_the_loop_reasons(["carrier"], {"carrier": ""}, None, "")
+    assert len(reasons) == 3
+    assert "copy voipguard-trunk-carrier dials the carrier itself" in reasons[0]
+    assert "instance (voipguard-boundary.service) does not answer" in reasons[1]
+    assert reasons[2].startswith("no firewall rule drops the main Asterisk's INVITEs")
+    # Each part missing alone is named.
+    assert "has not loaded trunk carrier" in past_the_loop_reasons(["carrier"], gated, ["voipguard-main"], OUTPUT_CHAIN)[0]
+    assert "no firewall rule" in past_the_loop_reasons(
+        ["carrier"], gated, ["carrier"], OUTPUT_CHAIN.replace(" drop comment", " accept comment"))[0]
+    assert "dials the carrier itself" in past_the_loop_reasons(["carrier"], {"carrier": None}, ["carrier"], OUTPUT_CHAIN)[0]
+
+
+def test_the_instance_dials_with_the_trunks_outbound_auth_by_name_only():
+    operator = FIXTURE.replace("aors=carrier\n", "aors=carrier\noutbound_auth=carrier-auth\nauth=carrier-in\n")
+    (held,) = plan(sections(operator), CARRIER, instance_port=5070)["instance"]["trunks"]
+    assert held["auths"] == ["carrier-auth"]
+    assert ("outbound_auth", "carrier-auth") in held["options"]
+    # the carrier's calls never reach the instance: no inbound auth there
+    assert "auth" not in dict(held["options"])
