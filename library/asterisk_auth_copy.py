@@ -78,13 +78,9 @@ copied:
   sample: [carrier-auth]
 """
 
-import grp
-import os
-import pwd
-
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.asterisk_conf import AsteriskConfigError, load, mask_secrets, resolve
-from ansible.module_utils.voipguard_files import read_or_none, write_atomically
+from ansible.module_utils.voipguard_files import differences, install_file, wanted_attributes
 
 
 class AuthCopyError(ValueError):
@@ -125,28 +121,20 @@ def main():
     params = module.params
     try:
         text = render(load(params["config"]), params["names"], params["header"])
-        uid, gid, mode = (pwd.getpwnam(params["owner"]).pw_uid, grp.getgrnam(params["group"]).gr_gid,
-                          int(params["mode"], 8))
     except (AsteriskConfigError, AuthCopyError, IOError, OSError) as exc:
         module.fail_json(msg=str(exc))
+    try:
+        attributes = wanted_attributes(params["owner"], params["group"], params["mode"])
     except (KeyError, ValueError) as exc:
         module.fail_json(msg="%s: unknown owner, group or mode (%s)" % (params["dest"], exc))
     dest = params["dest"]
-    before = read_or_none(dest)
-    status = os.stat(dest) if before is not None else None
-    changed = before != text or status is None or (
-        (status.st_uid, status.st_gid, status.st_mode & 0o7777) != (uid, gid, mode))
-    result = dict(changed=changed, copied=list(params["names"]))
-    if module._diff and changed:
+    before, reasons = differences(dest, text, *attributes)
+    result = dict(changed=bool(reasons), copied=list(params["names"]))
+    if module._diff and reasons:
         result["diff"] = dict(before_header=dest, after_header=dest,
                               before=mask_secrets(before or "", dest), after=mask_secrets(text, dest))
-    if changed and not module.check_mode:
-        directory = os.path.dirname(dest)
-        if not os.path.isdir(directory):
-            os.makedirs(directory, 0o750)
-        write_atomically(module, dest, text, mode=mode)
-        os.chown(dest, uid, gid)
-        os.chmod(dest, mode)
+    if reasons and not module.check_mode:
+        install_file(module, dest, text, *attributes, directory_mode=0o750)
     module.exit_json(**result)
 
 

@@ -101,19 +101,17 @@ checksums:
   sample: {/etc/nftables.d/voipguard.nft: 8a0b4f3bd32b4b5f8e3a7c0d1e2f3a4b5c6d7e8f}
 """
 
-import grp
 import hashlib
 import os
-import pwd
 import tempfile
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.voipguard_files import write_atomically
+from ansible.module_utils.voipguard_files import differences, install_file, wanted_attributes as file_attributes
 
 
 def wanted_attributes(entry):
     """(uid, gid, mode) of one entry; KeyError/ValueError for an unknown user, group or mode."""
-    return pwd.getpwnam(entry["owner"]).pw_uid, grp.getgrnam(entry["group"]).gr_gid, int(entry["mode"], 8)
+    return file_attributes(entry["owner"], entry["group"], entry["mode"])
 
 
 def content_checksum(content):
@@ -125,17 +123,7 @@ def plan(entries):
     """[(entry, before text or None, reasons)] of the files that differ; reasons name what."""
     out = []
     for entry in entries:
-        uid, gid, mode = wanted_attributes(entry)
-        path = entry["dest"]
-        if not os.path.exists(path):
-            out.append((entry, None, ["missing"]))
-            continue
-        with open(path, "rb") as handle:
-            before = handle.read().decode("utf-8", "surrogateescape")
-        status = os.stat(path)
-        reasons = [name for name, differs in (("content", before != entry["content"]),
-                                              ("owner", status.st_uid != uid), ("group", status.st_gid != gid),
-                                              ("mode", status.st_mode & 0o7777 != mode)) if differs]
+        before, reasons = differences(entry["dest"], entry["content"], *wanted_attributes(entry))
         if reasons:
             out.append((entry, before, reasons))
     return out
@@ -156,13 +144,7 @@ def validate(module, entry):
 
 
 def install(module, entry):
-    uid, gid, mode = wanted_attributes(entry)
-    directory = os.path.dirname(entry["dest"])
-    if not os.path.isdir(directory):
-        os.makedirs(directory, 0o755)
-    write_atomically(module, entry["dest"], entry["content"], mode=mode)
-    os.chown(entry["dest"], uid, gid)
-    os.chmod(entry["dest"], mode)
+    install_file(module, entry["dest"], entry["content"], *wanted_attributes(entry))
 
 
 def main():

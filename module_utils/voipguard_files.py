@@ -10,8 +10,10 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import grp
 import hashlib
 import os
+import pwd
 import tempfile
 
 
@@ -65,3 +67,31 @@ def write_atomically(module, path, text, encoding="utf-8", mode=None, before_mov
     finally:
         if os.path.exists(temporary):
             os.unlink(temporary)
+
+
+def wanted_attributes(owner, group, mode):
+    """(uid, gid, mode) of a file to write; KeyError/ValueError for an unknown user, group or mode."""
+    return pwd.getpwnam(owner).pw_uid, grp.getgrnam(group).gr_gid, int(mode, 8)
+
+
+def differences(path, content, uid, gid, mode):
+    """(before text or None, reasons) of one file against what it should be: reasons name what
+    differs ("missing", or any of content, owner, group, mode); [] when it is as it should be."""
+    if not os.path.exists(path):
+        return None, ["missing"]
+    with open(path, "rb") as handle:
+        before = handle.read().decode("utf-8", "surrogateescape")
+    status = os.stat(path)
+    return before, [name for name, differs in (("content", before != content), ("owner", status.st_uid != uid),
+                                               ("group", status.st_gid != gid),
+                                               ("mode", status.st_mode & 0o7777 != mode)) if differs]
+
+
+def install_file(module, path, content, uid, gid, mode, directory_mode=0o755):
+    """Writes one file atomically with its owner, group and mode (its directory made if missing)."""
+    directory = os.path.dirname(path)
+    if not os.path.isdir(directory):
+        os.makedirs(directory, directory_mode)
+    write_atomically(module, path, content, mode=mode)
+    os.chown(path, uid, gid)
+    os.chmod(path, mode)
