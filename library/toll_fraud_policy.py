@@ -298,6 +298,14 @@ trunk_boundary_undo:
   returned: success
   type: list
   sample: [{name: carrier, endpoint: carrier, file: /etc/asterisk/pjsip.conf, proxy: ""}]
+trunk_boundary_instance_home:
+  description:
+    - Where the boundary instance lives, its user and configuration directory, whether or not it is
+      planned, so that a run that switches it off finds what an earlier run set up.
+  returned: success
+  type: dict
+  version_added: 0.3.0
+  sample: {user: voipguard-boundary, config_dir: /etc/voipguard-boundary}
 """
 
 from ansible.module_utils.basic import AnsibleModule
@@ -308,7 +316,8 @@ from ansible.module_utils.dial_policy import (
 from ansible.module_utils.pjsip_sections import (
     concrete, endpoint_contexts as endpoint_contexts_of, endpoint_definitions)
 from ansible.module_utils.trunk_boundary import (
-    OWN_ENDPOINT_PREFIX, BoundaryError, loops_to_undo, plan as plan_trunk_boundary)
+    INSTANCE_CONFIG_DIR, INSTANCE_USER, OWN_ENDPOINT_PREFIX, BoundaryError, loops_to_undo,
+    plan as plan_trunk_boundary)
 
 try:
     from ansible.module_utils.asterisk_conf import AsteriskConfigError, iter_sections, parse, resolve
@@ -427,6 +436,7 @@ def build(params):
         "guard_contexts": dict((ctx, guard_context(ctx)) for ctx in sorted(set(plan.values()))),
         "unguarded_endpoints": sorted(set(contexts) - set(plan)),
         "trunk_boundary": None,
+        "trunk_boundary_instance_home": {"user": INSTANCE_USER, "config_dir": INSTANCE_CONFIG_DIR},
         "warnings": [],
     }
     trunks = [{"name": name, "endpoint": endpoint} for name, endpoint

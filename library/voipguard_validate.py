@@ -27,8 +27,8 @@ options:
     description:
       - What to check. C(kind) is one of network, networks, address, addresses, port, ports,
         name, names, country, countries, path, alert_url, alert_urls (judged by Apprise where it
-        is installed, so run those checks on the controller), seconds, or trunks (the shape of
-        C(voipguard_trunks)).
+        is installed, so run those checks on the controller), seconds, port_range (a list of two
+        ports, the first not above the last), or trunks (the shape of C(voipguard_trunks)).
     type: list
     elements: dict
     required: true

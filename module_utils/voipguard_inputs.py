@@ -28,7 +28,7 @@ _NAME = re.compile(r"^[^\s\[\](),;=#\\\"']{1,80}$")
 _COUNTRY = re.compile(r"^[A-Z]{2}$")
 
 KINDS = ("networks", "network", "address", "addresses", "port", "ports", "name", "names",
-         "country", "countries", "path", "alert_url", "alert_urls", "seconds")
+         "country", "countries", "path", "alert_url", "alert_urls", "seconds", "port_range")
 _URL_SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*)://\S+$")
 
 
@@ -68,6 +68,16 @@ def check_port(variable, value):
     if isinstance(value, bool) or not str(value).isdigit() or not 1 <= int(value) <= 65535:
         return ["%s: %r is not a port (1 to 65535)" % (variable, value)]
     return []
+
+
+def check_port_range(variable, value):
+    """[first, last]: two ports, the first not above the last."""
+    if not isinstance(value, (list, tuple)) or len(value) != 2:
+        return ["%s: %r is not a port range [first, last]" % (variable, value)]
+    problems = check_port(variable + "[0]", value[0]) + check_port(variable + "[1]", value[1])
+    if not problems and int(value[0]) > int(value[1]):
+        problems.append("%s: the first port %s is above the last %s" % (variable, value[0], value[1]))
+    return problems
 
 
 def check_seconds(variable, value):
@@ -111,7 +121,7 @@ def check_alert_url(variable, value):
 
 _SINGLE = {"network": check_network, "address": check_address, "port": check_port,
            "name": check_name, "country": check_country, "path": check_path,
-           "alert_url": check_alert_url, "seconds": check_seconds}
+           "alert_url": check_alert_url, "seconds": check_seconds, "port_range": check_port_range}
 _PLURAL = {"networks": "network", "addresses": "address", "ports": "port", "names": "name",
            "countries": "country", "alert_urls": "alert_url"}
 

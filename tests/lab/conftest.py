@@ -9,15 +9,19 @@ import os
 import shlex
 import subprocess
 import sys
+import time
 import uuid
 from datetime import datetime
 from pathlib import Path
 
 import pytest
 import testinfra
+from ansible.module_utils.parsing.convert_bool import boolean
 
 ROOT = Path(__file__).resolve().parents[2]
 LAB_INVENTORY = ROOT / "inventories" / "lab" / "hosts.yml"
+# The lab inventory reads the same variable (group_vars/pbx.yml): the trunk boundary instance on.
+LAB_BOUNDARY_INSTANCE = boolean(os.environ.get("VOIPGUARD_LAB_BOUNDARY_INSTANCE", "0"), strict=False)
 # Addresses of the lab (lab/lab.sh): where each host is seen by the others.
 PBX_INTERNET = "198.19.0.10"
 PBX_VOICE = "198.51.100.10"
@@ -284,6 +288,24 @@ def place_calls(host, user, number, calls, target=PBX_VOICE, rate=10, hold_ms=10
     summary = result.stdout.strip()
     counters = dict(part.split("=") for part in summary.split())
     return {key: float(value) if "." in value else int(value) for key, value in counters.items()}
+
+
+ALERTS_RECEIVED = "/var/log/voipguard-alerts.jsonl"
+
+
+def received_alerts(admin):
+    """Every alert lab/tools/voipguard-alert-receiver has taken on the admin host, oldest first."""
+    text = admin.run("cat %s 2>/dev/null", ALERTS_RECEIVED).stdout
+    return [json.loads(line) for line in text.splitlines() if line.strip()]
+
+
+def wait_for_alert(admin, since, text, seconds=20):
+    """The alerts after the first `since` whose message holds `text`, once one has come (or [])."""
+    started, alerts = time.monotonic(), []
+    while time.monotonic() - started < seconds and not alerts:
+        time.sleep(1)
+        alerts = [entry for entry in received_alerts(admin)[since:] if text in entry["body"]["message"]]
+    return alerts
 
 
 def carrier_records(carrier):

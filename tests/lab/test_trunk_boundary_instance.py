@@ -13,8 +13,9 @@ import time
 
 import pytest
 
-from conftest import audit_controls, carrier_records, harden, log_length, log_lines_since, reset_guard_state
-from test_alerts import received
+from conftest import (
+    audit_controls, carrier_records, harden, log_length, log_lines_since, received_alerts, reset_guard_state,
+    wait_for_alert)
 from test_trunk_boundary import (
     BLOCKED_FORMS, MESSAGES, PAST_THE_LOOP, PATHS, assert_each_blocked_form_was_refused_on_the_trunk_leg,
     assert_no_blocked_call_reached_the_carrier, asterisk_cli, originate)
@@ -124,13 +125,9 @@ def test_an_inbound_call_still_reaches_the_pbx_and_its_outbound_call_the_carrier
 def test_a_refusal_at_the_instance_reaches_a_person(lab):
     pbx, admin = lab("pbx"), lab("admin")
     assert pbx.service("voipguard-boundary-alert-notifier").is_running
-    before = len(received(admin))
+    before = len(received_alerts(admin))
     originate(pbx, PAST_THE_LOOP["copy-by-name"] % "00252612345678")
-    alerts, started = [], time.monotonic()
-    while time.monotonic() - started < 20 and not alerts:
-        time.sleep(1)
-        alerts = [entry for entry in received(admin)[before:]
-                  if "blocked call endpoint=trunk-leg dialed=00252612345678" in entry["body"]["message"]]
+    alerts = wait_for_alert(admin, before, "blocked call endpoint=trunk-leg dialed=00252612345678")
     assert alerts, "no alert reached the receiver in 20 s: %s" % pbx.run(
         "journalctl -u voipguard-boundary-alert-notifier -n 5 --no-pager -o cat").stdout
 

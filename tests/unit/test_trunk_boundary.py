@@ -10,6 +10,7 @@ import asterisk_config_info
 import toll_fraud_policy
 from ansible.module_utils.asterisk_conf import parse
 from ansible.module_utils.dial_policy import PolicyError
+from ansible.module_utils import trunk_boundary
 from ansible.module_utils.trunk_boundary import BoundaryError, copy_drift, copy_options, plan
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -180,6 +181,18 @@ def test_with_the_instance_the_copy_forwards_to_it_and_the_instance_holds_the_tr
     assert held["aors"] == [{"name": "carrier", "options": [("type", "aor"), ("contact", "sip:198.51.100.20:5060")]}]
     # without the instance nothing of it is planned
     assert plan(sections(operator), CARRIER)["instance"] is None
+
+
+def test_where_the_instance_lives_is_known_also_when_it_is_not_planned():
+    """A run that switches the instance off (or has no trunk to loop) has no instance plan, and
+    must still find the directory an earlier run set up: the role reads it from here."""
+    from test_toll_fraud_policy import params  # pylint: disable=import-outside-toplevel
+    home = {"user": trunk_boundary.INSTANCE_USER, "config_dir": trunk_boundary.INSTANCE_CONFIG_DIR}
+    off = toll_fraud_policy.build(params(trunks=["carrier"], trunk_boundary=False, pjsip_sections=sections(FIXTURE)))
+    assert off["trunk_boundary"] is None and off["trunk_boundary_instance_home"] == home
+    on = toll_fraud_policy.build(params(trunks=["carrier"], trunk_boundary=True, trunk_boundary_instance_port=5070,
+                                        pjsip_sections=sections(FIXTURE)))
+    assert {key: on["trunk_boundary"]["instance"][key] for key in home} == home
 
 
 @pytest.mark.parametrize("change, message", [

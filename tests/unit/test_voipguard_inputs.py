@@ -14,6 +14,7 @@ from tests.module_runner import run_action_plugin_play
     ("names", ["1001", "carrier", "office-tpl", "alice@home"]),
     ("countries", ["DE", "AT"]),
     ("path", "/etc/asterisk"),
+    ("port_range", [10000, 20000]), ("port_range", ["30000", "30000"]),
 ])
 def test_right_values_pass(kind, value):
     assert check("v", kind, value) == []
@@ -32,6 +33,10 @@ def test_right_values_pass(kind, value):
     ("countries", ["de"], "is not an ISO 3166 country code"),
     ("countries", ["DEU"], "is not an ISO 3166 country code"),
     ("path", "etc/asterisk", "is not an absolute path"),
+    ("port_range", [20000, 10000], "v: the first port 20000 is above the last 10000"),
+    ("port_range", [10000], "is not a port range [first, last]"),
+    ("port_range", "10000-20000", "is not a port range [first, last]"),
+    ("port_range", [10000, 70000], "v[1]: 70000 is not a port"),
 ])
 def test_wrong_values_are_named(kind, value, needle):
     problems = check("v", kind, value)
