@@ -106,6 +106,15 @@ asterisk_user:
   returned: always
   type: str
   sample: asterisk
+boundary_instance:
+  description:
+    - Where toll_fraud_guard's trunk boundary instance lives on this host (its user and
+      configuration directory) and whether an earlier run set it up (I(present), its asterisk.conf
+      exists), whether or not it is wanted now.
+  returned: always
+  type: dict
+  version_added: 0.3.0
+  sample: {user: voipguard-boundary, config_dir: /etc/voipguard-boundary, present: false}
 packages_probed:
   description: The I(packages) dpkg answered for (all of them, or none when the host has no dpkg).
   returned: always
@@ -126,6 +135,7 @@ import pwd
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.pbx_distribution import (asterisk_run_user, describe, detect, firewall_trust_missing,
                                                    freepbx_firewall, include_files, package_states)
+from ansible.module_utils.trunk_boundary import INSTANCE_CONFIG_DIR, INSTANCE_USER
 from ansible.module_utils.voipguard_files import read_or_none
 
 
@@ -161,7 +171,9 @@ def main():
     module.exit_json(changed=False, distribution=distribution, description=describe(distribution),
                      include_files=include_files(config_dir, distribution), firewall=firewall,
                      config_dir=config_dir, packages_probed=probed, packages_installed=installed,
-                     asterisk_user=asterisk_run_user(asterisk_processes()))
+                     asterisk_user=asterisk_run_user(asterisk_processes()),
+                     boundary_instance=dict(user=INSTANCE_USER, config_dir=INSTANCE_CONFIG_DIR,
+                                            present=os.path.exists(os.path.join(INSTANCE_CONFIG_DIR, "asterisk.conf"))))
 
 
 def asterisk_processes(proc="/proc"):

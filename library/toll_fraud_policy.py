@@ -190,6 +190,16 @@ options:
         forwards to it.
     type: int
     default: 0
+  trunk_boundary_instance_sections:
+    version_added: "0.3.0"
+    description:
+      - The C(sections) of asterisk_config_info on the boundary instance's pjsip.conf as an earlier
+        run wrote it (without its includes), or [] when there is none. While the main Asterisk's
+        copy of a trunk forwards to the instance, the trunk's own C(outbound_proxy) (an SBC, say)
+        is kept there, and read back from there on the next run.
+    type: list
+    elements: dict
+    default: []
   pjsip_sections:
     version_added: "0.3.0"
     description:
@@ -298,14 +308,6 @@ trunk_boundary_undo:
   returned: success
   type: list
   sample: [{name: carrier, endpoint: carrier, file: /etc/asterisk/pjsip.conf, proxy: ""}]
-trunk_boundary_instance_home:
-  description:
-    - Where the boundary instance lives, its user and configuration directory, whether or not it is
-      planned, so that a run that switches it off finds what an earlier run set up.
-  returned: success
-  type: dict
-  version_added: 0.3.0
-  sample: {user: voipguard-boundary, config_dir: /etc/voipguard-boundary}
 """
 
 from ansible.module_utils.basic import AnsibleModule
@@ -316,8 +318,7 @@ from ansible.module_utils.dial_policy import (
 from ansible.module_utils.pjsip_sections import (
     concrete, endpoint_contexts as endpoint_contexts_of, endpoint_definitions)
 from ansible.module_utils.trunk_boundary import (
-    INSTANCE_CONFIG_DIR, INSTANCE_USER, OWN_ENDPOINT_PREFIX, BoundaryError, loops_to_undo,
-    plan as plan_trunk_boundary)
+    OWN_ENDPOINT_PREFIX, BoundaryError, loops_to_undo, plan as plan_trunk_boundary)
 
 try:
     from ansible.module_utils.asterisk_conf import AsteriskConfigError, iter_sections, parse, resolve
@@ -436,14 +437,14 @@ def build(params):
         "guard_contexts": dict((ctx, guard_context(ctx)) for ctx in sorted(set(plan.values()))),
         "unguarded_endpoints": sorted(set(contexts) - set(plan)),
         "trunk_boundary": None,
-        "trunk_boundary_instance_home": {"user": INSTANCE_USER, "config_dir": INSTANCE_CONFIG_DIR},
         "warnings": [],
     }
     trunks = [{"name": name, "endpoint": endpoint} for name, endpoint
               in zip(params.get("trunks") or [], params.get("trunk_endpoints") or [])]
     # Switched off: the trunks a previous run looped get their own outbound_proxy back.
     result["trunk_boundary_undo"] = ([] if params.get("trunk_boundary")
-                                     else loops_to_undo(params.get("pjsip_sections") or [], trunks))
+                                     else loops_to_undo(params.get("pjsip_sections") or [], trunks,
+                                                        params.get("trunk_boundary_instance_sections")))
     wizard_trunks = sorted(set(t["endpoint"] for t in trunks) & set(
         s["name"] for s in concrete((params.get("pjsip_wizard") or {}).get("sections"), "wizard")))
     if params.get("trunk_boundary") and wizard_trunks:
@@ -454,7 +455,8 @@ def build(params):
     if params.get("trunk_boundary") and trunks:
         try:
             result["trunk_boundary"] = plan_trunk_boundary(
-                params.get("pjsip_sections") or [], trunks, params.get("trunk_boundary_instance_port") or None)
+                params.get("pjsip_sections") or [], trunks, params.get("trunk_boundary_instance_port") or None,
+                params.get("trunk_boundary_instance_sections"))
         except BoundaryError as exc:
             raise PolicyError("toll_fraud_guard_trunk_boundary_enabled: %s" % exc)
     result["trunk_changes"] = trunk_changes(
@@ -506,6 +508,7 @@ def main():
             exempt_endpoints=dict(type="list", elements="str", required=True),
             trunk_boundary=dict(type="bool", required=True),
             trunk_boundary_instance_port=dict(type="int", default=0),
+            trunk_boundary_instance_sections=dict(type="list", elements="dict", default=[]),
             pjsip_sections=dict(type="list", elements="dict", default=[]),
             pjsip_wizard=dict(type="dict"),
         ),

@@ -97,16 +97,24 @@ def transport_address(transport_effective):
     return host, port
 
 
-def copy_options(trunk_effective, previous_copy_effective=None):
-    """Option lines (key, value) of the trunk's copy: the trunk as the operator wrote it (templates
-    resolved), without the loop. The operator's own outbound_proxy, replaced on the trunk by the
-    loop, is kept: from the trunk when it is not the loop, else from the copy written last time."""
-    lines = [("type", "endpoint")]
+def operator_proxy(trunk_effective, previous_copy_effective=None, previous_instance_effective=None):
+    """The operator's own outbound_proxy for a trunk ("" for none). The loop replaces it on the
+    trunk, so it is the trunk's when that is not the loop, else the one the copy written last time
+    holds; with the boundary instance the copy forwards to the instance, and it is the one the
+    instance's copy of the trunk holds (its pjsip.conf, written last time)."""
     proxy = last_value(trunk_effective, "outbound_proxy", "")
     if is_loop_proxy(proxy):
         proxy = last_value(previous_copy_effective or {}, "outbound_proxy", "")
     if is_instance_proxy(proxy):
-        proxy = ""  # voipguard's own, not the operator's (which the instance's copy holds)
+        proxy = last_value(previous_instance_effective or {}, "outbound_proxy", "")
+    return "" if is_loop_proxy(proxy) or is_instance_proxy(proxy) else proxy
+
+
+def copy_options(trunk_effective, previous_copy_effective=None, previous_instance_effective=None):
+    """Option lines (key, value) of the trunk's copy: the trunk as the operator wrote it (templates
+    resolved), without the loop, with the operator's own outbound_proxy (operator_proxy)."""
+    lines = [("type", "endpoint")]
+    proxy = operator_proxy(trunk_effective, previous_copy_effective, previous_instance_effective)
     # Codec lines keep their order among themselves: disallow=all before allow wipes nothing.
     codec_keys = [k for k in trunk_effective if k in ("disallow", "allow")]
     for key in sorted(codec_keys, key=lambda k: 0 if k == "disallow" else 1):
@@ -138,30 +146,30 @@ def copy_drift(trunk_effective, copy_effective):
     return sorted(key for key in set(expected) | set(actual) if expected.get(key) != actual.get(key))
 
 
-def loops_to_undo(sections, trunks):
+def loops_to_undo(sections, trunks, instance_sections=None):
     """Trunks that still loop while the boundary is switched off: [{name, endpoint, file, proxy}],
-    proxy being the operator's own outbound_proxy to put back ("" for none), read from the copy."""
+    proxy being the operator's own outbound_proxy to put back ("" for none), read from the copy,
+    or from the boundary instance's copy (instance_sections: its pjsip.conf) when the copy forwards
+    to the instance."""
     endpoints = dict((s["name"], s) for s in concrete(sections, "endpoint"))
+    instance_endpoints = dict((s["name"], s) for s in concrete(instance_sections or [], "endpoint"))
     undo = []
     for trunk in trunks:
         section = endpoints.get(trunk["endpoint"])
         if section is None or not is_loop_proxy(last_value(section["effective"], "outbound_proxy", "")):
             continue
         copy = endpoints.get(COPY_PREFIX + trunk["endpoint"]) or {}
-        proxy = last_value(copy.get("effective") or {}, "outbound_proxy", "")
-        # The copy's proxy to the boundary instance is voipguard's: the operator had none.
+        instance_copy = instance_endpoints.get(trunk["endpoint"]) or {}
         undo.append({"name": trunk["name"], "endpoint": trunk["endpoint"], "file": section.get("file"),
-                     "proxy": "" if is_instance_proxy(proxy) else proxy})
+                     "proxy": operator_proxy(section["effective"], copy.get("effective"),
+                                             instance_copy.get("effective"))})
     return undo
 
 
 def _instance_trunk(trunk, effective, lines, sections, transport_effective):
     """What the boundary instance holds for one trunk: the trunk's copy as the operator wrote it
-    (sent from the instance's own transport, never taking calls in) and the aors it dials."""
-    if "outbound_proxy" in set(key for key, _ in lines):
-        raise BoundaryError(
-            "trunk %s: endpoint %s has its own outbound_proxy, which the boundary instance does not "
-            "carry yet; switch voipguard_trunk_boundary_instance off for this PBX" % (trunk["name"], trunk["endpoint"]))
+    (sent from the instance's own transport, never taking calls in, through the operator's own
+    outbound_proxy when the trunk has one) and the aors it dials."""
     # The carrier's calls never come in here: no inbound auth. The outbound auth the carrier
     # challenges for is copied on the host (asterisk_auth_copy), never through the plan.
     options = [(key, value) for key, value in lines
@@ -190,12 +198,14 @@ def _instance_trunk(trunk, effective, lines, sections, transport_effective):
     }
 
 
-def plan(sections, trunks, instance_port=None):
+def plan(sections, trunks, instance_port=None, instance_sections=None):
     """The loop for every trunk: what the role writes, from asterisk_config_info's sections.
 
     sections: [{name, type, is_template, is_addition, file, effective: {key: [values]}}]
     trunks: [{name, endpoint}] (voipguard_trunks).
     instance_port: the boundary instance's UDP port, or None without the instance.
+    instance_sections: the boundary instance's pjsip.conf as an earlier run wrote it ([] for none),
+    where the operator's own outbound_proxy of a trunk is kept while the copy forwards to it.
     Returns {"egress": {"endpoint", "context", "matches": ["host:port"]},
              "trunks": [{"name", "endpoint", "file", "proxy", "copy_endpoint", "copy_options"}],
              "instance": None, or {"user", "config_dir", "port", "main_endpoint", "context", "refuse_context",
@@ -217,6 +227,7 @@ def plan(sections, trunks, instance_port=None):
     endpoints = dict((s["name"], s) for s in concrete(sections, "endpoint"))
     previous = dict((name[len(COPY_PREFIX):], s) for name, s in endpoints.items()
                     if name.startswith(COPY_PREFIX))
+    instance_previous = dict((s["name"], s) for s in concrete(instance_sections or [], "endpoint"))
     result = {"egress": {"endpoint": EGRESS_ENDPOINT, "context": EGRESS_CONTEXT, "matches": []},
               "trunks": [], "instance": None}
     instance = {"user": INSTANCE_USER, "config_dir": INSTANCE_CONFIG_DIR,
@@ -246,7 +257,8 @@ def plan(sections, trunks, instance_port=None):
         match = "%s:%d" % (host, port)
         if match not in result["egress"]["matches"]:
             result["egress"]["matches"].append(match)
-        lines = copy_options(effective, (previous.get(endpoint) or {}).get("effective"))
+        lines = copy_options(effective, (previous.get(endpoint) or {}).get("effective"),
+                             (instance_previous.get(endpoint) or {}).get("effective"))
         if instance_port:
             instance["trunks"].append(_instance_trunk(
                 trunk, effective, lines, sections, transports[transport]["effective"]))

@@ -28,19 +28,24 @@ INSTANCE = {"voipguard_trunk_boundary_instance": True}
 
 PJSIP = "/etc/asterisk/pjsip.conf"
 TRUNK_AUTH = "vgtest-carrier-auth"
+TRUNK_PROXY = "sip:198.51.100.20:5060;lr"
 
 
 @pytest.fixture(scope="module", autouse=True)
 def boundary_instance(lab, lab_inventory):
     """The instance switched on for the module, with the trunk given an outbound auth as most
-    carriers want (the lab carrier does not challenge: the auth must only reach the instance);
+    carriers want (the lab carrier does not challenge: the auth must only reach the instance) and
+    an outbound proxy as behind an SBC (the carrier itself, which takes a Route header naming it);
     afterwards the operator's pjsip.conf is put back and the instance switched off."""
     pbx = lab("pbx")
     pbx.check_output("cp -p %s %s.vgtest", PJSIP, PJSIP)
+    # The proxy's ';' escaped for pjsip.conf, and its backslash for sed: a command of constants.
+    pbx.check_output("sed -i 's/^aors = carrier$/&\\noutbound_auth = %s\\noutbound_proxy = %s/' %s"
+                     % (TRUNK_AUTH, TRUNK_PROXY.replace(";", "\\\\;"), PJSIP))
     pbx.check_output(
-        "sed -i '/^aors = carrier$/a outbound_auth = %s' %s && printf '%%s\\n' '' '[%s]' 'type = auth' "
+        "printf '%%s\\n' '' '[%s]' 'type = auth' "
         "'auth_type = userpass' 'username = vgtest' \"password = $(python3 -c 'import secrets; print(secrets.token_hex(12))')\" >> %s",
-        TRUNK_AUTH, PJSIP, TRUNK_AUTH, PJSIP)
+        TRUNK_AUTH, PJSIP)
     try:
         switched_on = harden(lab_inventory, extra_vars=INSTANCE)
         assert switched_on.returncode == 0, switched_on.stdout[-3000:]
@@ -72,9 +77,12 @@ def test_the_instance_runs_as_its_own_user_and_holds_the_trunk(lab):
         "for f in %s /etc/voipguard-boundary/pjsip_auths.conf; do "
         "sed -n '/^\\[%s\\]/,/^\\[/s/^password *= *//p' $f | sha256sum; done", PJSIP, TRUNK_AUTH).split("\n")
     assert len(digests) == 2 and digests[0] == digests[1] and not digests[0].startswith("e3b0c442"), "no same secret"
-    # The main Asterisk's copy of the trunk forwards to the instance.
+    # The main Asterisk's copy of the trunk forwards to the instance, whose copy dials through the
+    # operator's own proxy (read back from the instance's pjsip.conf on every later run).
     copy = asterisk_cli(pbx, "pjsip show endpoint voipguard-trunk-carrier")
     assert "sip:carrier@127.0.0.1:5070;lr;voipguard" in copy
+    held = pbx.check_output("asterisk -C %s -rx %s", BOUNDARY_CONFIG, "pjsip show endpoint carrier")
+    assert re.search(r"outbound_proxy\s*:\s*%s\s*$" % re.escape(TRUNK_PROXY), held, re.M), held
 
 
 @pytest.mark.parametrize("path", sorted(PAST_THE_LOOP))

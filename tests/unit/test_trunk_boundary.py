@@ -10,7 +10,6 @@ import asterisk_config_info
 import toll_fraud_policy
 from ansible.module_utils.asterisk_conf import parse
 from ansible.module_utils.dial_policy import PolicyError
-from ansible.module_utils import trunk_boundary
 from ansible.module_utils.trunk_boundary import BoundaryError, copy_drift, copy_options, plan
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -183,21 +182,39 @@ def test_with_the_instance_the_copy_forwards_to_it_and_the_instance_holds_the_tr
     assert plan(sections(operator), CARRIER)["instance"] is None
 
 
-def test_where_the_instance_lives_is_known_also_when_it_is_not_planned():
-    """A run that switches the instance off (or has no trunk to loop) has no instance plan, and
-    must still find the directory an earlier run set up: the role reads it from here."""
+def test_the_operators_own_proxy_rides_with_the_instance_and_comes_back_when_it_is_switched_off():
+    """A trunk behind the operator's SBC (outbound_proxy): with the instance, the instance's copy
+    of the trunk dials through the SBC, while the main copy forwards to the instance. The SBC lives
+    only in the instance's pjsip.conf then, and every later run reads it back from there."""
     from test_toll_fraud_policy import params  # pylint: disable=import-outside-toplevel
-    home = {"user": trunk_boundary.INSTANCE_USER, "config_dir": trunk_boundary.INSTANCE_CONFIG_DIR}
-    off = toll_fraud_policy.build(params(trunks=["carrier"], trunk_boundary=False, pjsip_sections=sections(FIXTURE)))
-    assert off["trunk_boundary"] is None and off["trunk_boundary_instance_home"] == home
-    on = toll_fraud_policy.build(params(trunks=["carrier"], trunk_boundary=True, trunk_boundary_instance_port=5070,
-                                        pjsip_sections=sections(FIXTURE)))
-    assert {key: on["trunk_boundary"]["instance"][key] for key in home} == home
+    sbc = "sip:sbc.example.net;lr"
+    operator = FIXTURE.replace("context=from-carrier\n", "context=from-carrier\noutbound_proxy=sip:sbc.example.net\\;lr\n")
+    first = plan(sections(operator), CARRIER, instance_port=5070)
+    assert dict(first["instance"]["trunks"][0]["options"])["outbound_proxy"] == sbc
+    assert dict(first["trunks"][0]["copy_options"])["outbound_proxy"] == "sip:carrier@127.0.0.1:5070;lr;voipguard"
+    # What the run leaves: the trunk loops, the main copy forwards, the instance holds the SBC.
+    looped = operator.replace("outbound_proxy=sip:sbc.example.net\\;lr", "outbound_proxy=sip:carrier@127.0.0.1:5060\\;lr")
+    main = sections(looped) + asterisk_config_info.describe([parse(
+        render("pjsip_voipguard.conf.j2", toll_fraud_guard_boundary=first), "/etc/asterisk/pjsip_voipguard.conf")])[
+        "sections"]
+    written = asterisk_config_info.describe([parse(
+        render("boundary/pjsip.conf.j2", toll_fraud_guard_boundary=first), "/etc/voipguard-boundary/pjsip.conf")])[
+        "sections"]
+    # The next run plans the same (idempotent), the SBC read back from the instance's file.
+    again = plan(main, CARRIER, instance_port=5070, instance_sections=written)
+    assert again["instance"]["trunks"] == first["instance"]["trunks"] and again["trunks"][0]["copy_options"] == \
+        first["trunks"][0]["copy_options"]
+    # Without the instance's file the SBC would be lost: that is why the role reads it.
+    assert "outbound_proxy" not in dict(plan(main, CARRIER, instance_port=5070)["instance"]["trunks"][0]["options"])
+    # The instance switched off, the boundary on: the main copy dials through the SBC again.
+    assert dict(plan(main, CARRIER, instance_sections=written)["trunks"][0]["copy_options"])["outbound_proxy"] == sbc
+    # The boundary switched off: the trunk gets the SBC back.
+    built = toll_fraud_policy.build(params(trunks=["carrier"], trunk_boundary=False, pjsip_sections=main,
+                                           trunk_boundary_instance_sections=written))
+    assert [undo["proxy"] for undo in built["trunk_boundary_undo"]] == [sbc]
 
 
 @pytest.mark.parametrize("change, message", [
-    (lambda t: t.replace("aors=carrier\n", "aors=carrier\noutbound_proxy=sip:sbc.example.net\\;lr\n"),
-     "has its own outbound_proxy"),
     (lambda t: t.replace("aors=carrier\n", "aors=carrier-aor\n"), "aor carrier-aor is not defined"),
 ])
 def test_what_the_instance_cannot_carry_yet_stops_the_run_with_the_reason(change, message):
