@@ -333,7 +333,27 @@ class HostContext:
             keys = trunk_boundary.copy_drift(trunk, endpoints[name])
             if keys:
                 drift[endpoint] = "changed since its copy %s was written: %s" % (name, ", ".join(keys))
+                continue
+            if trunk_boundary.is_instance_proxy(asterisk_conf.last_value(endpoints[name], "outbound_proxy")):
+                held = self.instance_endpoints().get(endpoint)
+                keys = None if held is None else trunk_boundary.instance_copy_drift(trunk, endpoints[name], held)
+                if keys is None or keys:
+                    drift[endpoint] = "changed since the boundary instance's copy (%s) was written: %s" % (
+                        trunk_boundary.INSTANCE_CONFIG_DIR + "/pjsip.conf",
+                        ", ".join(keys) if keys else "it holds no copy of it")
         return drift
+
+    def instance_endpoints(self):
+        """{name: effective options} of the endpoints in the boundary instance's pjsip.conf (without
+        its include of the trunks' auths), {} when there is none."""
+        def compute():
+            text = self.read(trunk_boundary.INSTANCE_CONFIG_DIR + "/pjsip.conf")
+            if text is None:
+                return {}
+            configs = [asterisk_conf.parse(text, trunk_boundary.INSTANCE_CONFIG_DIR + "/pjsip.conf")]
+            return dict((section.name, asterisk_conf.resolve_section(configs, section))
+                        for section in asterisk_conf.iter_sections(configs, type="endpoint"))
+        return self._cached("instance_endpoints", compute)
 
     # -- toll-fraud policy ---------------------------------------------------------------------
     def policy(self):

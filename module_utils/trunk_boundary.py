@@ -166,29 +166,49 @@ def loops_to_undo(sections, trunks, instance_sections=None):
     return undo
 
 
+def _aor_names(effective):
+    return [name.strip() for value in effective.get("aors") or () for name in value.split(",") if name.strip()]
+
+
+def instance_copy_options(trunk_effective, lines):
+    """Option lines of the boundary instance's copy of a trunk, from the trunk's copy_options:
+    sent from the instance's own transport, never taking a call in (no inbound auth, a context
+    that refuses), media through the instance."""
+    return [(key, value) for key, value in lines
+            if key not in ("transport", "context", "direct_media", "aors", "auth")] + [
+        ("transport", INSTANCE_TRANSPORT), ("context", INSTANCE_REFUSE_CONTEXT),
+        ("direct_media", "no"), ("aors", ",".join(_aor_names(trunk_effective)))]
+
+
+def instance_copy_drift(trunk_effective, copy_effective, instance_copy_effective):
+    """Keys on which the boundary instance's copy of a trunk (its pjsip.conf) no longer says what
+    the trunk says, as copy_drift() for the main Asterisk's copy; [] when it is current."""
+    expected = {}
+    for key, value in instance_copy_options(
+            trunk_effective, copy_options(trunk_effective, copy_effective, instance_copy_effective)):
+        expected.setdefault(key, []).append(value)
+    actual = dict((key, list(values)) for key, values in instance_copy_effective.items() if values)
+    return sorted(key for key in set(expected) | set(actual) if expected.get(key) != actual.get(key))
+
+
 def _instance_trunk(trunk, effective, lines, sections, transport_effective):
     """What the boundary instance holds for one trunk: the trunk's copy as the operator wrote it
     (sent from the instance's own transport, never taking calls in, through the operator's own
     outbound_proxy when the trunk has one) and the aors it dials."""
     # The carrier's calls never come in here: no inbound auth. The outbound auth the carrier
     # challenges for is copied on the host (asterisk_auth_copy), never through the plan.
-    options = [(key, value) for key, value in lines
-               if key not in ("transport", "context", "direct_media", "aors", "auth")]
     auths = [name.strip() for value in effective.get("outbound_auth") or () for name in value.split(",")
              if name.strip()]
-    aor_names = [name.strip() for value in effective.get("aors") or () for name in value.split(",")
-                 if name.strip()]
+    aor_names = _aor_names(effective)
     aors = dict((s["name"], s) for s in concrete(sections, "aor"))
     missing = [name for name in aor_names if name not in aors]
     if not aor_names or missing:
         raise BoundaryError("trunk %s: the boundary instance dials the trunk's aor, and %s" % (
             trunk["name"], "aor %s is not defined" % ", ".join(missing) if missing else "it has none"))
-    options += [("transport", INSTANCE_TRANSPORT), ("context", INSTANCE_REFUSE_CONTEXT),
-                ("direct_media", "no"), ("aors", ",".join(aor_names))]
     return {
         "name": trunk["name"],
         "endpoint": trunk["endpoint"],
-        "options": options,
+        "options": instance_copy_options(effective, lines),
         "auths": auths,
         "aors": [{"name": name, "options": [("type", "aor")] + [
             (key, value) for key in sorted(aors[name]["effective"]) if key != "type"

@@ -175,9 +175,10 @@ def test_no_demo_context(target, evidence):
 
 @control(id="VOIP-TF-007", severity="medium",
          title="Behind the trunk boundary, each trunk's copy says what the trunk says",
-         rationale="The looped INVITE is sent to the carrier by the trunk's copy voipguard-trunk-<name>; "
-                   "a trunk changed afterwards (by hand, or by a GUI's Apply Config) leaves the copy "
-                   "with the old options until the role runs again.",
+         rationale="The looped INVITE is sent to the carrier by the trunk's copy voipguard-trunk-<name>, "
+                   "or with the trunk boundary instance by the instance's copy of the trunk; a trunk "
+                   "changed afterwards (by hand, or by a GUI's Apply Config) leaves the copy with the "
+                   "old options until the role runs again.",
          impact="Calls to the carrier go out with the trunk's old options (codecs, caller ID, "
                 "from user), or fail when the copy is gone.",
          remediation={"role": "toll_fraud_guard", "tag": "toll_fraud_guard",

@@ -156,6 +156,22 @@ def test_the_audit_sees_calls_past_the_loop_gated(lab, lab_inventory, tmp_path):
                          "exit 1", BOUNDARY_CONFIG, "core waitfullybooted")
 
 
+def test_the_audit_reads_the_instances_copy_of_the_trunk_for_drift(lab, lab_inventory, tmp_path):
+    # VOIP-TF-007: with the instance, the copy that dials the carrier is the instance's.
+    control = audit_controls(lab_inventory, tmp_path / "current", "trunk_copies_are_current")["VOIP-TF-007"]
+    assert control["status"] == "pass", control
+    pbx, held = lab("pbx"), "/etc/voipguard-boundary/pjsip.conf"
+    pbx.check_output("cp -p %s %s.vgtest", held, held)
+    try:
+        # A hand edit of the instance's copy of the trunk (its first section [carrier], the endpoint).
+        pbx.check_output("sed -i '0,/^\\[carrier\\]$/s//&\\nfrom_user = 4930999/' %s", held)
+        control = audit_controls(lab_inventory, tmp_path / "edited", "trunk_copies_are_current")["VOIP-TF-007"]
+        assert control["status"] == "fail" and "boundary instance's copy" in str(control) \
+            and "from_user" in str(control), control
+    finally:
+        pbx.check_output("mv %s.vgtest %s", held, held)
+
+
 def test_a_second_run_with_the_instance_changes_nothing(lab_inventory):
     again = harden(lab_inventory, extra_vars=dict(INSTANCE, voipguard_full_run=True))
     assert again.returncode == 0, again.stdout[-3000:]

@@ -214,6 +214,28 @@ def test_the_operators_own_proxy_rides_with_the_instance_and_comes_back_when_it_
     assert [undo["proxy"] for undo in built["trunk_boundary_undo"]] == [sbc]
 
 
+def test_the_instances_copy_is_current_until_the_trunk_changes_and_names_what_changed():
+    """VOIP-TF-007 with the instance: the copy that really dials the carrier is the instance's."""
+    from ansible.module_utils.trunk_boundary import instance_copy_drift  # pylint: disable=import-outside-toplevel
+    operator = FIXTURE.replace("context=from-carrier\n", "context=from-carrier\nallow=ulaw\n"
+                               "outbound_proxy=sip:sbc.example.net\\;lr\n")
+    written = plan(sections(operator), CARRIER, instance_port=5070)
+    main_copy = render("pjsip_voipguard.conf.j2", toll_fraud_guard_boundary=written)
+    held = asterisk_config_info.describe([parse(render("boundary/pjsip.conf.j2", toll_fraud_guard_boundary=written),
+                                                "/etc/voipguard-boundary/pjsip.conf")])["sections"]
+    held = dict((s["name"], s["effective"]) for s in held if s.get("type") == "endpoint")["carrier"]
+    looped = operator.replace("outbound_proxy=sip:sbc.example.net\\;lr", "outbound_proxy=sip:carrier@127.0.0.1:5060\\;lr")
+    trunk, copy = _trunk_and_copy(looped, main_copy)
+    assert copy_drift(trunk, copy) == [] and instance_copy_drift(trunk, copy, held) == []
+    # The SBC is read from the instance's copy itself: current, not drift.
+    assert held["outbound_proxy"] == ["sip:sbc.example.net;lr"]
+    trunk, copy = _trunk_and_copy(looped.replace("allow=ulaw\n", "allow=alaw\nfrom_user=4930999\n"), main_copy)
+    assert instance_copy_drift(trunk, copy, held) == ["allow", "from_user"]
+    # An option lost from the instance's copy (edited by hand) is drift too.
+    trunk, copy = _trunk_and_copy(looped, main_copy)
+    assert instance_copy_drift(trunk, copy, dict(held, direct_media=["yes"])) == ["direct_media"]
+
+
 @pytest.mark.parametrize("change, message", [
     (lambda t: t.replace("aors=carrier\n", "aors=carrier-aor\n"), "aor carrier-aor is not defined"),
 ])
