@@ -45,9 +45,10 @@ INSTANCE_MAIN_ENDPOINT = "voipguard-main"
 INSTANCE_CONTEXT = "voipguard-boundary"
 INSTANCE_REFUSE_CONTEXT = "voipguard-boundary-refuse"
 INSTANCE_TRANSPORT = "voipguard-carriers"
-# A transport's options that the carriers see (NAT): carried to the instance's transport.
-_TRANSPORT_NAT_KEYS = ("external_media_address", "external_signaling_address",
-                       "external_signaling_port", "local_net")
+# A transport's options that the carriers see (NAT): carried to the instance's transport. Not
+# external_signaling_port: the instance's Contact must name its own port, or the carrier's BYE for
+# a call the instance placed would reach the main Asterisk, which knows no such dialog.
+_TRANSPORT_NAT_KEYS = ("external_media_address", "external_signaling_address", "local_net")
 # Endpoints voipguard defines itself: never phones, never guarded.
 OWN_ENDPOINT_PREFIX = "voipguard-"
 # Options of the trunk endpoint that the copy must not carry: the loop itself, and the group the

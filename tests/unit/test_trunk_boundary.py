@@ -244,6 +244,17 @@ def test_what_the_instance_cannot_carry_yet_stops_the_run_with_the_reason(change
         plan(sections(change(FIXTURE)), CARRIER, instance_port=5070)
 
 
+def test_behind_nat_the_instance_announces_the_public_address_with_its_own_port():
+    natted = FIXTURE.replace("[transport-udp]\ntype=transport\n",
+                             "[transport-udp]\ntype=transport\nexternal_signaling_address=203.0.113.5\n"
+                             "external_signaling_port=5060\nexternal_media_address=203.0.113.5\n"
+                             "local_net=198.51.100.0/24\n")
+    assert natted != FIXTURE
+    (held,) = plan(sections(natted), CARRIER, instance_port=5070)["instance"]["trunks"]
+    assert held["nat"] == [("external_media_address", "203.0.113.5"), ("external_signaling_address", "203.0.113.5"),
+                           ("local_net", "198.51.100.0/24")]
+
+
 def test_the_instance_port_must_not_be_the_pbxs_own():
     with pytest.raises(BoundaryError, match="port 5060 is the PBX's own SIP port"):
         plan(sections(FIXTURE), CARRIER, instance_port=5060)
