@@ -39,8 +39,9 @@ def boundary_instance(lab, lab_inventory):
     afterwards the operator's pjsip.conf is put back and the instance switched off."""
     pbx = lab("pbx")
     pbx.check_output("cp -p %s %s.vgtest", PJSIP, PJSIP)
-    # The proxy's ';' escaped for pjsip.conf, and its backslash for sed: a command of constants.
-    pbx.check_output("sed -i 's/^aors = carrier$/&\\noutbound_auth = %s\\noutbound_proxy = %s/' %s"
+    # As an operator would: the trunk's outbound_proxy line (the loop's, after a run) now names the
+    # SBC. The proxy's ';' escaped for pjsip.conf, and its backslash for sed: a command of constants.
+    pbx.check_output("sed -i '/^outbound_proxy = /d; s/^aors = carrier$/&\\noutbound_auth = %s\\noutbound_proxy = %s/' %s"
                      % (TRUNK_AUTH, TRUNK_PROXY.replace(";", "\\\\;"), PJSIP))
     pbx.check_output(
         "printf '%%s\\n' '' '[%s]' 'type = auth' "
