@@ -190,6 +190,8 @@ WRONG_VARIABLES = [
     ({"toll_fraud_guard_boundary_rtp_ports": [20000, 10000], "voipguard_trunk_boundary_port": 70000},
      ["toll_fraud_guard_boundary_rtp_ports: the first port 20000 is above the last 10000",
       "voipguard_trunk_boundary_port: 70000 is not a port"]),
+    ({"voipguard_trunk_boundary_instance": True, "toll_fraud_guard_trunk_boundary_enabled": False},
+     "voipguard_trunk_boundary_instance needs toll_fraud_guard_enabled and"),
     ({"toll_fraud_guard_alert_urls": ["slak://T0KEN/B1/C2"]},
      "toll_fraud_guard_alert_urls[0]: Apprise cannot send to this slak:// URL"),
     ({"voipguard_converged_max_age": "1d"}, "voipguard_converged_max_age: '1d' is not a number of seconds"),
