@@ -336,11 +336,13 @@ class HostContext:
                 continue
             if trunk_boundary.is_instance_proxy(asterisk_conf.last_value(endpoints[name], "outbound_proxy")):
                 held = self.instance_endpoints().get(endpoint)
-                keys = None if held is None else trunk_boundary.instance_copy_drift(trunk, endpoints[name], held)
-                if keys is None or keys:
-                    drift[endpoint] = "changed since the boundary instance's copy (%s) was written: %s" % (
-                        trunk_boundary.INSTANCE_CONFIG_DIR + "/pjsip.conf",
-                        ", ".join(keys) if keys else "it holds no copy of it")
+                where = trunk_boundary.INSTANCE_CONFIG_DIR + "/pjsip.conf"
+                keys = [] if held is None else trunk_boundary.instance_copy_drift(trunk, endpoints[name], held)
+                if held is None:
+                    drift[endpoint] = "the boundary instance's copy is missing from %s: calls to it fail" % where
+                elif keys:
+                    drift[endpoint] = "changed since the boundary instance's copy in %s was written: %s" % (
+                        where, ", ".join(keys))
         return drift
 
     def instance_endpoints(self):

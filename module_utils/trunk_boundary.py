@@ -132,19 +132,25 @@ def copy_options(trunk_effective, previous_copy_effective=None, previous_instanc
     return lines
 
 
+def _keys_differing(lines, effective):
+    """Keys whose values in the written option lines and in the effective options differ, sorted."""
+    expected = {}
+    for key, value in lines:
+        expected.setdefault(key, []).append(value)
+    actual = dict((key, list(values)) for key, values in effective.items() if values)
+    return sorted(key for key in set(expected) | set(actual) if expected.get(key) != actual.get(key))
+
+
 def copy_drift(trunk_effective, copy_effective):
     """Keys on which the trunk's copy no longer says what the trunk says: the trunk was changed
     (by hand, or by a GUI's Apply Config) after the role wrote the copy, so calls to the carrier
     still go out with the old options. Sorted; [] when the copy is current."""
-    expected = {}
-    for key, value in copy_options(trunk_effective, copy_effective):
-        expected.setdefault(key, []).append(value)
+    lines = copy_options(trunk_effective, copy_effective)
     # With the boundary instance the copy's proxy is the instance, by design.
     own_proxy = last_value(copy_effective, "outbound_proxy", "")
     if is_instance_proxy(own_proxy):
-        expected["outbound_proxy"] = [own_proxy]
-    actual = dict((key, list(values)) for key, values in copy_effective.items() if values)
-    return sorted(key for key in set(expected) | set(actual) if expected.get(key) != actual.get(key))
+        lines = [(key, value) for key, value in lines if key != "outbound_proxy"] + [("outbound_proxy", own_proxy)]
+    return _keys_differing(lines, copy_effective)
 
 
 def loops_to_undo(sections, trunks, instance_sections=None):
@@ -167,8 +173,9 @@ def loops_to_undo(sections, trunks, instance_sections=None):
     return undo
 
 
-def _aor_names(effective):
-    return [name.strip() for value in effective.get("aors") or () for name in value.split(",") if name.strip()]
+def _names(effective, key):
+    """The names a comma-separated option lists (aors, outbound_auth), over all its lines."""
+    return [name.strip() for value in effective.get(key) or () for name in value.split(",") if name.strip()]
 
 
 def instance_copy_options(trunk_effective, lines):
@@ -178,18 +185,15 @@ def instance_copy_options(trunk_effective, lines):
     return [(key, value) for key, value in lines
             if key not in ("transport", "context", "direct_media", "aors", "auth")] + [
         ("transport", INSTANCE_TRANSPORT), ("context", INSTANCE_REFUSE_CONTEXT),
-        ("direct_media", "no"), ("aors", ",".join(_aor_names(trunk_effective)))]
+        ("direct_media", "no"), ("aors", ",".join(_names(trunk_effective, "aors")))]
 
 
 def instance_copy_drift(trunk_effective, copy_effective, instance_copy_effective):
     """Keys on which the boundary instance's copy of a trunk (its pjsip.conf) no longer says what
     the trunk says, as copy_drift() for the main Asterisk's copy; [] when it is current."""
-    expected = {}
-    for key, value in instance_copy_options(
-            trunk_effective, copy_options(trunk_effective, copy_effective, instance_copy_effective)):
-        expected.setdefault(key, []).append(value)
-    actual = dict((key, list(values)) for key, values in instance_copy_effective.items() if values)
-    return sorted(key for key in set(expected) | set(actual) if expected.get(key) != actual.get(key))
+    return _keys_differing(instance_copy_options(
+        trunk_effective, copy_options(trunk_effective, copy_effective, instance_copy_effective)),
+        instance_copy_effective)
 
 
 def _instance_trunk(trunk, effective, lines, sections, transport_effective):
@@ -198,9 +202,8 @@ def _instance_trunk(trunk, effective, lines, sections, transport_effective):
     outbound_proxy when the trunk has one) and the aors it dials."""
     # The carrier's calls never come in here: no inbound auth. The outbound auth the carrier
     # challenges for is copied on the host (asterisk_auth_copy), never through the plan.
-    auths = [name.strip() for value in effective.get("outbound_auth") or () for name in value.split(",")
-             if name.strip()]
-    aor_names = _aor_names(effective)
+    auths = _names(effective, "outbound_auth")
+    aor_names = _names(effective, "aors")
     aors = dict((s["name"], s) for s in concrete(sections, "aor"))
     missing = [name for name in aor_names if name not in aors]
     if not aor_names or missing:
