@@ -111,10 +111,14 @@ boundary_instance:
     - Where toll_fraud_guard's trunk boundary instance lives on this host (its user and
       configuration directory) and whether an earlier run set it up (I(present), its asterisk.conf
       exists), whether or not it is wanted now.
+    - Whether it holds the trunks now (I(live)) - its daemon runs and its unit is enabled, as a run
+      that switched it on leaves it (one that switches it off disables the unit at once, the daemon
+      stopping only once its calls have ended). nftables_firewall closes the carriers to the main
+      Asterisk only then.
   returned: always
   type: dict
   version_added: 0.3.0
-  sample: {user: voipguard-boundary, config_dir: /etc/voipguard-boundary, present: false}
+  sample: {user: voipguard-boundary, config_dir: /etc/voipguard-boundary, present: false, live: false}
 packages_probed:
   description: The I(packages) dpkg answered for (all of them, or none when the host has no dpkg).
   returned: always
@@ -133,9 +137,10 @@ import os
 import pwd
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.pbx_distribution import (asterisk_run_user, describe, detect, firewall_trust_missing,
-                                                   freepbx_firewall, include_files, package_states)
-from ansible.module_utils.trunk_boundary import INSTANCE_CONFIG_DIR, INSTANCE_USER
+from ansible.module_utils.pbx_distribution import (asterisk_run_user, boundary_instance_running, describe, detect,
+                                                   firewall_trust_missing, freepbx_firewall, include_files,
+                                                   package_states)
+from ansible.module_utils.trunk_boundary import INSTANCE_CONFIG_DIR, INSTANCE_UNIT, INSTANCE_USER
 from ansible.module_utils.voipguard_files import read_or_none
 
 
@@ -168,12 +173,15 @@ def main():
             module.fail_json(msg="fwconsole firewall list trusted failed: %s" % (err or out).strip())
         firewall["trust_missing"] = firewall_trust_missing(module.params["firewall_trusted"], out)
     probed, installed = package_states(module, module.params["packages"])
+    processes = asterisk_processes()
     module.exit_json(changed=False, distribution=distribution, description=describe(distribution),
                      include_files=include_files(config_dir, distribution), firewall=firewall,
                      config_dir=config_dir, packages_probed=probed, packages_installed=installed,
-                     asterisk_user=asterisk_run_user(asterisk_processes()),
+                     asterisk_user=asterisk_run_user(processes),
                      boundary_instance=dict(user=INSTANCE_USER, config_dir=INSTANCE_CONFIG_DIR,
-                                            present=os.path.exists(os.path.join(INSTANCE_CONFIG_DIR, "asterisk.conf"))))
+                                            present=os.path.exists(os.path.join(INSTANCE_CONFIG_DIR, "asterisk.conf")),
+                                            live=boundary_instance_running(processes)
+                                            and unit_enabled(module, INSTANCE_UNIT)))
 
 
 def asterisk_processes(proc="/proc"):
@@ -196,6 +204,12 @@ def asterisk_processes(proc="/proc"):
         except KeyError:
             found.append((str(uid), argv0, args))
     return found
+
+
+def unit_enabled(module, unit):
+    """Whether systemd starts the unit at boot (is-enabled exits 0); False without systemctl."""
+    systemctl = module.get_bin_path("systemctl")
+    return systemctl is not None and module.run_command([systemctl, "is-enabled", "--quiet", unit])[0] == 0
 
 
 def command_output(module, argv):

@@ -131,6 +131,16 @@ def asterisk_run_user(processes):
     return users[0] if users else ""
 
 
+def boundary_instance_running(processes):
+    """Whether toll_fraud_guard's trunk boundary instance runs: a daemon (not a remote console) started
+    with its asterisk.conf, among (user, argv0, command line) of the asterisk processes."""
+    for process in processes:
+        user, argv0, args = (tuple(process) + ("",))[:3]
+        if os.path.basename((argv0 or "").strip()) != REMOTE_CONSOLE_ARGV0 and BOUNDARY_INSTANCE_CONFIG in (args or ""):
+            return True
+    return False
+
+
 # FreePBX's AMI user: AMPMGRUSER in /etc/amportal.conf (older installs, and FreePBX writes it back
 # there), else in [globals] of extensions_additional.conf, which FreePBX generates from its
 # settings; "admin" is FreePBX's default (framework amp_conf/astetc/manager.conf).

@@ -41,6 +41,7 @@ COPY_PREFIX = "voipguard-trunk-"
 # arrive as, and its contexts.
 INSTANCE_USER = "voipguard-boundary"
 INSTANCE_CONFIG_DIR = "/etc/voipguard-boundary"
+INSTANCE_UNIT = "voipguard-boundary.service"
 INSTANCE_MAIN_ENDPOINT = "voipguard-main"
 INSTANCE_CONTEXT = "voipguard-boundary"
 INSTANCE_REFUSE_CONTEXT = "voipguard-boundary-refuse"

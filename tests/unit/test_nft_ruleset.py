@@ -124,7 +124,7 @@ def test_audit_reads_the_limits_without_the_flood_ban(tmp_path):
 def boundary_ruleset(**overrides):
     # nft resolves a user name when it loads the rule: this machine's root stands in for asterisk.
     variables = dict(voipguard_trunk_boundary_instance=True, voipguard_trunk_boundary_port=5070,
-                     nftables_firewall_asterisk_user="root")
+                     nftables_firewall_asterisk_user="root", nftables_firewall_boundary_output=True)
     variables.update(overrides)
     return render(**variables)
 
@@ -146,6 +146,15 @@ def test_the_boundary_port_is_open_to_the_trunks_only():
     ruleset = boundary_ruleset(voipguard_trunk_boundary_port=5099)
     assert "udp dport 5099 jump boundary_from" in chain(ruleset, "input")
     assert chain(ruleset, "boundary_from")[-1].startswith("counter drop")
+
+
+def test_until_the_instance_holds_the_trunks_its_port_is_guarded_but_the_carriers_stay_open(tmp_path):
+    # The run that first switches the instance on: the main Asterisk's copies still dial the
+    # carriers until toll_fraud_guard has them forward to the instance; the chain comes after.
+    ruleset = boundary_ruleset(nftables_firewall_boundary_output=False)
+    nft_check(tmp_path, ruleset)
+    assert "chain output" not in ruleset
+    assert "udp dport 5070 jump boundary_from" in chain(ruleset, "input")
 
 
 def test_without_the_instance_there_is_no_output_chain():

@@ -7,7 +7,7 @@ import subprocess
 import pytest
 
 import pbx_distribution_info
-from ansible.module_utils.pbx_distribution import (amendment_file, asterisk_run_user, describe, detect,
+from ansible.module_utils.pbx_distribution import (amendment_file, asterisk_run_user, boundary_instance_running, describe, detect,
                                                    dpkg_installed, firewall_trust_missing, freepbx_firewall,
                                                    gui_ami_user, gui_regenerates, gui_secret_fix, is_generated,
                                                    package_states)
@@ -158,6 +158,20 @@ def test_the_run_user_is_the_daemons_and_root_when_any_daemon_runs_as_root(proce
     assert asterisk_run_user(processes) == user
 
 
+@pytest.mark.parametrize("processes, running", [
+    ([("voipguard-boundary", "/usr/sbin/asterisk", "/usr/sbin/asterisk -f -C /etc/voipguard-boundary/asterisk.conf"),
+      ("asterisk", "/usr/sbin/asterisk", "/usr/sbin/asterisk -g -f -p -U asterisk")], True),
+    # The main Asterisk alone, or a console attached to the instance (asterisk -C ... -rx renames
+    # itself rasterisk), is no instance holding the trunks.
+    ([("asterisk", "/usr/sbin/asterisk", "/usr/sbin/asterisk -g -f -p -U asterisk")], False),
+    ([("root", "rasterisk", "rasterisk -C /etc/voipguard-boundary/asterisk.conf -rx core show uptime")], False),
+    ([("asterisk", "/usr/sbin/asterisk")], False),
+    ([], False),
+])
+def test_the_boundary_instance_runs_when_a_daemon_has_its_configuration(processes, running):
+    assert boundary_instance_running(processes) is running
+
+
 
 
 class CommandRunner:
@@ -194,6 +208,16 @@ def test_the_module_says_where_the_boundary_instance_lives_whether_or_not_a_run_
     monkeypatch.setattr(pbx_distribution_info, "INSTANCE_CONFIG_DIR", str(tmp_path))
     result = run_module(pbx_distribution_info, {"config_dir": str(tmp_path)})
     assert result["boundary_instance"] == {"user": trunk_boundary.INSTANCE_USER, "config_dir": str(tmp_path),
-                                           "present": True}
+                                           "present": True, "live": False}
     monkeypatch.setattr(pbx_distribution_info, "INSTANCE_CONFIG_DIR", str(tmp_path / "none"))
     assert run_module(pbx_distribution_info, {"config_dir": str(tmp_path)})["boundary_instance"]["present"] is False
+
+
+def test_an_instance_whose_unit_is_not_enabled_is_not_live(tmp_path, monkeypatch):
+    """A run that switches the instance off disables its unit at once; the daemon may run on until
+    its calls end. Its process alone does not make it live (this machine has no such unit enabled:
+    the real systemctl, when there is one, says so; the lab proves the live case)."""
+    from tests.module_runner import run_module
+    monkeypatch.setattr(pbx_distribution_info, "asterisk_processes", lambda: [
+        ("voipguard-boundary", "/usr/sbin/asterisk", "/usr/sbin/asterisk -f -C /etc/voipguard-boundary/asterisk.conf")])
+    assert run_module(pbx_distribution_info, {"config_dir": str(tmp_path)})["boundary_instance"]["live"] is False
