@@ -267,6 +267,10 @@ def test_a_failed_run_puts_the_instance_back_as_it_held_the_trunks(lab, lab_inve
         returncode, output = run_that_fails_after_the_guard(pbx, lab_inventory)
         assert returncode != 0 and "Every file it had changed was put back" in output, output[-3000:]
         assert "Let the boundary instance hold the trunks again" in output
+        # Not vacuous: the instance's copy was rewritten in this run before it failed. (The CI of
+        # 27de701 showed the first role's reload failing before the guard ran: this fails until
+        # the test makes a run fail after the guard's step.)
+        assert "TASK [toll_fraud_guard : Reload the boundary instance when its configuration changed]" in output
         assert pbx.check_output(BOUNDARY_FILES) == before
         assert pbx.service("voipguard-boundary").is_running and pbx.service("voipguard-boundary").is_enabled
         held = pbx.check_output("asterisk -C %s -rx %s", BOUNDARY_CONFIG, "pjsip show endpoint carrier")
