@@ -6,6 +6,7 @@ own copy of the inventory with --ansible-inventory; run alone, the lab inventory
 """
 import json
 import os
+import re
 import shlex
 import subprocess
 import sys
@@ -142,8 +143,17 @@ def lift_bans(pbx):
             "for family in v4 v6; do nft flush set inet voipguard sip_flooders_$family 2>/dev/null; done; true")
 
 
-def reset_guard_state(pbx):
-    """Forgets the toll-fraud guard's counters, reservations and spend (AstDB family voipguard)."""
+def reset_guard_state(pbx, settle_seconds=10):
+    """Forgets the toll-fraud guard's counters, reservations and spend (AstDB family voipguard).
+    First waits (a while, not forever) for the calls of earlier tests to be gone: a call still
+    hanging up settles its reservation in its hangup handler, and settled into the fresh state it
+    would leave a phone more budget than the test gave it (a time-limit row once saw 37 s, not 33)."""
+    deadline = time.monotonic() + settle_seconds
+    while time.monotonic() < deadline:
+        counted = pbx.check_output("asterisk -rx 'core show channels count'")
+        if re.search(r"^0 active channels", counted, re.M):
+            break
+        time.sleep(0.2)
     pbx.check_output("asterisk -rx 'database deltree voipguard'")
 
 

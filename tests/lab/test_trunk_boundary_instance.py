@@ -82,35 +82,46 @@ def firewall_before_the_guard(pbx, carrier, lab_inventory):
     return types.SimpleNamespace(table=pbx.check_output("nft list table inet voipguard"), reached=reached, number=number)
 
 
-# A run that fails after the guard's step, as test_live_state.py makes one: the first role's reload
-# of pjsip.conf (opened for 1001 here), judged with the handlers at the end of the run, is
-# "rejected" - a NOTICE every PJSIP reload logs is declared an error - and the rescue puts back
-# every file.
-REJECTED_RELOAD = {"asterisk_hardening_reload_error_regex": "Type 'system' is not reloadable|ERROR\\["}
+# A run that fails after the guard's step: the operator's pjsip.conf holds an object Asterisk
+# refuses on every PJSIP reload (loaded beforehand, so the first role has nothing to reload); the
+# first reload of the run is then the guard's, judged with the handlers at the end of the run, and
+# the rescue puts back every file. (An error the first role would judge fails before the guard.)
+UNLOADABLE = "[vgtest-unloadable]\\ntype = identify\\nendpoint = carrier\\nno_such_option = yes\\n"
 BOUNDARY_FILES = "find /etc/voipguard-boundary -type f -exec sha256sum {} + | sort"
+# A lab where the instance never ran has no such directory; one switched off keeps its configuration.
+BOUNDARY_FILES_OR_NONE = "test ! -d /etc/voipguard-boundary || " + BOUNDARY_FILES
+ANSI = re.compile(r"\x1b\[[0-9;]*m")
+GUARD_RELOAD_FAILED = 'The run failed at "Toll fraud guard reload pjsip"'
 
 
 def run_that_fails_after_the_guard(pbx, lab_inventory):
-    pbx.check_output("printf '\\n[1001](+type=endpoint)\\nallow_unauthenticated_options = yes\\n' >> %s "
-                     "&& asterisk -rx 'module reload res_pjsip.so'" % PJSIP)
-    failed = harden(lab_inventory, extra_vars=dict(INSTANCE, **REJECTED_RELOAD))
+    pbx.check_output("cp -p %s %s.unloadable && printf '\\n%s' >> %s && asterisk -rx 'module reload res_pjsip.so'"
+                     % (PJSIP, PJSIP, UNLOADABLE, PJSIP))
+    try:
+        failed = harden(lab_inventory, extra_vars=INSTANCE)
+    finally:
+        pbx.check_output("mv %s.unloadable %s && asterisk -rx 'module reload res_pjsip.so'", PJSIP, PJSIP)
     return failed.returncode, failed.stdout + failed.stderr
 
 
 def failed_first_switch_on(pbx, carrier, lab_inventory):
     """The run that first switches the instance on, failing after the guard started it."""
+    since = pbx.check_output("date +%s")
+    before = pbx.check_output(BOUNDARY_FILES_OR_NONE)
     returncode, output = run_that_fails_after_the_guard(pbx, lab_inventory)
     for _ in range(20):  # "core stop when convenient": at once, with no call in progress
         if pbx.run("systemctl is-active --quiet voipguard-boundary").rc != 0:
             break
         time.sleep(0.5)
     number, reached = national_call_on_the_trunk(pbx, carrier)
+    # systemd forgets a stopped, disabled unit's timestamps: its journal says whether it ran.
+    starts = pbx.run("journalctl -u voipguard-boundary --since @%s --no-pager -q -g 'Started '", since).stdout
     return types.SimpleNamespace(
-        returncode=returncode, output=output, number=number, reached=reached,
-        started=pbx.check_output("systemctl show -p ActiveEnterTimestamp --value voipguard-boundary"),
+        returncode=returncode, output=output, number=number, reached=reached, started=starts,
         active=pbx.run("systemctl is-active voipguard-boundary").stdout.strip(),
         enabled=pbx.run("systemctl is-enabled voipguard-boundary").stdout.strip(),
-        config_left=pbx.file("/etc/voipguard-boundary").exists)
+        files_put_back=pbx.check_output(BOUNDARY_FILES_OR_NONE) == before,
+        credentials_left=pbx.file("/etc/voipguard-boundary/pjsip_auths.conf").exists)
 
 
 def invites_dropped(pbx):
@@ -133,15 +144,18 @@ def test_the_carriers_stay_open_to_the_main_asterisk_until_the_instance_holds_th
 
 def test_a_failed_run_that_first_switched_the_instance_on_leaves_none(boundary_instance):
     """The rescue puts the instance back as the run found it - none: the instance this run started
-    stops, its unit no longer starts at boot, its configuration (with the trunks' credentials) is
-    gone, and the main Asterisk's restored copies of the trunks dial the carrier again."""
+    stops, its unit no longer starts at boot, its configuration is as before the run (none on a
+    host that never ran it) with no copy of the trunks' credentials, and the main Asterisk's
+    restored copies of the trunks dial the carrier again."""
     failed = boundary_instance.failed_switch_on
     if failed is None:
         pytest.skip("the instance already held the trunks when the module began (VOIPGUARD_LAB_BOUNDARY_INSTANCE)")
     assert failed.returncode != 0 and "Every file it had changed was put back" in failed.output, failed.output[-3000:]
+    assert GUARD_RELOAD_FAILED in failed.output, failed.output[-3000:]
     assert failed.started, "the failed run never started the instance: nothing was put back"
     assert "Stop a boundary instance this run started" in failed.output
-    assert (failed.active, failed.enabled, failed.config_left) == ("inactive", "disabled", False)
+    assert (failed.active, failed.enabled) == ("inactive", "disabled")
+    assert failed.files_put_back and not failed.credentials_left
     assert failed.reached == [failed.number]
 
 
@@ -266,11 +280,10 @@ def test_a_failed_run_puts_the_instance_back_as_it_held_the_trunks(lab, lab_inve
         pbx.check_output("sed -i 's/^aors = carrier$/&\\nfrom_user = 4930555/' %s", PJSIP)
         returncode, output = run_that_fails_after_the_guard(pbx, lab_inventory)
         assert returncode != 0 and "Every file it had changed was put back" in output, output[-3000:]
-        assert "Let the boundary instance hold the trunks again" in output
-        # Not vacuous: the instance's copy was rewritten in this run before it failed. (The CI of
-        # 27de701 showed the first role's reload failing before the guard ran: this fails until
-        # the test makes a run fail after the guard's step.)
-        assert "TASK [toll_fraud_guard : Reload the boundary instance when its configuration changed]" in output
+        assert GUARD_RELOAD_FAILED in output and "Let the boundary instance hold the trunks again" in output
+        # Not vacuous: the instance ran its rewritten copy in this run before it failed.
+        assert re.search(r"TASK \[toll_fraud_guard : Reload the boundary instance when its configuration changed\]"
+                         r" \**\s+changed:", ANSI.sub("", output)), output[-3000:]
         assert pbx.check_output(BOUNDARY_FILES) == before
         assert pbx.service("voipguard-boundary").is_running and pbx.service("voipguard-boundary").is_enabled
         held = pbx.check_output("asterisk -C %s -rx %s", BOUNDARY_CONFIG, "pjsip show endpoint carrier")
