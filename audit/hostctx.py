@@ -316,6 +316,22 @@ class HostContext:
             return reasons, evidence
         return self._cached("past_the_loop", compute)
 
+    def trunk_in_dialog_invites(self):
+        """{trunk endpoint: reasons} for each trunk whose running endpoint would send its carrier an
+        INVITE in an inbound call (trunk_boundary.in_dialog_invites), None when the firewall drops
+        no INVITE of the main Asterisk (without the boundary instance such INVITEs reach the carrier)."""
+        def compute():
+            _, seen = self.past_the_loop()
+            if not seen["output chain INVITE drops"]:
+                return None
+            found = {}
+            for endpoint in sorted(self.trunk_endpoints()):
+                shown = self.live_parameters("pjsip show endpoint %s" % endpoint)
+                found[endpoint] = (["the running Asterisk does not show it"] if not shown
+                                   else trunk_boundary.in_dialog_invites(shown))
+            return found
+        return self._cached("trunk_in_dialog_invites", compute)
+
     def trunk_copy_drift(self):
         """{trunk endpoint: reason} for each looped trunk whose copy (the endpoint that really dials
         the carrier) is missing from the running Asterisk or no longer says what the trunk says."""

@@ -31,7 +31,7 @@ __metaclass__ = type
 
 import re
 
-from ansible.module_utils.asterisk_conf import last_value
+from ansible.module_utils.asterisk_conf import ast_true, last_value
 from ansible.module_utils.pjsip_sections import concrete
 
 EGRESS_ENDPOINT = "voipguard-egress"
@@ -133,6 +133,39 @@ def copy_options(trunk_effective, previous_copy_effective=None, previous_instanc
     return lines
 
 
+# With the boundary instance the firewall drops every INVITE the main Asterisk sends to a carrier,
+# in-dialog ones too: the kernel refuses the send, the re-INVITE fails at once, and the call goes on
+# without what it asked for (a hold passed through leaves the caller in silence, a switch to T.38
+# fails the fax). So in a carrier's inbound call the main Asterisk must send none: the trunk
+# endpoint (and its copies, so that they stay equal to it) gets media anchored here (no
+# direct-media re-INVITE), hold played here (none passed through) and no connected-line update (a
+# re-INVITE where the carrier does not allow UPDATE). T.38 is not switched off silently: the run
+# stops instead.
+IN_DIALOG_INVITES_OFF = (("direct_media", "no"), ("moh_passthrough", "no"), ("send_connected_line", "no"))
+
+
+def without_in_dialog_invites(trunk_effective):
+    """The trunk's effective options as the main Asterisk runs them with the boundary instance:
+    the options of IN_DIALOG_INVITES_OFF set to their value (pjsip_voipguard.conf adds them to the
+    trunk endpoint), whatever the operator wrote."""
+    effective = dict(trunk_effective)
+    effective.update((key, [value]) for key, value in IN_DIALOG_INVITES_OFF)
+    return effective
+
+
+def in_dialog_invites(shown):
+    """Why the main Asterisk would send a carrier an INVITE in the carrier's inbound call, from the
+    trunk endpoint's options as the running Asterisk shows them ({option: value}): [] when it
+    sends none. An option it does not show counts as a reason: not understood, not waved through."""
+    reasons = []
+    for key, wanted in IN_DIALOG_INVITES_OFF + (("t38_udptl", "no"),):
+        if key not in shown:
+            reasons.append("%s not shown" % key)
+        elif ast_true(shown[key]) != ast_true(wanted):
+            reasons.append("%s is %s" % (key, shown[key]))
+    return reasons
+
+
 def _keys_differing(lines, effective):
     """Keys whose values in the written option lines and in the effective options differ, sorted."""
     expected = {}
@@ -146,9 +179,12 @@ def copy_drift(trunk_effective, copy_effective):
     """Keys on which the trunk's copy no longer says what the trunk says: the trunk was changed
     (by hand, or by a GUI's Apply Config) after the role wrote the copy, so calls to the carrier
     still go out with the old options. Sorted; [] when the copy is current."""
-    lines = copy_options(trunk_effective, copy_effective)
-    # With the boundary instance the copy's proxy is the instance, by design.
+    # With the boundary instance the copy's proxy is the instance, by design, and it sends no
+    # in-dialog INVITE, as the trunk.
     own_proxy = last_value(copy_effective, "outbound_proxy", "")
+    if is_instance_proxy(own_proxy):
+        trunk_effective = without_in_dialog_invites(trunk_effective)
+    lines = copy_options(trunk_effective, copy_effective)
     if is_instance_proxy(own_proxy):
         lines = [(key, value) for key, value in lines if key != "outbound_proxy"] + [("outbound_proxy", own_proxy)]
     return _keys_differing(lines, copy_effective)
@@ -192,6 +228,7 @@ def instance_copy_options(trunk_effective, lines):
 def instance_copy_drift(trunk_effective, copy_effective, instance_copy_effective):
     """Keys on which the boundary instance's copy of a trunk (its pjsip.conf) no longer says what
     the trunk says, as copy_drift() for the main Asterisk's copy; [] when it is current."""
+    trunk_effective = without_in_dialog_invites(trunk_effective)
     return _keys_differing(instance_copy_options(
         trunk_effective, copy_options(trunk_effective, copy_effective, instance_copy_effective)),
         instance_copy_effective)
@@ -232,7 +269,8 @@ def plan(sections, trunks, instance_port=None, instance_sections=None):
     instance_sections: the boundary instance's pjsip.conf as an earlier run wrote it ([] for none),
     where the operator's own outbound_proxy of a trunk is kept while the copy forwards to it.
     Returns {"egress": {"endpoint", "context", "matches": ["host:port"]},
-             "trunks": [{"name", "endpoint", "file", "proxy", "copy_endpoint", "copy_options"}],
+             "trunks": [{"name", "endpoint", "file", "proxy", "copy_endpoint", "copy_options",
+                         "in_dialog_off": [(key, value)], empty without the instance}],
              "instance": None, or {"user", "config_dir", "port", "main_endpoint", "context", "refuse_context",
                                    "transport", "main_matches": ["host:port"],
                                    "trunks": [{"name", "endpoint", "options", "auths", "aors", "nat"}]}}.
@@ -282,6 +320,16 @@ def plan(sections, trunks, instance_port=None, instance_sections=None):
         match = "%s:%d" % (host, port)
         if match not in result["egress"]["matches"]:
             result["egress"]["matches"].append(match)
+        in_dialog_off = []
+        if instance_port:
+            if ast_true(last_value(effective, "t38_udptl", "no")):
+                raise BoundaryError(
+                    "trunk %s has t38_udptl = yes: with the boundary instance the main Asterisk may send "
+                    "the carrier no INVITE, and the T.38 re-INVITE of an inbound fax would be dropped, "
+                    "failing the fax; set t38_udptl = no on the trunk, or leave "
+                    "voipguard_trunk_boundary_instance off" % name)
+            effective = without_in_dialog_invites(effective)
+            in_dialog_off = list(IN_DIALOG_INVITES_OFF)
         lines = copy_options(effective, (previous.get(endpoint) or {}).get("effective"),
                              (instance_previous.get(endpoint) or {}).get("effective"))
         if instance_port:
@@ -297,6 +345,8 @@ def plan(sections, trunks, instance_port=None, instance_sections=None):
             "proxy": loop_proxy(endpoint, host, port),
             "copy_endpoint": COPY_PREFIX + endpoint,
             "copy_options": lines,
+            # Added to the trunk endpoint itself ([endpoint](+type=endpoint)), with the instance.
+            "in_dialog_off": in_dialog_off,
         })
     if instance_port:
         if instance_port in [int(m.rsplit(":", 1)[1]) for m in result["egress"]["matches"]]:

@@ -214,3 +214,27 @@ def test_calls_past_the_loop_are_gated(target, evidence):
         evidence.add(command="live PBX", key=key, value=value if value is not None else "(no answer)")
     if reasons:
         fail("; ".join(reasons))
+
+
+@control(id="VOIP-TF-009", severity="medium",
+         title="With the trunk boundary instance, a carrier's inbound calls get no INVITE from the main Asterisk",
+         rationale="The firewall drops every INVITE the main Asterisk sends to a carrier, in-dialog ones "
+                   "too. Direct media, hold passed through, connected-line updates and T.38 on a trunk "
+                   "each make the main Asterisk re-INVITE the carrier in its inbound calls.",
+         impact="What the re-INVITE asks for fails: a caller put on hold hears silence, an inbound "
+                "T.38 fax fails.",
+         remediation={"role": "toll_fraud_guard", "tag": "toll_fraud_endpoints",
+                      "variable": "voipguard_trunk_boundary_instance"},
+         references=REFS + ["module_utils/trunk_boundary.py"])
+def test_inbound_calls_get_no_dropped_invite(target, evidence):
+    if not target.trunk_endpoints():
+        not_applicable("no trunk in voipguard_trunks")
+    found = target.trunk_in_dialog_invites()
+    if found is None:
+        not_applicable("the firewall drops no INVITE of the main Asterisk (no boundary instance)")
+    for endpoint, reasons in sorted(found.items()):
+        evidence.add(command="pjsip show endpoint %s" % endpoint, key="trunk %s" % endpoint,
+                     value="; ".join(reasons) or "sends the carrier no in-dialog INVITE")
+    failing = ["trunk %s: %s" % (endpoint, ", ".join(reasons)) for endpoint, reasons in sorted(found.items()) if reasons]
+    if failing:
+        fail("; ".join(failing))

@@ -227,6 +227,33 @@ def test_an_inbound_call_still_reaches_the_pbx_and_its_outbound_call_the_carrier
     assert [r["dst"] for r in carrier_records(carrier)[recorded:] if r["dst"] != "s"] == [unique_number]
 
 
+def test_a_carriers_inbound_call_gets_no_invite_the_firewall_would_drop(lab, inbound_disa, unique_number):
+    """The firewall drops every INVITE the main Asterisk sends to a carrier, in-dialog ones too
+    (the kernel refuses the send, so the re-INVITE fails at once and the call goes on without what
+    it asked for). Here the operator has direct_media = yes on the trunk (pjsip's default) and an
+    inbound call is bridged back out to the carrier (DISA): Asterisk would re-INVITE both legs to
+    send their media to each other - one INVITE dropped, seen by hand before the guard's additions.
+    With them the trunk sends the carrier none."""
+    pbx, carrier = lab("pbx"), lab("carrier")
+    pbx.check_output("cp -p %s /root/pjsip.conf.in-dialog", PJSIP)
+    try:
+        pbx.check_output("sed -i 's/^aors = carrier$/&\\ndirect_media = yes/' %s "
+                         "&& asterisk -rx 'module reload res_pjsip.so'", PJSIP)
+        assert "direct_media = yes" in pbx.file(PJSIP).content_string
+        reset_guard_state(pbx)
+        dropped, recorded = invites_dropped(pbx), len(carrier_records(carrier))
+        inbound_disa(unique_number)
+        asterisk_cli(carrier, "channel originate PJSIP/pbx/sip:%s@198.51.100.10:5060 application Wait 5" % unique_number)
+        time.sleep(8)
+        # The call was bridged back out to the carrier (so a direct-media re-INVITE was due)...
+        assert [r["dst"] for r in carrier_records(carrier)[recorded:] if r["dst"] == unique_number] == [unique_number]
+        # ...and the main Asterisk sent the carrier no INVITE the firewall dropped.
+        assert invites_dropped(pbx) == dropped
+    finally:
+        pbx.check_output("cp -p /root/pjsip.conf.in-dialog %s && asterisk -rx 'module reload res_pjsip.so' >/dev/null",
+                         PJSIP)
+
+
 def test_a_refusal_at_the_instance_reaches_a_person(lab):
     pbx, admin = lab("pbx"), lab("admin")
     assert pbx.service("voipguard-boundary-alert-notifier").is_running
@@ -251,6 +278,24 @@ def test_the_audit_sees_calls_past_the_loop_gated(lab, lab_inventory, tmp_path):
         # Its control socket comes a moment after the unit.
         pbx.check_output("for try in $(seq 1 40); do asterisk -C %s -rx %s >/dev/null 2>&1 && exit 0; sleep 0.5; done; "
                          "exit 1", BOUNDARY_CONFIG, "core waitfullybooted")
+
+
+def test_the_audit_reads_the_running_trunk_for_in_dialog_invites(lab, lab_inventory, tmp_path):
+    control = audit_controls(lab_inventory, tmp_path / "held", "inbound_calls_get_no_dropped_invite")["VOIP-TF-009"]
+    assert control["status"] == "pass", control
+    # What the running Asterisk does is what it reads: the guard's addition to the trunk taken out
+    # by hand and reloaded, the trunk sends connected-line updates again (pjsip's default).
+    pbx, guard_file = lab("pbx"), "/etc/asterisk/pjsip_voipguard.conf"
+    pbx.check_output("cp -p %s /root/pjsip_voipguard.conf.in-dialog", guard_file)
+    try:
+        pbx.check_output("sed -i '/^\\[carrier\\](+type=endpoint)$/,/^$/d' " + guard_file
+                         + " && asterisk -rx 'module reload res_pjsip.so'")
+        control = audit_controls(lab_inventory, tmp_path / "taken-out", "inbound_calls_get_no_dropped_invite")[
+            "VOIP-TF-009"]
+        assert control["status"] == "fail" and "send_connected_line is" in str(control), control
+    finally:
+        pbx.check_output("cp -p /root/pjsip_voipguard.conf.in-dialog %s && asterisk -rx 'module reload res_pjsip.so'",
+                         guard_file)
 
 
 def test_the_audit_reads_the_instances_copy_of_the_trunk_for_drift(lab, lab_inventory, tmp_path):

@@ -236,8 +236,48 @@ def test_the_instances_copy_is_current_until_the_trunk_changes_and_names_what_ch
     assert instance_copy_drift(trunk, copy, dict(held, direct_media=["yes"])) == ["direct_media"]
 
 
+def test_with_the_instance_the_main_asterisk_sends_the_carrier_no_in_dialog_invite():
+    """The firewall drops every INVITE of the main Asterisk to a carrier, and pjsip ends a call
+    whose re-INVITE times out: in a carrier's inbound call the trunk endpoint must send none. The
+    operator's direct media, hold passed through and connected-line updates are overridden, by an
+    addition to the trunk endpoint in the guard's own file; its copies say the same, run after run."""
+    from ansible.module_utils.trunk_boundary import instance_copy_drift  # pylint: disable=import-outside-toplevel
+    operator = FIXTURE.replace("context=from-carrier\n", "context=from-carrier\ndirect_media=yes\n"
+                               "moh_passthrough=yes\nsend_pai=yes\n")
+    first = plan(sections(operator), CARRIER, instance_port=5070)
+    assert first["trunks"][0]["in_dialog_off"] == [
+        ("direct_media", "no"), ("moh_passthrough", "no"), ("send_connected_line", "no")]
+    main_copy = render("pjsip_voipguard.conf.j2", toll_fraud_guard_boundary=first)
+    assert "[carrier](+type=endpoint)" in main_copy
+    looped = operator.replace("context=from-carrier\n", "context=from-carrier\n"
+                              "outbound_proxy=sip:carrier@127.0.0.1:5060\\;lr\n")
+    trunk, copy = _trunk_and_copy(looped, main_copy)
+    # What Asterisk runs for the trunk: the addition, read last, wins; the operator's lines stay.
+    assert [trunk[key][-1] for key in ("direct_media", "moh_passthrough", "send_connected_line")] == ["no"] * 3
+    assert trunk["send_pai"] == ["yes"] and "direct_media=yes" in looped
+    held = dict(first["instance"]["trunks"][0]["options"])
+    for key, value in first["trunks"][0]["in_dialog_off"]:
+        assert copy[key] == [value] and held[key] == value
+    # The next run plans the same copies (idempotent) and finds no drift.
+    main = sections(looped) + asterisk_config_info.describe([parse(main_copy, "/etc/asterisk/pjsip_voipguard.conf")])[
+        "sections"]
+    again = plan(main, CARRIER, instance_port=5070)
+    assert again["trunks"][0]["copy_options"] == first["trunks"][0]["copy_options"]
+    held_effective = asterisk_config_info.describe([parse(render("boundary/pjsip.conf.j2", toll_fraud_guard_boundary=first),
+                                                          "/etc/voipguard-boundary/pjsip.conf")])["sections"]
+    held_effective = dict((s["name"], s["effective"]) for s in held_effective if s.get("type") == "endpoint")["carrier"]
+    assert copy_drift(trunk, copy) == [] and instance_copy_drift(trunk, copy, held_effective) == []
+    # Without the instance the trunk is the operator's: nothing added.
+    plain = plan(sections(operator), CARRIER)
+    assert plain["trunks"][0]["in_dialog_off"] == []
+    assert "(+type=endpoint)" not in render("pjsip_voipguard.conf.j2", toll_fraud_guard_boundary=plain)
+    assert dict(plain["trunks"][0]["copy_options"])["direct_media"] == "yes"
+
+
 @pytest.mark.parametrize("change, message", [
     (lambda t: t.replace("aors=carrier\n", "aors=carrier-aor\n"), "aor carrier-aor is not defined"),
+    # An inbound fax's T.38 re-INVITE would be dropped, and the call with it.
+    (lambda t: t.replace("aors=carrier\n", "aors=carrier\nt38_udptl=yes\n"), "t38_udptl = yes"),
 ])
 def test_what_the_instance_cannot_carry_yet_stops_the_run_with_the_reason(change, message):
     with pytest.raises(BoundaryError, match=re.escape(message)):
@@ -337,3 +377,18 @@ def test_the_instance_dials_with_the_trunks_outbound_auth_by_name_only():
     assert ("outbound_auth", "carrier-auth") in held["options"]
     # the carrier's calls never reach the instance: no inbound auth there
     assert "auth" not in dict(held["options"])
+
+
+def test_the_audit_judges_the_running_trunk_by_the_options_the_role_sets():
+    """VOIP-TF-009 reads `pjsip show endpoint <trunk>` and asks the same question as the plan:
+    would the main Asterisk send the carrier an INVITE in its inbound call?"""
+    from ansible.module_utils.trunk_boundary import in_dialog_invites  # pylint: disable=import-outside-toplevel
+    shown = {"direct_media": "false", "moh_passthrough": "false", "send_connected_line": "false",
+             "t38_udptl": "false", "send_pai": "true"}
+    assert in_dialog_invites(shown) == []
+    assert in_dialog_invites(dict(shown, direct_media="true")) == ["direct_media is true"]
+    assert in_dialog_invites(dict(shown, t38_udptl="true", send_connected_line="yes")) == [
+        "send_connected_line is yes", "t38_udptl is true"]
+    # An option the running Asterisk does not show is not taken as off.
+    assert in_dialog_invites(dict((k, v) for k, v in shown.items() if k != "moh_passthrough")) == [
+        "moh_passthrough not shown"]
