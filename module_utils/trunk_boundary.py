@@ -142,6 +142,7 @@ def copy_options(trunk_effective, previous_copy_effective=None, previous_instanc
 # re-INVITE where the carrier does not allow UPDATE). T.38 is not switched off silently: the run
 # stops instead.
 IN_DIALOG_INVITES_OFF = (("direct_media", "no"), ("moh_passthrough", "no"), ("send_connected_line", "no"))
+T38_OFF = ("t38_udptl", "no")
 
 
 def without_in_dialog_invites(trunk_effective):
@@ -158,7 +159,7 @@ def in_dialog_invites(shown):
     trunk endpoint's options as the running Asterisk shows them ({option: value}): [] when it
     sends none. An option it does not show counts as a reason: not understood, not waved through."""
     reasons = []
-    for key, wanted in IN_DIALOG_INVITES_OFF + (("t38_udptl", "no"),):
+    for key, wanted in IN_DIALOG_INVITES_OFF + (T38_OFF,):
         if key not in shown:
             reasons.append("%s not shown" % key)
         elif ast_true(shown[key]) != ast_true(wanted):
@@ -182,11 +183,10 @@ def copy_drift(trunk_effective, copy_effective):
     # With the boundary instance the copy's proxy is the instance, by design, and it sends no
     # in-dialog INVITE, as the trunk.
     own_proxy = last_value(copy_effective, "outbound_proxy", "")
-    if is_instance_proxy(own_proxy):
-        trunk_effective = without_in_dialog_invites(trunk_effective)
-    lines = copy_options(trunk_effective, copy_effective)
-    if is_instance_proxy(own_proxy):
-        lines = [(key, value) for key, value in lines if key != "outbound_proxy"] + [("outbound_proxy", own_proxy)]
+    if not is_instance_proxy(own_proxy):
+        return _keys_differing(copy_options(trunk_effective, copy_effective), copy_effective)
+    lines = copy_options(without_in_dialog_invites(trunk_effective), copy_effective)
+    lines = [(key, value) for key, value in lines if key != "outbound_proxy"] + [("outbound_proxy", own_proxy)]
     return _keys_differing(lines, copy_effective)
 
 
@@ -322,7 +322,7 @@ def plan(sections, trunks, instance_port=None, instance_sections=None):
             result["egress"]["matches"].append(match)
         in_dialog_off = []
         if instance_port:
-            if ast_true(last_value(effective, "t38_udptl", "no")):
+            if ast_true(last_value(effective, *T38_OFF)):
                 raise BoundaryError(
                     "trunk %s has t38_udptl = yes: with the boundary instance the main Asterisk may send "
                     "the carrier no INVITE, and the T.38 re-INVITE of an inbound fax would be dropped, "
