@@ -113,19 +113,21 @@ REMOTE_CONSOLE_ARGV0 = "rasterisk"
 BOUNDARY_INSTANCE_CONFIG = INSTANCE_CONFIG_DIR + "/asterisk.conf"
 
 
+def _daemons(processes):
+    """(user, whether it is the trunk boundary instance) of each Asterisk daemon among (user,
+    argv0[, command line]) of the processes whose command name is asterisk: remote consoles left out."""
+    for process in processes:
+        user, argv0, args = (tuple(process) + ("",))[:3]
+        if os.path.basename((argv0 or "").strip()) != REMOTE_CONSOLE_ARGV0:
+            yield user, BOUNDARY_INSTANCE_CONFIG in (args or "")
+
+
 def asterisk_run_user(processes):
     """The user the Asterisk daemon runs as, from (user, argv0[, command line]) of each process
     whose command name is asterisk: "root" when any daemon runs as root, else the first daemon's
     user, "" when only remote consoles (or nothing) run. The trunk boundary instance counts only
     when it runs as root. One judgement for pbx_distribution_info and the audit."""
-    users = []
-    for process in processes:
-        user, argv0, args = (tuple(process) + ("",))[:3]
-        if os.path.basename((argv0 or "").strip()) == REMOTE_CONSOLE_ARGV0:
-            continue
-        if BOUNDARY_INSTANCE_CONFIG in (args or "") and user != "root":
-            continue
-        users.append(user)
+    users = [user for user, instance in _daemons(processes) if not instance or user == "root"]
     if "root" in users:
         return "root"
     return users[0] if users else ""
@@ -134,11 +136,7 @@ def asterisk_run_user(processes):
 def boundary_instance_running(processes):
     """Whether toll_fraud_guard's trunk boundary instance runs: a daemon (not a remote console) started
     with its asterisk.conf, among (user, argv0, command line) of the asterisk processes."""
-    for process in processes:
-        user, argv0, args = (tuple(process) + ("",))[:3]
-        if os.path.basename((argv0 or "").strip()) != REMOTE_CONSOLE_ARGV0 and BOUNDARY_INSTANCE_CONFIG in (args or ""):
-            return True
-    return False
+    return any(instance for _, instance in _daemons(processes))
 
 
 # FreePBX's AMI user: AMPMGRUSER in /etc/amportal.conf (older installs, and FreePBX writes it back
