@@ -46,11 +46,13 @@ _ENABLED_LINE = re.compile(r"^\s*Manager \(AMI\):\s+(\S+)")
 _DEFAULT_AMI_PORT = "5038"
 
 
-def module_cli(module, binary):
+def module_cli(module, binary, config=None):
     """cli(command) -> text, or None when Asterisk does not answer, through ``asterisk -rx`` run
-    by an AnsibleModule: the modules' side of the ``cli`` the functions below take."""
+    by an AnsibleModule: the modules' side of the ``cli`` the functions below take. ``config``:
+    another Asterisk's asterisk.conf (``-C``), whose control socket it names."""
     def run(command):
-        rc, out, _ = module.run_command([binary, "-rx", command], environ_update={"LANG": "C"})
+        rc, out, _ = module.run_command([binary] + (["-C", config] if config else []) + ["-rx", command],
+                                        environ_update={"LANG": "C"})
         return out if rc == 0 and "Unable to connect to remote asterisk" not in out else None
     return run
 

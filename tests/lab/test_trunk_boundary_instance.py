@@ -51,11 +51,12 @@ def boundary_instance(lab, lab_inventory):
         TRUNK_AUTH, PJSIP)
     try:
         firewall_alone = firewall_before_the_guard(pbx, lab("carrier"), lab_inventory)
+        unanswered_switch_on = None if LAB_BOUNDARY_INSTANCE else switch_on_unanswered(pbx, lab("carrier"), lab_inventory)
         failed_switch_on = None if LAB_BOUNDARY_INSTANCE else failed_first_switch_on(pbx, lab("carrier"), lab_inventory)
         switched_on = harden(lab_inventory, extra_vars=INSTANCE)
         assert switched_on.returncode == 0, switched_on.stdout[-3000:]
-        yield types.SimpleNamespace(firewall_alone=firewall_alone, failed_switch_on=failed_switch_on,
-                                    switched_on=switched_on)
+        yield types.SimpleNamespace(firewall_alone=firewall_alone, unanswered_switch_on=unanswered_switch_on,
+                                    failed_switch_on=failed_switch_on, switched_on=switched_on)
     finally:
         pbx.check_output("mv %s.vgtest %s", PJSIP, PJSIP)
         switched_off = harden(lab_inventory)
@@ -124,6 +125,35 @@ def failed_first_switch_on(pbx, carrier, lab_inventory):
         credentials_left=pbx.file("/etc/voipguard-boundary/pjsip_auths.conf").exists)
 
 
+# The carrier's answers to the instance's port never come back, as behind NAT without that port
+# forwarded: a table of the test's own, dropping them before the host firewall sees them.
+ANSWERS_TO_THE_INSTANCE_LOST = (
+    "nft add table inet vgtest && "
+    "nft add chain inet vgtest input '{ type filter hook input priority -10; }' && "
+    "nft add rule inet vgtest input ip saddr 198.51.100.20 udp dport 5070 drop")
+PROOF_TASK = "TASK [toll_fraud_guard : Prove that each carrier answers the boundary instance]"
+UNANSWERED_STOP = 'The run failed at "Stop before the carriers are switched to a boundary instance they do not answer"'
+
+
+def switch_on_unanswered(pbx, carrier, lab_inventory):
+    """The run that would first switch the instance on, its OPTIONS to the carrier unanswered."""
+    pbx.check_output(ANSWERS_TO_THE_INSTANCE_LOST)
+    try:
+        run = harden(lab_inventory, extra_vars=INSTANCE)
+    finally:
+        pbx.check_output("nft delete table inet vgtest")
+    for _ in range(20):  # "core stop when convenient": at once, with no call in progress
+        if pbx.run("systemctl is-active --quiet voipguard-boundary").rc != 0:
+            break
+        time.sleep(0.5)
+    number, reached = national_call_on_the_trunk(pbx, carrier)
+    return types.SimpleNamespace(
+        returncode=run.returncode, output=run.stdout + run.stderr, number=number, reached=reached,
+        active=pbx.run("systemctl is-active voipguard-boundary").stdout.strip(),
+        enabled=pbx.run("systemctl is-enabled voipguard-boundary").stdout.strip(),
+        carriers_closed="chain output" in pbx.check_output("nft list table inet voipguard"))
+
+
 def invites_dropped(pbx):
     """Packets the firewall's output chain dropped: INVITEs from the main Asterisk to a trunk."""
     chain = pbx.check_output("nft list chain inet voipguard output")
@@ -140,6 +170,26 @@ def test_the_carriers_stay_open_to_the_main_asterisk_until_the_instance_holds_th
         assert "chain output" not in before.table
     assert before.reached == [before.number]
     assert "INVITE from the main Asterisk" in lab("pbx").check_output("nft list chain inet voipguard output")
+
+
+def test_the_instance_is_proven_to_reach_the_carrier_before_it_holds_the_trunks(boundary_instance):
+    """The run that switches the instance on first has it send the carrier an OPTIONS from its own
+    port, through the trunk's own proxy and auth. Where the answers never come back (behind NAT
+    without the port forwarded) the run stops, naming the trunk and the port, before the firewall
+    closes the carriers to the main Asterisk: the instance stops again and a national call reaches
+    the carrier as before. With the answers back, the same run switches the instance on."""
+    switched_on = boundary_instance.switched_on.stdout
+    assert PROOF_TASK + " ***" in switched_on
+    assert switched_on.split(PROOF_TASK, 1)[1].split("\n", 2)[1].startswith("ok: [pbx]"), switched_on[-3000:]
+    silent = boundary_instance.unanswered_switch_on
+    if silent is None:
+        pytest.skip("the instance already held the trunks when the module began (VOIPGUARD_LAB_BOUNDARY_INSTANCE)")
+    assert silent.returncode != 0 and UNANSWERED_STOP in silent.output, silent.output[-3000:]
+    assert "trunk endpoint carrier: no answer within 5 s from 198.51.100.20:5060" in silent.output
+    assert "sends from UDP port 5070" in silent.output
+    assert (silent.active, silent.enabled) == ("inactive", "disabled")
+    assert not silent.carriers_closed
+    assert silent.reached == [silent.number]
 
 
 def test_a_failed_run_that_first_switched_the_instance_on_leaves_none(boundary_instance):
