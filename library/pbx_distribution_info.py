@@ -108,8 +108,8 @@ asterisk_user:
   sample: asterisk
 boundary_instance:
   description:
-    - Where toll_fraud_guard's trunk boundary instance lives on this host (its user and
-      configuration directory) and whether an earlier run set it up (I(present), its asterisk.conf
+    - Where toll_fraud_guard's trunk boundary instance lives on this host (its user,
+      configuration directory, systemd unit and its log's notifier's unit) and whether an earlier run set it up (I(present), its asterisk.conf
       exists), whether or not it is wanted now.
     - Whether it holds the trunks now (I(live)) - its daemon runs and its unit is enabled, as a run
       that switched it on leaves it (one that switches it off disables the unit at once, the daemon
@@ -118,7 +118,8 @@ boundary_instance:
   returned: always
   type: dict
   version_added: 0.3.0
-  sample: {user: voipguard-boundary, config_dir: /etc/voipguard-boundary, present: false, live: false}
+  sample: {user: voipguard-boundary, config_dir: /etc/voipguard-boundary, unit: voipguard-boundary.service,
+           notifier_unit: voipguard-boundary-alert-notifier.service, present: false, live: false}
 packages_probed:
   description: The I(packages) dpkg answered for (all of them, or none when the host has no dpkg).
   returned: always
@@ -140,7 +141,7 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.pbx_distribution import (asterisk_run_user, boundary_instance_running, describe, detect,
                                                    firewall_trust_missing, freepbx_firewall, include_files,
                                                    package_states)
-from ansible.module_utils.trunk_boundary import INSTANCE_CONFIG_DIR, INSTANCE_UNIT, INSTANCE_USER
+from ansible.module_utils.trunk_boundary import INSTANCE_CONFIG_DIR, INSTANCE_NOTIFIER_UNIT, INSTANCE_UNIT, INSTANCE_USER
 from ansible.module_utils.voipguard_files import read_or_none
 
 
@@ -179,6 +180,7 @@ def main():
                      config_dir=config_dir, packages_probed=probed, packages_installed=installed,
                      asterisk_user=asterisk_run_user(processes),
                      boundary_instance=dict(user=INSTANCE_USER, config_dir=INSTANCE_CONFIG_DIR,
+                                            unit=INSTANCE_UNIT, notifier_unit=INSTANCE_NOTIFIER_UNIT,
                                             present=os.path.exists(os.path.join(INSTANCE_CONFIG_DIR, "asterisk.conf")),
                                             live=boundary_instance_running(processes)
                                             and unit_enabled(module, INSTANCE_UNIT)))

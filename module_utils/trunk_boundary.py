@@ -42,6 +42,8 @@ COPY_PREFIX = "voipguard-trunk-"
 INSTANCE_USER = "voipguard-boundary"
 INSTANCE_CONFIG_DIR = "/etc/voipguard-boundary"
 INSTANCE_UNIT = "voipguard-boundary.service"
+# The notifier that sends the instance's refusals to people (toll_fraud_guard tasks/alerts.yml).
+INSTANCE_NOTIFIER_UNIT = "voipguard-boundary-alert-notifier.service"
 INSTANCE_MAIN_ENDPOINT = "voipguard-main"
 INSTANCE_CONTEXT = "voipguard-boundary"
 INSTANCE_REFUSE_CONTEXT = "voipguard-boundary-refuse"
@@ -376,7 +378,7 @@ def past_the_loop_reasons(trunk_endpoints, copy_proxies, instance_endpoints, out
             reasons.append("trunk %s: its copy %s%s dials the carrier itself, so the copy dialed by name "
                            "reaches the carrier unjudged" % (endpoint, COPY_PREFIX, endpoint))
     if instance_endpoints is None:
-        reasons.append("the trunk boundary instance (voipguard-boundary.service) does not answer")
+        reasons.append("the trunk boundary instance (%s) does not answer" % INSTANCE_UNIT)
     else:
         missing = sorted(set(trunk_endpoints) - set(instance_endpoints))
         if missing:

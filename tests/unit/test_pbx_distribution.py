@@ -200,14 +200,17 @@ def test_a_host_without_dpkg_probes_nothing(tmp_path):
 
 
 def test_the_module_says_where_the_boundary_instance_lives_whether_or_not_a_run_set_it_up(tmp_path, monkeypatch):
-    """toll_fraud_guard stops an instance an earlier run started, and reads its pjsip.conf back,
-    from what this module returns: on a host without one, present is false."""
+    """toll_fraud_guard stops an instance an earlier run started (its units by the names given here,
+    which harden.yml's rescue uses too), and reads its pjsip.conf back, from what this module
+    returns: on a host without one, present is false."""
     from tests.module_runner import run_module
     from ansible.module_utils import trunk_boundary
     (tmp_path / "asterisk.conf").write_text("[directories]\n")
     monkeypatch.setattr(pbx_distribution_info, "INSTANCE_CONFIG_DIR", str(tmp_path))
     result = run_module(pbx_distribution_info, {"config_dir": str(tmp_path)})
     assert result["boundary_instance"] == {"user": trunk_boundary.INSTANCE_USER, "config_dir": str(tmp_path),
+                                           "unit": "voipguard-boundary.service",
+                                           "notifier_unit": "voipguard-boundary-alert-notifier.service",
                                            "present": True, "live": False}
     monkeypatch.setattr(pbx_distribution_info, "INSTANCE_CONFIG_DIR", str(tmp_path / "none"))
     assert run_module(pbx_distribution_info, {"config_dir": str(tmp_path)})["boundary_instance"]["present"] is False

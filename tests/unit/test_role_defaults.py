@@ -37,3 +37,24 @@ def test_the_toll_fraud_module_takes_every_role_setting_without_defaults_of_its_
         assert line, param
         if param != "business_hours":  # optional: no business hours, no after-hours alert
             assert "required=True" in line.group(1) and "default=" not in line.group(1), line.group(0)
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_no_registered_result_shadows_a_role_variable(role):
+    """A task's register outranks vars/ and defaults/: a result named like a role variable would
+    silently replace it for the rest of the run (a unit name became a task result once)."""
+    variables = set()
+    for part in ("defaults", "vars"):
+        path = ROOT / "roles" / role / part / "main.yml"
+        if path.exists():
+            variables |= set(yaml.safe_load(path.read_text()) or {})
+    registered = set()
+    for path in sorted((ROOT / "roles" / role).glob("*/*.yml")):
+        registered |= set(re.findall(r"^\s*register:\s*(\w+)\s*$", path.read_text(), re.M))
+    assert not variables & registered, "%s: registered over role variables: %s" % (role, sorted(variables & registered))
+
+
+def test_the_shadowing_check_reads_the_roles_registers():
+    """The check above would pass on a pattern that reads nothing: it finds the guard's results."""
+    text = (ROOT / "roles/toll_fraud_guard/tasks/alerts.yml").read_text()
+    assert "toll_fraud_guard_boundary_notifier_unit" in re.findall(r"^\s*register:\s*(\w+)\s*$", text, re.M)
