@@ -29,6 +29,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import os
 import re
 
 from ansible.module_utils.asterisk_conf import ast_true, last_value
@@ -145,6 +146,28 @@ def copy_options(trunk_effective, previous_copy_effective=None, previous_instanc
 # stops instead.
 IN_DIALOG_INVITES_OFF = (("direct_media", "no"), ("moh_passthrough", "no"), ("send_connected_line", "no"))
 T38_OFF = ("t38_udptl", "no")
+
+
+# The guard's own PJSIP file (tasks/endpoints.yml), included last by pjsip.conf.
+OWN_FILE = "pjsip_voipguard.conf"
+
+
+def without_own_additions(trunk_effective, endpoint, sections):
+    """The trunk's effective options as the operator's files make them: without the values the
+    guard's own addition [endpoint](+type=endpoint) in OWN_FILE adds (IN_DIALOG_INVITES_OFF, while
+    the boundary instance is on). Read with them, the run that switches the instance off copied
+    them into the trunk's copy, and the next run took them out again."""
+    effective = dict((key, list(values)) for key, values in trunk_effective.items())
+    for section in sections:
+        if (section.get("is_addition") and section.get("name") == endpoint
+                and os.path.basename(section.get("file") or "") == OWN_FILE):
+            for option in section.get("options") or ():
+                values = effective.get(option["key"]) or []
+                if option["value"] in values:
+                    del values[len(values) - 1 - values[::-1].index(option["value"])]
+                if not values:
+                    effective.pop(option["key"], None)
+    return effective
 
 
 def without_in_dialog_invites(trunk_effective):
@@ -305,7 +328,7 @@ def plan(sections, trunks, instance_port=None, instance_sections=None):
         if section is None:
             raise BoundaryError("trunk %s: endpoint %s is not defined in pjsip.conf or its includes"
                                 % (name, endpoint))
-        effective = section["effective"]
+        effective = without_own_additions(section["effective"], endpoint, sections)
         transport = last_value(effective, "transport", "")
         if transport:
             if transport not in transports:

@@ -267,6 +267,18 @@ def test_with_the_instance_the_main_asterisk_sends_the_carrier_no_in_dialog_invi
                                                           "/etc/voipguard-boundary/pjsip.conf")])["sections"]
     held_effective = dict((s["name"], s["effective"]) for s in held_effective if s.get("type") == "endpoint")["carrier"]
     assert copy_drift(trunk, copy) == [] and instance_copy_drift(trunk, copy, held_effective) == []
+    # Switched off, the run reads the trunk with the addition still there: it plans the operator's
+    # values, as the next run will (it once copied the addition's, and took two runs to settle).
+    read_together = asterisk_config_info.describe([parse(looped, "/etc/asterisk/pjsip.conf"),
+                                                   parse(main_copy, "/etc/asterisk/pjsip_voipguard.conf")])
+    carrier = [s for s in read_together["sections"] if s["name"] == "carrier" and not s["is_addition"]
+               and s.get("type") == "endpoint"][0]
+    assert carrier["effective"]["direct_media"] == ["yes", "no"]  # what Asterisk reads: the addition last
+    switched_off = plan(read_together["sections"], CARRIER)
+    assert switched_off["trunks"][0]["in_dialog_off"] == []
+    options = dict(switched_off["trunks"][0]["copy_options"])
+    assert (options["direct_media"], options["moh_passthrough"]) == ("yes", "yes")
+    assert "send_connected_line" not in options
     # Without the instance the trunk is the operator's: nothing added.
     plain = plan(sections(operator), CARRIER)
     assert plain["trunks"][0]["in_dialog_off"] == []
