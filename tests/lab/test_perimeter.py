@@ -190,6 +190,9 @@ WRONG_VARIABLES = [
     ({"toll_fraud_guard_boundary_rtp_ports": [20000, 10000], "voipguard_trunk_boundary_port": 70000},
      ["toll_fraud_guard_boundary_rtp_ports: the first port 20000 is above the last 10000",
       "voipguard_trunk_boundary_port: 70000 is not a port"]),
+    # A mistyped trunk name would exempt nothing, silently: stopped instead.
+    ({"toll_fraud_guard_boundary_trunks_without_options": ["carier"]},
+     "toll_fraud_guard_boundary_trunks_without_options names carier, not a trunk of voipguard_trunks (carrier)"),
     ({"voipguard_trunk_boundary_instance": True, "toll_fraud_guard_trunk_boundary_enabled": False},
      "voipguard_trunk_boundary_instance needs toll_fraud_guard_enabled and"),
     ({"toll_fraud_guard_alert_urls": ["slak://T0KEN/B1/C2"]},
