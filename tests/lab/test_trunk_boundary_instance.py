@@ -241,6 +241,42 @@ def test_the_instance_runs_as_its_own_user_and_holds_the_trunk(lab):
     assert re.search(r"outbound_proxy\s*:\s*%s\s*$" % re.escape(TRUNK_PROXY), held, re.M), held
 
 
+def channel_names(host, config=None):
+    """The names of the channels an Asterisk on host holds now (config: another instance's)."""
+    command = "asterisk %s-rx 'core show channels concise'" % ("-C %s " % config if config else "")
+    return {line.split("!")[0] for line in host.check_output(command).splitlines() if line.strip()}
+
+
+def test_the_carriers_hangup_reaches_the_instance_and_ends_the_call(lab):
+    # The return path: the carrier's in-dialog requests for a call the instance placed (its BYE
+    # here) go to the Contact the instance announced, its own port, through the host firewall.
+    # Lost there, the call would stay up on the PBX. (Dropping them, as behind NAT without the port
+    # forwarded, left all three channels up in the lab.)
+    pbx, carrier = lab("pbx"), lab("carrier")
+    number = "030" + str(uuid.uuid4().int)[:7]
+    reset_guard_state(pbx)
+    main_before, instance_before = channel_names(pbx), channel_names(pbx, BOUNDARY_CONFIG)
+    asterisk_cli(pbx, "channel originate PJSIP/%s@carrier application Wait 60" % number, check=False)
+    answered = []
+    for _ in range(20):
+        answered = [line.split("!")[0] for line in asterisk_cli(carrier, "core show channels concise").splitlines()
+                    if line.split("!")[2:3] == [number] and "!Up!" in line]
+        if answered:
+            break
+        time.sleep(0.5)
+    assert len(answered) == 1, "the carrier never answered %s" % number
+    placed = (channel_names(pbx) - main_before, channel_names(pbx, BOUNDARY_CONFIG) - instance_before)
+    assert placed[0] and placed[1], placed  # the call went through the main Asterisk and the instance
+
+    asterisk_cli(carrier, "channel request hangup %s" % answered[0])
+    for _ in range(20):
+        left = (placed[0] & channel_names(pbx), placed[1] & channel_names(pbx, BOUNDARY_CONFIG))
+        if left == (set(), set()):
+            break
+        time.sleep(0.5)
+    assert left == (set(), set()), "still up 10 s after the carrier hung up: %s" % (left,)
+
+
 @pytest.mark.parametrize("path", sorted(PAST_THE_LOOP))
 def test_a_channel_addressed_past_the_loop_gets_no_blocked_destination_onto_the_trunk(lab, path, unique_number):
     pbx, carrier = lab("pbx"), lab("carrier")
