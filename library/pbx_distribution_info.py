@@ -115,11 +115,15 @@ boundary_instance:
       that switched it on leaves it (one that switches it off disables the unit at once, the daemon
       stopping only once its calls have ended). nftables_firewall closes the carriers to the main
       Asterisk only then.
+    - The UDP ports its user's sockets hold while its daemon runs (I(udp_ports), empty when none
+      runs), from C(/proc/net/udp) and C(udp6) - its SIP port, and the RTP ports of its calls in
+      progress. Asterisk binds a transport's port only when it starts, so a reload cannot move a
+      running instance to another port.
   returned: always
   type: dict
   version_added: 0.3.0
   sample: {user: voipguard-boundary, config_dir: /etc/voipguard-boundary, unit: voipguard-boundary.service,
-           notifier_unit: voipguard-boundary-alert-notifier.service, present: false, live: false}
+           notifier_unit: voipguard-boundary-alert-notifier.service, present: true, live: true, udp_ports: [5070]}
 packages_probed:
   description: The I(packages) dpkg answered for (all of them, or none when the host has no dpkg).
   returned: always
@@ -140,7 +144,7 @@ import pwd
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.pbx_distribution import (asterisk_run_user, boundary_instance_running, describe, detect,
                                                    firewall_trust_missing, freepbx_firewall, include_files,
-                                                   package_states)
+                                                   package_states, udp_ports_of_user)
 from ansible.module_utils.trunk_boundary import INSTANCE_CONFIG_DIR, INSTANCE_NOTIFIER_UNIT, INSTANCE_UNIT, INSTANCE_USER
 from ansible.module_utils.voipguard_files import read_or_none
 
@@ -183,7 +187,8 @@ def main():
                                             unit=INSTANCE_UNIT, notifier_unit=INSTANCE_NOTIFIER_UNIT,
                                             present=os.path.exists(os.path.join(INSTANCE_CONFIG_DIR, "asterisk.conf")),
                                             live=boundary_instance_running(processes)
-                                            and unit_enabled(module, INSTANCE_UNIT)))
+                                            and unit_enabled(module, INSTANCE_UNIT),
+                                            udp_ports=instance_udp_ports(processes)))
 
 
 def asterisk_processes(proc="/proc"):
@@ -206,6 +211,17 @@ def asterisk_processes(proc="/proc"):
         except KeyError:
             found.append((str(uid), argv0, args))
     return found
+
+
+def instance_udp_ports(processes, proc="/proc"):
+    """The UDP ports the boundary instance's user holds while its daemon runs, else []."""
+    if not boundary_instance_running(processes):
+        return []
+    try:
+        uid = pwd.getpwnam(INSTANCE_USER).pw_uid
+    except KeyError:
+        return []
+    return udp_ports_of_user(uid, [read_or_none(os.path.join(proc, "net", name)) or "" for name in ("udp", "udp6")])
 
 
 def unit_enabled(module, unit):

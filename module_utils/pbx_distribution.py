@@ -139,6 +139,22 @@ def boundary_instance_running(processes):
     return any(instance for _, instance in _daemons(processes))
 
 
+def udp_ports_of_user(uid, udp_tables):
+    """The local ports of the UDP sockets a user's processes hold, from the text of /proc/net/udp
+    and udp6 (a header, then "sl local_address rem_address st ... retrnsmt uid timeout inode" per
+    socket, the address hex "ADDR:PORT"). The trunk boundary instance runs as a user of its own:
+    its sockets are that user's, read without the right to look into its process (which a
+    container's root may lack). Asterisk binds a PJSIP transport's port only when it starts; a
+    reload keeps the old one (res_pjsip config_transport.c)."""
+    ports = set()
+    for table in udp_tables:
+        for line in table.splitlines()[1:]:
+            fields = line.split()
+            if len(fields) > 7 and fields[7] == str(uid) and ":" in fields[1]:
+                ports.add(int(fields[1].rsplit(":", 1)[1], 16))
+    return sorted(ports)
+
+
 # FreePBX's AMI user: AMPMGRUSER in /etc/amportal.conf (older installs, and FreePBX writes it back
 # there), else in [globals] of extensions_additional.conf, which FreePBX generates from its
 # settings; "admin" is FreePBX's default (framework amp_conf/astetc/manager.conf).

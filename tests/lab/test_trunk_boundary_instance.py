@@ -23,6 +23,7 @@ from test_trunk_boundary import (
     BLOCKED_FORMS, MESSAGES, PAST_THE_LOOP, PATHS, assert_each_blocked_form_was_refused_on_the_trunk_leg,
     assert_no_blocked_call_reached_the_carrier, asterisk_cli, originate)
 from test_trunk_boundary import inbound_disa, running_dialplan  # noqa: F401  (fixtures, shared)
+from test_perimeter import HOST_STATE
 
 BOUNDARY_CONFIG = "/etc/voipguard-boundary/asterisk.conf"
 BOUNDARY_MESSAGES = "/var/log/voipguard-boundary/messages.log"
@@ -437,6 +438,27 @@ def test_a_second_run_with_the_instance_changes_nothing(lab_inventory):
     again = harden(lab_inventory, extra_vars=dict(INSTANCE, voipguard_full_run=True))
     assert again.returncode == 0, again.stdout[-3000:]
     assert "hardened, 0 changes" in again.stdout, again.stdout[-3000:]
+
+
+PORT_STAYS = "TASK [toll_fraud_guard : Stop before the boundary instance's port changes under its running daemon]"
+
+
+def test_a_new_port_for_the_running_instance_stops_the_run_before_the_host_changes(lab, lab_inventory):
+    """Asterisk binds a transport's port only when it starts: a reload would have left the instance
+    on 5070 while the firewall and the main Asterisk's copies of the trunks moved to the new port,
+    and no outgoing call would have gone out. The run stops before its first change instead."""
+    pbx, carrier = lab("pbx"), lab("carrier")
+    state = HOST_STATE + "; " + BOUNDARY_FILES
+    before = pbx.check_output(state)
+    moved = harden(lab_inventory, extra_vars=dict(INSTANCE, voipguard_trunk_boundary_port=5081))
+    output = ANSI.sub("", moved.stdout + moved.stderr)
+    assert moved.returncode != 0 and PORT_STAYS in output, output[-3000:]
+    assert "voipguard_trunk_boundary_port is 5081, and the running trunk boundary instance does not hold it" in output
+    assert re.search(r"its user holds UDP port [0-9, ]*\b5070\b", output), output[-3000:]
+    assert "TASK [Take the host for this run" not in output  # stopped before the first change
+    assert pbx.check_output(state) == before
+    number, reached = national_call_on_the_trunk(pbx, carrier)
+    assert reached == [number]
 
 
 def test_a_run_of_the_instances_tag_alone_leaves_it_running(lab, lab_inventory):

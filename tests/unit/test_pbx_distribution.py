@@ -8,6 +8,7 @@ import pytest
 
 import pbx_distribution_info
 from ansible.module_utils.pbx_distribution import (amendment_file, asterisk_run_user, boundary_instance_running, describe, detect,
+                                                   udp_ports_of_user,
                                                    dpkg_installed, firewall_trust_missing, freepbx_firewall,
                                                    gui_ami_user, gui_regenerates, gui_secret_fix, is_generated,
                                                    package_states)
@@ -137,6 +138,40 @@ def test_the_running_asterisks_processes_are_read_from_proc(tmp_path):
     assert pbx_distribution_info.asterisk_processes(str(proc)) == [(me, "rasterisk", "rasterisk")]
 
 
+# /proc/net/udp as Linux writes it: the instance's SIP socket on 0.0.0.0:5070 (0x13CE) and an RTP
+# socket of a call (0x2710 = 10000), its user's (uid 999); the main Asterisk's 5060 (0x13C4, uid 101).
+UDP_TABLE = (
+    "   sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode ref pointer drops\n"
+    "  100: 00000000:13CE 00000000:0000 07 00000000:00000000 00:00000000 00000000   999        0 4711 2 0000000000000000 0\n"
+    "  101: 0A0012C6:2710 00000000:0000 07 00000000:00000000 00:00000000 00000000   999        0 4712 2 0000000000000000 0\n"
+    "  102: 00000000:13C4 00000000:0000 07 00000000:00000000 00:00000000 00000000   101        0 815 2 0000000000000000 0\n")
+UDP6_TABLE = (
+    "  sl  local_address                         remote_address                        st tx_queue rx_queue tr tm->when "
+    "retrnsmt   uid  timeout inode ref pointer drops\n"
+    "  7: 00000000000000000000000000000000:13D8 00000000000000000000000000000000:0000 07 00000000:00000000 00:00000000 "
+    "00000000   999        0 4713 2 0000000000000000 0\n")
+
+
+def test_the_ports_the_instance_holds_are_its_users_sockets_in_the_udp_tables():
+    assert udp_ports_of_user(999, [UDP_TABLE]) == [5070, 10000]
+    assert udp_ports_of_user(999, [UDP_TABLE, UDP6_TABLE]) == [5070, 5080, 10000]
+    assert udp_ports_of_user(101, [UDP_TABLE, UDP6_TABLE]) == [5060]
+    assert udp_ports_of_user(998, [UDP_TABLE]) == []
+    assert udp_ports_of_user(999, ["", "header only\n"]) == []
+
+
+def test_the_instances_ports_are_read_only_while_its_daemon_runs(tmp_path, monkeypatch):
+    (tmp_path / "net").mkdir()
+    (tmp_path / "net" / "udp").write_text(UDP_TABLE.replace(" 999 ", " %d " % os.getuid()))
+    monkeypatch.setattr(pbx_distribution_info, "INSTANCE_USER", pwd.getpwuid(os.getuid()).pw_name)
+    instance = ("voipguard-boundary", "/usr/sbin/asterisk", "/usr/sbin/asterisk -f -C /etc/voipguard-boundary/asterisk.conf")
+    main = ("asterisk", "/usr/sbin/asterisk", "/usr/sbin/asterisk -g -f -p -U asterisk")
+    assert pbx_distribution_info.instance_udp_ports([main, instance], str(tmp_path)) == [5070, 10000]
+    assert pbx_distribution_info.instance_udp_ports([main], str(tmp_path)) == []
+    monkeypatch.setattr(pbx_distribution_info, "INSTANCE_USER", "no-such-user-here")
+    assert pbx_distribution_info.instance_udp_ports([main, instance], str(tmp_path)) == []
+
+
 @pytest.mark.parametrize("processes, user", [
     ([("asterisk", "/usr/sbin/asterisk")], "asterisk"),
     # An operator's root console (asterisk -rvvv renames itself rasterisk) is not the PBX; it
@@ -211,7 +246,7 @@ def test_the_module_says_where_the_boundary_instance_lives_whether_or_not_a_run_
     assert result["boundary_instance"] == {"user": trunk_boundary.INSTANCE_USER, "config_dir": str(tmp_path),
                                            "unit": "voipguard-boundary.service",
                                            "notifier_unit": "voipguard-boundary-alert-notifier.service",
-                                           "present": True, "live": False}
+                                           "present": True, "live": False, "udp_ports": []}
     monkeypatch.setattr(pbx_distribution_info, "INSTANCE_CONFIG_DIR", str(tmp_path / "none"))
     assert run_module(pbx_distribution_info, {"config_dir": str(tmp_path)})["boundary_instance"]["present"] is False
 
