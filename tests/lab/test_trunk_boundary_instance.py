@@ -7,6 +7,8 @@ every INVITE the main Asterisk sends to the carrier's address. The channels of
 test_trunk_boundary.py's strict expected failures (addressed to the carrier past the loop) must
 now get no blocked destination onto the trunk, and every path of its matrix must still work.
 The module switches the instance on for its tests, and off again after them (the lab's default).
+It expects a lab hardened once, as the suite leaves it: on a lab never hardened, the failed run it
+stages would fail at asterisk_hardening's own reload of pjsip.conf before the guard's.
 """
 import concurrent.futures
 import re
