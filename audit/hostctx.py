@@ -13,7 +13,8 @@ import uuid
 
 from audit import ROOT  # noqa: F401  (puts module_utils on the import path)
 from audit import iptables_save
-from ansible.module_utils import asterisk_conf, asterisk_live, pbx_distribution, secret_policy, trunk_boundary
+from ansible.module_utils import (
+    asterisk_conf, asterisk_live, pbx_distribution, pjsip_sections, secret_policy, trunk_boundary)
 from ansible.module_utils.asterisk_conf import ast_true
 
 ASTERISK_DIR = "/etc/asterisk"
@@ -214,6 +215,14 @@ class HostContext:
             return out
         return self._cached("endpoints", compute)
 
+    def wizard_endpoint(self, name):
+        """Effective options of the endpoint pjsip_wizard.conf's wizard ``name`` makes, as a
+        pjsip.conf section would hold them (pjsip_sections.wizard_endpoint_options); None when no
+        wizard of that name is there."""
+        if not any(s.name == name for s in self.sections("pjsip_wizard.conf", "wizard")):
+            return None
+        return pjsip_sections.wizard_endpoint_options(name, self.resolve("pjsip_wizard.conf", name, "wizard"))
+
     def live_endpoints(self):
         """Names of the endpoints the running Asterisk has loaded; None when it does not answer."""
         listing = self.asterisk_cli("pjsip show endpoints")
@@ -338,7 +347,7 @@ class HostContext:
         endpoints, loaded = self.endpoints(), self.live_endpoints() or []
         drift = {}
         for endpoint in sorted(self.trunk_endpoints()):
-            trunk = endpoints.get(endpoint)
+            trunk = endpoints.get(endpoint) or self.wizard_endpoint(endpoint)
             if trunk is None or not trunk_boundary.is_loop_proxy(asterisk_conf.last_value(trunk, "outbound_proxy")):
                 continue  # no loop: trunk_bypasses() says so
             name = trunk_boundary.COPY_PREFIX + endpoint

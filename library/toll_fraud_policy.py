@@ -214,7 +214,8 @@ options:
     description:
       - What asterisk_config_info returns for pjsip_wizard.conf (C(files), C(sections)), or
         nothing when the host has none. res_pjsip_config_wizard makes an endpoint of every
-        C(type = wizard) section; those phones are guarded in their wizard section.
+        C(type = wizard) section; those phones are guarded in their wizard section, and a trunk
+        made there is looped and capped there (C(endpoint/outbound_proxy), C(endpoint/set_var)).
     type: dict
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
@@ -316,7 +317,7 @@ from ansible.module_utils.dial_policy import (
     GUARD_CONTEXT_PREFIX, POLICY_KEYS, PolicyError, compile_policy, guard_context, original_context,
     plan_endpoints)
 from ansible.module_utils.pjsip_sections import (
-    concrete, endpoint_contexts as endpoint_contexts_of, endpoint_definitions)
+    endpoint_contexts as endpoint_contexts_of, endpoint_definitions, trunk_definitions)
 from ansible.module_utils.trunk_boundary import (
     OWN_ENDPOINT_PREFIX, BoundaryError, loops_to_undo, plan as plan_trunk_boundary)
 
@@ -372,33 +373,44 @@ def guard_changes(plan, pjsip_sections, pjsip_wizard=None, released=None):
     return changes
 
 
-def trunk_changes(trunks, capped, definitions, boundary, undo):
+def trunk_changes(trunks, capped, definitions, boundary, undo, wizard_root=None):
     """The asterisk_config changes of the trunk endpoints: the set_var that counts a capped
     trunk's channels (GROUP(voipguard-trunk), appended beside the operator's own set_var lines:
     res_pjsip applies it to every channel of the endpoint, both directions), and the loop of
     every trunk's INVITEs through the guard (outbound_proxy), or, with the boundary switched off,
-    the operator's own outbound_proxy back. ``definitions``: endpoint_definitions, or None when
-    the module was given no sections (no file is known then: no set_var change). Raises
-    PolicyError for a capped trunk no pjsip.conf endpoint section defines."""
+    the operator's own outbound_proxy back. ``definitions``: trunk_definitions, or None when
+    the module was given no sections (no file is known then: no set_var change). Each change is
+    written where the trunk is defined: its pjsip.conf section, or its wizard in pjsip_wizard.conf
+    (``wizard_root``, that file's path: the wizard's templates are read through it). Raises
+    PolicyError for a capped trunk neither file defines."""
     changes = []
     for trunk in trunks:
         if trunk["name"] not in capped or definitions is None:
             continue
         section = definitions.get(trunk["endpoint"])
-        if section is None or section["section_type"] != "endpoint":
+        if section is None:
             raise PolicyError("toll_fraud_guard_trunk_max_concurrent_calls: trunk %s caps endpoint %s, which "
-                              "no pjsip.conf endpoint section defines" % (trunk["name"], trunk["endpoint"]))
-        changes.append(dict(path=section["file"], section=trunk["endpoint"], section_type="endpoint",
-                            option="set_var", values=["GROUP(voipguard-trunk)=%s" % trunk["name"]],
-                            values_mode="append", create_section=False))
+                              "neither pjsip.conf nor pjsip_wizard.conf defines" % (trunk["name"], trunk["endpoint"]))
+        changes.append(dict(_endpoint_change(section, trunk["endpoint"], "set_var", wizard_root),
+                            values=["GROUP(voipguard-trunk)=%s" % trunk["name"]], values_mode="append"))
     for trunk in (boundary or {}).get("trunks") or ():
-        changes.append(dict(path=trunk["file"], section=trunk["endpoint"], section_type="endpoint",
-                            option="outbound_proxy", value=trunk["proxy"], create_section=False))
+        changes.append(dict(_endpoint_change(trunk, trunk["endpoint"], "outbound_proxy", trunk.get("include_root")),
+                            value=trunk["proxy"]))
     for trunk in undo or ():
-        changes.append(dict(path=trunk["file"], section=trunk["endpoint"], section_type="endpoint",
-                            option="outbound_proxy", value=trunk["proxy"] or None,
-                            state="present" if trunk["proxy"] else "absent", create_section=False))
+        changes.append(dict(_endpoint_change(trunk, trunk["endpoint"], "outbound_proxy", trunk.get("include_root")),
+                            value=trunk["proxy"] or None, state="present" if trunk["proxy"] else "absent"))
     return changes
+
+
+def _endpoint_change(where, endpoint, option, include_root):
+    """An asterisk_config change of one option of an endpoint where it is defined: its pjsip.conf
+    section, or its wizard in pjsip_wizard.conf (endpoint/<option>, templates read from the
+    wizard's include root)."""
+    change = dict(path=where["file"], section=endpoint, section_type=where["section_type"],
+                  option=where["option_prefix"] + option, create_section=False)
+    if where["section_type"] == "wizard":
+        change["include_root"] = include_root
+    return change
 
 
 def released_endpoints(contexts, plan):
@@ -444,26 +456,21 @@ def build(params):
     # Switched off: the trunks a previous run looped get their own outbound_proxy back.
     result["trunk_boundary_undo"] = ([] if params.get("trunk_boundary")
                                      else loops_to_undo(params.get("pjsip_sections") or [], trunks,
-                                                        params.get("trunk_boundary_instance_sections")))
-    wizard_trunks = sorted(set(t["endpoint"] for t in trunks) & set(
-        s["name"] for s in concrete((params.get("pjsip_wizard") or {}).get("sections"), "wizard")))
-    if params.get("trunk_boundary") and wizard_trunks:
-        raise PolicyError(
-            "toll_fraud_guard_trunk_boundary_enabled: trunk endpoint %s is made by pjsip_wizard.conf, "
-            "and the boundary loops trunks defined in pjsip.conf and its includes only: define the "
-            "trunk there, or switch the boundary off" % ", ".join(wizard_trunks))
+                                                        params.get("trunk_boundary_instance_sections"),
+                                                        params.get("pjsip_wizard")))
     if params.get("trunk_boundary") and trunks:
         try:
             result["trunk_boundary"] = plan_trunk_boundary(
                 params.get("pjsip_sections") or [], trunks, params.get("trunk_boundary_instance_port") or None,
-                params.get("trunk_boundary_instance_sections"))
+                params.get("trunk_boundary_instance_sections"), params.get("pjsip_wizard"))
         except BoundaryError as exc:
             raise PolicyError("toll_fraud_guard_trunk_boundary_enabled: %s" % exc)
     result["trunk_changes"] = trunk_changes(
         trunks, (policy.get("concurrency") or {}).get("trunks") or {},
-        endpoint_definitions(params.get("pjsip_sections"), params.get("pjsip_wizard"))
+        trunk_definitions(params.get("pjsip_sections"), params.get("pjsip_wizard"))
         if params.get("pjsip_sections") else None,
-        result["trunk_boundary"], result["trunk_boundary_undo"])
+        result["trunk_boundary"], result["trunk_boundary_undo"],
+        ((params.get("pjsip_wizard") or {}).get("files") or [None])[0])
     if includes:
         result["warnings"].append(
             "pjsip.conf includes %s; endpoints defined there are not guarded"

@@ -13,6 +13,8 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+from ansible.module_utils.asterisk_conf import ast_true, last_value
+
 
 def concrete(sections, section_type):
     """The sections of one type that become objects: not templates, not (+) additions."""
@@ -45,3 +47,42 @@ def endpoint_contexts(pjsip_sections, pjsip_wizard=None):
     """{endpoint: the context it dials in} of endpoint_definitions."""
     return dict((name, definition["context"])
                 for name, definition in endpoint_definitions(pjsip_sections, pjsip_wizard).items())
+
+
+# res_pjsip_config_wizard's endpoint of a wizard (handle_endpoint): the wizard's endpoint/ options,
+# then aors = the wizard's name, the wizard's transport, and the auths it makes when it sends or
+# accepts them (<name>-oauth, <name>-iauth).
+WIZARD_ENDPOINT_PREFIX = "endpoint/"
+
+
+def wizard_endpoint_options(name, effective):
+    """{option: [values]} of the endpoint res_pjsip_config_wizard makes of wizard ``name`` from its
+    effective options (templates resolved): what a pjsip.conf endpoint section would hold."""
+    options = {}
+    for key, values in effective.items():
+        if key.startswith(WIZARD_ENDPOINT_PREFIX) and values:
+            options.setdefault(key[len(WIZARD_ENDPOINT_PREFIX):], []).extend(values)
+    # String fields: the value the wizard appends last is the one the endpoint keeps.
+    options["aors"] = [name]
+    if effective.get("transport"):
+        options["transport"] = [effective["transport"][-1]]
+    if ast_true(last_value(effective, "sends_auth")):
+        options["outbound_auth"] = ["%s-oauth" % name]
+    if ast_true(last_value(effective, "accepts_auth")):
+        options["auth"] = ["%s-iauth" % name]
+    options["type"] = ["endpoint"]
+    return options
+
+
+def trunk_definitions(pjsip_sections, pjsip_wizard=None):
+    """{endpoint: its defining section} as endpoint_definitions, each with ``endpoint_options``
+    added: the endpoint's effective options (a wizard's as wizard_endpoint_options makes them), and
+    ``option_prefix``: what a change of an endpoint option is written with in that section
+    ("" in pjsip.conf, "endpoint/" in a wizard)."""
+    defined = {}
+    for name, section in endpoint_definitions(pjsip_sections, pjsip_wizard).items():
+        wizard = section["section_type"] == "wizard"
+        effective = section.get("effective") or {}
+        defined[name] = dict(section, option_prefix=WIZARD_ENDPOINT_PREFIX if wizard else "",
+                             endpoint_options=wizard_endpoint_options(name, effective) if wizard else effective)
+    return defined

@@ -24,6 +24,11 @@ Cost: one more channel pair and one more SIP/RTP hop over loopback per outgoing 
 Limits: UDP transports only (the loop needs a connectionless transport the PBX listens on), and
 the PBX must identify by IP first (endpoint_identifier_order), or the looped INVITE could be taken
 for the phone whose name is in its From header.
+
+A trunk that pjsip_wizard.conf makes is looped in its wizard section (endpoint/outbound_proxy),
+and its copy names the aor and auths the wizard makes (res_pjsip_config_wizard's handle_endpoint:
+aors = the wizard's name, outbound_auth = <name>-oauth); the boundary instance, which copies
+aors and auths as pjsip.conf defines them, refuses such a trunk.
 """
 from __future__ import absolute_import, division, print_function
 
@@ -33,7 +38,7 @@ import os
 import re
 
 from ansible.module_utils.asterisk_conf import ast_true, last_value
-from ansible.module_utils.pjsip_sections import concrete
+from ansible.module_utils.pjsip_sections import concrete, trunk_definitions
 
 EGRESS_ENDPOINT = "voipguard-egress"
 EGRESS_CONTEXT = "voipguard-egress"
@@ -215,23 +220,35 @@ def copy_drift(trunk_effective, copy_effective):
     return _keys_differing(lines, copy_effective)
 
 
-def loops_to_undo(sections, trunks, instance_sections=None):
-    """Trunks that still loop while the boundary is switched off: [{name, endpoint, file, proxy}],
-    proxy being the operator's own outbound_proxy to put back ("" for none), read from the copy,
-    or from the boundary instance's copy (instance_sections: its pjsip.conf) when the copy forwards
-    to the instance."""
+def _where(section, wizard):
+    """Where a change of the trunk endpoint's options is written: its defining section's file,
+    type, the prefix of its endpoint options, and the include root a wizard's templates are
+    read from (pjsip_wizard.conf's; None for pjsip.conf's include set)."""
+    in_wizard = section["section_type"] == "wizard"
+    return {"file": section.get("file"), "section_type": section["section_type"],
+            "option_prefix": section["option_prefix"],
+            "include_root": ((wizard or {}).get("files") or [None])[0] if in_wizard else None}
+
+
+def loops_to_undo(sections, trunks, instance_sections=None, wizard=None):
+    """Trunks that still loop while the boundary is switched off: [{name, endpoint, file,
+    section_type, option_prefix, include_root, proxy}] (_where), proxy being the operator's own
+    outbound_proxy to put back ("" for none), read from the copy, or from the boundary instance's
+    copy (instance_sections: its pjsip.conf) when the copy forwards to the instance. wizard:
+    asterisk_config_info's result for pjsip_wizard.conf, whose wizards may be trunks."""
+    definitions = trunk_definitions(sections, wizard)
     endpoints = dict((s["name"], s) for s in concrete(sections, "endpoint"))
     instance_endpoints = dict((s["name"], s) for s in concrete(instance_sections or [], "endpoint"))
     undo = []
     for trunk in trunks:
-        section = endpoints.get(trunk["endpoint"])
-        if section is None or not is_loop_proxy(last_value(section["effective"], "outbound_proxy", "")):
+        section = definitions.get(trunk["endpoint"])
+        if section is None or not is_loop_proxy(last_value(section["endpoint_options"], "outbound_proxy", "")):
             continue
         copy = endpoints.get(COPY_PREFIX + trunk["endpoint"]) or {}
         instance_copy = instance_endpoints.get(trunk["endpoint"]) or {}
-        undo.append({"name": trunk["name"], "endpoint": trunk["endpoint"], "file": section.get("file"),
-                     "proxy": operator_proxy(section["effective"], copy.get("effective"),
-                                             instance_copy.get("effective"))})
+        undo.append(dict(_where(section, wizard), name=trunk["name"], endpoint=trunk["endpoint"],
+                         proxy=operator_proxy(section["endpoint_options"], copy.get("effective"),
+                                              instance_copy.get("effective"))))
     return undo
 
 
@@ -285,7 +302,7 @@ def _instance_trunk(trunk, effective, lines, sections, transport_effective):
     }
 
 
-def plan(sections, trunks, instance_port=None, instance_sections=None):
+def plan(sections, trunks, instance_port=None, instance_sections=None, wizard=None):
     """The loop for every trunk: what the role writes, from asterisk_config_info's sections.
 
     sections: [{name, type, is_template, is_addition, file, effective: {key: [values]}}]
@@ -293,8 +310,11 @@ def plan(sections, trunks, instance_port=None, instance_sections=None):
     instance_port: the boundary instance's UDP port, or None without the instance.
     instance_sections: the boundary instance's pjsip.conf as an earlier run wrote it ([] for none),
     where the operator's own outbound_proxy of a trunk is kept while the copy forwards to it.
+    wizard: asterisk_config_info's result for pjsip_wizard.conf ({files, sections}), or None: a
+    trunk may be a wizard there (its loop is written as endpoint/outbound_proxy in the wizard).
     Returns {"egress": {"endpoint", "context", "matches": ["host:port"]},
-             "trunks": [{"name", "endpoint", "file", "proxy", "copy_endpoint", "copy_options",
+             "trunks": [{"name", "endpoint", "file", "section_type", "option_prefix", "include_root",
+                         "proxy", "copy_endpoint", "copy_options",
                          "in_dialog_off": [(key, value)], empty without the instance}],
              "instance": None, or {"user", "config_dir", "port", "main_endpoint", "context", "refuse_context",
                                    "transport", "main_matches": ["host:port"],
@@ -313,6 +333,7 @@ def plan(sections, trunks, instance_port=None, instance_sections=None):
     udp = [name for name, s in transports.items()
            if last_value(s["effective"], "protocol", "udp").lower() == "udp"]
     endpoints = dict((s["name"], s) for s in concrete(sections, "endpoint"))
+    definitions = trunk_definitions(sections, wizard)
     previous = dict((name[len(COPY_PREFIX):], s) for name, s in endpoints.items()
                     if name.startswith(COPY_PREFIX))
     instance_previous = dict((s["name"], s) for s in concrete(instance_sections or [], "endpoint"))
@@ -324,11 +345,17 @@ def plan(sections, trunks, instance_port=None, instance_sections=None):
                 "main_matches": [], "trunks": []}
     for trunk in trunks:
         name, endpoint = trunk["name"], trunk["endpoint"]
-        section = endpoints.get(endpoint)
+        section = definitions.get(endpoint)
         if section is None:
-            raise BoundaryError("trunk %s: endpoint %s is not defined in pjsip.conf or its includes"
-                                % (name, endpoint))
-        effective = without_own_additions(section["effective"], endpoint, sections)
+            raise BoundaryError("trunk %s: endpoint %s is not defined in pjsip.conf, its includes or "
+                                "pjsip_wizard.conf" % (name, endpoint))
+        if instance_port and section["section_type"] == "wizard":
+            # The instance copies the trunk's aors and outbound auths from pjsip.conf's sections.
+            raise BoundaryError(
+                "trunk %s: endpoint %s is made by pjsip_wizard.conf, and the boundary instance copies "
+                "trunks defined in pjsip.conf and its includes only: define the trunk there, or leave "
+                "voipguard_trunk_boundary_instance off" % (name, endpoint))
+        effective = without_own_additions(section["endpoint_options"], endpoint, sections)
         transport = last_value(effective, "transport", "")
         if transport:
             if transport not in transports:
@@ -363,16 +390,15 @@ def plan(sections, trunks, instance_port=None, instance_sections=None):
             # The copy in the main Asterisk only forwards to the instance, which dials the carrier.
             lines = [(key, value) for key, value in lines if key != "outbound_proxy"]
             lines.append(("outbound_proxy", instance_proxy(endpoint, instance_port)))
-        result["trunks"].append({
+        result["trunks"].append(dict(_where(section, wizard), **{
             "name": name,
             "endpoint": endpoint,
-            "file": section.get("file"),
             "proxy": loop_proxy(endpoint, host, port),
             "copy_endpoint": COPY_PREFIX + endpoint,
             "copy_options": lines,
             # Added to the trunk endpoint itself ([endpoint](+type=endpoint)), with the instance.
             "in_dialog_off": in_dialog_off,
-        })
+        }))
     if instance_port:
         if instance_port in [int(m.rsplit(":", 1)[1]) for m in result["egress"]["matches"]]:
             raise BoundaryError("the boundary instance's port %d is the PBX's own SIP port" % instance_port)

@@ -122,6 +122,78 @@ def test_a_trunk_in_an_included_file_gets_its_boundary_where_it_is_defined(lab, 
     assert len(refused) == 1, refused
 
 
+# The lab's trunk as the config wizard makes it (pjsip_wizard.conf, as the Asterisk docs and many
+# installers write trunks): its [carrier] sections cut out of pjsip.conf (the line that includes
+# voipguard's own file stays), the same trunk written as a wizard, without the loop.
+TRUNK_TO_WIZARD = r"""
+import re, sys
+conf = sys.argv[1]
+parts = re.split(r"(?m)^(?=\[)", open(conf).read())
+trunk = [p for p in parts if p.startswith("[carrier]")]
+assert len(trunk) == 3 and "#include pjsip_voipguard.conf" in trunk[-1], trunk
+kept = "".join(p for p in parts if not p.startswith("[carrier]"))
+open(conf, "w").write(kept + "\n#include pjsip_voipguard.conf\n")
+"""
+WIZARD_TRUNK = ("\n[carrier]\ntype = wizard\nremote_hosts = 198.51.100.20:5060\nendpoint/context = from-carrier\n"
+                "endpoint/disallow = all\nendpoint/allow = ulaw,alaw\nendpoint/direct_media = no\n")
+SAVED_FOR_THE_WIZARD_TRUNK = ("pjsip.conf", "pjsip_voipguard.conf", "pjsip_wizard.conf")
+
+
+@pytest.fixture
+def trunk_from_the_wizard(lab):
+    pbx = lab("pbx")
+    pbx.check_output(" && ".join("cp -p /etc/asterisk/%s /root/%s.wizard-trunk-test" % (name, name)
+                                 for name in SAVED_FOR_THE_WIZARD_TRUNK))
+    pbx.check_output("python3 -c %s /etc/asterisk/pjsip.conf && printf '%%s' %s >> /etc/asterisk/pjsip_wizard.conf && "
+                     "asterisk -rx 'module reload res_pjsip.so' && "
+                     "asterisk -rx 'module reload res_pjsip_config_wizard.so'", TRUNK_TO_WIZARD, WIZARD_TRUNK)
+    yield pbx
+    pbx.check_output(" && ".join("cp -p /root/%s.wizard-trunk-test /etc/asterisk/%s" % (name, name)
+                                 for name in SAVED_FOR_THE_WIZARD_TRUNK) +
+                     " && asterisk -rx 'module reload res_pjsip.so' && "
+                     "asterisk -rx 'module reload res_pjsip_config_wizard.so'")
+
+
+def test_a_trunk_from_the_wizard_gets_its_boundary_in_its_wizard_section(lab, lab_inventory, tmp_path, unique_number,
+                                                                          trunk_from_the_wizard):
+    """Before, a trunk made by pjsip_wizard.conf stopped the run ("the boundary loops trunks
+    defined in pjsip.conf only"): a common layout could not be hardened with the defaults."""
+    pbx, carrier = trunk_from_the_wizard, lab("carrier")
+    shown = pbx.check_output("asterisk -rx 'pjsip show endpoint carrier'")
+    assert "from-carrier" in shown and "sip:carrier@" not in shown  # the wizard's trunk, no boundary yet
+    assert pbx.run("grep -c '^\\[carrier\\]' /etc/asterisk/pjsip.conf").stdout.strip() == "0"
+    result = harden(lab_inventory, tags="toll_fraud_guard")
+    assert result.returncode == 0, (result.stdout + result.stderr)[-3000:]
+    # The loop is written in the wizard, as one of its endpoint options, and in force.
+    assert pbx.check_output("grep -c '^endpoint/outbound_proxy = sip:carrier@' /etc/asterisk/pjsip_wizard.conf") == "1"
+    assert "sip:carrier@" in pbx.check_output("asterisk -rx 'pjsip show endpoint carrier' | grep outbound_proxy")
+    # A blocked number originated onto the trunk is refused on the trunk leg; a national one
+    # reaches the carrier through the copy, which dials the wizard's aor.
+    pbx.check_output("asterisk -rx 'database deltree voipguard'")
+    recorded, logged = len(carrier_records(carrier)), log_length(pbx, "/var/log/asterisk/messages.log")
+    for number in ("00263771234567", unique_number):
+        pbx.check_output("asterisk -rx %s", "channel originate PJSIP/%s@carrier application Wait 1" % number)
+    time.sleep(4)
+    reached = [record["dst"] for record in carrier_records(carrier)[recorded:]]
+    assert reached == [unique_number], reached
+    refused = [line for line in log_lines_since(pbx, "/var/log/asterisk/messages.log", logged)
+               if "voipguard: blocked call endpoint=trunk-leg" in line]
+    assert len(refused) == 1, refused
+    # A second run changes nothing.
+    again = harden(lab_inventory, tags="toll_fraud_guard")
+    assert again.returncode == 0 and "pbx : hardened, 0 changes" in " ".join(again.stdout.split()), \
+        " ".join((again.stdout + again.stderr).split())[-3000:]
+    # The audit reads the wizard's trunk against its copy: current now, named once it changes.
+    control = audit_controls(lab_inventory, tmp_path / "current", "trunk_copies_are_current")["VOIP-TF-007"]
+    assert control["status"] == "pass", json.dumps(control)
+    pbx.check_output("sed -i 's/^endpoint\\/direct_media = no$/endpoint\\/direct_media = no\\nendpoint\\/from_user = 4930999/' "
+                     "/etc/asterisk/pjsip_wizard.conf && asterisk -rx 'module reload res_pjsip_config_wizard.so'")
+    control = audit_controls(lab_inventory, tmp_path / "changed", "trunk_copies_are_current")["VOIP-TF-007"]
+    assert control["status"] == "fail" and "trunk carrier changed since its copy" in json.dumps(control), \
+        json.dumps(control)
+    assert "from_user" in json.dumps(control)
+
+
 WIZARD_TEMPLATES = "/etc/asterisk/voipguard-test-wizard.conf"
 # An installer's layout: the wizard's template in a file included just before the phone uses it.
 WIZARD_TEMPLATE = ("[office-wizard](!)\ntype = wizard\naccepts_registrations = yes\naccepts_auth = yes\n"

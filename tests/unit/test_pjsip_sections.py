@@ -46,3 +46,13 @@ def test_each_endpoint_is_defined_once_pjsip_conf_before_the_wizard():
 def test_the_phones_contexts_leave_out_trunks_exempt_and_voipguards_own_and_read_through_a_guard():
     assert phone_contexts(endpoint_contexts(PJSIP, WIZARD), skip={"carrier", "1002"}) == [
         "from-internal", "from-pjsip", "sales"]
+
+
+def test_a_wizards_endpoint_is_what_res_pjsip_config_wizard_makes_of_it():
+    from ansible.module_utils.pjsip_sections import wizard_endpoint_options  # pylint: disable=import-outside-toplevel
+    effective = {"type": ["wizard"], "transport": ["udp-a", "udp-b"], "accepts_auth": ["yes"], "sends_auth": ["no"],
+                 "remote_hosts": ["192.0.2.1"], "endpoint/aors": ["other"], "endpoint/transport": ["tcp"],
+                 "endpoint/allow": ["!all", "ulaw"], "inbound_auth/username": ["2101"]}
+    assert wizard_endpoint_options("2101", effective) == {
+        "type": ["endpoint"], "aors": ["2101"], "transport": ["udp-b"], "auth": ["2101-iauth"],
+        "allow": ["!all", "ulaw"]}

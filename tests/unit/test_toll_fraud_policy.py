@@ -250,18 +250,13 @@ def test_a_wizard_phone_with_its_own_hint_context_keeps_it():
     assert [c["option"] for c in changes] == ["endpoint/context"]
 
 
-def test_the_role_plans_wizard_phones_and_refuses_a_wizard_trunk_on_the_boundary():
+def test_the_role_plans_wizard_phones():
     result = toll_fraud_policy.build(params(
         endpoint_contexts={"1001": "from-internal", "2101": "from-internal", "carrier": "from-carrier"},
         pjsip_sections=PJSIP_SECTIONS, pjsip_wizard=WIZARD))
     assert result["endpoint_plan"] == {"1001": "from-internal", "2101": "from-internal"}
     assert [(c["section"], c["option"]) for c in result["endpoint_changes"]] == [
         ("1001", "context"), ("2101", "endpoint/context")]
-    trunk = dict(WIZARD["sections"][1], name="carrier")
-    with pytest.raises(PolicyError, match="carrier is made by pjsip_wizard.conf"):
-        toll_fraud_policy.build(params(
-            endpoint_contexts={"carrier": "from-carrier"}, trunks=["carrier"], trunk_boundary=True,
-            pjsip_wizard=dict(WIZARD, sections=[trunk])))
 
 
 def test_an_endpoint_guarded_before_and_now_a_trunk_or_exempt_gets_its_own_context_back():
@@ -295,11 +290,17 @@ def test_the_contexts_come_from_the_sections_and_the_trunks_changes_from_their_d
         "option": "set_var", "values": ["GROUP(voipguard-trunk)=carrier"], "values_mode": "append",
         "create_section": False}]
     # Switched off after a run that looped it: the operator's own proxy back, or none.
-    undo = [{"name": "carrier", "endpoint": "carrier", "file": "/etc/asterisk/pjsip.d/trunks.conf", "proxy": ""}]
+    undo = [{"name": "carrier", "endpoint": "carrier", "file": "/etc/asterisk/pjsip.d/trunks.conf", "proxy": "",
+             "section_type": "endpoint", "option_prefix": "", "include_root": None}]
     assert toll_fraud_policy.trunk_changes([], {}, {}, None, undo) == [{
         "path": "/etc/asterisk/pjsip.d/trunks.conf", "section": "carrier", "section_type": "endpoint",
         "option": "outbound_proxy", "value": None, "state": "absent", "create_section": False}]
-    # A capped trunk the wizard makes has no pjsip.conf section to count its channels in.
-    with pytest.raises(PolicyError, match="trunk carrier caps endpoint 2101"):
+    # A capped trunk the wizard makes counts its channels in its wizard section.
+    capped = toll_fraud_policy.build(params(pjsip_conf="", pjsip_sections=PJSIP_SECTIONS, pjsip_wizard=WIZARD,
+                                            trunks=["carrier"], trunk_endpoints=["2101"], trunk_max_concurrent_calls=2))
+    assert [(c["path"], c["option"], c["include_root"]) for c in capped["trunk_changes"]] == [
+        ("/etc/asterisk/wizard.d/phones.conf", "endpoint/set_var", "/etc/asterisk/pjsip_wizard.conf")]
+    # One no file defines (realtime, say) is refused by name.
+    with pytest.raises(PolicyError, match="trunk carrier caps endpoint 2199, which neither"):
         toll_fraud_policy.build(params(pjsip_conf="", pjsip_sections=PJSIP_SECTIONS, pjsip_wizard=WIZARD,
-                                       trunks=["carrier"], trunk_endpoints=["2101"], trunk_max_concurrent_calls=2))
+                                       trunks=["carrier"], trunk_endpoints=["2199"], trunk_max_concurrent_calls=2))

@@ -8,7 +8,7 @@ import pytest
 
 import asterisk_config_info
 import toll_fraud_policy
-from ansible.module_utils.asterisk_conf import parse
+from ansible.module_utils.asterisk_conf import load, parse
 from ansible.module_utils.dial_policy import PolicyError
 from ansible.module_utils.trunk_boundary import BoundaryError, copy_drift, copy_options, plan
 
@@ -129,7 +129,8 @@ def test_switched_off_the_looped_trunks_get_the_operators_proxy_back():
                                            pjsip_sections=sections(looped + copy)))
     assert built["trunk_boundary"] is None
     assert built["trunk_boundary_undo"] == [{"name": "carrier", "endpoint": "carrier",
-                                             "file": "/etc/asterisk/pjsip.conf",
+                                             "file": "/etc/asterisk/pjsip.conf", "section_type": "endpoint",
+                                             "option_prefix": "", "include_root": None,
                                              "proxy": "sip:sbc.example.net;lr"}]
     # a trunk that never looped is left as it is
     assert toll_fraud_policy.build(params(trunks=["carrier"], pjsip_sections=sections(FIXTURE)))[
@@ -354,7 +355,8 @@ def test_switched_off_after_the_instance_the_trunk_gets_no_proxy_of_voipguards_b
     built = toll_fraud_policy.build(params(trunks=["carrier"], trunk_boundary=False,
                                            pjsip_sections=sections(looped + copy)))
     assert built["trunk_boundary_undo"] == [{"name": "carrier", "endpoint": "carrier",
-                                             "file": "/etc/asterisk/pjsip.conf", "proxy": ""}]
+                                             "file": "/etc/asterisk/pjsip.conf", "section_type": "endpoint",
+                                             "option_prefix": "", "include_root": None, "proxy": ""}]
 
 
 OUTPUT_CHAIN = """table inet voipguard {
@@ -404,3 +406,86 @@ def test_the_audit_judges_the_running_trunk_by_the_options_the_role_sets():
     # An option the running Asterisk does not show is not taken as off.
     assert in_dialog_invites(dict((k, v) for k, v in shown.items() if k != "moh_passthrough")) == [
         "moh_passthrough not shown"]
+
+
+# A trunk as installers and the Asterisk docs write it with the config wizard: its template in
+# pjsip_wizard.conf, the trunk itself in an included file.
+WIZARD_TRUNK = """[trunk-tpl](!)
+type = wizard
+sends_auth = yes
+remote_hosts = 198.51.100.20:5060
+endpoint/context = from-carrier
+endpoint/disallow = all
+endpoint/allow = ulaw
+endpoint/aors = ignored-by-the-wizard
+#include wizard.d/trunks.conf
+"""
+WIZARD_TRUNK_INCLUDED = """[carrier](trunk-tpl)
+outbound_auth/username = acme
+outbound_auth/password = not-a-real-secret
+endpoint/from_user = 4930123
+"""
+
+
+def wizard(tmp_path, trunk=WIZARD_TRUNK_INCLUDED):
+    """asterisk_config_info's reading of a pjsip_wizard.conf whose trunk lives in an included file."""
+    (tmp_path / "wizard.d").mkdir(exist_ok=True)
+    (tmp_path / "wizard.d" / "trunks.conf").write_text(trunk)
+    root = tmp_path / "pjsip_wizard.conf"
+    root.write_text(WIZARD_TRUNK)
+    return asterisk_config_info.describe(load(str(root), config_dir=str(tmp_path)))
+
+
+def pjsip_without_the_carrier():
+    return re.sub(r"(?ms)^\[carrier\].*?(?=^\[|\Z)", "", FIXTURE)
+
+
+def test_a_wizard_trunk_is_looped_in_its_wizard_section_and_its_copy_names_the_wizards_objects(tmp_path):
+    read = wizard(tmp_path)
+    result = plan(sections(pjsip_without_the_carrier()), CARRIER, wizard=read)
+    (trunk,) = result["trunks"]
+    assert trunk["proxy"] == "sip:carrier@127.0.0.1:5060;lr"
+    assert (trunk["file"], trunk["section_type"], trunk["option_prefix"], trunk["include_root"]) == (
+        str(tmp_path / "wizard.d" / "trunks.conf"), "wizard", "endpoint/", str(tmp_path / "pjsip_wizard.conf"))
+    lines = trunk["copy_options"]
+    # What res_pjsip_config_wizard makes of the wizard: the aor of its name, its outbound auth.
+    for line in [("aors", "carrier"), ("outbound_auth", "carrier-oauth"), ("context", "from-carrier"),
+                 ("allow", "ulaw"), ("from_user", "4930123")]:
+        assert line in lines, line
+    # Wizard options are no endpoint options; nothing of the auth (its password) reaches the copy.
+    assert not [key for key, _ in lines if "/" in key or key in ("remote_hosts", "sends_auth")], lines
+    assert "not-a-real-secret" not in repr(result)
+    assert ("aors", "ignored-by-the-wizard") not in lines
+
+
+def test_the_policy_writes_a_wizard_trunks_loop_and_group_as_endpoint_options_of_the_wizard(tmp_path):
+    read = wizard(tmp_path)
+    from test_toll_fraud_policy import params  # pylint: disable=import-outside-toplevel
+    result = toll_fraud_policy.build(params(
+        trunks=["carrier"], trunk_boundary=True, trunk_max_concurrent_calls={"carrier": 2},
+        pjsip_sections=sections(pjsip_without_the_carrier()), pjsip_wizard=read))
+    changes = [c for c in result["trunk_changes"] if c["section"] == "carrier"]
+    where = {"path": str(tmp_path / "wizard.d" / "trunks.conf"), "section": "carrier", "section_type": "wizard",
+             "create_section": False, "include_root": str(tmp_path / "pjsip_wizard.conf")}
+    assert dict(where, option="endpoint/set_var", values=["GROUP(voipguard-trunk)=carrier"],
+                values_mode="append") in changes
+    assert dict(where, option="endpoint/outbound_proxy", value="sip:carrier@127.0.0.1:5060;lr") in changes
+    assert len(changes) == 2
+
+
+def test_a_wizard_trunk_switched_off_gets_its_own_proxy_back_in_its_wizard_section(tmp_path):
+    looped = WIZARD_TRUNK_INCLUDED + "endpoint/outbound_proxy = sip:carrier@127.0.0.1:5060\\;lr\n"
+    from test_toll_fraud_policy import params  # pylint: disable=import-outside-toplevel
+    result = toll_fraud_policy.build(params(
+        trunks=["carrier"], trunk_boundary=False,
+        pjsip_sections=sections(pjsip_without_the_carrier()), pjsip_wizard=wizard(tmp_path, looped)))
+    (change,) = [c for c in result["trunk_changes"] if c["section"] == "carrier"]
+    assert (change["option"], change["state"], change["value"], change["section_type"]) == (
+        "endpoint/outbound_proxy", "absent", None, "wizard")
+
+
+def test_the_boundary_instance_refuses_a_wizard_trunk_by_name(tmp_path):
+    with pytest.raises(BoundaryError, match="trunk carrier: endpoint carrier is made by pjsip_wizard.conf"):
+        plan(sections(pjsip_without_the_carrier()), CARRIER, instance_port=5070, wizard=wizard(tmp_path))
+    with pytest.raises(BoundaryError, match="not defined in pjsip.conf, its includes or pjsip_wizard.conf"):
+        plan(sections(pjsip_without_the_carrier()), CARRIER, wizard={"files": [], "sections": []})
