@@ -180,7 +180,12 @@ def test_the_carriers_stay_open_to_the_main_asterisk_until_the_instance_holds_th
     assert "chain boundary_from" in before.table
     if not LAB_BOUNDARY_INSTANCE:  # the lab's default: no instance yet when the module starts
         assert "chain output" not in before.table
-    assert before.reached == [before.number]
+        assert before.reached == [before.number]
+    else:
+        # The instance already holds the trunks, and the fixture's hand edit replaced the trunk's
+        # loop with the SBC's proxy: the main Asterisk dials the carrier itself, and the output
+        # chain drops that INVITE until the guard's run loops the trunk again (fail closed).
+        assert before.reached == []
     assert "INVITE from the main Asterisk" in lab("pbx").check_output("nft list chain inet voipguard output")
 
 
