@@ -81,6 +81,22 @@ open(conf, "w").write("".join(rest) + "\n#include voipguard-test.d/trunks.conf\n
 TRUNKS = "/etc/asterisk/voipguard-test.d/trunks.conf"
 
 
+def assert_the_trunk_leg_judges_calls_onto_the_trunk(pbx, carrier, national_number):
+    """The running trunk loops through the guard: a blocked number originated onto it is refused
+    on the trunk leg, and a national one reaches the carrier through the trunk's copy."""
+    assert "sip:carrier@" in pbx.check_output("asterisk -rx 'pjsip show endpoint carrier' | grep outbound_proxy")
+    pbx.check_output("asterisk -rx 'database deltree voipguard'")
+    recorded, logged = len(carrier_records(carrier)), log_length(pbx, "/var/log/asterisk/messages.log")
+    for number in ("00263771234567", national_number):
+        pbx.check_output("asterisk -rx %s", "channel originate PJSIP/%s@carrier application Wait 1" % number)
+    time.sleep(4)
+    reached = [record["dst"] for record in carrier_records(carrier)[recorded:]]
+    assert reached == [national_number], reached
+    refused = [line for line in log_lines_since(pbx, "/var/log/asterisk/messages.log", logged)
+               if "voipguard: blocked call endpoint=trunk-leg" in line]
+    assert len(refused) == 1, refused
+
+
 @pytest.fixture
 def trunk_in_an_included_file(lab):
     pbx = lab("pbx")
@@ -107,19 +123,8 @@ def test_a_trunk_in_an_included_file_gets_its_boundary_where_it_is_defined(lab, 
     assert pbx.check_output("grep -c '^outbound_proxy = sip:carrier@' %s", TRUNKS) == "1"
     assert pbx.run("grep -c '^\\[carrier\\]' /etc/asterisk/pjsip.conf").stdout.strip() == "0"
     assert pbx.run("grep -c '^#include pjsip_voipguard.conf' /etc/asterisk/pjsip.conf").stdout.strip() == "0"
-    # ...and in force: a blocked number originated onto the trunk is refused on the trunk leg,
-    # a national one reaches the carrier.
-    assert "sip:carrier@" in pbx.check_output("asterisk -rx 'pjsip show endpoint carrier' | grep outbound_proxy")
-    pbx.check_output("asterisk -rx 'database deltree voipguard'")
-    recorded, logged = len(carrier_records(carrier)), log_length(pbx, "/var/log/asterisk/messages.log")
-    for number in ("00263771234567", unique_number):
-        pbx.check_output("asterisk -rx %s", "channel originate PJSIP/%s@carrier application Wait 1" % number)
-    time.sleep(4)
-    reached = [record["dst"] for record in carrier_records(carrier)[recorded:]]
-    assert reached == [unique_number], reached
-    refused = [line for line in log_lines_since(pbx, "/var/log/asterisk/messages.log", logged)
-               if "voipguard: blocked call endpoint=trunk-leg" in line]
-    assert len(refused) == 1, refused
+    # ...and in force.
+    assert_the_trunk_leg_judges_calls_onto_the_trunk(pbx, carrier, unique_number)
 
 
 # The lab's trunk as the config wizard makes it (pjsip_wizard.conf, as the Asterisk docs and many
@@ -164,21 +169,10 @@ def test_a_trunk_from_the_wizard_gets_its_boundary_in_its_wizard_section(lab, la
     assert pbx.run("grep -c '^\\[carrier\\]' /etc/asterisk/pjsip.conf").stdout.strip() == "0"
     result = harden(lab_inventory, tags="toll_fraud_guard")
     assert result.returncode == 0, (result.stdout + result.stderr)[-3000:]
-    # The loop is written in the wizard, as one of its endpoint options, and in force.
+    # The loop is written in the wizard, as one of its endpoint options, and in force (the national
+    # call reaches the carrier through the copy, which dials the wizard's aor).
     assert pbx.check_output("grep -c '^endpoint/outbound_proxy = sip:carrier@' /etc/asterisk/pjsip_wizard.conf") == "1"
-    assert "sip:carrier@" in pbx.check_output("asterisk -rx 'pjsip show endpoint carrier' | grep outbound_proxy")
-    # A blocked number originated onto the trunk is refused on the trunk leg; a national one
-    # reaches the carrier through the copy, which dials the wizard's aor.
-    pbx.check_output("asterisk -rx 'database deltree voipguard'")
-    recorded, logged = len(carrier_records(carrier)), log_length(pbx, "/var/log/asterisk/messages.log")
-    for number in ("00263771234567", unique_number):
-        pbx.check_output("asterisk -rx %s", "channel originate PJSIP/%s@carrier application Wait 1" % number)
-    time.sleep(4)
-    reached = [record["dst"] for record in carrier_records(carrier)[recorded:]]
-    assert reached == [unique_number], reached
-    refused = [line for line in log_lines_since(pbx, "/var/log/asterisk/messages.log", logged)
-               if "voipguard: blocked call endpoint=trunk-leg" in line]
-    assert len(refused) == 1, refused
+    assert_the_trunk_leg_judges_calls_onto_the_trunk(pbx, carrier, unique_number)
     # A second run changes nothing.
     again = harden(lab_inventory, tags="toll_fraud_guard")
     assert again.returncode == 0 and "pbx : hardened, 0 changes" in " ".join(again.stdout.split()), \
