@@ -26,10 +26,18 @@ options:
     type: path
     required: true
   names:
-    description: The auth sections to copy. A name no concrete C(type = auth) section defines fails the task.
+    description:
+      - The auth sections to copy. A name no concrete C(type = auth) section defines fails the
+        task, unless I(wizard_config) makes it - C(<wizard>-oauth) of a wizard with
+        C(sends_auth = yes), from its C(outbound_auth/) options.
     type: list
     elements: str
     required: true
+  wizard_config:
+    description:
+      - The main Asterisk's C(pjsip_wizard.conf), whose wizards make auths too
+        (res_pjsip_config_wizard). Read with its includes when it exists.
+    type: path
   dest:
     description: The file to write (created with its directory when missing).
     type: path
@@ -78,23 +86,41 @@ copied:
   sample: [carrier-auth]
 """
 
+import os
+
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.asterisk_conf import AsteriskConfigError, load, mask_secrets, resolve
+from ansible.module_utils.pjsip_sections import wizard_auth_options
 from ansible.module_utils.voipguard_files import differences, install_file, wanted_attributes
+
+
+OUTBOUND_SUFFIX = "-oauth"  # res_pjsip_config_wizard's name of a wizard's outbound auth
 
 
 class AuthCopyError(ValueError):
     """An auth cannot be copied; the message names it."""
 
 
-def render(configs, names, header=()):
-    """The file's text: each auth of names as Asterisk resolves it, one option per line, ';'
-    escaped (a password may hold one). Raises AuthCopyError for a name with no auth section."""
+def wizard_auth(wizard_configs, name):
+    """Effective options of auth ``name`` as a wizard of pjsip_wizard.conf makes it (<wizard>-oauth
+    of a wizard that sends auth), or {}."""
+    if not wizard_configs or not name.endswith(OUTBOUND_SUFFIX):
+        return {}
+    effective = resolve(wizard_configs, name[:-len(OUTBOUND_SUFFIX)], "wizard")
+    return (effective and wizard_auth_options(effective, "outbound")) or {}
+
+
+def render(configs, names, header=(), wizard_configs=None):
+    """The file's text: each auth of names as Asterisk resolves it (from pjsip.conf's include set,
+    or made by a wizard of wizard_configs), one option per line, ';' escaped (a password may hold
+    one). Raises AuthCopyError for a name that neither defines."""
     lines = ["; %s" % line for line in header]
     for name in names:
-        effective = resolve(configs, name, "auth")
+        effective = resolve(configs, name, "auth") or wizard_auth(wizard_configs, name)
         if not effective:
-            raise AuthCopyError("auth %s is not defined in %s or its includes" % (name, configs[0].filename))
+            raise AuthCopyError("auth %s is not defined in %s or its includes%s" % (
+                name, configs[0].filename, ", nor made by a wizard of %s" % wizard_configs[0].filename
+                if wizard_configs else ""))
         lines.append("")
         lines.append("[%s]" % name)
         lines.append("type = auth")
@@ -115,12 +141,15 @@ def main():
             group=dict(type="str", default="root"),
             mode=dict(type="str", default="0640"),
             header=dict(type="list", elements="str", default=[]),
+            wizard_config=dict(type="path"),
         ),
         supports_check_mode=True,
     )
     params = module.params
     try:
-        text = render(load(params["config"]), params["names"], params["header"])
+        wizard = params["wizard_config"]
+        text = render(load(params["config"]), params["names"], params["header"],
+                      load(wizard) if wizard and os.path.exists(wizard) else None)
     except (AsteriskConfigError, AuthCopyError, IOError, OSError) as exc:
         module.fail_json(msg=str(exc))
     try:

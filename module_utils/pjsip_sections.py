@@ -58,10 +58,7 @@ WIZARD_ENDPOINT_PREFIX = "endpoint/"
 def wizard_endpoint_options(name, effective):
     """{option: [values]} of the endpoint res_pjsip_config_wizard makes of wizard ``name`` from its
     effective options (templates resolved): what a pjsip.conf endpoint section would hold."""
-    options = {}
-    for key, values in effective.items():
-        if key.startswith(WIZARD_ENDPOINT_PREFIX) and values:
-            options.setdefault(key[len(WIZARD_ENDPOINT_PREFIX):], []).extend(values)
+    options = _prefixed(effective, WIZARD_ENDPOINT_PREFIX)
     # String fields: the value the wizard appends last is the one the endpoint keeps.
     options["aors"] = [name]
     if effective.get("transport"):
@@ -71,6 +68,44 @@ def wizard_endpoint_options(name, effective):
     if ast_true(last_value(effective, "accepts_auth")):
         options["auth"] = ["%s-iauth" % name]
     options["type"] = ["endpoint"]
+    return options
+
+
+def _prefixed(effective, prefix):
+    """{option: [values]} of the effective options that start with prefix, the prefix taken off."""
+    options = {}
+    for key, values in effective.items():
+        if key.startswith(prefix) and values:
+            options.setdefault(key[len(prefix):], []).extend(values)
+    return options
+
+
+def wizard_aor_options(effective):
+    """{option: [values]} of the aor res_pjsip_config_wizard makes of a wizard (handle_aor): its
+    aor/ options, and unless one of them is a contact, a contact per remote host through
+    contact_pattern (sip:${REMOTE_HOST} by default, none when it is set empty)."""
+    options = _prefixed(effective, "aor/")
+    if not options.get("contact"):
+        pattern = last_value(effective, "contact_pattern")
+        pattern = "sip:${REMOTE_HOST}" if pattern is None else pattern
+        hosts = [host.strip() for host in (last_value(effective, "remote_hosts") or "").split(",") if host.strip()]
+        if pattern and hosts:
+            options["contact"] = [pattern.replace("${REMOTE_HOST}", host) for host in hosts]
+    options["type"] = ["aor"]
+    return options
+
+
+def wizard_auth_options(effective, direction):
+    """{option: [values]} of the auth res_pjsip_config_wizard makes of a wizard for ``direction``
+    ("outbound": <name>-oauth when sends_auth; "inbound": <name>-iauth when accepts_auth) - its
+    <direction>_auth/ options, auth_type userpass unless set (handle_auth); None when the wizard
+    makes no such auth."""
+    switch = {"outbound": "sends_auth", "inbound": "accepts_auth"}[direction]
+    if not ast_true(last_value(effective, switch)):
+        return None
+    options = _prefixed(effective, direction + "_auth/")
+    options.setdefault("auth_type", ["userpass"])
+    options["type"] = ["auth"]
     return options
 
 

@@ -27,8 +27,8 @@ for the phone whose name is in its From header.
 
 A trunk that pjsip_wizard.conf makes is looped in its wizard section (endpoint/outbound_proxy),
 and its copy names the aor and auths the wizard makes (res_pjsip_config_wizard's handle_endpoint:
-aors = the wizard's name, outbound_auth = <name>-oauth); the boundary instance, which copies
-aors and auths as pjsip.conf defines them, refuses such a trunk.
+aors = the wizard's name, outbound_auth = <name>-oauth); the boundary instance holds the aor the
+wizard makes (handle_aor) and its outbound auth (copied on the host by asterisk_auth_copy).
 """
 from __future__ import absolute_import, division, print_function
 
@@ -38,7 +38,7 @@ import os
 import re
 
 from ansible.module_utils.asterisk_conf import ast_true, last_value
-from ansible.module_utils.pjsip_sections import concrete, trunk_definitions
+from ansible.module_utils.pjsip_sections import concrete, trunk_definitions, wizard_aor_options
 
 EGRESS_ENDPOINT = "voipguard-egress"
 EGRESS_CONTEXT = "voipguard-egress"
@@ -151,6 +151,8 @@ def copy_options(trunk_effective, previous_copy_effective=None, previous_instanc
 # stops instead.
 IN_DIALOG_INVITES_OFF = (("direct_media", "no"), ("moh_passthrough", "no"), ("send_connected_line", "no"))
 T38_OFF = ("t38_udptl", "no")
+# res_pjsip's own defaults of those options (pjsip_configuration.c), for a wizard that sets none.
+IN_DIALOG_DEFAULTS = {"direct_media": "yes", "moh_passthrough": "no", "send_connected_line": "yes"}
 
 
 # The guard's own PJSIP file (tasks/endpoints.yml), included last by pjsip.conf.
@@ -276,7 +278,7 @@ def instance_copy_drift(trunk_effective, copy_effective, instance_copy_effective
         instance_copy_effective)
 
 
-def _instance_trunk(trunk, effective, lines, sections, transport_effective):
+def _instance_trunk(trunk, effective, lines, aors, transport_effective):
     """What the boundary instance holds for one trunk: the trunk's copy as the operator wrote it
     (sent from the instance's own transport, never taking calls in, through the operator's own
     outbound_proxy when the trunk has one) and the aors it dials."""
@@ -284,7 +286,6 @@ def _instance_trunk(trunk, effective, lines, sections, transport_effective):
     # challenges for is copied on the host (asterisk_auth_copy), never through the plan.
     auths = _names(effective, "outbound_auth")
     aor_names = _names(effective, "aors")
-    aors = dict((s["name"], s) for s in concrete(sections, "aor"))
     missing = [name for name in aor_names if name not in aors]
     if not aor_names or missing:
         raise BoundaryError("trunk %s: the boundary instance dials the trunk's aor, and %s" % (
@@ -295,8 +296,8 @@ def _instance_trunk(trunk, effective, lines, sections, transport_effective):
         "options": instance_copy_options(effective, lines),
         "auths": auths,
         "aors": [{"name": name, "options": [("type", "aor")] + [
-            (key, value) for key in sorted(aors[name]["effective"]) if key != "type"
-            for value in aors[name]["effective"][key]]} for name in aor_names],
+            (key, value) for key in sorted(aors[name]) if key != "type"
+            for value in aors[name][key]]} for name in aor_names],
         "nat": [(key, value) for key in _TRANSPORT_NAT_KEYS
                 for value in (transport_effective or {}).get(key) or ()],
     }
@@ -349,12 +350,7 @@ def plan(sections, trunks, instance_port=None, instance_sections=None, wizard=No
         if section is None:
             raise BoundaryError("trunk %s: endpoint %s is not defined in pjsip.conf, its includes or "
                                 "pjsip_wizard.conf" % (name, endpoint))
-        if instance_port and section["section_type"] == "wizard":
-            # The instance copies the trunk's aors and outbound auths from pjsip.conf's sections.
-            raise BoundaryError(
-                "trunk %s: endpoint %s is made by pjsip_wizard.conf, and the boundary instance copies "
-                "trunks defined in pjsip.conf and its includes only: define the trunk there, or leave "
-                "voipguard_trunk_boundary_instance off" % (name, endpoint))
+        in_wizard = section["section_type"] == "wizard"
         effective = without_own_additions(section["endpoint_options"], endpoint, sections)
         transport = last_value(effective, "transport", "")
         if transport:
@@ -380,13 +376,28 @@ def plan(sections, trunks, instance_port=None, instance_sections=None, wizard=No
                     "the carrier no INVITE, and the T.38 re-INVITE of an inbound fax would be dropped, "
                     "failing the fax; set t38_udptl = no on the trunk, or leave "
                     "voipguard_trunk_boundary_instance off" % name)
+            if in_wizard:
+                # pjsip.conf cannot add to an object the wizard makes, and the run does not rewrite
+                # the operator's wizard for the instance (switched off, nothing would say what it held).
+                missing = ["endpoint/%s = %s" % (key, value) for key, value in IN_DIALOG_INVITES_OFF
+                           if ast_true(last_value(effective, key, IN_DIALOG_DEFAULTS[key])) != ast_true(value)]
+                if missing:
+                    raise BoundaryError(
+                        "trunk %s is made by pjsip_wizard.conf (wizard %s in %s): with the boundary instance "
+                        "the main Asterisk may send the carrier no INVITE, so the trunk must send none in "
+                        "the carrier's inbound calls; set %s in the wizard, or leave "
+                        "voipguard_trunk_boundary_instance off" % (name, endpoint, section.get("file"), ", ".join(missing)))
+            else:
+                in_dialog_off = list(IN_DIALOG_INVITES_OFF)
             effective = without_in_dialog_invites(effective)
-            in_dialog_off = list(IN_DIALOG_INVITES_OFF)
         lines = copy_options(effective, (previous.get(endpoint) or {}).get("effective"),
                              (instance_previous.get(endpoint) or {}).get("effective"))
         if instance_port:
+            aors = dict((s["name"], s["effective"]) for s in concrete(sections, "aor"))
+            if in_wizard:
+                aors[endpoint] = wizard_aor_options(section["effective"])
             instance["trunks"].append(_instance_trunk(
-                trunk, effective, lines, sections, transports[transport]["effective"]))
+                trunk, effective, lines, aors, transports[transport]["effective"]))
             # The copy in the main Asterisk only forwards to the instance, which dials the carrier.
             lines = [(key, value) for key, value in lines if key != "outbound_proxy"]
             lines.append(("outbound_proxy", instance_proxy(endpoint, instance_port)))

@@ -4,6 +4,7 @@ Every lab host is reached as production is: OpenSSH through the lab's inventory,
 own ssh config and known_hosts (testinfra maps ansible_connection=ssh to its ssh backend). Molecule passes its
 own copy of the inventory with --ansible-inventory; run alone, the lab inventory is used.
 """
+import contextlib
 import json
 import os
 import re
@@ -382,3 +383,45 @@ print(send({action!r})[:2])
     command = f"python3 -c {shlex.quote(script)}"
     result = host.run("printf '%s\\n' " + shlex.quote(secret) + " | " + command)
     return result.stdout
+
+
+# The lab's trunk as the config wizard makes it (pjsip_wizard.conf, as the Asterisk docs and many
+# installers write trunks): its [carrier] sections cut out of pjsip.conf (the line that includes
+# voipguard's own file stays), the same trunk written as a wizard. With the boundary instance on,
+# voipguard's own file adds to the pjsip.conf trunk ([carrier](+type=endpoint)), an addition
+# without its category once the trunk is gone (Asterisk then refuses pjsip.conf): taken out too,
+# as if the wizard's trunk had been there when the run wrote the file. Runs on the PBX.
+_TRUNK_OUT_OF_PJSIP = r"""
+import re, sys
+conf, own = sys.argv[1], sys.argv[2]
+parts = re.split(r"(?m)^(?=\[)", open(conf).read())
+trunk = [p for p in parts if p.startswith("[carrier]")]
+assert len(trunk) == 3 and "#include pjsip_voipguard.conf" in trunk[-1], trunk
+kept = "".join(p for p in parts if not p.startswith("[carrier]"))
+open(conf, "w").write(kept + "\n#include pjsip_voipguard.conf\n")
+open(own, "w").write(re.sub(r"(?m)^\[carrier\]\(\+type=endpoint\)\n(?:[^\[\n].*\n)*", "", open(own).read()))
+"""
+_SAVED_FOR_THE_WIZARD_TRUNK = ("pjsip.conf", "pjsip_voipguard.conf", "pjsip_wizard.conf")
+
+
+@contextlib.contextmanager
+def trunk_as_a_wizard(pbx, wizard, secret_option=None):
+    """The lab's hardened trunk moved into pjsip_wizard.conf as ``wizard`` (its sections' text), for
+    the block; the files and the running PJSIP are put back after it. secret_option: an option
+    (e.g. outbound_auth/password) appended with a random secret made on the PBX, never shown."""
+    pbx.check_output(" && ".join("cp -p /etc/asterisk/%s /root/%s.wizard-trunk" % (name, name)
+                                 for name in _SAVED_FOR_THE_WIZARD_TRUNK))
+    try:
+        pbx.check_output("python3 -c %s /etc/asterisk/pjsip.conf /etc/asterisk/pjsip_voipguard.conf && printf '\\n%%s' %s >> /etc/asterisk/pjsip_wizard.conf",
+                         _TRUNK_OUT_OF_PJSIP, wizard)
+        if secret_option:
+            pbx.check_output("echo \"%s = $(python3 -c 'import secrets; print(secrets.token_hex(12))')\" "
+                             ">> /etc/asterisk/pjsip_wizard.conf" % secret_option)
+        pbx.check_output("asterisk -rx 'module reload res_pjsip.so' && "
+                         "asterisk -rx 'module reload res_pjsip_config_wizard.so'")
+        yield pbx
+    finally:
+        pbx.check_output(" && ".join("cp -p /root/%s.wizard-trunk /etc/asterisk/%s" % (name, name)
+                                     for name in _SAVED_FOR_THE_WIZARD_TRUNK) +
+                         " && asterisk -rx 'module reload res_pjsip.so' && "
+                         "asterisk -rx 'module reload res_pjsip_config_wizard.so'")

@@ -9,7 +9,8 @@ import time
 
 import pytest
 
-from conftest import PBX_VOICE, audit_controls, carrier_records, harden, log_length, log_lines_since
+from conftest import (
+    PBX_VOICE, audit_controls, carrier_records, harden, log_length, log_lines_since, trunk_as_a_wizard)
 
 INCLUDED = "/etc/asterisk/voipguard-test.d/phones.conf"
 
@@ -127,36 +128,16 @@ def test_a_trunk_in_an_included_file_gets_its_boundary_where_it_is_defined(lab, 
     assert_the_trunk_leg_judges_calls_onto_the_trunk(pbx, carrier, unique_number)
 
 
-# The lab's trunk as the config wizard makes it (pjsip_wizard.conf, as the Asterisk docs and many
-# installers write trunks): its [carrier] sections cut out of pjsip.conf (the line that includes
-# voipguard's own file stays), the same trunk written as a wizard, without the loop.
-TRUNK_TO_WIZARD = r"""
-import re, sys
-conf = sys.argv[1]
-parts = re.split(r"(?m)^(?=\[)", open(conf).read())
-trunk = [p for p in parts if p.startswith("[carrier]")]
-assert len(trunk) == 3 and "#include pjsip_voipguard.conf" in trunk[-1], trunk
-kept = "".join(p for p in parts if not p.startswith("[carrier]"))
-open(conf, "w").write(kept + "\n#include pjsip_voipguard.conf\n")
-"""
-WIZARD_TRUNK = ("\n[carrier]\ntype = wizard\nremote_hosts = 198.51.100.20:5060\nendpoint/context = from-carrier\n"
-                "endpoint/disallow = all\nendpoint/allow = ulaw,alaw\nendpoint/direct_media = no\n")
-SAVED_FOR_THE_WIZARD_TRUNK = ("pjsip.conf", "pjsip_voipguard.conf", "pjsip_wizard.conf")
+# send_connected_line = no: what the boundary instance asks of a wizard's trunk, for a lab run with it.
+WIZARD_TRUNK = ("[carrier]\ntype = wizard\nremote_hosts = 198.51.100.20:5060\nendpoint/context = from-carrier\n"
+                "endpoint/disallow = all\nendpoint/allow = ulaw,alaw\nendpoint/direct_media = no\n"
+                "endpoint/send_connected_line = no\n")
 
 
 @pytest.fixture
 def trunk_from_the_wizard(lab):
-    pbx = lab("pbx")
-    pbx.check_output(" && ".join("cp -p /etc/asterisk/%s /root/%s.wizard-trunk-test" % (name, name)
-                                 for name in SAVED_FOR_THE_WIZARD_TRUNK))
-    pbx.check_output("python3 -c %s /etc/asterisk/pjsip.conf && printf '%%s' %s >> /etc/asterisk/pjsip_wizard.conf && "
-                     "asterisk -rx 'module reload res_pjsip.so' && "
-                     "asterisk -rx 'module reload res_pjsip_config_wizard.so'", TRUNK_TO_WIZARD, WIZARD_TRUNK)
-    yield pbx
-    pbx.check_output(" && ".join("cp -p /root/%s.wizard-trunk-test /etc/asterisk/%s" % (name, name)
-                                 for name in SAVED_FOR_THE_WIZARD_TRUNK) +
-                     " && asterisk -rx 'module reload res_pjsip.so' && "
-                     "asterisk -rx 'module reload res_pjsip_config_wizard.so'")
+    with trunk_as_a_wizard(lab("pbx"), WIZARD_TRUNK) as pbx:
+        yield pbx
 
 
 def test_a_trunk_from_the_wizard_gets_its_boundary_in_its_wizard_section(lab, lab_inventory, tmp_path, unique_number,

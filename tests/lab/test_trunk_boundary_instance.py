@@ -20,7 +20,7 @@ import pytest
 
 from conftest import (
     LAB_BOUNDARY_INSTANCE, audit_controls, carrier_records, harden, log_length, log_lines_since, received_alerts, reset_guard_state,
-    wait_for_alert)
+    trunk_as_a_wizard, wait_for_alert)
 from test_trunk_boundary import (
     BLOCKED_FORMS, MESSAGES, PAST_THE_LOOP, PATHS, assert_each_blocked_form_was_refused_on_the_trunk_leg,
     assert_no_blocked_call_reached_the_carrier, asterisk_cli, originate)
@@ -491,6 +491,41 @@ def test_a_run_of_the_instances_tag_alone_leaves_it_running(lab, lab_inventory):
 SWITCH_OFF_SAMPLE = (
     "asterisk -C %s -rx 'core show uptime' 2>&1 | grep -q 'System uptime' && echo up || echo down; "
     "asterisk -rx 'pjsip show endpoint voipguard-trunk-carrier' | grep -c '127.0.0.1:5070' || true" % BOUNDARY_CONFIG)
+
+
+# The module's trunk as pjsip_wizard.conf makes it, with an outbound auth (its password made on
+# the PBX) and the endpoint options with which the main Asterisk sends the carrier no INVITE.
+WIZARD_TRUNK = ("[carrier]\ntype = wizard\nremote_hosts = 198.51.100.20:5060\nsends_auth = yes\n"
+                "outbound_auth/username = vgtest\nendpoint/context = from-carrier\nendpoint/disallow = all\n"
+                "endpoint/allow = ulaw,alaw\nendpoint/direct_media = no\nendpoint/send_connected_line = no\n")
+
+
+def test_a_trunk_from_the_wizard_is_held_by_the_instance(lab, lab_inventory, unique_number):
+    """A trunk made by pjsip_wizard.conf: the instance holds the aor and the outbound auth the
+    wizard makes (copied on the host), and judges what the main Asterisk's copy forwards. The
+    module's own trunk comes back after it, held by the instance as before."""
+    pbx, carrier = lab("pbx"), lab("carrier")
+    with trunk_as_a_wizard(pbx, WIZARD_TRUNK, secret_option="outbound_auth/password"):
+        run = harden(lab_inventory, extra_vars=INSTANCE)
+        assert run.returncode == 0, " ".join((run.stdout + run.stderr).split())[-3000:]
+        held = pbx.check_output("asterisk -C %s -rx %s", BOUNDARY_CONFIG, "pjsip show endpoint carrier")
+        assert re.search(r"outbound_auth\s*:\s*carrier-oauth\s*$", held, re.M), held
+        assert re.search(r"contact\s*:\s*sip:198\.51\.100\.20:5060", pbx.check_output(
+            "asterisk -C %s -rx %s", BOUNDARY_CONFIG, "pjsip show aor carrier")), "the wizard's aor is not held"
+        assert "carrier-oauth/vgtest" in " ".join(pbx.check_output(
+            "asterisk -C %s -rx %s", BOUNDARY_CONFIG, "pjsip show auths").split()).replace(" ", "/")
+        # A blocked number on the trunk and on its copy by name: refused; a national one reaches the
+        # carrier, and only the instance may send it an INVITE.
+        reset_guard_state(pbx)
+        recorded = len(carrier_records(carrier))
+        for channel in ("PJSIP/%s@carrier", "PJSIP/%s@voipguard-trunk-carrier"):
+            originate(pbx, channel % "00263771234567")
+        originate(pbx, "PJSIP/%s@carrier" % unique_number)
+        time.sleep(4)
+        assert [r["dst"] for r in carrier_records(carrier)[recorded:]] == [unique_number]
+    back = harden(lab_inventory, extra_vars=INSTANCE)
+    assert back.returncode == 0, back.stdout[-3000:]
+    assert TRUNK_AUTH in pbx.check_output("asterisk -C %s -rx %s", BOUNDARY_CONFIG, "pjsip show auths")
 
 
 def test_switching_the_instance_off_keeps_outgoing_calls_going(lab, lab_inventory, boundary_instance):

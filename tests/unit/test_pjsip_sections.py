@@ -56,3 +56,19 @@ def test_a_wizards_endpoint_is_what_res_pjsip_config_wizard_makes_of_it():
     assert wizard_endpoint_options("2101", effective) == {
         "type": ["endpoint"], "aors": ["2101"], "transport": ["udp-b"], "auth": ["2101-iauth"],
         "allow": ["!all", "ulaw"]}
+
+
+def test_a_wizards_aor_and_auth_are_what_res_pjsip_config_wizard_makes_of_them():
+    from ansible.module_utils.pjsip_sections import (  # pylint: disable=import-outside-toplevel
+        wizard_aor_options, wizard_auth_options)
+    effective = {"remote_hosts": ["192.0.2.9", "192.0.2.1:5061, 192.0.2.2"], "aor/qualify_frequency": ["60"],
+                 "sends_auth": ["yes"], "outbound_auth/username": ["u"], "inbound_auth/username": ["i"]}
+    assert wizard_aor_options(effective) == {
+        "type": ["aor"], "qualify_frequency": ["60"], "contact": ["sip:192.0.2.1:5061", "sip:192.0.2.2"]}
+    assert wizard_aor_options(dict(effective, contact_pattern=["sip:${REMOTE_HOST};transport=udp"]))["contact"] == [
+        "sip:192.0.2.1:5061;transport=udp", "sip:192.0.2.2;transport=udp"]
+    assert "contact" not in wizard_aor_options(dict(effective, contact_pattern=[""]))
+    assert wizard_aor_options(dict(effective, **{"aor/contact": ["sip:sbc.example.net"]}))["contact"] == [
+        "sip:sbc.example.net"]
+    assert wizard_auth_options(effective, "outbound") == {"type": ["auth"], "username": ["u"], "auth_type": ["userpass"]}
+    assert wizard_auth_options(effective, "inbound") is None  # accepts_auth is not set

@@ -484,8 +484,31 @@ def test_a_wizard_trunk_switched_off_gets_its_own_proxy_back_in_its_wizard_secti
         "endpoint/outbound_proxy", "absent", None, "wizard")
 
 
-def test_the_boundary_instance_refuses_a_wizard_trunk_by_name(tmp_path):
-    with pytest.raises(BoundaryError, match="trunk carrier: endpoint carrier is made by pjsip_wizard.conf"):
+def test_the_boundary_instance_holds_a_wizard_trunk_once_the_wizard_sends_no_in_dialog_invite(tmp_path):
+    # The wizard sets none of the three: the run names the two whose defaults would send one.
+    with pytest.raises(BoundaryError, match=r"trunk carrier is made by pjsip_wizard.conf .*set "
+                                            r"endpoint/direct_media = no, endpoint/send_connected_line = no in"):
         plan(sections(pjsip_without_the_carrier()), CARRIER, instance_port=5070, wizard=wizard(tmp_path))
+    ready = WIZARD_TRUNK_INCLUDED + "endpoint/direct_media = no\nendpoint/send_connected_line = no\n"
+    result = plan(sections(pjsip_without_the_carrier()), CARRIER, instance_port=5070, wizard=wizard(tmp_path, ready))
+    (trunk,) = result["trunks"]
+    assert trunk["in_dialog_off"] == []  # nothing added to the wizard's endpoint: it says so itself
+    (held,) = result["instance"]["trunks"]
+    # The aor and the outbound auth the wizard makes, held by the instance.
+    assert held["aors"] == [{"name": "carrier", "options": [("type", "aor"), ("contact", "sip:198.51.100.20:5060")]}]
+    assert held["auths"] == ["carrier-oauth"]
+    assert ("outbound_auth", "carrier-oauth") in held["options"] and ("aors", "carrier") in held["options"]
     with pytest.raises(BoundaryError, match="not defined in pjsip.conf, its includes or pjsip_wizard.conf"):
         plan(sections(pjsip_without_the_carrier()), CARRIER, wizard={"files": [], "sections": []})
+
+
+def test_the_instance_gets_the_outbound_auth_a_wizard_makes(tmp_path):
+    import asterisk_auth_copy  # pylint: disable=import-outside-toplevel
+    wizard(tmp_path)
+    configs = load(str(tmp_path / "pjsip_wizard.conf"), config_dir=str(tmp_path))
+    pjsip = [parse(pjsip_without_the_carrier(), "/etc/asterisk/pjsip.conf")]
+    text = asterisk_auth_copy.render(pjsip, ["carrier-oauth"], wizard_configs=configs)
+    assert text.splitlines() == ["[carrier-oauth]", "type = auth", "auth_type = userpass",
+                                 "password = not-a-real-secret", "username = acme"]
+    with pytest.raises(asterisk_auth_copy.AuthCopyError, match="nor made by a wizard of"):
+        asterisk_auth_copy.render(pjsip, ["other-oauth"], wizard_configs=configs)
