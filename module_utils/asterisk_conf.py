@@ -39,6 +39,21 @@ import re
 
 from ansible.module_utils.voipguard_files import read_text
 
+# voipguard's own files that add to the operator's objects ([name](+type=...)): toll_fraud_guard's
+# pjsip_voipguard.conf adds to a trunk endpoint while the trunk boundary instance is on. An object
+# the operator has since moved, renamed or removed leaves the addition without its category, and
+# Asterisk refuses the whole configuration; the run cannot rewrite the file before it can read it.
+OWN_ADDITION_FILES = ("pjsip_voipguard.conf",)
+
+
+def _own_addition_hint(section):
+    if os.path.basename(section.config.filename) not in OWN_ADDITION_FILES:
+        return ""
+    return (" (voipguard's own file adds to %s, which the configuration no longer defines - moved to "
+            "pjsip_wizard.conf, renamed or removed since the last run? Delete the section [%s](+...) from "
+            "%s by hand and run again: the run writes the file anew)"
+            % (section.name, section.name, section.config.filename))
+
 # Asterisk's default include depth limit (cfg->max_include_level).
 MAX_INCLUDE_LEVEL = 10
 
@@ -742,7 +757,8 @@ def _check_references(configs):
             if section.is_addition and not any(
                     s.name.lower() == section.name.lower() for s in seen):
                 raise AsteriskConfigError(
-                    "Category addition requested, but category '%s' does not exist" % section.name,
+                    "Category addition requested, but category '%s' does not exist%s" % (
+                        section.name, _own_addition_hint(section)),
                     section.config.filename, section.lineno)
         seen.append(section)
 

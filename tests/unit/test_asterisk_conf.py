@@ -444,3 +444,15 @@ def test_acl_rules_come_in_the_order_asterisk_applies_them():
     assert acl_open_families(rules + [("permit", "198.51.100.0/24")]) == ["IPv4"]
     assert acl_open_families(rules[:2]) == ["IPv6"]
     assert acl_open_families([]) == ["IPv4", "IPv6"]
+
+
+def test_voipguards_own_addition_to_an_object_gone_says_what_to_do(tmp_path):
+    (tmp_path / "pjsip.conf").write_text("[1001]\ntype = endpoint\n#include pjsip_voipguard.conf\n")
+    (tmp_path / "pjsip_voipguard.conf").write_text("[carrier](+type=endpoint)\ndirect_media = no\n")
+    with pytest.raises(AsteriskConfigError, match=r"category 'carrier' does not exist \(voipguard's own file "
+                                                  r"adds to carrier.*Delete the section \[carrier\]\(\+\.\.\.\)"):
+        load(str(tmp_path / "pjsip.conf"), config_dir=str(tmp_path))
+    # An operator's own file gets Asterisk's message alone.
+    (tmp_path / "pjsip.conf").write_text("[1001]\ntype = endpoint\n[carrier](+type=endpoint)\n")
+    with pytest.raises(AsteriskConfigError, match=r"category 'carrier' does not exist$"):
+        load(str(tmp_path / "pjsip.conf"), config_dir=str(tmp_path))
