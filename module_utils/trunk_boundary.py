@@ -335,6 +335,7 @@ def plan(sections, trunks, instance_port=None, instance_sections=None, wizard=No
            if last_value(s["effective"], "protocol", "udp").lower() == "udp"]
     endpoints = dict((s["name"], s) for s in concrete(sections, "endpoint"))
     definitions = trunk_definitions(sections, wizard)
+    defined_aors = dict((s["name"], s["effective"]) for s in concrete(sections, "aor"))
     previous = dict((name[len(COPY_PREFIX):], s) for name, s in endpoints.items()
                     if name.startswith(COPY_PREFIX))
     instance_previous = dict((s["name"], s) for s in concrete(instance_sections or [], "endpoint"))
@@ -393,9 +394,8 @@ def plan(sections, trunks, instance_port=None, instance_sections=None, wizard=No
         lines = copy_options(effective, (previous.get(endpoint) or {}).get("effective"),
                              (instance_previous.get(endpoint) or {}).get("effective"))
         if instance_port:
-            aors = dict((s["name"], s["effective"]) for s in concrete(sections, "aor"))
-            if in_wizard:
-                aors[endpoint] = wizard_aor_options(section["effective"])
+            aors = dict(defined_aors, **{endpoint: wizard_aor_options(section["effective"])}) if in_wizard \
+                else defined_aors
             instance["trunks"].append(_instance_trunk(
                 trunk, effective, lines, aors, transports[transport]["effective"]))
             # The copy in the main Asterisk only forwards to the instance, which dials the carrier.
