@@ -90,11 +90,8 @@ import os
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.asterisk_conf import AsteriskConfigError, load, mask_secrets, resolve
-from ansible.module_utils.pjsip_sections import wizard_auth_options
+from ansible.module_utils.pjsip_sections import wizard_auth_options, wizard_of_auth
 from ansible.module_utils.voipguard_files import differences, install_file, wanted_attributes
-
-
-OUTBOUND_SUFFIX = "-oauth"  # res_pjsip_config_wizard's name of a wizard's outbound auth
 
 
 class AuthCopyError(ValueError):
@@ -104,9 +101,10 @@ class AuthCopyError(ValueError):
 def wizard_auth(wizard_configs, name):
     """Effective options of auth ``name`` as a wizard of pjsip_wizard.conf makes it (<wizard>-oauth
     of a wizard that sends auth), or {}."""
-    if not wizard_configs or not name.endswith(OUTBOUND_SUFFIX):
+    wizard = wizard_of_auth(name, "outbound")
+    if not wizard_configs or wizard is None:
         return {}
-    effective = resolve(wizard_configs, name[:-len(OUTBOUND_SUFFIX)], "wizard")
+    effective = resolve(wizard_configs, wizard, "wizard")
     return (effective and wizard_auth_options(effective, "outbound")) or {}
 
 

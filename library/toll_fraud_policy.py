@@ -348,7 +348,6 @@ def guard_changes(plan, pjsip_sections, pjsip_wizard=None, released=None):
     ``released`` ({endpoint: operator context}): endpoints an earlier run guarded that are now
     trunks or exempt, given their own context back."""
     defined = endpoint_definitions(pjsip_sections, pjsip_wizard)
-    wizard_root = ((pjsip_wizard or {}).get("files") or [None])[0]
     changes = []
     wanted = dict((name, guard_context(context)) for name, context in plan.items())
     wanted.update(released or {})
@@ -356,12 +355,8 @@ def guard_changes(plan, pjsip_sections, pjsip_wizard=None, released=None):
         section = defined.get(endpoint)
         if section is None:
             continue
-        change = dict(path=section["file"], section=endpoint, section_type=section["section_type"],
-                      create_section=False)
-        if section["section_type"] == "wizard":
-            # Its template may sit in another file of pjsip_wizard.conf's include set.
-            change["include_root"] = wizard_root
-        changes.append(dict(change, option=section["option"], value=value))
+        change = _endpoint_change(section, endpoint, "context")
+        changes.append(dict(change, value=value))
         if endpoint not in plan:
             continue
         context = plan[endpoint]
@@ -373,16 +368,15 @@ def guard_changes(plan, pjsip_sections, pjsip_wizard=None, released=None):
     return changes
 
 
-def trunk_changes(trunks, capped, definitions, boundary, undo, wizard_root=None):
+def trunk_changes(trunks, capped, definitions, boundary, undo):
     """The asterisk_config changes of the trunk endpoints: the set_var that counts a capped
     trunk's channels (GROUP(voipguard-trunk), appended beside the operator's own set_var lines:
     res_pjsip applies it to every channel of the endpoint, both directions), and the loop of
     every trunk's INVITEs through the guard (outbound_proxy), or, with the boundary switched off,
     the operator's own outbound_proxy back. ``definitions``: trunk_definitions, or None when
     the module was given no sections (no file is known then: no set_var change). Each change is
-    written where the trunk is defined: its pjsip.conf section, or its wizard in pjsip_wizard.conf
-    (``wizard_root``, that file's path: the wizard's templates are read through it). Raises
-    PolicyError for a capped trunk neither file defines."""
+    written where the trunk is defined: its pjsip.conf section, or its wizard in pjsip_wizard.conf.
+    Raises PolicyError for a capped trunk neither file defines."""
     changes = []
     for trunk in trunks:
         if trunk["name"] not in capped or definitions is None:
@@ -391,25 +385,26 @@ def trunk_changes(trunks, capped, definitions, boundary, undo, wizard_root=None)
         if section is None:
             raise PolicyError("toll_fraud_guard_trunk_max_concurrent_calls: trunk %s caps endpoint %s, which "
                               "neither pjsip.conf nor pjsip_wizard.conf defines" % (trunk["name"], trunk["endpoint"]))
-        changes.append(dict(_endpoint_change(section, trunk["endpoint"], "set_var", wizard_root),
+        changes.append(dict(_endpoint_change(section, trunk["endpoint"], "set_var"),
                             values=["GROUP(voipguard-trunk)=%s" % trunk["name"]], values_mode="append"))
     for trunk in (boundary or {}).get("trunks") or ():
-        changes.append(dict(_endpoint_change(trunk, trunk["endpoint"], "outbound_proxy", trunk.get("include_root")),
+        changes.append(dict(_endpoint_change(trunk, trunk["endpoint"], "outbound_proxy"),
                             value=trunk["proxy"]))
     for trunk in undo or ():
-        changes.append(dict(_endpoint_change(trunk, trunk["endpoint"], "outbound_proxy", trunk.get("include_root")),
+        changes.append(dict(_endpoint_change(trunk, trunk["endpoint"], "outbound_proxy"),
                             value=trunk["proxy"] or None, state="present" if trunk["proxy"] else "absent"))
     return changes
 
 
-def _endpoint_change(where, endpoint, option, include_root):
-    """An asterisk_config change of one option of an endpoint where it is defined: its pjsip.conf
-    section, or its wizard in pjsip_wizard.conf (endpoint/<option>, templates read from the
-    wizard's include root)."""
+def _endpoint_change(where, endpoint, option):
+    """An asterisk_config change of one option of an endpoint where it is defined (an
+    endpoint_definitions or trunk_definitions entry, or a trunk of the boundary's plan): its
+    pjsip.conf section, or its wizard in pjsip_wizard.conf (endpoint/<option>, read through the
+    wizard's include root: its template may sit in another file of that include set)."""
     change = dict(path=where["file"], section=endpoint, section_type=where["section_type"],
                   option=where["option_prefix"] + option, create_section=False)
-    if where["section_type"] == "wizard":
-        change["include_root"] = include_root
+    if where.get("include_root"):
+        change["include_root"] = where["include_root"]
     return change
 
 
@@ -453,24 +448,23 @@ def build(params):
     }
     trunks = [{"name": name, "endpoint": endpoint} for name, endpoint
               in zip(params.get("trunks") or [], params.get("trunk_endpoints") or [])]
+    definitions = (trunk_definitions(params.get("pjsip_sections"), params.get("pjsip_wizard"))
+                   if params.get("pjsip_sections") else None)
     # Switched off: the trunks a previous run looped get their own outbound_proxy back.
     result["trunk_boundary_undo"] = ([] if params.get("trunk_boundary")
                                      else loops_to_undo(params.get("pjsip_sections") or [], trunks,
                                                         params.get("trunk_boundary_instance_sections"),
-                                                        params.get("pjsip_wizard")))
+                                                        definitions))
     if params.get("trunk_boundary") and trunks:
         try:
             result["trunk_boundary"] = plan_trunk_boundary(
                 params.get("pjsip_sections") or [], trunks, params.get("trunk_boundary_instance_port") or None,
-                params.get("trunk_boundary_instance_sections"), params.get("pjsip_wizard"))
+                params.get("trunk_boundary_instance_sections"), definitions)
         except BoundaryError as exc:
             raise PolicyError("toll_fraud_guard_trunk_boundary_enabled: %s" % exc)
     result["trunk_changes"] = trunk_changes(
-        trunks, (policy.get("concurrency") or {}).get("trunks") or {},
-        trunk_definitions(params.get("pjsip_sections"), params.get("pjsip_wizard"))
-        if params.get("pjsip_sections") else None,
-        result["trunk_boundary"], result["trunk_boundary_undo"],
-        ((params.get("pjsip_wizard") or {}).get("files") or [None])[0])
+        trunks, (policy.get("concurrency") or {}).get("trunks") or {}, definitions,
+        result["trunk_boundary"], result["trunk_boundary_undo"])
     if includes:
         result["warnings"].append(
             "pjsip.conf includes %s; endpoints defined there are not guarded"

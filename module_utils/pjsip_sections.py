@@ -16,15 +16,21 @@ __metaclass__ = type
 from ansible.module_utils.asterisk_conf import ast_true, last_value
 
 
+# A wizard's endpoint options are written endpoint/<option> (res_pjsip_config_wizard).
+WIZARD_ENDPOINT_PREFIX = "endpoint/"
+
+
 def concrete(sections, section_type):
     """The sections of one type that become objects: not templates, not (+) additions."""
     return [s for s in sections or () if (s.get("type") or "").lower() == section_type
             and not s.get("is_template") and not s.get("is_addition")]
 
 
-def _definition(section, section_type, option):
+def _definition(section, section_type, option_prefix, include_root):
+    option = option_prefix + "context"
     values = (section.get("effective") or {}).get(option) or ["default"]
-    return dict(section, section_type=section_type, option=option, context=str(values[-1] or "default"))
+    return dict(section, section_type=section_type, option=option, option_prefix=option_prefix,
+                include_root=include_root, context=str(values[-1] or "default"))
 
 
 def endpoint_definitions(pjsip_sections, pjsip_wizard=None):
@@ -32,14 +38,19 @@ def endpoint_definitions(pjsip_sections, pjsip_wizard=None):
     endpoint sections of pjsip.conf's include set (the option that sets its context: "context"),
     and the wizards of pjsip_wizard.conf (asterisk_config_info's result for it, whose wizards
     res_pjsip_config_wizard makes endpoints of: "endpoint/context"). Each is a copy of its
-    section with section_type, option and context (the effective one, "default" without) added.
+    section with section_type, option, context (the effective one, "default" without),
+    option_prefix (what a change of an endpoint option is written with in that section: "" in
+    pjsip.conf, "endpoint/" in a wizard) and include_root added: the file a change of the section
+    is read through (pjsip_wizard.conf's for a wizard, whose template may sit in another file of
+    its include set; None in pjsip.conf's).
     A pjsip.conf endpoint wins over a wizard of the same name; of two sections of one name, the
     first read."""
     defined = {}
     for section in concrete(pjsip_sections, "endpoint"):
-        defined.setdefault(section["name"], _definition(section, "endpoint", "context"))
+        defined.setdefault(section["name"], _definition(section, "endpoint", "", None))
+    wizard_root = ((pjsip_wizard or {}).get("files") or [None])[0]
     for section in concrete((pjsip_wizard or {}).get("sections"), "wizard"):
-        defined.setdefault(section["name"], _definition(section, "wizard", "endpoint/context"))
+        defined.setdefault(section["name"], _definition(section, "wizard", WIZARD_ENDPOINT_PREFIX, wizard_root))
     return defined
 
 
@@ -49,24 +60,37 @@ def endpoint_contexts(pjsip_sections, pjsip_wizard=None):
                 for name, definition in endpoint_definitions(pjsip_sections, pjsip_wizard).items())
 
 
-# res_pjsip_config_wizard's endpoint of a wizard (handle_endpoint): the wizard's endpoint/ options,
-# then aors = the wizard's name, the wizard's transport, and the auths it makes when it sends or
-# accepts them (<name>-oauth, <name>-iauth).
-WIZARD_ENDPOINT_PREFIX = "endpoint/"
+# The auths res_pjsip_config_wizard makes of a wizard (handle_auths), by direction: the switch
+# that makes it, the prefix of its options in the wizard, and the suffix of its name.
+WIZARD_AUTHS = {"inbound": ("accepts_auth", "inbound_auth/", "-iauth"),
+                "outbound": ("sends_auth", "outbound_auth/", "-oauth")}
+
+
+def wizard_auth_name(wizard, direction):
+    """The name of the auth res_pjsip_config_wizard makes of wizard ``wizard`` for ``direction``."""
+    return wizard + WIZARD_AUTHS[direction][2]
+
+
+def wizard_of_auth(name, direction):
+    """The wizard whose ``direction`` auth is named ``name``, or None for a name no wizard gives."""
+    suffix = WIZARD_AUTHS[direction][2]
+    return name[:-len(suffix)] if name.endswith(suffix) and len(name) > len(suffix) else None
 
 
 def wizard_endpoint_options(name, effective):
     """{option: [values]} of the endpoint res_pjsip_config_wizard makes of wizard ``name`` from its
-    effective options (templates resolved): what a pjsip.conf endpoint section would hold."""
+    effective options (templates resolved; handle_endpoint): its endpoint/ options, then aors = the
+    wizard's name, its transport, and the auths it makes when it sends or accepts them - what a
+    pjsip.conf endpoint section would hold."""
     options = _prefixed(effective, WIZARD_ENDPOINT_PREFIX)
     # String fields: the value the wizard appends last is the one the endpoint keeps.
     options["aors"] = [name]
     if effective.get("transport"):
         options["transport"] = [effective["transport"][-1]]
-    if ast_true(last_value(effective, "sends_auth")):
-        options["outbound_auth"] = ["%s-oauth" % name]
-    if ast_true(last_value(effective, "accepts_auth")):
-        options["auth"] = ["%s-iauth" % name]
+    if ast_true(last_value(effective, WIZARD_AUTHS["outbound"][0])):
+        options["outbound_auth"] = [wizard_auth_name(name, "outbound")]
+    if ast_true(last_value(effective, WIZARD_AUTHS["inbound"][0])):
+        options["auth"] = [wizard_auth_name(name, "inbound")]
     options["type"] = ["endpoint"]
     return options
 
@@ -100,10 +124,10 @@ def wizard_auth_options(effective, direction):
     ("outbound": <name>-oauth when sends_auth; "inbound": <name>-iauth when accepts_auth) - its
     <direction>_auth/ options, auth_type userpass unless set (handle_auth); None when the wizard
     makes no such auth."""
-    switch = {"outbound": "sends_auth", "inbound": "accepts_auth"}[direction]
+    switch, prefix, _suffix = WIZARD_AUTHS[direction]
     if not ast_true(last_value(effective, switch)):
         return None
-    options = _prefixed(effective, direction + "_auth/")
+    options = _prefixed(effective, prefix)
     options.setdefault("auth_type", ["userpass"])
     options["type"] = ["auth"]
     return options
@@ -111,13 +135,10 @@ def wizard_auth_options(effective, direction):
 
 def trunk_definitions(pjsip_sections, pjsip_wizard=None):
     """{endpoint: its defining section} as endpoint_definitions, each with ``endpoint_options``
-    added: the endpoint's effective options (a wizard's as wizard_endpoint_options makes them), and
-    ``option_prefix``: what a change of an endpoint option is written with in that section
-    ("" in pjsip.conf, "endpoint/" in a wizard)."""
+    added: the endpoint's effective options (a wizard's as wizard_endpoint_options makes them)."""
     defined = {}
     for name, section in endpoint_definitions(pjsip_sections, pjsip_wizard).items():
-        wizard = section["section_type"] == "wizard"
         effective = section.get("effective") or {}
-        defined[name] = dict(section, option_prefix=WIZARD_ENDPOINT_PREFIX if wizard else "",
-                             endpoint_options=wizard_endpoint_options(name, effective) if wizard else effective)
+        defined[name] = dict(section, endpoint_options=wizard_endpoint_options(name, effective)
+                             if section["section_type"] == "wizard" else effective)
     return defined

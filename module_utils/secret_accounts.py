@@ -15,10 +15,8 @@ __metaclass__ = type
 import posixpath
 
 from ansible.module_utils.asterisk_conf import ast_true, defining_section, last_value, resolve
+from ansible.module_utils.pjsip_sections import WIZARD_AUTHS, wizard_auth_name
 from ansible.module_utils.secret_policy import REASON_REUSED, SecretDigester, evaluate, find_reused
-
-WIZARD_SLOTS = (("inbound", "inbound_auth", "accepts_auth", "-iauth"),
-                ("outbound", "outbound_auth", "sends_auth", "-oauth"))
 
 
 class Account(object):
@@ -140,17 +138,18 @@ def _wizard_accounts(configs):
         if (section.type or "").lower() != "wizard":
             continue
         effective = resolve(configs, section.name, type="wizard")
-        for direction, prefix, switch, suffix in WIZARD_SLOTS:
+        for direction in sorted(WIZARD_AUTHS):
+            switch, prefix, _suffix = WIZARD_AUTHS[direction]
             if not ast_true(last_value(effective, switch)):
                 continue  # Asterisk creates (or keeps) this auth only when the switch is on
-            key = prefix + "/password"
-            auth_type = (last_value(effective, prefix + "/auth_type") or "").lower()
+            key = prefix + "password"
+            auth_type = (last_value(effective, prefix + "auth_type") or "").lower()
             secret = last_value(effective, key)
-            hashed = auth_type == "md5" or (not secret and bool(last_value(effective, prefix + "/md5_cred")))
-            username = last_value(effective, prefix + "/username") or ""
+            hashed = auth_type == "md5" or (not secret and bool(last_value(effective, prefix + "md5_cred")))
+            username = last_value(effective, prefix + "username") or ""
             target, where = _locate(section, key, configs)
             endpoints = [(section.name, [section.name])] if direction == "inbound" else []
-            yield Account("wizard", section.name, section.name + suffix, username, direction,
+            yield Account("wizard", section.name, wizard_auth_name(section.name, direction), username, direction,
                           None if hashed else (secret or ""), target, key, where,
                           hashed=hashed, endpoints=endpoints, names=[username, section.name])
 

@@ -222,23 +222,22 @@ def copy_drift(trunk_effective, copy_effective):
     return _keys_differing(lines, copy_effective)
 
 
-def _where(section, wizard):
-    """Where a change of the trunk endpoint's options is written: its defining section's file,
-    type, the prefix of its endpoint options, and the include root a wizard's templates are
-    read from (pjsip_wizard.conf's; None for pjsip.conf's include set)."""
-    in_wizard = section["section_type"] == "wizard"
-    return {"file": section.get("file"), "section_type": section["section_type"],
-            "option_prefix": section["option_prefix"],
-            "include_root": ((wizard or {}).get("files") or [None])[0] if in_wizard else None}
+def _where(section):
+    """Where a change of the trunk endpoint's options is written (from its trunk_definitions
+    entry): its defining section's file, type, the prefix of its endpoint options, and the
+    include root a wizard's templates are read from (None for pjsip.conf's include set)."""
+    return dict((key, section.get(key)) for key in ("file", "section_type", "option_prefix", "include_root"))
 
 
-def loops_to_undo(sections, trunks, instance_sections=None, wizard=None):
+def loops_to_undo(sections, trunks, instance_sections=None, definitions=None):
     """Trunks that still loop while the boundary is switched off: [{name, endpoint, file,
     section_type, option_prefix, include_root, proxy}] (_where), proxy being the operator's own
     outbound_proxy to put back ("" for none), read from the copy, or from the boundary instance's
-    copy (instance_sections: its pjsip.conf) when the copy forwards to the instance. wizard:
-    asterisk_config_info's result for pjsip_wizard.conf, whose wizards may be trunks."""
-    definitions = trunk_definitions(sections, wizard)
+    copy (instance_sections: its pjsip.conf) when the copy forwards to the instance.
+    definitions: pjsip_sections.trunk_definitions of the sections and pjsip_wizard.conf, whose
+    wizards may be trunks (by default, of the sections alone)."""
+    if definitions is None:
+        definitions = trunk_definitions(sections)
     endpoints = dict((s["name"], s) for s in concrete(sections, "endpoint"))
     instance_endpoints = dict((s["name"], s) for s in concrete(instance_sections or [], "endpoint"))
     undo = []
@@ -248,7 +247,7 @@ def loops_to_undo(sections, trunks, instance_sections=None, wizard=None):
             continue
         copy = endpoints.get(COPY_PREFIX + trunk["endpoint"]) or {}
         instance_copy = instance_endpoints.get(trunk["endpoint"]) or {}
-        undo.append(dict(_where(section, wizard), name=trunk["name"], endpoint=trunk["endpoint"],
+        undo.append(dict(_where(section), name=trunk["name"], endpoint=trunk["endpoint"],
                          proxy=operator_proxy(section["endpoint_options"], copy.get("effective"),
                                               instance_copy.get("effective"))))
     return undo
@@ -303,7 +302,7 @@ def _instance_trunk(trunk, effective, lines, aors, transport_effective):
     }
 
 
-def plan(sections, trunks, instance_port=None, instance_sections=None, wizard=None):
+def plan(sections, trunks, instance_port=None, instance_sections=None, definitions=None):
     """The loop for every trunk: what the role writes, from asterisk_config_info's sections.
 
     sections: [{name, type, is_template, is_addition, file, effective: {key: [values]}}]
@@ -311,8 +310,9 @@ def plan(sections, trunks, instance_port=None, instance_sections=None, wizard=No
     instance_port: the boundary instance's UDP port, or None without the instance.
     instance_sections: the boundary instance's pjsip.conf as an earlier run wrote it ([] for none),
     where the operator's own outbound_proxy of a trunk is kept while the copy forwards to it.
-    wizard: asterisk_config_info's result for pjsip_wizard.conf ({files, sections}), or None: a
-    trunk may be a wizard there (its loop is written as endpoint/outbound_proxy in the wizard).
+    definitions: pjsip_sections.trunk_definitions of the sections and pjsip_wizard.conf (by default,
+    of the sections alone): a trunk may be a wizard there (its loop is written as
+    endpoint/outbound_proxy in the wizard).
     Returns {"egress": {"endpoint", "context", "matches": ["host:port"]},
              "trunks": [{"name", "endpoint", "file", "section_type", "option_prefix", "include_root",
                          "proxy", "copy_endpoint", "copy_options",
@@ -334,7 +334,8 @@ def plan(sections, trunks, instance_port=None, instance_sections=None, wizard=No
     udp = [name for name, s in transports.items()
            if last_value(s["effective"], "protocol", "udp").lower() == "udp"]
     endpoints = dict((s["name"], s) for s in concrete(sections, "endpoint"))
-    definitions = trunk_definitions(sections, wizard)
+    if definitions is None:
+        definitions = trunk_definitions(sections)
     defined_aors = dict((s["name"], s["effective"]) for s in concrete(sections, "aor"))
     previous = dict((name[len(COPY_PREFIX):], s) for name, s in endpoints.items()
                     if name.startswith(COPY_PREFIX))
@@ -401,7 +402,7 @@ def plan(sections, trunks, instance_port=None, instance_sections=None, wizard=No
             # The copy in the main Asterisk only forwards to the instance, which dials the carrier.
             lines = [(key, value) for key, value in lines if key != "outbound_proxy"]
             lines.append(("outbound_proxy", instance_proxy(endpoint, instance_port)))
-        result["trunks"].append(dict(_where(section, wizard), **{
+        result["trunks"].append(dict(_where(section), **{
             "name": name,
             "endpoint": endpoint,
             "proxy": loop_proxy(endpoint, host, port),

@@ -37,6 +37,11 @@ def test_each_endpoint_is_defined_once_pjsip_conf_before_the_wizard():
     assert (defined["2101"]["section_type"], defined["2101"]["option"], defined["2101"]["context"]) == (
         "endpoint", "context", "from-pjsip")
     assert (defined["2102"]["section_type"], defined["2102"]["option"]) == ("wizard", "endpoint/context")
+    # Where a change is written and read through: a wizard's through pjsip_wizard.conf (its
+    # template may sit in an included file), a pjsip.conf section through pjsip.conf's own set.
+    assert (defined["2102"]["option_prefix"], defined["2102"]["include_root"]) == (
+        "endpoint/", "/etc/asterisk/pjsip_wizard.conf")
+    assert (defined["2101"]["option_prefix"], defined["2101"]["include_root"]) == ("", None)
     assert endpoint_contexts(PJSIP, WIZARD) == {
         "1001": "from-internal", "1002": "default", "2101": "from-pjsip", "2102": "voipguard-guard-sales",
         "carrier": "from-carrier", "voipguard-egress": "voipguard-egress"}
@@ -72,3 +77,14 @@ def test_a_wizards_aor_and_auth_are_what_res_pjsip_config_wizard_makes_of_them()
         "sip:sbc.example.net"]
     assert wizard_auth_options(effective, "outbound") == {"type": ["auth"], "username": ["u"], "auth_type": ["userpass"]}
     assert wizard_auth_options(effective, "inbound") is None  # accepts_auth is not set
+
+
+def test_a_wizards_auths_are_named_and_found_by_one_reading():
+    from ansible.module_utils.pjsip_sections import (  # pylint: disable=import-outside-toplevel
+        wizard_auth_name, wizard_of_auth)
+    assert (wizard_auth_name("carrier", "outbound"), wizard_auth_name("2101", "inbound")) == (
+        "carrier-oauth", "2101-iauth")
+    assert wizard_of_auth("carrier-oauth", "outbound") == "carrier"
+    # Another direction's name, an auth of the operator's own, or the bare suffix: no wizard's.
+    assert [wizard_of_auth(name, "outbound") for name in ("carrier-iauth", "carrier-auth", "-oauth")] == [
+        None, None, None]

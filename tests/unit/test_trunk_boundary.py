@@ -10,6 +10,7 @@ import asterisk_config_info
 import toll_fraud_policy
 from ansible.module_utils.asterisk_conf import load, parse
 from ansible.module_utils.dial_policy import PolicyError
+from ansible.module_utils.pjsip_sections import trunk_definitions
 from ansible.module_utils.trunk_boundary import BoundaryError, copy_drift, copy_options, plan
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -440,9 +441,15 @@ def pjsip_without_the_carrier():
     return re.sub(r"(?ms)^\[carrier\].*?(?=^\[|\Z)", "", FIXTURE)
 
 
+def plan_with_wizard(read, **kwargs):
+    """The boundary's plan of the fixture without its carrier, whose trunk the wizard ``read`` makes."""
+    pjsip = sections(pjsip_without_the_carrier())
+    return plan(pjsip, CARRIER, definitions=trunk_definitions(pjsip, read), **kwargs)
+
+
 def test_a_wizard_trunk_is_looped_in_its_wizard_section_and_its_copy_names_the_wizards_objects(tmp_path):
     read = wizard(tmp_path)
-    result = plan(sections(pjsip_without_the_carrier()), CARRIER, wizard=read)
+    result = plan_with_wizard(read)
     (trunk,) = result["trunks"]
     assert trunk["proxy"] == "sip:carrier@127.0.0.1:5060;lr"
     assert (trunk["file"], trunk["section_type"], trunk["option_prefix"], trunk["include_root"]) == (
@@ -488,9 +495,9 @@ def test_the_boundary_instance_holds_a_wizard_trunk_once_the_wizard_sends_no_in_
     # The wizard sets none of the three: the run names the two whose defaults would send one.
     with pytest.raises(BoundaryError, match=r"trunk carrier is made by pjsip_wizard.conf .*set "
                                             r"endpoint/direct_media = no, endpoint/send_connected_line = no in"):
-        plan(sections(pjsip_without_the_carrier()), CARRIER, instance_port=5070, wizard=wizard(tmp_path))
+        plan_with_wizard(wizard(tmp_path), instance_port=5070)
     ready = WIZARD_TRUNK_INCLUDED + "endpoint/direct_media = no\nendpoint/send_connected_line = no\n"
-    result = plan(sections(pjsip_without_the_carrier()), CARRIER, instance_port=5070, wizard=wizard(tmp_path, ready))
+    result = plan_with_wizard(wizard(tmp_path, ready), instance_port=5070)
     (trunk,) = result["trunks"]
     assert trunk["in_dialog_off"] == []  # nothing added to the wizard's endpoint: it says so itself
     (held,) = result["instance"]["trunks"]
@@ -499,7 +506,7 @@ def test_the_boundary_instance_holds_a_wizard_trunk_once_the_wizard_sends_no_in_
     assert held["auths"] == ["carrier-oauth"]
     assert ("outbound_auth", "carrier-oauth") in held["options"] and ("aors", "carrier") in held["options"]
     with pytest.raises(BoundaryError, match="not defined in pjsip.conf, its includes or pjsip_wizard.conf"):
-        plan(sections(pjsip_without_the_carrier()), CARRIER, wizard={"files": [], "sections": []})
+        plan_with_wizard({"files": [], "sections": []})
 
 
 def test_the_instance_gets_the_outbound_auth_a_wizard_makes(tmp_path):
