@@ -40,19 +40,71 @@ import re
 from ansible.module_utils.voipguard_files import read_text
 
 # voipguard's own files that add to the operator's objects ([name](+type=...)): toll_fraud_guard's
-# pjsip_voipguard.conf adds to a trunk endpoint while the trunk boundary instance is on. An object
-# the operator has since moved, renamed or removed leaves the addition without its category, and
-# Asterisk refuses the whole configuration; the run cannot rewrite the file before it can read it.
+# pjsip_voipguard.conf adds to a trunk endpoint while the trunk boundary instance is on.
 OWN_ADDITION_FILES = ("pjsip_voipguard.conf",)
+
+# An addition to a category nobody defines any more (an extension deleted in a GUI, a trunk moved
+# to pjsip_wizard.conf): Asterisk's config.c stops reading the file at its header (process_text_line
+# returns -1), so every line after it in that file is lost, and goes on with the including file.
+ORPHAN_ADDITION = "Category addition requested, but category"
 
 
 def _own_addition_hint(section):
     if os.path.basename(section.config.filename) not in OWN_ADDITION_FILES:
         return ""
     return (" (voipguard's own file adds to %s, which the configuration no longer defines - moved to "
-            "pjsip_wizard.conf, renamed or removed since the last run? Delete the section [%s](+...) from "
-            "%s by hand and run again: the run writes the file anew)"
-            % (section.name, section.name, section.config.filename))
+            "pjsip_wizard.conf, renamed or removed since the last run? Asterisk stops reading the file "
+            "there; a run of the toolkit comments the addition out, or delete the section [%s](+...) "
+            "from %s by hand)" % (section.name, section.name, section.config.filename))
+
+
+def comment_out_section(text, lineno, note):
+    """text with the section whose header is line ``lineno`` (1-based) commented out up to the
+    next section header, after comment lines saying ``note`` (lines without ';'). Blank lines
+    and comments stay as they are; nothing else changes."""
+    lines = text.splitlines(True)
+    index = lineno - 1
+    if not 0 <= index < len(lines) or not lines[index].lstrip().startswith("["):
+        raise ValueError("line %d is not a section header" % lineno)
+    header = lines[index]
+    newline = header[len(header.rstrip("\r\n")):] or "\n"
+    end = index + 1
+    while end < len(lines) and not lines[end].lstrip().startswith("["):
+        end += 1
+    body = [line if not line.strip() or line.lstrip().startswith(";") else ";" + line
+            for line in lines[index:end]]
+    return "".join(lines[:index] + ["; %s%s" % (part, newline) for part in note] + body + lines[end:])
+
+
+def orphan_additions_commented_out(path, may_comment_out, config_dir=None, read=None, files=None):
+    """The include set of ``path`` with every addition to a category nobody defines commented out,
+    in the files ``may_comment_out(filename)`` allows: ({filename: new text}, [(filename, line,
+    category)]), ({}, []) when there is none. Any other error Asterisk would refuse (and an orphan
+    addition elsewhere) raises AsteriskConfigError, as load() does."""
+    texts = {}
+    found = []
+    read = read or _read
+
+    def reading(name):
+        return texts[name] if name in texts else read(name)
+
+    while True:
+        try:
+            load(path, config_dir=config_dir, read=reading, files=files)
+            return texts, found
+        except AsteriskConfigError as exc:
+            if not exc.message.startswith(ORPHAN_ADDITION) or not may_comment_out(exc.filename) \
+                    or len(found) >= 1000:
+                raise
+            text = reading(exc.filename)
+            name = text.splitlines()[exc.lineno - 1].strip()
+            category = name[1:name.index("]")] if "]" in name else name
+            texts[exc.filename] = comment_out_section(text, exc.lineno, [
+                "voipguard: [%s] is defined nowhere any more (deleted in a GUI, renamed or moved?), and "
+                "Asterisk stopped reading this file" % category,
+                "at this addition to it, losing every line after it. The addition, kept as a comment:"])
+            found.append((exc.filename, exc.lineno, category))
+
 
 # Asterisk's default include depth limit (cfg->max_include_level).
 MAX_INCLUDE_LEVEL = 10

@@ -72,6 +72,17 @@ def amendment_file(path):
     return None
 
 
+def is_amendment_file(path):
+    """True for a file amendment_file() names for some generated file: where the toolkit's
+    additions to a GUI's objects are written."""
+    directory, name = os.path.split(path)
+    generated = ["pjsip.conf", "manager.conf"]
+    match = re.match(r"^pjsip\.([a-z_]+)_custom_post\.conf$", name)
+    if match:
+        generated.append("pjsip.%s.conf" % match.group(1))
+    return any(amendment_file(os.path.join(directory, other)) == path for other in generated)
+
+
 def detect(read, asterisk_files=()):
     """{name, version, gui_managed, evidence, generated_files} of this host.
 

@@ -172,6 +172,47 @@ def test_a_second_run_changes_nothing(hardened):
     assert recap_changed(second.stdout) == 0, second.stdout[-3000:]
 
 
+ENDPOINTS = "/etc/asterisk/pjsip.endpoint.conf"
+ENDPOINT_ADDITIONS = "/etc/asterisk/pjsip.endpoint_custom_post.conf"
+# What FreePBX's "Apply Config" writes after extension 202 was deleted in the GUI: its section gone.
+DELETE_202 = ("python3 -c 'import re; p=\"%s\"; t=open(p).read(); "
+              "open(p, \"w\").write(re.sub(r\"(?ms)^\\[202\\].*?(?=^\\[|\\Z)\", \"\", t))'" % ENDPOINTS)
+
+
+def running_option(host, endpoint, option):
+    shown = host.check_output("asterisk -rx 'pjsip show endpoint %s'" % endpoint)
+    values = [line.split(":", 1)[1].strip() for line in shown.splitlines()
+              if line.strip().startswith(option + " ") and ":" in line]
+    return values[0] if values else None
+
+
+def test_an_extension_deleted_in_the_gui_does_not_take_the_trunk_boundary_with_it(freepbx, hardened):
+    """The run's additions for extension 202 stay in pjsip.endpoint_custom_post.conf when the GUI
+    deletes it; Asterisk then stops reading that file at [202](+type=endpoint), and the trunk's
+    loop written after it is no longer live. The next run comments that addition out (kept, with
+    a note), edits no generated file, and the loop and the other phones' guards are live again."""
+    freepbx.check_output("cp -p %s /root/endpoints.vgtest && cp -p %s /root/additions.vgtest", ENDPOINTS,
+                         ENDPOINT_ADDITIONS)
+    try:
+        freepbx.check_output(DELETE_202 + " && asterisk -rx 'module reload res_pjsip.so'")
+        time.sleep(1)
+        # Not vacuous: the deleted extension really took the loop out of the running trunk.
+        assert not running_option(freepbx, "carrier", "outbound_proxy")
+        generated = freepbx.check_output("sha256sum %s", ENDPOINTS)
+        run = harden(FREEPBX_INVENTORY)
+        assert run.returncode == 0, (run.stdout + run.stderr)[-3000:]
+        assert "TASK [asterisk_hardening : Comment out additions to objects the configuration no longer defines]" \
+            in run.stdout
+        assert freepbx.check_output("sha256sum %s", ENDPOINTS) == generated
+        additions = freepbx.file(ENDPOINT_ADDITIONS).content_string
+        assert ";[202](+type=endpoint)\n;deny = 0.0.0.0/0.0.0.0\n" in additions, additions
+        assert running_option(freepbx, "carrier", "outbound_proxy") == "sip:carrier@127.0.0.1:5060;lr"
+        assert running_option(freepbx, "201", "context") == "voipguard-guard-from-internal"
+    finally:
+        freepbx.check_output("cp -p /root/endpoints.vgtest %s && cp -p /root/additions.vgtest %s && "
+                             "asterisk -rx 'module reload res_pjsip.so'", ENDPOINTS, ENDPOINT_ADDITIONS)
+
+
 def test_the_phones_pass_the_guard_after_apply_config(freepbx, regenerated):
     endpoint = freepbx.check_output("asterisk -rx 'pjsip show endpoint 200'")
     assert "voipguard-guard-from-internal" in endpoint

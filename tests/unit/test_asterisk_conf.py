@@ -450,7 +450,7 @@ def test_voipguards_own_addition_to_an_object_gone_says_what_to_do(tmp_path):
     (tmp_path / "pjsip.conf").write_text("[1001]\ntype = endpoint\n#include pjsip_voipguard.conf\n")
     (tmp_path / "pjsip_voipguard.conf").write_text("[carrier](+type=endpoint)\ndirect_media = no\n")
     with pytest.raises(AsteriskConfigError, match=r"category 'carrier' does not exist \(voipguard's own file "
-                                                  r"adds to carrier.*Delete the section \[carrier\]\(\+\.\.\.\)"):
+                                                  r"adds to carrier.*Asterisk stops reading the file there.*delete the section \[carrier\]\(\+\.\.\.\)"):
         load(str(tmp_path / "pjsip.conf"), config_dir=str(tmp_path))
     # An operator's own file gets Asterisk's message alone.
     (tmp_path / "pjsip.conf").write_text("[1001]\ntype = endpoint\n[carrier](+type=endpoint)\n")
