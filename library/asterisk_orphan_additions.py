@@ -41,6 +41,9 @@ options:
     description: Keep a backup of each file before it is written.
     type: bool
     default: true
+notes:
+  - In check mode nothing is written, so a later task that reads the same files (the role's parse)
+    still finds the orphan addition and stops there; the report and diff say what a run would do.
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
 attributes:

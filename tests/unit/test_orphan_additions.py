@@ -74,3 +74,15 @@ def test_the_module_comments_out_backs_up_and_shows_no_secret(tmp_path):
     assert secret not in shown and ";password = ********" in shown
     assert secret in plan[0]["after"]  # the file keeps it, as a comment
     assert mask_secrets(plan[0]["after"]).count(secret) == 0
+
+
+def test_a_wrong_config_dir_is_an_error_naming_the_include_and_nothing_is_written(tmp_path):
+    root = pbx(tmp_path)
+    amended = tmp_path / "pjsip.endpoint_custom_post.conf"
+    before = amended.read_text()
+    # The includes resolve against config_dir: a wrong one finds none of them.
+    with pytest.raises(AsteriskConfigError, match=r"pjsip\.endpoint\.conf.*does not exist"):
+        asterisk_orphan_additions.plan([root], config_dir=str(tmp_path / "no-such-dir"))
+    assert amended.read_text() == before
+    # A root that does not exist is skipped (a PBX without manager.conf), not an error.
+    assert asterisk_orphan_additions.plan([str(tmp_path / "manager.conf")], config_dir=str(tmp_path)) == []
