@@ -809,8 +809,7 @@ def _check_references(configs):
             if section.is_addition and not any(
                     s.name.lower() == section.name.lower() for s in seen):
                 raise AsteriskConfigError(
-                    "Category addition requested, but category '%s' does not exist%s" % (
-                        section.name, _own_addition_hint(section)),
+                    "%s '%s' does not exist%s" % (ORPHAN_ADDITION, section.name, _own_addition_hint(section)),
                     section.config.filename, section.lineno)
         seen.append(section)
 
