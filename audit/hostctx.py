@@ -138,16 +138,26 @@ class HostContext:
                       if posixpath.dirname(path) == directory and fnmatch.fnmatchcase(posixpath.basename(path), base))
 
     def config(self, name):
-        """All files of an Asterisk configuration (name.conf and what it includes), parsed.
+        """All files of an Asterisk configuration (name.conf and what it includes), parsed as the
+        running Asterisk reads them: an included file ends at an addition to an object nobody
+        defines (orphan_additions).
 
         [] when the file does not exist; AsteriskConfigError when Asterisk would refuse it. Read
-        through the hardening modules' own loader (module_utils/asterisk_conf.load), over SSH."""
+        through the hardening modules' own loader (module_utils/asterisk_conf), over SSH."""
+        return self._config_and_orphans(name)[0]
+
+    def orphan_additions(self, name):
+        """[(file, line, category)]: where Asterisk stops reading a file of configuration ``name``
+        (asterisk_conf.load_as_asterisk_reads)."""
+        return self._config_and_orphans(name)[1]
+
+    def _config_and_orphans(self, name):
         def compute():
             path = posixpath.join(ASTERISK_DIR, name)
             if self.read(path) is None:
-                return []
-            return asterisk_conf.load(path, config_dir=ASTERISK_DIR, read=lambda p: self.read(p) or "",
-                                      files=self.files)
+                return [], []
+            return asterisk_conf.load_as_asterisk_reads(
+                path, config_dir=ASTERISK_DIR, read=lambda p: self.read(p) or "", files=self.files)
         return self._cached(("config", name), compute)
 
     def sections(self, name, type=None):  # pylint: disable=redefined-builtin

@@ -86,15 +86,22 @@ def plan(paths, config_dir="/etc/asterisk", read=None):
     """[{path, sections, before, after, diff}] of the files to rewrite, each once, in the order
     found. Raises AsteriskConfigError for what may not be commented out."""
     read = read or (lambda name: read_text(name)[0])
+    originals = {}  # each file read once: what the parse saw is the diff's "before"
+
+    def original(name):
+        if name not in originals:
+            originals[name] = read(name)
+        return originals[name]
+
     planned = {}
     for path in paths:
         if not os.path.exists(path):
             continue
         texts, found = orphan_additions_commented_out(
             path, where_the_toolkit_adds, config_dir=config_dir,
-            read=lambda name: planned[name]["after"] if name in planned else read(name))
+            read=lambda name: planned[name]["after"] if name in planned else original(name))
         for name, text in texts.items():
-            entry = planned.setdefault(name, {"path": name, "sections": [], "before": read(name)})
+            entry = planned.setdefault(name, {"path": name, "sections": [], "before": original(name)})
             entry["after"] = text
         for name, _line, category in found:
             planned[name]["sections"].append(category)

@@ -76,11 +76,11 @@ def comment_out_section(text, lineno, note):
     return "".join(lines[:index] + ["; %s%s" % (part, newline) for part in note] + body + lines[end:])
 
 
-def orphan_additions_commented_out(path, may_comment_out, config_dir=None, read=None, files=None):
-    """The include set of ``path`` with every addition to a category nobody defines commented out,
-    in the files ``may_comment_out(filename)`` allows: ({filename: new text}, [(filename, line,
-    category)]), ({}, []) when there is none. Any other error Asterisk would refuse (and an orphan
-    addition elsewhere) raises AsteriskConfigError, as load() does."""
+def _past_orphan_additions(path, cut, config_dir=None, read=None, files=None):
+    """(configs, {filename: new text}, [(filename, line, category)]): the include set of ``path``
+    loaded again after each addition to a category nobody defines, its file's text replaced by
+    ``cut(filename, text, line, category)``; that returning None, and any other error Asterisk
+    would refuse, raises AsteriskConfigError as load() does."""
     texts = {}
     found = []
     read = read or _read
@@ -90,20 +90,49 @@ def orphan_additions_commented_out(path, may_comment_out, config_dir=None, read=
 
     while True:
         try:
-            load(path, config_dir=config_dir, read=reading, files=files)
-            return texts, found
+            return load(path, config_dir=config_dir, read=reading, files=files), texts, found
         except AsteriskConfigError as exc:
-            if not exc.message.startswith(ORPHAN_ADDITION) or not may_comment_out(exc.filename) \
-                    or len(found) >= 1000:
+            if not exc.message.startswith(ORPHAN_ADDITION) or len(found) >= 1000:
                 raise
             text = reading(exc.filename)
-            name = text.splitlines()[exc.lineno - 1].strip()
-            category = name[1:name.index("]")] if "]" in name else name
-            texts[exc.filename] = comment_out_section(text, exc.lineno, [
-                "voipguard: [%s] is defined nowhere any more (deleted in a GUI, renamed or moved?), and "
-                "Asterisk stopped reading this file" % category,
-                "at this addition to it, losing every line after it. The addition, kept as a comment:"])
+            header = text.splitlines()[exc.lineno - 1].strip()
+            category = header[1:header.index("]")] if "]" in header else header
+            new = cut(exc.filename, text, exc.lineno, category)
+            if new is None:
+                raise
+            texts[exc.filename] = new
             found.append((exc.filename, exc.lineno, category))
+
+
+def orphan_additions_commented_out(path, may_comment_out, config_dir=None, read=None, files=None):
+    """The include set of ``path`` with every addition to a category nobody defines commented out,
+    in the files ``may_comment_out(filename)`` allows: ({filename: new text}, [(filename, line,
+    category)]), ({}, []) when there is none. Any other error Asterisk would refuse (and an orphan
+    addition elsewhere) raises AsteriskConfigError, as load() does."""
+    def comment_out(filename, text, lineno, category):
+        if not may_comment_out(filename):
+            return None
+        return comment_out_section(text, lineno, [
+            "voipguard: [%s] is defined nowhere any more (deleted in a GUI, renamed or moved?), and "
+            "Asterisk stopped reading this file" % category,
+            "at this addition to it, losing every line after it. The addition, kept as a comment:"])
+    _configs, texts, found = _past_orphan_additions(path, comment_out, config_dir, read, files)
+    return texts, found
+
+
+def load_as_asterisk_reads(path, config_dir=None, read=None, files=None):
+    """(configs, orphans): the include set of ``path`` as the running Asterisk has it, where load()
+    raises at an addition to a category nobody defines: Asterisk stops reading that file there
+    (and the files it would include below) and goes on with the file that included it.
+    orphans: [(filename, line, category)] in reading order. In ``path`` itself the orphan makes
+    Asterisk refuse the whole configuration (config.c returns CONFIG_STATUS_FILEINVALID to the
+    module), and this raises as load() does."""
+    def truncate(filename, text, lineno, _category):
+        if os.path.normpath(filename) == os.path.normpath(path):
+            return None
+        return "".join(text.splitlines(True)[:lineno - 1])
+    configs, _texts, found = _past_orphan_additions(path, truncate, config_dir, read, files)
+    return configs, found
 
 
 # Asterisk's default include depth limit (cfg->max_include_level).

@@ -72,10 +72,29 @@ def amendment_file(path):
     return None
 
 
+# A file may hold the additions to one object only: Asterisk stops reading a file at an addition to
+# an object nobody defines (config.c) and goes on with the file that included it, so when the GUI
+# deletes an extension, only that extension's own addition is lost, not every one after it
+# (the trunk's loop among them). Object names outside this set are %-escaped in the file name.
+_ADDITION_NAME_SAFE = re.compile(r"[A-Za-z0-9_-]")
+
+
+def addition_file(amendment, section):
+    """The file, read through amendment file ``amendment``, that holds the addition to object
+    ``section``: ``<amendment without .conf>.d/<section>.conf``."""
+    stem = amendment[:-len(".conf")] if amendment.endswith(".conf") else amendment
+    escaped = "".join(char if _ADDITION_NAME_SAFE.match(char)
+                      else "".join("%%%02X" % byte for byte in bytearray(char.encode("utf-8")))
+                      for char in section)
+    return os.path.join(stem + ".d", escaped + ".conf")
+
+
 def is_amendment_file(path):
-    """True for a file amendment_file() names for some generated file: where the toolkit's
-    additions to a GUI's objects are written."""
+    """True for a file amendment_file() names for some generated file, or an addition_file() of
+    one: where the toolkit's additions to a GUI's objects are written."""
     directory, name = os.path.split(path)
+    if os.path.basename(directory).endswith(".d") and name.endswith(".conf"):
+        return is_amendment_file(directory[:-len(".d")] + ".conf")
     generated = ["pjsip.conf", "manager.conf"]
     match = re.match(r"^pjsip\.([a-z_]+)_custom_post\.conf$", name)
     if match:

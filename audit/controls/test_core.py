@@ -1,10 +1,12 @@
 """Asterisk itself: privileges of the process and its side doors."""
-from ansible.module_utils.asterisk_conf import ast_true
+from ansible.module_utils.asterisk_conf import AsteriskConfigError, ast_true
 from ansible.module_utils.pbx_distribution import asterisk_run_user
 from audit.hostctx import is_loopback
 from audit.plugin import control, fail, not_applicable
 
 REFS = ["Asterisk README-SERIOUSLY.bestpractices.md", "Asterisk docs: Important-Security-Considerations"]
+# The configurations the audit reads, and the toolkit amends (pjsip.conf, manager.conf) among them.
+READ_CONFIGS = ("asterisk.conf", "http.conf", "logger.conf", "manager.conf", "pjsip.conf", "pjsip_wizard.conf")
 
 
 @control(id="VOIP-CORE-001", severity="high",
@@ -101,3 +103,31 @@ def test_running_configuration_is_the_files(target, evidence):
     lines = ["%s: %s" % (area, line) for area in sorted(drift) for line in drift[area]]
     if lines:
         fail("the running Asterisk differs from its files: " + "; ".join(lines))
+
+
+@control(id="VOIP-CORE-006", severity="high",
+         title="Asterisk reads every configuration file to its end",
+         rationale="An addition [name](+...) to an object that no file defines any more (an extension "
+                   "deleted in a GUI, a trunk renamed) makes Asterisk stop reading that file at that "
+                   "line (main/config.c), with one log line; the file that included it goes on.",
+         impact="Every setting after that line is not in force: another phone's guard, the trunk's "
+                "loop through the toll-fraud check, an AMI user's network limits.",
+         remediation={"role": "asterisk_hardening", "tag": "always", "variable": ""},
+         references=["Asterisk main/config.c (process_text_line: category addition)",
+                     "module_utils/asterisk_conf.py (load_as_asterisk_reads)"])
+def test_every_file_is_read_to_its_end(target, evidence):
+    found, refused = [], []
+    for name in READ_CONFIGS:
+        try:
+            orphans = target.orphan_additions(name)
+        except AsteriskConfigError as exc:
+            refused.append("Asterisk refuses %s: %s" % (name, exc))
+            continue
+        for path, line, category in orphans:
+            found.append("%s line %s: [%s] is defined nowhere, and nothing after it is read"
+                         % (path, line, category))
+            evidence.add(file=path, key="line %s" % line, value="addition to [%s], defined nowhere" % category)
+    evidence.add(key="configurations read", value=", ".join(READ_CONFIGS))
+    if found or refused:
+        fail("; ".join(refused + found) + ("; a run of asterisk_hardening comments out those in the files "
+                                           "where the toolkit writes additions" if found else ""))

@@ -12,7 +12,7 @@ import time
 import pytest
 import testinfra
 
-from conftest import (ROOT, ami_session, audit_controls, carrier_records, harden, lift_bans, log_length,
+from conftest import (MESSAGES_LOG, ROOT, ami_session, audit_controls, carrier_records, harden, lift_bans, log_length,
                       log_lines_since, place_calls)
 
 FREEPBX_INVENTORY = str(ROOT / "inventories" / "lab-freepbx" / "hosts.yml")
@@ -173,7 +173,8 @@ def test_a_second_run_changes_nothing(hardened):
 
 
 ENDPOINTS = "/etc/asterisk/pjsip.endpoint.conf"
-ENDPOINT_ADDITIONS = "/etc/asterisk/pjsip.endpoint_custom_post.conf"
+# Each object's addition has a file of its own, included from pjsip.endpoint_custom_post.conf.
+ADDITION_202 = "/etc/asterisk/pjsip.endpoint_custom_post.d/202.conf"
 # What FreePBX's "Apply Config" writes after extension 202 was deleted in the GUI: its section gone.
 DELETE_202 = ("python3 -c 'import re; p=\"%s\"; t=open(p).read(); "
               "open(p, \"w\").write(re.sub(r\"(?ms)^\\[202\\].*?(?=^\\[|\\Z)\", \"\", t))'" % ENDPOINTS)
@@ -186,31 +187,41 @@ def running_option(host, endpoint, option):
     return values[0] if values else None
 
 
-def test_an_extension_deleted_in_the_gui_does_not_take_the_trunk_boundary_with_it(freepbx, hardened):
-    """The run's additions for extension 202 stay in pjsip.endpoint_custom_post.conf when the GUI
-    deletes it; Asterisk then stops reading that file at [202](+type=endpoint), and the trunk's
-    loop written after it is no longer live. The next run comments that addition out (kept, with
-    a note), edits no generated file, and the loop and the other phones' guards are live again."""
-    freepbx.check_output("cp -p %s /root/endpoints.vgtest && cp -p %s /root/additions.vgtest", ENDPOINTS,
-                         ENDPOINT_ADDITIONS)
+def test_an_extension_deleted_in_the_gui_does_not_take_the_trunk_boundary_with_it(freepbx, hardened, tmp_path):
+    """When the GUI deletes extension 202, its addition [202](+type=endpoint) is left without an
+    object, and Asterisk stops reading the file that holds it. Each object's addition has a file
+    of its own, so only 202's is lost: the trunk's loop and the other phones' guards stay live
+    with no run at all (with every addition in one file they went, until the next run). The next
+    run comments the orphan out (kept, with a note) and edits no generated file."""
+    freepbx.check_output("cp -p %s /root/endpoints.vgtest && cp -p %s /root/addition-202.vgtest",
+                         ENDPOINTS, ADDITION_202)
     try:
+        since = log_length(freepbx, MESSAGES_LOG)
         freepbx.check_output(DELETE_202 + " && asterisk -rx 'module reload res_pjsip.so'")
         time.sleep(1)
-        # Not vacuous: the deleted extension really took the loop out of the running trunk.
-        assert not running_option(freepbx, "carrier", "outbound_proxy")
+        # Not vacuous: Asterisk met the orphan and stopped reading its file.
+        assert any("category '202' does not exist" in line and ADDITION_202 in line
+                   for line in log_lines_since(freepbx, MESSAGES_LOG, since)), "no orphan addition was read"
+        assert running_option(freepbx, "carrier", "outbound_proxy") == "sip:carrier@127.0.0.1:5060;lr"
+        assert running_option(freepbx, "201", "context") == "voipguard-guard-from-internal"
+        # The audit reads the files as Asterisk does, and names where it stops.
+        orphan = audit_controls(FREEPBX_INVENTORY, tmp_path / "orphan", "every_file_is_read")["VOIP-CORE-006"]
+        assert orphan["status"] == "fail" and "%s line 1: [202]" % ADDITION_202 in orphan["message"], orphan
         generated = freepbx.check_output("sha256sum %s", ENDPOINTS)
         run = harden(FREEPBX_INVENTORY)
         assert run.returncode == 0, (run.stdout + run.stderr)[-3000:]
         assert "TASK [asterisk_hardening : Comment out additions to objects the configuration no longer defines]" \
             in run.stdout
         assert freepbx.check_output("sha256sum %s", ENDPOINTS) == generated
-        additions = freepbx.file(ENDPOINT_ADDITIONS).content_string
-        assert ";[202](+type=endpoint)\n;deny = 0.0.0.0/0.0.0.0\n" in additions, additions
+        addition = freepbx.file(ADDITION_202).content_string
+        assert ";[202](+type=endpoint)\n;deny = 0.0.0.0/0.0.0.0\n" in addition, addition
         assert running_option(freepbx, "carrier", "outbound_proxy") == "sip:carrier@127.0.0.1:5060;lr"
         assert running_option(freepbx, "201", "context") == "voipguard-guard-from-internal"
+        read = audit_controls(FREEPBX_INVENTORY, tmp_path / "repaired", "every_file_is_read")["VOIP-CORE-006"]
+        assert read["status"] == "pass", read
     finally:
-        freepbx.check_output("cp -p /root/endpoints.vgtest %s && cp -p /root/additions.vgtest %s && "
-                             "asterisk -rx 'module reload res_pjsip.so'", ENDPOINTS, ENDPOINT_ADDITIONS)
+        freepbx.check_output("cp -p /root/endpoints.vgtest %s && cp -p /root/addition-202.vgtest %s && "
+                             "asterisk -rx 'module reload res_pjsip.so'", ENDPOINTS, ADDITION_202)
 
 
 def test_the_phones_pass_the_guard_after_apply_config(freepbx, regenerated):

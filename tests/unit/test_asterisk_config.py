@@ -232,10 +232,13 @@ def test_a_change_to_a_generated_file_goes_to_its_custom_post_file(freepbx_dir):
     result = run_module(args)
     assert not result.get("failed"), result
     assert result["changed"] and result["amended"] == str(generated)
-    assert result["path"] == str(freepbx_dir / "pjsip.endpoint_custom_post.conf")
+    # The addition has a file of its own, which the operator's custom_post file includes.
+    assert result["path"] == str(freepbx_dir / "pjsip.endpoint_custom_post.d" / "200.conf")
     assert generated.read_text() == before  # the GUI's file is never edited
-    assert (freepbx_dir / "pjsip.endpoint_custom_post.conf").read_text() == \
+    assert (freepbx_dir / "pjsip.endpoint_custom_post.d" / "200.conf").read_text() == \
         "[200](+type=endpoint)\ncontext = voipguard-guard-from-internal\n"
+    assert (freepbx_dir / "pjsip.endpoint_custom_post.conf").read_text() == \
+        "#tryinclude pjsip.endpoint_custom_post.d/200.conf\n"
     # Asterisk reads the addition last: the effective context is the guard's; a rerun changes nothing.
     effective = resolve(load(str(freepbx_dir / "pjsip.conf")), "200", type="endpoint")
     assert effective["context"][-1] == "voipguard-guard-from-internal"
@@ -251,8 +254,54 @@ def test_an_addition_file_that_does_not_exist_yet_is_created(freepbx_dir):
                              section_type="aor", option="max_contacts", value="3",
                              include_root=str(freepbx_dir / "pjsip.conf")))
     assert result["changed"] and result["created"], result
-    assert (freepbx_dir / "pjsip.aor_custom_post.conf").read_text() == "[200](+type=aor)\nmax_contacts = 3\n"
+    assert (freepbx_dir / "pjsip.aor_custom_post.conf").read_text() == \
+        "#tryinclude pjsip.aor_custom_post.d/200.conf\n"
+    assert (freepbx_dir / "pjsip.aor_custom_post.d" / "200.conf").read_text() == "[200](+type=aor)\nmax_contacts = 3\n"
+    # Readable as the generated file (mode 0640 here): the file, and the directory Asterisk enters.
     assert stat.S_IMODE(os.stat(freepbx_dir / "pjsip.aor_custom_post.conf").st_mode) == 0o640
+    assert stat.S_IMODE(os.stat(freepbx_dir / "pjsip.aor_custom_post.d" / "200.conf").st_mode) == 0o640
+    assert stat.S_IMODE(os.stat(freepbx_dir / "pjsip.aor_custom_post.d").st_mode) == 0o750
+
+
+def test_each_object_gets_its_own_addition_file_and_one_include_line(freepbx_dir):
+    root, endpoint = str(freepbx_dir / "pjsip.conf"), str(freepbx_dir / "pjsip.endpoint.conf")
+    args = dict(include_root=root, changes=[
+        dict(path=endpoint, section=name, section_type="endpoint", option="context", value="guarded")
+        for name in ("200", "anonymous")])
+    assert run_module(args, "--check")["changed"] is True
+    assert not (freepbx_dir / "pjsip.endpoint_custom_post.d").exists()  # check mode creates nothing
+    result = run_module(args)
+    assert sorted(f["path"] for f in result["files"]) == [str(freepbx_dir / name) for name in (
+        "pjsip.endpoint_custom_post.conf", "pjsip.endpoint_custom_post.d/200.conf",
+        "pjsip.endpoint_custom_post.d/anonymous.conf")]
+    assert (freepbx_dir / "pjsip.endpoint_custom_post.conf").read_text() == (
+        "#tryinclude pjsip.endpoint_custom_post.d/200.conf\n"
+        "#tryinclude pjsip.endpoint_custom_post.d/anonymous.conf\n")
+    assert (freepbx_dir / "pjsip.endpoint_custom_post.d" / "anonymous.conf").read_text() == \
+        "[anonymous](+type=endpoint)\ncontext = guarded\n"
+    assert run_module(args)["changed"] is False
+
+
+def test_an_addition_already_in_the_operators_file_moves_to_its_own_file_where_it_was_read(freepbx_dir):
+    # As written before 0.3.0 (or by the operator): moved, its text kept, the include at its place;
+    # the comment above it and the other object's addition stay.
+    custom_post = freepbx_dir / "pjsip.endpoint_custom_post.conf"
+    custom_post.write_text("; mine\n[200](+type=endpoint)\ncontext = old-guard\n; set by hand\n"
+                           "deny = 0.0.0.0/0.0.0.0\n\n; theirs\n[anonymous](+type=endpoint)\nallow = ulaw\n")
+    args = dict(path=str(freepbx_dir / "pjsip.endpoint.conf"), section="200", section_type="endpoint",
+                option="context", value="guarded", include_root=str(freepbx_dir / "pjsip.conf"))
+    result = run_module(args)
+    assert result["changed"] and result["path"] == str(freepbx_dir / "pjsip.endpoint_custom_post.d" / "200.conf")
+    assert custom_post.read_text() == ("; mine\n#tryinclude pjsip.endpoint_custom_post.d/200.conf\n\n"
+                                       "; theirs\n[anonymous](+type=endpoint)\nallow = ulaw\n")
+    assert (freepbx_dir / "pjsip.endpoint_custom_post.d" / "200.conf").read_text() == \
+        "[200](+type=endpoint)\ncontext = guarded\n; set by hand\ndeny = 0.0.0.0/0.0.0.0\n"
+    assert run_module(args)["changed"] is False
+    # Moving alone is a change: the same lines read in the same order, now contained.
+    custom_post.write_text("[200](+type=endpoint)\ncontext = guarded\n")
+    (freepbx_dir / "pjsip.endpoint_custom_post.d" / "200.conf").unlink()
+    assert run_module(args)["changed"] is True
+    assert custom_post.read_text() == "#tryinclude pjsip.endpoint_custom_post.d/200.conf\n"
 
 
 def test_acl_in_an_addition_comes_after_the_generated_rules(freepbx_dir):
@@ -260,7 +309,7 @@ def test_acl_in_an_addition_comes_after_the_generated_rules(freepbx_dir):
                 acl=dict(deny=["0.0.0.0/0.0.0.0"], permit=["198.51.100.0/24"]),
                 include_root=str(freepbx_dir / "pjsip.conf"))
     assert run_module(args)["changed"] is True
-    assert (freepbx_dir / "pjsip.endpoint_custom_post.conf").read_text() == \
+    assert (freepbx_dir / "pjsip.endpoint_custom_post.d" / "200.conf").read_text() == \
         "[200](+type=endpoint)\ndeny = 0.0.0.0/0.0.0.0\npermit = 198.51.100.0/24\n"
     assert run_module(args)["changed"] is False
 
@@ -288,7 +337,7 @@ def test_removing_an_option_takes_it_out_of_the_addition_only(freepbx_dir):
     assert run_module(args)["changed"] is True
     removed = run_module(dict(args, state="absent", value=None))
     assert removed["changed"] is True, removed
-    assert (freepbx_dir / "pjsip.endpoint_custom_post.conf").read_text() == ""
+    assert (freepbx_dir / "pjsip.endpoint_custom_post.d" / "200.conf").read_text() == ""
     # The generated file's own option cannot be removed from outside.
     kept = run_module(dict(args, state="absent", option="context", value="from-internal"))
     assert kept.get("failed") is True and "change it in the GUI" in kept["msg"]
@@ -350,10 +399,13 @@ def test_changes_to_generated_files_share_one_addition_file(freepbx_dir):
     ])
     result = run_module(args)
     assert not result.get("failed"), result
-    # The second change sees the first one's addition, not yet written: one section, not two.
-    assert (freepbx_dir / "pjsip.endpoint_custom_post.conf").read_text() == (
+    # The second change sees the first one's addition, not yet written: one section, not two,
+    # and one include line.
+    assert (freepbx_dir / "pjsip.endpoint_custom_post.d" / "200.conf").read_text() == (
         "[200](+type=endpoint)\ncontext = guarded\ndeny = 0.0.0.0/0.0.0.0\npermit = 198.51.100.0/24\n")
-    assert (freepbx_dir / "pjsip.aor_custom_post.conf").read_text() == "[200](+type=aor)\nmax_contacts = 2\n"
+    assert (freepbx_dir / "pjsip.endpoint_custom_post.conf").read_text() == \
+        "#tryinclude pjsip.endpoint_custom_post.d/200.conf\n"
+    assert (freepbx_dir / "pjsip.aor_custom_post.d" / "200.conf").read_text() == "[200](+type=aor)\nmax_contacts = 2\n"
     assert run_module(args)["changed"] is False
 
 

@@ -7,10 +7,10 @@ import subprocess
 import pytest
 
 import pbx_distribution_info
-from ansible.module_utils.pbx_distribution import (amendment_file, asterisk_run_user, boundary_instance_running, describe, detect,
+from ansible.module_utils.pbx_distribution import (addition_file, amendment_file, asterisk_run_user, boundary_instance_running, describe, detect,
                                                    udp_ports_of_user,
                                                    dpkg_installed, firewall_trust_missing, freepbx_firewall,
-                                                   gui_ami_user, gui_regenerates, gui_secret_fix, is_generated,
+                                                   gui_ami_user, gui_regenerates, gui_secret_fix, is_amendment_file, is_generated,
                                                    package_states)
 
 FREEPBX_HEADER = (";--------------------------------------------------------------------------------;\n"
@@ -86,6 +86,22 @@ def test_each_generated_file_has_the_operators_file_read_after_it():
     # The operator's own files and files with no such partner get none.
     assert amendment_file("/etc/asterisk/pjsip.endpoint_custom_post.conf") is None
     assert amendment_file("/etc/asterisk/extensions_additional.conf") is None
+
+
+def test_each_objects_addition_has_a_file_of_its_own_read_through_the_operators_file():
+    assert addition_file("/etc/asterisk/pjsip.endpoint_custom_post.conf", "202") == \
+        "/etc/asterisk/pjsip.endpoint_custom_post.d/202.conf"
+    assert addition_file("/etc/asterisk/manager_custom.conf", "admin") == "/etc/asterisk/manager_custom.d/admin.conf"
+    # A name never becomes a path, a hidden file or a second name: what is not [A-Za-z0-9_-] is escaped.
+    assert addition_file("/etc/asterisk/pjsip_custom_post.conf", "../a b") == \
+        "/etc/asterisk/pjsip_custom_post.d/%2E%2E%2Fa%20b.conf"
+    assert addition_file("/etc/asterisk/pjsip_custom_post.conf", "Z\u00fcrich") == \
+        "/etc/asterisk/pjsip_custom_post.d/Z%C3%BCrich.conf"
+    # Those files are the toolkit's additions too; a .d directory of another file is not.
+    assert is_amendment_file("/etc/asterisk/pjsip.endpoint_custom_post.d/202.conf")
+    assert is_amendment_file("/etc/asterisk/manager_custom.d/admin.conf")
+    assert not is_amendment_file("/etc/asterisk/pjsip.endpoint.d/202.conf")
+    assert not is_amendment_file("/etc/asterisk/extensions_custom.d/202.conf")
 
 
 def test_manager_conf_is_the_guis_only_on_a_freepbx_host():
