@@ -277,14 +277,18 @@ results:
   type: list
   elements: dict
 files:
-  description: With I(changes), the files the call changed, each with C(path) and, when
-    I(backup=true), C(backup_file).
-  returned: with I(changes)
+  description:
+    - The files the call changed, each with C(path), its owner, group and mode when it existed,
+      C(backup_file) when I(backup=true) and it existed, and C(created_directory) when the
+      directory of an object's addition file was made for it.
+    - A single change to a generated file's object can change two files, the object's addition
+      file and the file that includes it.
+  returned: always
   type: list
   elements: dict
   sample: [{path: /etc/asterisk/pjsip.conf, changed: true, backup_file: /etc/asterisk/pjsip.conf.12345.2024-05-01@10:00:00~}]
 backup_file:
-  description: The backup's path, when I(backup=true) and the file changed.
+  description: The backup of I(path)'s file (the result's C(path)), when I(backup=true) and it changed.
   returned: changed and backup requested (single change)
   type: str
   sample: /etc/asterisk/pjsip.conf.12345.2024-05-01@10:00:00~
@@ -662,7 +666,7 @@ _INCLUDE = re.compile(r'^\s*#\s*(?:try)?include\s+"?([^"\s]+)"?\s*$', re.IGNOREC
 def with_include(text, relative):
     """``text`` with a line ``#tryinclude <relative>`` last, unless it includes it already.
     #tryinclude: a file removed by hand is no error that would stop Asterisk reading ``text``."""
-    if any(_INCLUDE.match(line) and _INCLUDE.match(line).group(1) == relative for line in text.splitlines()):
+    if any(match.group(1) == relative for match in map(_INCLUDE.match, text.splitlines()) if match):
         return text
     return text + ("\n" if text and not text.endswith("\n") else "") + "#tryinclude %s\n" % relative
 
@@ -680,17 +684,18 @@ def write_files(module, workspace, backup):
         if not module.check_mode:
             if backup and entry["exists"] and entry["before"]:
                 report["backup_file"] = module.backup_local(entry["path"])
-            model = os.stat(entry["model"] or entry["path"]) if not entry["exists"] else None
             directory = os.path.dirname(entry["path"])
-            if model is not None and not os.path.isdir(directory):
+            if not entry["exists"] and not os.path.isdir(directory):
                 # The additions' directory, readable as the generated file's (Asterisk reads it).
+                model = os.stat(entry["model"] or os.path.dirname(directory))
                 os.mkdir(directory, 0o750)
                 os.chmod(directory, 0o750)
                 os.chown(directory, model.st_uid, model.st_gid)
                 report["created_directory"] = directory
             write_atomically(module, entry["path"], entry["after"], entry["encoding"])
-            if model is not None:
+            if not entry["exists"]:
                 # A new addition file is owned and readable as the generated one (Asterisk reads it).
+                model = os.stat(entry["model"] or entry["path"])
                 os.chown(entry["path"], model.st_uid, model.st_gid)
                 os.chmod(entry["path"], stat.S_IMODE(model.st_mode) & 0o660)
         written.append(report)
@@ -789,9 +794,13 @@ def main():
         result = results[0]
         result["changed"] = changed
         if module._diff:  # pylint: disable=protected-access
-            result["diff"] = file_diff(workspace.entry(result["path"]))
-        if files and "backup_file" in files[0]:
-            result["backup_file"] = files[0]["backup_file"]
+            # An addition to a generated file's object can change two files: its own, and the
+            # file that includes it.
+            result["diff"] = diffs if len(diffs) > 1 else file_diff(workspace.entry(result["path"]))
+        backups = [f["backup_file"] for f in files if f["path"] == result["path"] and "backup_file" in f]
+        if backups:
+            result["backup_file"] = backups[0]
+        result["files"] = files
         module.exit_json(**result)
     result = dict(changed=changed, results=results, files=files,
                   msg="%d change(s), %d file(s) changed" % (len(results), len(files)))

@@ -229,9 +229,15 @@ def test_a_change_to_a_generated_file_goes_to_its_custom_post_file(freepbx_dir):
     before = generated.read_text()
     args = dict(path=str(generated), section="200", section_type="endpoint", option="context",
                 value="voipguard-guard-from-internal", include_root=str(freepbx_dir / "pjsip.conf"))
-    result = run_module(args)
+    result = run_module(args, "--diff")
     assert not result.get("failed"), result
     assert result["changed"] and result["amended"] == str(generated)
+    # Two files changed, both in the diff and the files a rollback reads.
+    changed = [str(freepbx_dir / "pjsip.endpoint_custom_post.conf"),
+               str(freepbx_dir / "pjsip.endpoint_custom_post.d" / "200.conf")]
+    assert [d["after_header"] for d in result["diff"]] == changed
+    assert [f["path"] for f in result["files"]] == changed
+    assert result["files"][1]["created_directory"] == str(freepbx_dir / "pjsip.endpoint_custom_post.d")
     # The addition has a file of its own, which the operator's custom_post file includes.
     assert result["path"] == str(freepbx_dir / "pjsip.endpoint_custom_post.d" / "200.conf")
     assert generated.read_text() == before  # the GUI's file is never edited
