@@ -251,6 +251,10 @@ def test_with_the_instance_the_main_asterisk_sends_the_carrier_no_in_dialog_invi
         ("direct_media", "no"), ("moh_passthrough", "no"), ("send_connected_line", "no")]
     main_copy = render("pjsip_voipguard.conf.j2", toll_fraud_guard_boundary=first)
     assert "[carrier](+type=endpoint)" in main_copy
+    # Additions last: Asterisk stops reading the file at one to a trunk deleted since the run,
+    # and the egress and the copies must not go with it.
+    additions = [s.is_addition for s in parse(main_copy, "pjsip_voipguard.conf").sections if s.header is not None]
+    assert additions == sorted(additions) and additions[-1], additions
     looped = operator.replace("context=from-carrier\n", "context=from-carrier\n"
                               "outbound_proxy=sip:carrier@127.0.0.1:5060\\;lr\n")
     trunk, copy = _trunk_and_copy(looped, main_copy)
