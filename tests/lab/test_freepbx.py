@@ -308,3 +308,33 @@ def test_a_trunk_changed_in_the_gui_is_named_until_the_next_run(freepbx, regener
             "asterisk -rx 'pjsip show endpoint voipguard-trunk-carrier' | grep allow")
     finally:
         freepbx.check_output("cp -p /root/pjsip.endpoint.conf.pristine %s && voipguard-freepbx-apply-config", pristine)
+
+
+# Every addition back in the *_custom_post.conf file that includes it, as voipguard 0.2.0 wrote them.
+AS_WRITTEN_BEFORE = r"""cd /etc/asterisk && python3 - <<'PY'
+import glob, re
+for amendment in glob.glob('*_custom_post.conf') + ['manager_custom.conf']:
+    text = open(amendment).read()
+    text = re.sub(r'(?m)^#tryinclude (\S+\.d/\S+\.conf)\n', lambda m: open(m.group(1)).read() + '\n', text)
+    open(amendment, 'w').write(text)
+PY
+rm -rf -- *_custom_post.d manager_custom.d && asterisk -rx 'core reload' >/dev/null"""
+
+
+def test_a_pbx_hardened_before_gets_each_objects_addition_moved_to_its_own_file(freepbx, regenerated):
+    """The upgrade path: additions written by an earlier version, all in one file, are moved to the
+    objects' own files, with the include where each was; what Asterisk runs does not change, and
+    the next run changes nothing."""
+    freepbx.check_output(AS_WRITTEN_BEFORE)
+    assert freepbx.run("test -e %s", ADDITION_202).rc != 0
+    assert running_option(freepbx, "carrier", "outbound_proxy") == "sip:carrier@127.0.0.1:5060;lr"
+    run = harden(FREEPBX_INVENTORY)
+    assert run.returncode == 0, (run.stdout + run.stderr)[-3000:]
+    custom_post = freepbx.file("/etc/asterisk/pjsip.endpoint_custom_post.conf").content_string
+    assert "[" not in custom_post and "#tryinclude pjsip.endpoint_custom_post.d/202.conf" in custom_post, custom_post
+    assert "[202](+type=endpoint)" in freepbx.file(ADDITION_202).content_string
+    assert freepbx.run("grep -c '^\\[' /etc/asterisk/manager_custom.conf").stdout.strip() == "0"
+    assert running_option(freepbx, "carrier", "outbound_proxy") == "sip:carrier@127.0.0.1:5060;lr"
+    assert running_option(freepbx, "201", "context") == "voipguard-guard-from-internal"
+    again = harden(FREEPBX_INVENTORY)
+    assert again.returncode == 0 and recap_changed(again.stdout) == 0, again.stdout[-3000:]
