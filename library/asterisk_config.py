@@ -309,7 +309,6 @@ import fnmatch
 import grp
 import os
 import pwd
-import re
 import stat
 
 from ansible.module_utils.basic import AnsibleModule
@@ -616,9 +615,7 @@ def plan_change(workspace, path, change, include_root=None, gui_files="amend"):
         amendment_before = amending["after"]
         target = addition_file(amendment, change["section"])
         relative = os.path.relpath(target, os.path.dirname(include_root or path))
-        amending["after"], moved = moved_to_own_file(amendment_before, amendment, change["section"], relative)
-        if not moved:
-            amending["after"] = with_include(amendment_before, relative)
+        amending["after"], moved = object_file_included(amendment_before, amendment, change["section"], relative)
         entry = workspace.entry(target)
         entry["model"] = entry["model"] or path
         if moved:
@@ -633,16 +630,23 @@ def plan_change(workspace, path, change, include_root=None, gui_files="amend"):
     return result
 
 
-def moved_to_own_file(text, amendment, section, relative):
-    """(new text, moved text) of amendment file ``amendment``: its additions to [section] (as
-    this module wrote them before 0.3.0, or the operator) moved out, header to last option, with
-    ``#tryinclude <relative>`` where the first one was. Asterisk reads an included file at its
-    include line, so it reads the same lines in the same order. (text, "") when there is none."""
+def object_file_included(text, amendment, section, relative):
+    """(new text, moved text) of amendment file ``amendment`` reading the object file ``relative``
+    of [section]: a ``#tryinclude <relative>`` line (a file removed by hand is no error that would
+    stop Asterisk reading the rest), unless it has one. Its additions to [section] (as this module
+    wrote them before 0.3.0, or the operator) are moved out, header to last option, with the
+    include line where the first one was: Asterisk reads an included file at its include line, so
+    it reads the same lines in the same order. Without any, the line goes last and nothing moves."""
     config = parse(text, amendment)
+    include = None if any(directive != "exec" and argument == relative
+                          for directive, argument, _line in config.includes) \
+        else "#tryinclude %s%s" % (relative, config.newline)
     additions = [s for s in config.sections
                  if s.is_addition and s.header is not None and s.name.lower() == section.lower()]
     if not additions:
-        return text, ""
+        if include is None:
+            return text, ""
+        return text + (config.newline if text and not text.endswith("\n") else "") + include, ""
     lines, kept, moved, position = config.lines, [], [], 0
     for number, addition in enumerate(additions):
         start, end = addition._bounds()  # pylint: disable=protected-access
@@ -651,24 +655,13 @@ def moved_to_own_file(text, amendment, section, relative):
             if lines[index].kind in ("option", "directive"):
                 last = index + 1
         kept.extend(line.raw for line in lines[position:start - 1])
-        if number == 0 and with_include(text, relative) != text:
-            kept.append("#tryinclude %s%s" % (relative, config.newline))
+        if number == 0 and include is not None:
+            kept.append(include)
         part = "".join(line.raw for line in lines[start - 1:last])
         moved.append(part if part.endswith("\n") else part + config.newline)
         position = last
     kept.extend(line.raw for line in lines[position:])
     return "".join(kept), config.newline.join(moved)
-
-
-_INCLUDE = re.compile(r'^\s*#\s*(?:try)?include\s+"?([^"\s]+)"?\s*$', re.IGNORECASE)
-
-
-def with_include(text, relative):
-    """``text`` with a line ``#tryinclude <relative>`` last, unless it includes it already.
-    #tryinclude: a file removed by hand is no error that would stop Asterisk reading ``text``."""
-    if any(match.group(1) == relative for match in map(_INCLUDE.match, text.splitlines()) if match):
-        return text
-    return text + ("\n" if text and not text.endswith("\n") else "") + "#tryinclude %s\n" % relative
 
 
 def write_files(module, workspace, backup):
