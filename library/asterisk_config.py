@@ -474,9 +474,8 @@ def apply_addition(text, filename, generated, include_root, section, section_typ
                    values_mode="exact", pending=None):
     """Make the change to section ``section`` of GUI-generated file ``generated`` as a
     ``[section](+type=...)`` addition in ``filename`` (text: its current content, "" when it
-    does not exist yet). Returns (new_text, result dict) like apply_change."""
-    if section is None:
-        raise ChangeError("a change to a generated file needs section")
+    does not exist yet). Returns (new_text, result dict) like apply_change. plan_change refuses a
+    change without a section before it gets here: the addition file is named after it."""
     config, group, paths = _load_group(filename, text, include_root, pending)
     try:
         base_config = group[paths.index(os.path.realpath(generated))]
@@ -649,15 +648,11 @@ def object_file_included(text, amendment, section, relative):
         return text + (config.newline if text and not text.endswith("\n") else "") + include, ""
     lines, kept, moved, position = config.lines, [], [], 0
     for number, addition in enumerate(additions):
-        start, end = addition._bounds()  # pylint: disable=protected-access
-        last = start
-        for index in range(start, end):
-            if lines[index].kind in ("option", "directive"):
-                last = index + 1
-        kept.extend(line.raw for line in lines[position:start - 1])
+        first, last = addition.span()
+        kept.extend(line.raw for line in lines[position:first])
         if number == 0 and include is not None:
             kept.append(include)
-        part = "".join(line.raw for line in lines[start - 1:last])
+        part = "".join(line.raw for line in lines[first:last])
         moved.append(part if part.endswith("\n") else part + config.newline)
         position = last
     kept.extend(line.raw for line in lines[position:])

@@ -298,6 +298,17 @@ class Section(object):
             end += 1
         return start, end
 
+    def span(self):
+        """(first, end) indexes into the file's lines of the section itself: its header (or the
+        file's start) to its last option or directive. Comments and blank lines after that usually
+        describe what follows, so they are not the section's."""
+        start, end = self._bounds()
+        last = start
+        for index in range(start, end):
+            if self.config.lines[index].kind in ("option", "directive"):
+                last = index + 1
+        return (start - 1 if self.header is not None else start), last
+
     @property
     def lines(self):
         start, end = self._bounds()
@@ -554,19 +565,14 @@ class ConfigFile(object):
         its last option stay: they usually describe what follows."""
         if section not in self.sections:
             raise ValueError("section is not in this file")
-        start, end = section._bounds()  # pylint: disable=protected-access
-        last = start
-        for i in range(start, end):
-            if self.lines[i].kind in ("option", "directive"):
-                last = i + 1
-        if any(self.lines[i].kind == "directive" for i in range(start, last)):
+        first, last = section.span()
+        if any(self.lines[i].kind == "directive" for i in range(first, last)):
             # An #include inside the section must survive: remove the options only.
             for line in section._option_lines():  # pylint: disable=protected-access
                 self.lines.remove(line)
             if section.header is not None:
                 self.lines.remove(section.header)
         else:
-            first = start - 1 if section.header is not None else start
             # Comment lines right above the header (no blank line between) describe it.
             while first > 0 and self.lines[first - 1].kind == "text" and \
                     self.lines[first - 1].raw.lstrip().startswith(";"):

@@ -329,6 +329,11 @@ def test_what_only_the_gui_can_remove_fails_and_changes_nothing(freepbx_dir):
                               section_type="endpoint", option="context", value="x",
                               gui_files="refuse", include_root=str(freepbx_dir / "pjsip.conf")))
     assert refused.get("failed") is True and "would not last" in refused["msg"]
+    # Without a section there is no object to amend: an addition needs its [name](+type=...).
+    nameless = run_module(dict(path=str(freepbx_dir / "pjsip.endpoint.conf"), changes=[dict(option="context", value="x")],
+                               include_root=str(freepbx_dir / "pjsip.conf")))
+    assert nameless.get("failed") is True and "needs section" in nameless["msg"], nameless
+    assert not (freepbx_dir / "pjsip.endpoint_custom_post.d").exists()
     # A file the GUI leaves no addition file for stays refused.
     odd = freepbx_dir / "extensions_additional.conf"
     odd.write_text(FREEPBX_HEADER + "[globals]\nA=1\n")
