@@ -144,17 +144,31 @@ def lift_bans(pbx):
             "for family in v4 v6; do nft flush set inet voipguard sip_flooders_$family 2>/dev/null; done; true")
 
 
+def wait_for(condition, seconds, interval=0.25):
+    """Calls condition() until it returns a true value, for up to `seconds`; returns its last
+    value. A test waits for the evidence it needs (a verdict logged, a record written) rather than
+    a fixed time, and judges what it asserts after the wait either way."""
+    deadline = time.monotonic() + seconds
+    while True:
+        value = condition()
+        if value or time.monotonic() >= deadline:
+            return value
+        time.sleep(interval)
+
+
+def active_channels(host, config=None):
+    """How many channels the Asterisk of `config` (the main one by default) has now."""
+    counted = host.check_output("asterisk %s -rx 'core show channels count'"
+                                % ("-C " + shlex.quote(config) if config else ""))
+    return int(re.search(r"^(\d+) active channels?", counted, re.M).group(1))
+
+
 def reset_guard_state(pbx, settle_seconds=10):
     """Forgets the toll-fraud guard's counters, reservations and spend (AstDB family voipguard).
     First waits (a while, not forever) for the calls of earlier tests to be gone: a call still
     hanging up settles its reservation in its hangup handler, and settled into the fresh state it
     would leave a phone more budget than the test gave it (a time-limit row once saw 37 s, not 33)."""
-    deadline = time.monotonic() + settle_seconds
-    while time.monotonic() < deadline:
-        counted = pbx.check_output("asterisk -rx 'core show channels count'")
-        if re.search(r"^0 active channels", counted, re.M):
-            break
-        time.sleep(0.2)
+    wait_for(lambda: active_channels(pbx) == 0, settle_seconds, interval=0.2)
     pbx.check_output("asterisk -rx 'database deltree voipguard'")
 
 

@@ -15,8 +15,8 @@ import time
 import pytest
 
 from conftest import (
-    LAB_BOUNDARY_INSTANCE, PBX_MGMT, PBX_VOICE, ami_session, carrier_records, cost_in_euros, log_length, log_lines_since,
-    reset_guard_state, sip_password)
+    LAB_BOUNDARY_INSTANCE, PBX_MGMT, PBX_VOICE, active_channels, ami_session, carrier_records, cost_in_euros, log_length,
+    log_lines_since, reset_guard_state, sip_password, wait_for)
 from tests.role_defaults import role_defaults
 
 DEFAULTS = role_defaults("toll_fraud_guard")
@@ -90,6 +90,18 @@ def assert_each_blocked_form_was_refused_on_the_trunk_leg(pbx, logged, forms=BLO
     assert all("endpoint=trunk-leg" in line for line in refused), refused
 
 
+def wait_for_every_verdict(pbx, carrier, recorded, logged, numbers, refusals=len(BLOCKED_FORMS), seconds=15):
+    """Until every call the test made has had its verdict: `refusals` refusals of the guard logged
+    since log line `logged`, a carrier record since `recorded` for each of `numbers` (the calls
+    that must go through, placed last), and no channel left on the PBX, so that no call is still
+    on its way to the carrier. A call that got through wrongly is judged by the assertions after."""
+    def every_call_judged():
+        refused = sum("voipguard: blocked call" in line for line in log_lines_since(pbx, MESSAGES, logged))
+        reached = [record["dst"] for record in carrier_records(carrier)[recorded:]]
+        return refused >= refusals and all(number in reached for number in numbers) and active_channels(pbx) == 0
+    wait_for(every_call_judged, seconds)
+
+
 @pytest.mark.parametrize("path", sorted(PATHS))
 def test_no_path_gets_a_blocked_destination_onto_the_trunk(lab, path, unique_number):
     pbx, carrier = lab("pbx"), lab("carrier")
@@ -100,7 +112,7 @@ def test_no_path_gets_a_blocked_destination_onto_the_trunk(lab, path, unique_num
         PATHS[path](pbx, number)
     PATHS[path](pbx, unique_number)
     PATHS[path](pbx, "112")
-    time.sleep(5)
+    wait_for_every_verdict(pbx, carrier, recorded, logged, [unique_number, "112"])
 
     assert_no_blocked_call_reached_the_carrier(carrier, recorded, unique_number)
     assert_each_blocked_form_was_refused_on_the_trunk_leg(pbx, logged)
@@ -173,7 +185,7 @@ def test_a_privileged_ami_user_gets_no_blocked_destination_onto_the_trunk(lab, p
             # Logged in, and the AMI accepted the action: the refusal below is the guard's.
             assert "Response: Success" in output.splitlines()[0], output.splitlines()[:1]
             assert "Originate successfully queued" in output, output
-    time.sleep(5)
+    wait_for_every_verdict(pbx, carrier, recorded, logged, [unique_number, "112"])
 
     assert_no_blocked_call_reached_the_carrier(carrier, recorded, unique_number)
     refused = [line for line in log_lines_since(pbx, MESSAGES, logged) if "voipguard: blocked call" in line]
@@ -218,7 +230,7 @@ def test_an_inbound_call_handed_to_the_outbound_routes_gets_no_blocked_destinati
     for number in BLOCKED_FORMS + [unique_number, "112"]:
         inbound_disa(number)
         asterisk_cli(carrier, "channel originate PJSIP/pbx/sip:%s@%s:5060 application Wait 2" % (number, PBX_VOICE))
-    time.sleep(5)
+    wait_for_every_verdict(pbx, carrier, recorded, logged, [unique_number, "112"])
 
     assert_no_blocked_call_reached_the_carrier(carrier, recorded, unique_number)
     assert_each_blocked_form_was_refused_on_the_trunk_leg(pbx, logged)

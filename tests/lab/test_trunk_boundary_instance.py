@@ -23,7 +23,7 @@ from conftest import (
     trunk_as_a_wizard, wait_for_alert)
 from test_trunk_boundary import (
     BLOCKED_FORMS, MESSAGES, PAST_THE_LOOP, PATHS, assert_each_blocked_form_was_refused_on_the_trunk_leg,
-    assert_no_blocked_call_reached_the_carrier, asterisk_cli, originate)
+    assert_no_blocked_call_reached_the_carrier, asterisk_cli, originate, wait_for_every_verdict)
 from test_trunk_boundary import inbound_disa, running_dialplan  # noqa: F401  (fixtures, shared)
 from test_perimeter import HOST_STATE
 
@@ -313,7 +313,7 @@ def test_every_path_of_the_matrix_still_goes_through_the_guard_and_the_instance(
     recorded, logged = len(carrier_records(carrier)), log_length(pbx, MESSAGES)
     for number in BLOCKED_FORMS + [unique_number, "112"]:
         PATHS[path](pbx, number)
-    time.sleep(5)
+    wait_for_every_verdict(pbx, carrier, recorded, logged, [unique_number, "112"])
 
     assert_no_blocked_call_reached_the_carrier(carrier, recorded, unique_number)
     assert_each_blocked_form_was_refused_on_the_trunk_leg(pbx, logged)
