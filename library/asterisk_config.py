@@ -357,6 +357,49 @@ def drop_from_merged_parts(config, target, option):
         part.remove(option)
 
 
+def what_is_read(config):
+    """Per section of config, in order: (name, template?, addition?, its filter, its options)."""
+    return [(each.name, each.is_template, each.is_addition, each.addition_filter, each.options)
+            for each in config.sections]
+
+
+def _untouched(read, section, keys):
+    """What a change of [section]'s ``keys`` (None: the whole section) must leave as it was:
+    every other section whole, and the other options of [section]'s parts, in order."""
+    others = [entry for entry in read if section is None or entry[0].lower() != section.lower()]
+    own = [] if keys is None else [
+        (key, value) for entry in read if section is not None and entry[0].lower() == section.lower()
+        for key, value in entry[4] if key.lower() not in keys]
+    return others, own
+
+
+def checked_render(config, before, section, keys):
+    """config's new text, read again before anything is written. An edit must leave a file that
+    parses and in which everything it did not mean to change reads as before: a line joined to
+    the next, a block comment opened or closed, would change what Asterisk reads elsewhere.
+    ``before``: what_is_read() of the file as it was; ``keys``: changed_keys()."""
+    text = config.render()
+    first = config.sections[0] if config.sections else None
+    try:
+        again = parse(text, config.filename,
+                      continues=first.continues if first is not None and first.header is None else None)
+    except AsteriskConfigError as error:
+        raise ChangeError("the change would leave %s unreadable (%s); nothing was changed"
+                          % (config.filename, error))
+    if _untouched(what_is_read(again), section, keys) != _untouched(before, section, keys):
+        raise ChangeError("the change would alter lines of %s it was not meant to touch (a comment "
+                          "block, or a line the edit would join to the next); nothing was changed: "
+                          "edit it by hand" % config.filename)
+    return text
+
+
+def changed_keys(option, acl, created):
+    """The option keys a change may touch in its own section (None: the whole section); a
+    section it creates gets its type too."""
+    keys = {"deny", "permit"} if acl is not None else {option.lower()} if option is not None else set()
+    return keys | {"type"} if created else keys
+
+
 def apply_change(text, filename, section=None, section_type=None, option=None, value=None,
                  values=None, state="present", create_section=True, acl=None,
                  values_mode="exact", include_root=None, pending=None):
@@ -368,6 +411,7 @@ def apply_change(text, filename, section=None, section_type=None, option=None, v
         config = _load_group(filename, text, include_root, pending)[0]
     else:
         config = parse(text, filename)
+    before = what_is_read(config)
     result = dict(sections=0, created=False,
                   warnings_parser=["%s:%s: %s" % (filename, n, m) for n, m in config.warnings])
     if section is None:
@@ -388,7 +432,10 @@ def apply_change(text, filename, section=None, section_type=None, option=None, v
     if state == "absent":
         if option is None:
             for target in targets:
-                config.remove_section(target)
+                try:
+                    config.remove_section(target)
+                except ValueError as error:
+                    raise ChangeError("%s: %s" % (filename, error))
             result["msg"] = "%d section(s) removed" % len(targets)
         else:
             for target in targets:
@@ -399,7 +446,7 @@ def apply_change(text, filename, section=None, section_type=None, option=None, v
                     if kept != target.get_all(option):
                         target.set_all(option, kept)
             result["msg"] = "option %s removed from %d section(s)" % (option, len(targets))
-        return config.render(), result
+        return checked_render(config, before, section, None if option is None else {option.lower()}), result
 
     if not targets:
         if not create_section:
@@ -432,13 +479,12 @@ def apply_change(text, filename, section=None, section_type=None, option=None, v
         result["msg"] = "option %s set in %d section(s)" % (option, len(targets))
     else:
         result["msg"] = "section [%s] present" % section
-    return config.render(), result
+    return checked_render(config, before, section, changed_keys(option, acl, result["created"])), result
 
 
 def _load_group(filename, text, include_root, pending=None):
     """The include set of include_root with filename's copy replaced by text's parse, and
     every file in ``pending`` ({realpath: text}) read as it will be written."""
-    config = parse(text, filename)
     texts = dict(pending or {})
     texts[os.path.realpath(filename)] = text
 
@@ -459,14 +505,9 @@ def _load_group(filename, text, include_root, pending=None):
     if os.path.realpath(filename) not in paths:
         raise ChangeError("%s is not %s nor a file it includes, so Asterisk would not read it"
                           % (filename, include_root))
-    # The file being edited replaces its copy in the set, so edits and lookups agree; it is read
-    # where its copy was, and the files it includes where its #include lines are.
-    index = paths.index(os.path.realpath(filename))
-    config.included = group[index].included
-    group[index] = config
-    for member in group:
-        member.group = group
-    return config, group, paths
+    # The set read text for the file being edited, where Asterisk reads it (an included file
+    # may begin with options that continue the includer's last section).
+    return group[paths.index(os.path.realpath(filename))], group, paths
 
 
 def apply_addition(text, filename, generated, include_root, section, section_type=None,
@@ -477,6 +518,7 @@ def apply_addition(text, filename, generated, include_root, section, section_typ
     does not exist yet). Returns (new_text, result dict) like apply_change. plan_change refuses a
     change without a section before it gets here: the addition file is named after it."""
     config, group, paths = _load_group(filename, text, include_root, pending)
+    before = what_is_read(config)
     try:
         base_config = group[paths.index(os.path.realpath(generated))]
     except ValueError:
@@ -514,7 +556,7 @@ def apply_addition(text, filename, generated, include_root, section, section_typ
             raise ChangeError("%s of [%s] is set in %s, which the PBX's GUI generates: change it "
                               "in the GUI" % (option, section, generated))
         result["msg"] = "option %s removed from the addition to [%s]" % (option, section)
-        return config.render(), result
+        return checked_render(config, before, section, changed_keys(option, acl, result["created"])), result
 
     effective = resolve_section(group, base)
     if acl is not None:
@@ -542,7 +584,7 @@ def apply_addition(text, filename, generated, include_root, section, section_typ
         result["msg"] = "option %s set in an addition to [%s] in %s" % (option, section, filename)
     else:
         result["msg"] = "section [%s] present in %s" % (section, generated)
-    return config.render(), result
+    return checked_render(config, before, section, changed_keys(option, acl, result["created"])), result
 
 
 def _new_addition(config, section, flt, result):
@@ -552,7 +594,7 @@ def _new_addition(config, section, flt, result):
 
 def _drop_empty(config, additions):
     for addition in additions:
-        if not addition.options:
+        if not addition.options and not addition.holds_include():
             config.remove_section(addition)
 
 
@@ -617,6 +659,8 @@ def plan_change(workspace, path, change, include_root=None, gui_files="amend"):
         amending["after"], moved = object_file_included(amendment_before, amendment, change["section"], relative)
         entry = workspace.entry(target)
         entry["model"] = entry["model"] or path
+        if not entry["exists"]:
+            entry["encoding"] = amending["encoding"]  # a Latin-1 addition moved here stays Latin-1
         if moved:
             entry["after"] += ("\n" if entry["after"].strip() else "") + moved
         after, result = apply_addition(entry["after"], target, path, include_root or path,

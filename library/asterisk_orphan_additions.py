@@ -85,7 +85,13 @@ def where_the_toolkit_adds(path):
 def plan(paths, config_dir="/etc/asterisk", read=None):
     """[{path, sections, before, after, diff}] of the files to rewrite, each once, in the order
     found. Raises AsteriskConfigError for what may not be commented out."""
-    read = read or (lambda name: read_text(name)[0])
+    encodings = {}  # written back in the encoding it was read in (a Latin-1 file stays Latin-1)
+
+    def read_and_remember(name):
+        text, encodings[name] = read_text(name)
+        return text
+
+    read = read or read_and_remember
     originals = {}  # each file read once: what the parse saw is the diff's "before"
 
     def original(name):
@@ -101,7 +107,8 @@ def plan(paths, config_dir="/etc/asterisk", read=None):
             path, where_the_toolkit_adds, config_dir=config_dir,
             read=lambda name: planned[name]["after"] if name in planned else original(name))
         for name, text in texts.items():
-            entry = planned.setdefault(name, {"path": name, "sections": [], "before": original(name)})
+            entry = planned.setdefault(name, {"path": name, "sections": [], "before": original(name),
+                                              "encoding": encodings.get(name, "utf-8")})
             entry["after"] = text
         for name, _line, category in found:
             planned[name]["sections"].append(category)
@@ -129,7 +136,7 @@ def main():
         if not module.check_mode:
             if module.params["backup"]:
                 report["backup_file"] = module.backup_local(entry["path"])
-            write_atomically(module, entry["path"], entry["after"])
+            write_atomically(module, entry["path"], entry["after"], encoding=entry["encoding"])
         files.append(report)
     result = {"changed": bool(entries), "files": files,
               "msg": "; ".join("%s: commented out the additions to %s, which no file defines any more"

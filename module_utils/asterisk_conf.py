@@ -76,11 +76,12 @@ def comment_out_section(text, lineno, note):
     return "".join(lines[:index] + ["; %s%s" % (part, newline) for part in note] + body + lines[end:])
 
 
-def _past_orphan_additions(path, cut, config_dir=None, read=None, files=None):
+def _past_orphan_additions(path, cut, config_dir=None, read=None, files=None, cut_files_fail=False):
     """(configs, {filename: new text}, [(filename, line, category)]): the include set of ``path``
     loaded again after each addition to a category nobody defines, its file's text replaced by
     ``cut(filename, text, line, category)``; that returning None, and any other error Asterisk
-    would refuse, raises AsteriskConfigError as load() does."""
+    would refuse, raises AsteriskConfigError as load() does. ``cut_files_fail``: each cut file
+    still fails as Asterisk reads it (load()'s ``failing``), rather than being repaired."""
     texts = {}
     found = []
     read = read or _read
@@ -90,7 +91,8 @@ def _past_orphan_additions(path, cut, config_dir=None, read=None, files=None):
 
     while True:
         try:
-            return load(path, config_dir=config_dir, read=reading, files=files), texts, found
+            return load(path, config_dir=config_dir, read=reading, files=files,
+                        failing=texts if cut_files_fail else ()), texts, found
         except AsteriskConfigError as exc:
             if not exc.message.startswith(ORPHAN_ADDITION) or len(found) >= 1000:
                 raise
@@ -131,7 +133,7 @@ def load_as_asterisk_reads(path, config_dir=None, read=None, files=None):
         if os.path.normpath(filename) == os.path.normpath(path):
             return None
         return "".join(text.splitlines(True)[:lineno - 1])
-    configs, _texts, found = _past_orphan_additions(path, truncate, config_dir, read, files)
+    configs, _texts, found = _past_orphan_additions(path, truncate, config_dir, read, files, cut_files_fail=True)
     return configs, found
 
 
@@ -309,6 +311,11 @@ class Section(object):
                 last = index + 1
         return (start - 1 if self.header is not None else start), last
 
+    def holds_include(self):
+        """Whether an #include (or #exec) line stands among the section's options."""
+        first, last = self.span()
+        return any(self.config.lines[index].kind == "directive" for index in range(first, last))
+
     @property
     def lines(self):
         start, end = self._bounds()
@@ -398,6 +405,11 @@ class Section(object):
         lines = self.config.lines
         if pos > 0 and not lines[pos - 1].raw.endswith("\n"):
             lines[pos - 1].raw += self._newline()
+        # A line moved here may be the file's last, without a newline: every line followed by
+        # another needs one, or the two would read as one.
+        for index, line in enumerate(new_lines):
+            if not line.raw.endswith("\n") and (index < len(new_lines) - 1 or pos < len(lines)):
+                line.raw += self._newline()
         lines[pos:pos] = new_lines
 
     @staticmethod
@@ -410,7 +422,10 @@ class Section(object):
             prefix = line.raw[:start]
             if start == end and prefix and prefix[-1] not in " \t" and line.sep and line.sep[0] in " \t":
                 escaped = " " + escaped
-            line.raw = prefix + escaped + line.raw[end:]
+            rest = line.raw[end:]
+            # A value ending in a backslash would escape a comment's ";" right after it.
+            gap = " " if escaped.endswith("\\") and rest.startswith(";") else ""
+            line.raw = prefix + escaped + gap + rest
             line.value_span = (start, start + len(escaped))
         else:
             ending = line.raw[len(line.raw.rstrip("\r\n")):]
@@ -566,22 +581,18 @@ class ConfigFile(object):
         if section not in self.sections:
             raise ValueError("section is not in this file")
         first, last = section.span()
-        if any(self.lines[i].kind == "directive" for i in range(first, last)):
-            # An #include inside the section must survive: remove the options only.
-            for line in section._option_lines():  # pylint: disable=protected-access
-                self.lines.remove(line)
-            if section.header is not None:
-                self.lines.remove(section.header)
-        else:
-            # Comment lines right above the header (no blank line between) describe it.
-            while first > 0 and self.lines[first - 1].kind == "text" and \
-                    self.lines[first - 1].raw.lstrip().startswith(";"):
-                first -= 1
-            del self.lines[first:last]
-            # Do not leave two blank lines where the section was.
-            while (0 < first < len(self.lines) and not self.lines[first].raw.strip()
-                   and not self.lines[first - 1].raw.strip()):
-                del self.lines[first]
+        if section.holds_include():
+            # Without its header, what the included file holds would read as the section above's.
+            raise ValueError("[%s] holds an #include line: remove it by hand" % section.name)
+        # Comment lines right above the header (no blank line between) describe it.
+        while first > 0 and self.lines[first - 1].kind == "text" and \
+                self.lines[first - 1].raw.lstrip().startswith(";"):
+            first -= 1
+        del self.lines[first:last]
+        # Do not leave two blank lines where the section was.
+        while (0 < first < len(self.lines) and not self.lines[first].raw.strip()
+               and not self.lines[first - 1].raw.strip()):
+            del self.lines[first]
         self.sections.remove(section)
         self.version += 1
 
@@ -772,7 +783,7 @@ def expand_include(pattern, config_dir, files=local_files):
     return found
 
 
-def load(path, follow_includes=True, config_dir=None, read=None, files=None):
+def load(path, follow_includes=True, config_dir=None, read=None, files=None, failing=()):
     """Parse ``path`` and (by default) every file it includes, in Asterisk's reading order.
 
     Relative include patterns resolve against ``config_dir`` (Asterisk's astetcdir), by
@@ -781,11 +792,17 @@ def load(path, follow_includes=True, config_dir=None, read=None, files=None):
     read(path) -> text and files(pattern) -> paths reach the files (default: this machine's);
     the audit passes functions that read the PBX over its connection, so both judge the same
     configuration the same way.
+    ``failing``: included files Asterisk stops reading with an error (cut at an orphan addition
+    by load_as_asterisk_reads). config.c then skips the rest of their #include's glob and never
+    gives back the include level the file took, so that after enough of them every later include
+    is beyond the limit: a #tryinclude is skipped without a word, an #include fails.
     """
     if config_dir is None:
         config_dir = os.path.dirname(os.path.abspath(path))
     configs = []
-    _load_into(configs, path, None, config_dir, follow_includes, 1, read or _read, files or local_files)
+    state = {"failing": set(os.path.normpath(name) for name in failing), "leaked": 0}
+    _load_into(configs, path, None, config_dir, follow_includes, 1, read or _read, files or local_files,
+               state=state)
     for config in configs:
         config.group = configs
     if follow_includes:
@@ -797,7 +814,7 @@ def _read(path):
     return read_text(path)[0]
 
 
-def _load_into(configs, path, continues, config_dir, follow, level, read, files, order=None):
+def _load_into(configs, path, continues, config_dir, follow, level, read, files, order=None, state=None):
     config = parse(read(path), path, continues=continues)
     configs.append(config)
     order = [] if order is None else order  # sections in reading order, for continuations
@@ -809,7 +826,11 @@ def _load_into(configs, path, continues, config_dir, follow, level, read, files,
             order.append(sections.pop(0))
         if directive == "exec":
             continue  # runs a program: never executed by a parser
-        if level >= MAX_INCLUDE_LEVEL:
+        # config.c's ast_config_internal_load refuses a file when the level it would take
+        # (levels its failed files never gave back included) is beyond max_include_level.
+        if level + state["leaked"] > MAX_INCLUDE_LEVEL:
+            if directive == "tryinclude":
+                continue
             raise AsteriskConfigError("maximum include level (%d) exceeded" % MAX_INCLUDE_LEVEL,
                                       path, lineno)
         included_files = expand_include(pattern, config_dir, files)
@@ -821,7 +842,10 @@ def _load_into(configs, path, continues, config_dir, follow, level, read, files,
             config.included.append((ordinal, len(configs)))
             # Asterisk continues the most recently opened section of the whole load.
             _load_into(configs, included, _last_section(order), config_dir, follow, level + 1,
-                       read, files, order)
+                       read, files, order, state)
+            if os.path.normpath(included) in state["failing"]:
+                state["leaked"] += 1
+                break  # the rest of the glob is not read
     order.extend(sections)
 
 
@@ -834,15 +858,15 @@ def _last_section(order):
 
 def _check_references(configs):
     seen = []
-    for section in _all_sections(configs):
+    every = _all_sections(configs)
+    for section in every:
         if section.header is not None:
             for template in section.templates:
                 if not any(s.name.lower() == template.lower() for s in seen):
                     raise AsteriskConfigError(
                         "Inheritance requested, but category '%s' does not exist" % template,
                         section.config.filename, section.lineno)
-            if section.is_addition and not any(
-                    s.name.lower() == section.name.lower() for s in seen):
+            if section.is_addition and _addition_target(section, seen, every) is None:
                 raise AsteriskConfigError(
                     "%s '%s' does not exist%s" % (ORPHAN_ADDITION, section.name, _own_addition_hint(section)),
                     section.config.filename, section.lineno)
@@ -891,34 +915,53 @@ def _group_sections(config):
 def _matches_filter(section, all_sections, flt):
     if not flt:
         return not section.is_template
+    templates = None
     for expression in re.split(r"[,&]", flt):
         if "=" not in expression:
             return False
         name, value = [part.strip() for part in expression.split("=", 1)]
         if name == "TEMPLATES":
+            templates = value.lower()
             continue
         # Asterisk matches the category's variables, inherited ones included.
         variables = _effective(section, all_sections, set(), with_parts=False)
-        if not any(re.search(name, key) and re.search(value, v)
-                   for key, values in variables.items() for v in values):
-            return False
-    return True
+        try:
+            if not any(re.search(name, key) and re.search(value, v)
+                       for key, values in variables.items() for v in values):
+                return False
+        except re.error:
+            return False  # Asterisk's regcomp fails: nothing matches
+    # config.c: a template matches only with TEMPLATES=include or restrict; restrict, only one.
+    if templates == "restrict":
+        return section.is_template
+    return templates == "include" or not section.is_template
 
 
 def _extra_parts(target, all_sections):
     """Continuations and ``(+)`` additions that Asterisk merges into ``target``."""
     parts = []
     for section in all_sections:
-        if section.continues is target:
+        owner = section.continues
+        if owner is not None and owner.is_addition:
+            # Asterisk continues the category the addition added to.
+            owner = _addition_target(owner, all_sections[:_index(all_sections, owner)], all_sections)
+        if owner is target and owner is not None:
             parts.append(section)
         elif section.is_addition and section.name.lower() == target.name.lower():
             earlier = all_sections[:_index(all_sections, section)]
-            candidates = [s for s in earlier if s.name.lower() == section.name.lower()
-                          and not s.is_addition and s.continues is None
-                          and _matches_filter(s, all_sections, section.addition_filter)]
-            if candidates and candidates[0] is target:
+            if _addition_target(section, earlier, all_sections) is target:
                 parts.append(section)
     return parts
+
+
+def _addition_target(addition, earlier, all_sections):
+    """The section an ``[name](+filter)`` addition adds to: the first section read before it
+    with its name that the filter matches (config.c's ast_category_get), or None (an orphan)."""
+    for section in earlier:
+        if section.name.lower() == addition.name.lower() and not section.is_addition \
+                and section.continues is None and _matches_filter(section, all_sections, addition.addition_filter):
+            return section
+    return None
 
 
 def _find_base(name, before, all_sections):

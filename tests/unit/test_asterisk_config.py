@@ -99,6 +99,42 @@ def test_no_section_only_checks_parsing():
     assert after == text and result["msg"] == "file parses"
 
 
+def test_acl_on_a_file_without_a_final_newline_keeps_each_rule_on_its_line():
+    after, _ = apply_change("[admin]\nsecret=x\ndeny=0.0.0.0/0", "manager.conf", section="admin",
+                            acl=dict(deny=["0.0.0.0/0.0.0.0"], permit=["198.51.100.0/24"]))
+    assert parse(after).find("admin")[0].options == [
+        ("secret", "x"), ("deny", "0.0.0.0/0.0.0.0"), ("permit", "198.51.100.0/24")]
+
+
+BLOCK_COMMENT = ("[office]\ndeny = 0.0.0.0/0.0.0.0 ;-- old rules, kept for reference:\ndeny = 10.0.0.0/8\n--;\n"
+                 "permit = 198.51.100.0/24\n\n[other]\ntype=endpoint\n")
+
+
+@pytest.mark.parametrize("change", [dict(option="deny", state="absent"), dict(acl=dict(deny=[], permit=["198.51.100.0/24"]))])
+def test_a_change_that_would_break_a_block_comment_is_refused(change):
+    # The ";--" opening the comment sits on the line the change removes: its "--;" would be left
+    # closing nothing, and Asterisk would read the rest of the file as a comment.
+    with pytest.raises(ChangeError, match="nothing was changed"):
+        apply_change(BLOCK_COMMENT, "manager.conf", section="office", **change)
+    # The whole section, comment and all, goes cleanly.
+    assert apply_change(BLOCK_COMMENT, "manager.conf", section="office", state="absent")[0] == "\n[other]\ntype=endpoint\n"
+
+
+def test_a_section_that_holds_an_include_is_not_removed():
+    # Without its header, the included file's options would read as the section above's.
+    text = "[transport-udp]\ntype=transport\n\n[anonymous]\ntype=endpoint\n#include anonymous-body.conf\n"
+    with pytest.raises(ChangeError, match=r"\[anonymous\] holds an #include line"):
+        apply_change(text, "pjsip.conf", section="anonymous", state="absent")
+
+
+def test_a_value_ending_in_a_backslash_does_not_swallow_the_comment_after_it():
+    after, _ = apply_change("[general]\nastspooldir=/old;moved\n", "asterisk.conf", section="general",
+                            option="astspooldir", value="C:\\spool\\")
+    assert parse(after).find("general")[0].get("astspooldir") == "C:\\spool\\"
+    assert apply_change(after, "asterisk.conf", section="general", option="astspooldir",
+                        value="C:\\spool\\")[0] == after
+
+
 def test_mask_secrets_covers_all_secret_keys():
     text = ("[a]\npassword = p1 ; c\nsecret=s1\nmd5_cred = abc\npassword_digest=x\n"
             "inbound_auth/password = w p\nusername = 1001\n")
@@ -308,6 +344,15 @@ def test_an_addition_already_in_the_operators_file_moves_to_its_own_file_where_i
     (freepbx_dir / "pjsip.endpoint_custom_post.d" / "200.conf").unlink()
     assert run_module(args)["changed"] is True
     assert custom_post.read_text() == "#tryinclude pjsip.endpoint_custom_post.d/200.conf\n"
+
+
+def test_an_addition_moved_out_of_a_latin_1_file_keeps_its_bytes(freepbx_dir):
+    (freepbx_dir / "pjsip.endpoint_custom_post.conf").write_bytes(b"[200](+type=endpoint)\ncallerid = M\xfcller <200>\n")
+    result = run_module(dict(path=str(freepbx_dir / "pjsip.endpoint.conf"), section="200", section_type="endpoint",
+                             option="context", value="guarded", include_root=str(freepbx_dir / "pjsip.conf")))
+    assert result["changed"] is True, result
+    assert (freepbx_dir / "pjsip.endpoint_custom_post.d" / "200.conf").read_bytes() == \
+        b"[200](+type=endpoint)\ncallerid = M\xfcller <200>\ncontext = guarded\n"
 
 
 def test_acl_in_an_addition_comes_after_the_generated_rules(freepbx_dir):

@@ -142,3 +142,82 @@ def test_the_audit_names_where_asterisk_stops_reading(tmp_path):
     files["/etc/asterisk/pjsip.endpoint_custom_post.conf"] = files[
         "/etc/asterisk/pjsip.endpoint_custom_post.conf"].replace("#tryinclude pjsip.endpoint_custom_post.d/202.conf\n", "")
     core_controls.test_every_file_is_read_to_its_end(HostContext(FilesHost(files), "pbx"), Evidence())
+
+
+def nine_deleted_objects_layout(tmp_path, deleted=9):
+    """One file per object, ``deleted`` of the objects gone from the generated file, the trunk's
+    loop in the file included after theirs."""
+    names = ["%d" % (300 + number) for number in range(deleted)] + ["carrier"]
+    tmp_path.mkdir()
+    root = pbx(tmp_path, additions="".join("#tryinclude pjsip.endpoint_custom_post.d/%s.conf\n" % name
+                                           for name in names))
+    (tmp_path / "pjsip.endpoint_custom_post.d").mkdir()
+    for name in names:
+        (tmp_path / "pjsip.endpoint_custom_post.d" / ("%s.conf" % name)).write_text(
+            "[%s](+type=endpoint)\n%s\n" % (name, "outbound_proxy = sip:carrier@127.0.0.1:5060\\;lr"
+                                             if name == "carrier" else "context = guarded"))
+    return root
+
+
+def test_each_file_asterisk_stops_reading_costs_an_include_level_it_never_gives_back(tmp_path):
+    # config.c (ast_config_internal_load) gives the level back only to a file that loaded: the
+    # custom_post file reads its object files at level 3, so after 9 failed ones every later
+    # #tryinclude is beyond max_include_level (10) and skipped without a word.
+    configs, orphans = load_as_asterisk_reads(nine_deleted_objects_layout(tmp_path / "nine"))
+    assert len(orphans) == 9
+    assert "outbound_proxy" not in resolve(configs, "carrier", "endpoint")
+    # 8 still leave the trunk's loop read; the run's repair leaves all of them read again.
+    root = nine_deleted_objects_layout(tmp_path / "eight", deleted=8)
+    configs, orphans = load_as_asterisk_reads(root)
+    assert len(orphans) == 8 and resolve(configs, "carrier", "endpoint")["outbound_proxy"] == [
+        "sip:carrier@127.0.0.1:5060;lr"]
+    texts, found = orphan_additions_commented_out(nine_deleted_objects_layout(tmp_path / "repaired"), is_amendment_file)
+    assert len(found) == 9
+    configs = load(str(tmp_path / "repaired" / "pjsip.conf"), read=lambda name: texts.get(name) or open(name).read())
+    assert resolve(configs, "carrier", "endpoint")["outbound_proxy"] == ["sip:carrier@127.0.0.1:5060;lr"]
+
+
+def test_a_glob_include_stops_at_the_file_asterisk_stops_reading(tmp_path):
+    # config.c's glob loop ends at a file that fails: the files after it in the glob are not read.
+    (tmp_path / "pjsip.conf").write_text("[office]\ntype = endpoint\ncontext = from-internal\n#include pjsip.d/*.conf\n")
+    (tmp_path / "pjsip.d").mkdir()
+    (tmp_path / "pjsip.d" / "a.conf").write_text("[gone](+type=endpoint)\nallow = ulaw\n")
+    (tmp_path / "pjsip.d" / "b.conf").write_text("[office](+type=endpoint)\ncontext = guarded\n")
+    configs, orphans = load_as_asterisk_reads(str(tmp_path / "pjsip.conf"))
+    assert [category for _path, _line, category in orphans] == ["gone"]
+    assert resolve(configs, "office", "endpoint")["context"] == ["from-internal"]
+
+
+@pytest.mark.parametrize("defined, addition", [
+    ("[carrier]\ntype = aor\ncontact = sip:198.51.100.20\n", "[carrier](+type=endpoint)"),  # another object's name
+    ("[tpl](!)\ntype = endpoint\n", "[tpl](+)"),  # a template, without TEMPLATES=include
+    ("[carrier]\ntype = endpoint\n", "[carrier](+type=[)"),  # a filter regcomp refuses
+])
+def test_an_addition_whose_filter_matches_no_category_is_an_orphan(tmp_path, defined, addition):
+    # config.c's ast_category_get(cfg, name, filter): the name alone does not make a category.
+    (tmp_path / "pjsip.conf").write_text(defined + "#include more.conf\n")
+    (tmp_path / "more.conf").write_text(addition + "\nallow = ulaw\n")
+    with pytest.raises(AsteriskConfigError, match="does not exist"):
+        load(str(tmp_path / "pjsip.conf"))
+    assert len(load_as_asterisk_reads(str(tmp_path / "pjsip.conf"))[1]) == 1
+
+
+def test_an_addition_to_a_template_needs_templates_include(tmp_path):
+    (tmp_path / "pjsip.conf").write_text("[tpl](!)\ntype = endpoint\n[tpl](+TEMPLATES=include)\nallow = ulaw\n"
+                                         "[1001](tpl)\n")
+    assert resolve(load(str(tmp_path / "pjsip.conf")), "1001", "endpoint")["allow"] == ["ulaw"]
+
+
+def test_an_orphan_commented_out_in_a_latin_1_file_keeps_its_bytes(tmp_path):
+    root = pbx(tmp_path)
+    amended = tmp_path / "pjsip.endpoint_custom_post.conf"
+    amended.write_bytes(b"; Ger\xe4te im B\xfcro\n" + ADDITIONS.encode())
+    result = run_orphan_module(dict(paths=[root], config_dir=str(tmp_path), backup=False))
+    assert result["changed"] is True
+    written = amended.read_bytes()
+    assert written.startswith(b"; Ger\xe4te im B\xfcro\n") and b";[202](+type=endpoint)" in written
+
+
+def run_orphan_module(args):
+    from tests import module_runner
+    return module_runner.run_module(asterisk_orphan_additions, args)
