@@ -329,3 +329,48 @@ def test_an_endpoint_exempted_after_a_run_gets_its_own_context_back(lab, lab_inv
         run = harden(lab_inventory, tags="toll_fraud_guard")
     assert run.returncode == 0, " ".join((run.stdout + run.stderr).split())[-3000:]
     assert "context                            : voipguard-guard-from-internal" in pbx.check_output(shown)
+
+
+LEFT_BEHIND = "/etc/asterisk/voipguard-test-left-behind"
+
+
+@pytest.fixture
+def object_files_of_deleted_endpoints(lab):
+    """add(deleted): what a GUI's per-object addition files look like after ``deleted`` endpoints
+    were deleted (one #tryinclude per object file, as asterisk_config writes them for FreePBX),
+    the last one an addition to phone 1003 that is still there; read by the running Asterisk."""
+    pbx = lab("pbx")
+    pbx.check_output("cp -p /etc/asterisk/pjsip.conf /root/pjsip.conf.left-behind")
+
+    def add(deleted):
+        names = ["%d" % (9900 + number) for number in range(deleted)] + ["1003"]
+        pbx.check_output("rm -rf %s && install -d -o asterisk -g asterisk -m 0750 %s", LEFT_BEHIND, LEFT_BEHIND)
+        for name in names:
+            pbx.check_output("printf '[%s](+type=endpoint)\\nlanguage = %s\\n' > %s/%s.conf",
+                             name, "fr" if name == "1003" else "de", LEFT_BEHIND, name)
+        pbx.check_output("printf '#tryinclude voipguard-test-left-behind/%%s.conf\\n' %s > %s/post.conf && "
+                         "cp -p /root/pjsip.conf.left-behind /etc/asterisk/pjsip.conf && "
+                         "printf '\\n#include voipguard-test-left-behind/post.conf\\n' >> /etc/asterisk/pjsip.conf && "
+                         "chown -R asterisk: %s && asterisk -rx 'module reload res_pjsip.so'"
+                         % (" ".join(names), LEFT_BEHIND, LEFT_BEHIND))
+        return pbx
+
+    yield add
+    pbx.check_output("cp -p /root/pjsip.conf.left-behind /etc/asterisk/pjsip.conf && rm -rf %s && "
+                     "asterisk -rx 'module reload res_pjsip.so'", LEFT_BEHIND)
+
+
+@pytest.mark.parametrize("deleted", [8, 9])
+def test_the_audit_reads_object_files_past_deleted_endpoints_as_asterisk_does(object_files_of_deleted_endpoints, deleted):
+    """Asterisk stops reading a file at an addition to an endpoint nobody defines, and config.c
+    never gives back the include level that file took: after 9 such files every later #tryinclude
+    is skipped without a word. The audit's reading (asterisk_conf.load_as_asterisk_reads) and the
+    running Asterisk must agree on both sides of that line."""
+    from audit.hostctx import HostContext
+
+    pbx = object_files_of_deleted_endpoints(deleted)
+    running = pbx.check_output("asterisk -rx 'pjsip show endpoint 1003' | grep -E '^ *language '")
+    read = HostContext(pbx, "pbx")
+    assert len(read.orphan_additions("pjsip.conf")) == deleted
+    audited = read.resolve("pjsip.conf", "1003", "endpoint").get("language", [""])[-1]
+    assert running.split(":", 1)[1].strip() == audited == ("fr" if deleted < 9 else ""), (running, audited)
