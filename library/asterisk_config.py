@@ -393,9 +393,11 @@ def checked_render(config, before, section, keys):
     return text
 
 
-def changed_keys(option, acl, created):
-    """The option keys a change may touch in its own section (None: the whole section); a
-    section it creates gets its type too."""
+def changed_keys(option, acl, created=False, whole_section=False):
+    """The option keys a change may touch in its own section (None: the whole section, removed);
+    a section it creates gets its type too."""
+    if whole_section:
+        return None
     keys = {"deny", "permit"} if acl is not None else {option.lower()} if option is not None else set()
     return keys | {"type"} if created else keys
 
@@ -446,7 +448,7 @@ def apply_change(text, filename, section=None, section_type=None, option=None, v
                     if kept != target.get_all(option):
                         target.set_all(option, kept)
             result["msg"] = "option %s removed from %d section(s)" % (option, len(targets))
-        return checked_render(config, before, section, None if option is None else {option.lower()}), result
+        return checked_render(config, before, section, changed_keys(option, None, whole_section=option is None)), result
 
     if not targets:
         if not create_section:

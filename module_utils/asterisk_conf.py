@@ -801,8 +801,7 @@ def load(path, follow_includes=True, config_dir=None, read=None, files=None, fai
         config_dir = os.path.dirname(os.path.abspath(path))
     configs = []
     state = {"failing": set(os.path.normpath(name) for name in failing), "leaked": 0}
-    _load_into(configs, path, None, config_dir, follow_includes, 1, read or _read, files or local_files,
-               state=state)
+    _load_into(configs, path, None, config_dir, follow_includes, 1, read or _read, files or local_files, state)
     for config in configs:
         config.group = configs
     if follow_includes:
@@ -814,7 +813,8 @@ def _read(path):
     return read_text(path)[0]
 
 
-def _load_into(configs, path, continues, config_dir, follow, level, read, files, order=None, state=None):
+def _load_into(configs, path, continues, config_dir, follow, level, read, files, state, order=None):
+    """``state``: load()'s failing files and the include levels they kept."""
     config = parse(read(path), path, continues=continues)
     configs.append(config)
     order = [] if order is None else order  # sections in reading order, for continuations
@@ -842,7 +842,7 @@ def _load_into(configs, path, continues, config_dir, follow, level, read, files,
             config.included.append((ordinal, len(configs)))
             # Asterisk continues the most recently opened section of the whole load.
             _load_into(configs, included, _last_section(order), config_dir, follow, level + 1,
-                       read, files, order, state)
+                       read, files, state, order)
             if os.path.normpath(included) in state["failing"]:
                 state["leaked"] += 1
                 break  # the rest of the glob is not read
