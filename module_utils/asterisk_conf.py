@@ -89,12 +89,22 @@ def _past_orphan_additions(path, cut, config_dir=None, read=None, files=None, cu
     def reading(name):
         return texts[name] if name in texts else read(name)
 
-    while True:
+    for _attempt in range(1000):
         try:
             return load(path, config_dir=config_dir, read=reading, files=files,
                         failing=texts if cut_files_fail else ()), texts, found
         except AsteriskConfigError as exc:
-            if not exc.message.startswith(ORPHAN_ADDITION) or len(found) >= 1000:
+            error = exc
+            if cut_files_fail and exc.message.startswith(INCLUDE_LEVEL_EXCEEDED):
+                # A plain #include refused for the level fails only the file that holds it (config.c's
+                # process_text_line returns -1 there): cut there, it keeps its level too. Refused in
+                # ``path`` itself, Asterisk refuses the whole configuration (cut returns None).
+                new = cut(exc.filename, reading(exc.filename), exc.lineno, None)
+                if new is None:
+                    raise
+                texts[exc.filename] = new
+                continue
+            if not exc.message.startswith(ORPHAN_ADDITION):
                 raise
             text = reading(exc.filename)
             header = text.splitlines()[exc.lineno - 1].strip()
@@ -104,6 +114,7 @@ def _past_orphan_additions(path, cut, config_dir=None, read=None, files=None, cu
                 raise
             texts[exc.filename] = new
             found.append((exc.filename, exc.lineno, category))
+    raise error  # a thousand files cut, and still one more: give up as Asterisk would not
 
 
 def orphan_additions_commented_out(path, may_comment_out, config_dir=None, read=None, files=None):
@@ -139,6 +150,7 @@ def load_as_asterisk_reads(path, config_dir=None, read=None, files=None):
 
 # Asterisk's default include depth limit (cfg->max_include_level).
 MAX_INCLUDE_LEVEL = 10
+INCLUDE_LEVEL_EXCEEDED = "maximum include level"
 
 # Keys whose values are never shown (diffs, module results), compared case-insensitively
 # after the last '/', so that wizard keys such as inbound_auth/password are covered.
@@ -831,7 +843,7 @@ def _load_into(configs, path, continues, config_dir, follow, level, read, files,
         if level + state["leaked"] > MAX_INCLUDE_LEVEL:
             if directive == "tryinclude":
                 continue
-            raise AsteriskConfigError("maximum include level (%d) exceeded" % MAX_INCLUDE_LEVEL,
+            raise AsteriskConfigError("%s (%d) exceeded" % (INCLUDE_LEVEL_EXCEEDED, MAX_INCLUDE_LEVEL),
                                       path, lineno)
         included_files = expand_include(pattern, config_dir, files)
         if not included_files and directive == "include":

@@ -2,12 +2,15 @@
 in the lab on Asterisk 22: a FreePBX extension deleted from pjsip.endpoint.conf cut the trunk's
 loop, written after its addition in pjsip.endpoint_custom_post.conf, out of the running trunk).
 The toolkit comments such an addition out in the files where it writes additions, nowhere else."""
+import os
+import shutil
+
 import pytest
 
 from _pytest.outcomes import Failed
 
 from ansible.module_utils.asterisk_conf import (
-    AsteriskConfigError, comment_out_section, load, load_as_asterisk_reads, mask_secrets,
+    AsteriskConfigError, _all_sections, comment_out_section, load, load_as_asterisk_reads, mask_secrets,
     orphan_additions_commented_out, resolve)
 from ansible.module_utils.pbx_distribution import is_amendment_file
 from audit.controls import test_core as core_controls
@@ -221,3 +224,58 @@ def test_an_orphan_commented_out_in_a_latin_1_file_keeps_its_bytes(tmp_path):
 def run_orphan_module(args):
     from tests import module_runner
     return module_runner.run_module(asterisk_orphan_additions, args)
+
+
+FREEPBX_FACTORY = os.path.join(os.path.dirname(__file__), "..", "..", "lab", "factory", "freepbx", "asterisk")
+
+
+def freepbx_after_gui_deletions(tmp_path, amendment, deleted):
+    """The lab's FreePBX 17 files (what its genConfig() writes) hardened with one file per object
+    read through ``amendment``: the trunk's first, then ``deleted`` extensions' that the GUI has
+    deleted since, then 201's; its pjsip.conf."""
+    shutil.copytree(FREEPBX_FACTORY, str(tmp_path), dirs_exist_ok=True)
+    stem = amendment[:-len(".conf")]
+    os.mkdir(str(tmp_path / (stem + ".d")))
+    names = ["carrier"] + ["%d" % (300 + number) for number in range(deleted)] + ["201"]
+    with open(str(tmp_path / amendment), "a") as including:
+        for name in names:
+            including.write("#tryinclude %s.d/%s.conf\n" % (stem, name))
+            option = "outbound_proxy = sip:carrier@127.0.0.1:5060\\;lr" if name == "carrier" else "context = guarded"
+            (tmp_path / (stem + ".d") / ("%s.conf" % name)).write_text("[%s](+type=endpoint)\n%s\n" % (name, option))
+    return str(tmp_path / "pjsip.conf")
+
+
+def test_nine_gui_deletions_past_freepbxs_own_includes_make_asterisk_refuse_pjsip_conf(tmp_path):
+    # 0.3.0-dev's layout, seen in the lab on Asterisk 22: object files read from
+    # pjsip.endpoint_custom_post.conf, before pjsip.aor.conf and the rest; nine of them failing take
+    # FreePBX's own includes beyond the level, and a restart starts without any PJSIP object.
+    with pytest.raises(AsteriskConfigError, match="maximum include level"):
+        load_as_asterisk_reads(freepbx_after_gui_deletions(tmp_path, "pjsip.endpoint_custom_post.conf", 9))
+
+
+@pytest.mark.parametrize("deleted", [8, 9, 12])
+def test_gui_deletions_past_pjsip_custom_post_conf_never_cost_freepbxs_objects(tmp_path, deleted):
+    # Read last of pjsip.conf, failed object files can only cost the object files after them: every
+    # object FreePBX defines stays, and so does the trunk's loop, read first; a phone's addition
+    # after 9 failed files is skipped until the next run comments them out.
+    configs, orphans = load_as_asterisk_reads(freepbx_after_gui_deletions(tmp_path, "pjsip_custom_post.conf", deleted))
+    assert len(orphans) == min(deleted, 9)  # the files after the ninth are not even opened
+    defined = [(s.name, s.get("type")) for s in _all_sections(configs) if s.header is not None and not s.is_addition]
+    for name, kind in (("200", "endpoint"), ("201", "aor"), ("202-auth", "auth"), ("carrier", "identify")):
+        assert (name, kind) in defined
+    assert resolve(configs, "carrier", "endpoint")["outbound_proxy"] == ["sip:carrier@127.0.0.1:5060;lr"]
+    assert resolve(configs, "201", "endpoint")["context"][-1] == ("guarded" if deleted <= 8 else "from-internal")
+
+
+def test_an_include_refused_for_its_level_fails_only_the_file_that_holds_it(tmp_path):
+    # config.c: a plain #include refused makes process_text_line return -1 for the file holding it;
+    # that file stops there (and keeps its level), the file that included it reads on.
+    root = freepbx_after_gui_deletions(tmp_path, "pjsip_custom_post.conf", 9)
+    with open(str(tmp_path / "pjsip_custom_post.conf"), "a") as including:
+        including.write("#include pjsip_voipguard.conf\n[carrier](+type=endpoint)\nlanguage = fr\n")
+    (tmp_path / "pjsip_voipguard.conf").write_text("[voipguard-egress]\ntype = endpoint\n")
+    configs, _orphans = load_as_asterisk_reads(root)
+    names = [s.name for s in _all_sections(configs) if s.header is not None]
+    assert "voipguard-egress" not in names and "language" not in resolve(configs, "carrier", "endpoint")
+    assert "global" in names  # pjsip.conf itself read to its end
+    assert resolve(configs, "carrier", "endpoint")["outbound_proxy"] == ["sip:carrier@127.0.0.1:5060;lr"]
