@@ -64,8 +64,8 @@ files:
   description: The files with additions commented out, the categories they added to, and each backup.
   returned: always
   type: list
-  sample: [{path: /etc/asterisk/pjsip.endpoint_custom_post.conf, sections: ["202"],
-            backup_file: /etc/asterisk/pjsip.endpoint_custom_post.conf.1234.2026-12-04@17:00:00~}]
+  sample: [{path: /etc/asterisk/pjsip_custom_post.d/202.conf, sections: ["202"],
+            backup_file: /etc/asterisk/pjsip_custom_post.d/202.conf.1234.2026-12-04@17:00:00~}]
 """
 
 import os

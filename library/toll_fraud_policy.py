@@ -287,7 +287,7 @@ trunk_changes:
   elements: dict
   version_added: "0.3.0"
   sample: [{path: /etc/asterisk/pjsip.conf, section: carrier, section_type: endpoint, option: outbound_proxy,
-            value: "sip:carrier@127.0.0.1:5060;lr", create_section: false}]
+            value: "sip:carrier@127.0.0.1:5060;lr", create_section: false, gui_read_first: true}]
 unguarded_endpoints:
   description: Endpoints left alone (trunks, exempt, no context); voipguard's own are not listed.
   returned: success
@@ -393,7 +393,9 @@ def trunk_changes(trunks, capped, definitions, boundary, undo):
     for trunk in undo or ():
         changes.append(dict(_endpoint_change(trunk, trunk["endpoint"], "outbound_proxy"),
                             value=trunk["proxy"] or None, state="present" if trunk["proxy"] else "absent"))
-    return changes
+    # On a GUI's files, a trunk's addition file is read before the phones': phones deleted in the
+    # GUI can then never hide the trunk's loop (asterisk_config's gui_read_first).
+    return [dict(change, gui_read_first=True) for change in changes]
 
 
 def _endpoint_change(where, endpoint, option):

@@ -42,11 +42,10 @@ def is_generated(text):
 # sections and rewrites their secrets (framework amp_conf/astetc/manager.conf, BMO/Framework).
 GUI_FILES_WITHOUT_HEADER = ("manager.conf",)
 # Where FreePBX leaves the operator a file that Asterisk reads after a generated one: pjsip.conf's
-# [0] section includes pjsip.<type>_custom_post.conf after pjsip.<type>.conf and
-# pjsip_custom_post.conf last (core functions.inc/drivers/PJSip.class.php); manager.conf ends
-# with #include manager_custom.conf.
+# [0] section includes pjsip.<type>_custom_post.conf after pjsip.<type>.conf and its [global] section
+# ends with pjsip_custom_post.conf, the last file of the set (core functions.inc/drivers/PJSip.class.php,
+# genConfig()); manager.conf ends with #include manager_custom.conf.
 _PJSIP_PART = re.compile(r"^pjsip\.([a-z_]+)\.conf$")
-
 
 def gui_regenerates(path, text, read):
     """True when the PBX's GUI rewrites this file: its header says so, or it is one FreePBX
@@ -60,22 +59,36 @@ def gui_regenerates(path, text, read):
 
 def amendment_file(path):
     """The operator's file where a ``[name](+type=...)`` addition to generated ``path`` lasts
-    across "Apply Config", or None when the GUI leaves none."""
+    across "Apply Config", or None when the GUI leaves none.
+
+    Every PJSIP object's goes through pjsip_custom_post.conf, the last file Asterisk reads of
+    pjsip.conf: a file Asterisk stops reading (an addition to an extension deleted in the GUI)
+    never gives back the include level it took (config.c), and read after every include of the
+    GUI's own, such files can cost only later additions, never FreePBX's objects (read earlier,
+    in pjsip.<type>_custom_post.conf, nine of them made Asterisk refuse the whole pjsip.conf)."""
     directory, name = os.path.split(path)
-    if name == "pjsip.conf":
-        return os.path.join(directory, "pjsip_custom_post.conf")
     match = _PJSIP_PART.match(name)
-    if match and not match.group(1).endswith("_custom_post"):
-        return os.path.join(directory, "pjsip.%s_custom_post.conf" % match.group(1))
+    if name == "pjsip.conf" or (match and not match.group(1).endswith("_custom_post")):
+        return os.path.join(directory, "pjsip_custom_post.conf")
     if name == "manager.conf":
         return os.path.join(directory, "manager_custom.conf")
     return None
 
 
-# A file may hold the additions to one object only: Asterisk stops reading a file at an addition to
-# an object nobody defines (config.c) and goes on with the file that included it, so when the GUI
-# deletes an extension, only that extension's own addition is lost, not every one after it
-# (the trunk's loop among them). Object names outside this set are %-escaped in the file name.
+def earlier_amendment_file(path):
+    """Where voipguard before 0.3.0 wrote the additions to generated pjsip.<type>.conf ``path``
+    (pjsip.<type>_custom_post.conf, read right after it), or None: a run moves them from there."""
+    directory, name = os.path.split(path)
+    match = _PJSIP_PART.match(name)
+    if match and not match.group(1).endswith("_custom_post"):
+        return os.path.join(directory, "pjsip.%s_custom_post.conf" % match.group(1))
+    return None
+
+
+# A file holds the additions to the objects of one name only (an extension's endpoint, aor, auth):
+# Asterisk stops reading a file at an addition to an object nobody defines (config.c) and goes on
+# with the file that included it, so when the GUI deletes an extension, only that extension's own
+# additions are lost, not every one after it (the trunk's loop among them). Object names outside this set are %-escaped in the file name.
 _ADDITION_NAME_SAFE = re.compile(r"[A-Za-z0-9_-]")
 
 
@@ -99,7 +112,8 @@ def is_amendment_file(path):
     match = re.match(r"^pjsip\.([a-z_]+)_custom_post\.conf$", name)
     if match:
         generated.append("pjsip.%s.conf" % match.group(1))
-    return any(amendment_file(os.path.join(directory, other)) == path for other in generated)
+    return any(path in (amendment_file(os.path.join(directory, other)),
+                        earlier_amendment_file(os.path.join(directory, other))) for other in generated)
 
 
 def detect(read, asterisk_files=()):

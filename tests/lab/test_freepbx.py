@@ -5,6 +5,7 @@ lab/tools/voipguard-freepbx-apply-config plays its part. The hardening must stil
 it, and no generated file may ever have been edited.
 """
 import json
+import re
 import subprocess
 import sys
 import time
@@ -13,7 +14,7 @@ import pytest
 import testinfra
 
 from conftest import (MESSAGES_LOG, ROOT, ami_session, audit_controls, carrier_records, harden, lift_bans, log_length,
-                      log_lines_since, place_calls)
+                      log_lines_since, place_calls, wait_for)
 
 FREEPBX_INVENTORY = str(ROOT / "inventories" / "lab-freepbx" / "hosts.yml")
 FREEPBX_VOICE = "198.51.100.11"
@@ -173,8 +174,8 @@ def test_a_second_run_changes_nothing(hardened):
 
 
 ENDPOINTS = "/etc/asterisk/pjsip.endpoint.conf"
-# Each object's addition has a file of its own, included from pjsip.endpoint_custom_post.conf.
-ADDITION_202 = "/etc/asterisk/pjsip.endpoint_custom_post.d/202.conf"
+# Each object's addition has a file of its own, included from pjsip_custom_post.conf (read last).
+ADDITION_202 = "/etc/asterisk/pjsip_custom_post.d/202.conf"
 # What FreePBX's "Apply Config" writes after extension 202 was deleted in the GUI: its section gone.
 DELETE_202 = ("python3 -c 'import re; p=\"%s\"; t=open(p).read(); "
               "open(p, \"w\").write(re.sub(r\"(?ms)^\\[202\\].*?(?=^\\[|\\Z)\", \"\", t))'" % ENDPOINTS)
@@ -310,28 +311,93 @@ def test_a_trunk_changed_in_the_gui_is_named_until_the_next_run(freepbx, regener
         freepbx.check_output("cp -p /root/pjsip.endpoint.conf.pristine %s && voipguard-freepbx-apply-config", pristine)
 
 
-# Every addition back in the *_custom_post.conf file that includes it, as voipguard 0.2.0 wrote them.
-AS_WRITTEN_BEFORE = r"""cd /etc/asterisk && python3 - <<'PY'
-import glob, re
-for amendment in glob.glob('*_custom_post.conf') + ['manager_custom.conf']:
-    text = open(amendment).read()
-    text = re.sub(r'(?m)^#tryinclude (\S+\.d/\S+\.conf)\n', lambda m: open(m.group(1)).read() + '\n', text)
-    open(amendment, 'w').write(text)
+# Every addition back where voipguard 0.2.0 wrote it: a PJSIP object's in the file read right
+# after its generated one (pjsip.endpoint_custom_post.conf, pjsip.aor_custom_post.conf), pjsip.conf's
+# own ([global]) in pjsip_custom_post.conf; the AMI users' in manager_custom.conf, each where its
+# include line was.
+AS_WRITTEN_BY_0_2_0 = r"""cd /etc/asterisk && python3 - <<'PY'
+import re
+OBJECT_FILE = re.compile(r'(?m)^#tryinclude (\S+\.d/\S+\.conf)\n')
+READ_AFTER = {'endpoint': 'pjsip.endpoint_custom_post.conf', 'aor': 'pjsip.aor_custom_post.conf',
+              'auth': 'pjsip.auth_custom_post.conf'}
+text = open('pjsip_custom_post.conf').read()
+own = []
+for name in OBJECT_FILE.findall(text):
+    for part in re.split(r'(?m)^(?=\[)', open(name).read()):
+        kind = re.match(r'\[[^]]*\]\(\+type=(\w+)\)', part)
+        if kind and kind.group(1) in READ_AFTER:
+            open(READ_AFTER[kind.group(1)], 'a').write('\n' + part)
+        elif part.strip():
+            own.append(part)
+open('pjsip_custom_post.conf', 'w').write(OBJECT_FILE.sub('', text) + '\n'.join(own))
+text = open('manager_custom.conf').read()
+open('manager_custom.conf', 'w').write(OBJECT_FILE.sub(lambda m: open(m.group(1)).read() + '\n', text))
 PY
-rm -rf -- *_custom_post.d manager_custom.d && asterisk -rx 'core reload' >/dev/null"""
+rm -rf -- pjsip_custom_post.d manager_custom.d && asterisk -rx 'core reload' >/dev/null"""
+
+
+CUSTOM_POST = "/etc/asterisk/pjsip_custom_post.conf"
+
+
+def pjsip_endpoints(host):
+    """The names `pjsip show endpoints` lists, sorted ([] while PJSIP has none or is not up)."""
+    shown = host.run("asterisk -rx 'pjsip show endpoints'").stdout
+    return sorted(re.findall(r"^\s*Endpoint:\s+(\S+?)(?:/\S*)?\s", shown, re.M))
+
+
+def test_nine_extensions_deleted_in_the_gui_cost_no_object_even_after_a_restart(freepbx, hardened):
+    """Each file Asterisk stops reading (an addition to an extension deleted in the GUI) keeps the
+    include level it took (config.c). Read from pjsip.endpoint_custom_post.conf, nine of them made
+    Asterisk 22 refuse the whole pjsip.conf, and a restart came up with no PJSIP endpoint at all.
+    Read last, from pjsip_custom_post.conf, they can cost only the object files read after them:
+    after a restart every endpoint is back (the trunk boundary's too, included before the phones')
+    and the trunk's loop, read first, is live; the phones' guards read after them wait for the
+    next run."""
+    includes = [line for line in freepbx.file(CUSTOM_POST).content_string.splitlines() if line.startswith("#")]
+    assert includes[:2] == ["#tryinclude pjsip_custom_post.d/carrier.conf", "#include pjsip_voipguard.conf"], includes
+    before = pjsip_endpoints(freepbx)
+    assert {"200", "201", "202", "carrier"} <= set(before), before
+    gone = ["99%02d" % number for number in range(9)]
+    freepbx.check_output("cp -p %s /root/custom-post.vgtest", CUSTOM_POST)
+    try:
+        for name in gone:
+            freepbx.check_output("printf '[%s](+type=endpoint)\\ncontext = voipguard-guard-from-internal\\n' "
+                                 "> /etc/asterisk/pjsip_custom_post.d/%s.conf", name, name)
+        # Where a GUI's deletions leave them: among the phones' (after the trunk's file and the trunk
+        # boundary's include), before those still there.
+        freepbx.check_output("sed -i '/^#tryinclude pjsip_custom_post.d\\/200.conf$/i %s' %s" % (
+            "\\n".join("#tryinclude pjsip_custom_post.d/%s.conf" % name for name in gone), CUSTOM_POST))
+        since = log_length(freepbx, MESSAGES_LOG)
+        freepbx.check_output("systemctl restart asterisk && asterisk -rx 'core waitfullybooted'")
+        assert wait_for(lambda: pjsip_endpoints(freepbx) == before, 30), pjsip_endpoints(freepbx)
+        assert running_option(freepbx, "carrier", "outbound_proxy") == "sip:carrier@127.0.0.1:5060;lr"
+        assert running_option(freepbx, "201", "context") == "from-internal"  # skipped: the limit is real
+        logged = log_lines_since(freepbx, MESSAGES_LOG, since)
+        assert any("Maximum Include level" in line for line in logged), "the limit was never reached"
+        assert not [line for line in logged if "are invalid" in line], "Asterisk refused pjsip.conf"
+    finally:
+        freepbx.check_output("cp -p /root/custom-post.vgtest %s && rm -f %s && asterisk -rx 'module reload res_pjsip.so'",
+                             CUSTOM_POST, " ".join("/etc/asterisk/pjsip_custom_post.d/%s.conf" % name
+                                                   for name in gone))
+    assert running_option(freepbx, "201", "context") == "voipguard-guard-from-internal"
 
 
 def test_a_pbx_hardened_before_gets_each_objects_addition_moved_to_its_own_file(freepbx, regenerated):
-    """The upgrade path: additions written by an earlier version, all in one file, are moved to the
-    objects' own files, with the include where each was; what Asterisk runs does not change, and
-    the next run changes nothing."""
-    freepbx.check_output(AS_WRITTEN_BEFORE)
+    """The upgrade path: additions written by 0.2.0, all in the file read after pjsip.endpoint.conf,
+    are moved to the objects' own files, read last; what Asterisk runs does not change, and the
+    next run changes nothing."""
+    freepbx.check_output(AS_WRITTEN_BY_0_2_0)
     assert freepbx.run("test -e %s", ADDITION_202).rc != 0
     assert running_option(freepbx, "carrier", "outbound_proxy") == "sip:carrier@127.0.0.1:5060;lr"
     run = harden(FREEPBX_INVENTORY)
     assert run.returncode == 0, (run.stdout + run.stderr)[-3000:]
-    custom_post = freepbx.file("/etc/asterisk/pjsip.endpoint_custom_post.conf").content_string
-    assert "[" not in custom_post and "#tryinclude pjsip.endpoint_custom_post.d/202.conf" in custom_post, custom_post
+    # Every endpoint gets the guard's change on every run, so all of theirs move; an aor's, already
+    # in force, stays where 0.2.0 wrote it until a run changes that aor.
+    earlier = freepbx.file("/etc/asterisk/pjsip.endpoint_custom_post.conf").content_string
+    assert "[" not in earlier and "#tryinclude" not in earlier, earlier
+    includes = [line for line in freepbx.file(CUSTOM_POST).content_string.splitlines() if line.startswith("#")]
+    assert includes[:2] == ["#tryinclude pjsip_custom_post.d/carrier.conf", "#include pjsip_voipguard.conf"], includes
+    assert "#tryinclude pjsip_custom_post.d/202.conf" in includes
     assert "[202](+type=endpoint)" in freepbx.file(ADDITION_202).content_string
     assert freepbx.run("grep -c '^\\[' /etc/asterisk/manager_custom.conf").stdout.strip() == "0"
     assert running_option(freepbx, "carrier", "outbound_proxy") == "sip:carrier@127.0.0.1:5060;lr"

@@ -249,7 +249,7 @@ def fixture_freepbx_dir(tmp_path):
     header) and the operator's *_custom_post.conf read after each (core PJSip.class.php)."""
     (tmp_path / "pjsip.conf").write_text(
         FREEPBX_HEADER + "[0]\n#include pjsip.endpoint.conf\n#include pjsip.endpoint_custom_post.conf\n"
-        "#include pjsip.aor.conf\n#tryinclude pjsip.aor_custom_post.conf\n#include pjsip_custom_post.conf\n")
+        "#include pjsip.aor.conf\n#tryinclude pjsip.aor_custom_post.conf\n#tryinclude pjsip_custom_post.conf\n")
     (tmp_path / "pjsip.endpoint.conf").write_text(
         FREEPBX_HEADER + "[200]\ntype=endpoint\ncontext=from-internal\naors=200\n"
         "deny=0.0.0.0/0.0.0.0\npermit=0.0.0.0/0.0.0.0\n\n[anonymous]\ntype=endpoint\ncontext=from-sip-external\n")
@@ -269,18 +269,19 @@ def test_a_change_to_a_generated_file_goes_to_its_custom_post_file(freepbx_dir):
     assert not result.get("failed"), result
     assert result["changed"] and result["amended"] == str(generated)
     # Two files changed, both in the diff and the files a rollback reads.
-    changed = [str(freepbx_dir / "pjsip.endpoint_custom_post.conf"),
-               str(freepbx_dir / "pjsip.endpoint_custom_post.d" / "200.conf")]
+    changed = [str(freepbx_dir / "pjsip_custom_post.conf"),
+               str(freepbx_dir / "pjsip_custom_post.d" / "200.conf")]
     assert [d["after_header"] for d in result["diff"]] == changed
     assert [f["path"] for f in result["files"]] == changed
-    assert result["files"][1]["created_directory"] == str(freepbx_dir / "pjsip.endpoint_custom_post.d")
-    # The addition has a file of its own, which the operator's custom_post file includes.
-    assert result["path"] == str(freepbx_dir / "pjsip.endpoint_custom_post.d" / "200.conf")
+    assert result["files"][1]["created_directory"] == str(freepbx_dir / "pjsip_custom_post.d")
+    # The addition has a file of its own, which the operator's file read last includes.
+    assert result["path"] == str(freepbx_dir / "pjsip_custom_post.d" / "200.conf")
     assert generated.read_text() == before  # the GUI's file is never edited
-    assert (freepbx_dir / "pjsip.endpoint_custom_post.d" / "200.conf").read_text() == \
+    assert (freepbx_dir / "pjsip_custom_post.d" / "200.conf").read_text() == \
         "[200](+type=endpoint)\ncontext = voipguard-guard-from-internal\n"
-    assert (freepbx_dir / "pjsip.endpoint_custom_post.conf").read_text() == \
-        "#tryinclude pjsip.endpoint_custom_post.d/200.conf\n"
+    assert (freepbx_dir / "pjsip_custom_post.conf").read_text() == \
+        "; the operator's\n#tryinclude pjsip_custom_post.d/200.conf\n"
+    assert (freepbx_dir / "pjsip.endpoint_custom_post.conf").read_text() == ""
     # Asterisk reads the addition last: the effective context is the guard's; a rerun changes nothing.
     effective = resolve(load(str(freepbx_dir / "pjsip.conf")), "200", type="endpoint")
     assert effective["context"][-1] == "voipguard-guard-from-internal"
@@ -288,21 +289,21 @@ def test_a_change_to_a_generated_file_goes_to_its_custom_post_file(freepbx_dir):
     # What the generated file already says needs no addition.
     same = run_module(dict(args, section_type="aor", option="max_contacts", value="1",
                            path=str(freepbx_dir / "pjsip.aor.conf")))
-    assert same["changed"] is False and not (freepbx_dir / "pjsip.aor_custom_post.conf").exists()
+    assert same["changed"] is False and "aor" not in (freepbx_dir / "pjsip_custom_post.d" / "200.conf").read_text()
 
 
 def test_an_addition_file_that_does_not_exist_yet_is_created(freepbx_dir):
+    (freepbx_dir / "pjsip_custom_post.conf").unlink()
     result = run_module(dict(path=str(freepbx_dir / "pjsip.aor.conf"), section="200",
                              section_type="aor", option="max_contacts", value="3",
                              include_root=str(freepbx_dir / "pjsip.conf")))
     assert result["changed"] and result["created"], result
-    assert (freepbx_dir / "pjsip.aor_custom_post.conf").read_text() == \
-        "#tryinclude pjsip.aor_custom_post.d/200.conf\n"
-    assert (freepbx_dir / "pjsip.aor_custom_post.d" / "200.conf").read_text() == "[200](+type=aor)\nmax_contacts = 3\n"
+    assert (freepbx_dir / "pjsip_custom_post.conf").read_text() == "#tryinclude pjsip_custom_post.d/200.conf\n"
+    assert (freepbx_dir / "pjsip_custom_post.d" / "200.conf").read_text() == "[200](+type=aor)\nmax_contacts = 3\n"
     # Readable as the generated file (mode 0640 here): the file, and the directory Asterisk enters.
-    assert stat.S_IMODE(os.stat(freepbx_dir / "pjsip.aor_custom_post.conf").st_mode) == 0o640
-    assert stat.S_IMODE(os.stat(freepbx_dir / "pjsip.aor_custom_post.d" / "200.conf").st_mode) == 0o640
-    assert stat.S_IMODE(os.stat(freepbx_dir / "pjsip.aor_custom_post.d").st_mode) == 0o750
+    assert stat.S_IMODE(os.stat(freepbx_dir / "pjsip_custom_post.conf").st_mode) == 0o640
+    assert stat.S_IMODE(os.stat(freepbx_dir / "pjsip_custom_post.d" / "200.conf").st_mode) == 0o640
+    assert stat.S_IMODE(os.stat(freepbx_dir / "pjsip_custom_post.d").st_mode) == 0o750
 
 
 def test_each_object_gets_its_own_addition_file_and_one_include_line(freepbx_dir):
@@ -311,47 +312,69 @@ def test_each_object_gets_its_own_addition_file_and_one_include_line(freepbx_dir
         dict(path=endpoint, section=name, section_type="endpoint", option="context", value="guarded")
         for name in ("200", "anonymous")])
     assert run_module(args, "--check")["changed"] is True
-    assert not (freepbx_dir / "pjsip.endpoint_custom_post.d").exists()  # check mode creates nothing
+    assert not (freepbx_dir / "pjsip_custom_post.d").exists()  # check mode creates nothing
     result = run_module(args)
     assert sorted(f["path"] for f in result["files"]) == [str(freepbx_dir / name) for name in (
-        "pjsip.endpoint_custom_post.conf", "pjsip.endpoint_custom_post.d/200.conf",
-        "pjsip.endpoint_custom_post.d/anonymous.conf")]
-    assert (freepbx_dir / "pjsip.endpoint_custom_post.conf").read_text() == (
-        "#tryinclude pjsip.endpoint_custom_post.d/200.conf\n"
-        "#tryinclude pjsip.endpoint_custom_post.d/anonymous.conf\n")
-    assert (freepbx_dir / "pjsip.endpoint_custom_post.d" / "anonymous.conf").read_text() == \
+        "pjsip_custom_post.conf", "pjsip_custom_post.d/200.conf", "pjsip_custom_post.d/anonymous.conf")]
+    assert (freepbx_dir / "pjsip_custom_post.conf").read_text() == (
+        "; the operator's\n#tryinclude pjsip_custom_post.d/200.conf\n"
+        "#tryinclude pjsip_custom_post.d/anonymous.conf\n")
+    assert (freepbx_dir / "pjsip_custom_post.d" / "anonymous.conf").read_text() == \
         "[anonymous](+type=endpoint)\ncontext = guarded\n"
     assert run_module(args)["changed"] is False
 
 
 def test_an_addition_already_in_the_operators_file_moves_to_its_own_file_where_it_was_read(freepbx_dir):
-    # As written before 0.3.0 (or by the operator): moved, its text kept, the include at its place;
-    # the comment above it and the other object's addition stay.
-    custom_post = freepbx_dir / "pjsip.endpoint_custom_post.conf"
+    # The operator's: moved, its text kept, the include at its place; the comment above it and
+    # the other object's addition stay.
+    custom_post = freepbx_dir / "pjsip_custom_post.conf"
     custom_post.write_text("; mine\n[200](+type=endpoint)\ncontext = old-guard\n; set by hand\n"
                            "deny = 0.0.0.0/0.0.0.0\n\n; theirs\n[anonymous](+type=endpoint)\nallow = ulaw\n")
     args = dict(path=str(freepbx_dir / "pjsip.endpoint.conf"), section="200", section_type="endpoint",
                 option="context", value="guarded", include_root=str(freepbx_dir / "pjsip.conf"))
     result = run_module(args)
-    assert result["changed"] and result["path"] == str(freepbx_dir / "pjsip.endpoint_custom_post.d" / "200.conf")
-    assert custom_post.read_text() == ("; mine\n#tryinclude pjsip.endpoint_custom_post.d/200.conf\n\n"
+    assert result["changed"] and result["path"] == str(freepbx_dir / "pjsip_custom_post.d" / "200.conf")
+    assert custom_post.read_text() == ("; mine\n#tryinclude pjsip_custom_post.d/200.conf\n\n"
                                        "; theirs\n[anonymous](+type=endpoint)\nallow = ulaw\n")
-    assert (freepbx_dir / "pjsip.endpoint_custom_post.d" / "200.conf").read_text() == \
+    assert (freepbx_dir / "pjsip_custom_post.d" / "200.conf").read_text() == \
         "[200](+type=endpoint)\ncontext = guarded\n; set by hand\ndeny = 0.0.0.0/0.0.0.0\n"
     assert run_module(args)["changed"] is False
     # Moving alone is a change: the same lines read in the same order, now contained.
     custom_post.write_text("[200](+type=endpoint)\ncontext = guarded\n")
-    (freepbx_dir / "pjsip.endpoint_custom_post.d" / "200.conf").unlink()
+    (freepbx_dir / "pjsip_custom_post.d" / "200.conf").unlink()
     assert run_module(args)["changed"] is True
-    assert custom_post.read_text() == "#tryinclude pjsip.endpoint_custom_post.d/200.conf\n"
+    assert custom_post.read_text() == "#tryinclude pjsip_custom_post.d/200.conf\n"
+
+
+def test_additions_written_by_0_2_0_move_from_the_file_read_after_the_generated_one(freepbx_dir):
+    # 0.2.0 wrote every addition into pjsip.<type>_custom_post.conf, read right after its generated
+    # file and before FreePBX's other includes: they move to the object's file, read last, first
+    # in it (Asterisk read them before the operator's file); the other objects' stay.
+    earlier = freepbx_dir / "pjsip.endpoint_custom_post.conf"
+    earlier.write_text("[200](+type=endpoint)\ncontext = guarded\nallow = ulaw\n\n"
+                       "[anonymous](+type=endpoint)\nallow = alaw\n")
+    custom_post = freepbx_dir / "pjsip_custom_post.conf"
+    custom_post.write_text("[200](+type=endpoint)\nlanguage = fr\n")
+    args = dict(path=str(freepbx_dir / "pjsip.endpoint.conf"), section="200", section_type="endpoint",
+                option="context", value="guarded", include_root=str(freepbx_dir / "pjsip.conf"))
+    before = resolve(load(str(freepbx_dir / "pjsip.conf")), "200", type="endpoint")
+    result = run_module(args)
+    assert result["changed"] is True, result
+    assert earlier.read_text() == "\n[anonymous](+type=endpoint)\nallow = alaw\n"
+    assert custom_post.read_text() == "#tryinclude pjsip_custom_post.d/200.conf\n"
+    assert (freepbx_dir / "pjsip_custom_post.d" / "200.conf").read_text() == (
+        "[200](+type=endpoint)\ncontext = guarded\nallow = ulaw\n\n[200](+type=endpoint)\nlanguage = fr\n")
+    assert resolve(load(str(freepbx_dir / "pjsip.conf")), "200", type="endpoint") == before
+    assert run_module(args)["changed"] is False
 
 
 def test_an_addition_moved_out_of_a_latin_1_file_keeps_its_bytes(freepbx_dir):
     (freepbx_dir / "pjsip.endpoint_custom_post.conf").write_bytes(b"[200](+type=endpoint)\ncallerid = M\xfcller <200>\n")
+    (freepbx_dir / "pjsip_custom_post.conf").write_text("; the operator's, in UTF-8: M\u00fcller\n")
     result = run_module(dict(path=str(freepbx_dir / "pjsip.endpoint.conf"), section="200", section_type="endpoint",
                              option="context", value="guarded", include_root=str(freepbx_dir / "pjsip.conf")))
     assert result["changed"] is True, result
-    assert (freepbx_dir / "pjsip.endpoint_custom_post.d" / "200.conf").read_bytes() == \
+    assert (freepbx_dir / "pjsip_custom_post.d" / "200.conf").read_bytes() == \
         b"[200](+type=endpoint)\ncallerid = M\xfcller <200>\ncontext = guarded\n"
 
 
@@ -360,7 +383,7 @@ def test_acl_in_an_addition_comes_after_the_generated_rules(freepbx_dir):
                 acl=dict(deny=["0.0.0.0/0.0.0.0"], permit=["198.51.100.0/24"]),
                 include_root=str(freepbx_dir / "pjsip.conf"))
     assert run_module(args)["changed"] is True
-    assert (freepbx_dir / "pjsip.endpoint_custom_post.d" / "200.conf").read_text() == \
+    assert (freepbx_dir / "pjsip_custom_post.d" / "200.conf").read_text() == \
         "[200](+type=endpoint)\ndeny = 0.0.0.0/0.0.0.0\npermit = 198.51.100.0/24\n"
     assert run_module(args)["changed"] is False
 
@@ -378,7 +401,7 @@ def test_what_only_the_gui_can_remove_fails_and_changes_nothing(freepbx_dir):
     nameless = run_module(dict(path=str(freepbx_dir / "pjsip.endpoint.conf"), changes=[dict(option="context", value="x")],
                                include_root=str(freepbx_dir / "pjsip.conf")))
     assert nameless.get("failed") is True and "needs section" in nameless["msg"], nameless
-    assert not (freepbx_dir / "pjsip.endpoint_custom_post.d").exists()
+    assert not (freepbx_dir / "pjsip_custom_post.d").exists()
     # A file the GUI leaves no addition file for stays refused.
     odd = freepbx_dir / "extensions_additional.conf"
     odd.write_text(FREEPBX_HEADER + "[globals]\nA=1\n")
@@ -393,7 +416,7 @@ def test_removing_an_option_takes_it_out_of_the_addition_only(freepbx_dir):
     assert run_module(args)["changed"] is True
     removed = run_module(dict(args, state="absent", value=None))
     assert removed["changed"] is True, removed
-    assert (freepbx_dir / "pjsip.endpoint_custom_post.d" / "200.conf").read_text() == ""
+    assert (freepbx_dir / "pjsip_custom_post.d" / "200.conf").read_text() == ""
     # The generated file's own option cannot be removed from outside.
     kept = run_module(dict(args, state="absent", option="context", value="from-internal"))
     assert kept.get("failed") is True and "change it in the GUI" in kept["msg"]
@@ -457,11 +480,12 @@ def test_changes_to_generated_files_share_one_addition_file(freepbx_dir):
     assert not result.get("failed"), result
     # The second change sees the first one's addition, not yet written: one section, not two,
     # and one include line.
-    assert (freepbx_dir / "pjsip.endpoint_custom_post.d" / "200.conf").read_text() == (
-        "[200](+type=endpoint)\ncontext = guarded\ndeny = 0.0.0.0/0.0.0.0\npermit = 198.51.100.0/24\n")
-    assert (freepbx_dir / "pjsip.endpoint_custom_post.conf").read_text() == \
-        "#tryinclude pjsip.endpoint_custom_post.d/200.conf\n"
-    assert (freepbx_dir / "pjsip.aor_custom_post.d" / "200.conf").read_text() == "[200](+type=aor)\nmax_contacts = 2\n"
+    # An object name's endpoint and aor share its file: one include, one file the GUI's deletion stops.
+    assert (freepbx_dir / "pjsip_custom_post.d" / "200.conf").read_text() == (
+        "[200](+type=endpoint)\ncontext = guarded\ndeny = 0.0.0.0/0.0.0.0\npermit = 198.51.100.0/24\n"
+        "\n[200](+type=aor)\nmax_contacts = 2\n")
+    assert (freepbx_dir / "pjsip_custom_post.conf").read_text() == \
+        "; the operator's\n#tryinclude pjsip_custom_post.d/200.conf\n"
     assert run_module(args)["changed"] is False
 
 
@@ -535,3 +559,32 @@ def test_each_change_may_name_its_own_include_root(tmp_path, pjsip_file):
     done = run_module(dict(task, changes=task["changes"] + [dict(change, include_root=str(wizard))]))
     assert done.get("changed") is True, done.get("msg")
     assert wizard.read_text().endswith("[2101](phone)\nendpoint/context = voipguard-guard-from-internal\n")
+
+
+def test_a_trunks_addition_file_is_read_before_the_phones(freepbx_dir):
+    # Phones deleted in the GUI leave files Asterisk stops reading, each costing every later include
+    # its level (config.c): the trunk's loop, read first, is never among the skipped.
+    generated = str(freepbx_dir / "pjsip.endpoint.conf")
+    root = str(freepbx_dir / "pjsip.conf")
+    (freepbx_dir / "pjsip.endpoint.conf").write_text(
+        FREEPBX_HEADER + "[200]\ntype=endpoint\ncontext=from-internal\n\n[carrier]\ntype=endpoint\ncontext=from-pstn\n")
+    custom_post = freepbx_dir / "pjsip_custom_post.conf"
+    custom_post.write_text("; the operator's\n#include my-own.conf\n")
+    (freepbx_dir / "my-own.conf").write_text("")
+    phone = dict(path=generated, section="200", section_type="endpoint", option="context", value="guarded",
+                 include_root=root)
+    trunk = dict(phone, section="carrier", option="outbound_proxy", value="sip:carrier@127.0.0.1:5060\\;lr",
+                 gui_read_first=True)
+    assert run_module(phone)["changed"] is True
+    assert run_module(trunk)["changed"] is True
+    assert custom_post.read_text() == (
+        "; the operator's\n#tryinclude pjsip_custom_post.d/carrier.conf\n#include my-own.conf\n"
+        "#tryinclude pjsip_custom_post.d/200.conf\n")
+    assert run_module(trunk)["changed"] is False and run_module(phone)["changed"] is False
+    # A trunk whose include an earlier run left after the phones' moves first.
+    custom_post.write_text("#tryinclude pjsip_custom_post.d/200.conf\n"
+                           "#tryinclude pjsip_custom_post.d/carrier.conf")
+    moved = run_module(trunk)
+    assert moved.get("changed") is True, moved
+    assert custom_post.read_text() == ("#tryinclude pjsip_custom_post.d/carrier.conf\n"
+                                       "#tryinclude pjsip_custom_post.d/200.conf\n")

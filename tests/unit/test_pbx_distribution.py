@@ -7,7 +7,7 @@ import subprocess
 import pytest
 
 import pbx_distribution_info
-from ansible.module_utils.pbx_distribution import (addition_file, amendment_file, asterisk_run_user, boundary_instance_running, describe, detect,
+from ansible.module_utils.pbx_distribution import (addition_file, amendment_file, earlier_amendment_file, asterisk_run_user, boundary_instance_running, describe, detect,
                                                    udp_ports_of_user,
                                                    dpkg_installed, firewall_trust_missing, freepbx_firewall,
                                                    gui_ami_user, gui_regenerates, gui_secret_fix, is_amendment_file, is_generated,
@@ -79,10 +79,16 @@ def test_issabel_and_a_copied_freepbx_tree_without_its_marker_files():
 
 
 def test_each_generated_file_has_the_operators_file_read_after_it():
+    # Every PJSIP object's through pjsip_custom_post.conf, the last file of pjsip.conf's set.
     assert amendment_file("/etc/asterisk/pjsip.conf") == "/etc/asterisk/pjsip_custom_post.conf"
-    assert amendment_file("/etc/asterisk/pjsip.endpoint.conf") == "/etc/asterisk/pjsip.endpoint_custom_post.conf"
-    assert amendment_file("/etc/asterisk/pjsip.auth.conf") == "/etc/asterisk/pjsip.auth_custom_post.conf"
+    assert amendment_file("/etc/asterisk/pjsip.endpoint.conf") == "/etc/asterisk/pjsip_custom_post.conf"
+    assert amendment_file("/etc/asterisk/pjsip.auth.conf") == "/etc/asterisk/pjsip_custom_post.conf"
     assert amendment_file("/etc/asterisk/manager.conf") == "/etc/asterisk/manager_custom.conf"
+    # Where 0.2.0 wrote them (a run moves them): the file read right after each generated one.
+    assert earlier_amendment_file("/etc/asterisk/pjsip.endpoint.conf") == "/etc/asterisk/pjsip.endpoint_custom_post.conf"
+    assert earlier_amendment_file("/etc/asterisk/pjsip.conf") is None
+    assert earlier_amendment_file("/etc/asterisk/manager.conf") is None
+    assert is_amendment_file("/etc/asterisk/pjsip.endpoint_custom_post.conf")
     # The operator's own files and files with no such partner get none.
     assert amendment_file("/etc/asterisk/pjsip.endpoint_custom_post.conf") is None
     assert amendment_file("/etc/asterisk/extensions_additional.conf") is None

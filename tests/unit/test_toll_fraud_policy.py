@@ -288,13 +288,13 @@ def test_the_contexts_come_from_the_sections_and_the_trunks_changes_from_their_d
     assert result["trunk_changes"] == [{
         "path": "/etc/asterisk/pjsip.d/trunks.conf", "section": "carrier", "section_type": "endpoint",
         "option": "set_var", "values": ["GROUP(voipguard-trunk)=carrier"], "values_mode": "append",
-        "create_section": False}]
+        "create_section": False, "gui_read_first": True}]
     # Switched off after a run that looped it: the operator's own proxy back, or none.
     undo = [{"name": "carrier", "endpoint": "carrier", "file": "/etc/asterisk/pjsip.d/trunks.conf", "proxy": "",
              "section_type": "endpoint", "option_prefix": "", "include_root": None}]
     assert toll_fraud_policy.trunk_changes([], {}, {}, None, undo) == [{
         "path": "/etc/asterisk/pjsip.d/trunks.conf", "section": "carrier", "section_type": "endpoint",
-        "option": "outbound_proxy", "value": None, "state": "absent", "create_section": False}]
+        "option": "outbound_proxy", "value": None, "state": "absent", "create_section": False, "gui_read_first": True}]
     # A capped trunk the wizard makes counts its channels in its wizard section.
     capped = toll_fraud_policy.build(params(pjsip_conf="", pjsip_sections=PJSIP_SECTIONS, pjsip_wizard=WIZARD,
                                             trunks=["carrier"], trunk_endpoints=["2101"], trunk_max_concurrent_calls=2))

@@ -477,7 +477,7 @@ def test_the_policy_writes_a_wizard_trunks_loop_and_group_as_endpoint_options_of
         pjsip_sections=sections(pjsip_without_the_carrier()), pjsip_wizard=read))
     changes = [c for c in result["trunk_changes"] if c["section"] == "carrier"]
     where = {"path": str(tmp_path / "wizard.d" / "trunks.conf"), "section": "carrier", "section_type": "wizard",
-             "create_section": False, "include_root": str(tmp_path / "pjsip_wizard.conf")}
+             "create_section": False, "include_root": str(tmp_path / "pjsip_wizard.conf"), "gui_read_first": True}
     assert dict(where, option="endpoint/set_var", values=["GROUP(voipguard-trunk)=carrier"],
                 values_mode="append") in changes
     assert dict(where, option="endpoint/outbound_proxy", value="sip:carrier@127.0.0.1:5060;lr") in changes
