@@ -302,15 +302,17 @@ def held_local_channel(pbx, admin, user, secret, marker):
         "Action: Originate", "Channel: Local/112@from-internal", "Application: Wait", "Data: 20",
         "Async: true", "Variable: VGTEST=%s" % marker])
     assert "Originate successfully queued" in output, output
-    for _ in range(20):
-        time.sleep(0.25)
+
+    def waiting_channel():
         for line in asterisk_cli(pbx, "core show channels concise", check=False).splitlines():
-            if line.startswith("Local/112@from-internal-") and line.split("!")[0].endswith(";1") \
-                    and "!Wait!" in line:
-                name = line.split("!")[0]
-                if marker in asterisk_cli(pbx, "core show channel " + name, check=False):
-                    return name
-    raise AssertionError("no waiting Local channel of the originated call")
+            name = line.split("!")[0]
+            if name.startswith("Local/112@from-internal-") and name.endswith(";1") and "!Wait!" in line \
+                    and marker in asterisk_cli(pbx, "core show channel " + name, check=False):
+                return name
+        return None
+    name = wait_for(waiting_channel, 5)
+    assert name, "no waiting Local channel of the originated call"
+    return name
 
 
 def test_an_ami_redirect_gets_no_blocked_destination_onto_the_trunk(lab, privileged_ami_user, unique_number):

@@ -20,7 +20,7 @@ import pytest
 
 from conftest import (
     LAB_BOUNDARY_INSTANCE, audit_controls, carrier_records, harden, log_length, log_lines_since, received_alerts, reset_guard_state,
-    trunk_as_a_wizard, wait_for_alert)
+    trunk_as_a_wizard, wait_for, wait_for_alert)
 from test_trunk_boundary import (
     BLOCKED_FORMS, MESSAGES, PAST_THE_LOOP, PATHS, assert_each_blocked_form_was_refused_on_the_trunk_leg,
     assert_no_blocked_call_reached_the_carrier, asterisk_cli, originate, wait_for_every_verdict)
@@ -75,10 +75,7 @@ def boundary_instance(lab, lab_inventory):
 
 def wait_until_the_instance_stopped(pbx):
     """"core stop when convenient" takes about 10 s with no call in progress (the lab, Asterisk 22)."""
-    for _ in range(60):
-        if pbx.run("systemctl is-active --quiet voipguard-boundary").rc != 0:
-            return
-        time.sleep(0.5)
+    wait_for(lambda: pbx.run("systemctl is-active --quiet voipguard-boundary").rc != 0, 30, interval=0.5)
 
 
 def national_call_on_the_trunk(pbx, carrier):
@@ -265,23 +262,18 @@ def test_the_carriers_hangup_reaches_the_instance_and_ends_the_call(lab):
     reset_guard_state(pbx)
     main_before, instance_before = channel_names(pbx), channel_names(pbx, BOUNDARY_CONFIG)
     asterisk_cli(pbx, "channel originate PJSIP/%s@carrier application Wait 60" % number, check=False)
-    answered = []
-    for _ in range(20):
-        answered = [line.split("!")[0] for line in asterisk_cli(carrier, "core show channels concise").splitlines()
-                    if line.split("!")[2:3] == [number] and "!Up!" in line]
-        if answered:
-            break
-        time.sleep(0.5)
+    answered = wait_for(lambda: [line.split("!")[0] for line in asterisk_cli(carrier, "core show channels concise").splitlines()
+                                 if line.split("!")[2:3] == [number] and "!Up!" in line], 10, interval=0.5)
     assert len(answered) == 1, "the carrier never answered %s" % number
     placed = (channel_names(pbx) - main_before, channel_names(pbx, BOUNDARY_CONFIG) - instance_before)
     assert placed[0] and placed[1], placed  # the call went through the main Asterisk and the instance
 
     asterisk_cli(carrier, "channel request hangup %s" % answered[0])
-    for _ in range(20):
-        left = (placed[0] & channel_names(pbx), placed[1] & channel_names(pbx, BOUNDARY_CONFIG))
-        if left == (set(), set()):
-            break
-        time.sleep(0.5)
+
+    def still_up():
+        return placed[0] & channel_names(pbx), placed[1] & channel_names(pbx, BOUNDARY_CONFIG)
+    wait_for(lambda: still_up() == (set(), set()), 10, interval=0.5)
+    left = still_up()
     assert left == (set(), set()), "still up 10 s after the carrier hung up: %s" % (left,)
 
 
