@@ -343,13 +343,20 @@ def select_sections(config, name, section_type):
     """Sections to act on: same name (and type), never (+) additions or continuations."""
     found = [s for s in config.find(name, type=section_type) if not s.is_addition]
     if section_type is not None and not found:
+        # Its type may be where this file's reading cannot see it: another [name] appended would
+        # be a second object of that name.
         untyped = [s for s in config.find(name) if not s.is_addition and s.type is None
-                   and s.templates]
-        if untyped:
+                   and (s.templates or s.holds_include())]
+        if untyped and untyped[0].templates:
             raise ChangeError(
                 "[%s] inherits from %s, not found in %s, so its type is unknown; pass "
                 "include_root (the file that includes this one)"
                 % (name, ", ".join(untyped[0].templates), config.filename))
+        if untyped:
+            raise ChangeError(
+                "[%s] in %s includes a file its options (and type) may come from, and that file "
+                "was not read; pass include_root (the file that includes this one)"
+                % (name, config.filename))
     if section_type is None:
         types = set((s.type or "").lower() for s in found)
         if len(types) > 1:

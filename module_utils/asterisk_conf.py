@@ -364,7 +364,13 @@ class Section(object):
         own = self.get("type")
         if own is not None:
             return own
-        # Templates only: a type= arriving through a (+) addition is too odd to look for.
+        # An included file that starts with options continues this section (config.c), so
+        # "[1001]\n#include body.conf" may get its type there. A type= arriving through a (+)
+        # addition is too odd to look for.
+        continued = [part.get("type") for part in _group_sections(self.config)
+                     if part.continues is self and part.get("type") is not None]
+        if continued:
+            return continued[-1]
         try:
             effective = _effective(self, _group_sections(self.config), set(), with_parts=False)
         except AsteriskConfigError:

@@ -588,3 +588,22 @@ def test_a_trunks_addition_file_is_read_before_the_phones(freepbx_dir):
     assert moved.get("changed") is True, moved
     assert custom_post.read_text() == ("#tryinclude pjsip_custom_post.d/carrier.conf\n"
                                        "#tryinclude pjsip_custom_post.d/200.conf\n")
+
+
+def test_a_section_whose_type_comes_from_a_file_it_includes_is_found_not_duplicated(tmp_path):
+    # "[1001]\n#include body.conf" with type= at the top of body.conf: Asterisk continues [1001]
+    # there (config.c), so it is an endpoint; another [1001] appended would be a second object.
+    root = tmp_path / "pjsip.conf"
+    root.write_text("[1001]\n#include body.conf\n\n[1002]\ntype=endpoint\n")
+    (tmp_path / "body.conf").write_text("type=endpoint\ncontext=from-internal\n")
+    args = dict(path=str(root), section="1001", section_type="endpoint", option="language", value="fr",
+                include_root=str(root))
+    assert run_module(args)["changed"] is True
+    assert root.read_text() == "[1001]\nlanguage=fr\n#include body.conf\n\n[1002]\ntype=endpoint\n"
+    # What the included file sets, read after, cannot be changed from here: said, nothing written.
+    clash = run_module(dict(args, option="context", value="guarded"))
+    assert clash.get("failed") is True and "body.conf line 1 sets context again" in clash["msg"], clash
+    # Without include_root the included file is not read: its type is unknown, and it is refused.
+    unread = run_module(dict(args, include_root=None, value="de"))
+    assert unread.get("failed") is True and "includes a file" in unread["msg"], unread
+    assert root.read_text().count("[1001]") == 1
