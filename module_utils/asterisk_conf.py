@@ -199,7 +199,7 @@ class Line(object):
     def __init__(self, raw, lineno=None, kind="text"):
         self.raw = raw
         self.lineno = lineno
-        self.kind = kind  # text (blank/comment/ignored), header, option, directive
+        self.kind = kind  # text (blank/comment/ignored), header, option, directive, skipped (too long)
         self.key = None
         self.op = None  # "=", "=>" or "+="
         self.value = None
@@ -628,9 +628,14 @@ def parse(text, filename="<string>", continues=None):
         config.newline = "\r\n"
     state = _CommentState()
     current = None
+    skipped = lines_asterisk_skips(raw_lines)
     for number, raw in enumerate(raw_lines, start=1):
         line = Line(raw, number)
         config.lines.append(line)
+        if number - 1 in skipped:
+            line.kind = "skipped"
+            config.warnings.append((number, skipped[number - 1]))
+            continue
         chars = _code_chars(raw, state, filename, number)
         start, end = _strip_span(chars, 0, len(chars))
         if start == end:
@@ -656,6 +661,38 @@ def parse(text, filename="<string>", continues=None):
     if state.depth:
         raise AsteriskConfigError("unterminated block comment ';--'", filename, state.opened_at[0])
     return config
+
+
+# config.c reads a file with fgets() into an 8192-byte buffer (not a LOW_MEMORY build).
+READ_BUFFER = 8192
+
+
+def lines_asterisk_skips(raw_lines):
+    """{index: why} of the lines config.c never reads. A read that fills the buffer (8191 bytes)
+    is "too long": the line is skipped, and so are the reads after it up to the first shorter one,
+    which ends a line. So a line of 8191 bytes or more is skipped, and one whose bytes are a
+    multiple of 8191 (a line of 8190 characters and its newline) takes the next line with it."""
+    full = READ_BUFFER - 1
+    # Bytes as UTF-8 (a Latin-1 file's non-ASCII counts double); a short line needs no encoding.
+    sizes = [len(raw) if len(raw) * 4 < full else len(raw.encode("utf-8", "surrogateescape"))
+             for raw in raw_lines]
+    skipped, index = {}, 0
+    while index < len(raw_lines):
+        if sizes[index] < full:
+            index += 1  # an ordinary line, read whole
+            continue
+        skipped[index] = ("line of %d bytes: Asterisk skips it (more than its %d-byte read buffer holds)"
+                          % (sizes[index], full))
+        offset, chunk = 0, full
+        while True:
+            offset += chunk
+            if offset == sizes[index]:
+                index, offset = index + 1, 0
+            if chunk != full or index >= len(raw_lines):
+                break
+            chunk = min(full, sizes[index] - offset)
+            skipped.setdefault(index, "skipped by Asterisk with the too long line before it")
+    return skipped
 
 
 def _text(chars, start, end):
@@ -1174,6 +1211,9 @@ def mask_secrets(text, filename="<string>"):
                 out.append(line.raw[:start] + MASK + line.raw[end:])
             else:
                 out.append("%s = %s%s" % (line.key, MASK, ending))
+        elif line.kind == "skipped" and "=" in line.raw and \
+                is_secret_key(line.raw.split("=", 1)[0].lstrip(";# \t")):
+            out.append(MASK + ending)  # never read by Asterisk, never shown either
         elif line.kind == "text":
             match = _COMMENTED_SECRET.match(line.raw.rstrip("\r\n"))
             out.append(match.group(1) + MASK + ending if match else line.raw)

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from ansible.module_utils.asterisk_conf import (
-    AsteriskConfigError, defining_section, iter_sections, load, parse, resolve)
+    AsteriskConfigError, defining_section, iter_sections, load, mask_secrets, parse, resolve)
 
 FIXTURES = Path(__file__).parent / "fixtures" / "asterisk_conf"
 FACTORY = Path(__file__).resolve().parents[2] / "lab" / "factory" / "pbx" / "asterisk"
@@ -456,3 +456,24 @@ def test_voipguards_own_addition_to_an_object_gone_says_what_to_do(tmp_path):
     (tmp_path / "pjsip.conf").write_text("[1001]\ntype = endpoint\n[carrier](+type=endpoint)\n")
     with pytest.raises(AsteriskConfigError, match=r"category 'carrier' does not exist$"):
         load(str(tmp_path / "pjsip.conf"), config_dir=str(tmp_path))
+
+
+def test_lines_too_long_for_asterisks_read_buffer_are_skipped_as_it_skips_them():
+    # config.c: fgets() into 8192 bytes; a read that fills it is "too long", and the reads after it
+    # are skipped up to the first shorter one.
+    def endpoint(*middle):
+        return "[1001]\ntype = endpoint\n" + "".join(middle) + "context = guarded\n"
+    long_comment = ";" + "x" * 8189 + "\n"  # 8191 bytes with its newline
+    assert resolve(parse(endpoint(";" + "x" * 8188 + "\n")), "1001")["context"] == ["guarded"]  # 8190: read
+    # 8191 bytes: skipped, and the line after it with it.
+    config = parse(endpoint(long_comment))
+    assert "context" not in resolve(config, "1001")
+    assert [n for n, _why in config.warnings] == [3, 4]
+    # Longer: skipped to its end, the next line read.
+    config = parse(endpoint("allow = " + "ulaw," * 4000 + "\n"))
+    assert "allow" not in resolve(config, "1001") and resolve(config, "1001")["context"] == ["guarded"]
+    # Twice the read: the next line goes too.
+    assert "context" not in resolve(parse(endpoint(";" + "x" * (2 * 8191 - 2) + "\n")), "1001")
+    # A skipped secret is never shown.
+    masked = mask_secrets(endpoint("password = " + "s" * 9000 + "\n"))
+    assert "sss" not in masked
