@@ -345,14 +345,11 @@ class Section(object):
         return [(line.key, line.value) for line in self._option_lines()]
 
     def get_all(self, key):
-        """Own values of key in order, with ``+=`` applied."""
-        values = []
+        """Own values of key (in any case) in order, with ``+=`` applied as config.c does."""
+        variables = []
         for line in self._option_lines(key):
-            if line.op == "+=" and values:
-                values[-1] = (values[-1] + line.value).strip()
-            else:
-                values.append(line.value)
-        return values
+            set_variable(variables, line)
+        return [value for _name, value in variables]
 
     def get(self, key):
         values = self.get_all(key)
@@ -1028,23 +1025,37 @@ def _find_base(name, before, all_sections):
     return None
 
 
-def _effective(section, all_sections, visiting, with_parts=True):
+def _effective(section, all_sections, visiting, with_parts=True, before=None):
+    """{lower-case key: [values]} of ``section`` as Asterisk builds its category."""
+    named = _named_effective(section, all_sections, visiting, with_parts, before)
+    return dict((key, [value for _name, value in entries]) for key, entries in named.items())
+
+
+def _parts_read_before(section, before, all_sections):
+    """``section`` and the parts merged into it (continuations, ``(+)`` additions), only those read
+    before ``before``'s header when given: a category inherits a copy of its template as it is
+    then (config.c's ast_category_inherit), and a later ``[tpl](+)`` does not reach it."""
+    parts = [section] + _extra_parts(section, all_sections)
+    if before is None:
+        return parts
+    cutoff = _index(all_sections, before)
+    return [section] + [part for part in parts[1:] if _index(all_sections, part) < cutoff]
+
+
+def _named_effective(section, all_sections, visiting, with_parts=True, before=None):
     if id(section) in visiting:
         raise AsteriskConfigError("template inheritance loop at [%s]" % section.name,
                                   section.config.filename, section.lineno)
     visiting = visiting | {id(section)}
-    result = {}
+    result = {}  # lower-case key -> [(key as written, value)] in the order Asterisk set them
     order = []
 
-    def add(key, op, value):
+    def variables(key):
         lower = key.lower()
         if lower not in result:
             result[lower] = []
             order.append(lower)
-        if op == "+=" and result[lower]:
-            result[lower][-1] = (result[lower][-1] + value).strip()
-        else:
-            result[lower].append(value)
+        return result[lower]
 
     if section in all_sections:  # identity: Section defines no __eq__
         for template in section.templates:
@@ -1053,16 +1064,30 @@ def _effective(section, all_sections, visiting, with_parts=True):
                 raise AsteriskConfigError(
                     "Inheritance requested, but category '%s' does not exist" % template,
                     section.config.filename, section.lineno)
-            for key, values in _effective(base, all_sections, visiting).items():
-                for value in values:
-                    add(key, "=", value)
-        parts = [section] + (_extra_parts(section, all_sections) if with_parts else [])
+            for lower, entries in _named_effective(base, all_sections, visiting, before=section).items():
+                variables(lower).extend(entries)  # copied, key names and all
+        parts = _parts_read_before(section, before, all_sections) if with_parts else [section]
     else:
         parts = [section]
     for part in parts:
         for line in part._option_lines():  # pylint: disable=protected-access
-            add(line.key, line.op, line.value)
+            set_variable(variables(line.key), line)
     return dict((key, result[key]) for key in order)
+
+
+def set_variable(variables, line):
+    """Set option ``line`` in ``variables`` ([(key as written, value)] of one key in any case) as
+    config.c does. "key += text": the last variable of exactly that name (case counts) gets the
+    text after the '=' as written, blanks included, its ends trimmed; with none, a new one."""
+    if line.op == "+=":
+        sep = line.sep or ""
+        appended = (sep[sep.rfind("=") + 1:] if "=" in sep else "") + line.value
+        for index in range(len(variables) - 1, -1, -1):
+            name, old = variables[index]
+            if name == line.key:
+                variables[index] = (name, (old + appended).strip())
+                return
+    variables.append((line.key, line.value))
 
 
 def iter_sections(configs, type=None, templates=False):  # pylint: disable=redefined-builtin
@@ -1108,7 +1133,7 @@ def acl_rules(configs, section):
     return _acl_rules(section, _all_sections(configs), set())
 
 
-def _acl_rules(section, all_sections, visiting):
+def _acl_rules(section, all_sections, visiting, before=None):
     if id(section) in visiting:
         raise AsteriskConfigError("template inheritance loop at [%s]" % section.name,
                                   section.config.filename, section.lineno)
@@ -1117,8 +1142,8 @@ def _acl_rules(section, all_sections, visiting):
     for template in section.templates:
         base = _find_base(template, section, all_sections)
         if base is not None:
-            rules.extend(_acl_rules(base, all_sections, visiting))
-    for part in [section] + _extra_parts(section, all_sections):
+            rules.extend(_acl_rules(base, all_sections, visiting, before=section))
+    for part in _parts_read_before(section, before, all_sections):
         for line in part._option_lines():  # pylint: disable=protected-access
             if line.key.lower() in ("deny", "permit"):
                 rules.append((line.key.lower(), line.value.strip()))
@@ -1166,17 +1191,17 @@ def defining_section(configs, section, key):
     return _defining_section(section, key.lower(), _all_sections(configs), set())
 
 
-def _defining_section(section, key, all_sections, visiting):
+def _defining_section(section, key, all_sections, visiting, before=None):
     if id(section) in visiting:
         raise AsteriskConfigError("template inheritance loop at [%s]" % section.name,
                                   section.config.filename, section.lineno)
     visiting = visiting | {id(section)}
-    for part in reversed([section] + _extra_parts(section, all_sections)):
+    for part in reversed(_parts_read_before(section, before, all_sections)):
         if part.get_all(key):
             return part
     for template in reversed(section.templates):
         base = _find_base(template, section, all_sections)
-        found = base and _defining_section(base, key, all_sections, visiting)
+        found = base and _defining_section(base, key, all_sections, visiting, before=section)
         if found:
             return found
     return None

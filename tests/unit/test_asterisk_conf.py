@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from ansible.module_utils.asterisk_conf import (
-    AsteriskConfigError, defining_section, iter_sections, load, mask_secrets, parse, resolve)
+    AsteriskConfigError, acl_rules, defining_section, iter_sections, load, mask_secrets, parse, resolve)
 
 FIXTURES = Path(__file__).parent / "fixtures" / "asterisk_conf"
 FACTORY = Path(__file__).resolve().parents[2] / "lab" / "factory" / "pbx" / "asterisk"
@@ -271,13 +271,29 @@ def test_header_forms():
 
 
 def test_object_and_append_operators():
+    # config.c's "+=": the last variable of exactly that name (case counts) gets the text after
+    # the '=' as written, blanks too; with none, it is a new variable.
     config = parse("[ctx]\nexten => _X.,1,NoOp(${EXTEN})\n same => n,Hangup()\n"
-                   "[vars]\nPATH = /a\npath += :/b\n")
+                   "[vars]\nPATH = /a\npath += :/b\nPATH +=:/c\nPATH += ;d\nPATH+= \\;e \n")
     ctx, variables = config.sections
     assert ctx.options == [("exten", "_X.,1,NoOp(${EXTEN})"), ("same", "n,Hangup()")]
     assert config.lines[1].op == "=>"
-    assert variables.get("path") == "/a:/b"
-    assert resolve(config, "vars") == {"path": ["/a:/b"]}
+    assert variables.get_all("path") == ["/a:/c ;e", ":/b"]
+    assert resolve(config, "vars") == {"path": ["/a:/c ;e", ":/b"]}
+
+
+def test_a_child_inherits_its_template_as_it_was_when_the_child_was_read():
+    # config.c's ast_category_inherit copies the template's variables at the child's header: a later
+    # [tpl](+TEMPLATES=include) reaches the children read after it only.
+    config = parse("[tpl](!)\ntype = endpoint\ncontext = from-internal\n\n[1001](tpl)\n\n"
+                   "[tpl](+TEMPLATES=include)\ncontext = guarded\ndeny = 0.0.0.0/0.0.0.0\n\n[1002](tpl)\n")
+    assert resolve(config, "1001")["context"] == ["from-internal"]
+    assert resolve(config, "1002")["context"] == ["from-internal", "guarded"]
+    assert acl_rules(config, config.find("1001")[0]) == []
+    assert defining_section(config, config.find("1001")[0], "context").lineno == 1
+    # A "+=" appends to the inherited copy too.
+    config = parse("[tpl](!)\nallow = ulaw\n[1001](tpl)\nallow += ,alaw\n")
+    assert resolve(config, "1001")["allow"] == ["ulaw ,alaw"]
 
 
 # -- editing ---------------------------------------------------------------------------------
