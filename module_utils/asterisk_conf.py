@@ -678,8 +678,8 @@ def lines_asterisk_skips(raw_lines):
         if sizes[index] < full:
             index += 1  # an ordinary line, read whole
             continue
-        skipped[index] = ("line of %d bytes: Asterisk skips it (more than its %d-byte read buffer holds)"
-                          % (sizes[index], full))
+        skipped[index] = ("line of %d bytes: too long for Asterisk, which skips it (config.c reads "
+                          "lines of up to %d bytes)" % (sizes[index], full - 1))
         offset, chunk = 0, full
         while True:
             offset += chunk

@@ -374,3 +374,40 @@ def test_the_audit_reads_object_files_past_deleted_endpoints_as_asterisk_does(ob
     assert len(read.orphan_additions("pjsip.conf")) == deleted
     audited = read.resolve("pjsip.conf", "1003", "endpoint").get("language", [""])[-1]
     assert running.split(":", 1)[1].strip() == audited == ("fr" if deleted < 9 else ""), (running, audited)
+
+
+ODD_READINGS = "/etc/asterisk/voipguard-test-odd-readings.conf"
+# What config.c reads differently from a plain reading, and the language Asterisk ends up with:
+# a line of 8190 characters is 8191 bytes with its newline, a full read, so Asterisk skips it and
+# the line after it; inheritance copies the template as it is at the child's header; "+=" keeps
+# the blanks after its '='.
+ODD_CONFIG = (
+    "[vgtest-long]\ntype = endpoint\nlanguage = de\n;" + "x" * 8189 + "\nlanguage = fr\n\n"
+    "[vgtest-short]\ntype = endpoint\nlanguage = de\n;" + "x" * 8188 + "\nlanguage = fr\n\n"
+    "[vgtest-tpl](!)\ntype = endpoint\nlanguage = de\n\n[vgtest-early](vgtest-tpl)\n\n"
+    "[vgtest-tpl](+TEMPLATES=include)\nlanguage = fr\n\n[vgtest-late](vgtest-tpl)\n\n"
+    "[vgtest-append]\ntype = endpoint\nlanguage = d\nlanguage += e\n")
+ODD_LANGUAGES = {"vgtest-long": "de", "vgtest-short": "fr", "vgtest-early": "de", "vgtest-late": "fr",
+                 "vgtest-append": "d e"}
+
+
+def test_the_audit_reads_what_config_c_reads_oddly_as_asterisk_does(lab):
+    """Lines too long for config.c's read buffer, a template's later addition, "+=": the audit's
+    reading (asterisk_conf) and the running Asterisk 22 must agree, endpoint by endpoint."""
+    from audit.hostctx import HostContext
+
+    pbx = lab("pbx")
+    pbx.check_output("cp -p /etc/asterisk/pjsip.conf /root/pjsip.conf.odd")
+    try:
+        pbx.check_output("cat > %s <<'EOF'\n%sEOF\nchown asterisk: %s && "
+                         "printf '\\n#include voipguard-test-odd-readings.conf\\n' >> /etc/asterisk/pjsip.conf && "
+                         "asterisk -rx 'module reload res_pjsip.so'", ODD_READINGS, ODD_CONFIG, ODD_READINGS)
+        read = HostContext(pbx, "pbx")
+        for endpoint, language in sorted(ODD_LANGUAGES.items()):
+            shown = pbx.check_output("asterisk -rx 'pjsip show endpoint %s' | grep -E '^ *language '", endpoint)
+            running = shown.split(":", 1)[1].strip()
+            audited = read.resolve("pjsip.conf", endpoint, "endpoint").get("language", [""])[-1]
+            assert (running, audited) == (language, language), endpoint
+    finally:
+        pbx.check_output("cp -p /root/pjsip.conf.odd /etc/asterisk/pjsip.conf && rm -f %s && "
+                         "asterisk -rx 'module reload res_pjsip.so'", ODD_READINGS)
