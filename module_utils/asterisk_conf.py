@@ -665,30 +665,19 @@ READ_BUFFER = 8192
 
 
 def lines_asterisk_skips(raw_lines):
-    """{index: why} of the lines config.c never reads. A read that fills the buffer (8191 bytes)
-    is "too long": the line is skipped, and so are the reads after it up to the first shorter one,
-    which ends a line. So a line of 8191 bytes or more is skipped, and one whose bytes are a
-    multiple of 8191 (a line of 8190 characters and its newline) takes the next line with it."""
+    """{index: why} of the lines config.c never reads: a read that fills its buffer without
+    reaching the newline (8191 bytes) is "too long", and the line is skipped to its end. So a line
+    of 8191 bytes or more before its newline is skipped; one byte less is read (the lab's
+    Asterisk 22: "Line N too long, skipping", and the next line read)."""
     full = READ_BUFFER - 1
-    # Bytes as UTF-8 (a Latin-1 file's non-ASCII counts double); a short line needs no encoding.
-    sizes = [len(raw) if len(raw) * 4 < full else len(raw.encode("utf-8", "surrogateescape"))
-             for raw in raw_lines]
-    skipped, index = {}, 0
-    while index < len(raw_lines):
-        if sizes[index] < full:
-            index += 1  # an ordinary line, read whole
-            continue
-        skipped[index] = ("line of %d bytes: too long for Asterisk, which skips it (config.c reads "
-                          "lines of up to %d bytes)" % (sizes[index], full - 1))
-        offset, chunk = 0, full
-        while True:
-            offset += chunk
-            if offset == sizes[index]:
-                index, offset = index + 1, 0
-            if chunk != full or index >= len(raw_lines):
-                break
-            chunk = min(full, sizes[index] - offset)
-            skipped.setdefault(index, "skipped by Asterisk with the too long line before it")
+    skipped = {}
+    for index, raw in enumerate(raw_lines):
+        content = raw[:-1] if raw.endswith("\n") else raw
+        # Bytes as UTF-8 (a Latin-1 file's non-ASCII counts double); a short line needs no encoding.
+        size = len(content) if len(content) * 4 < full else len(content.encode("utf-8", "surrogateescape"))
+        if size >= full:
+            skipped[index] = ("line of %d bytes: too long for Asterisk, which skips it (config.c reads "
+                              "lines of up to %d bytes)" % (size, full - 1))
     return skipped
 
 
