@@ -352,11 +352,16 @@ def select_sections(config, name, section_type):
                 "[%s] inherits from %s, not found in %s, so its type is unknown; pass "
                 "include_root (the file that includes this one)"
                 % (name, ", ".join(untyped[0].templates), config.filename))
-        if untyped:
+        if untyped and len(config.group) == 1:
             raise ChangeError(
                 "[%s] in %s includes a file its options (and type) may come from, and that file "
                 "was not read; pass include_root (the file that includes this one)"
                 % (name, config.filename))
+        if untyped:
+            raise ChangeError(
+                "[%s] in %s has no type, nor in the files it includes: another [%s] of type %s "
+                "would be a second object of that name; give it its type= by hand"
+                % (name, config.filename, name, section_type))
     if section_type is None:
         types = set((s.type or "").lower() for s in found)
         if len(types) > 1:

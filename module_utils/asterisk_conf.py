@@ -1023,7 +1023,8 @@ def _effective(section, all_sections, visiting, with_parts=True, before=None):
 def _parts_read_before(section, before, all_sections):
     """``section`` and the parts merged into it (continuations, ``(+)`` additions), only those read
     before ``before``'s header when given: a category inherits a copy of its template as it is
-    then (config.c's ast_category_inherit), and a later ``[tpl](+)`` does not reach it."""
+    then (config.c's ast_category_inherit), and a later ``[tpl](+TEMPLATES=include)`` does
+    not reach it."""
     parts = [section] + _extra_parts(section, all_sections)
     if before is None:
         return parts

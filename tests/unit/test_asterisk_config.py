@@ -606,4 +606,8 @@ def test_a_section_whose_type_comes_from_a_file_it_includes_is_found_not_duplica
     # Without include_root the included file is not read: its type is unknown, and it is refused.
     unread = run_module(dict(args, include_root=None, value="de"))
     assert unread.get("failed") is True and "includes a file" in unread["msg"], unread
+    # Read, and typeless there too: not an endpoint to edit, nor a name to use twice.
+    (tmp_path / "body.conf").write_text("context=from-internal\n")
+    typeless = run_module(dict(args, value="de"))
+    assert typeless.get("failed") is True and "has no type" in typeless["msg"], typeless
     assert root.read_text().count("[1001]") == 1
