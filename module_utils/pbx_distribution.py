@@ -150,6 +150,29 @@ def detect(read, asterisk_files=()):
 # benefit of init scripts") but keeps the command name asterisk, so ps -C asterisk and
 # /proc/PID/comm list it beside the daemon. Operators run consoles as root all the time.
 REMOTE_CONSOLE_ARGV0 = "rasterisk"
+# Until it does (a console just started, as a monitoring loop starts them), its options say so:
+# -r, -R and -x <cmd> make a console (asterisk -h); these take a value, which is no option.
+_REMOTE_OPTIONS = "rRx"
+_OPTIONS_WITH_VALUE = "CGULMsxe"
+
+
+def _is_remote_console(argv0, args):
+    if os.path.basename((argv0 or "").strip()) == REMOTE_CONSOLE_ARGV0:
+        return True
+    value_next = False
+    for token in (args or "").split()[1:]:
+        if value_next or not token.startswith("-") or token == "-":
+            value_next = False
+            continue
+        if token == "--":
+            break
+        for index, option in enumerate(token[1:]):
+            if option in _REMOTE_OPTIONS:
+                return True
+            if option in _OPTIONS_WITH_VALUE:
+                value_next = index == len(token) - 2  # "-C file": the value is the next word
+                break
+    return False
 
 
 # toll_fraud_guard's trunk boundary instance is a second Asterisk daemon with a user and a
@@ -162,7 +185,7 @@ def _daemons(processes):
     argv0[, command line]) of the processes whose command name is asterisk: remote consoles left out."""
     for process in processes:
         user, argv0, args = (tuple(process) + ("",))[:3]
-        if os.path.basename((argv0 or "").strip()) != REMOTE_CONSOLE_ARGV0:
+        if not _is_remote_console(argv0, args):
             yield user, BOUNDARY_INSTANCE_CONFIG in (args or "")
 
 

@@ -449,9 +449,11 @@ def test_a_blind_transfer_with_the_keypad_gets_no_blocked_destination_onto_the_t
     for number in KEYED_FORMS + [unique_number]:
         counters = keypad_transfer(phone, "1003", number)
         assert counters["placed"] == "1" and counters["failed"] == "0", counters
-    # The national call lives on until a party hangs up: end it, so that the carrier records it.
+    # The national call lives on until a party hangs up: once the carrier has it (a transfer may
+    # still be setting it up; CI once ended it before), end it, so that the carrier records it.
+    wait_for(lambda: unique_number in asterisk_cli(carrier, "core show channels concise", check=False), 10)
     asterisk_cli(pbx, "channel request hangup all")
-    time.sleep(2)
+    wait_for(lambda: unique_number in [r["dst"] for r in carrier_records(carrier)[recorded:]], 10)
 
     reached = [r["dst"] for r in carrier_records(carrier)[recorded:]]
     blocked = [dst for dst in reached if dst not in (unique_number, "112")]
