@@ -47,6 +47,7 @@ GUI_FILES_WITHOUT_HEADER = ("manager.conf",)
 # genConfig()); manager.conf ends with #include manager_custom.conf.
 _PJSIP_PART = re.compile(r"^pjsip\.([a-z_]+)\.conf$")
 
+
 def gui_regenerates(path, text, read):
     """True when the PBX's GUI rewrites this file: its header says so, or it is one FreePBX
     rewrites without a header on a host that runs FreePBX. read(path) -> text or None."""
@@ -88,7 +89,8 @@ def earlier_amendment_file(path):
 # A file holds the additions to the objects of one name only (an extension's endpoint, aor, auth):
 # Asterisk stops reading a file at an addition to an object nobody defines (config.c) and goes on
 # with the file that included it, so when the GUI deletes an extension, only that extension's own
-# additions are lost, not every one after it (the trunk's loop among them). Object names outside this set are %-escaped in the file name.
+# additions are lost, not every one after it (the trunk's loop among them). Object names outside
+# this set are %-escaped in the file name.
 _ADDITION_NAME_SAFE = re.compile(r"[A-Za-z0-9_-]")
 
 
