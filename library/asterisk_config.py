@@ -732,19 +732,20 @@ def object_file_included(text, amendment, section, relative, first=False):
     include = None if any(directive != "exec" and argument == relative
                           for directive, argument, _line in config.includes) \
         else "#tryinclude %s%s" % (relative, config.newline)
-    after, moved = additions_taken_out(text, amendment, section, include)
+    after, moved = additions_taken_out(text, amendment, section, include, config=config)
     if not moved and include is not None:
         after = text + (config.newline if text and not text.endswith("\n") else "") + include
     if first:
-        after = _include_read_first(after, amendment, relative)
+        after = _include_read_first(after, amendment, relative, config=config if after == text else None)
     return after, moved, include is not None
 
 
-def additions_taken_out(text, filename, section, include=None):
+def additions_taken_out(text, filename, section, include=None, config=None):
     """(text, moved): ``text`` of ``filename`` without its additions to [section], each from its
     header to its last option, and the line ``include`` (if any) where the first one was; moved:
-    those additions, in the order Asterisk read them ("" when there is none)."""
-    config = parse(text, filename)
+    those additions, in the order Asterisk read them ("" when there is none). ``config``: the
+    caller's parse of ``text``, when it has one."""
+    config = config or parse(text, filename)
     additions = [s for s in config.sections
                  if s.is_addition and s.header is not None and s.name.lower() == section.lower()]
     if not additions:
@@ -762,10 +763,11 @@ def additions_taken_out(text, filename, section, include=None):
     return "".join(kept), config.newline.join(moved)
 
 
-def _include_read_first(text, filename, relative):
+def _include_read_first(text, filename, relative, config=None):
     """``text`` with its include line of ``relative`` moved before every other include and section
-    (options at the top, which continue the including file's section, stay first)."""
-    config = parse(text, filename)
+    (options at the top, which continue the including file's section, stay first). ``config``:
+    the caller's parse of ``text``, when it has one."""
+    config = config or parse(text, filename)
     lines = config.lines
     ours = [index for index, line in enumerate(lines)
             if line.kind == "directive" and line.directive != "exec" and line.argument == relative][0]

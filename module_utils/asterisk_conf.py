@@ -364,8 +364,8 @@ class Section(object):
         # An included file that starts with options continues this section (config.c), so
         # "[1001]\n#include body.conf" may get its type there. A type= arriving through a (+)
         # addition is too odd to look for.
-        continued = [part.get("type") for part in _group_sections(self.config)
-                     if part.continues is self and part.get("type") is not None]
+        continued = [value for value in (part.get("type") for part in _group_sections(self.config)
+                                         if part.continues is self) if value is not None]
         if continued:
             return continued[-1]
         try:

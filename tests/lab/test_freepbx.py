@@ -340,9 +340,10 @@ CUSTOM_POST = "/etc/asterisk/pjsip_custom_post.conf"
 
 
 def pjsip_endpoints(host):
-    """The names `pjsip show endpoints` lists, sorted ([] while PJSIP has none or is not up)."""
+    """The names `pjsip show endpoints` lists, sorted ([] while PJSIP has none or is not up); not
+    its header's `<Endpoint/CID...>`."""
     shown = host.run("asterisk -rx 'pjsip show endpoints'").stdout
-    return sorted(re.findall(r"^\s*Endpoint:\s+(\S+?)(?:/\S*)?\s", shown, re.M))
+    return sorted(re.findall(r"^\s*Endpoint:\s+([^<\s]\S*?)(?:/\S*)?\s", shown, re.M))
 
 
 def test_nine_extensions_deleted_in_the_gui_cost_no_object_even_after_a_restart(freepbx, hardened):
