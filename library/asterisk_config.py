@@ -156,11 +156,18 @@ options:
         module then fails and names the file.
       - The additions to each object name have a file of their own,
         C(<that file without .conf>.d/<section>.conf) (e.g. C(pjsip_custom_post.d/202.conf)),
-        which that file includes with C(#tryinclude). When the GUI deletes the object, Asterisk
-        stops reading the file at the orphaned addition (main/config.c) and goes on with the
-        file that included it, so only that object's additions are lost, not every addition
-        after it; and since such a file keeps the include level it took, they are read last,
-        where no include of the GUI's own comes after them.
+        which that file includes with C(#tryinclude), read last, where no include of the GUI's
+        own comes after them.
+      - Before an object's first C([name](+type=T)) addition in its file stands a placeholder,
+        C([name]) with C(type = voipguard-placeholder-T), a type no PJSIP object has but the
+        addition's filter matches (config.c reads a filter as a regular expression). While the
+        GUI defines the object, the addition goes to it, read first; once the GUI deletes it, to
+        the placeholder. Without it the addition would be an orphan, and Asterisk stops
+        reading a file there and keeps the include level the file took, so after nine deleted
+        objects every later include was skipped (main/config.c). A placeholder no addition
+        needs any more is removed. A C(manager.conf) user's addition has no type filter and no
+        placeholder (a section there is a user), nor does PJSIP's C([global]), which Asterisk
+        counts as a second global object.
       - An addition to the object already in that file (the operator's) is moved to the
         object's file, with the include line where it was, so Asterisk reads the same lines in
         the same order; one in C(pjsip.<type>_custom_post.conf) (where 0.2.0 wrote them) is moved
@@ -325,6 +332,7 @@ import fnmatch
 import grp
 import os
 import pwd
+import re
 import stat
 
 from ansible.module_utils.basic import AnsibleModule
@@ -710,6 +718,7 @@ def plan_change(workspace, path, change, include_root=None, gui_files="amend"):
             entry["after"] += ("\n" if entry["after"].strip() else "") + moved
         after, result = apply_addition(entry["after"], target, path, include_root or path,
                                        pending=workspace.pending(), **change)
+        after = placeholders_for_additions(after, target)
         text = entry["after"]
         if after == text and not moved and include_added:
             amending["after"] = amendment_before  # nothing to add: no include either
@@ -761,6 +770,76 @@ def additions_taken_out(text, filename, section, include=None, config=None):
         position = last
     kept.extend(line.raw for line in lines[position:])
     return "".join(kept), config.newline.join(moved)
+
+
+# An object's addition in its own file is preceded by a section of its name that no PJSIP object
+# type claims, but that the addition's filter (config.c matches it as a regular expression) does:
+# config.c adds to the first section read that matches, so while the GUI defines the object the
+# addition goes to it, and once the GUI deletes it, to the placeholder. No orphan addition, so
+# Asterisk neither stops reading the file nor keeps the include level it took (after nine such
+# files every later include was skipped: the phones' guards read after them were off).
+PLACEHOLDER_TYPE = "voipguard-placeholder-%s"
+# The objects a GUI creates and deletes one by one (each checked on the lab's Asterisk 22). Not the
+# singletons global and system: res_pjsip counts any [global] as its global object, and Asterisk
+# refused pjsip.conf for a "duplicate object: 'global' of type 'global'".
+PLACEHOLDER_KINDS = ("endpoint", "aor", "auth", "identify", "registration", "transport")
+_TYPE_FILTER = re.compile(r"^type=(%s)$" % "|".join(PLACEHOLDER_KINDS))
+
+
+def placeholder_type(addition_filter):
+    """The placeholder's type for additions with filter ``addition_filter`` ("type=endpoint"), or
+    None: not one of PLACEHOLDER_KINDS, or no plain type filter (a manager.conf user's addition:
+    a placeholder there would be a user)."""
+    match = _TYPE_FILTER.match(addition_filter or "")
+    return PLACEHOLDER_TYPE % match.group(1) if match else None
+
+
+def placeholders_for_additions(text, filename):
+    """``text`` of object file ``filename`` with a placeholder section (see PLACEHOLDER_TYPE) before
+    each ``[name](+type=...)`` addition that has none earlier in the file, and without the
+    placeholders no addition after them needs any more."""
+    config = parse(text, filename)
+    lines, newline = config.lines, config.newline
+    wanted, placeholders = {}, []
+    for section in config.sections:
+        if section.header is None:
+            continue
+        if section.is_addition:
+            kind = placeholder_type(section.addition_filter)
+            if kind is not None:
+                wanted.setdefault((section.name.lower(), kind), section)
+        elif (section.get("type") or "").startswith(PLACEHOLDER_TYPE % ""):
+            placeholders.append(section)
+    edits = []  # (first line, end line, replacement), in no order yet
+    for placeholder in placeholders:
+        key = (placeholder.name.lower(), placeholder.get("type"))
+        addition = wanted.get(key)
+        if addition is not None and placeholder.span()[0] < addition.span()[0]:
+            del wanted[key]
+            continue
+        first, end = placeholder.span()
+        if first > 0 and lines[first - 1].raw.startswith(_PLACEHOLDER_NOTE):
+            first -= 1
+        while end < len(lines) and not lines[end].raw.strip():
+            end += 1
+        while end == len(lines) and first > 0 and not lines[first - 1].raw.strip():
+            first -= 1  # the file's end: no blank line left behind
+        edits.append((first, end, ""))
+    for (_name, kind), addition in wanted.items():
+        first = addition.span()[0]
+        edits.append((first, first, "%s[%s]%s[%s]%stype = %s%s%s" % (
+            _PLACEHOLDER_NOTE, addition.name, newline, addition.name, newline, kind, newline, newline)))
+    if not edits:
+        return text
+    raws = [line.raw for line in lines]
+    if raws and not raws[-1].endswith("\n"):
+        raws[-1] += newline
+    for first, end, replacement in sorted(edits, reverse=True):
+        raws[first:end] = [replacement] if replacement else []
+    return "".join(raws)
+
+
+_PLACEHOLDER_NOTE = "; voipguard: where the addition below goes once the GUI deletes "
 
 
 def _include_read_first(text, filename, relative, config=None):

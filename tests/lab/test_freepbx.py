@@ -188,23 +188,34 @@ def running_option(host, endpoint, option):
     return values[0] if values else None
 
 
-def test_an_extension_deleted_in_the_gui_does_not_take_the_trunk_boundary_with_it(freepbx, hardened, tmp_path):
-    """When the GUI deletes extension 202, its addition [202](+type=endpoint) is left without an
-    object, and Asterisk stops reading the file that holds it. Each object's addition has a file
-    of its own, so only 202's is lost: the trunk's loop and the other phones' guards stay live
-    with no run at all (with every addition in one file they went, until the next run). The next
-    run comments the orphan out (kept, with a note) and edits no generated file."""
+def test_an_extension_deleted_in_the_gui_costs_nothing_and_an_older_orphan_is_repaired(freepbx, hardened, tmp_path):
+    """When the GUI deletes extension 202, its addition [202](+type=endpoint) goes to the
+    placeholder written before it: Asterisk reads on without a word, the trunk's loop and the
+    other phones' guards stay live with no run, and 202 is no endpoint. A file written before the
+    placeholders (its addition alone) is an orphan there: Asterisk stops reading it, the audit
+    names it, and the next run comments it out (kept, with a note) and edits no generated file."""
     freepbx.check_output("cp -p %s /root/endpoints.vgtest && cp -p %s /root/addition-202.vgtest",
                          ENDPOINTS, ADDITION_202)
     try:
+        assert freepbx.file(ADDITION_202).content_string.startswith(
+            "; voipguard: where the addition below goes once the GUI deletes [202]\n[202]\n"
+            "type = voipguard-placeholder-endpoint\n\n[202](+type=endpoint)\n")
         since = log_length(freepbx, MESSAGES_LOG)
         freepbx.check_output(DELETE_202 + " && asterisk -rx 'module reload res_pjsip.so'")
+        assert wait_for(lambda: "202" not in pjsip_endpoints(freepbx), 10), pjsip_endpoints(freepbx)
+        assert not [line for line in log_lines_since(freepbx, MESSAGES_LOG, since) if ADDITION_202 in line]
+        assert running_option(freepbx, "carrier", "outbound_proxy") == "sip:carrier@127.0.0.1:5060;lr"
+        assert running_option(freepbx, "201", "context") == "voipguard-guard-from-internal"
+        read = audit_controls(FREEPBX_INVENTORY, tmp_path / "placeholder", "every_file_is_read")["VOIP-CORE-006"]
+        assert read["status"] == "pass", read
+
+        # As written before the placeholders: the addition alone.
+        freepbx.check_output("sed -i '1,/^$/d' %s && asterisk -rx 'module reload res_pjsip.so'", ADDITION_202)
+        assert freepbx.file(ADDITION_202).content_string.startswith("[202](+type=endpoint)\n")
         time.sleep(1)
         # Not vacuous: Asterisk met the orphan and stopped reading its file.
         assert any("category '202' does not exist" in line and ADDITION_202 in line
                    for line in log_lines_since(freepbx, MESSAGES_LOG, since)), "no orphan addition was read"
-        assert running_option(freepbx, "carrier", "outbound_proxy") == "sip:carrier@127.0.0.1:5060;lr"
-        assert running_option(freepbx, "201", "context") == "voipguard-guard-from-internal"
         # The audit reads the files as Asterisk does, and names where it stops.
         orphan = audit_controls(FREEPBX_INVENTORY, tmp_path / "orphan", "every_file_is_read")["VOIP-CORE-006"]
         assert orphan["status"] == "fail" and "%s line 1: [202]" % ADDITION_202 in orphan["message"], orphan
@@ -346,36 +357,37 @@ def pjsip_endpoints(host):
     return sorted(re.findall(r"^\s*Endpoint:\s+([^<\s]\S*?)(?:/\S*)?\s", shown, re.M))
 
 
-def test_nine_extensions_deleted_in_the_gui_cost_no_object_even_after_a_restart(freepbx, hardened):
-    """Each file Asterisk stops reading (an addition to an extension deleted in the GUI) keeps the
-    include level it took (config.c). Read from pjsip.endpoint_custom_post.conf, nine of them made
-    Asterisk 22 refuse the whole pjsip.conf, and a restart came up with no PJSIP endpoint at all.
-    Read last, from pjsip_custom_post.conf, they can cost only the object files read after them:
-    after a restart every endpoint is back (the trunk boundary's too, included before the phones')
-    and the trunk's loop, read first, is live; the phones' guards read after them wait for the
-    next run."""
+def test_nine_extensions_deleted_in_the_gui_leave_every_guard_on_even_after_a_restart(freepbx, hardened):
+    """Nine extensions' files as the run writes them (201's, named 9900 to 9908), the extensions
+    deleted in the GUI since, read before the phones still there. Each addition goes to its
+    placeholder, so no file stops and no include level is lost (config.c keeps the level of a file
+    it stops reading: without placeholders, nine of them turned off the guards read after them,
+    and read from pjsip.endpoint_custom_post.conf made Asterisk 22 refuse the whole pjsip.conf).
+    After a restart: the same endpoints, the trunk's loop and 201's guard live, no warning."""
     includes = [line for line in freepbx.file(CUSTOM_POST).content_string.splitlines() if line.startswith("#")]
     assert includes[:2] == ["#tryinclude pjsip_custom_post.d/carrier.conf", "#include pjsip_voipguard.conf"], includes
     before = pjsip_endpoints(freepbx)
     assert {"200", "201", "202", "carrier"} <= set(before), before
     gone = ["99%02d" % number for number in range(9)]
+    written = "/etc/asterisk/pjsip_custom_post.d/201.conf"
+    assert "type = voipguard-placeholder-endpoint" in freepbx.file(written).content_string
     freepbx.check_output("cp -p %s /root/custom-post.vgtest", CUSTOM_POST)
     try:
         for name in gone:
-            freepbx.check_output("printf '[%s](+type=endpoint)\\ncontext = voipguard-guard-from-internal\\n' "
-                                 "> /etc/asterisk/pjsip_custom_post.d/%s.conf", name, name)
+            freepbx.check_output("sed 's/201/%s/g' %s > /etc/asterisk/pjsip_custom_post.d/%s.conf", name, written, name)
         # Where a GUI's deletions leave them: among the phones' (after the trunk's file and the trunk
         # boundary's include), before those still there.
         freepbx.check_output("sed -i '/^#tryinclude pjsip_custom_post.d\\/200.conf$/i %s' %s" % (
             "\\n".join("#tryinclude pjsip_custom_post.d/%s.conf" % name for name in gone), CUSTOM_POST))
+        assert freepbx.file(CUSTOM_POST).content_string.count("#tryinclude pjsip_custom_post.d/99") == 9
         since = log_length(freepbx, MESSAGES_LOG)
         freepbx.check_output("systemctl restart asterisk && asterisk -rx 'core waitfullybooted'")
         assert wait_for(lambda: pjsip_endpoints(freepbx) == before, 30), pjsip_endpoints(freepbx)
         assert running_option(freepbx, "carrier", "outbound_proxy") == "sip:carrier@127.0.0.1:5060;lr"
-        assert running_option(freepbx, "201", "context") == "from-internal"  # skipped: the limit is real
+        assert running_option(freepbx, "201", "context") == "voipguard-guard-from-internal"
         logged = log_lines_since(freepbx, MESSAGES_LOG, since)
-        assert any("Maximum Include level" in line for line in logged), "the limit was never reached"
-        assert not [line for line in logged if "are invalid" in line], "Asterisk refused pjsip.conf"
+        assert not [line for line in logged if "Maximum Include level" in line or "does not exist" in line
+                    or "are invalid" in line], logged
     finally:
         freepbx.check_output("cp -p /root/custom-post.vgtest %s && rm -f %s && asterisk -rx 'module reload res_pjsip.so'",
                              CUSTOM_POST, " ".join("/etc/asterisk/pjsip_custom_post.d/%s.conf" % name

@@ -260,6 +260,13 @@ def fixture_freepbx_dir(tmp_path):
     return tmp_path
 
 
+def placeholder(name, kind):
+    """What precedes an object's first addition of a type in its own file: the section that addition
+    goes to once the GUI deletes the object (written out here, not taken from the module)."""
+    return ("; voipguard: where the addition below goes once the GUI deletes [%s]\n[%s]\n"
+            "type = voipguard-placeholder-%s\n\n" % (name, name, kind))
+
+
 def test_a_change_to_a_generated_file_goes_to_its_custom_post_file(freepbx_dir):
     generated = freepbx_dir / "pjsip.endpoint.conf"
     before = generated.read_text()
@@ -278,7 +285,7 @@ def test_a_change_to_a_generated_file_goes_to_its_custom_post_file(freepbx_dir):
     assert result["path"] == str(freepbx_dir / "pjsip_custom_post.d" / "200.conf")
     assert generated.read_text() == before  # the GUI's file is never edited
     assert (freepbx_dir / "pjsip_custom_post.d" / "200.conf").read_text() == \
-        "[200](+type=endpoint)\ncontext = voipguard-guard-from-internal\n"
+        placeholder("200", "endpoint") + "[200](+type=endpoint)\ncontext = voipguard-guard-from-internal\n"
     assert (freepbx_dir / "pjsip_custom_post.conf").read_text() == \
         "; the operator's\n#tryinclude pjsip_custom_post.d/200.conf\n"
     assert (freepbx_dir / "pjsip.endpoint_custom_post.conf").read_text() == ""
@@ -299,7 +306,8 @@ def test_an_addition_file_that_does_not_exist_yet_is_created(freepbx_dir):
                              include_root=str(freepbx_dir / "pjsip.conf")))
     assert result["changed"] and result["created"], result
     assert (freepbx_dir / "pjsip_custom_post.conf").read_text() == "#tryinclude pjsip_custom_post.d/200.conf\n"
-    assert (freepbx_dir / "pjsip_custom_post.d" / "200.conf").read_text() == "[200](+type=aor)\nmax_contacts = 3\n"
+    assert (freepbx_dir / "pjsip_custom_post.d" / "200.conf").read_text() == \
+        placeholder("200", "aor") + "[200](+type=aor)\nmax_contacts = 3\n"
     # Readable as the generated file (mode 0640 here): the file, and the directory Asterisk enters.
     assert stat.S_IMODE(os.stat(freepbx_dir / "pjsip_custom_post.conf").st_mode) == 0o640
     assert stat.S_IMODE(os.stat(freepbx_dir / "pjsip_custom_post.d" / "200.conf").st_mode) == 0o640
@@ -320,7 +328,7 @@ def test_each_object_gets_its_own_addition_file_and_one_include_line(freepbx_dir
         "; the operator's\n#tryinclude pjsip_custom_post.d/200.conf\n"
         "#tryinclude pjsip_custom_post.d/anonymous.conf\n")
     assert (freepbx_dir / "pjsip_custom_post.d" / "anonymous.conf").read_text() == \
-        "[anonymous](+type=endpoint)\ncontext = guarded\n"
+        placeholder("anonymous", "endpoint") + "[anonymous](+type=endpoint)\ncontext = guarded\n"
     assert run_module(args)["changed"] is False
 
 
@@ -337,7 +345,7 @@ def test_an_addition_already_in_the_operators_file_moves_to_its_own_file_where_i
     assert custom_post.read_text() == ("; mine\n#tryinclude pjsip_custom_post.d/200.conf\n\n"
                                        "; theirs\n[anonymous](+type=endpoint)\nallow = ulaw\n")
     assert (freepbx_dir / "pjsip_custom_post.d" / "200.conf").read_text() == \
-        "[200](+type=endpoint)\ncontext = guarded\n; set by hand\ndeny = 0.0.0.0/0.0.0.0\n"
+        placeholder("200", "endpoint") + "[200](+type=endpoint)\ncontext = guarded\n; set by hand\ndeny = 0.0.0.0/0.0.0.0\n"
     assert run_module(args)["changed"] is False
     # Moving alone is a change: the same lines read in the same order, now contained.
     custom_post.write_text("[200](+type=endpoint)\ncontext = guarded\n")
@@ -363,6 +371,7 @@ def test_additions_written_by_0_2_0_move_from_the_file_read_after_the_generated_
     assert earlier.read_text() == "\n[anonymous](+type=endpoint)\nallow = alaw\n"
     assert custom_post.read_text() == "#tryinclude pjsip_custom_post.d/200.conf\n"
     assert (freepbx_dir / "pjsip_custom_post.d" / "200.conf").read_text() == (
+        placeholder("200", "endpoint") +
         "[200](+type=endpoint)\ncontext = guarded\nallow = ulaw\n\n[200](+type=endpoint)\nlanguage = fr\n")
     assert resolve(load(str(freepbx_dir / "pjsip.conf")), "200", type="endpoint") == before
     assert run_module(args)["changed"] is False
@@ -375,7 +384,7 @@ def test_an_addition_moved_out_of_a_latin_1_file_keeps_its_bytes(freepbx_dir):
                              option="context", value="guarded", include_root=str(freepbx_dir / "pjsip.conf")))
     assert result["changed"] is True, result
     assert (freepbx_dir / "pjsip_custom_post.d" / "200.conf").read_bytes() == \
-        b"[200](+type=endpoint)\ncallerid = M\xfcller <200>\ncontext = guarded\n"
+        placeholder("200", "endpoint").encode() + b"[200](+type=endpoint)\ncallerid = M\xfcller <200>\ncontext = guarded\n"
 
 
 def test_acl_in_an_addition_comes_after_the_generated_rules(freepbx_dir):
@@ -384,7 +393,7 @@ def test_acl_in_an_addition_comes_after_the_generated_rules(freepbx_dir):
                 include_root=str(freepbx_dir / "pjsip.conf"))
     assert run_module(args)["changed"] is True
     assert (freepbx_dir / "pjsip_custom_post.d" / "200.conf").read_text() == \
-        "[200](+type=endpoint)\ndeny = 0.0.0.0/0.0.0.0\npermit = 198.51.100.0/24\n"
+        placeholder("200", "endpoint") + "[200](+type=endpoint)\ndeny = 0.0.0.0/0.0.0.0\npermit = 198.51.100.0/24\n"
     assert run_module(args)["changed"] is False
 
 
@@ -482,8 +491,9 @@ def test_changes_to_generated_files_share_one_addition_file(freepbx_dir):
     # and one include line.
     # An object name's endpoint and aor share its file: one include, one file the GUI's deletion stops.
     assert (freepbx_dir / "pjsip_custom_post.d" / "200.conf").read_text() == (
-        "[200](+type=endpoint)\ncontext = guarded\ndeny = 0.0.0.0/0.0.0.0\npermit = 198.51.100.0/24\n"
-        "\n[200](+type=aor)\nmax_contacts = 2\n")
+        placeholder("200", "endpoint") +
+        "[200](+type=endpoint)\ncontext = guarded\ndeny = 0.0.0.0/0.0.0.0\npermit = 198.51.100.0/24\n\n" +
+        placeholder("200", "aor") + "[200](+type=aor)\nmax_contacts = 2\n")
     assert (freepbx_dir / "pjsip_custom_post.conf").read_text() == \
         "; the operator's\n#tryinclude pjsip_custom_post.d/200.conf\n"
     assert run_module(args)["changed"] is False

@@ -3,6 +3,7 @@ in the lab on Asterisk 22: a FreePBX extension deleted from pjsip.endpoint.conf 
 loop, written after its addition in pjsip.endpoint_custom_post.conf, out of the running trunk).
 The toolkit comments such an addition out in the files where it writes additions, nowhere else."""
 import os
+import re
 import shutil
 
 import pytest
@@ -19,6 +20,7 @@ from audit.plugin import Evidence
 from test_audit_gui import FilesHost
 
 import asterisk_orphan_additions
+from asterisk_config import PLACEHOLDER_KINDS, placeholder_type, placeholders_for_additions
 
 PJSIP = "[0]\n#include pjsip.endpoint.conf\n#include pjsip.endpoint_custom_post.conf\n"
 ENDPOINTS = "[200]\ntype = endpoint\ncontext = from-internal\n\n[carrier]\ntype = endpoint\ncontext = from-pstn\n"
@@ -229,10 +231,11 @@ def run_orphan_module(args):
 FREEPBX_FACTORY = os.path.join(os.path.dirname(__file__), "..", "..", "lab", "factory", "freepbx", "asterisk")
 
 
-def freepbx_after_gui_deletions(tmp_path, amendment, deleted):
+def freepbx_after_gui_deletions(tmp_path, amendment, deleted, placeholders=False):
     """The lab's FreePBX 17 files (what its genConfig() writes) hardened with one file per object
     read through ``amendment``: the trunk's first, then ``deleted`` extensions' that the GUI has
-    deleted since, then 201's; its pjsip.conf."""
+    deleted since, then 201's; its pjsip.conf. With ``placeholders``, each object file as
+    asterisk_config writes it since 0.3.0 (a placeholder before the addition)."""
     shutil.copytree(FREEPBX_FACTORY, str(tmp_path), dirs_exist_ok=True)
     stem = amendment[:-len(".conf")]
     os.mkdir(str(tmp_path / (stem + ".d")))
@@ -241,7 +244,10 @@ def freepbx_after_gui_deletions(tmp_path, amendment, deleted):
         for name in names:
             including.write("#tryinclude %s.d/%s.conf\n" % (stem, name))
             option = "outbound_proxy = sip:carrier@127.0.0.1:5060\\;lr" if name == "carrier" else "context = guarded"
-            (tmp_path / (stem + ".d") / ("%s.conf" % name)).write_text("[%s](+type=endpoint)\n%s\n" % (name, option))
+            text = "[%s](+type=endpoint)\n%s\n" % (name, option)
+            if placeholders:
+                text = placeholders_for_additions(text, "%s.conf" % name)
+            (tmp_path / (stem + ".d") / ("%s.conf" % name)).write_text(text)
     return str(tmp_path / "pjsip.conf")
 
 
@@ -265,6 +271,58 @@ def test_gui_deletions_past_pjsip_custom_post_conf_never_cost_freepbxs_objects(t
         assert (name, kind) in defined
     assert resolve(configs, "carrier", "endpoint")["outbound_proxy"] == ["sip:carrier@127.0.0.1:5060;lr"]
     assert resolve(configs, "201", "endpoint")["context"][-1] == ("guarded" if deleted <= 8 else "from-internal")
+
+
+@pytest.mark.parametrize("deleted", [9, 12])
+def test_with_a_placeholder_before_each_addition_gui_deletions_cost_nothing(tmp_path, deleted):
+    # The addition of an object the GUI deleted goes to its placeholder (config.c matches the filter
+    # as a regular expression): no orphan, so no file stops and no include level is lost; 201's
+    # guard, read after them, is in force, and the placeholders make no PJSIP object.
+    configs, orphans = load_as_asterisk_reads(
+        freepbx_after_gui_deletions(tmp_path, "pjsip_custom_post.conf", deleted, placeholders=True))
+    assert orphans == []
+    assert resolve(configs, "201", "endpoint")["context"][-1] == "guarded"
+    assert resolve(configs, "carrier", "endpoint")["outbound_proxy"] == ["sip:carrier@127.0.0.1:5060;lr"]
+    endpoints = [s.name for s in _all_sections(configs) if s.header is not None and not s.is_addition
+                 and s.get("type") == "endpoint"]
+    assert "201" in endpoints and not [name for name in endpoints if name.startswith("30")], endpoints
+    # While the GUI defines the object, its addition goes to it, not to the placeholder.
+    placeholder = [s for s in _all_sections(configs) if s.name == "201" and s.get("type") == "voipguard-placeholder-endpoint"]
+    assert len(placeholder) == 1 and [key for key, _value in placeholder[0].options] == ["type"]
+
+
+PJSIP_OBJECT_TYPES = ["endpoint", "aor", "auth", "identify", "registration", "transport", "global", "system",
+                      "domain_alias", "contact", "acl", "phoneprov", "outbound-publish", "inbound-publication",
+                      "resource_list", "asterisk-publication"]
+
+
+@pytest.mark.parametrize("kind", PLACEHOLDER_KINDS)
+def test_a_placeholder_takes_the_additions_of_its_own_type_and_no_other(kind):
+    # config.c matches "type=<kind>" as a regular expression; res_sorcery_config matches exactly.
+    placeholder = placeholder_type("type=%s" % kind)
+    assert [other for other in PJSIP_OBJECT_TYPES if re.search(other, placeholder)] == [kind]
+    assert placeholder not in PJSIP_OBJECT_TYPES
+
+
+def test_a_singleton_gets_no_placeholder():
+    # Asterisk 22 refused pjsip.conf for a second [global], whatever its type (lab).
+    assert placeholder_type("type=global") is None and placeholder_type("type=system") is None
+    assert placeholder_type("type=endpoint&context=x") is None  # not a plain type filter
+
+
+def test_placeholders_follow_the_additions_of_their_file():
+    one = "[201](+type=endpoint)\ncontext = guarded\n"
+    placed = placeholders_for_additions(one, "201.conf")
+    assert placed == ("; voipguard: where the addition below goes once the GUI deletes [201]\n[201]\n"
+                      "type = voipguard-placeholder-endpoint\n\n" + one)
+    assert placeholders_for_additions(placed, "201.conf") == placed
+    # The addition gone (its options removed): its placeholder goes too.
+    assert placeholders_for_additions(placed.replace(one, ""), "201.conf") == ""
+    # A placeholder after its addition is none: it moves before it.
+    assert placeholders_for_additions(one + "\n" + placed[:-len(one)], "201.conf") == placed
+    # A manager.conf user's addition has no type filter: a section there would be a user.
+    assert placeholders_for_additions("[admin](+)\nread = system\n", "admin.conf") == "[admin](+)\nread = system\n"
+    assert placeholders_for_additions("[global](+type=global)\nx = 1\n", "global.conf") == "[global](+type=global)\nx = 1\n"
 
 
 def test_an_include_refused_for_its_level_fails_only_the_file_that_holds_it(tmp_path):
