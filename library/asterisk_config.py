@@ -332,13 +332,13 @@ import fnmatch
 import grp
 import os
 import pwd
-import re
 import stat
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_native
 from ansible.module_utils.asterisk_conf import (AsteriskConfigError, acl_rules, load, merged_parts,
-                                                local_files, mask_secrets, parse, resolve_section)
+                                                local_files, mask_secrets, parse, placeholders_for_additions,
+                                                resolve_section)
 from ansible.module_utils.pbx_distribution import (
     addition_file, amendment_file, earlier_amendment_file, gui_regenerates)
 from ansible.module_utils.voipguard_files import read_or_none, read_text, write_atomically
@@ -770,76 +770,6 @@ def additions_taken_out(text, filename, section, include=None, config=None):
         position = last
     kept.extend(line.raw for line in lines[position:])
     return "".join(kept), config.newline.join(moved)
-
-
-# An object's addition in its own file is preceded by a section of its name that no PJSIP object
-# type claims, but that the addition's filter (config.c matches it as a regular expression) does:
-# config.c adds to the first section read that matches, so while the GUI defines the object the
-# addition goes to it, and once the GUI deletes it, to the placeholder. No orphan addition, so
-# Asterisk neither stops reading the file nor keeps the include level it took (after nine such
-# files every later include was skipped: the phones' guards read after them were off).
-PLACEHOLDER_TYPE = "voipguard-placeholder-%s"
-# The objects a GUI creates and deletes one by one (each checked on the lab's Asterisk 22). Not the
-# singletons global and system: res_pjsip counts any [global] as its global object, and Asterisk
-# refused pjsip.conf for a "duplicate object: 'global' of type 'global'".
-PLACEHOLDER_KINDS = ("endpoint", "aor", "auth", "identify", "registration", "transport")
-_TYPE_FILTER = re.compile(r"^type=(%s)$" % "|".join(PLACEHOLDER_KINDS))
-
-
-def placeholder_type(addition_filter):
-    """The placeholder's type for additions with filter ``addition_filter`` ("type=endpoint"), or
-    None: not one of PLACEHOLDER_KINDS, or no plain type filter (a manager.conf user's addition:
-    a placeholder there would be a user)."""
-    match = _TYPE_FILTER.match(addition_filter or "")
-    return PLACEHOLDER_TYPE % match.group(1) if match else None
-
-
-def placeholders_for_additions(text, filename):
-    """``text`` of object file ``filename`` with a placeholder section (see PLACEHOLDER_TYPE) before
-    each ``[name](+type=...)`` addition that has none earlier in the file, and without the
-    placeholders no addition after them needs any more."""
-    config = parse(text, filename)
-    lines, newline = config.lines, config.newline
-    wanted, placeholders = {}, []
-    for section in config.sections:
-        if section.header is None:
-            continue
-        if section.is_addition:
-            kind = placeholder_type(section.addition_filter)
-            if kind is not None:
-                wanted.setdefault((section.name.lower(), kind), section)
-        elif (section.get("type") or "").startswith(PLACEHOLDER_TYPE % ""):
-            placeholders.append(section)
-    edits = []  # (first line, end line, replacement), in no order yet
-    for placeholder in placeholders:
-        key = (placeholder.name.lower(), placeholder.get("type"))
-        addition = wanted.get(key)
-        if addition is not None and placeholder.span()[0] < addition.span()[0]:
-            del wanted[key]
-            continue
-        first, end = placeholder.span()
-        if first > 0 and lines[first - 1].raw.startswith(_PLACEHOLDER_NOTE):
-            first -= 1
-        while end < len(lines) and not lines[end].raw.strip():
-            end += 1
-        while end == len(lines) and first > 0 and not lines[first - 1].raw.strip():
-            first -= 1  # the file's end: no blank line left behind
-        edits.append((first, end, ""))
-    for (_name, kind), addition in wanted.items():
-        first = addition.span()[0]
-        edits.append((first, first, "%s[%s]%s[%s]%stype = %s%s%s" % (
-            _PLACEHOLDER_NOTE, addition.name, newline, addition.name, newline, kind, newline, newline)))
-    if not edits:
-        return text
-    raws = [line.raw for line in lines]
-    if raws and not raws[-1].endswith("\n"):
-        raws[-1] += newline
-    for first, end, replacement in sorted(edits, reverse=True):
-        raws[first:end] = [replacement] if replacement else []
-    return "".join(raws)
-
-
-_PLACEHOLDER_NOTE = "; voipguard: where the addition below goes once the GUI deletes "
 
 
 def _include_read_first(text, filename, relative, config=None):

@@ -117,6 +117,78 @@ def _past_orphan_additions(path, cut, config_dir=None, read=None, files=None, cu
     raise error  # a thousand files cut, and still one more: give up as Asterisk would not
 
 
+# voipguard's addition to an object it does not define is preceded by a section of the object's
+# name that no PJSIP object type claims, but that the addition's filter (config.c matches it as a
+# regular expression) does: config.c adds to the first section read that matches, so while the
+# object is defined (read before) the addition goes to it, and once a GUI or the operator deletes
+# it, to the placeholder. No orphan addition, so Asterisk neither stops reading the file nor keeps
+# the include level it took (after nine such files every later include was skipped: the phones'
+# guards read after them were off), nor refuses a configuration whose top file includes it.
+PLACEHOLDER_TYPE = "voipguard-placeholder-%s"
+_PLACEHOLDER_NOTE = "; voipguard: where the addition below goes if [%s] is deleted"
+# The objects a GUI creates and deletes one by one (each checked on the lab's Asterisk 22). Not the
+# singletons global and system: res_pjsip counts any [global] as its global object, and Asterisk
+# refused pjsip.conf for a "duplicate object: 'global' of type 'global'".
+PLACEHOLDER_KINDS = ("endpoint", "aor", "auth", "identify", "registration", "transport")
+_TYPE_FILTER = re.compile(r"^type=(%s)$" % "|".join(PLACEHOLDER_KINDS))
+
+
+def placeholder_type(addition_filter):
+    """The placeholder's type for additions with filter ``addition_filter`` ("type=endpoint"), or
+    None: not one of PLACEHOLDER_KINDS, or no plain type filter (a manager.conf user's addition:
+    a placeholder there would be a user)."""
+    match = _TYPE_FILTER.match(addition_filter or "")
+    return PLACEHOLDER_TYPE % match.group(1) if match else None
+
+
+def placeholders_for_additions(text, filename):
+    """``text`` of object file ``filename`` with a placeholder section (see PLACEHOLDER_TYPE) before
+    each ``[name](+type=...)`` addition that has none earlier in the file, and without the
+    placeholders no addition after them needs any more."""
+    config = parse(text, filename)
+    lines, newline = config.lines, config.newline
+    wanted, placeholders = {}, []
+    for section in config.sections:
+        if section.header is None:
+            continue
+        if section.is_addition:
+            kind = placeholder_type(section.addition_filter)
+            if kind is not None:
+                wanted.setdefault((section.name.lower(), kind), section)
+        elif (section.get("type") or "").startswith(PLACEHOLDER_TYPE % ""):  # ours, needed or not
+            placeholders.append(section)
+    edits = []  # (first line, end line, replacement), in no order yet
+    for placeholder in placeholders:
+        key = (placeholder.name.lower(), placeholder.get("type"))
+        addition = wanted.get(key)
+        if addition is not None and placeholder.span()[0] < addition.span()[0]:
+            del wanted[key]
+            continue
+        first, end = placeholder.span()
+        if first > 0 and lines[first - 1].raw.startswith(_PLACEHOLDER_NOTE.split("[")[0]):
+            first -= 1
+        while end < len(lines) and not lines[end].raw.strip():
+            end += 1
+        while end == len(lines) and first > 0 and not lines[first - 1].raw.strip():
+            first -= 1  # the file's end: no blank line left behind
+        edits.append((first, end, ""))
+    for (_name, kind), addition in wanted.items():
+        first = addition.span()[0]
+        # Comment lines right above the header (no blank line between) describe it: they stay with it.
+        while first > 0 and lines[first - 1].kind == "text" and lines[first - 1].raw.lstrip().startswith(";"):
+            first -= 1
+        edits.append((first, first, "%s%s[%s]%stype = %s%s%s" % (
+            _PLACEHOLDER_NOTE % addition.name, newline, addition.name, newline, kind, newline, newline)))
+    if not edits:
+        return text
+    raws = [line.raw for line in lines]
+    if raws and not raws[-1].endswith("\n"):
+        raws[-1] += newline
+    for first, end, replacement in sorted(edits, reverse=True):
+        raws[first:end] = [replacement] if replacement else []
+    return "".join(raws)
+
+
 def orphan_additions_commented_out(path, may_comment_out, config_dir=None, read=None, files=None):
     """The include set of ``path`` with every addition to a category nobody defines commented out,
     in the files ``may_comment_out(filename)`` allows: ({filename: new text}, [(filename, line,

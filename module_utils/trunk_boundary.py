@@ -37,7 +37,7 @@ __metaclass__ = type
 import os
 import re
 
-from ansible.module_utils.asterisk_conf import ast_true, last_value
+from ansible.module_utils.asterisk_conf import ast_true, last_value, placeholder_type
 from ansible.module_utils.pjsip_sections import concrete, trunk_definitions, wizard_aor_options
 
 EGRESS_ENDPOINT = "voipguard-egress"
@@ -316,7 +316,8 @@ def plan(sections, trunks, instance_port=None, instance_sections=None, definitio
     Returns {"egress": {"endpoint", "context", "matches": ["host:port"]},
              "trunks": [{"name", "endpoint", "file", "section_type", "option_prefix", "include_root",
                          "proxy", "copy_endpoint", "copy_options",
-                         "in_dialog_off": [(key, value)], empty without the instance}],
+                         "in_dialog_off": [(key, value)], empty without the instance,
+                         "placeholder": the type of the section before that addition, or None}],
              "instance": None, or {"user", "config_dir", "port", "main_endpoint", "context", "refuse_context",
                                    "transport", "main_matches": ["host:port"],
                                    "trunks": [{"name", "endpoint", "options", "auths", "aors", "nat"}]}}.
@@ -408,8 +409,10 @@ def plan(sections, trunks, instance_port=None, instance_sections=None, definitio
             "proxy": loop_proxy(endpoint, host, port),
             "copy_endpoint": COPY_PREFIX + endpoint,
             "copy_options": lines,
-            # Added to the trunk endpoint itself ([endpoint](+type=endpoint)), with the instance.
+            # Added to the trunk endpoint itself ([endpoint](+type=endpoint)), with the instance,
+            # after a placeholder of its name that the addition goes to once the trunk is deleted.
             "in_dialog_off": in_dialog_off,
+            "placeholder": placeholder_type("type=endpoint") if in_dialog_off else None,
         }))
     if instance_port:
         if instance_port in [int(m.rsplit(":", 1)[1]) for m in result["egress"]["matches"]]:

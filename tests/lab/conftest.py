@@ -401,9 +401,9 @@ print(send({action!r})[:2])
 # The lab's trunk as the config wizard makes it (pjsip_wizard.conf, as the Asterisk docs and many
 # installers write trunks): its [carrier] sections cut out of pjsip.conf (the line that includes
 # voipguard's own file stays), the same trunk written as a wizard. With the boundary instance on,
-# voipguard's own file adds to the pjsip.conf trunk ([carrier](+type=endpoint)), an addition
-# without its category once the trunk is gone (Asterisk then refuses pjsip.conf): taken out too,
-# as if the wizard's trunk had been there when the run wrote the file. Runs on the PBX.
+# voipguard's own file adds to the pjsip.conf trunk ([carrier](+type=endpoint)), an addition that
+# goes to the placeholder before it once the trunk is gone: taken out too, as if the wizard's
+# trunk had been there when the run wrote the file. Runs on the PBX.
 _TRUNK_OUT_OF_PJSIP = r"""
 import re, sys
 conf, own = sys.argv[1], sys.argv[2]

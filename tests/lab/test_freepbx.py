@@ -198,7 +198,7 @@ def test_an_extension_deleted_in_the_gui_costs_nothing_and_an_older_orphan_is_re
                          ENDPOINTS, ADDITION_202)
     try:
         assert freepbx.file(ADDITION_202).content_string.startswith(
-            "; voipguard: where the addition below goes once the GUI deletes [202]\n[202]\n"
+            "; voipguard: where the addition below goes if [202] is deleted\n[202]\n"
             "type = voipguard-placeholder-endpoint\n\n[202](+type=endpoint)\n")
         since = log_length(freepbx, MESSAGES_LOG)
         freepbx.check_output(DELETE_202 + " && asterisk -rx 'module reload res_pjsip.so'")

@@ -409,6 +409,40 @@ def test_the_audit_reads_the_instances_copy_of_the_trunk_for_drift(lab, lab_inve
         pbx.check_output("mv %s.vgtest %s", held, held)
 
 
+# The operator deletes the trunk from pjsip.conf by hand (its [carrier] sections); the line that
+# includes the guard's file stays.
+_TRUNK_DELETED = r"""
+import re
+path = "/etc/asterisk/pjsip.conf"
+parts = re.split(r"(?m)^(?=\[)", open(path).read())
+kept = "".join(part for part in parts if not part.startswith("[carrier]"))
+if "#include pjsip_voipguard.conf" not in kept:
+    kept += "\n#include pjsip_voipguard.conf\n"
+open(path, "w").write(kept)
+"""
+
+
+def test_a_trunk_deleted_by_hand_leaves_the_guards_file_read_to_its_end(lab):
+    """With the instance, the guard's file adds to the trunk endpoint ([carrier](+type=endpoint),
+    after the copies) behind a placeholder of its name. Once the trunk is deleted by hand, the
+    addition goes to the placeholder: Asterisk reads the whole file without a word (an orphan
+    there made it stop, and another trunk's addition after it was lost)."""
+    pbx, guard_file = lab("pbx"), "/etc/asterisk/pjsip_voipguard.conf"
+    assert "; voipguard: where the addition below goes if [carrier] is deleted\n[carrier]\n" \
+        "type = voipguard-placeholder-endpoint\n\n[carrier](+type=endpoint)\n" in pbx.file(guard_file).content_string
+    pbx.check_output("cp -p %s /root/pjsip.conf.trunk-deleted", PJSIP)
+    try:
+        since = log_length(pbx, MESSAGES)
+        pbx.check_output("python3 -c %s && asterisk -rx 'module reload res_pjsip.so'", _TRUNK_DELETED)
+        assert "Unable to find" in asterisk_cli(pbx, "pjsip show endpoint carrier")
+        assert "voipguard-egress" in asterisk_cli(pbx, "pjsip show endpoint voipguard-egress")
+        logged = log_lines_since(pbx, MESSAGES, since)
+        assert not [line for line in logged if guard_file in line or "are invalid" in line], logged
+    finally:
+        pbx.check_output("cp -p /root/pjsip.conf.trunk-deleted %s && asterisk -rx 'module reload res_pjsip.so'", PJSIP)
+    assert "Unable to find" not in asterisk_cli(pbx, "pjsip show endpoint carrier")
+
+
 def test_a_failed_run_puts_the_instance_back_as_it_held_the_trunks(lab, lab_inventory):
     """With the instance holding the trunks, a run changes a trunk (the instance's copy rewritten
     and reloaded in the guard's step) and then fails: the instance's files and what it runs are

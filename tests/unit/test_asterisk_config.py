@@ -263,7 +263,7 @@ def fixture_freepbx_dir(tmp_path):
 def placeholder(name, kind):
     """What precedes an object's first addition of a type in its own file: the section that addition
     goes to once the GUI deletes the object (written out here, not taken from the module)."""
-    return ("; voipguard: where the addition below goes once the GUI deletes [%s]\n[%s]\n"
+    return ("; voipguard: where the addition below goes if [%s] is deleted\n[%s]\n"
             "type = voipguard-placeholder-%s\n\n" % (name, name, kind))
 
 

@@ -11,8 +11,8 @@ import pytest
 from _pytest.outcomes import Failed
 
 from ansible.module_utils.asterisk_conf import (
-    AsteriskConfigError, _all_sections, comment_out_section, load, load_as_asterisk_reads, mask_secrets,
-    orphan_additions_commented_out, resolve)
+    PLACEHOLDER_KINDS, AsteriskConfigError, _all_sections, comment_out_section, load, load_as_asterisk_reads,
+    mask_secrets, orphan_additions_commented_out, placeholder_type, placeholders_for_additions, resolve)
 from ansible.module_utils.pbx_distribution import is_amendment_file
 from audit.controls import test_core as core_controls
 from audit.hostctx import HostContext
@@ -20,7 +20,6 @@ from audit.plugin import Evidence
 from test_audit_gui import FilesHost
 
 import asterisk_orphan_additions
-from asterisk_config import PLACEHOLDER_KINDS, placeholder_type, placeholders_for_additions
 
 PJSIP = "[0]\n#include pjsip.endpoint.conf\n#include pjsip.endpoint_custom_post.conf\n"
 ENDPOINTS = "[200]\ntype = endpoint\ncontext = from-internal\n\n[carrier]\ntype = endpoint\ncontext = from-pstn\n"
@@ -313,13 +312,16 @@ def test_a_singleton_gets_no_placeholder():
 def test_placeholders_follow_the_additions_of_their_file():
     one = "[201](+type=endpoint)\ncontext = guarded\n"
     placed = placeholders_for_additions(one, "201.conf")
-    assert placed == ("; voipguard: where the addition below goes once the GUI deletes [201]\n[201]\n"
+    assert placed == ("; voipguard: where the addition below goes if [201] is deleted\n[201]\n"
                       "type = voipguard-placeholder-endpoint\n\n" + one)
     assert placeholders_for_additions(placed, "201.conf") == placed
     # The addition gone (its options removed): its placeholder goes too.
     assert placeholders_for_additions(placed.replace(one, ""), "201.conf") == ""
     # A placeholder after its addition is none: it moves before it.
     assert placeholders_for_additions(one + "\n" + placed[:-len(one)], "201.conf") == placed
+    # The operator's comment right above the addition stays with it.
+    commented = "; 201 rings the reception\n" + one
+    assert placeholders_for_additions(commented, "201.conf") == placed[:-len(one)] + commented
     # A manager.conf user's addition has no type filter: a section there would be a user.
     assert placeholders_for_additions("[admin](+)\nread = system\n", "admin.conf") == "[admin](+)\nread = system\n"
     assert placeholders_for_additions("[global](+type=global)\nx = 1\n", "global.conf") == "[global](+type=global)\nx = 1\n"

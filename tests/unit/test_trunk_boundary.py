@@ -8,7 +8,7 @@ import pytest
 
 import asterisk_config_info
 import toll_fraud_policy
-from ansible.module_utils.asterisk_conf import load, parse
+from ansible.module_utils.asterisk_conf import load, load_as_asterisk_reads, parse
 from ansible.module_utils.dial_policy import PolicyError
 from ansible.module_utils.pjsip_sections import trunk_definitions
 from ansible.module_utils.trunk_boundary import BoundaryError, copy_drift, copy_options, plan
@@ -236,6 +236,26 @@ def test_the_instances_copy_is_current_until_the_trunk_changes_and_names_what_ch
     # An option lost from the instance's copy (edited by hand) is drift too.
     trunk, copy = _trunk_and_copy(looped, main_copy)
     assert instance_copy_drift(trunk, copy, dict(held, direct_media=["yes"])) == ["direct_media"]
+
+
+def test_a_trunk_deleted_by_hand_after_a_run_with_the_instance_leaves_no_orphan(tmp_path):
+    """The guard's file adds to the trunk endpoint with the instance. Once the operator deletes
+    the trunk from pjsip.conf, that addition goes to the placeholder before it: no orphan, so
+    Asterisk does not stop reading the guard's file there (another trunk's addition after it
+    would be lost: that trunk would send the carrier re-INVITEs the firewall drops)."""
+    written = render("pjsip_voipguard.conf.j2", toll_fraud_guard_boundary=plan(sections(FIXTURE), CARRIER,
+                                                                               instance_port=5070))
+    assert "[carrier]\ntype = voipguard-placeholder-endpoint\n\n[carrier](+type=endpoint)\n" in written
+    without_trunk = "".join(part for part in re.split(r"(?m)^(?=\[)", FIXTURE) if not part.startswith("[carrier]"))
+    (tmp_path / "pjsip.conf").write_text(without_trunk + "\n#include pjsip_voipguard.conf\n")
+    (tmp_path / "pjsip_voipguard.conf").write_text(written)
+    configs, orphans = load_as_asterisk_reads(str(tmp_path / "pjsip.conf"))
+    assert orphans == []
+    endpoints = [s.name for c in configs for s in c.sections if s.header is not None and s.get("type") == "endpoint"]
+    assert "voipguard-egress" in endpoints and "carrier" not in endpoints, endpoints
+    # Not vacuous: without its placeholder the addition is an orphan, where Asterisk stops reading.
+    (tmp_path / "pjsip_voipguard.conf").write_text(written.replace("[carrier]\ntype = voipguard-placeholder-endpoint\n", ""))
+    assert [category for _path, _line, category in load_as_asterisk_reads(str(tmp_path / "pjsip.conf"))[1]] == ["carrier"]
 
 
 def test_with_the_instance_the_main_asterisk_sends_the_carrier_no_in_dialog_invite():
