@@ -19,6 +19,10 @@ description:
     file is lost, and Asterisk goes on with the file that included it. Seen on Asterisk 22 - one
     deleted extension took the trunk boundary's C(outbound_proxy), written after it, out of the
     running trunk.
+  - Since 0.3.0 the toolkit writes a placeholder before each of its additions (see
+    M(asterisk_config)), which takes the addition once its object is gone, so
+    its own additions no longer become orphans; this module repairs those written before, and the
+    operator's own in the files listed below.
   - For each root file of I(paths), reads its include set as Asterisk does and comments out every
     such addition, with a note above it, in the files where the toolkit writes additions - the
     operator's files for additions to a GUI's generated objects (C(pjsip_custom_post.conf),
