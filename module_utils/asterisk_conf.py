@@ -121,11 +121,12 @@ def _past_orphan_additions(path, cut, config_dir=None, read=None, files=None, cu
 # name that no PJSIP object type claims, but that the addition's filter (config.c matches it as a
 # regular expression) does: config.c adds to the first section read that matches, so while the
 # object is defined (read before) the addition goes to it, and once a GUI or the operator deletes
-# it, to the placeholder. No orphan addition, so Asterisk neither stops reading the file nor keeps
-# the include level it took (after nine such files every later include was skipped: the phones'
-# guards read after them were off), nor refuses a configuration whose top file includes it.
+# it, to the placeholder. No orphan addition, so Asterisk neither stops reading the file (losing
+# what follows the addition) nor keeps the include level it took (after nine such files every
+# later include was skipped: the phones' guards read after them were off).
 PLACEHOLDER_TYPE = "voipguard-placeholder-%s"
 _PLACEHOLDER_NOTE = "; voipguard: where the addition below goes if [%s] is deleted"
+_PLACEHOLDER_NOTE_START = "; voipguard: where the addition below goes "  # 0.3.0-dev wrote "once the GUI ..."
 # The objects a GUI creates and deletes one by one (each checked on the lab's Asterisk 22). Not the
 # singletons global and system: res_pjsip counts any [global] as its global object, and Asterisk
 # refused pjsip.conf for a "duplicate object: 'global' of type 'global'".
@@ -165,7 +166,7 @@ def placeholders_for_additions(text, filename):
             del wanted[key]
             continue
         first, end = placeholder.span()
-        if first > 0 and lines[first - 1].raw.startswith(_PLACEHOLDER_NOTE.split("[")[0]):
+        if first > 0 and lines[first - 1].raw.startswith(_PLACEHOLDER_NOTE_START):
             first -= 1
         while end < len(lines) and not lines[end].raw.strip():
             end += 1

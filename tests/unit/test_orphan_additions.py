@@ -317,6 +317,10 @@ def test_placeholders_follow_the_additions_of_their_file():
     assert placeholders_for_additions(placed, "201.conf") == placed
     # The addition gone (its options removed): its placeholder goes too.
     assert placeholders_for_additions(placed.replace(one, ""), "201.conf") == ""
+    # One 0.3.0-dev wrote, with its first note, no longer needed: it goes with that note.
+    earlier = ("; voipguard: where the addition below goes once the GUI deletes [202]\n[202]\n"
+               "type = voipguard-placeholder-endpoint\n\n")
+    assert placeholders_for_additions(earlier + "; kept\n", "202.conf") == "; kept\n"
     # A placeholder after its addition is none: it moves before it.
     assert placeholders_for_additions(one + "\n" + placed[:-len(one)], "201.conf") == placed
     # The operator's comment right above the addition stays with it.
