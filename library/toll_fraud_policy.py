@@ -282,6 +282,8 @@ trunk_changes:
       (appended; only when I(pjsip_sections) is given), and C(outbound_proxy) - the loop of
       I(trunk_boundary), or with I(trunk_boundary) off the operator's own proxy back (absent when
       there was none).
+    - For a trunk on a TCP or TLS transport, an empty C(transport) appended after the operator's
+      own (C(values_mode=append)), taken out again with I(trunk_boundary) off.
   returned: success
   type: list
   elements: dict
@@ -319,7 +321,7 @@ from ansible.module_utils.dial_policy import (
 from ansible.module_utils.pjsip_sections import (
     endpoint_contexts as endpoint_contexts_of, endpoint_definitions, trunk_definitions)
 from ansible.module_utils.trunk_boundary import (
-    OWN_ENDPOINT_PREFIX, BoundaryError, loops_to_undo, plan as plan_trunk_boundary)
+    NO_TRANSPORT, OWN_ENDPOINT_PREFIX, BoundaryError, loops_to_undo, plan as plan_trunk_boundary)
 
 try:
     from ansible.module_utils.asterisk_conf import AsteriskConfigError, iter_sections, parse, resolve
@@ -390,9 +392,16 @@ def trunk_changes(trunks, capped, definitions, boundary, undo):
     for trunk in (boundary or {}).get("trunks") or ():
         changes.append(dict(_endpoint_change(trunk, trunk["endpoint"], "outbound_proxy"),
                             value=trunk["proxy"]))
+        # A TCP or TLS trunk: the loop's empty transport after the operator's line, which stays.
+        for state in trunk.get("transport_changes") or ():
+            changes.append(dict(_endpoint_change(trunk, trunk["endpoint"], "transport"), values=[NO_TRANSPORT],
+                                state=state, values_mode="append"))
     for trunk in undo or ():
         changes.append(dict(_endpoint_change(trunk, trunk["endpoint"], "outbound_proxy"),
                             value=trunk["proxy"] or None, state="present" if trunk["proxy"] else "absent"))
+        if trunk.get("has_loop_transport"):
+            changes.append(dict(_endpoint_change(trunk, trunk["endpoint"], "transport"), values=[NO_TRANSPORT],
+                                state="absent"))
     # On a GUI's files, a trunk's addition file is read before the phones': phones deleted in the
     # GUI can then never hide the trunk's loop (asterisk_config's gui_read_first).
     return [dict(change, gui_read_first=True) for change in changes]

@@ -19,11 +19,21 @@ tables before it dials the carrier. The host firewall then stops the main Asteri
 an INVITE to a carrier's address at all, so a channel addressed to the carrier past the loop (the
 copy dialed by name, a request URI on any endpoint) meets the judgement or the firewall.
 
+A trunk on a TCP or TLS transport loops over a UDP transport of the PBX too: the loop appends
+``transport =`` (empty) to the trunk endpoint, where the operator's transport line stays, and the
+copy keeps that transport. Set to the UDP transport instead, the trunk would send its in-dialog
+requests of the carrier's inbound calls (the PBX's BYE) over UDP to the carrier's TLS port, where
+they are lost (lab: the carrier's channel stayed up); with none, res_pjsip sends them where the
+carrier's Contact says, over the connection the call came in on. A trunk with SDES-SRTP
+(media_encryption = sdes) makes the egress endpoint accept SRTP and RTP.
+
 Cost: one more channel pair and one more SIP/RTP hop over loopback per outgoing trunk call
 (two with the boundary instance).
-Limits: UDP transports only (the loop needs a connectionless transport the PBX listens on), and
-the PBX must identify by IP first (endpoint_identifier_order), or the looped INVITE could be taken
-for the phone whose name is in its From header.
+Limits: the loop needs a UDP transport the PBX listens on; a trunk on a WebSocket transport, with
+a sips: contact (res_pjsip sends a sips: request over TLS on every hop, and sends nothing over the
+loop) or with DTLS-SRTP is refused; with the boundary instance, trunks on UDP without media
+encryption only. The PBX must identify by IP first (endpoint_identifier_order), or the looped
+INVITE could be taken for the phone whose name is in its From header.
 
 A trunk that pjsip_wizard.conf makes is looped in its wizard section (endpoint/outbound_proxy),
 and its copy names the aor and auths the wizard makes (res_pjsip_config_wizard's handle_endpoint:
@@ -67,6 +77,14 @@ _OWN_SET_VAR = re.compile(r"^\s*GROUP\(voipguard-trunk\)\s*=")
 _LOOP_PROXY = re.compile(r"^sip:([^@;]+)@(\[[^\]]+\]|[^:;]+):(\d+);lr$")
 # The copy's proxy to the boundary instance: marked, so that it is never taken for the operator's.
 _INSTANCE_PROXY = re.compile(r"^sip:([^@;]+)@127\.0\.0\.1:(\d+);lr;voipguard$")
+
+
+# The loop's own value of a TCP or TLS trunk's transport, appended after the operator's line: none,
+# so that res_pjsip sends to the loop's UDP proxy, and in-dialog requests where the carrier says.
+NO_TRANSPORT = ""
+# Transports a trunk may use, by the loop they get (protocol as pjsip.conf spells it).
+_LOOPED_AS_IS = ("udp",)
+_LOOPED_WITHOUT_TRANSPORT = ("tcp", "tls")
 
 
 class BoundaryError(ValueError):
@@ -120,9 +138,35 @@ def operator_proxy(trunk_effective, previous_copy_effective=None, previous_insta
     return "" if is_loop_proxy(proxy) or is_instance_proxy(proxy) else proxy
 
 
+def operator_transport(trunk_effective):
+    """The transport the operator gave a trunk ("" for none): its last transport value other than
+    the loop's own (NO_TRANSPORT, appended to a TCP or TLS trunk)."""
+    values = [value for value in trunk_effective.get("transport") or () if value != NO_TRANSPORT]
+    return values[-1] if values else ""
+
+
+def transport_cleared(trunk_effective):
+    """Whether the loop's ``transport =`` is what the trunk runs with (its last transport value)."""
+    values = trunk_effective.get("transport") or ()
+    return bool(values) and values[-1] == NO_TRANSPORT
+
+
+def transport_changes(trunk_effective, clear):
+    """The states, in order, of the loop's ``transport =`` line (NO_TRANSPORT, appended where the
+    trunk is defined) that make it what the trunk runs with when ``clear``, and gone otherwise:
+    [] when it already is; ["absent", "present"] moves it after a line the operator added since."""
+    values = list(trunk_effective.get("transport") or ())
+    if clear:
+        if transport_cleared(trunk_effective):
+            return []
+        return ["absent", "present"] if NO_TRANSPORT in values else ["present"]
+    return ["absent"] if NO_TRANSPORT in values else []
+
+
 def copy_options(trunk_effective, previous_copy_effective=None, previous_instance_effective=None):
     """Option lines (key, value) of the trunk's copy: the trunk as the operator wrote it (templates
-    resolved), without the loop, with the operator's own outbound_proxy (operator_proxy)."""
+    resolved), without the loop (its outbound_proxy, its empty transport), with the operator's own
+    outbound_proxy (operator_proxy)."""
     lines = [("type", "endpoint")]
     proxy = operator_proxy(trunk_effective, previous_copy_effective, previous_instance_effective)
     # Codec lines keep their order among themselves: disallow=all before allow wipes nothing.
@@ -134,6 +178,8 @@ def copy_options(trunk_effective, previous_copy_effective=None, previous_instanc
             continue
         for value in trunk_effective[key]:
             if key == "set_var" and _OWN_SET_VAR.match(value):
+                continue
+            if key == "transport" and value == NO_TRANSPORT:
                 continue
             lines.append((key, value))
     if proxy:
@@ -231,9 +277,10 @@ def _where(section):
 
 def loops_to_undo(sections, trunks, instance_sections=None, definitions=None):
     """Trunks that still loop while the boundary is switched off: [{name, endpoint, file,
-    section_type, option_prefix, include_root, proxy}] (_where), proxy being the operator's own
-    outbound_proxy to put back ("" for none), read from the copy, or from the boundary instance's
-    copy (instance_sections: its pjsip.conf) when the copy forwards to the instance.
+    section_type, option_prefix, include_root, proxy, has_loop_transport}] (_where), proxy being
+    the operator's own outbound_proxy to put back ("" for none), read from the copy, or from the
+    boundary instance's copy (instance_sections: its pjsip.conf) when the copy forwards to the
+    instance; has_loop_transport, whether the loop's empty transport line is there to take out.
     definitions: pjsip_sections.trunk_definitions of the sections and pjsip_wizard.conf, whose
     wizards may be trunks (by default, of the sections alone)."""
     if definitions is None:
@@ -249,7 +296,8 @@ def loops_to_undo(sections, trunks, instance_sections=None, definitions=None):
         instance_copy = instance_endpoints.get(trunk["endpoint"]) or {}
         undo.append(dict(_where(section), name=trunk["name"], endpoint=trunk["endpoint"],
                          proxy=operator_proxy(section["endpoint_options"], copy.get("effective"),
-                                              instance_copy.get("effective"))))
+                                              instance_copy.get("effective")),
+                         has_loop_transport=NO_TRANSPORT in (section["endpoint_options"].get("transport") or ())))
     return undo
 
 
@@ -313,9 +361,10 @@ def plan(sections, trunks, instance_port=None, instance_sections=None, definitio
     definitions: pjsip_sections.trunk_definitions of the sections and pjsip_wizard.conf (by default,
     of the sections alone): a trunk may be a wizard there (its loop is written as
     endpoint/outbound_proxy in the wizard).
-    Returns {"egress": {"endpoint", "context", "matches": ["host:port"]},
+    Returns {"egress": {"endpoint", "context", "matches": ["host:port"], "srtp": bool},
              "trunks": [{"name", "endpoint", "file", "section_type", "option_prefix", "include_root",
                          "proxy", "copy_endpoint", "copy_options",
+                         "transport_changes": ["absent" | "present"] (transport_changes),
                          "in_dialog_off": [(key, value)], empty without the instance,
                          "placeholder": the type of the section before that addition, or None}],
              "instance": None, or {"user", "config_dir", "port", "main_endpoint", "context", "refuse_context",
@@ -341,7 +390,7 @@ def plan(sections, trunks, instance_port=None, instance_sections=None, definitio
     previous = dict((name[len(COPY_PREFIX):], s) for name, s in endpoints.items()
                     if name.startswith(COPY_PREFIX))
     instance_previous = dict((s["name"], s) for s in concrete(instance_sections or [], "endpoint"))
-    result = {"egress": {"endpoint": EGRESS_ENDPOINT, "context": EGRESS_CONTEXT, "matches": []},
+    result = {"egress": {"endpoint": EGRESS_ENDPOINT, "context": EGRESS_CONTEXT, "matches": [], "srtp": False},
               "trunks": [], "instance": None}
     instance = {"user": INSTANCE_USER, "config_dir": INSTANCE_CONFIG_DIR,
                 "port": instance_port, "main_endpoint": INSTANCE_MAIN_ENDPOINT, "context": INSTANCE_CONTEXT,
@@ -355,18 +404,12 @@ def plan(sections, trunks, instance_port=None, instance_sections=None, definitio
                                 "pjsip_wizard.conf" % (name, endpoint))
         in_wizard = section["section_type"] == "wizard"
         effective = without_own_additions(section["endpoint_options"], endpoint, sections)
-        transport = last_value(effective, "transport", "")
-        if transport:
-            if transport not in transports:
-                raise BoundaryError("trunk %s: transport %s is not defined" % (name, transport))
-            if transport not in udp:
-                raise BoundaryError(
-                    "trunk %s uses transport %s (%s): the trunk boundary loops UDP only"
-                    % (name, transport, last_value(transports[transport]["effective"], "protocol", "")))
-        elif not udp:
-            raise BoundaryError("the trunk boundary needs a UDP transport in pjsip.conf; none found")
-        else:
-            transport = sorted(udp)[0]
+        aors = dict(defined_aors, **{endpoint: wizard_aor_options(section["effective"])}) if in_wizard \
+            else defined_aors
+        transport, clear_transport = _loop_transport(name, effective, transports, udp, in_wizard, instance_port)
+        _refuse_what_the_loop_cannot_carry(name, effective, aors, instance_port)
+        if last_value(effective, "media_encryption", "no").lower() == "sdes":
+            result["egress"]["srtp"] = True
         host, port = transport_address(transports[transport]["effective"])
         match = "%s:%d" % (host, port)
         if match not in result["egress"]["matches"]:
@@ -396,8 +439,6 @@ def plan(sections, trunks, instance_port=None, instance_sections=None, definitio
         lines = copy_options(effective, (previous.get(endpoint) or {}).get("effective"),
                              (instance_previous.get(endpoint) or {}).get("effective"))
         if instance_port:
-            aors = dict(defined_aors, **{endpoint: wizard_aor_options(section["effective"])}) if in_wizard \
-                else defined_aors
             instance["trunks"].append(_instance_trunk(
                 trunk, effective, lines, aors, transports[transport]["effective"]))
             # The copy in the main Asterisk only forwards to the instance, which dials the carrier.
@@ -407,6 +448,8 @@ def plan(sections, trunks, instance_port=None, instance_sections=None, definitio
             "name": name,
             "endpoint": endpoint,
             "proxy": loop_proxy(endpoint, host, port),
+            # A TCP or TLS trunk: transport = (empty) appended where it is defined (NO_TRANSPORT).
+            "transport_changes": transport_changes(section["endpoint_options"], clear_transport),
             "copy_endpoint": COPY_PREFIX + endpoint,
             "copy_options": lines,
             # Added to the trunk endpoint itself ([endpoint](+type=endpoint)), with the instance,
@@ -421,6 +464,61 @@ def plan(sections, trunks, instance_port=None, instance_sections=None, definitio
         instance["main_matches"] = list(result["egress"]["matches"])
         result["instance"] = instance
     return result
+
+
+def _transport_protocol(transports, transport):
+    return last_value(transports[transport]["effective"], "protocol", "udp").lower()
+
+
+def _loop_transport(name, effective, transports, udp, in_wizard, instance_port):
+    """(the UDP transport the trunk's INVITEs loop through, whether the loop clears the trunk's own
+    transport): its own when it is UDP; a TCP or TLS trunk loops through the PBX's first UDP
+    transport with its own transport cleared (NO_TRANSPORT), which the copy keeps."""
+    transport = operator_transport(effective)
+    if not transport:
+        if not udp:
+            raise BoundaryError("the trunk boundary needs a UDP transport in pjsip.conf; none found")
+        return sorted(udp)[0], False
+    if transport not in transports:
+        raise BoundaryError("trunk %s: transport %s is not defined" % (name, transport))
+    protocol = _transport_protocol(transports, transport)
+    if protocol in _LOOPED_AS_IS:
+        return transport, False
+    if protocol not in _LOOPED_WITHOUT_TRANSPORT:
+        raise BoundaryError("trunk %s uses transport %s (%s): the trunk boundary loops trunks on UDP, TCP "
+                            "and TLS transports" % (name, transport, protocol))
+    if instance_port:
+        raise BoundaryError("trunk %s uses transport %s (%s): the boundary instance dials carriers over UDP "
+                            "only; leave voipguard_trunk_boundary_instance off for this PBX (the loop alone "
+                            "takes TCP and TLS trunks)" % (name, transport, protocol))
+    if in_wizard:
+        raise BoundaryError("trunk %s is made by pjsip_wizard.conf with transport %s (%s): the loop clears a "
+                            "TCP or TLS trunk's transport, and in a wizard that would move its registration "
+                            "off it too; define the trunk in pjsip.conf" % (name, transport, protocol))
+    if not udp:
+        raise BoundaryError("trunk %s uses transport %s (%s), and the loop needs a UDP transport in pjsip.conf; "
+                            "none found" % (name, transport, protocol))
+    return sorted(udp)[0], True
+
+
+def _refuse_what_the_loop_cannot_carry(name, effective, aors, instance_port):
+    """Raise BoundaryError for a trunk whose calls the loop would not carry, not understood, so not
+    waved through: a sips: contact (res_pjsip sends nothing over the UDP hop), DTLS-SRTP (the egress
+    endpoint has no certificate), and media encryption through the boundary instance."""
+    for aor in _names(effective, "aors"):
+        for contact in (aors.get(aor) or {}).get("contact") or ():
+            if contact.strip().lower().startswith("sips:"):
+                raise BoundaryError(
+                    "trunk %s: aor %s has contact %s; res_pjsip sends a sips: request over TLS on every hop, "
+                    "so none would pass the loop's UDP hop and no call would leave; write it "
+                    "sip:<host>:<port>\\;transport=tls" % (name, aor, contact.split(";")[0]))
+    encryption = last_value(effective, "media_encryption", "no").lower()
+    if encryption == "dtls":
+        raise BoundaryError("trunk %s has media_encryption = dtls: the loop carries RTP and SDES-SRTP only"
+                            % name)
+    if encryption not in ("no", "") and instance_port:
+        raise BoundaryError("trunk %s has media_encryption = %s: the boundary instance carries RTP only; leave "
+                            "voipguard_trunk_boundary_instance off for this PBX" % (name, encryption))
 
 
 # The output chain's rule (nftables_firewall) that drops the main Asterisk's INVITEs to a trunk:

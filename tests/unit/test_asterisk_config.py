@@ -600,6 +600,27 @@ def test_a_trunks_addition_file_is_read_before_the_phones(freepbx_dir):
                                        "#tryinclude pjsip_custom_post.d/200.conf\n")
 
 
+def test_a_tls_trunk_the_gui_generates_gets_the_loops_empty_transport_in_its_addition(freepbx_dir):
+    """The trunk boundary appends ``transport =`` to a TCP or TLS trunk (module_utils/trunk_boundary):
+    on a GUI's file, in the trunk's addition, after the GUI's own line, which stays; switched off,
+    it leaves the addition and the GUI's line is what Asterisk reads again."""
+    generated = freepbx_dir / "pjsip.endpoint.conf"
+    generated.write_text(FREEPBX_HEADER + "[carrier]\ntype=endpoint\ncontext=from-pstn\ntransport=0.0.0.0-tls\n")
+    root = str(freepbx_dir / "pjsip.conf")
+    where = dict(path=str(generated), section="carrier", section_type="endpoint", include_root=root, gui_read_first=True)
+    loop = dict(where, option="outbound_proxy", value="sip:carrier@127.0.0.1:5060\\;lr")
+    cleared = dict(where, option="transport", values=[""], values_mode="append")
+    assert run_module(dict(changes=[loop, cleared]))["changed"] is True
+    addition = (freepbx_dir / "pjsip_custom_post.d" / "carrier.conf").read_text()
+    assert "transport = \n" in addition or "transport =\n" in addition, addition
+    group = load(root)
+    assert resolve(group, "carrier", "endpoint")["transport"] == ["0.0.0.0-tls", ""]
+    assert run_module(dict(changes=[loop, cleared]))["changed"] is False
+    # Switched off: the empty line goes, the GUI's file is untouched.
+    assert run_module(dict(cleared, state="absent"))["changed"] is True
+    assert resolve(load(root), "carrier", "endpoint")["transport"] == ["0.0.0.0-tls"]
+    assert "transport=0.0.0.0-tls" in generated.read_text()
+
 def test_a_section_whose_type_comes_from_a_file_it_includes_is_found_not_duplicated(tmp_path):
     # "[1001]\n#include body.conf" with type= at the top of body.conf: Asterisk continues [1001]
     # there (config.c), so it is an endpoint; another [1001] appended would be a second object.

@@ -13,6 +13,8 @@ from ansible.module_utils.dial_policy import PolicyError
 from ansible.module_utils.pjsip_sections import trunk_definitions
 from ansible.module_utils.trunk_boundary import BoundaryError, copy_drift, copy_options, plan
 
+import asterisk_config
+
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATES = ROOT / "roles" / "toll_fraud_guard" / "templates"
 FIXTURE = (Path(__file__).parent / "fixtures" / "toll_fraud" / "pjsip.conf").read_text()
@@ -32,7 +34,7 @@ def render(template, **variables):
 def test_each_trunk_loops_through_the_transport_it_would_use():
     result = plan(sections(FIXTURE), CARRIER)
     assert result["egress"] == {"endpoint": "voipguard-egress", "context": "voipguard-egress",
-                                "matches": ["127.0.0.1:5060"]}
+                                "matches": ["127.0.0.1:5060"], "srtp": False}
     (trunk,) = result["trunks"]
     assert trunk["proxy"] == "sip:carrier@127.0.0.1:5060;lr"
     assert trunk["copy_endpoint"] == "voipguard-trunk-carrier"
@@ -67,8 +69,12 @@ def test_after_the_first_run_the_operators_proxy_is_read_back_from_the_copy():
 
 @pytest.mark.parametrize("change, message", [
     (lambda t: t.replace("protocol=udp", "protocol=tcp"), "needs a UDP transport"),
-    (lambda t: t.replace("context=from-carrier", "context=from-carrier\ntransport=transport-tls")
-     + "\n[transport-tls]\ntype=transport\nprotocol=tls\n", "loops UDP only"),
+    (lambda t: t.replace("context=from-carrier", "context=from-carrier\ntransport=transport-wss")
+     + "\n[transport-wss]\ntype=transport\nprotocol=wss\n", "loops trunks on UDP, TCP and TLS transports"),
+    (lambda t: t.replace("contact=sip:198.51.100.20:5060", "contact=sips:198.51.100.20:5061"),
+     "aor carrier has contact sips:198.51.100.20:5061; res_pjsip sends a sips: request over TLS on every hop"),
+    (lambda t: t.replace("context=from-carrier", "context=from-carrier\nmedia_encryption=dtls"),
+     "media_encryption = dtls: the loop carries RTP and SDES-SRTP only"),
     (lambda t: "[global]\ntype=global\nendpoint_identifier_order=username,ip\n" + t, "needs 'ip' first"),
     (lambda t: t.replace("[carrier]\ntype=endpoint", "[carrier2]\ntype=endpoint"),
      "endpoint carrier is not defined"),
@@ -132,10 +138,95 @@ def test_switched_off_the_looped_trunks_get_the_operators_proxy_back():
     assert built["trunk_boundary_undo"] == [{"name": "carrier", "endpoint": "carrier",
                                              "file": "/etc/asterisk/pjsip.conf", "section_type": "endpoint",
                                              "option_prefix": "", "include_root": None,
-                                             "proxy": "sip:sbc.example.net;lr"}]
+                                             "proxy": "sip:sbc.example.net;lr", "has_loop_transport": False}]
     # a trunk that never looped is left as it is
     assert toll_fraud_policy.build(params(trunks=["carrier"], pjsip_sections=sections(FIXTURE)))[
         "trunk_boundary_undo"] == []
+
+
+# A carrier reached over TLS, as many now want (SRTP with it): the trunk names its transport.
+TLS_TRUNK = FIXTURE.replace("context=from-carrier\n", "context=from-carrier\ntransport=transport-tls\n").replace(
+    "contact=sip:198.51.100.20:5060", "contact=sip:198.51.100.20:5061\\;transport=tls") + (
+    "\n[transport-tls]\ntype=transport\nprotocol=tls\nbind=0.0.0.0:5061\n")
+
+
+def apply_trunk_changes(text, changes):
+    """pjsip.conf's text after asterisk_config made the policy's trunk changes, in order."""
+    for change in changes:
+        if change["section"] != "carrier":
+            continue
+        text, _ = asterisk_config.apply_change(
+            text, "/etc/asterisk/pjsip.conf", **dict((key, change[key]) for key in asterisk_config.CHANGE_KEYS
+                                                     if key in change and key != "gui_read_first"))
+    return text
+
+
+def tls_policy(text, **kwargs):
+    from test_toll_fraud_policy import params  # pylint: disable=import-outside-toplevel
+    return toll_fraud_policy.build(params(trunks=["carrier"], pjsip_sections=sections(text), **kwargs))
+
+
+def test_a_tls_trunk_loops_over_udp_with_its_own_transport_kept_for_its_copy():
+    built = tls_policy(TLS_TRUNK, trunk_boundary=True)
+    (trunk,) = built["trunk_boundary"]["trunks"]
+    assert trunk["proxy"] == "sip:carrier@127.0.0.1:5060;lr"
+    assert ("transport", "transport-tls") in trunk["copy_options"]
+    written = apply_trunk_changes(TLS_TRUNK, built["trunk_changes"])
+    # The operator's line stays; the loop's empty one follows it and is what Asterisk uses.
+    carrier = written.split("[carrier]\ntype=endpoint\n")[1].split("\n[")[0]
+    assert "transport=transport-tls\ntransport=\n" in carrier
+    looped = plan(sections(written), CARRIER)
+    (again,) = looped["trunks"]
+    assert again["transport_changes"] == [] and ("transport", "transport-tls") in again["copy_options"]
+    assert again["copy_options"] == trunk["copy_options"]
+    # A second run changes nothing, and the copy it wrote is current.
+    assert apply_trunk_changes(written, tls_policy(written, trunk_boundary=True)["trunk_changes"]) == written
+    copy_file = render("pjsip_voipguard.conf.j2", toll_fraud_guard_boundary=looped)
+    trunk_effective, copy_effective = _trunk_and_copy(written, copy_file)
+    assert trunk_effective["transport"] == ["transport-tls", ""]
+    assert copy_effective["transport"] == ["transport-tls"]
+    assert copy_drift(trunk_effective, copy_effective) == []
+
+
+def test_a_tls_trunk_switched_off_or_moved_to_udp_loses_the_loops_empty_transport_and_keeps_its_own():
+    written = apply_trunk_changes(TLS_TRUNK, tls_policy(TLS_TRUNK, trunk_boundary=True)["trunk_changes"])
+    off = tls_policy(written, trunk_boundary=False)
+    assert off["trunk_boundary_undo"][0]["has_loop_transport"] is True
+    back = apply_trunk_changes(written, off["trunk_changes"])
+    assert back == TLS_TRUNK
+    # The operator moves the looped trunk to UDP by editing their own line: the empty one goes.
+    on_udp = written.replace("transport=transport-tls\n", "transport=transport-udp\n")
+    (trunk,) = plan(sections(on_udp), CARRIER)["trunks"]
+    assert trunk["transport_changes"] == ["absent"]
+    assert "transport =" not in apply_trunk_changes(on_udp, tls_policy(on_udp, trunk_boundary=True)["trunk_changes"])
+    # A line the operator added after the loop's would win: the loop's moves after it.
+    added_after = written.replace("[carrier]\ntype=aor", "transport=transport-tls\n\n[carrier]\ntype=aor")
+    (trunk,) = plan(sections(added_after), CARRIER)["trunks"]
+    assert trunk["transport_changes"] == ["absent", "present"]
+    moved = apply_trunk_changes(added_after, tls_policy(added_after, trunk_boundary=True)["trunk_changes"])
+    assert plan(sections(moved), CARRIER)["trunks"][0]["transport_changes"] == []
+
+
+def test_a_trunk_sending_sdes_srtp_has_its_looped_invites_taken_with_srtp():
+    srtp = TLS_TRUNK.replace("transport=transport-tls\n", "transport=transport-tls\nmedia_encryption=sdes\n")
+    boundary = plan(sections(srtp), CARRIER)
+    assert boundary["egress"]["srtp"] is True
+    written = parse(render("pjsip_voipguard.conf.j2", toll_fraud_guard_boundary=boundary), "pjsip_voipguard.conf")
+    (egress,) = [s for s in written.sections if s.name == "voipguard-egress" and s.get("type") == "endpoint"]
+    assert (egress.get("media_encryption"), egress.get("media_encryption_optimistic")) == ("sdes", "yes")
+    plain = parse(render("pjsip_voipguard.conf.j2", toll_fraud_guard_boundary=plan(sections(TLS_TRUNK), CARRIER)),
+                  "pjsip_voipguard.conf")
+    assert "media_encryption" not in plain.render()
+
+
+@pytest.mark.parametrize("text, message", [
+    (TLS_TRUNK, "trunk carrier uses transport transport-tls (tls): the boundary instance dials carriers over UDP only"),
+    (FIXTURE.replace("context=from-carrier", "context=from-carrier\nmedia_encryption=sdes"),
+     "trunk carrier has media_encryption = sdes: the boundary instance carries RTP only"),
+])
+def test_the_boundary_instance_refuses_a_trunk_it_cannot_carry(text, message):
+    with pytest.raises(BoundaryError, match=re.escape(message)):
+        plan(sections(text), CARRIER, instance_port=5070)
 
 
 def _trunk_and_copy(trunk_text, copy_text):
@@ -381,7 +472,8 @@ def test_switched_off_after_the_instance_the_trunk_gets_no_proxy_of_voipguards_b
                                            pjsip_sections=sections(looped + copy)))
     assert built["trunk_boundary_undo"] == [{"name": "carrier", "endpoint": "carrier",
                                              "file": "/etc/asterisk/pjsip.conf", "section_type": "endpoint",
-                                             "option_prefix": "", "include_root": None, "proxy": ""}]
+                                             "option_prefix": "", "include_root": None, "proxy": "",
+                                             "has_loop_transport": False}]
 
 
 OUTPUT_CHAIN = """table inet voipguard {
