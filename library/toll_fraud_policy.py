@@ -282,8 +282,10 @@ trunk_changes:
       (appended; only when I(pjsip_sections) is given), and C(outbound_proxy) - the loop of
       I(trunk_boundary), or with I(trunk_boundary) off the operator's own proxy back (absent when
       there was none).
-    - For a trunk on a TCP or TLS transport, an empty C(transport) appended after the operator's
-      own (C(values_mode=append)), taken out again with I(trunk_boundary) off.
+    - The loop's own lines, appended after the operator's (C(values_mode=append)), which stay, and
+      taken out again with I(trunk_boundary) off - C(aors) naming the loop's aor
+      (C(voipguard-loop-<endpoint>), not for a wizard's trunk), so that the operator's aor is
+      qualified by the copy; for a trunk on a TCP or TLS transport, an empty C(transport).
   returned: success
   type: list
   elements: dict
@@ -307,10 +309,11 @@ trunk_boundary:
 trunk_boundary_undo:
   description:
     - With I(trunk_boundary) off, the trunks a previous run looped, and the outbound_proxy of the
-      operator's to put back ("" for none).
+      operator's to put back ("" for none), and the loop's own lines to take out (C(loop_lines)).
   returned: success
   type: list
-  sample: [{name: carrier, endpoint: carrier, file: /etc/asterisk/pjsip.conf, proxy: ""}]
+  sample: [{name: carrier, endpoint: carrier, file: /etc/asterisk/pjsip.conf, proxy: "",
+            loop_lines: [[aors, absent, [voipguard-loop-carrier]]]}]
 """
 
 from ansible.module_utils.basic import AnsibleModule
@@ -321,7 +324,7 @@ from ansible.module_utils.dial_policy import (
 from ansible.module_utils.pjsip_sections import (
     endpoint_contexts as endpoint_contexts_of, endpoint_definitions, trunk_definitions)
 from ansible.module_utils.trunk_boundary import (
-    NO_TRANSPORT, OWN_ENDPOINT_PREFIX, BoundaryError, loops_to_undo, plan as plan_trunk_boundary)
+    OWN_ENDPOINT_PREFIX, BoundaryError, loops_to_undo, plan as plan_trunk_boundary)
 
 try:
     from ansible.module_utils.asterisk_conf import AsteriskConfigError, iter_sections, parse, resolve
@@ -392,19 +395,22 @@ def trunk_changes(trunks, capped, definitions, boundary, undo):
     for trunk in (boundary or {}).get("trunks") or ():
         changes.append(dict(_endpoint_change(trunk, trunk["endpoint"], "outbound_proxy"),
                             value=trunk["proxy"]))
-        # A TCP or TLS trunk: the loop's empty transport after the operator's line, which stays.
-        for state in trunk.get("transport_changes") or ():
-            changes.append(dict(_endpoint_change(trunk, trunk["endpoint"], "transport"), values=[NO_TRANSPORT],
-                                state=state, values_mode="append"))
+        changes.extend(_loop_line_changes(trunk))
     for trunk in undo or ():
         changes.append(dict(_endpoint_change(trunk, trunk["endpoint"], "outbound_proxy"),
                             value=trunk["proxy"] or None, state="present" if trunk["proxy"] else "absent"))
-        if trunk.get("has_loop_transport"):
-            changes.append(dict(_endpoint_change(trunk, trunk["endpoint"], "transport"), values=[NO_TRANSPORT],
-                                state="absent"))
+        changes.extend(_loop_line_changes(trunk))
     # On a GUI's files, a trunk's addition file is read before the phones': phones deleted in the
     # GUI can then never hide the trunk's loop (asterisk_config's gui_read_first).
     return [dict(change, gui_read_first=True) for change in changes]
+
+
+def _loop_line_changes(trunk):
+    """The loop's own lines of a trunk (its aor, a TCP or TLS trunk's empty transport), appended
+    after the operator's lines, which stay; or taken out (trunk_boundary.loop_line_changes)."""
+    return [dict(_endpoint_change(trunk, trunk["endpoint"], option), values=list(values), state=state,
+                 values_mode="append")
+            for option, state, values in trunk.get("loop_lines") or ()]
 
 
 def _endpoint_change(where, endpoint, option):

@@ -19,9 +19,14 @@ tables before it dials the carrier. The host firewall then stops the main Asteri
 an INVITE to a carrier's address at all, so a channel addressed to the carrier past the loop (the
 copy dialed by name, a request URI on any endpoint) meets the judgement or the firewall.
 
+The loop's own values follow the operator's lines where the trunk is defined (their lines stay, in
+place and in the copy; switched off, only the loop's go): the trunk's aors name an aor of the loop's
+own (voipguard-loop-<endpoint>, this PBX's address), so the operator's aor is the copy's alone and
+is qualified by the copy, straight to the carrier. Shared with the trunk, its OPTIONS took the loop
+and this Asterisk answered them: a carrier gone dark stayed "Avail", and a call to it waited 30 s
+for its timeout instead of failing at once (lab), which a second trunk's failover needs.
 A trunk on a TCP or TLS transport loops over a UDP transport of the PBX too: the loop appends
-``transport =`` (empty) to the trunk endpoint, where the operator's transport line stays, and the
-copy keeps that transport. Set to the UDP transport instead, the trunk would send its in-dialog
+``transport =`` (empty) to the trunk endpoint, and the copy keeps the operator's transport. Set to the UDP transport instead, the trunk would send its in-dialog
 requests of the carrier's inbound calls (the PBX's BYE) over UDP to the carrier's TLS port, where
 they are lost (lab: the carrier's channel stayed up); with none, res_pjsip sends them where the
 carrier's Contact says, over the connection the call came in on. A trunk with SDES-SRTP
@@ -82,6 +87,9 @@ _INSTANCE_PROXY = re.compile(r"^sip:([^@;]+)@127\.0\.0\.1:(\d+);lr;voipguard$")
 # The loop's own value of a TCP or TLS trunk's transport, appended after the operator's line: none,
 # so that res_pjsip sends to the loop's UDP proxy, and in-dialog requests where the carrier says.
 NO_TRANSPORT = ""
+# The trunk's own aor for the loop (its INVITEs go to this PBX whatever the contact says), so that
+# the operator's aor is referenced by the copy alone and qualified through it.
+LOOP_AOR_PREFIX = "voipguard-loop-"
 # Transports a trunk may use, by the loop they get (protocol as pjsip.conf spells it).
 _LOOPED_AS_IS = ("udp",)
 _LOOPED_WITHOUT_TRANSPORT = ("tcp", "tls")
@@ -138,35 +146,50 @@ def operator_proxy(trunk_effective, previous_copy_effective=None, previous_insta
     return "" if is_loop_proxy(proxy) or is_instance_proxy(proxy) else proxy
 
 
+def loop_aor(trunk_endpoint):
+    return LOOP_AOR_PREFIX + trunk_endpoint
+
+
+def _is_loop_value(key, value):
+    """Whether an option value of a trunk endpoint is one the loop appended (not the operator's)."""
+    return (key == "transport" and value == NO_TRANSPORT) or (key == "aors" and value.startswith(LOOP_AOR_PREFIX))
+
+
+def without_loop_values(trunk_effective):
+    """The trunk's effective options as the operator wrote them: without the values the loop
+    appends after theirs (its aor, a TCP or TLS trunk's empty transport)."""
+    effective = {}
+    for key, values in trunk_effective.items():
+        kept = [value for value in values or () if not _is_loop_value(key, value)]
+        if kept or not values:
+            effective[key] = kept if values else values
+    return effective
+
+
 def operator_transport(trunk_effective):
-    """The transport the operator gave a trunk ("" for none): its last transport value other than
-    the loop's own (NO_TRANSPORT, appended to a TCP or TLS trunk)."""
-    values = [value for value in trunk_effective.get("transport") or () if value != NO_TRANSPORT]
-    return values[-1] if values else ""
+    """The transport the operator gave a trunk ("" for none), the loop's own left out."""
+    return last_value(without_loop_values(trunk_effective), "transport", "")
 
 
-def transport_cleared(trunk_effective):
-    """Whether the loop's ``transport =`` is what the trunk runs with (its last transport value)."""
-    values = trunk_effective.get("transport") or ()
-    return bool(values) and values[-1] == NO_TRANSPORT
-
-
-def transport_changes(trunk_effective, clear):
-    """The states, in order, of the loop's ``transport =`` line (NO_TRANSPORT, appended where the
-    trunk is defined) that make it what the trunk runs with when ``clear``, and gone otherwise:
-    [] when it already is; ["absent", "present"] moves it after a line the operator added since."""
-    values = list(trunk_effective.get("transport") or ())
-    if clear:
-        if transport_cleared(trunk_effective):
-            return []
-        return ["absent", "present"] if NO_TRANSPORT in values else ["present"]
-    return ["absent"] if NO_TRANSPORT in values else []
+def loop_line_changes(trunk_effective, key, value):
+    """[(state, values)] that make the loop's ``key = value`` line (appended where the trunk is
+    defined) what the trunk runs with, or, with value None, take every such line out: [] when it
+    already is so; ("absent", ...) then ("present", ...) moves it after a line the operator added
+    since, which would win."""
+    values = list(trunk_effective.get(key) or ())
+    ours = [v for v in values if _is_loop_value(key, v)]
+    if value is None:
+        return [("absent", ours)] if ours else []
+    if ours == [value] and values[-1] == value:
+        return []
+    return ([("absent", ours)] if ours else []) + [("present", [value])]
 
 
 def copy_options(trunk_effective, previous_copy_effective=None, previous_instance_effective=None):
     """Option lines (key, value) of the trunk's copy: the trunk as the operator wrote it (templates
-    resolved), without the loop (its outbound_proxy, its empty transport), with the operator's own
-    outbound_proxy (operator_proxy)."""
+    resolved), without the loop (its outbound_proxy, its own values: without_loop_values), with the
+    operator's own outbound_proxy (operator_proxy)."""
+    trunk_effective = without_loop_values(trunk_effective)
     lines = [("type", "endpoint")]
     proxy = operator_proxy(trunk_effective, previous_copy_effective, previous_instance_effective)
     # Codec lines keep their order among themselves: disallow=all before allow wipes nothing.
@@ -178,8 +201,6 @@ def copy_options(trunk_effective, previous_copy_effective=None, previous_instanc
             continue
         for value in trunk_effective[key]:
             if key == "set_var" and _OWN_SET_VAR.match(value):
-                continue
-            if key == "transport" and value == NO_TRANSPORT:
                 continue
             lines.append((key, value))
     if proxy:
@@ -277,10 +298,10 @@ def _where(section):
 
 def loops_to_undo(sections, trunks, instance_sections=None, definitions=None):
     """Trunks that still loop while the boundary is switched off: [{name, endpoint, file,
-    section_type, option_prefix, include_root, proxy, has_loop_transport}] (_where), proxy being
-    the operator's own outbound_proxy to put back ("" for none), read from the copy, or from the
+    section_type, option_prefix, include_root, proxy, loop_lines}] (_where), proxy being the
+    operator's own outbound_proxy to put back ("" for none), read from the copy, or from the
     boundary instance's copy (instance_sections: its pjsip.conf) when the copy forwards to the
-    instance; has_loop_transport, whether the loop's empty transport line is there to take out.
+    instance; loop_lines, the loop's own lines to take out [(option, "absent", values)].
     definitions: pjsip_sections.trunk_definitions of the sections and pjsip_wizard.conf, whose
     wizards may be trunks (by default, of the sections alone)."""
     if definitions is None:
@@ -297,7 +318,8 @@ def loops_to_undo(sections, trunks, instance_sections=None, definitions=None):
         undo.append(dict(_where(section), name=trunk["name"], endpoint=trunk["endpoint"],
                          proxy=operator_proxy(section["endpoint_options"], copy.get("effective"),
                                               instance_copy.get("effective")),
-                         has_loop_transport=NO_TRANSPORT in (section["endpoint_options"].get("transport") or ())))
+                         loop_lines=[(key, state, values) for key in ("aors", "transport")
+                                     for state, values in loop_line_changes(section["endpoint_options"], key, None)]))
     return undo
 
 
@@ -313,7 +335,7 @@ def instance_copy_options(trunk_effective, lines):
     return [(key, value) for key, value in lines
             if key not in ("transport", "context", "direct_media", "aors", "auth")] + [
         ("transport", INSTANCE_TRANSPORT), ("context", INSTANCE_REFUSE_CONTEXT),
-        ("direct_media", "no"), ("aors", ",".join(_names(trunk_effective, "aors")))]
+        ("direct_media", "no"), ("aors", ",".join(_names(without_loop_values(trunk_effective), "aors")))]
 
 
 def instance_copy_drift(trunk_effective, copy_effective, instance_copy_effective):
@@ -364,7 +386,8 @@ def plan(sections, trunks, instance_port=None, instance_sections=None, definitio
     Returns {"egress": {"endpoint", "context", "matches": ["host:port"], "srtp": bool},
              "trunks": [{"name", "endpoint", "file", "section_type", "option_prefix", "include_root",
                          "proxy", "copy_endpoint", "copy_options",
-                         "transport_changes": ["absent" | "present"] (transport_changes),
+                         "loop_aor": {"name", "contact"}, or None for a wizard's trunk,
+                         "loop_lines": [(option, "absent" | "present", values)] (loop_line_changes),
                          "in_dialog_off": [(key, value)], empty without the instance,
                          "placeholder": the type of the section before that addition, or None}],
              "instance": None, or {"user", "config_dir", "port", "main_endpoint", "context", "refuse_context",
@@ -403,7 +426,7 @@ def plan(sections, trunks, instance_port=None, instance_sections=None, definitio
             raise BoundaryError("trunk %s: endpoint %s is not defined in pjsip.conf, its includes or "
                                 "pjsip_wizard.conf" % (name, endpoint))
         in_wizard = section["section_type"] == "wizard"
-        effective = without_own_additions(section["endpoint_options"], endpoint, sections)
+        effective = without_loop_values(without_own_additions(section["endpoint_options"], endpoint, sections))
         aors = dict(defined_aors, **{endpoint: wizard_aor_options(section["effective"])}) if in_wizard \
             else defined_aors
         transport, clear_transport = _loop_transport(name, effective, transports, udp, in_wizard, instance_port)
@@ -448,8 +471,14 @@ def plan(sections, trunks, instance_port=None, instance_sections=None, definitio
             "name": name,
             "endpoint": endpoint,
             "proxy": loop_proxy(endpoint, host, port),
-            # A TCP or TLS trunk: transport = (empty) appended where it is defined (NO_TRANSPORT).
-            "transport_changes": transport_changes(section["endpoint_options"], clear_transport),
+            # Appended where it is defined, after the operator's lines: the loop's own aor (not in a
+            # wizard, which sets the aors of the endpoint it makes itself), a TCP or TLS trunk's
+            # empty transport (NO_TRANSPORT).
+            "loop_aor": None if in_wizard else {"name": loop_aor(endpoint), "contact": "sip:%s:%d" % (host, port)},
+            "loop_lines": [(key, state, values) for key, value in (
+                ("aors", None if in_wizard else loop_aor(endpoint)),
+                ("transport", NO_TRANSPORT if clear_transport else None))
+                for state, values in loop_line_changes(section["endpoint_options"], key, value)],
             "copy_endpoint": COPY_PREFIX + endpoint,
             "copy_options": lines,
             # Added to the trunk endpoint itself ([endpoint](+type=endpoint)), with the instance,

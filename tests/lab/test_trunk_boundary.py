@@ -489,3 +489,58 @@ def test_the_guards_stale_state_is_removed_on_a_timer(lab):
     assert "/voipguard/spend/day/20200101/" not in left and "/voipguard/spend/month/201912/" not in left, left
     assert "/voipguard/voucher/263770000002 " in left, left
     assert "/voipguard/spend/day/%s/pbx " % today in left, left
+
+
+# The operator's aor of the trunk, qualified as many operators do, so that a call to a carrier gone
+# dark fails at once and the dialplan's next route takes over.
+QUALIFY_THE_CARRIER = r"""
+import re
+path = "/etc/asterisk/pjsip.conf"
+text = open(path).read()
+text, found = re.subn(r"(?m)^(\[carrier\]\ntype = aor\n)", r"\1qualify_frequency = 2\nqualify_timeout = 1\n", text)
+assert found == 1, text
+open(path, "w").write(text)
+"""
+
+
+def contact_status(pbx, aor):
+    """The status `pjsip show contacts` gives an aor's contact (Avail, Unavail, NonQual...)."""
+    for line in asterisk_cli(pbx, "pjsip show contacts").splitlines():
+        fields = line.split()
+        if fields[:1] == ["Contact:"] and fields[1].startswith(aor + "/"):
+            return fields[3]
+    return None
+
+
+@pytest.fixture
+def qualified_carrier(lab):
+    pbx, carrier = lab("pbx"), lab("carrier")
+    pbx.check_output("cp -p /etc/asterisk/pjsip.conf /etc/asterisk/pjsip.conf.vgtest-qualify")
+    try:
+        pbx.check_output("python3 -c %s && asterisk -rx 'module reload res_pjsip.so'", QUALIFY_THE_CARRIER)
+        yield pbx, carrier
+    finally:
+        carrier.run("nft delete table inet vgtest-dark")
+        pbx.check_output("mv /etc/asterisk/pjsip.conf.vgtest-qualify /etc/asterisk/pjsip.conf "
+                         "&& asterisk -rx 'module reload res_pjsip.so'")
+
+
+def test_a_carrier_gone_dark_is_seen_by_its_qualify_and_a_call_to_it_fails_at_once(qualified_carrier, unique_number):
+    """The trunk dials the loop's own aor, so the operator's is the copy's alone: its OPTIONS go
+    straight to the carrier. Shared with the looped trunk they took the loop and this Asterisk
+    answered them: the dark carrier stayed Avail and the call waited 30 s for its timeout (lab)."""
+    pbx, carrier = qualified_carrier
+    assert wait_for(lambda: contact_status(pbx, "carrier") == "Avail", 10), contact_status(pbx, "carrier")
+    carrier.check_output("nft add table inet vgtest-dark && nft add chain inet vgtest-dark input "
+                         "'{ type filter hook input priority -10; }' && nft add rule inet vgtest-dark input "
+                         "ip saddr %s udp dport 5060 drop" % PBX_VOICE)
+    assert wait_for(lambda: contact_status(pbx, "carrier") == "Unavail", 15), contact_status(pbx, "carrier")
+    reset_guard_state(pbx)
+    logged = log_length(pbx, MESSAGES)
+    started = time.monotonic()
+    originate(pbx, "PJSIP/%s@carrier" % unique_number)
+    assert wait_for(lambda: active_channels(pbx) == 0, 10), "the call to the dark carrier was still up after 10 s"
+    assert time.monotonic() - started < 5
+    # It failed at the copy, after the trunk leg's check passed it: the loop still judged it.
+    assert any("trunk leg passed trunk=carrier" in line and unique_number in line
+               for line in log_lines_since(pbx, MESSAGES, logged))

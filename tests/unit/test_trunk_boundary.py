@@ -108,7 +108,9 @@ def test_rendered_pjsip_file_parses_and_the_dialplan_checks_the_trunk_leg_before
     pjsip = parse(render("pjsip_voipguard.conf.j2", toll_fraud_guard_boundary=boundary), "pjsip_voipguard.conf")
     names = [(s.name, s.get("type")) for s in pjsip.sections if s.header is not None]
     assert names == [("voipguard-egress", "endpoint"), ("voipguard-egress", "identify"),
-                     ("voipguard-trunk-carrier", "endpoint")]
+                     ("voipguard-trunk-carrier", "endpoint"), ("voipguard-loop-carrier", "aor")]
+    (loop_aor,) = [s for s in pjsip.sections if s.name == "voipguard-loop-carrier"]
+    assert loop_aor.get("contact") == "sip:127.0.0.1:5060"
     dialplan = render("extensions_voipguard.conf.j2", toll_fraud_guard_compiled=built["policy"],
                       toll_fraud_guard_endpoint_plan=built["endpoint_plan"],
                       toll_fraud_guard_boundary=boundary)
@@ -138,7 +140,7 @@ def test_switched_off_the_looped_trunks_get_the_operators_proxy_back():
     assert built["trunk_boundary_undo"] == [{"name": "carrier", "endpoint": "carrier",
                                              "file": "/etc/asterisk/pjsip.conf", "section_type": "endpoint",
                                              "option_prefix": "", "include_root": None,
-                                             "proxy": "sip:sbc.example.net;lr", "has_loop_transport": False}]
+                                             "proxy": "sip:sbc.example.net;lr", "loop_lines": []}]
     # a trunk that never looped is left as it is
     assert toll_fraud_policy.build(params(trunks=["carrier"], pjsip_sections=sections(FIXTURE)))[
         "trunk_boundary_undo"] == []
@@ -166,6 +168,30 @@ def tls_policy(text, **kwargs):
     return toll_fraud_policy.build(params(trunks=["carrier"], pjsip_sections=sections(text), **kwargs))
 
 
+def test_the_trunk_dials_an_aor_of_the_loops_own_and_leaves_the_operators_to_its_copy():
+    built = tls_policy(FIXTURE, trunk_boundary=True)
+    (trunk,) = built["trunk_boundary"]["trunks"]
+    assert trunk["loop_aor"] == {"name": "voipguard-loop-carrier", "contact": "sip:127.0.0.1:5060"}
+    assert ("aors", "carrier") in trunk["copy_options"]
+    written = apply_trunk_changes(FIXTURE, built["trunk_changes"])
+    carrier = written.split("[carrier]\ntype=endpoint\n")[1].split("\n[")[0]
+    assert "aors=carrier\naors=voipguard-loop-carrier\n" in carrier
+    # A second run changes nothing; its copy still dials the operator's aor, and is current.
+    again = tls_policy(written, trunk_boundary=True)
+    assert apply_trunk_changes(written, again["trunk_changes"]) == written
+    assert again["trunk_boundary"]["trunks"][0]["copy_options"] == trunk["copy_options"]
+    trunk_effective, copy_effective = _trunk_and_copy(
+        written, render("pjsip_voipguard.conf.j2", toll_fraud_guard_boundary=again["trunk_boundary"]))
+    assert trunk_effective["aors"] == ["carrier", "voipguard-loop-carrier"] and copy_effective["aors"] == ["carrier"]
+    assert copy_drift(trunk_effective, copy_effective) == []
+    # The operator names another aor on the line of their own: the copy follows it.
+    moved = written.replace("aors=carrier\n", "aors=carrier-2\n") + "\n[carrier-2]\ntype=aor\ncontact=sip:198.51.100.21\n"
+    trunk_effective, copy_effective = _trunk_and_copy(
+        moved, render("pjsip_voipguard.conf.j2", toll_fraud_guard_boundary=again["trunk_boundary"]))
+    assert copy_drift(trunk_effective, copy_effective) == ["aors"]
+    assert ("aors", "carrier-2") in plan(sections(moved), CARRIER)["trunks"][0]["copy_options"]
+
+
 def test_a_tls_trunk_loops_over_udp_with_its_own_transport_kept_for_its_copy():
     built = tls_policy(TLS_TRUNK, trunk_boundary=True)
     (trunk,) = built["trunk_boundary"]["trunks"]
@@ -177,34 +203,33 @@ def test_a_tls_trunk_loops_over_udp_with_its_own_transport_kept_for_its_copy():
     assert "transport=transport-tls\ntransport=\n" in carrier
     looped = plan(sections(written), CARRIER)
     (again,) = looped["trunks"]
-    assert again["transport_changes"] == [] and ("transport", "transport-tls") in again["copy_options"]
-    assert again["copy_options"] == trunk["copy_options"]
+    assert again["loop_lines"] == [] and again["copy_options"] == trunk["copy_options"]
     # A second run changes nothing, and the copy it wrote is current.
     assert apply_trunk_changes(written, tls_policy(written, trunk_boundary=True)["trunk_changes"]) == written
-    copy_file = render("pjsip_voipguard.conf.j2", toll_fraud_guard_boundary=looped)
-    trunk_effective, copy_effective = _trunk_and_copy(written, copy_file)
+    trunk_effective, copy_effective = _trunk_and_copy(
+        written, render("pjsip_voipguard.conf.j2", toll_fraud_guard_boundary=looped))
     assert trunk_effective["transport"] == ["transport-tls", ""]
     assert copy_effective["transport"] == ["transport-tls"]
     assert copy_drift(trunk_effective, copy_effective) == []
 
 
-def test_a_tls_trunk_switched_off_or_moved_to_udp_loses_the_loops_empty_transport_and_keeps_its_own():
+def test_switched_off_or_moved_to_udp_the_loops_own_lines_go_and_the_operators_stay():
     written = apply_trunk_changes(TLS_TRUNK, tls_policy(TLS_TRUNK, trunk_boundary=True)["trunk_changes"])
     off = tls_policy(written, trunk_boundary=False)
-    assert off["trunk_boundary_undo"][0]["has_loop_transport"] is True
-    back = apply_trunk_changes(written, off["trunk_changes"])
-    assert back == TLS_TRUNK
+    assert off["trunk_boundary_undo"][0]["loop_lines"] == [
+        ("aors", "absent", ["voipguard-loop-carrier"]), ("transport", "absent", [""])]
+    assert apply_trunk_changes(written, off["trunk_changes"]) == TLS_TRUNK
     # The operator moves the looped trunk to UDP by editing their own line: the empty one goes.
     on_udp = written.replace("transport=transport-tls\n", "transport=transport-udp\n")
     (trunk,) = plan(sections(on_udp), CARRIER)["trunks"]
-    assert trunk["transport_changes"] == ["absent"]
-    assert "transport =" not in apply_trunk_changes(on_udp, tls_policy(on_udp, trunk_boundary=True)["trunk_changes"])
+    assert trunk["loop_lines"] == [("transport", "absent", [""])]
+    assert "transport=\n" not in apply_trunk_changes(on_udp, tls_policy(on_udp, trunk_boundary=True)["trunk_changes"])
     # A line the operator added after the loop's would win: the loop's moves after it.
     added_after = written.replace("[carrier]\ntype=aor", "transport=transport-tls\n\n[carrier]\ntype=aor")
     (trunk,) = plan(sections(added_after), CARRIER)["trunks"]
-    assert trunk["transport_changes"] == ["absent", "present"]
+    assert trunk["loop_lines"] == [("transport", "absent", [""]), ("transport", "present", [""])]
     moved = apply_trunk_changes(added_after, tls_policy(added_after, trunk_boundary=True)["trunk_changes"])
-    assert plan(sections(moved), CARRIER)["trunks"][0]["transport_changes"] == []
+    assert plan(sections(moved), CARRIER)["trunks"][0]["loop_lines"] == []
 
 
 def test_a_trunk_sending_sdes_srtp_has_its_looped_invites_taken_with_srtp():
@@ -473,7 +498,7 @@ def test_switched_off_after_the_instance_the_trunk_gets_no_proxy_of_voipguards_b
     assert built["trunk_boundary_undo"] == [{"name": "carrier", "endpoint": "carrier",
                                              "file": "/etc/asterisk/pjsip.conf", "section_type": "endpoint",
                                              "option_prefix": "", "include_root": None, "proxy": "",
-                                             "has_loop_transport": False}]
+                                             "loop_lines": []}]
 
 
 OUTPUT_CHAIN = """table inet voipguard {
