@@ -75,9 +75,11 @@ INSTANCE_TRANSPORT = "voipguard-carriers"
 _TRANSPORT_NAT_KEYS = ("external_media_address", "external_signaling_address", "local_net")
 # Endpoints voipguard defines itself: never phones, never guarded.
 OWN_ENDPOINT_PREFIX = "voipguard-"
-# Options of the trunk endpoint that the copy must not carry: the loop itself, and the group the
-# role counts trunk channels in (counted once, on the looped leg).
-_NOT_COPIED = ("type", "outbound_proxy")
+# Options of the trunk endpoint that the copy must not carry: the loop itself, the group the role
+# counts trunk channels in (counted once, on the looped leg), and the auth a carrier's inbound
+# calls are challenged with (the copy takes no call in; with it, asterisk_hardening took the copy
+# for a phone and gave it a phone's ACL, which the next write of the copy took away again).
+_NOT_COPIED = ("type", "outbound_proxy", "auth")
 _OWN_SET_VAR = re.compile(r"^\s*GROUP\(voipguard-trunk\)\s*=")
 _LOOP_PROXY = re.compile(r"^sip:([^@;]+)@(\[[^\]]+\]|[^:;]+):(\d+);lr$")
 # The copy's proxy to the boundary instance: marked, so that it is never taken for the operator's.

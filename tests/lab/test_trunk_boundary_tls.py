@@ -25,18 +25,7 @@ from test_trunk_boundary import (
 CARRIER_VOICE = "198.51.100.20"
 PJSIP = "/etc/asterisk/pjsip.conf"
 OWN_PJSIP = "/etc/asterisk/pjsip_voipguard.conf"
-# What the operator adds on the PBX (their transport; the trunk's lines follow its aors line).
-PBX_TLS_TRANSPORT = """
-[transport-tls]
-type = transport
-protocol = tls
-bind = 0.0.0.0:5061
-method = tlsv1_2
-cert_file = /etc/asterisk/keys/lab-tls.crt
-priv_key_file = /etc/asterisk/keys/lab-tls.key
-; The lab's certificates are self-signed: the carrier's is not checked.
-verify_server = no
-"""
+# The TLS transport each side gets (the operator's on the PBX; the trunk's lines follow its aors line).
 CARRIER_TLS_TRANSPORT = """
 [transport-tls]
 type = transport
@@ -46,6 +35,8 @@ method = tlsv1_2
 cert_file = /etc/asterisk/keys/lab-tls.crt
 priv_key_file = /etc/asterisk/keys/lab-tls.key
 """
+# The lab's certificates are self-signed: the PBX does not check the carrier's.
+PBX_TLS_TRANSPORT = CARRIER_TLS_TRANSPORT + "verify_server = no\n"
 # On the PBX, run by python3: the trunk as the operator moves it to TLS and SRTP.
 MOVE_THE_TRUNK_TO_TLS = r"""
 import re

@@ -60,6 +60,14 @@ def test_the_copy_keeps_the_operators_options_but_not_the_loop_nor_the_trunk_gro
     assert ("outbound_proxy", "sip:sbc.example.net\\;lr") in lines  # the operator's own proxy moves to the copy
 
 
+def test_the_copy_takes_no_call_in_so_it_carries_no_inbound_auth():
+    # A carrier that authenticates its calls to the PBX: the trunk's auth stays on the trunk.
+    effective = {"type": ["endpoint"], "auth": ["carrier-in"], "outbound_auth": ["carrier-out"], "aors": ["carrier"]}
+    lines = copy_options(effective)
+    assert ("outbound_auth", "carrier-out") in lines and not [key for key, _ in lines if key == "auth"]
+    assert copy_drift(effective, {"type": ["endpoint"], "outbound_auth": ["carrier-out"], "aors": ["carrier"]}) == []
+
+
 def test_after_the_first_run_the_operators_proxy_is_read_back_from_the_copy():
     looped = {"type": ["endpoint"], "outbound_proxy": ["sip:carrier@127.0.0.1:5060;lr"]}
     assert ("outbound_proxy", "sip:sbc.example.net;lr") in copy_options(
