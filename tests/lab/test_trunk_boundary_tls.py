@@ -88,8 +88,10 @@ def install_tls(host, address, edit, transport):
     host.check_output("install -d -o asterisk -g asterisk -m 0750 /etc/asterisk/keys")
     for suffix, pem, mode in (("crt", certificate, "0644"), ("key", key, "0600")):
         path = "/etc/asterisk/keys/lab-tls.%s" % suffix
-        host.check_output("echo %s | base64 -d > %s && chown asterisk: %s && chmod %s %s",
-                          base64.b64encode(pem).decode(), path, path, mode, path)
+        # Not check_output: its error would print the command, and with it the private key.
+        written = host.run("umask 077 && echo %s | base64 -d > %s && chown asterisk: %s && chmod %s %s",
+                           base64.b64encode(pem).decode(), path, path, mode, path).rc
+        assert written == 0, "could not write %s on the lab host" % path
     host.check_output("cp -p %s %s.vgtest-tls", PJSIP, PJSIP)
     host.check_output("python3 -c %s", "TRANSPORT = %r\n%s" % (transport, edit))
     restart_asterisk(host)
