@@ -279,11 +279,12 @@ trunk_changes:
   description:
     - The M(asterisk_config) changes of the trunk endpoints, in the file that defines each - the
       C(set_var) C(GROUP(voipguard-trunk)=<trunk>) that counts a capped trunk's channels
-      (appended; only when I(pjsip_sections) is given), and C(outbound_proxy) - the loop of
-      I(trunk_boundary), or with I(trunk_boundary) off the operator's own proxy back (absent when
-      there was none).
+      (appended; only when I(pjsip_sections) is given; taken out where no cap asks for it any
+      more), and C(outbound_proxy) - the loop of I(trunk_boundary), or where this run does not
+      loop an endpoint an earlier run looped, the operator's own proxy back (absent when there
+      was none).
     - The loop's own lines, appended after the operator's (C(values_mode=append)), which stay, and
-      taken out again with I(trunk_boundary) off - C(aors) naming the loop's aor
+      taken out again where the loop goes - C(aors) naming the loop's aor
       (C(voipguard-loop-<endpoint>), not for a wizard's trunk), so that the operator's aor is
       qualified by the copy; for a trunk on a TCP or TLS transport, an empty C(transport).
   returned: success
@@ -308,8 +309,10 @@ trunk_boundary:
            instance: null}
 trunk_boundary_undo:
   description:
-    - With I(trunk_boundary) off, the trunks a previous run looped, and the outbound_proxy of the
-      operator's to put back ("" for none), and the loop's own lines to take out (C(loop_lines)).
+    - The endpoints a previous run looped that this run does not loop (every one with
+      I(trunk_boundary) off; with it on, an endpoint no longer in I(trunk_endpoints)), each with
+      the operator's own outbound_proxy to put back ("" for none) and the loop's own lines to take
+      out (C(loop_lines)).
   returned: success
   type: list
   sample: [{name: carrier, endpoint: carrier, file: /etc/asterisk/pjsip.conf, proxy: "",
@@ -324,7 +327,8 @@ from ansible.module_utils.dial_policy import (
 from ansible.module_utils.pjsip_sections import (
     endpoint_contexts as endpoint_contexts_of, endpoint_definitions, trunk_definitions)
 from ansible.module_utils.trunk_boundary import (
-    OWN_ENDPOINT_PREFIX, BoundaryError, loops_to_undo, plan as plan_trunk_boundary)
+    OWN_ENDPOINT_PREFIX, BoundaryError, is_trunk_group_set_var, loops_to_undo, plan as plan_trunk_boundary,
+    trunk_group_set_var)
 
 try:
     from ansible.module_utils.asterisk_conf import AsteriskConfigError, iter_sections, parse, resolve
@@ -376,13 +380,15 @@ def guard_changes(plan, pjsip_sections, pjsip_wizard=None, released=None):
 def trunk_changes(trunks, capped, definitions, boundary, undo):
     """The asterisk_config changes of the trunk endpoints: the set_var that counts a capped
     trunk's channels (GROUP(voipguard-trunk), appended beside the operator's own set_var lines:
-    res_pjsip applies it to every channel of the endpoint, both directions), and the loop of
+    res_pjsip applies it to every channel of the endpoint, both directions; taken out where no
+    cap of voipguard_trunks asks for it any more), and the loop of
     every trunk's INVITEs through the guard (outbound_proxy), or, with the boundary switched off,
     the operator's own outbound_proxy back. ``definitions``: trunk_definitions, or None when
     the module was given no sections (no file is known then: no set_var change). Each change is
     written where the trunk is defined: its pjsip.conf section, or its wizard in pjsip_wizard.conf.
     Raises PolicyError for a capped trunk neither file defines."""
     changes = []
+    counted = {}
     for trunk in trunks:
         if trunk["name"] not in capped or definitions is None:
             continue
@@ -390,8 +396,16 @@ def trunk_changes(trunks, capped, definitions, boundary, undo):
         if section is None:
             raise PolicyError("toll_fraud_guard_trunk_max_concurrent_calls: trunk %s caps endpoint %s, which "
                               "neither pjsip.conf nor pjsip_wizard.conf defines" % (trunk["name"], trunk["endpoint"]))
+        counted[trunk["endpoint"]] = trunk_group_set_var(trunk["name"])
         changes.append(dict(_endpoint_change(section, trunk["endpoint"], "set_var"),
-                            values=["GROUP(voipguard-trunk)=%s" % trunk["name"]], values_mode="append"))
+                            values=[counted[trunk["endpoint"]]], values_mode="append"))
+    # A cap dropped since, or a trunk renamed or no longer a trunk: its count line goes.
+    for endpoint, section in sorted((definitions or {}).items()):
+        stale = [value for value in section["endpoint_options"].get("set_var") or ()
+                 if is_trunk_group_set_var(value) and value != counted.get(endpoint)]
+        if stale:
+            changes.append(dict(_endpoint_change(section, endpoint, "set_var"), values=stale, state="absent",
+                                values_mode="append"))
     for trunk in (boundary or {}).get("trunks") or ():
         changes.append(dict(_endpoint_change(trunk, trunk["endpoint"], "outbound_proxy"),
                             value=trunk["proxy"]))
@@ -467,11 +481,12 @@ def build(params):
               in zip(params.get("trunks") or [], params.get("trunk_endpoints") or [])]
     definitions = (trunk_definitions(params.get("pjsip_sections"), params.get("pjsip_wizard"))
                    if params.get("pjsip_sections") else None)
-    # Switched off: the trunks a previous run looped get their own outbound_proxy back.
-    result["trunk_boundary_undo"] = ([] if params.get("trunk_boundary")
-                                     else loops_to_undo(params.get("pjsip_sections") or [], trunks,
-                                                        params.get("trunk_boundary_instance_sections"),
-                                                        definitions))
+    # A loop this run does not keep (the boundary switched off, or the endpoint no longer a trunk)
+    # goes, and the endpoint gets the operator's own outbound_proxy back.
+    result["trunk_boundary_undo"] = loops_to_undo(
+        params.get("pjsip_sections") or [], trunks,
+        [trunk["endpoint"] for trunk in trunks] if params.get("trunk_boundary") else (),
+        params.get("trunk_boundary_instance_sections"), definitions)
     if params.get("trunk_boundary") and trunks:
         try:
             result["trunk_boundary"] = plan_trunk_boundary(

@@ -26,10 +26,11 @@ is qualified by the copy, straight to the carrier. Shared with the trunk, its OP
 and this Asterisk answered them: a carrier gone dark stayed "Avail", and a call to it waited 30 s
 for its timeout instead of failing at once (lab), which a second trunk's failover needs.
 A trunk on a TCP or TLS transport loops over a UDP transport of the PBX too: the loop appends
-``transport =`` (empty) to the trunk endpoint, and the copy keeps the operator's transport. Set to the UDP transport instead, the trunk would send its in-dialog
-requests of the carrier's inbound calls (the PBX's BYE) over UDP to the carrier's TLS port, where
-they are lost (lab: the carrier's channel stayed up); with none, res_pjsip sends them where the
-carrier's Contact says, over the connection the call came in on. A trunk with SDES-SRTP
+``transport =`` (empty) to the trunk endpoint, and the copy keeps the operator's transport. Set to
+the UDP transport instead, the trunk would send its in-dialog requests of the carrier's inbound
+calls (the PBX's BYE) over UDP to the carrier's TLS port, where they are lost (lab: the
+carrier's channel stayed up); with none, res_pjsip sends them where the carrier's Contact says,
+over the connection the call came in on. A trunk with SDES-SRTP
 (media_encryption = sdes) makes the egress endpoint accept SRTP and RTP.
 
 Cost: one more channel pair and one more SIP/RTP hop over loopback per outgoing trunk call
@@ -81,6 +82,16 @@ OWN_ENDPOINT_PREFIX = "voipguard-"
 # for a phone and gave it a phone's ACL, which the next write of the copy took away again).
 _NOT_COPIED = ("type", "outbound_proxy", "auth")
 _OWN_SET_VAR = re.compile(r"^\s*GROUP\(voipguard-trunk\)\s*=")
+
+
+def trunk_group_set_var(trunk_name):
+    """The set_var value that counts a capped trunk's channels (GROUP_COUNT(<name>@voipguard-trunk))."""
+    return "GROUP(voipguard-trunk)=%s" % trunk_name
+
+
+def is_trunk_group_set_var(value):
+    """Whether a set_var value is one trunk_group_set_var() wrote, not the operator's."""
+    return bool(_OWN_SET_VAR.match(value or ""))
 _LOOP_PROXY = re.compile(r"^sip:([^@;]+)@(\[[^\]]+\]|[^:;]+):(\d+);lr$")
 # The copy's proxy to the boundary instance: marked, so that it is never taken for the operator's.
 _INSTANCE_PROXY = re.compile(r"^sip:([^@;]+)@127\.0\.0\.1:(\d+);lr;voipguard$")
@@ -163,8 +174,9 @@ def without_loop_values(trunk_effective):
     effective = {}
     for key, values in trunk_effective.items():
         kept = [value for value in values or () if not _is_loop_value(key, value)]
-        if kept or not values:
-            effective[key] = kept if values else values
+        if values and not kept:
+            continue  # the loop's lines alone: the operator wrote none
+        effective[key] = kept if values else values
     return effective
 
 
@@ -202,7 +214,7 @@ def copy_options(trunk_effective, previous_copy_effective=None, previous_instanc
         if key in _NOT_COPIED or key in codec_keys:
             continue
         for value in trunk_effective[key]:
-            if key == "set_var" and _OWN_SET_VAR.match(value):
+            if key == "set_var" and is_trunk_group_set_var(value):
                 continue
             lines.append((key, value))
     if proxy:
@@ -298,26 +310,38 @@ def _where(section):
     return dict((key, section.get(key)) for key in ("file", "section_type", "option_prefix", "include_root"))
 
 
-def loops_to_undo(sections, trunks, instance_sections=None, definitions=None):
-    """Trunks that still loop while the boundary is switched off: [{name, endpoint, file,
-    section_type, option_prefix, include_root, proxy, loop_lines}] (_where), proxy being the
-    operator's own outbound_proxy to put back ("" for none), read from the copy, or from the
-    boundary instance's copy (instance_sections: its pjsip.conf) when the copy forwards to the
-    instance; loop_lines, the loop's own lines to take out [(option, "absent", values)].
+def is_loop_proxy_of(endpoint, value):
+    """Whether an outbound_proxy is the loop's own for this endpoint: the loop names the trunk's
+    endpoint as the proxy URI's user, which an operator's proxy to an SBC or a carrier does not."""
+    match = _LOOP_PROXY.match(value or "")
+    return bool(match) and match.group(1) == endpoint
+
+
+def loops_to_undo(sections, trunks, still_looped=(), instance_sections=None, definitions=None):
+    """Endpoints that still loop and that this run does not loop: every looped trunk while the
+    boundary is switched off, and, while it is on, an endpoint taken out of voipguard_trunks since
+    the run that looped it (left looped, its calls would reach an egress that has no copy of it).
+    [{name, endpoint, file, section_type, option_prefix, include_root, proxy, loop_lines}]
+    (_where), sorted by endpoint; name the trunk's name in ``trunks`` ([{name, endpoint}]), else
+    the endpoint's; proxy the operator's own outbound_proxy to put back ("" for none), read from
+    the copy, or from the boundary instance's copy (instance_sections: its pjsip.conf) when the
+    copy forwards to the instance; loop_lines the loop's own lines to take out
+    [(option, "absent", values)]. still_looped: the endpoints this run loops.
     definitions: pjsip_sections.trunk_definitions of the sections and pjsip_wizard.conf, whose
     wizards may be trunks (by default, of the sections alone)."""
     if definitions is None:
         definitions = trunk_definitions(sections)
+    names = dict((trunk["endpoint"], trunk["name"]) for trunk in trunks)
     endpoints = dict((s["name"], s) for s in concrete(sections, "endpoint"))
     instance_endpoints = dict((s["name"], s) for s in concrete(instance_sections or [], "endpoint"))
     undo = []
-    for trunk in trunks:
-        section = definitions.get(trunk["endpoint"])
-        if section is None or not is_loop_proxy(last_value(section["endpoint_options"], "outbound_proxy", "")):
+    for endpoint, section in sorted(definitions.items()):
+        if endpoint in still_looped or not is_loop_proxy_of(
+                endpoint, last_value(section["endpoint_options"], "outbound_proxy", "")):
             continue
-        copy = endpoints.get(COPY_PREFIX + trunk["endpoint"]) or {}
-        instance_copy = instance_endpoints.get(trunk["endpoint"]) or {}
-        undo.append(dict(_where(section), name=trunk["name"], endpoint=trunk["endpoint"],
+        copy = endpoints.get(COPY_PREFIX + endpoint) or {}
+        instance_copy = instance_endpoints.get(endpoint) or {}
+        undo.append(dict(_where(section), name=names.get(endpoint, endpoint), endpoint=endpoint,
                          proxy=operator_proxy(section["endpoint_options"], copy.get("effective"),
                                               instance_copy.get("effective")),
                          loop_lines=[(key, state, values) for key in ("aors", "transport")
@@ -406,8 +430,7 @@ def plan(sections, trunks, instance_port=None, instance_sections=None, definitio
             "first, or a looped INVITE could be identified as the phone named in its From header"
             % order)
     transports = dict((s["name"], s) for s in concrete(sections, "transport"))
-    udp = [name for name, s in transports.items()
-           if last_value(s["effective"], "protocol", "udp").lower() == "udp"]
+    udp = [name for name in transports if _transport_protocol(transports, name) in _LOOPED_AS_IS]
     endpoints = dict((s["name"], s) for s in concrete(sections, "endpoint"))
     if definitions is None:
         definitions = trunk_definitions(sections)

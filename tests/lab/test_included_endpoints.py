@@ -5,6 +5,7 @@ defined, the running Asterisk sends its calls through the guard, and the inciden
 it never reach the carrier. A trunk in an included file gets the money boundary there too."""
 import base64
 import json
+import re
 import secrets
 import time
 
@@ -83,14 +84,14 @@ open(conf, "w").write("".join(rest) + "\n#include voipguard-test.d/trunks.conf\n
 TRUNKS = "/etc/asterisk/voipguard-test.d/trunks.conf"
 
 
-def assert_the_trunk_leg_judges_calls_onto_the_trunk(pbx, carrier, national_number):
+def assert_the_trunk_leg_judges_calls_onto_the_trunk(pbx, carrier, national_number, trunk="carrier"):
     """The running trunk loops through the guard: a blocked number originated onto it is refused
     on the trunk leg, and a national one reaches the carrier through the trunk's copy."""
-    assert "sip:carrier@" in pbx.check_output("asterisk -rx 'pjsip show endpoint carrier' | grep outbound_proxy")
+    assert "sip:%s@" % trunk in pbx.check_output("asterisk -rx 'pjsip show endpoint %s' | grep outbound_proxy" % trunk)
     pbx.check_output("asterisk -rx 'database deltree voipguard'")
     recorded, logged = len(carrier_records(carrier)), log_length(pbx, "/var/log/asterisk/messages.log")
     for number in ("00263771234567", national_number):
-        pbx.check_output("asterisk -rx %s", "channel originate PJSIP/%s@carrier application Wait 1" % number)
+        pbx.check_output("asterisk -rx %s", "channel originate PJSIP/%s@%s application Wait 1" % (number, trunk))
     time.sleep(4)
     reached = [record["dst"] for record in carrier_records(carrier)[recorded:]]
     assert reached == [national_number], reached
@@ -127,6 +128,54 @@ def test_a_trunk_in_an_included_file_gets_its_boundary_where_it_is_defined(lab, 
     assert pbx.run("grep -c '^#include pjsip_voipguard.conf' /etc/asterisk/pjsip.conf").stdout.strip() == "0"
     # ...and in force.
     assert_the_trunk_leg_judges_calls_onto_the_trunk(pbx, carrier, unique_number)
+
+
+# A second carrier's trunk as installers write one: a template, in a file of its own, and its
+# aor qualified. It reaches the lab's carrier too (the carrier records every call it gets).
+SECOND_TRUNK = "/etc/asterisk/voipguard-test-backup-trunk.conf"
+SECOND_TRUNK_TEXT = ("[backup-tpl](!)\ntype = endpoint\ncontext = from-carrier\ndisallow = all\nallow = alaw\n"
+                     "allow = ulaw\ndirect_media = no\nfrom_domain = carrier.example\n\n"
+                     "[backup](backup-tpl)\naors = backup-aor\n\n"
+                     "[backup-aor]\ntype = aor\ncontact = sip:198.51.100.20:5060\nqualify_frequency = 10\n")
+# The files a toll_fraud_guard run with another trunk list changes, put back after the test.
+GUARD_FILES = ("pjsip.conf", "pjsip_voipguard.conf", "extensions_voipguard.conf")
+
+
+@pytest.fixture
+def second_trunk(lab):
+    pbx = lab("pbx")
+    pbx.check_output(" && ".join("cp -p /etc/asterisk/%s /root/%s.second-trunk" % (f, f) for f in GUARD_FILES))
+    pbx.check_output("printf '%%s' %s > %s && chown asterisk: %s && chmod 0640 %s && "
+                     "printf '\\n#include %s\\n' >> /etc/asterisk/pjsip.conf && "
+                     "asterisk -rx 'module reload res_pjsip.so'",
+                     SECOND_TRUNK_TEXT, SECOND_TRUNK, SECOND_TRUNK, SECOND_TRUNK, SECOND_TRUNK.rsplit("/", 1)[1])
+    yield pbx
+    pbx.check_output(" && ".join(["cp -p /root/%s.second-trunk /etc/asterisk/%s" % (f, f) for f in GUARD_FILES]
+                                 + ["rm -f %s" % SECOND_TRUNK, "asterisk -rx 'module reload res_pjsip.so'",
+                                    "asterisk -rx 'dialplan reload'"]))
+
+
+def test_a_second_trunk_gets_its_own_loop_and_loses_it_once_no_longer_a_trunk(lab, lab_inventory, unique_number,
+                                                                              second_trunk):
+    """Each trunk of voipguard_trunks is looped in its own file; an operator who takes one out of
+    the list again (or mistyped it there) gets its loop taken out too, as the running Asterisk
+    shows: left looped, its calls reached an egress without a copy of it (found in the lab)."""
+    pbx, carrier = second_trunk, lab("carrier")
+    carrier_trunk = {"name": "carrier", "endpoint": "carrier", "addresses": ["198.51.100.20"]}
+    run = harden(lab_inventory, tags="toll_fraud_guard", extra_vars={"voipguard_trunks": [
+        carrier_trunk, dict(carrier_trunk, name="backup", endpoint="backup")]})
+    assert run.returncode == 0, " ".join((run.stdout + run.stderr).split())[-3000:]
+    assert pbx.check_output("grep -c '^outbound_proxy = sip:backup@' %s", SECOND_TRUNK) == "1"
+    assert_the_trunk_leg_judges_calls_onto_the_trunk(pbx, carrier, unique_number, trunk="backup")
+    # The inventory's own list again: carrier alone.
+    run = harden(lab_inventory, tags="toll_fraud_guard")
+    assert run.returncode == 0, " ".join((run.stdout + run.stderr).split())[-3000:]
+    shown = pbx.check_output("asterisk -rx 'pjsip show endpoint backup'")
+    assert re.search(r"(?m)^ outbound_proxy +: *$", shown), shown
+    assert re.search(r"(?m)^ aors +: backup-aor$", shown), shown
+    assert "voipguard-trunk-backup" not in pbx.check_output("asterisk -rx 'pjsip show endpoints'")
+    assert "voipguard-loop-backup" not in pbx.check_output("cat %s", SECOND_TRUNK)
+    assert "sip:carrier@" in pbx.check_output("asterisk -rx 'pjsip show endpoint carrier' | grep outbound_proxy")
 
 
 # send_connected_line = no: what the boundary instance asks of a wizard's trunk, for a lab run with it.

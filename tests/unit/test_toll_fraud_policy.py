@@ -289,6 +289,24 @@ def test_the_contexts_come_from_the_sections_and_the_trunks_changes_from_their_d
         "path": "/etc/asterisk/pjsip.d/trunks.conf", "section": "carrier", "section_type": "endpoint",
         "option": "set_var", "values": ["GROUP(voipguard-trunk)=carrier"], "values_mode": "append",
         "create_section": False, "gui_read_first": True}]
+    # The cap dropped since (or the trunk renamed): the count line of an earlier run goes; the
+    # operator's own set_var stays.
+    counted = [dict(sections[-1], effective={"context": ["from-carrier"], "set_var": [
+        "CDR(userfield)=acme", "GROUP(voipguard-trunk)=carrier"]})]
+    dropped = toll_fraud_policy.build(params(pjsip_conf="", pjsip_sections=PJSIP_SECTIONS + counted,
+                                             pjsip_wizard=WIZARD, trunks=["carrier"]))
+    assert dropped["trunk_changes"] == [{
+        "path": "/etc/asterisk/pjsip.d/trunks.conf", "section": "carrier", "section_type": "endpoint",
+        "option": "set_var", "values": ["GROUP(voipguard-trunk)=carrier"], "state": "absent",
+        "values_mode": "append", "create_section": False, "gui_read_first": True}]
+    renamed = toll_fraud_policy.build(params(pjsip_conf="", pjsip_sections=PJSIP_SECTIONS + counted,
+                                             pjsip_wizard=WIZARD, trunks=["telekom"], trunk_endpoints=["carrier"],
+                                             trunk_max_concurrent_calls=2))
+    assert [(c["values"], c.get("state", "present")) for c in renamed["trunk_changes"]] == [
+        (["GROUP(voipguard-trunk)=telekom"], "present"), (["GROUP(voipguard-trunk)=carrier"], "absent")]
+    kept = toll_fraud_policy.build(params(pjsip_conf="", pjsip_sections=PJSIP_SECTIONS + counted,
+                                          pjsip_wizard=WIZARD, trunks=["carrier"], trunk_max_concurrent_calls=2))
+    assert [c.get("state", "present") for c in kept["trunk_changes"]] == ["present"]
     # Switched off after a run that looped it: the operator's own proxy back, or none.
     undo = [{"name": "carrier", "endpoint": "carrier", "file": "/etc/asterisk/pjsip.d/trunks.conf", "proxy": "",
              "section_type": "endpoint", "option_prefix": "", "include_root": None}]

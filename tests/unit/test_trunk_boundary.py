@@ -154,6 +154,32 @@ def test_switched_off_the_looped_trunks_get_the_operators_proxy_back():
         "trunk_boundary_undo"] == []
 
 
+def test_an_endpoint_taken_out_of_the_trunks_loses_its_loop_and_gets_the_operators_proxy_back():
+    """An operator drops a second carrier from voipguard_trunks (or mistyped it there): the run
+    that no longer loops it must take the loop out too, or its calls would reach an egress that
+    has no copy of it. Found in the lab: its outbound_proxy and loop aor stayed."""
+    from test_toll_fraud_policy import params  # pylint: disable=import-outside-toplevel
+    backup = ("\n[backup]\ntype=endpoint\ncontext=from-carrier\naors=backup-aor\naors=voipguard-loop-backup\n"
+              "outbound_proxy=sip:backup@127.0.0.1:5060\\;lr\n[backup-aor]\ntype=aor\ncontact=sip:198.51.100.21\n"
+              "[voipguard-trunk-backup]\ntype=endpoint\naors=backup-aor\noutbound_proxy=sip:sbc.example.net\\;lr\n"
+              # an operator's proxy with a user part: not the loop's, left alone
+              "[sbc-user]\ntype=endpoint\noutbound_proxy=sip:edge@198.51.100.30:5060\\;lr\n")
+    built = toll_fraud_policy.build(params(trunks=["carrier"], trunk_boundary=True,
+                                           pjsip_sections=sections(FIXTURE + backup)))
+    assert [trunk["endpoint"] for trunk in built["trunk_boundary"]["trunks"]] == ["carrier"]
+    (undo,) = built["trunk_boundary_undo"]
+    assert (undo["name"], undo["endpoint"], undo["proxy"]) == ("backup", "backup", "sip:sbc.example.net;lr")
+    assert undo["loop_lines"] == [("aors", "absent", ["voipguard-loop-backup"])]
+    changes = [(c["section"], c["option"], c.get("state", "present"), c.get("value", c.get("values")))
+               for c in built["trunk_changes"] if c["section"] == "backup"]
+    assert changes == [("backup", "outbound_proxy", "present", "sip:sbc.example.net;lr"),
+                       ("backup", "aors", "absent", ["voipguard-loop-backup"])]
+    # declared a trunk again, it is looped, not undone
+    again = toll_fraud_policy.build(params(trunks=["carrier", "backup"], trunk_endpoints=["carrier", "backup"],
+                                           trunk_boundary=True, pjsip_sections=sections(FIXTURE + backup)))
+    assert again["trunk_boundary_undo"] == []
+
+
 # A carrier reached over TLS, as many now want (SRTP with it): the trunk names its transport.
 TLS_TRUNK = FIXTURE.replace("context=from-carrier\n", "context=from-carrier\ntransport=transport-tls\n").replace(
     "contact=sip:198.51.100.20:5060", "contact=sip:198.51.100.20:5061\\;transport=tls") + (
