@@ -411,8 +411,9 @@ def trunk_changes(trunks, capped, definitions, boundary, undo):
                             value=trunk["proxy"]))
         changes.extend(_loop_line_changes(trunk))
     for trunk in undo or ():
-        changes.append(dict(_endpoint_change(trunk, trunk["endpoint"], "outbound_proxy"),
-                            value=trunk["proxy"] or None, state="present" if trunk["proxy"] else "absent"))
+        if not trunk.get("proxy_in_place"):
+            changes.append(dict(_endpoint_change(trunk, trunk["endpoint"], "outbound_proxy"),
+                                value=trunk["proxy"] or None, state="present" if trunk["proxy"] else "absent"))
         changes.extend(_loop_line_changes(trunk))
     # On a GUI's files, a trunk's addition file is read before the phones': phones deleted in the
     # GUI can then never hide the trunk's loop (asterisk_config's gui_read_first).

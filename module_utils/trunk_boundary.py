@@ -146,6 +146,11 @@ def transport_address(transport_effective):
     return host, port
 
 
+def _protocol(transport_effective):
+    """A transport's protocol as pjsip.conf spells it (udp when none is given)."""
+    return last_value(transport_effective, "protocol", "udp").lower()
+
+
 def operator_proxy(trunk_effective, previous_copy_effective=None, previous_instance_effective=None):
     """The operator's own outbound_proxy for a trunk ("" for none). The loop replaces it on the
     trunk, so it is the trunk's when that is not the loop, else the one the copy written last time
@@ -310,42 +315,69 @@ def _where(section):
     return dict((key, section.get(key)) for key in ("file", "section_type", "option_prefix", "include_root"))
 
 
-def is_loop_proxy_of(endpoint, value):
+def is_loop_proxy_of(endpoint, value, loop_addresses=()):
     """Whether an outbound_proxy is the loop's own for this endpoint: the loop names the trunk's
-    endpoint as the proxy URI's user, which an operator's proxy to an SBC or a carrier does not."""
+    endpoint as the proxy URI's user, which an operator's proxy to an SBC or a carrier does not,
+    or (an endpoint renamed since) it points at one of this PBX's own UDP transports
+    (loop_addresses, "host:port" as loop_addresses() gives them), where no operator's proxy does."""
     match = _LOOP_PROXY.match(value or "")
-    return bool(match) and match.group(1) == endpoint
+    return bool(match) and (match.group(1) == endpoint or "%s:%s" % match.group(2, 3) in loop_addresses)
+
+
+def loop_addresses(sections):
+    """"host:port" of every UDP transport of the sections, as the loop's proxy names it."""
+    addresses = []
+    for section in concrete(sections, "transport"):
+        if _protocol(section["effective"]) in _LOOPED_AS_IS:
+            try:
+                addresses.append("%s:%d" % transport_address(section["effective"]))
+            except BoundaryError:
+                continue  # a bind the loop cannot use is no loop's address either
+    return addresses
 
 
 def loops_to_undo(sections, trunks, still_looped=(), instance_sections=None, definitions=None):
     """Endpoints that still loop and that this run does not loop: every looped trunk while the
     boundary is switched off, and, while it is on, an endpoint taken out of voipguard_trunks since
     the run that looped it (left looped, its calls would reach an egress that has no copy of it).
-    [{name, endpoint, file, section_type, option_prefix, include_root, proxy, loop_lines}]
-    (_where), sorted by endpoint; name the trunk's name in ``trunks`` ([{name, endpoint}]), else
-    the endpoint's; proxy the operator's own outbound_proxy to put back ("" for none), read from
-    the copy, or from the boundary instance's copy (instance_sections: its pjsip.conf) when the
-    copy forwards to the instance; loop_lines the loop's own lines to take out
+    [{name, endpoint, file, section_type, option_prefix, include_root, proxy, proxy_in_place,
+    loop_lines}] (_where), sorted by endpoint; name the trunk's name in ``trunks``
+    ([{name, endpoint}]), else the endpoint's; proxy the operator's own outbound_proxy ("" for
+    none), read from the copy, or from the boundary instance's copy (instance_sections: its
+    pjsip.conf) when the copy forwards to the instance; proxy_in_place whether the operator's
+    other lines give it once the loop's line goes (then loop_lines takes that line out; else the
+    proxy is written back); loop_lines the loop's own lines to take out
     [(option, "absent", values)]. still_looped: the endpoints this run loops.
     definitions: pjsip_sections.trunk_definitions of the sections and pjsip_wizard.conf, whose
     wizards may be trunks (by default, of the sections alone)."""
     if definitions is None:
         definitions = trunk_definitions(sections)
     names = dict((trunk["endpoint"], trunk["name"]) for trunk in trunks)
+    own = loop_addresses(sections)
     endpoints = dict((s["name"], s) for s in concrete(sections, "endpoint"))
     instance_endpoints = dict((s["name"], s) for s in concrete(instance_sections or [], "endpoint"))
     undo = []
     for endpoint, section in sorted(definitions.items()):
         if endpoint in still_looped or not is_loop_proxy_of(
-                endpoint, last_value(section["endpoint_options"], "outbound_proxy", "")):
+                endpoint, last_value(section["endpoint_options"], "outbound_proxy", ""), own):
             continue
         copy = endpoints.get(COPY_PREFIX + endpoint) or {}
         instance_copy = instance_endpoints.get(endpoint) or {}
-        undo.append(dict(_where(section), name=names.get(endpoint, endpoint), endpoint=endpoint,
-                         proxy=operator_proxy(section["endpoint_options"], copy.get("effective"),
-                                              instance_copy.get("effective")),
-                         loop_lines=[(key, state, values) for key in ("aors", "transport")
-                                     for state, values in loop_line_changes(section["endpoint_options"], key, None)]))
+        proxy = operator_proxy(section["endpoint_options"], copy.get("effective"), instance_copy.get("effective"))
+        loop_lines = [(key, state, values) for key in ("aors", "transport")
+                      for state, values in loop_line_changes(section["endpoint_options"], key, None)]
+        # The loop's proxy line simply goes where other lines give the operator's proxy (their
+        # template's, say): written into the trunk's own section, it would hide a later change of
+        # the template. Otherwise (the loop replaced the operator's own line, or there was none)
+        # it is set back, or taken out.
+        proxies = section["endpoint_options"].get("outbound_proxy") or []
+        ours = [value for value in proxies if is_loop_proxy_of(endpoint, value, own)]
+        left = [value for value in proxies if not is_loop_proxy_of(endpoint, value, own)]
+        proxy_in_place = bool(left) and left[-1] == proxy
+        if proxy_in_place:
+            loop_lines.append(("outbound_proxy", "absent", ours))
+        undo.append(dict(_where(section), name=names.get(endpoint, endpoint), endpoint=endpoint, proxy=proxy,
+                         proxy_in_place=proxy_in_place, loop_lines=loop_lines))
     return undo
 
 
@@ -430,7 +462,7 @@ def plan(sections, trunks, instance_port=None, instance_sections=None, definitio
             "first, or a looped INVITE could be identified as the phone named in its From header"
             % order)
     transports = dict((s["name"], s) for s in concrete(sections, "transport"))
-    udp = [name for name in transports if _transport_protocol(transports, name) in _LOOPED_AS_IS]
+    udp = [name for name in transports if _protocol(transports[name]["effective"]) in _LOOPED_AS_IS]
     endpoints = dict((s["name"], s) for s in concrete(sections, "endpoint"))
     if definitions is None:
         definitions = trunk_definitions(sections)
@@ -520,10 +552,6 @@ def plan(sections, trunks, instance_port=None, instance_sections=None, definitio
     return result
 
 
-def _transport_protocol(transports, transport):
-    return last_value(transports[transport]["effective"], "protocol", "udp").lower()
-
-
 def _loop_transport(name, effective, transports, udp, in_wizard, instance_port):
     """(the UDP transport the trunk's INVITEs loop through, whether the loop clears the trunk's own
     transport): its own when it is UDP; a TCP or TLS trunk loops through the PBX's first UDP
@@ -535,7 +563,7 @@ def _loop_transport(name, effective, transports, udp, in_wizard, instance_port):
         return sorted(udp)[0], False
     if transport not in transports:
         raise BoundaryError("trunk %s: transport %s is not defined" % (name, transport))
-    protocol = _transport_protocol(transports, transport)
+    protocol = _protocol(transports[transport]["effective"])
     if protocol in _LOOPED_AS_IS:
         return transport, False
     if protocol not in _LOOPED_WITHOUT_TRANSPORT:

@@ -148,10 +148,34 @@ def test_switched_off_the_looped_trunks_get_the_operators_proxy_back():
     assert built["trunk_boundary_undo"] == [{"name": "carrier", "endpoint": "carrier",
                                              "file": "/etc/asterisk/pjsip.conf", "section_type": "endpoint",
                                              "option_prefix": "", "include_root": None,
-                                             "proxy": "sip:sbc.example.net;lr", "loop_lines": []}]
+                                             "proxy": "sip:sbc.example.net;lr", "proxy_in_place": False,
+                                             "loop_lines": []}]
     # a trunk that never looped is left as it is
     assert toll_fraud_policy.build(params(trunks=["carrier"], pjsip_sections=sections(FIXTURE)))[
         "trunk_boundary_undo"] == []
+
+
+def test_switched_off_a_trunk_whose_template_names_the_proxy_only_loses_the_loops_line():
+    """An installer's trunk template names the SBC; the loop's line in the trunk's own section
+    overrode it. Switched off, that line goes and the template's proxy is in force again: written
+    back into the trunk's section instead, it would hide the operator's next change of the template."""
+    from test_toll_fraud_policy import params  # pylint: disable=import-outside-toplevel
+    templated = FIXTURE.replace("[carrier]\ntype=endpoint\n", "[trunk-tpl](!)\noutbound_proxy=sip:sbc.example.net\\;lr\n"
+                                "[carrier](trunk-tpl)\ntype=endpoint\noutbound_proxy=sip:carrier@127.0.0.1:5060\\;lr\n", 1)
+    copy = "\n[voipguard-trunk-carrier]\ntype=endpoint\noutbound_proxy=sip:sbc.example.net\\;lr\n"
+    built = toll_fraud_policy.build(params(trunks=["carrier"], trunk_boundary=False,
+                                           pjsip_sections=sections(templated + copy)))
+    (undo,) = built["trunk_boundary_undo"]
+    assert (undo["proxy"], undo["proxy_in_place"]) == ("sip:sbc.example.net;lr", True)
+    changes = [(c["option"], c.get("state", "present"), c.get("value", c.get("values")))
+               for c in built["trunk_changes"]]
+    assert changes == [("outbound_proxy", "absent", ["sip:carrier@127.0.0.1:5060;lr"])]
+    # ...which asterisk_config applies to that one line: the template's proxy is the trunk's again.
+    text = apply_trunk_changes(templated + copy, built["trunk_changes"])
+    assert "sip:carrier@127.0.0.1" not in text
+    (carrier,) = [s for s in sections(text) if s["name"] == "carrier" and s["type"] == "endpoint"
+                  and not s["is_template"]]
+    assert carrier["effective"]["outbound_proxy"] == ["sip:sbc.example.net;lr"]
 
 
 def test_an_endpoint_taken_out_of_the_trunks_loses_its_loop_and_gets_the_operators_proxy_back():
@@ -174,6 +198,12 @@ def test_an_endpoint_taken_out_of_the_trunks_loses_its_loop_and_gets_the_operato
                for c in built["trunk_changes"] if c["section"] == "backup"]
     assert changes == [("backup", "outbound_proxy", "present", "sip:sbc.example.net;lr"),
                        ("backup", "aors", "absent", ["voipguard-loop-backup"])]
+    # renamed by hand since (its loop still names the old endpoint), then taken out: the loop is
+    # known by its address, this PBX's own transport
+    renamed = backup.replace("[backup]\ntype=endpoint", "[backup2]\ntype=endpoint")
+    built = toll_fraud_policy.build(params(trunks=["carrier"], trunk_boundary=True,
+                                           pjsip_sections=sections(FIXTURE + renamed)))
+    assert [(u["endpoint"], u["proxy"]) for u in built["trunk_boundary_undo"]] == [("backup2", "")]
     # declared a trunk again, it is looped, not undone
     again = toll_fraud_policy.build(params(trunks=["carrier", "backup"], trunk_endpoints=["carrier", "backup"],
                                            trunk_boundary=True, pjsip_sections=sections(FIXTURE + backup)))
@@ -532,7 +562,7 @@ def test_switched_off_after_the_instance_the_trunk_gets_no_proxy_of_voipguards_b
     assert built["trunk_boundary_undo"] == [{"name": "carrier", "endpoint": "carrier",
                                              "file": "/etc/asterisk/pjsip.conf", "section_type": "endpoint",
                                              "option_prefix": "", "include_root": None, "proxy": "",
-                                             "loop_lines": []}]
+                                             "proxy_in_place": False, "loop_lines": []}]
 
 
 OUTPUT_CHAIN = """table inet voipguard {
