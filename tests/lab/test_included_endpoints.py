@@ -130,11 +130,14 @@ def test_a_trunk_in_an_included_file_gets_its_boundary_where_it_is_defined(lab, 
     assert_the_trunk_leg_judges_calls_onto_the_trunk(pbx, carrier, unique_number)
 
 
-# A second carrier's trunk as installers write one: a template, in a file of its own, and its
-# aor qualified. It reaches the lab's carrier too (the carrier records every call it gets).
+# A second carrier's trunk as installers write one: a template (naming the carrier's SBC as its
+# outbound proxy: the lab carrier itself, which takes a Route header naming it), in a file of its
+# own, and its aor qualified. It reaches the lab's carrier too, which records every call it gets.
 SECOND_TRUNK = "/etc/asterisk/voipguard-test-backup-trunk.conf"
+SBC_PROXY = "sip:198.51.100.20:5060;lr"
 SECOND_TRUNK_TEXT = ("[backup-tpl](!)\ntype = endpoint\ncontext = from-carrier\ndisallow = all\nallow = alaw\n"
-                     "allow = ulaw\ndirect_media = no\nfrom_domain = carrier.example\n\n"
+                     "allow = ulaw\ndirect_media = no\nfrom_domain = carrier.example\n"
+                     "outbound_proxy = %s\n\n" % SBC_PROXY.replace(";", "\\;") +
                      "[backup](backup-tpl)\naors = backup-aor\n\n"
                      "[backup-aor]\ntype = aor\ncontact = sip:198.51.100.20:5060\nqualify_frequency = 10\n")
 # The files a toll_fraud_guard run with another trunk list changes, put back after the test.
@@ -159,20 +162,25 @@ def test_a_second_trunk_gets_its_own_loop_and_loses_it_once_no_longer_a_trunk(la
                                                                               second_trunk):
     """Each trunk of voipguard_trunks is looped in its own file; an operator who takes one out of
     the list again (or mistyped it there) gets its loop taken out too, as the running Asterisk
-    shows: left looped, its calls reached an egress without a copy of it (found in the lab)."""
+    shows: left looped, its calls reached an egress without a copy of it (found in the lab). Its
+    template's proxy is in force again, from the template: written into the trunk's section, it
+    would hide the operator's next change of the template."""
     pbx, carrier = second_trunk, lab("carrier")
     carrier_trunk = {"name": "carrier", "endpoint": "carrier", "addresses": ["198.51.100.20"]}
     run = harden(lab_inventory, tags="toll_fraud_guard", extra_vars={"voipguard_trunks": [
         carrier_trunk, dict(carrier_trunk, name="backup", endpoint="backup")]})
     assert run.returncode == 0, " ".join((run.stdout + run.stderr).split())[-3000:]
     assert pbx.check_output("grep -c '^outbound_proxy = sip:backup@' %s", SECOND_TRUNK) == "1"
+    assert "outbound_proxy                     : %s" % SBC_PROXY in pbx.check_output(
+        "asterisk -rx 'pjsip show endpoint voipguard-trunk-backup'")
     assert_the_trunk_leg_judges_calls_onto_the_trunk(pbx, carrier, unique_number, trunk="backup")
     # The inventory's own list again: carrier alone.
     run = harden(lab_inventory, tags="toll_fraud_guard")
     assert run.returncode == 0, " ".join((run.stdout + run.stderr).split())[-3000:]
     shown = pbx.check_output("asterisk -rx 'pjsip show endpoint backup'")
-    assert re.search(r"(?m)^ outbound_proxy +: *$", shown), shown
+    assert re.search(r"(?m)^ outbound_proxy +: %s$" % re.escape(SBC_PROXY), shown), shown
     assert re.search(r"(?m)^ aors +: backup-aor$", shown), shown
+    assert pbx.check_output("grep -c '^outbound_proxy' %s", SECOND_TRUNK) == "1"  # the template's
     assert "voipguard-trunk-backup" not in pbx.check_output("asterisk -rx 'pjsip show endpoints'")
     assert "voipguard-loop-backup" not in pbx.check_output("cat %s", SECOND_TRUNK)
     assert "sip:carrier@" in pbx.check_output("asterisk -rx 'pjsip show endpoint carrier' | grep outbound_proxy")
