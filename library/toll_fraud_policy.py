@@ -365,9 +365,10 @@ def guard_changes(plan, pjsip_sections, pjsip_wizard=None, released=None):
         if section is None:
             continue
         change = _endpoint_change(section, endpoint, "context")
-        changes.append(dict(change, value=value))
         if endpoint not in plan:
+            changes.append(_released_context_change(change, section, value))
             continue
+        changes.append(dict(change, value=value))
         context = plan[endpoint]
         effective = section.get("effective") or {}
         if section["section_type"] == "wizard" and effective.get("hint_exten") and not effective.get("hint_context"):
@@ -375,6 +376,19 @@ def guard_changes(plan, pjsip_sections, pjsip_wizard=None, released=None):
             # hint_context names one: the phones' BLF hints stay where the operator had them.
             changes.append(dict(change, option="hint_context", value=context))
     return changes
+
+
+def _released_context_change(change, section, context):
+    """The change that gives a released endpoint its own context back: the guard's line goes
+    where the operator's other lines (a template's, say) already give that context - written
+    into the endpoint's own section instead, it would hide the operator's next change of the
+    template - else the context is written back in place of the guard's."""
+    values = (section.get("effective") or {}).get(change["option"]) or []
+    guards = [value for value in values if value.startswith(GUARD_CONTEXT_PREFIX)]
+    left = [value for value in values if not value.startswith(GUARD_CONTEXT_PREFIX)]
+    if guards and left and left[-1] == context:
+        return dict(change, values=guards, state="absent", values_mode="append")
+    return dict(change, value=context)
 
 
 def trunk_changes(trunks, capped, definitions, boundary, undo):

@@ -154,11 +154,17 @@ def _protocol(transport_effective):
 def operator_proxy(trunk_effective, previous_copy_effective=None, previous_instance_effective=None):
     """The operator's own outbound_proxy for a trunk ("" for none). The loop replaces it on the
     trunk, so it is the trunk's when that is not the loop, else the one the copy written last time
-    holds; with the boundary instance the copy forwards to the instance, and it is the one the
-    instance's copy of the trunk holds (its pjsip.conf, written last time)."""
+    holds (without a copy, the trunk's lines under the loop's); with the boundary instance the
+    copy forwards to the instance, and it is the one the instance's copy of the trunk holds (its
+    pjsip.conf, written last time)."""
     proxy = last_value(trunk_effective, "outbound_proxy", "")
-    if is_loop_proxy(proxy):
-        proxy = last_value(previous_copy_effective or {}, "outbound_proxy", "")
+    if is_loop_proxy(proxy) and previous_copy_effective is None:
+        # No copy to read it from (the endpoint renamed since its loop was written): the lines
+        # the loop's line overrides, a template's say.
+        left = [value for value in trunk_effective.get("outbound_proxy") or () if not is_loop_proxy(value)]
+        proxy = left[-1] if left else ""
+    elif is_loop_proxy(proxy):
+        proxy = last_value(previous_copy_effective, "outbound_proxy", "")
     if is_instance_proxy(proxy):
         proxy = last_value(previous_instance_effective or {}, "outbound_proxy", "")
     return "" if is_loop_proxy(proxy) or is_instance_proxy(proxy) else proxy

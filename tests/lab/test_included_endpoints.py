@@ -366,7 +366,8 @@ def test_a_phone_from_realtime_fails_the_run_until_it_dials_through_the_guard(la
 def test_an_endpoint_exempted_after_a_run_gets_its_own_context_back(lab, lab_inventory, tmp_path):
     """The operator's word is kept on the second run too: a phone guarded by an earlier run and
     exempted since (or a trunk declared only after a run took it for a phone, whose inbound calls
-    would otherwise pass the guard) dials in its own context again; taken back, it is guarded.
+    would otherwise pass the guard) dials in its own context again, its template's; taken back,
+    it is guarded.
     The audit passes the exempted phone, named in its evidence, because the trunk boundary still
     judges its calls to the trunk."""
     pbx = lab("pbx")
@@ -376,6 +377,10 @@ def test_an_endpoint_exempted_after_a_run_gets_its_own_context_back(lab, lab_inv
         run = harden(lab_inventory, tags="toll_fraud_guard", extra_vars={"toll_fraud_guard_exempt_endpoints": ["1003"]})
         assert run.returncode == 0, " ".join((run.stdout + run.stderr).split())[-3000:]
         assert "context                            : from-internal" in pbx.check_output(shown)
+        # ...from its template (phone-tpl) again: the guard's line went, and none was written in
+        # its place to hide the operator's next change of the template.
+        section = pbx.check_output("sed -n '/^\\[1003\\](phone-tpl)/,/^\\[/p' /etc/asterisk/pjsip.conf")
+        assert "aors = 1003" in section and "context" not in section, section
         assert "context                            : voipguard-guard-from-internal" in pbx.check_output(
             "asterisk -rx 'pjsip show endpoint 1002'")
         control = audit_controls(lab_inventory, tmp_path / "exempt", "phones_pass_the_guard")["VOIP-TF-001"]

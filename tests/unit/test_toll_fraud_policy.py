@@ -273,6 +273,17 @@ def test_an_endpoint_guarded_before_and_now_a_trunk_or_exempt_gets_its_own_conte
     assert result["endpoint_plan"] == {"1001": "from-internal"}
     assert [(c["section"], c["value"]) for c in result["endpoint_changes"]] == [
         ("1001", "voipguard-guard-from-internal"), ("1002", "from-internal"), ("carrier", "from-carrier")]
+    # A phone whose template gives its context: the guard's line in its own section goes, and the
+    # template's context is in force again (written into the section, it would hide the
+    # operator's next change of the template). One whose template says another: written back.
+    templated = [dict(PJSIP_SECTIONS[0], name=name, effective={"context": ["from-internal", guard]})
+                 for name, guard in (("1002", "voipguard-guard-from-internal"), ("1003", "voipguard-guard-sales"))]
+    result = toll_fraud_policy.build(params(
+        endpoint_contexts={"1002": "voipguard-guard-from-internal", "1003": "voipguard-guard-sales"},
+        exempt_endpoints=["1002", "1003"], pjsip_sections=templated))
+    assert [(c["section"], c.get("state", "present"), c.get("value", c.get("values")))
+            for c in result["endpoint_changes"]] == [
+        ("1002", "absent", ["voipguard-guard-from-internal"]), ("1003", "present", "sales")]
 
 
 def test_the_contexts_come_from_the_sections_and_the_trunks_changes_from_their_definitions():

@@ -73,6 +73,11 @@ def test_after_the_first_run_the_operators_proxy_is_read_back_from_the_copy():
     assert ("outbound_proxy", "sip:sbc.example.net;lr") in copy_options(
         looped, {"outbound_proxy": ["sip:sbc.example.net;lr"]})
     assert not [k for k, _ in copy_options(looped, None) if k == "outbound_proxy"]
+    # No copy to read it from (the endpoint renamed by hand since; lab): the template's, under the
+    # loop's line. Before, the renamed trunk's copy dialed past the operator's SBC.
+    templated = {"type": ["endpoint"], "outbound_proxy": ["sip:sbc.example.net;lr", "sip:backup@127.0.0.1:5060;lr"]}
+    assert ("outbound_proxy", "sip:sbc.example.net;lr") in copy_options(templated, None)
+    assert ("outbound_proxy", "sip:sbc.example.net;lr") not in copy_options(templated, {"type": ["endpoint"]})
 
 
 @pytest.mark.parametrize("change, message", [
