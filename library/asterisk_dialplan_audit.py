@@ -148,6 +148,15 @@ reachable_unauthenticated:
   returned: always
   type: list
   elements: str
+undefined_trunks:
+  description:
+    - For each of I(trunk_endpoints) that neither I(pjsip_sections) nor I(pjsip_wizard) defines,
+      why (naming the endpoints a typo most likely meant); empty when every one is defined.
+  returned: when pjsip_sections or pjsip_wizard is given
+  type: list
+  elements: str
+  sample: ["trunk endpoint carier is not defined in pjsip.conf, its includes or pjsip_wizard.conf;
+           did you mean carrier?"]
 outside_line:
   description:
     - The outside-line digit read from the phones' routes to the trunks. C(digits) is the digit
@@ -164,7 +173,8 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.asterisk_conf import AsteriskConfigError, load
 from ansible.module_utils.asterisk_live import phone_contexts as phone_contexts_of
 from ansible.module_utils.dialplan_audit import audit, infer_outside_line, trunk_routes
-from ansible.module_utils.pjsip_sections import endpoint_contexts
+from ansible.module_utils.pjsip_sections import endpoint_contexts, endpoint_definitions
+from ansible.module_utils.trunk_boundary import undefined_trunk
 
 
 def main():
@@ -197,6 +207,12 @@ def main():
     result = dict(changed=False, findings=findings, files=[c.filename for c in configs],
                   contexts=contexts, reachable_unauthenticated=unauth)
     phones = params["phone_contexts"]
+    if params["pjsip_sections"] or params["pjsip_wizard"]:
+        # A trunk endpoint mistyped in voipguard_trunks shows no route to a trunk: named first,
+        # so that the operator is not asked for the outside-line digit instead.
+        defined = endpoint_definitions(params["pjsip_sections"], params["pjsip_wizard"])
+        result["undefined_trunks"] = [message for message in (
+            undefined_trunk(None, endpoint, defined) for endpoint in params["trunk_endpoints"]) if message]
     if not phones and (params["pjsip_sections"] or params["pjsip_wizard"]):
         phones = phone_contexts_of(endpoint_contexts(params["pjsip_sections"], params["pjsip_wizard"]),
                                    set(params["trunk_endpoints"]) | set(params["exempt_endpoints"]))

@@ -50,6 +50,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import difflib
 import os
 import re
 
@@ -82,16 +83,6 @@ OWN_ENDPOINT_PREFIX = "voipguard-"
 # for a phone and gave it a phone's ACL, which the next write of the copy took away again).
 _NOT_COPIED = ("type", "outbound_proxy", "auth")
 _OWN_SET_VAR = re.compile(r"^\s*GROUP\(voipguard-trunk\)\s*=")
-
-
-def trunk_group_set_var(trunk_name):
-    """The set_var value that counts a capped trunk's channels (GROUP_COUNT(<name>@voipguard-trunk))."""
-    return "GROUP(voipguard-trunk)=%s" % trunk_name
-
-
-def is_trunk_group_set_var(value):
-    """Whether a set_var value is one trunk_group_set_var() wrote, not the operator's."""
-    return bool(_OWN_SET_VAR.match(value or ""))
 _LOOP_PROXY = re.compile(r"^sip:([^@;]+)@(\[[^\]]+\]|[^:;]+):(\d+);lr$")
 # The copy's proxy to the boundary instance: marked, so that it is never taken for the operator's.
 _INSTANCE_PROXY = re.compile(r"^sip:([^@;]+)@127\.0\.0\.1:(\d+);lr;voipguard$")
@@ -110,6 +101,30 @@ _LOOPED_WITHOUT_TRANSPORT = ("tcp", "tls")
 
 class BoundaryError(ValueError):
     """The trunk boundary cannot be set up as asked; the message names what to fix."""
+
+
+def trunk_group_set_var(trunk_name):
+    """The set_var value that puts a capped trunk's channels in a group of their own, which the
+    guard's dialplan counts (GROUP_COUNT(<name>@voipguard-trunk))."""
+    return "GROUP(voipguard-trunk)=%s" % trunk_name
+
+
+def is_trunk_group_set_var(value):
+    """Whether a set_var value is one trunk_group_set_var() wrote, not the operator's."""
+    return bool(_OWN_SET_VAR.match(value or ""))
+
+
+def undefined_trunk(name, endpoint, definitions):
+    """Why a trunk of voipguard_trunks cannot be looped: its endpoint is defined by neither
+    pjsip.conf, its includes nor pjsip_wizard.conf (definitions: pjsip_sections'
+    endpoint_definitions or trunk_definitions); the endpoints a typo most likely meant are named.
+    None when it is defined. name: the trunk's name in voipguard_trunks, or None."""
+    if endpoint in definitions:
+        return None
+    near = difflib.get_close_matches(endpoint, sorted(n for n in definitions if not n.startswith(OWN_ENDPOINT_PREFIX)))
+    return "%s is not defined in pjsip.conf, its includes or pjsip_wizard.conf%s" % (
+        "trunk %s: endpoint %s" % (name, endpoint) if name else "trunk endpoint %s" % endpoint,
+        "; did you mean %s?" % " or ".join(near) if near else "")
 
 
 def loop_proxy(trunk_endpoint, host, port):
@@ -486,8 +501,7 @@ def plan(sections, trunks, instance_port=None, instance_sections=None, definitio
         name, endpoint = trunk["name"], trunk["endpoint"]
         section = definitions.get(endpoint)
         if section is None:
-            raise BoundaryError("trunk %s: endpoint %s is not defined in pjsip.conf, its includes or "
-                                "pjsip_wizard.conf" % (name, endpoint))
+            raise BoundaryError(undefined_trunk(name, endpoint, definitions))
         in_wizard = section["section_type"] == "wizard"
         effective = without_loop_values(without_own_additions(section["endpoint_options"], endpoint, sections))
         aors = dict(defined_aors, **{endpoint: wizard_aor_options(section["effective"])}) if in_wizard \

@@ -226,6 +226,22 @@ def test_a_wrong_variable_stops_the_whole_run_before_the_host_changes(wrong_vari
     assert after == before
 
 
+def test_a_trunk_endpoint_the_pbx_does_not_define_is_named_and_the_host_is_left_as_it_was(lab, lab_inventory):
+    """A typo in a trunk's endpoint is a well-formed name, so it passes the variable checks; the
+    guard reads the PBX's files, names it with the endpoint it most likely meant, and the run's
+    rescue puts back what the roles before it wrote. Before, the run asked for the outside-line
+    digit instead (no route to the mistyped trunk was seen), and a second run then named it."""
+    pbx = lab("pbx")
+    before = pbx.check_output(HOST_STATE)
+    run = harden(lab_inventory, extra_vars={"voipguard_trunks": [dict(TRUNK, endpoint="carier")]})
+    output = " ".join((run.stdout + run.stderr).split())
+    assert run.returncode != 0
+    assert ("voipguard_trunks: trunk endpoint carier is not defined in pjsip.conf, its includes or "
+            "pjsip_wizard.conf; did you mean carrier?") in output, output[-3000:]
+    assert "Cannot tell which outside-line digit" not in output, output[-3000:]
+    assert pbx.check_output(HOST_STATE) == before
+
+
 def test_a_ruleset_that_cuts_the_controllers_ssh_rolls_back_by_itself(lab, lab_inventory):
     pbx = lab("pbx")
     admin_set = "nft list set inet voipguard admin_v4"

@@ -90,7 +90,8 @@ def test_after_the_first_run_the_operators_proxy_is_read_back_from_the_copy():
      "media_encryption = dtls: the loop carries RTP and SDES-SRTP only"),
     (lambda t: "[global]\ntype=global\nendpoint_identifier_order=username,ip\n" + t, "needs 'ip' first"),
     (lambda t: t.replace("[carrier]\ntype=endpoint", "[carrier2]\ntype=endpoint"),
-     "endpoint carrier is not defined"),
+     "trunk carrier: endpoint carrier is not defined in pjsip.conf, its includes or pjsip_wizard.conf; "
+     "did you mean carrier2?"),
 ])
 def test_configurations_the_loop_cannot_serve_are_refused_with_the_reason(change, message):
     with pytest.raises(BoundaryError, match=re.escape(message)):
