@@ -208,14 +208,14 @@ def main():
                   contexts=contexts, reachable_unauthenticated=unauth)
     phones = params["phone_contexts"]
     if params["pjsip_sections"] or params["pjsip_wizard"]:
+        defined = endpoint_definitions(params["pjsip_sections"], params["pjsip_wizard"])
         # A trunk endpoint mistyped in voipguard_trunks shows no route to a trunk: named first,
         # so that the operator is not asked for the outside-line digit instead.
-        defined = endpoint_definitions(params["pjsip_sections"], params["pjsip_wizard"])
         result["undefined_trunks"] = [message for message in (
             undefined_trunk(None, endpoint, defined) for endpoint in params["trunk_endpoints"]) if message]
-    if not phones and (params["pjsip_sections"] or params["pjsip_wizard"]):
-        phones = phone_contexts_of(endpoint_contexts(params["pjsip_sections"], params["pjsip_wizard"]),
-                                   set(params["trunk_endpoints"]) | set(params["exempt_endpoints"]))
+        if not phones:
+            phones = phone_contexts_of(endpoint_contexts(None, definitions=defined),
+                                       set(params["trunk_endpoints"]) | set(params["exempt_endpoints"]))
     if phones:
         routes = trunk_routes(configs, phones, params["trunk_endpoints"])
         digits, why = infer_outside_line(routes, phones)

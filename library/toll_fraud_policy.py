@@ -325,7 +325,7 @@ from ansible.module_utils.dial_policy import (
     GUARD_CONTEXT_PREFIX, POLICY_KEYS, PolicyError, compile_policy, guard_context, original_context,
     plan_endpoints)
 from ansible.module_utils.pjsip_sections import (
-    endpoint_contexts as endpoint_contexts_of, endpoint_definitions, trunk_definitions)
+    endpoint_contexts as endpoint_contexts_of, endpoint_definitions, lines_to_take_out, trunk_definitions)
 from ansible.module_utils.trunk_boundary import (
     OWN_ENDPOINT_PREFIX, BoundaryError, is_trunk_group_set_var, loops_to_undo, plan as plan_trunk_boundary,
     trunk_group_set_var)
@@ -380,13 +380,11 @@ def guard_changes(plan, pjsip_sections, pjsip_wizard=None, released=None):
 
 def _released_context_change(change, section, context):
     """The change that gives a released endpoint its own context back: the guard's line goes
-    where the operator's other lines (a template's, say) already give that context - written
-    into the endpoint's own section instead, it would hide the operator's next change of the
-    template - else the context is written back in place of the guard's."""
-    values = (section.get("effective") or {}).get(change["option"]) or []
-    guards = [value for value in values if value.startswith(GUARD_CONTEXT_PREFIX)]
-    left = [value for value in values if not value.startswith(GUARD_CONTEXT_PREFIX)]
-    if guards and left and left[-1] == context:
+    where the operator's other lines (a template's, say) already give that context, else the
+    context is written back in place of the guard's (pjsip_sections.lines_to_take_out)."""
+    guards = lines_to_take_out((section.get("effective") or {}).get(change["option"]) or [],
+                               lambda value: value.startswith(GUARD_CONTEXT_PREFIX), context)
+    if guards:
         return dict(change, values=guards, state="absent", values_mode="append")
     return dict(change, value=context)
 

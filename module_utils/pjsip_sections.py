@@ -54,10 +54,23 @@ def endpoint_definitions(pjsip_sections, pjsip_wizard=None):
     return defined
 
 
-def endpoint_contexts(pjsip_sections, pjsip_wizard=None):
-    """{endpoint: the context it dials in} of endpoint_definitions."""
-    return dict((name, definition["context"])
-                for name, definition in endpoint_definitions(pjsip_sections, pjsip_wizard).items())
+def lines_to_take_out(values, is_ours, wanted):
+    """How an option gets the operator's value ``wanted`` back from this toolkit's lines, given the
+    option's effective values (templates first): our values (``is_ours``) to take out when the
+    others already end with ``wanted`` (a template's, a GUI's generated line), or None when
+    ``wanted`` must be written back in their place. Written into the object's own section while
+    a template gives it, it would hide the operator's next change of the template."""
+    ours = [value for value in values if is_ours(value)]
+    left = [value for value in values if not is_ours(value)]
+    return ours if ours and left and left[-1] == wanted else None
+
+
+def endpoint_contexts(pjsip_sections, pjsip_wizard=None, definitions=None):
+    """{endpoint: the context it dials in} of endpoint_definitions (or of the ``definitions`` it
+    already gave)."""
+    if definitions is None:
+        definitions = endpoint_definitions(pjsip_sections, pjsip_wizard)
+    return dict((name, definition["context"]) for name, definition in definitions.items())
 
 
 # The auths res_pjsip_config_wizard makes of a wizard (handle_auths), by direction: the switch

@@ -55,7 +55,8 @@ import os
 import re
 
 from ansible.module_utils.asterisk_conf import ast_true, last_value, placeholder_type
-from ansible.module_utils.pjsip_sections import concrete, trunk_definitions, wizard_aor_options
+from ansible.module_utils.pjsip_sections import (
+    concrete, lines_to_take_out, trunk_definitions, wizard_aor_options)
 
 EGRESS_ENDPOINT = "voipguard-egress"
 EGRESS_CONTEXT = "voipguard-egress"
@@ -388,13 +389,11 @@ def loops_to_undo(sections, trunks, still_looped=(), instance_sections=None, def
         loop_lines = [(key, state, values) for key in ("aors", "transport")
                       for state, values in loop_line_changes(section["endpoint_options"], key, None)]
         # The loop's proxy line simply goes where other lines give the operator's proxy (their
-        # template's, say): written into the trunk's own section, it would hide a later change of
-        # the template. Otherwise (the loop replaced the operator's own line, or there was none)
-        # it is set back, or taken out.
-        proxies = section["endpoint_options"].get("outbound_proxy") or []
-        ours = [value for value in proxies if is_loop_proxy_of(endpoint, value, own)]
-        left = [value for value in proxies if not is_loop_proxy_of(endpoint, value, own)]
-        proxy_in_place = bool(left) and left[-1] == proxy
+        # template's, say); otherwise (the loop replaced the operator's own line, or there was
+        # none) it is set back, or taken out.
+        ours = lines_to_take_out(section["endpoint_options"].get("outbound_proxy") or [],
+                                 lambda value: is_loop_proxy_of(endpoint, value, own), proxy)
+        proxy_in_place = ours is not None
         if proxy_in_place:
             loop_lines.append(("outbound_proxy", "absent", ours))
         undo.append(dict(_where(section), name=names.get(endpoint, endpoint), endpoint=endpoint, proxy=proxy,

@@ -1,7 +1,7 @@
 """module_utils/pjsip_sections.py: what an endpoint is and where it lives, the one reading the
 guard's policy, its trunk boundary and its outside-line step share."""
 from ansible.module_utils.asterisk_live import phone_contexts
-from ansible.module_utils.pjsip_sections import concrete, endpoint_contexts, endpoint_definitions
+from ansible.module_utils.pjsip_sections import concrete, endpoint_contexts, endpoint_definitions, lines_to_take_out
 
 
 def section(name, type_="endpoint", file="/etc/asterisk/pjsip.conf", template=False, addition=False, **effective):
@@ -88,3 +88,18 @@ def test_a_wizards_auths_are_named_and_found_by_one_reading():
     # Another direction's name, an auth of the operator's own, or the bare suffix: no wizard's.
     assert [wizard_of_auth(name, "outbound") for name in ("carrier-iauth", "carrier-auth", "-oauth")] == [
         None, None, None]
+
+
+def ours(value):
+    return value.startswith("voipguard-")
+
+
+def test_an_option_gets_the_operators_value_back_from_where_they_wrote_it():
+    # A template gives the value under ours: ours goes.
+    assert lines_to_take_out(["from-internal", "voipguard-guard-from-internal"], ours, "from-internal") == [
+        "voipguard-guard-from-internal"]
+    # The template says another, or nothing gives it: the value is written back instead.
+    assert lines_to_take_out(["sales", "voipguard-guard-from-internal"], ours, "from-internal") is None
+    assert lines_to_take_out(["voipguard-guard-from-internal"], ours, "from-internal") is None
+    # Nothing of ours: nothing to take out.
+    assert lines_to_take_out(["from-internal"], ours, "from-internal") is None
