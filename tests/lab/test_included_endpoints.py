@@ -15,6 +15,7 @@ from conftest import (
     PBX_VOICE, audit_controls, carrier_records, harden, log_length, log_lines_since, trunk_as_a_wizard)
 
 INCLUDED = "/etc/asterisk/voipguard-test.d/phones.conf"
+DIALPLAN_INCLUDES = "/etc/asterisk/extensions_local.conf"
 
 
 def phone_file(password):
@@ -36,9 +37,16 @@ def phone_in_an_included_file(lab):
     assert written == 0
     pbx.check_output("printf '\\n#include voipguard-test.d/*.conf\\n' >> /etc/asterisk/pjsip.conf && "
                      "asterisk -rx 'module reload res_pjsip.so'")
+    # The operator keeps their dialplan's includes in a file of their own, the guard's among them.
+    pbx.check_output("cp -p /etc/asterisk/extensions.conf /root/extensions.conf.included-test && "
+                     "sed -i 's/^#include extensions_voipguard.conf$/#include extensions_local.conf/' "
+                     "/etc/asterisk/extensions.conf && echo '#include extensions_voipguard.conf' > %s && "
+                     "chown asterisk: %s && asterisk -rx 'dialplan reload'", DIALPLAN_INCLUDES, DIALPLAN_INCLUDES)
     yield pbx, password
     pbx.check_output("cp -p /root/pjsip.conf.included-test /etc/asterisk/pjsip.conf && rm -rf %s && "
                      "asterisk -rx 'module reload res_pjsip.so'", INCLUDED.rsplit("/", 1)[0])
+    pbx.check_output("cp -p /root/extensions.conf.included-test /etc/asterisk/extensions.conf && rm -f %s && "
+                     "asterisk -rx 'dialplan reload'", DIALPLAN_INCLUDES)
 
 
 def test_a_phone_in_an_included_file_is_guarded_where_it_is_defined(lab, lab_inventory, phone_in_an_included_file):
@@ -46,8 +54,13 @@ def test_a_phone_in_an_included_file_is_guarded_where_it_is_defined(lab, lab_inv
     office, carrier = lab("admin"), lab("carrier")
     assert "context                            : from-internal" in pbx.check_output(
         "asterisk -rx 'pjsip show endpoint 2001'")
-    result = harden(lab_inventory, tags="toll_fraud_guard")
+    # The outside-line digit given, not read from the dialplan: the guard still sees its own
+    # include in the operator's file and adds no second one (Asterisk would warn about each of its
+    # extensions).
+    result = harden(lab_inventory, tags="toll_fraud_guard", extra_vars={"toll_fraud_guard_outside_line": ""})
     assert result.returncode == 0, (result.stdout + result.stderr)[-3000:]
+    included = pbx.check_output("grep -h '^#include extensions_voipguard.conf' /etc/asterisk/extensions*.conf")
+    assert included.splitlines() == ["#include extensions_voipguard.conf"], included
     # Edited in the included file (the endpoint's own context= overrides its template's); the
     # file holds a password, so only the count of matching lines reaches the test output.
     edited = pbx.run("grep -c '^context = voipguard-guard-from-internal$' %s", INCLUDED).stdout.strip()

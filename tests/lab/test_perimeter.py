@@ -228,9 +228,9 @@ def test_a_wrong_variable_stops_the_whole_run_before_the_host_changes(wrong_vari
 
 def test_a_trunk_endpoint_the_pbx_does_not_define_is_named_and_the_host_is_left_as_it_was(lab, lab_inventory):
     """A typo in a trunk's endpoint is a well-formed name, so it passes the variable checks; the
-    guard reads the PBX's files, names it with the endpoint it most likely meant, and the run's
-    rescue puts back what the roles before it wrote. Before, the run asked for the outside-line
-    digit instead (no route to the mistyped trunk was seen), and a second run then named it."""
+    run reads the PBX's files before the first role changes anything and names it with the
+    endpoint it most likely meant. Before, the run asked for the outside-line digit instead (no
+    route to the mistyped trunk was seen), and only after the roles before the guard had written."""
     pbx = lab("pbx")
     before = pbx.check_output(HOST_STATE)
     run = harden(lab_inventory, extra_vars={"voipguard_trunks": [dict(TRUNK, endpoint="carier")]})
@@ -239,6 +239,9 @@ def test_a_trunk_endpoint_the_pbx_does_not_define_is_named_and_the_host_is_left_
     assert ("voipguard_trunks: trunk endpoint carier is not defined in pjsip.conf, its includes or "
             "pjsip_wizard.conf; did you mean carrier?") in output, output[-3000:]
     assert "Cannot tell which outside-line digit" not in output, output[-3000:]
+    # Asked before the first change: the rescue had nothing to put back.
+    assert "Check the trunks and the outside-line digit against the PBX's files" in output, output[-3000:]
+    assert "Every file it had changed was put back (0 files)" in output, output[-3000:]
     assert pbx.check_output(HOST_STATE) == before
 
 
