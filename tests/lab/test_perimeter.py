@@ -241,7 +241,35 @@ def test_a_trunk_endpoint_the_pbx_does_not_define_is_named_and_the_host_is_left_
     assert "Cannot tell which outside-line digit" not in output, output[-3000:]
     # Asked before the first change: the rescue had nothing to put back.
     assert "Check the trunks and the outside-line digit against the PBX's files" in output, output[-3000:]
-    assert "Every file it had changed was put back (0 files)" in output, output[-3000:]
+    assert "It had changed nothing on the host." in output, output[-3000:]
+    assert pbx.check_output(HOST_STATE) == before
+
+
+@pytest.fixture
+def pjsip_conf_with_a_typo(lab):
+    pbx = lab("pbx")
+    pbx.check_output("cp -p /etc/asterisk/pjsip.conf /root/pjsip.conf.typo-test")
+    # The operator's hand edit: a section header without its closing bracket. Asterisk refuses the
+    # whole file on reload and keeps the configuration it has.
+    pbx.check_output("printf '\\n[1004\\ntype = endpoint\\ncontext = from-internal\\n' >> /etc/asterisk/pjsip.conf")
+    yield pbx
+    pbx.check_output("cp -p /root/pjsip.conf.typo-test /etc/asterisk/pjsip.conf")
+
+
+def test_a_pjsip_conf_asterisk_cannot_parse_is_named_with_its_line_and_nothing_changes(
+        pjsip_conf_with_a_typo, lab_inventory):
+    """The run stops at its first read of the file, with the file, the line and what is wrong, and
+    says that it changed nothing. Before, the rescue's reload of Asterisk met the same file and
+    failed in turn, and the run reported that step instead of the operator's typo."""
+    pbx = pjsip_conf_with_a_typo
+    before = pbx.check_output(HOST_STATE)
+    run = harden(lab_inventory, extra_vars={"voipguard_converged_max_age": 0})
+    output = " ".join((run.stdout + run.stderr).split())
+    assert run.returncode != 0
+    assert ("/etc/asterisk/pjsip.conf:%s: parse error: no closing ']' in section header"
+            % pbx.check_output("grep -n '^\\[1004$' /etc/asterisk/pjsip.conf").split(":")[0]) in output, output[-3000:]
+    assert "It had changed nothing on the host." in output, output[-3000:]
+    assert 'failed at "Make the running Asterisk match the restored files"' not in output, output[-3000:]
     assert pbx.check_output(HOST_STATE) == before
 
 
