@@ -148,10 +148,13 @@ reachable_unauthenticated:
   returned: always
   type: list
   elements: str
-undefined_trunks:
+unloopable_trunks:
   description:
-    - For each of I(trunk_endpoints) that neither I(pjsip_sections) nor I(pjsip_wizard) defines,
-      why (naming the endpoints a typo most likely meant); empty when every one is defined.
+    - For each of I(trunk_endpoints) the trunk boundary cannot loop, why; empty when it can loop
+      every one.
+    - One that neither I(pjsip_sections) nor I(pjsip_wizard) defines (naming the endpoints a typo
+      most likely meant), or whose name has characters other than letters, digits, C(-), C(_)
+      and C(.) (the loop carries it as a SIP URI's user and matches it in the dialplan).
   returned: when pjsip_sections or pjsip_wizard is given
   type: list
   elements: str
@@ -174,7 +177,7 @@ from ansible.module_utils.asterisk_conf import AsteriskConfigError, load
 from ansible.module_utils.asterisk_live import phone_contexts as phone_contexts_of
 from ansible.module_utils.dialplan_audit import audit, infer_outside_line, trunk_routes
 from ansible.module_utils.pjsip_sections import endpoint_contexts, endpoint_definitions
-from ansible.module_utils.trunk_boundary import undefined_trunk
+from ansible.module_utils.trunk_boundary import unloopable_trunk
 
 
 def main():
@@ -211,8 +214,8 @@ def main():
         defined = endpoint_definitions(params["pjsip_sections"], params["pjsip_wizard"])
         # A trunk endpoint mistyped in voipguard_trunks shows no route to a trunk: named first,
         # so that the operator is not asked for the outside-line digit instead.
-        result["undefined_trunks"] = [message for message in (
-            undefined_trunk(None, endpoint, defined) for endpoint in params["trunk_endpoints"]) if message]
+        result["unloopable_trunks"] = [message for message in (
+            unloopable_trunk(None, endpoint, defined) for endpoint in params["trunk_endpoints"]) if message]
         if not phones:
             phones = phone_contexts_of(endpoint_contexts(None, definitions=defined),
                                        set(params["trunk_endpoints"]) | set(params["exempt_endpoints"]))

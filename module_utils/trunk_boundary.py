@@ -84,6 +84,9 @@ OWN_ENDPOINT_PREFIX = "voipguard-"
 # for a phone and gave it a phone's ACL, which the next write of the copy took away again).
 _NOT_COPIED = ("type", "outbound_proxy", "auth")
 _OWN_SET_VAR = re.compile(r"^\s*GROUP\(voipguard-trunk\)\s*=")
+# What a looped trunk's endpoint may be called: the Route user the egress reads (FILTER() in the
+# guard's dialplan keeps these characters and no others).
+LOOPABLE_ENDPOINT_NAME = re.compile(r"^[A-Za-z0-9_.-]{1,80}$")
 _LOOP_PROXY = re.compile(r"^sip:([^@;]+)@(\[[^\]]+\]|[^:;]+):(\d+);lr$")
 # The copy's proxy to the boundary instance: marked, so that it is never taken for the operator's.
 _INSTANCE_PROXY = re.compile(r"^sip:([^@;]+)@127\.0\.0\.1:(\d+);lr;voipguard$")
@@ -115,17 +118,22 @@ def is_trunk_group_set_var(value):
     return bool(_OWN_SET_VAR.match(value or ""))
 
 
-def undefined_trunk(name, endpoint, definitions):
-    """Why a trunk of voipguard_trunks cannot be looped: its endpoint is defined by neither
-    pjsip.conf, its includes nor pjsip_wizard.conf (definitions: pjsip_sections'
-    endpoint_definitions or trunk_definitions); the endpoints a typo most likely meant are named.
-    None when it is defined. name: the trunk's name in voipguard_trunks, or None."""
-    if endpoint in definitions:
-        return None
-    near = difflib.get_close_matches(endpoint, sorted(n for n in definitions if not n.startswith(OWN_ENDPOINT_PREFIX)))
-    return "%s is not defined in pjsip.conf, its includes or pjsip_wizard.conf%s" % (
-        "trunk %s: endpoint %s" % (name, endpoint) if name else "trunk endpoint %s" % endpoint,
-        "; did you mean %s?" % " or ".join(near) if near else "")
+def unloopable_trunk(name, endpoint, definitions):
+    """Why a trunk of voipguard_trunks cannot be looped, or None: its endpoint is defined by
+    neither pjsip.conf, its includes nor pjsip_wizard.conf (definitions: pjsip_sections'
+    endpoint_definitions or trunk_definitions; the endpoints a typo most likely meant are named),
+    or its name cannot travel as the loop's Route user and be matched in the dialplan.
+    name: the trunk's name in voipguard_trunks, or None."""
+    which = "trunk %s: endpoint %s" % (name, endpoint) if name else "trunk endpoint %s" % endpoint
+    if endpoint not in definitions:
+        near = difflib.get_close_matches(
+            endpoint, sorted(n for n in definitions if not n.startswith(OWN_ENDPOINT_PREFIX)))
+        return "%s is not defined in pjsip.conf, its includes or pjsip_wizard.conf%s" % (
+            which, "; did you mean %s?" % " or ".join(near) if near else "")
+    if not LOOPABLE_ENDPOINT_NAME.match(endpoint):
+        return ("%s has characters the loop cannot carry: its name is the user of a SIP URI and is "
+                "matched in the dialplan, which take letters, digits, '-', '_' and '.' only" % which)
+    return None
 
 
 def loop_proxy(trunk_endpoint, host, port):
@@ -498,9 +506,10 @@ def plan(sections, trunks, instance_port=None, instance_sections=None, definitio
                 "main_matches": [], "trunks": []}
     for trunk in trunks:
         name, endpoint = trunk["name"], trunk["endpoint"]
-        section = definitions.get(endpoint)
-        if section is None:
-            raise BoundaryError(undefined_trunk(name, endpoint, definitions))
+        problem = unloopable_trunk(name, endpoint, definitions)
+        if problem:
+            raise BoundaryError(problem)
+        section = definitions[endpoint]
         in_wizard = section["section_type"] == "wizard"
         effective = without_loop_values(without_own_additions(section["endpoint_options"], endpoint, sections))
         aors = dict(defined_aors, **{endpoint: wizard_aor_options(section["effective"])}) if in_wizard \

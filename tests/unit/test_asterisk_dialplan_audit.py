@@ -161,10 +161,10 @@ def test_the_module_reads_the_phones_contexts_from_the_pjsip_sections(tmp_path):
     result = module_runner.run_module(asterisk_dialplan_audit, dict(
         path=str(extensions), pjsip_sections=sections, trunk_endpoints=["carrier"], warn=False))
     assert [route["context"] for route in result["outside_line"]["routes"]] == ["from-internal", "lobby"]
-    assert result["undefined_trunks"] == []
+    assert result["unloopable_trunks"] == []
     # The trunk's endpoint mistyped in voipguard_trunks (lab: the run asked for the outside-line
     # digit instead): named, with the endpoint the typo most likely meant.
     result = module_runner.run_module(asterisk_dialplan_audit, dict(
         path=str(extensions), pjsip_sections=sections, trunk_endpoints=["carier"], warn=False))
-    assert result["undefined_trunks"] == [
+    assert result["unloopable_trunks"] == [
         "trunk endpoint carier is not defined in pjsip.conf, its includes or pjsip_wizard.conf; did you mean carrier?"]

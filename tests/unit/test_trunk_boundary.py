@@ -98,6 +98,43 @@ def test_configurations_the_loop_cannot_serve_are_refused_with_the_reason(change
         plan(sections(change(FIXTURE)), CARRIER)
 
 
+def test_a_trunk_endpoint_whose_name_the_loop_cannot_carry_is_refused_and_a_hyphen_is_carried():
+    # The name is the Route user the egress matches; "+" would be lost in FILTER() and the SIP URI.
+    plus = FIXTURE.replace("[carrier]\ntype=endpoint", "[carrier+1]\ntype=endpoint")
+    with pytest.raises(BoundaryError, match=re.escape("trunk carrier: endpoint carrier+1 has characters the loop "
+                                                      "cannot carry")):
+        plan(sections(plus), [{"name": "carrier", "endpoint": "carrier+1"}])
+    hyphen = FIXTURE.replace("[carrier]\ntype=endpoint", "[carrier-sbc]\ntype=endpoint")
+    looped = plan(sections(hyphen), [{"name": "carrier", "endpoint": "carrier-sbc"}])
+    assert looped["trunks"][0]["proxy"] == "sip:carrier-sbc@127.0.0.1:5060;lr"
+
+
+def asterisk_filter(allowed, text):
+    """FILTER() as Asterisk 22 reads its first argument (funcs/func_strings.c, filter()): "a-z" is
+    a range, and a "-" with nothing after it ends a range of one character, so it is dropped."""
+    kept, i = set(), 0
+    while i < len(allowed):
+        first, i = allowed[i], i + 1
+        last = first
+        if i < len(allowed) and allowed[i] == "-":
+            last, i = (allowed[i + 1], i + 2) if i + 1 < len(allowed) else (first, i + 1)
+        kept.update(chr(c) for c in range(ord(first), ord(last) + 1))
+    return "".join(c for c in text if c in kept)
+
+
+def test_every_filter_of_a_name_in_the_guards_dialplan_keeps_its_hyphens():
+    """Lab: FILTER(0-9A-Za-z_.-,...) dropped the "-" of a trunk named backup-sbc, so the egress
+    knew no such trunk and refused every call on it (reason=unknown-trunk)."""
+    assert asterisk_filter("0-9A-Za-z_.-", "backup-sbc") == "backupsbc"  # what Asterisk did
+    found = []
+    for path in sorted(TEMPLATES.rglob("*.conf*")):
+        for allowed in re.findall(r"FILTER\(([^,${}]+),", path.read_text()):
+            if "_" in allowed:  # a name's, not a dialed number's
+                found.append((path.name, allowed))
+                assert asterisk_filter(allowed, "office-phone_2.b") == "office-phone_2.b", (path.name, allowed)
+    assert len(found) >= 5, found
+
+
 def test_the_policy_module_plans_the_boundary_and_never_guards_its_own_endpoints():
     from test_toll_fraud_policy import params  # pylint: disable=import-outside-toplevel
     own = FIXTURE + "\n[voipguard-egress]\ntype=endpoint\ncontext=voipguard-egress\n"
