@@ -160,6 +160,14 @@ unloopable_trunks:
   elements: str
   sample: ["trunk endpoint carier is not defined in pjsip.conf, its includes or pjsip_wizard.conf;
            did you mean carrier?"]
+undefined_exempt_endpoints:
+  description:
+    - For each of I(exempt_endpoints) that neither I(pjsip_sections) nor I(pjsip_wizard) defines,
+      why (naming the endpoints a typo most likely meant); empty when every one is defined.
+  returned: when pjsip_sections or pjsip_wizard is given
+  type: list
+  elements: str
+  sample: ["1O03 is not defined in pjsip.conf, its includes or pjsip_wizard.conf; did you mean 1003?"]
 outside_line:
   description:
     - The outside-line digit read from the phones' routes to the trunks. C(digits) is the digit
@@ -176,7 +184,7 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.asterisk_conf import AsteriskConfigError, load
 from ansible.module_utils.asterisk_live import phone_contexts as phone_contexts_of
 from ansible.module_utils.dialplan_audit import audit, infer_outside_line, trunk_routes
-from ansible.module_utils.pjsip_sections import endpoint_contexts, endpoint_definitions
+from ansible.module_utils.pjsip_sections import endpoint_contexts, endpoint_definitions, not_defined
 from ansible.module_utils.trunk_boundary import unloopable_trunk
 
 
@@ -216,6 +224,10 @@ def main():
         # so that the operator is not asked for the outside-line digit instead.
         result["unloopable_trunks"] = [message for message in (
             unloopable_trunk(None, endpoint, defined) for endpoint in params["trunk_endpoints"]) if message]
+        # An exemption of a name the files do not define is a typo, or a phone realtime defines.
+        result["undefined_exempt_endpoints"] = [
+            "%s %s" % (endpoint, not_defined(endpoint, defined)) for endpoint in params["exempt_endpoints"]
+            if not_defined(endpoint, defined)]
         if not phones:
             phones = phone_contexts_of(endpoint_contexts(None, definitions=defined),
                                        set(params["trunk_endpoints"]) | set(params["exempt_endpoints"]))

@@ -13,6 +13,8 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import difflib
+
 from ansible.module_utils.asterisk_conf import ast_true, last_value
 
 
@@ -52,6 +54,17 @@ def endpoint_definitions(pjsip_sections, pjsip_wizard=None):
     for section in concrete((pjsip_wizard or {}).get("sections"), "wizard"):
         defined.setdefault(section["name"], _definition(section, "wizard", WIZARD_ENDPOINT_PREFIX, wizard_root))
     return defined
+
+
+def not_defined(endpoint, definitions, own_prefix="voipguard-"):
+    """Why an endpoint named in a variable is not there, or None when the files define it
+    (definitions: endpoint_definitions' or trunk_definitions' result): "is not defined in ...",
+    with the endpoints a typo most likely meant (never this toolkit's own, own_prefix)."""
+    if endpoint in definitions:
+        return None
+    near = difflib.get_close_matches(endpoint, sorted(n for n in definitions if not n.startswith(own_prefix)))
+    return "is not defined in pjsip.conf, its includes or pjsip_wizard.conf%s" % (
+        "; did you mean %s?" % " or ".join(near) if near else "")
 
 
 def lines_to_take_out(values, is_ours, wanted):

@@ -50,13 +50,12 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import difflib
 import os
 import re
 
 from ansible.module_utils.asterisk_conf import ast_true, last_value, placeholder_type
 from ansible.module_utils.pjsip_sections import (
-    concrete, lines_to_take_out, trunk_definitions, wizard_aor_options)
+    concrete, lines_to_take_out, not_defined, trunk_definitions, wizard_aor_options)
 
 EGRESS_ENDPOINT = "voipguard-egress"
 EGRESS_CONTEXT = "voipguard-egress"
@@ -125,11 +124,9 @@ def unloopable_trunk(name, endpoint, definitions):
     or its name cannot travel as the loop's Route user and be matched in the dialplan.
     name: the trunk's name in voipguard_trunks, or None."""
     which = "trunk %s: endpoint %s" % (name, endpoint) if name else "trunk endpoint %s" % endpoint
-    if endpoint not in definitions:
-        near = difflib.get_close_matches(
-            endpoint, sorted(n for n in definitions if not n.startswith(OWN_ENDPOINT_PREFIX)))
-        return "%s is not defined in pjsip.conf, its includes or pjsip_wizard.conf%s" % (
-            which, "; did you mean %s?" % " or ".join(near) if near else "")
+    missing = not_defined(endpoint, definitions, OWN_ENDPOINT_PREFIX)
+    if missing:
+        return "%s %s" % (which, missing)
     if not LOOPABLE_ENDPOINT_NAME.match(endpoint):
         return ("%s has characters the loop cannot carry: its name is the user of a SIP URI and is "
                 "matched in the dialplan, which take letters, digits, '-', '_' and '.' only" % which)
