@@ -301,7 +301,7 @@ class HostContext:
             shown = self.live_parameters("pjsip show endpoint %s" % endpoint)
             if not shown:
                 reasons.append("trunk endpoint %s is not loaded, or Asterisk does not answer" % endpoint)
-            elif not trunk_boundary.is_loop_proxy(shown.get("outbound_proxy")):
+            elif not trunk_boundary.is_loop_proxy(endpoint, shown.get("outbound_proxy")):
                 reasons.append("trunk %s: calls that do not start at a guarded phone (transfers, "
                                "forwards, AMI, call files) reach it unchecked: no trunk boundary" % endpoint)
         if reasons or not self.trunk_endpoints():
@@ -358,21 +358,23 @@ class HostContext:
         drift = {}
         for endpoint in sorted(self.trunk_endpoints()):
             trunk = endpoints.get(endpoint) or self.wizard_endpoint(endpoint)
-            if trunk is None or not trunk_boundary.is_loop_proxy(asterisk_conf.last_value(trunk, "outbound_proxy")):
+            if trunk is None or not trunk_boundary.is_loop_proxy(
+                    endpoint, asterisk_conf.last_value(trunk, "outbound_proxy")):
                 continue  # no loop: trunk_bypasses() says so
             name = trunk_boundary.COPY_PREFIX + endpoint
             if name not in endpoints or name not in loaded:
                 drift[endpoint] = "its copy %s is not %s: calls to it fail" % (
                     name, "loaded" if name in endpoints else "defined")
                 continue
-            keys = trunk_boundary.copy_drift(trunk, endpoints[name])
+            keys = trunk_boundary.copy_drift(endpoint, trunk, endpoints[name])
             if keys:
                 drift[endpoint] = "changed since its copy %s was written: %s" % (name, ", ".join(keys))
                 continue
             if trunk_boundary.is_instance_proxy(asterisk_conf.last_value(endpoints[name], "outbound_proxy")):
                 held = self.instance_endpoints().get(endpoint)
                 where = trunk_boundary.INSTANCE_CONFIG_DIR + "/pjsip.conf"
-                keys = [] if held is None else trunk_boundary.instance_copy_drift(trunk, endpoints[name], held)
+                keys = [] if held is None else trunk_boundary.instance_copy_drift(
+                    endpoint, trunk, endpoints[name], held)
                 if held is None:
                     drift[endpoint] = "the boundary instance's copy is missing from %s: calls to it fail" % where
                 elif keys:

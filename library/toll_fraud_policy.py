@@ -328,7 +328,7 @@ from ansible.module_utils.pjsip_sections import (
     endpoint_contexts as endpoint_contexts_of, endpoint_definitions, lines_to_take_out, trunk_definitions)
 from ansible.module_utils.trunk_boundary import (
     OWN_ENDPOINT_PREFIX, BoundaryError, is_trunk_group_set_var, loops_to_undo, plan as plan_trunk_boundary,
-    trunk_group_set_var)
+    proxy_written_back, trunk_group_set_var)
 
 try:
     from ansible.module_utils.asterisk_conf import AsteriskConfigError, iter_sections, parse, resolve
@@ -423,7 +423,7 @@ def trunk_changes(trunks, capped, definitions, boundary, undo):
                             value=trunk["proxy"]))
         changes.extend(_loop_line_changes(trunk))
     for trunk in undo or ():
-        if not trunk.get("proxy_in_place"):
+        if proxy_written_back(trunk):
             changes.append(dict(_endpoint_change(trunk, trunk["endpoint"], "outbound_proxy"),
                                 value=trunk["proxy"] or None, state="present" if trunk["proxy"] else "absent"))
         changes.extend(_loop_line_changes(trunk))

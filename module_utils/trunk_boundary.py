@@ -147,8 +147,14 @@ def is_instance_proxy(value):
     return bool(_INSTANCE_PROXY.match(value or ""))
 
 
-def is_loop_proxy(value):
-    return bool(_LOOP_PROXY.match(value or ""))
+def is_loop_proxy(endpoint, value, addresses=()):
+    """Whether an outbound_proxy of this endpoint is the loop's own: the loop names the trunk's
+    endpoint as the proxy URI's user, which an operator's proxy to an SBC or a carrier does not
+    (even one with a user part, sip:proxy@sbc.example.net:5060;lr), or (the endpoint renamed since)
+    it points at one of this PBX's own UDP transports (addresses: "host:port" as loop_addresses()
+    gives them), where no operator's proxy does."""
+    match = _LOOP_PROXY.match(value or "")
+    return bool(match) and (match.group(1) == endpoint or "%s:%s" % match.group(2, 3) in addresses)
 
 
 def transport_address(transport_effective):
@@ -172,23 +178,26 @@ def _protocol(transport_effective):
     return last_value(transport_effective, "protocol", "udp").lower()
 
 
-def operator_proxy(trunk_effective, previous_copy_effective=None, previous_instance_effective=None):
-    """The operator's own outbound_proxy for a trunk ("" for none). The loop replaces it on the
-    trunk, so it is the trunk's when that is not the loop, else the one the copy written last time
-    holds (without a copy, the trunk's lines under the loop's); with the boundary instance the
-    copy forwards to the instance, and it is the one the instance's copy of the trunk holds (its
-    pjsip.conf, written last time)."""
+def operator_proxy(endpoint, trunk_effective, previous_copy_effective=None, previous_instance_effective=None,
+                   addresses=()):
+    """The operator's own outbound_proxy for a trunk endpoint ("" for none). The loop replaces it
+    on the trunk, so it is the trunk's when that is not the loop (is_loop_proxy, with this PBX's
+    addresses), else the one the copy written last time holds (without a copy, the trunk's lines
+    under the loop's); with the boundary instance the copy forwards to the instance, and it is the
+    one the instance's copy of the trunk holds (its pjsip.conf, written last time)."""
+    def looped(value):
+        return is_loop_proxy(endpoint, value, addresses)
     proxy = last_value(trunk_effective, "outbound_proxy", "")
-    if is_loop_proxy(proxy) and previous_copy_effective is None:
+    if looped(proxy) and previous_copy_effective is None:
         # No copy to read it from (the endpoint renamed since its loop was written): the lines
         # the loop's line overrides, a template's say.
-        left = [value for value in trunk_effective.get("outbound_proxy") or () if not is_loop_proxy(value)]
+        left = [value for value in trunk_effective.get("outbound_proxy") or () if not looped(value)]
         proxy = left[-1] if left else ""
-    elif is_loop_proxy(proxy):
+    elif looped(proxy):
         proxy = last_value(previous_copy_effective, "outbound_proxy", "")
     if is_instance_proxy(proxy):
         proxy = last_value(previous_instance_effective or {}, "outbound_proxy", "")
-    return "" if is_loop_proxy(proxy) or is_instance_proxy(proxy) else proxy
+    return "" if looped(proxy) or is_instance_proxy(proxy) else proxy
 
 
 def loop_aor(trunk_endpoint):
@@ -231,13 +240,15 @@ def loop_line_changes(trunk_effective, key, value):
     return ([("absent", ours)] if ours else []) + [("present", [value])]
 
 
-def copy_options(trunk_effective, previous_copy_effective=None, previous_instance_effective=None):
-    """Option lines (key, value) of the trunk's copy: the trunk as the operator wrote it (templates
-    resolved), without the loop (its outbound_proxy, its own values: without_loop_values), with the
-    operator's own outbound_proxy (operator_proxy)."""
+def copy_options(endpoint, trunk_effective, previous_copy_effective=None, previous_instance_effective=None,
+                 addresses=()):
+    """Option lines (key, value) of the trunk endpoint's copy: the trunk as the operator wrote it
+    (templates resolved), without the loop (its outbound_proxy, its own values:
+    without_loop_values), with the operator's own outbound_proxy (operator_proxy)."""
     trunk_effective = without_loop_values(trunk_effective)
     lines = [("type", "endpoint")]
-    proxy = operator_proxy(trunk_effective, previous_copy_effective, previous_instance_effective)
+    proxy = operator_proxy(endpoint, trunk_effective, previous_copy_effective, previous_instance_effective,
+                           addresses)
     # Codec lines keep their order among themselves: disallow=all before allow wipes nothing.
     codec_keys = [k for k in trunk_effective if k in ("disallow", "allow")]
     for key in sorted(codec_keys, key=lambda k: 0 if k == "disallow" else 1):
@@ -321,16 +332,16 @@ def _keys_differing(lines, effective):
     return sorted(key for key in set(expected) | set(actual) if expected.get(key) != actual.get(key))
 
 
-def copy_drift(trunk_effective, copy_effective):
-    """Keys on which the trunk's copy no longer says what the trunk says: the trunk was changed
+def copy_drift(endpoint, trunk_effective, copy_effective):
+    """Keys on which the trunk endpoint's copy no longer says what the trunk says: the trunk was changed
     (by hand, or by a GUI's Apply Config) after the role wrote the copy, so calls to the carrier
     still go out with the old options. Sorted; [] when the copy is current."""
     # With the boundary instance the copy's proxy is the instance, by design, and it sends no
     # in-dialog INVITE, as the trunk.
     own_proxy = last_value(copy_effective, "outbound_proxy", "")
     if not is_instance_proxy(own_proxy):
-        return _keys_differing(copy_options(trunk_effective, copy_effective), copy_effective)
-    lines = copy_options(without_in_dialog_invites(trunk_effective), copy_effective)
+        return _keys_differing(copy_options(endpoint, trunk_effective, copy_effective), copy_effective)
+    lines = copy_options(endpoint, without_in_dialog_invites(trunk_effective), copy_effective)
     lines = [(key, value) for key, value in lines if key != "outbound_proxy"] + [("outbound_proxy", own_proxy)]
     return _keys_differing(lines, copy_effective)
 
@@ -340,15 +351,6 @@ def _where(section):
     entry): its defining section's file, type, the prefix of its endpoint options, and the
     include root a wizard's templates are read from (None for pjsip.conf's include set)."""
     return dict((key, section.get(key)) for key in ("file", "section_type", "option_prefix", "include_root"))
-
-
-def is_loop_proxy_of(endpoint, value, loop_addresses=()):
-    """Whether an outbound_proxy is the loop's own for this endpoint: the loop names the trunk's
-    endpoint as the proxy URI's user, which an operator's proxy to an SBC or a carrier does not,
-    or (an endpoint renamed since) it points at one of this PBX's own UDP transports
-    (loop_addresses, "host:port" as loop_addresses() gives them), where no operator's proxy does."""
-    match = _LOOP_PROXY.match(value or "")
-    return bool(match) and (match.group(1) == endpoint or "%s:%s" % match.group(2, 3) in loop_addresses)
 
 
 def loop_addresses(sections):
@@ -367,14 +369,14 @@ def loops_to_undo(sections, trunks, still_looped=(), instance_sections=None, def
     """Endpoints that still loop and that this run does not loop: every looped trunk while the
     boundary is switched off, and, while it is on, an endpoint taken out of voipguard_trunks since
     the run that looped it (left looped, its calls would reach an egress that has no copy of it).
-    [{name, endpoint, file, section_type, option_prefix, include_root, proxy, proxy_in_place,
-    loop_lines}] (_where), sorted by endpoint; name the trunk's name in ``trunks``
-    ([{name, endpoint}]), else the endpoint's; proxy the operator's own outbound_proxy ("" for
-    none), read from the copy, or from the boundary instance's copy (instance_sections: its
-    pjsip.conf) when the copy forwards to the instance; proxy_in_place whether the operator's
-    other lines give it once the loop's line goes (then loop_lines takes that line out; else the
-    proxy is written back); loop_lines the loop's own lines to take out
-    [(option, "absent", values)]. still_looped: the endpoints this run loops.
+    [{name, endpoint, file, section_type, option_prefix, include_root, proxy, loop_lines}]
+    (_where), sorted by endpoint; name the trunk's name in ``trunks`` ([{name, endpoint}]), else
+    the endpoint's; proxy the operator's own outbound_proxy ("" for none), read from the copy, or
+    from the boundary instance's copy (instance_sections: its pjsip.conf) when the copy forwards to
+    the instance; loop_lines the loop's own lines to take out [(option, "absent", values)], the
+    loop's outbound_proxy among them when the operator's other lines give theirs once it goes
+    (else the proxy is written back: proxy_written_back()). still_looped: the endpoints this run
+    loops.
     definitions: pjsip_sections.trunk_definitions of the sections and pjsip_wizard.conf, whose
     wizards may be trunks (by default, of the sections alone)."""
     if definitions is None:
@@ -385,25 +387,31 @@ def loops_to_undo(sections, trunks, still_looped=(), instance_sections=None, def
     instance_endpoints = dict((s["name"], s) for s in concrete(instance_sections or [], "endpoint"))
     undo = []
     for endpoint, section in sorted(definitions.items()):
-        if endpoint in still_looped or not is_loop_proxy_of(
+        if endpoint in still_looped or not is_loop_proxy(
                 endpoint, last_value(section["endpoint_options"], "outbound_proxy", ""), own):
             continue
         copy = endpoints.get(COPY_PREFIX + endpoint) or {}
         instance_copy = instance_endpoints.get(endpoint) or {}
-        proxy = operator_proxy(section["endpoint_options"], copy.get("effective"), instance_copy.get("effective"))
+        proxy = operator_proxy(endpoint, section["endpoint_options"], copy.get("effective"),
+                               instance_copy.get("effective"), own)
         loop_lines = [(key, state, values) for key in ("aors", "transport")
                       for state, values in loop_line_changes(section["endpoint_options"], key, None)]
         # The loop's proxy line simply goes where other lines give the operator's proxy (their
         # template's, say); otherwise (the loop replaced the operator's own line, or there was
         # none) it is set back, or taken out.
         ours = lines_to_take_out(section["endpoint_options"].get("outbound_proxy") or [],
-                                 lambda value: is_loop_proxy_of(endpoint, value, own), proxy)
-        proxy_in_place = ours is not None
-        if proxy_in_place:
+                                 lambda value: is_loop_proxy(endpoint, value, own), proxy)
+        if ours is not None:
             loop_lines.append(("outbound_proxy", "absent", ours))
         undo.append(dict(_where(section), name=names.get(endpoint, endpoint), endpoint=endpoint, proxy=proxy,
-                         proxy_in_place=proxy_in_place, loop_lines=loop_lines))
+                         loop_lines=loop_lines))
     return undo
+
+
+def proxy_written_back(undo):
+    """Whether undoing a loop (a loops_to_undo() entry) writes the operator's proxy back into the
+    trunk's section: unless only the loop's line goes, and the operator's other lines give it."""
+    return not any(option == "outbound_proxy" for option, _, _ in undo.get("loop_lines") or ())
 
 
 def _names(effective, key):
@@ -421,12 +429,12 @@ def instance_copy_options(trunk_effective, lines):
         ("direct_media", "no"), ("aors", ",".join(_names(without_loop_values(trunk_effective), "aors")))]
 
 
-def instance_copy_drift(trunk_effective, copy_effective, instance_copy_effective):
+def instance_copy_drift(endpoint, trunk_effective, copy_effective, instance_copy_effective):
     """Keys on which the boundary instance's copy of a trunk (its pjsip.conf) no longer says what
     the trunk says, as copy_drift() for the main Asterisk's copy; [] when it is current."""
     trunk_effective = without_in_dialog_invites(trunk_effective)
     return _keys_differing(instance_copy_options(
-        trunk_effective, copy_options(trunk_effective, copy_effective, instance_copy_effective)),
+        trunk_effective, copy_options(endpoint, trunk_effective, copy_effective, instance_copy_effective)),
         instance_copy_effective)
 
 
@@ -488,6 +496,7 @@ def plan(sections, trunks, instance_port=None, instance_sections=None, definitio
             % order)
     transports = dict((s["name"], s) for s in concrete(sections, "transport"))
     udp = [name for name in transports if _protocol(transports[name]["effective"]) in _LOOPED_AS_IS]
+    own = loop_addresses(sections)
     endpoints = dict((s["name"], s) for s in concrete(sections, "endpoint"))
     if definitions is None:
         definitions = trunk_definitions(sections)
@@ -541,8 +550,8 @@ def plan(sections, trunks, instance_port=None, instance_sections=None, definitio
             else:
                 in_dialog_off = list(IN_DIALOG_INVITES_OFF)
             effective = without_in_dialog_invites(effective)
-        lines = copy_options(effective, (previous.get(endpoint) or {}).get("effective"),
-                             (instance_previous.get(endpoint) or {}).get("effective"))
+        lines = copy_options(endpoint, effective, (previous.get(endpoint) or {}).get("effective"),
+                             (instance_previous.get(endpoint) or {}).get("effective"), own)
         if instance_port:
             instance["trunks"].append(_instance_trunk(
                 trunk, effective, lines, aors, transports[transport]["effective"]))

@@ -8,20 +8,20 @@ REFS = ["FreePBX framework BMO/WriteConfig.class.php (the generated files' heade
 _OPEN = ("0.0.0.0/0", "0.0.0.0/0.0.0.0", "::/0", "*")
 
 
-def _narrowed(value):
+def _narrowed(_section, value):
     return value.replace(" ", "") not in _OPEN
 
 
-# What the hardening sets, per file and kind of section: (key, is this value the hardening's?).
-# FreePBX's own values (permit=0.0.0.0/0.0.0.0, bindaddr=0.0.0.0) do not count.
+# What the hardening sets, per file and kind of section: (key, is this value of this section the
+# hardening's?). FreePBX's own values (permit=0.0.0.0/0.0.0.0, bindaddr=0.0.0.0) do not count.
 _HARDENED = {
     "pjsip.conf": {
-        "endpoint": (("context", lambda value: value.startswith("voipguard-guard-")),
+        "endpoint": (("context", lambda _section, value: value.startswith("voipguard-guard-")),
                      ("permit", _narrowed),
                      ("outbound_proxy", trunk_boundary.is_loop_proxy)),
     },
     "manager.conf": {
-        "general": (("bindaddr", lambda value: value.strip() not in ("0.0.0.0", "::", "")),),
+        "general": (("bindaddr", lambda _section, value: value.strip() not in ("0.0.0.0", "::", "")),),
     },
 }
 
@@ -39,7 +39,7 @@ def settings_in_generated_files(target, distribution):
             effective = asterisk_conf.resolve_section(configs, section)
             for key, is_hardening in keys:
                 value = asterisk_conf.last_value(effective, key)
-                if value is None or not is_hardening(value):
+                if value is None or not is_hardening(section.name, value):
                     continue
                 part = asterisk_conf.defining_section(configs, section, key)
                 path = part.config.filename if part is not None else None

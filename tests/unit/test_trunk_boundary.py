@@ -11,7 +11,8 @@ import toll_fraud_policy
 from ansible.module_utils.asterisk_conf import load, load_as_asterisk_reads, parse
 from ansible.module_utils.dial_policy import PolicyError
 from ansible.module_utils.pjsip_sections import trunk_definitions
-from ansible.module_utils.trunk_boundary import BoundaryError, copy_drift, copy_options, plan
+from ansible.module_utils.trunk_boundary import (
+    BoundaryError, copy_drift, copy_options, is_loop_proxy, plan, proxy_written_back)
 
 import asterisk_config
 
@@ -53,7 +54,7 @@ def test_the_copy_keeps_the_operators_options_but_not_the_loop_nor_the_trunk_gro
     effective = {"type": ["endpoint"], "allow": ["ulaw"], "disallow": ["all"],
                  "set_var": ["GROUP(voipguard-trunk)=carrier", "CDR(userfield)=acme"],
                  "outbound_proxy": ["sip:sbc.example.net\\;lr"], "from_user": ["4930123"]}
-    lines = copy_options(effective)
+    lines = copy_options("carrier", effective)
     assert lines[:3] == [("type", "endpoint"), ("disallow", "all"), ("allow", "ulaw")]
     assert ("set_var", "CDR(userfield)=acme") in lines
     assert not any("voipguard-trunk" in value for _, value in lines)
@@ -63,21 +64,40 @@ def test_the_copy_keeps_the_operators_options_but_not_the_loop_nor_the_trunk_gro
 def test_the_copy_takes_no_call_in_so_it_carries_no_inbound_auth():
     # A carrier that authenticates its calls to the PBX: the trunk's auth stays on the trunk.
     effective = {"type": ["endpoint"], "auth": ["carrier-in"], "outbound_auth": ["carrier-out"], "aors": ["carrier"]}
-    lines = copy_options(effective)
+    lines = copy_options("carrier", effective)
     assert ("outbound_auth", "carrier-out") in lines and not [key for key, _ in lines if key == "auth"]
-    assert copy_drift(effective, {"type": ["endpoint"], "outbound_auth": ["carrier-out"], "aors": ["carrier"]}) == []
+    assert copy_drift("carrier", effective, {"type": ["endpoint"], "outbound_auth": ["carrier-out"], "aors": ["carrier"]}) == []
 
 
 def test_after_the_first_run_the_operators_proxy_is_read_back_from_the_copy():
     looped = {"type": ["endpoint"], "outbound_proxy": ["sip:carrier@127.0.0.1:5060;lr"]}
     assert ("outbound_proxy", "sip:sbc.example.net;lr") in copy_options(
-        looped, {"outbound_proxy": ["sip:sbc.example.net;lr"]})
-    assert not [k for k, _ in copy_options(looped, None) if k == "outbound_proxy"]
+        "carrier", looped, {"outbound_proxy": ["sip:sbc.example.net;lr"]})
+    assert not [k for k, _ in copy_options("carrier", looped, None) if k == "outbound_proxy"]
     # No copy to read it from (the endpoint renamed by hand since; lab): the template's, under the
-    # loop's line. Before, the renamed trunk's copy dialed past the operator's SBC.
+    # loop's line, known by the PBX's own address. Before, the renamed trunk's copy dialed past the
+    # operator's SBC.
     templated = {"type": ["endpoint"], "outbound_proxy": ["sip:sbc.example.net;lr", "sip:backup@127.0.0.1:5060;lr"]}
-    assert ("outbound_proxy", "sip:sbc.example.net;lr") in copy_options(templated, None)
-    assert ("outbound_proxy", "sip:sbc.example.net;lr") not in copy_options(templated, {"type": ["endpoint"]})
+    assert ("outbound_proxy", "sip:sbc.example.net;lr") in copy_options(
+        "backup-sbc", templated, None, addresses=["127.0.0.1:5060"])
+    assert ("outbound_proxy", "sip:sbc.example.net;lr") not in copy_options(
+        "backup-sbc", templated, {"type": ["endpoint"]}, addresses=["127.0.0.1:5060"])
+
+
+def test_an_operators_proxy_with_a_user_part_is_the_operators_not_the_loops():
+    """The loop's proxy names the trunk's endpoint at this PBX; an operator's SBC proxy written
+    with a user and a port has the same form. Read by form alone, the first run left it out of the
+    copy, which then dialed the carrier past the SBC, and the audit took the unlooped trunk for a
+    looped one."""
+    sbc = "sip:proxy@sbc.example.net:5060;lr"
+    assert not is_loop_proxy("carrier", sbc, ["127.0.0.1:5060"])
+    assert is_loop_proxy("carrier", "sip:carrier@127.0.0.1:5060;lr")
+    assert ("outbound_proxy", sbc) in copy_options("carrier", {"type": ["endpoint"], "outbound_proxy": [sbc]},
+                                                   addresses=["127.0.0.1:5060"])
+    built = plan(sections(FIXTURE.replace("[carrier]\ntype=endpoint",
+                                          "[carrier]\ntype=endpoint\noutbound_proxy=%s" % sbc.replace(";", "\\;"))),
+                 CARRIER)
+    assert ("outbound_proxy", sbc) in built["trunks"][0]["copy_options"]
 
 
 @pytest.mark.parametrize("change, message", [
@@ -191,8 +211,7 @@ def test_switched_off_the_looped_trunks_get_the_operators_proxy_back():
     assert built["trunk_boundary_undo"] == [{"name": "carrier", "endpoint": "carrier",
                                              "file": "/etc/asterisk/pjsip.conf", "section_type": "endpoint",
                                              "option_prefix": "", "include_root": None,
-                                             "proxy": "sip:sbc.example.net;lr", "proxy_in_place": False,
-                                             "loop_lines": []}]
+                                             "proxy": "sip:sbc.example.net;lr", "loop_lines": []}]
     # a trunk that never looped is left as it is
     assert toll_fraud_policy.build(params(trunks=["carrier"], pjsip_sections=sections(FIXTURE)))[
         "trunk_boundary_undo"] == []
@@ -209,7 +228,7 @@ def test_switched_off_a_trunk_whose_template_names_the_proxy_only_loses_the_loop
     built = toll_fraud_policy.build(params(trunks=["carrier"], trunk_boundary=False,
                                            pjsip_sections=sections(templated + copy)))
     (undo,) = built["trunk_boundary_undo"]
-    assert (undo["proxy"], undo["proxy_in_place"]) == ("sip:sbc.example.net;lr", True)
+    assert undo["proxy"] == "sip:sbc.example.net;lr" and not proxy_written_back(undo)
     changes = [(c["option"], c.get("state", "present"), c.get("value", c.get("values")))
                for c in built["trunk_changes"]]
     assert changes == [("outbound_proxy", "absent", ["sip:carrier@127.0.0.1:5060;lr"])]
@@ -290,12 +309,12 @@ def test_the_trunk_dials_an_aor_of_the_loops_own_and_leaves_the_operators_to_its
     trunk_effective, copy_effective = _trunk_and_copy(
         written, render("pjsip_voipguard.conf.j2", toll_fraud_guard_boundary=again["trunk_boundary"]))
     assert trunk_effective["aors"] == ["carrier", "voipguard-loop-carrier"] and copy_effective["aors"] == ["carrier"]
-    assert copy_drift(trunk_effective, copy_effective) == []
+    assert copy_drift("carrier", trunk_effective, copy_effective) == []
     # The operator names another aor on the line of their own: the copy follows it.
     moved = written.replace("aors=carrier\n", "aors=carrier-2\n") + "\n[carrier-2]\ntype=aor\ncontact=sip:198.51.100.21\n"
     trunk_effective, copy_effective = _trunk_and_copy(
         moved, render("pjsip_voipguard.conf.j2", toll_fraud_guard_boundary=again["trunk_boundary"]))
-    assert copy_drift(trunk_effective, copy_effective) == ["aors"]
+    assert copy_drift("carrier", trunk_effective, copy_effective) == ["aors"]
     assert ("aors", "carrier-2") in plan(sections(moved), CARRIER)["trunks"][0]["copy_options"]
 
 
@@ -317,7 +336,7 @@ def test_a_tls_trunk_loops_over_udp_with_its_own_transport_kept_for_its_copy():
         written, render("pjsip_voipguard.conf.j2", toll_fraud_guard_boundary=looped))
     assert trunk_effective["transport"] == ["transport-tls", ""]
     assert copy_effective["transport"] == ["transport-tls"]
-    assert copy_drift(trunk_effective, copy_effective) == []
+    assert copy_drift("carrier", trunk_effective, copy_effective) == []
 
 
 def test_switched_off_or_moved_to_udp_the_loops_own_lines_go_and_the_operators_stay():
@@ -378,14 +397,14 @@ def test_a_copy_is_current_until_the_trunk_changes_and_names_what_changed():
                              "outbound_proxy=sip:carrier@127.0.0.1:5060\\;lr\n")
     trunk, copy = _trunk_and_copy(looped, written)
     assert copy["outbound_proxy"] == ["sip:proxy.example.net;lr"]
-    assert copy_drift(trunk, copy) == []
+    assert copy_drift("carrier", trunk, copy) == []
     # The GUI's Apply Config changes the trunk: another codec and a caller ID user.
     changed = looped.replace("allow=ulaw\n", "allow=alaw\nfrom_user=4930999\n")
     trunk, copy = _trunk_and_copy(changed, written)
-    assert copy_drift(trunk, copy) == ["allow", "from_user"]
+    assert copy_drift("carrier", trunk, copy) == ["allow", "from_user"]
     # An option the trunk lost is drift too.
     trunk, copy = _trunk_and_copy(looped.replace("allow=ulaw\n", ""), written)
-    assert copy_drift(trunk, copy) == ["allow"]
+    assert copy_drift("carrier", trunk, copy) == ["allow"]
 
 
 def test_with_the_instance_the_copy_forwards_to_it_and_the_instance_holds_the_trunk_as_written():
@@ -451,14 +470,14 @@ def test_the_instances_copy_is_current_until_the_trunk_changes_and_names_what_ch
     held = dict((s["name"], s["effective"]) for s in held if s.get("type") == "endpoint")["carrier"]
     looped = operator.replace("outbound_proxy=sip:sbc.example.net\\;lr", "outbound_proxy=sip:carrier@127.0.0.1:5060\\;lr")
     trunk, copy = _trunk_and_copy(looped, main_copy)
-    assert copy_drift(trunk, copy) == [] and instance_copy_drift(trunk, copy, held) == []
+    assert copy_drift("carrier", trunk, copy) == [] and instance_copy_drift("carrier", trunk, copy, held) == []
     # The SBC is read from the instance's copy itself: current, not drift.
     assert held["outbound_proxy"] == ["sip:sbc.example.net;lr"]
     trunk, copy = _trunk_and_copy(looped.replace("allow=ulaw\n", "allow=alaw\nfrom_user=4930999\n"), main_copy)
-    assert instance_copy_drift(trunk, copy, held) == ["allow", "from_user"]
+    assert instance_copy_drift("carrier", trunk, copy, held) == ["allow", "from_user"]
     # An option lost from the instance's copy (edited by hand) is drift too.
     trunk, copy = _trunk_and_copy(looped, main_copy)
-    assert instance_copy_drift(trunk, copy, dict(held, direct_media=["yes"])) == ["direct_media"]
+    assert instance_copy_drift("carrier", trunk, copy, dict(held, direct_media=["yes"])) == ["direct_media"]
 
 
 def test_a_trunk_deleted_by_hand_after_a_run_with_the_instance_leaves_no_orphan(tmp_path):
@@ -515,7 +534,7 @@ def test_with_the_instance_the_main_asterisk_sends_the_carrier_no_in_dialog_invi
     held_effective = asterisk_config_info.describe([parse(render("boundary/pjsip.conf.j2", toll_fraud_guard_boundary=first),
                                                           "/etc/voipguard-boundary/pjsip.conf")])["sections"]
     held_effective = dict((s["name"], s["effective"]) for s in held_effective if s.get("type") == "endpoint")["carrier"]
-    assert copy_drift(trunk, copy) == [] and instance_copy_drift(trunk, copy, held_effective) == []
+    assert copy_drift("carrier", trunk, copy) == [] and instance_copy_drift("carrier", trunk, copy, held_effective) == []
     # Switched off, the run reads the trunk with the addition still there: it plans the operator's
     # values, as the next run will (it once copied the addition's, and took two runs to settle).
     read_together = asterisk_config_info.describe([parse(looped, "/etc/asterisk/pjsip.conf"),
@@ -568,9 +587,9 @@ def test_the_copy_forwarding_to_the_instance_is_not_drift_and_never_taken_for_th
                              "outbound_proxy=sip:carrier@127.0.0.1:5060\\;lr\n")
     trunk, copy = _trunk_and_copy(looped, written)
     assert copy["outbound_proxy"] == ["sip:carrier@127.0.0.1:5070;lr;voipguard"]
-    assert copy_drift(trunk, copy) == []
+    assert copy_drift("carrier", trunk, copy) == []
     # read back on the next run, the instance's proxy is voipguard's, not the operator's
-    assert not [k for k, _ in copy_options(trunk, copy) if k == "outbound_proxy"]
+    assert not [k for k, _ in copy_options("carrier", trunk, copy) if k == "outbound_proxy"]
 
 
 def test_the_instances_files_parse_and_it_judges_before_it_dials_the_carrier():
@@ -605,7 +624,7 @@ def test_switched_off_after_the_instance_the_trunk_gets_no_proxy_of_voipguards_b
     assert built["trunk_boundary_undo"] == [{"name": "carrier", "endpoint": "carrier",
                                              "file": "/etc/asterisk/pjsip.conf", "section_type": "endpoint",
                                              "option_prefix": "", "include_root": None, "proxy": "",
-                                             "proxy_in_place": False, "loop_lines": []}]
+                                             "loop_lines": []}]
 
 
 OUTPUT_CHAIN = """table inet voipguard {
