@@ -290,7 +290,7 @@ class HostContext:
     def phone_endpoints(self):
         trunks = self.trunk_endpoints() | self.identified_endpoints()
         return dict((name, opts) for name, opts in self.endpoints().items()
-                    if name not in trunks and not name.startswith(trunk_boundary.OWN_ENDPOINT_PREFIX))
+                    if name not in trunks and not name.startswith(pjsip_sections.OWN_ENDPOINT_PREFIX))
 
     def trunk_bypasses(self):
         """Reasons calls can reach a trunk unchecked: a trunk the running res_pjsip does not loop

@@ -325,9 +325,10 @@ from ansible.module_utils.dial_policy import (
     GUARD_CONTEXT_PREFIX, POLICY_KEYS, PolicyError, compile_policy, guard_context, original_context,
     plan_endpoints)
 from ansible.module_utils.pjsip_sections import (
-    endpoint_contexts as endpoint_contexts_of, endpoint_definitions, lines_to_take_out, trunk_definitions)
+    OWN_ENDPOINT_PREFIX, endpoint_contexts as endpoint_contexts_of, endpoint_definitions, lines_to_take_out,
+    trunk_definitions)
 from ansible.module_utils.trunk_boundary import (
-    OWN_ENDPOINT_PREFIX, BoundaryError, is_trunk_group_set_var, loops_to_undo, plan as plan_trunk_boundary,
+    BoundaryError, is_trunk_group_set_var, loops_to_undo, plan as plan_trunk_boundary,
     proxy_written_back, trunk_group_set_var)
 
 try:

@@ -21,7 +21,7 @@ import re
 
 from ansible.module_utils.asterisk_conf import ast_true, iter_sections, last_value, resolve
 from ansible.module_utils.secret_policy import SecretDigester
-from ansible.module_utils.trunk_boundary import OWN_ENDPOINT_PREFIX
+from ansible.module_utils.pjsip_sections import OWN_ENDPOINT_PREFIX
 
 # dial_policy.GUARD_CONTEXT_PREFIX; not imported: this module runs on the PBX, where the policy's
 # numbering (phonenumbers) is not installed. A unit test keeps the two equal.

@@ -20,6 +20,9 @@ from ansible.module_utils.asterisk_conf import ast_true, last_value
 
 # A wizard's endpoint options are written endpoint/<option> (res_pjsip_config_wizard).
 WIZARD_ENDPOINT_PREFIX = "endpoint/"
+# Endpoints voipguard defines itself (the trunk boundary's egress and copies): never phones, never
+# guarded.
+OWN_ENDPOINT_PREFIX = "voipguard-"
 
 
 def concrete(sections, section_type):
@@ -56,13 +59,14 @@ def endpoint_definitions(pjsip_sections, pjsip_wizard=None):
     return defined
 
 
-def not_defined(endpoint, definitions, own_prefix="voipguard-"):
+def not_defined(endpoint, definitions):
     """Why an endpoint named in a variable is not there, or None when the files define it
     (definitions: endpoint_definitions' or trunk_definitions' result): "is not defined in ...",
-    with the endpoints a typo most likely meant (never this toolkit's own, own_prefix)."""
+    with the endpoints a typo most likely meant (never this toolkit's own)."""
     if endpoint in definitions:
         return None
-    near = difflib.get_close_matches(endpoint, sorted(n for n in definitions if not n.startswith(own_prefix)))
+    near = difflib.get_close_matches(
+        endpoint, sorted(n for n in definitions if not n.startswith(OWN_ENDPOINT_PREFIX)))
     return "is not defined in pjsip.conf, its includes or pjsip_wizard.conf%s" % (
         "; did you mean %s?" % " or ".join(near) if near else "")
 

@@ -75,8 +75,6 @@ INSTANCE_TRANSPORT = "voipguard-carriers"
 # external_signaling_port: the instance's Contact must name its own port, or the carrier's BYE for
 # a call the instance placed would reach the main Asterisk, which knows no such dialog.
 _TRANSPORT_NAT_KEYS = ("external_media_address", "external_signaling_address", "local_net")
-# Endpoints voipguard defines itself: never phones, never guarded.
-OWN_ENDPOINT_PREFIX = "voipguard-"
 # Options of the trunk endpoint that the copy must not carry: the loop itself, the group the role
 # counts trunk channels in (counted once, on the looped leg), and the auth a carrier's inbound
 # calls are challenged with (the copy takes no call in; with it, asterisk_hardening took the copy
@@ -124,7 +122,7 @@ def unloopable_trunk(name, endpoint, definitions):
     or its name cannot travel as the loop's Route user and be matched in the dialplan.
     name: the trunk's name in voipguard_trunks, or None."""
     which = "trunk %s: endpoint %s" % (name, endpoint) if name else "trunk endpoint %s" % endpoint
-    missing = not_defined(endpoint, definitions, OWN_ENDPOINT_PREFIX)
+    missing = not_defined(endpoint, definitions)
     if missing:
         return "%s %s" % (which, missing)
     if not LOOPABLE_ENDPOINT_NAME.match(endpoint):
