@@ -43,6 +43,16 @@ options:
     description: Directory relative include paths resolve against (Asterisk's astetcdir).
     type: path
     default: the directory of I(path)
+  as_asterisk_reads:
+    description:
+      - Read past an addition to an object no file defines (C([202](+type=endpoint)) once the GUI
+        deleted 202) as Asterisk does - it stops reading that included file there and goes on with
+        the file that included it - instead of failing; each such place is returned in
+        C(orphans). For a reading that must not fail before the run has had the chance to repair
+        them (asterisk_hardening comments out the toolkit's own). Includes are always followed.
+    type: bool
+    default: false
+    version_added: "0.3.0"
 notes:
   - Supports check mode; never changes anything.
 extends_documentation_fragment:
@@ -120,6 +130,12 @@ configs:
   returned: with I(paths)
   type: dict
   sample: {pjsip.conf: {files: [/etc/asterisk/pjsip.conf], sections: [], includes: [], warnings_parser: []}}
+orphans:
+  description: With I(as_asterisk_reads), where Asterisk stops reading a file (file, line, object).
+  returned: with I(as_asterisk_reads) (with I(paths), in each entry of C(configs))
+  type: list
+  elements: dict
+  sample: [{file: /etc/asterisk/pjsip.endpoint_custom_post.d/202.conf, lineno: 1, category: "202"}]
 missing:
   description: With I(paths), the files that do not exist.
   returned: with I(paths)
@@ -132,7 +148,7 @@ import os
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.asterisk_conf import (
-    AsteriskConfigError, ast_true, load, mask_value, resolve_section)
+    AsteriskConfigError, ast_true, load, load_as_asterisk_reads, mask_value, resolve_section)
 
 
 def describe(configs):
@@ -172,6 +188,7 @@ def main():
             paths=dict(type="list", elements="path"),
             follow_includes=dict(type="bool", default=True),
             config_dir=dict(type="path"),
+            as_asterisk_reads=dict(type="bool", default=False),
         ),
         required_one_of=[["path", "paths"]],
         mutually_exclusive=[["path", "paths"]],
@@ -182,13 +199,20 @@ def main():
     for path in params["paths"] or [params["path"]]:
         if params["paths"] and not os.path.exists(path):
             continue
+        orphans = None
         try:
-            configs = load(path, follow_includes=params["follow_includes"], config_dir=params["config_dir"])
+            if params["as_asterisk_reads"]:
+                configs, found = load_as_asterisk_reads(path, config_dir=params["config_dir"])
+                orphans = [dict(file=name, lineno=line, category=category) for name, line, category in found]
+            else:
+                configs = load(path, follow_includes=params["follow_includes"], config_dir=params["config_dir"])
         except AsteriskConfigError as exc:
             module.fail_json(msg=str(exc), filename=exc.filename, lineno=exc.lineno)
         except (IOError, OSError) as exc:
             module.fail_json(msg="cannot read %s: %s" % (path, exc))
         read[path] = describe(configs)
+        if orphans is not None:
+            read[path]["orphans"] = orphans
     if params["path"]:
         module.exit_json(changed=False, **read[params["path"]])
     module.exit_json(changed=False, configs=dict((os.path.basename(p), r) for p, r in read.items()),

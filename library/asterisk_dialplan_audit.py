@@ -160,6 +160,16 @@ unloopable_trunks:
   elements: str
   sample: ["trunk endpoint carier is not defined in pjsip.conf, its includes or pjsip_wizard.conf;
            did you mean carrier?"]
+undefined_trunks:
+  description:
+    - For each of I(trunk_endpoints) that neither I(pjsip_sections) nor I(pjsip_wizard) defines,
+      why (naming the endpoints a typo most likely meant); empty when every one is defined. Without
+      the trunk boundary such a trunk may be realtime's; with it, it is among I(unloopable_trunks).
+  returned: when pjsip_sections or pjsip_wizard is given
+  type: list
+  elements: str
+  sample: ["trunk endpoint carier is not defined in pjsip.conf, its includes or pjsip_wizard.conf;
+           did you mean carrier?"]
 undefined_exempt_endpoints:
   description:
     - For each of I(exempt_endpoints) that neither I(pjsip_sections) nor I(pjsip_wizard) defines,
@@ -224,7 +234,10 @@ def main():
         # so that the operator is not asked for the outside-line digit instead.
         result["unloopable_trunks"] = [message for message in (
             unloopable_trunk(None, endpoint, defined) for endpoint in params["trunk_endpoints"]) if message]
-        # An exemption of a name the files do not define is a typo, or a phone realtime defines.
+        # A name the files do not define is a typo, or an endpoint realtime defines.
+        result["undefined_trunks"] = [
+            "trunk endpoint %s %s" % (endpoint, not_defined(endpoint, defined))
+            for endpoint in params["trunk_endpoints"] if not_defined(endpoint, defined)]
         result["undefined_exempt_endpoints"] = [
             "%s %s" % (endpoint, not_defined(endpoint, defined)) for endpoint in params["exempt_endpoints"]
             if not_defined(endpoint, defined)]

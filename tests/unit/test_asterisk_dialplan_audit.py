@@ -168,6 +168,8 @@ def test_the_module_reads_the_phones_contexts_from_the_pjsip_sections(tmp_path):
         path=str(extensions), pjsip_sections=sections, trunk_endpoints=["carier"], warn=False))
     assert result["unloopable_trunks"] == [
         "trunk endpoint carier is not defined in pjsip.conf, its includes or pjsip_wizard.conf; did you mean carrier?"]
+    assert result["undefined_trunks"] == [
+        "trunk endpoint carier is not defined in pjsip.conf, its includes or pjsip_wizard.conf; did you mean carrier?"]
     assert result["undefined_exempt_endpoints"] == []
     # An exemption mistyped (a letter O for a zero) exempts nothing: named, with the phone it meant.
     result = module_runner.run_module(asterisk_dialplan_audit, dict(

@@ -19,7 +19,9 @@ from audit.hostctx import HostContext
 from audit.plugin import Evidence
 from test_audit_gui import FilesHost
 
+import asterisk_config_info
 import asterisk_orphan_additions
+from tests import module_runner
 
 PJSIP = "[0]\n#include pjsip.endpoint.conf\n#include pjsip.endpoint_custom_post.conf\n"
 ENDPOINTS = "[200]\ntype = endpoint\ncontext = from-internal\n\n[carrier]\ntype = endpoint\ncontext = from-pstn\n"
@@ -134,6 +136,21 @@ def test_the_configuration_as_asterisk_reads_it_ends_each_file_at_its_orphan_add
     (tmp_path / "pjsip.conf").write_text(PJSIP + "[202](+type=endpoint)\ndeny = 0.0.0.0/0.0.0.0\n")
     with pytest.raises(AsteriskConfigError, match="category '202' does not exist"):
         load_as_asterisk_reads(str(tmp_path / "pjsip.conf"))
+
+
+def test_asterisk_config_info_reads_past_an_orphan_as_asterisk_does_when_asked(tmp_path):
+    """The guard's first read of pjsip.conf comes before asterisk_hardening repairs an orphan
+    (lab, FreePBX: an extension deleted in the GUI); failing there stopped the run that repairs it."""
+    root = pbx(tmp_path)
+    failed = module_runner.run_module(asterisk_config_info, dict(path=root))
+    assert failed["failed"] and "category '202' does not exist" in failed["msg"]
+    read = module_runner.run_module(asterisk_config_info, dict(path=root, as_asterisk_reads=True))
+    amended = str(tmp_path / "pjsip.endpoint_custom_post.conf")
+    assert read["orphans"] == [{"file": amended, "lineno": 4, "category": "202"}]
+    assert [s["name"] for s in read["sections"] if s["type"] == "endpoint" and not s["is_addition"]] == [
+        "200", "carrier"]
+    both = module_runner.run_module(asterisk_config_info, dict(paths=[root], as_asterisk_reads=True))
+    assert both["configs"]["pjsip.conf"]["orphans"] == read["orphans"]
 
 
 def test_the_audit_names_where_asterisk_stops_reading(tmp_path):
