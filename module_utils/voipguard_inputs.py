@@ -141,16 +141,22 @@ def check(variable, kind, value, required=False):
 
 
 def check_trunks(variable, trunks):
-    """voipguard_trunks: a list of {name, endpoint, addresses}."""
+    """voipguard_trunks: a list of {name, endpoint, addresses}, each name and each endpoint once
+    (the guard counts, caps and loops a trunk by its name, and an endpoint is one trunk)."""
     items, problems = _as_list(variable, trunks if trunks is not None else [])
+    first = {}
     for index, trunk in enumerate(items):
         where = "%s[%d]" % (variable, index)
         if not isinstance(trunk, dict):
             problems.append("%s must be a mapping with name, endpoint and addresses" % where)
             continue
-        problems.extend(check(where + ".endpoint", "name", trunk.get("endpoint"), required=True))
-        if trunk.get("name") is not None:
-            problems.extend(check(where + ".name", "name", trunk.get("name")))
+        for key in ("name", "endpoint"):
+            found = check(where + "." + key, "name", trunk.get(key), required=True)
+            problems.extend(found)
+            if not found and (key, trunk[key]) in first:
+                problems.append("%s.%s: %s is %s's %s already; each trunk once" % (
+                    where, key, trunk[key], first[(key, trunk[key])], key))
+            first.setdefault((key, trunk.get(key)), where)
         problems.extend(check(where + ".addresses", "networks", trunk.get("addresses"), required=True))
     return problems
 

@@ -62,6 +62,16 @@ def test_trunks_need_a_named_endpoint_and_addresses():
     assert "voipguard_trunks[1].endpoint: 'my trunk'" in text
     assert "voipguard_trunks[1].addresses[0]: '198.51.100.999'" in text
     assert "voipguard_trunks[2] must be a mapping" in text
+    assert "voipguard_trunks[1].name is required" in text
+
+
+def test_a_trunk_name_or_endpoint_listed_twice_is_refused():
+    """Lab: one endpoint under two names passed, and the guard would have written two copies of it."""
+    trunk = {"name": "carrier", "endpoint": "carrier", "addresses": ["198.51.100.20"]}
+    problems = check_trunks("voipguard_trunks", [trunk, dict(trunk, name="carrier2"), dict(trunk, endpoint="backup")])
+    assert problems == [
+        "voipguard_trunks[1].endpoint: carrier is voipguard_trunks[0]'s endpoint already; each trunk once",
+        "voipguard_trunks[2].name: carrier is voipguard_trunks[0]'s name already; each trunk once"]
 
 
 def test_every_problem_is_reported_at_once():
