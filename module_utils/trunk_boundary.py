@@ -39,7 +39,8 @@ Limits: the loop needs a UDP transport the PBX listens on; a trunk on a WebSocke
 a sips: contact (res_pjsip sends a sips: request over TLS on every hop, and sends nothing over the
 loop) or with DTLS-SRTP is refused; with the boundary instance, trunks on UDP without media
 encryption only. The PBX must identify by IP first (endpoint_identifier_order), or the looped
-INVITE could be taken for the phone whose name is in its From header.
+INVITE could be taken for the phone whose name is in its From header; and no identify of the
+operator's may match the address the loop comes from (res_pjsip tries identifies in no fixed order).
 
 A trunk that pjsip_wizard.conf makes is looped in its wizard section (endpoint/outbound_proxy),
 and its copy names the aor and auths the wizard makes (res_pjsip_config_wizard's handle_endpoint:
@@ -50,12 +51,13 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import ipaddress
 import os
 import re
 
 from ansible.module_utils.asterisk_conf import ast_true, last_value, placeholder_type
 from ansible.module_utils.pjsip_sections import (
-    concrete, lines_to_take_out, not_defined, trunk_definitions, wizard_aor_options)
+    OWN_ENDPOINT_PREFIX, concrete, lines_to_take_out, not_defined, trunk_definitions, wizard_aor_options)
 
 EGRESS_ENDPOINT = "voipguard-egress"
 EGRESS_CONTEXT = "voipguard-egress"
@@ -575,6 +577,7 @@ def plan(sections, trunks, instance_port=None, instance_sections=None, definitio
             "in_dialog_off": in_dialog_off,
             "placeholder": placeholder_type("type=endpoint") if in_dialog_off else None,
         }))
+    _refuse_identifies_of_the_loop(sections, result["egress"]["matches"])
     if instance_port:
         if instance_port in [int(m.rsplit(":", 1)[1]) for m in result["egress"]["matches"]]:
             raise BoundaryError("the boundary instance's port %d is the PBX's own SIP port" % instance_port)
@@ -582,6 +585,55 @@ def plan(sections, trunks, instance_port=None, instance_sections=None, definitio
         instance["main_matches"] = list(result["egress"]["matches"])
         result["instance"] = instance
     return result
+
+
+def identify_match_covers(entry, address):
+    """Whether one entry of an identify's match (an address, a network as a.b.c.d/bits or
+    a.b.c.d/mask, either with :port, [IPv6]:port, or a host name) covers ``address`` ("host:port"
+    as the egress matches it). A host name other than localhost is not resolved here (the
+    controller's resolver is not the PBX's): it counts as covering nothing."""
+    entry = entry.strip()
+    host, port = address.rsplit(":", 1)
+    wanted = ipaddress.ip_address(host.strip("[]"))
+    match = (re.match(r"^\[([^\]]+)\](?::(\d+))?(?:/(.+))?$", entry)
+             or re.match(r"^([^:/]+)(?::(\d+))?(?:/(.+))?$", entry)
+             or re.match(r"^([0-9A-Fa-f:]+)()(?:/(.+))?$", entry))
+    if not match:
+        return False
+    name, entry_port, mask = match.group(1), match.group(2), match.group(3)
+    if entry_port and int(entry_port) != int(port):
+        return False
+    names = ["127.0.0.1", "::1"] if name.lower() == "localhost" else [name]
+    for candidate in names:
+        try:
+            network = ipaddress.ip_network("%s/%s" % (candidate, mask) if mask else candidate, strict=False)
+        except ValueError:
+            continue
+        if network.version == wanted.version and wanted in network:
+            return True
+    return False
+
+
+def _refuse_identifies_of_the_loop(sections, addresses):
+    """The looped INVITEs come from the PBX's own transport (``addresses``) and must be identified
+    as the egress. An operator's identify that matches that address too takes some of them in no
+    fixed order (res_pjsip tries the identifies unsorted): in the lab such a call went into the
+    other endpoint's context, dialed the trunk again, and looped until Asterisk ran out of open
+    files. Refused with the reason, before any change."""
+    for section in concrete(sections, "identify"):
+        endpoint = last_value(section["effective"], "endpoint", "")
+        if section["name"].startswith(OWN_ENDPOINT_PREFIX) or endpoint.startswith(OWN_ENDPOINT_PREFIX):
+            continue
+        entries = [entry for value in section["effective"].get("match") or () for entry in value.split(",")]
+        for address in addresses:
+            covering = [entry.strip() for entry in entries if identify_match_covers(entry, address)]
+            if covering:
+                raise BoundaryError(
+                    "identify %s (endpoint %s) matches %s, the address the trunk boundary's looped INVITEs "
+                    "come from (%s): res_pjsip would give some of them to %s instead of the guard, and such a "
+                    "call loops until the PBX runs out of resources; narrow its match (to the other "
+                    "application's own port, say), or bind the PBX's SIP transport to another address"
+                    % (section["name"], endpoint, covering[0], address, endpoint))
 
 
 def _loop_transport(name, effective, transports, udp, in_wizard, instance_port):

@@ -12,7 +12,7 @@ from ansible.module_utils.asterisk_conf import load, load_as_asterisk_reads, par
 from ansible.module_utils.dial_policy import PolicyError
 from ansible.module_utils.pjsip_sections import trunk_definitions
 from ansible.module_utils.trunk_boundary import (
-    BoundaryError, copy_drift, copy_options, is_loop_proxy, plan, proxy_written_back)
+    BoundaryError, copy_drift, copy_options, identify_match_covers, is_loop_proxy, plan, proxy_written_back)
 
 import asterisk_config
 
@@ -127,6 +127,30 @@ def test_a_trunk_endpoint_whose_name_the_loop_cannot_carry_is_refused_and_a_hyph
     hyphen = FIXTURE.replace("[carrier]\ntype=endpoint", "[carrier-sbc]\ntype=endpoint")
     looped = plan(sections(hyphen), [{"name": "carrier", "endpoint": "carrier-sbc"}])
     assert looped["trunks"][0]["proxy"] == "sip:carrier-sbc@127.0.0.1:5060;lr"
+
+
+@pytest.mark.parametrize("entry, covers", [
+    ("127.0.0.1", True), ("localhost", True), ("127.0.0.0/8", True), ("127.0.0.0/255.0.0.0", True),
+    ("127.0.0.1:5060", True), ("127.0.0.1:5080", False), ("198.51.100.20", False), ("0.0.0.0/0", True),
+    ("::1", False), ("[::1]:5060", False), ("sip.example.net", False), ("", False),
+])
+def test_an_identify_match_is_read_as_res_pjsip_reads_it(entry, covers):
+    assert identify_match_covers(entry, "127.0.0.1:5060") is covers
+
+
+def test_an_operators_identify_of_the_loops_own_address_is_refused():
+    """Lab: an identify matching 127.0.0.1 (a local application) took the looped INVITEs; each
+    call went into that endpoint's context, dialed the trunk again, and looped until Asterisk ran
+    out of open files (125 channels in 4 s)."""
+    local = "\n[localapp]\ntype=endpoint\ncontext=from-internal\n[localapp]\ntype=identify\nendpoint=localapp\nmatch=%s\n"
+    with pytest.raises(BoundaryError, match=re.escape(
+            "identify localapp (endpoint localapp) matches 127.0.0.0/8, the address the trunk boundary's "
+            "looped INVITEs come from (127.0.0.1:5060)")):
+        plan(sections(FIXTURE + local % "192.0.2.1,127.0.0.0/8"), CARRIER)
+    assert plan(sections(FIXTURE + local % "127.0.0.1:5080"), CARRIER)["egress"]["matches"] == ["127.0.0.1:5060"]
+    # The guard's own identify of the egress is no operator's.
+    own = "\n[voipguard-egress]\ntype=identify\nendpoint=voipguard-egress\nmatch=127.0.0.1:5060\n"
+    assert plan(sections(FIXTURE + own), CARRIER)["egress"]["matches"] == ["127.0.0.1:5060"]
 
 
 def asterisk_filter(allowed, text):
