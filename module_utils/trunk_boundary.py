@@ -614,26 +614,36 @@ def identify_match_covers(entry, address):
     return False
 
 
-def _refuse_identifies_of_the_loop(sections, addresses):
-    """The looped INVITEs come from the PBX's own transport (``addresses``) and must be identified
-    as the egress. An operator's identify that matches that address too takes some of them in no
-    fixed order (res_pjsip tries the identifies unsorted): in the lab such a call went into the
-    other endpoint's context, dialed the trunk again, and looped until Asterisk ran out of open
-    files. Refused with the reason, before any change."""
-    for section in concrete(sections, "identify"):
-        endpoint = last_value(section["effective"], "endpoint", "")
-        if section["name"].startswith(OWN_ENDPOINT_PREFIX) or endpoint.startswith(OWN_ENDPOINT_PREFIX):
+def identifies_taking_the_loop(identifies, addresses):
+    """[(identify, endpoint, match entry, address)] for each operator's identify whose match covers
+    an address the trunk boundary's looped INVITEs come from (``addresses``, "host:port" as the
+    egress matches them). identifies: [(name, endpoint, [match values])]. The looped INVITEs must
+    be identified as the egress; such an identify takes some of them in no fixed order
+    (res_pjsip tries the identifies unsorted): in the lab such a call went into the other
+    endpoint's context, dialed the trunk again, and looped until Asterisk ran out of open files."""
+    found = []
+    for name, endpoint, values in identifies:
+        if name.startswith(OWN_ENDPOINT_PREFIX) or (endpoint or "").startswith(OWN_ENDPOINT_PREFIX):
             continue
-        entries = [entry for value in section["effective"].get("match") or () for entry in value.split(",")]
+        entries = [entry.strip() for value in values or () for entry in value.split(",")]
         for address in addresses:
-            covering = [entry.strip() for entry in entries if identify_match_covers(entry, address)]
-            if covering:
-                raise BoundaryError(
-                    "identify %s (endpoint %s) matches %s, the address the trunk boundary's looped INVITEs "
-                    "come from (%s): res_pjsip would give some of them to %s instead of the guard, and such a "
-                    "call loops until the PBX runs out of resources; narrow its match (to the other "
-                    "application's own port, say), or bind the PBX's SIP transport to another address"
-                    % (section["name"], endpoint, covering[0], address, endpoint))
+            found.extend((name, endpoint, entry, address) for entry in entries if identify_match_covers(entry, address))
+    return found
+
+
+def _refuse_identifies_of_the_loop(sections, addresses):
+    """identifies_taking_the_loop() of the sections' identifies, refused with the reason before any change."""
+    taking = identifies_taking_the_loop(
+        [(s["name"], last_value(s["effective"], "endpoint", ""), s["effective"].get("match"))
+         for s in concrete(sections, "identify")], addresses)
+    if taking:
+        name, endpoint, entry, address = taking[0]
+        raise BoundaryError(
+            "identify %s (endpoint %s) matches %s, the address the trunk boundary's looped INVITEs come "
+            "from (%s): res_pjsip would give some of them to %s instead of the guard, and such a call "
+            "loops until the PBX runs out of resources; narrow its match (to the other application's "
+            "own port, say), or bind the PBX's SIP transport to another address"
+            % (name, endpoint, entry, address, endpoint))
 
 
 def _loop_transport(name, effective, transports, udp, in_wizard, instance_port):
