@@ -351,9 +351,27 @@ class HostContext:
             return found
         return self._cached("trunk_in_dialog_invites", compute)
 
+    def loop_identify_faults(self):
+        """Why looped INVITEs may not reach the guard's egress: an operator's identify that matches
+        the address they come from (trunk_boundary.identifies_taking_the_loop, the role's own
+        judgement), read from the files the running Asterisk loaded. [] when none does."""
+        def compute():
+            identifies = []
+            for section in self.sections("pjsip.conf", "identify"):
+                effective = self.resolve("pjsip.conf", section.name, "identify")
+                identifies.append((section.name, (effective.get("endpoint") or [""])[-1], effective.get("match")))
+            loop = [entry.strip() for name, _endpoint, values in identifies if name == trunk_boundary.EGRESS_ENDPOINT
+                    for value in values or () for entry in value.split(",")]
+            return ["identify %s (endpoint %s) matches %s, where the looped INVITEs come from (%s): calls to it "
+                    "can be taken by %s and loop instead of reaching the carrier" % (name, endpoint, entry, address,
+                                                                                       endpoint)
+                    for name, endpoint, entry, address in trunk_boundary.identifies_taking_the_loop(identifies, loop)]
+        return self._cached("loop_identify_faults", compute)
+
     def trunk_copy_drift(self):
         """{trunk endpoint: reason} for each looped trunk whose copy (the endpoint that really dials
-        the carrier) is missing from the running Asterisk or no longer says what the trunk says."""
+        the carrier) is missing from the running Asterisk or no longer says what the trunk says, or
+        whose looped INVITEs an operator's identify may take (loop_identify_faults)."""
         endpoints, loaded = self.endpoints(), self.live_endpoints() or []
         drift = {}
         for endpoint in sorted(self.trunk_endpoints()):
@@ -361,6 +379,9 @@ class HostContext:
             if trunk is None or not trunk_boundary.is_loop_proxy(
                     endpoint, asterisk_conf.last_value(trunk, "outbound_proxy")):
                 continue  # no loop: trunk_bypasses() says so
+            if self.loop_identify_faults():
+                drift[endpoint] = self.loop_identify_faults()[0]
+                continue
             name = trunk_boundary.COPY_PREFIX + endpoint
             if name not in endpoints or name not in loaded:
                 drift[endpoint] = "its copy %s is not %s: calls to it fail" % (

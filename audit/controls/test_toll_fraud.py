@@ -178,9 +178,10 @@ def test_no_demo_context(target, evidence):
          rationale="The looped INVITE is sent to the carrier by the trunk's copy voipguard-trunk-<name>, "
                    "or with the trunk boundary instance by the instance's copy of the trunk; a trunk "
                    "changed afterwards (by hand, or by a GUI's Apply Config) leaves the copy with the "
-                   "old options until the role runs again.",
+                   "old options until the role runs again. And the looped INVITE must reach the guard: "
+                   "an identify of the operator's that matches the address it comes from takes some.",
          impact="Calls to the carrier go out with the trunk's old options (codecs, caller ID, "
-                "from user), or fail when the copy is gone.",
+                "from user), or fail when the copy is gone, or loop until the PBX runs out of resources.",
          remediation={"role": "toll_fraud_guard", "tag": "toll_fraud_guard",
                       "variable": "toll_fraud_guard_trunk_boundary_enabled"},
          references=REFS + ["module_utils/trunk_boundary.py"])

@@ -127,6 +127,26 @@ def test_a_trunk_the_running_asterisk_does_not_loop_through_the_guard_is_a_bypas
     assert target.trunk_bypasses() == []
 
 
+def test_an_operators_identify_of_the_loops_address_is_named_for_each_looped_trunk():
+    """The role refuses it before writing; one added by hand afterwards is the audit's to name
+    (lab: looped calls went to that endpoint and looped until Asterisk ran out of open files)."""
+    answers = cli_answers(STRONG)
+    answers["pjsip show endpoints"] += " Endpoint:  voipguard-trunk-carrier                              Not in use    0 of inf\n"
+    looped = ("\n[carrier]\ntype = endpoint\ncontext = from-carrier\naors = carrier\n"
+              "outbound_proxy = sip:carrier@127.0.0.1:5060\\;lr\n"
+              "\n[voipguard-trunk-carrier]\ntype = endpoint\ncontext = from-carrier\naors = carrier\n"
+              "\n[voipguard-egress]\ntype = identify\nendpoint = voipguard-egress\nmatch = 127.0.0.1:5060\n")
+    trunks = {"voipguard_trunks": [{"name": "carrier", "endpoint": "carrier"}]}
+    target = HostContext(PbxHost({"/etc/asterisk/pjsip.conf": pjsip_file(STRONG) + looped}, answers), "pbx", trunks)
+    assert target.trunk_copy_drift() == {}
+    local = "\n[localapp]\ntype = identify\nendpoint = 1001\nmatch = 127.0.0.0/8\n"
+    target = HostContext(PbxHost({"/etc/asterisk/pjsip.conf": pjsip_file(STRONG) + looped + local}, answers), "pbx",
+                         trunks)
+    assert target.trunk_copy_drift() == {"carrier": (
+        "identify localapp (endpoint 1001) matches 127.0.0.0/8, where the looped INVITEs come from (127.0.0.1:5060): "
+        "calls to it can be taken by 1001 and loop instead of reaching the carrier")}
+
+
 def test_an_exempted_phone_passes_the_guard_control_only_while_the_trunk_boundary_checks_its_calls():
     """VOIP-TF-001 reads the operator's exemptions from the policy the role wrote: an exempted
     phone dialing in its own context passes while the running trunk boundary judges its calls to
