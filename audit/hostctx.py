@@ -360,8 +360,8 @@ class HostContext:
             for section in self.sections("pjsip.conf", "identify"):
                 effective = self.resolve("pjsip.conf", section.name, "identify")
                 identifies.append((section.name, (effective.get("endpoint") or [""])[-1], effective.get("match")))
-            loop = [entry.strip() for name, _endpoint, values in identifies if name == trunk_boundary.EGRESS_ENDPOINT
-                    for value in values or () for entry in value.split(",")]
+            loop = [entry for name, _endpoint, values in identifies if name == trunk_boundary.EGRESS_ENDPOINT
+                    for entry in trunk_boundary.identify_match_entries(values)]
             return ["identify %s (endpoint %s) matches %s, where the looped INVITEs come from (%s): calls to it "
                     "can be taken by %s and loop instead of reaching the carrier" % (name, endpoint, entry, address,
                                                                                        endpoint)

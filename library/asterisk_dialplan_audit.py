@@ -235,12 +235,12 @@ def main():
         result["unloopable_trunks"] = [message for message in (
             unloopable_trunk(None, endpoint, defined) for endpoint in params["trunk_endpoints"]) if message]
         # A name the files do not define is a typo, or an endpoint realtime defines.
-        result["undefined_trunks"] = [
-            "trunk endpoint %s %s" % (endpoint, not_defined(endpoint, defined))
-            for endpoint in params["trunk_endpoints"] if not_defined(endpoint, defined)]
-        result["undefined_exempt_endpoints"] = [
-            "%s %s" % (endpoint, not_defined(endpoint, defined)) for endpoint in params["exempt_endpoints"]
-            if not_defined(endpoint, defined)]
+        missing = dict((name, not_defined(name, defined))
+                       for name in set(params["trunk_endpoints"]) | set(params["exempt_endpoints"]))
+        result["undefined_trunks"] = ["trunk endpoint %s %s" % (endpoint, missing[endpoint])
+                                      for endpoint in params["trunk_endpoints"] if missing[endpoint]]
+        result["undefined_exempt_endpoints"] = ["%s %s" % (endpoint, missing[endpoint])
+                                                for endpoint in params["exempt_endpoints"] if missing[endpoint]]
         if not phones:
             phones = phone_contexts_of(endpoint_contexts(None, definitions=defined),
                                        set(params["trunk_endpoints"]) | set(params["exempt_endpoints"]))

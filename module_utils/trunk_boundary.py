@@ -614,6 +614,11 @@ def identify_match_covers(entry, address):
     return False
 
 
+def identify_match_entries(values):
+    """The entries of an identify's ``match`` values, each option line a comma-separated list."""
+    return [entry.strip() for value in values or () for entry in value.split(",") if entry.strip()]
+
+
 def identifies_taking_the_loop(identifies, addresses):
     """[(identify, endpoint, match entry, address)] for each operator's identify whose match covers
     an address the trunk boundary's looped INVITEs come from (``addresses``, "host:port" as the
@@ -625,14 +630,15 @@ def identifies_taking_the_loop(identifies, addresses):
     for name, endpoint, values in identifies:
         if name.startswith(OWN_ENDPOINT_PREFIX) or (endpoint or "").startswith(OWN_ENDPOINT_PREFIX):
             continue
-        entries = [entry.strip() for value in values or () for entry in value.split(",")]
+        entries = identify_match_entries(values)
         for address in addresses:
             found.extend((name, endpoint, entry, address) for entry in entries if identify_match_covers(entry, address))
     return found
 
 
 def _refuse_identifies_of_the_loop(sections, addresses):
-    """identifies_taking_the_loop() of the sections' identifies, refused with the reason before any change."""
+    """identifies_taking_the_loop() of the sections' identifies, refused with the reason. Raised
+    by the policy step, after the roles before the guard wrote (the play's rescue puts that back)."""
     taking = identifies_taking_the_loop(
         [(s["name"], last_value(s["effective"], "endpoint", ""), s["effective"].get("match"))
          for s in concrete(sections, "identify")], addresses)

@@ -12,7 +12,8 @@ from ansible.module_utils.asterisk_conf import load, load_as_asterisk_reads, par
 from ansible.module_utils.dial_policy import PolicyError
 from ansible.module_utils.pjsip_sections import trunk_definitions
 from ansible.module_utils.trunk_boundary import (
-    BoundaryError, copy_drift, copy_options, identify_match_covers, is_loop_proxy, plan, proxy_written_back)
+    BoundaryError, copy_drift, copy_options, identify_match_covers, identify_match_entries, is_loop_proxy, plan,
+    proxy_written_back)
 
 import asterisk_config
 
@@ -136,6 +137,12 @@ def test_a_trunk_endpoint_whose_name_the_loop_cannot_carry_is_refused_and_a_hyph
 ])
 def test_an_identify_match_is_read_as_res_pjsip_reads_it(entry, covers):
     assert identify_match_covers(entry, "127.0.0.1:5060") is covers
+
+
+def test_an_identifys_match_lines_are_read_as_comma_separated_lists():
+    assert identify_match_entries(["192.0.2.1, 127.0.0.1:5080,", "10.0.0.0/8"]) == [
+        "192.0.2.1", "127.0.0.1:5080", "10.0.0.0/8"]
+    assert identify_match_entries(None) == []
 
 
 def test_an_operators_identify_of_the_loops_own_address_is_refused():
