@@ -14,7 +14,7 @@ import uuid
 from audit import ROOT  # noqa: F401  (puts module_utils on the import path)
 from audit import iptables_save
 from ansible.module_utils import (
-    asterisk_conf, asterisk_live, pbx_distribution, pjsip_sections, secret_policy, trunk_boundary)
+    asterisk_conf, asterisk_live, channel_drivers, pbx_distribution, pjsip_sections, secret_policy, trunk_boundary)
 from ansible.module_utils.asterisk_conf import ast_true
 
 ASTERISK_DIR = "/etc/asterisk"
@@ -314,6 +314,36 @@ class HostContext:
                            % trunk_boundary.EGRESS_CONTEXT)
         return reasons
 
+    def channel_drivers(self):
+        """channel_drivers' judgement of the running Asterisk, as the role makes it: {"loaded":
+        [types], "in_use": {type: [reasons]}, "switch_off": [modules], "refused": [messages],
+        "kept": [modules], "dialed": {module: [dialplan lines]}}, with the operator's
+        toll_fraud_guard_channel_drivers_kept from the inventory; None when Asterisk does not answer."""
+        def compute():
+            listing = self.asterisk_cli("core show channeltypes")
+            if listing is None:
+                return None
+            loaded = channel_drivers.loaded_drivers(listing)
+            commands = [c for driver in loaded for c in channel_drivers.commands_for(driver)]
+            outputs = self.asterisk_cli_many(commands)
+            in_use = dict((driver, channel_drivers.in_use_reasons(driver, outputs)) for driver in loaded)
+            kept = self.vars.get("toll_fraud_guard_channel_drivers_kept") or ()
+            switch_off, refused, keeping = channel_drivers.judge(loaded, in_use, kept)
+            dialplan = self.asterisk_cli("dialplan show")
+            dialed = dict((channel_drivers.DRIVERS_PAST_THE_BOUNDARY[driver],
+                           channel_drivers.dialplan_dials(driver, dialplan)) for driver in loaded)
+            return {"loaded": loaded, "in_use": in_use, "switch_off": switch_off, "refused": refused,
+                    "kept": keeping, "dialed": dict((m, lines) for m, lines in dialed.items() if lines)}
+        return self._cached("channel_drivers", compute)
+
+    def driver_bypasses(self):
+        """Reasons calls reach other hosts with no check: a loaded channel driver past the trunk
+        boundary that something uses (kept by the operator or not)."""
+        drivers = self.channel_drivers() or {}
+        return ["%s (%s) places calls past the trunk boundary: %s" % (
+            driver, channel_drivers.DRIVERS_PAST_THE_BOUNDARY[driver], "; ".join(reasons))
+            for driver, reasons in sorted((drivers.get("in_use") or {}).items()) if reasons]
+
     def past_the_loop(self):
         """(reasons, evidence) of trunk_boundary.past_the_loop_reasons, read from the running main
         Asterisk (the copies' proxies), the boundary instance's CLI and the firewall's output chain."""
@@ -509,7 +539,7 @@ class HostContext:
         return {"policy": policy,
                 "endpoints": len(self.phone_endpoints()) + trunk_leg,
                 "unguarded": self.unguarded() if policy else [],
-                "bypasses": self.ami_bypasses() + (self.trunk_bypasses() if policy else [])}
+                "bypasses": self.ami_bypasses() + (self.trunk_bypasses() + self.driver_bypasses() if policy else [])}
 
 
 def is_loopback(address):

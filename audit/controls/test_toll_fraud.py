@@ -239,3 +239,30 @@ def test_inbound_calls_get_no_dropped_invite(target, evidence):
     failing = ["trunk %s: %s" % (endpoint, ", ".join(reasons)) for endpoint, reasons in sorted(found.items()) if reasons]
     if failing:
         fail("; ".join(failing))
+
+
+@control(id="VOIP-TF-010", severity="high",
+         title="No channel driver places calls to other hosts past the trunk boundary",
+         rationale="The trunk boundary loops PJSIP trunks only. IAX2, DAHDI, OOH323, MGCP and Motif "
+                   "reach other hosts by themselves: Dial(IAX2/<host>/<number>), a provider's IAX2 "
+                   "peer or a DAHDI line, or an AMI Originate of any of them, pass no check, limit or "
+                   "alert. Debian's Asterisk loads chan_iax2 and chan_motif whether used or not.",
+         impact="A call through such a driver costs whatever the far end charges, unchecked.",
+         remediation={"role": "toll_fraud_guard", "tag": "toll_fraud_drivers",
+                      "variable": "toll_fraud_guard_channel_drivers_kept"},
+         references=REFS + ["module_utils/channel_drivers.py"])
+def test_no_driver_calls_past_the_boundary(target, evidence):
+    drivers = target.channel_drivers()
+    if drivers is None:
+        not_applicable("the running Asterisk does not answer")
+    evidence.add(command="core show channeltypes", key="loaded past the trunk boundary",
+                 value=", ".join(drivers["loaded"]) or "none")
+    for driver, reasons in sorted(drivers["in_use"].items()):
+        evidence.add(command="live PBX", key=driver, value="; ".join(reasons) or "loaded, used by nothing")
+    for module, lines in sorted(drivers["dialed"].items()):
+        evidence.add(command="dialplan show", key="dials %s" % module, value="; ".join(lines))
+    problems = drivers["refused"] + ["%s is loaded and used by nothing: switch it off (noload)" % module
+                                     for module in drivers["switch_off"]]
+    problems += ["%s is kept loaded (toll_fraud_guard_channel_drivers_kept)" % module for module in drivers["kept"]]
+    if problems:
+        fail("; ".join(problems))

@@ -1,6 +1,7 @@
 """The perimeter, proven from the lab's hosts: firewall, AMI, fail2ban, lockout safety."""
 import concurrent.futures
 import json
+import re
 import subprocess
 import threading
 import time
@@ -199,6 +200,8 @@ WRONG_VARIABLES = [
     ({"toll_fraud_guard_alert_urls": ["slak://T0KEN/B1/C2"]},
      "toll_fraud_guard_alert_urls[0]: Apprise cannot send to this slak:// URL"),
     ({"voipguard_converged_max_age": "1d"}, "voipguard_converged_max_age: '1d' is not a number of seconds"),
+    ({"toll_fraud_guard_channel_drivers_kept": ["chan_iax.so"]},
+     "toll_fraud_guard_channel_drivers_kept must be one or more of: chan_iax2.so"),
 ]
 @pytest.fixture(scope="module")
 def wrong_variable_runs(lab, lab_inventory):
@@ -244,6 +247,49 @@ def test_a_trunk_endpoint_the_pbx_does_not_define_is_named_and_the_host_is_left_
     assert "Check the trunks and the outside-line digit against the PBX's files" in output, output[-3000:]
     assert "It had changed nothing on the host." in output, output[-3000:]
     assert pbx.check_output(HOST_STATE) == before
+
+
+def test_the_channel_drivers_debian_loads_unused_reach_no_host_after_the_run(lab):
+    """Debian's Asterisk loads chan_iax2 and chan_motif whatever modules.conf's other lines say:
+    Dial(IAX2/<host>/<number>), or an Originate of it, would reach any IAX2 server past the trunk
+    boundary. The run switched both off, so Asterisk refuses such a channel."""
+    pbx = lab("pbx")
+    types = pbx.check_output("asterisk -rx 'core show channeltypes'")
+    assert "PJSIP" in types
+    assert not re.search(r"^(IAX2|Motif)\s", types, re.M), types
+    lines = int(pbx.check_output("wc -l < /var/log/asterisk/messages.log"))
+    pbx.check_output("asterisk -rx 'channel originate IAX2/198.51.100.20/00263771234567 application Wait 1'")
+    time.sleep(1)
+    log = pbx.check_output("tail -n +%s /var/log/asterisk/messages.log", str(lines + 1))
+    assert "No channel type registered for 'IAX2'" in log, log[-2000:]
+
+
+@pytest.fixture
+def an_iax2_provider(lab):
+    """The operator's IAX2 trunk: a provider's peer in iax.conf, chan_iax2 loaded again by hand."""
+    pbx = lab("pbx")
+    pbx.check_output("cp -p /etc/asterisk/iax.conf /root/iax.conf.driver-test")
+    pbx.check_output("printf '\\n[provider]\\ntype = peer\\nhost = 198.51.100.20\\nusername = pbx\\n"
+                     "context = from-carrier\\n' >> /etc/asterisk/iax.conf && asterisk -rx 'module load chan_iax2.so'")
+    yield pbx
+    pbx.check_output("cp -p /root/iax.conf.driver-test /etc/asterisk/iax.conf && "
+                     "asterisk -rx 'module unload chan_iax2.so'")
+
+
+def test_a_channel_driver_in_use_past_the_trunk_boundary_stops_the_run_before_the_host_changes(
+        an_iax2_provider, lab_inventory):
+    """Switched off, the operator's IAX2 trunk would stop working; left as it is, its calls pass no
+    check. The run names what uses the driver and how to keep it, and changes nothing."""
+    pbx = an_iax2_provider
+    before = pbx.check_output(HOST_STATE)
+    run = harden(lab_inventory, extra_vars={"voipguard_converged_max_age": 0})
+    output = " ".join((run.stdout + run.stderr).split())
+    assert run.returncode != 0
+    assert "IAX2 (chan_iax2.so) is in use: 1 IAX2 peers (iax2 show peers)" in output, output[-3000:]
+    assert "toll_fraud_guard_channel_drivers_kept [chan_iax2.so]" in output, output[-3000:]
+    assert "It had changed nothing on the host." in output, output[-3000:]
+    assert pbx.check_output(HOST_STATE) == before
+    assert "provider" in pbx.check_output("asterisk -rx 'iax2 show peers'")
 
 
 @pytest.fixture
