@@ -15,7 +15,7 @@ in progress), and then refused: the run stops naming what uses it, unless the op
 driver knowingly. A dialplan line that dials it is named, not a use: switched off, such a dial
 fails instead of reaching a host nobody checks. What the running Asterisk shows
 is the truth here, not the files: an IAX2 peer from realtime counts as much as one in iax.conf.
-One judgement (judge) for the role (library/asterisk_channel_drivers.py) and the audit.
+One judgement (judge) for the role (library/asterisk_channel_drivers_info.py) and the audit.
 """
 from __future__ import absolute_import, division, print_function
 

@@ -290,6 +290,8 @@ def test_a_channel_driver_in_use_past_the_trunk_boundary_stops_the_run_before_th
     assert "It had changed nothing on the host." in output, output[-3000:]
     assert pbx.check_output(HOST_STATE) == before
     assert "provider" in pbx.check_output("asterisk -rx 'iax2 show peers'")
+    # Nothing to reload either: the next run does not reload everything as after a run that died.
+    assert not pbx.file("/var/lib/voipguard/pending-reload").exists
 
 
 @pytest.fixture
