@@ -323,17 +323,11 @@ class HostContext:
             listing = self.asterisk_cli("core show channeltypes")
             if listing is None:
                 return None
-            loaded = channel_drivers.loaded_drivers(listing)
-            commands = [c for driver in loaded for c in channel_drivers.commands_for(driver)]
-            outputs = self.asterisk_cli_many(commands)
-            in_use = dict((driver, channel_drivers.in_use_reasons(driver, outputs)) for driver in loaded)
-            kept = self.vars.get("toll_fraud_guard_channel_drivers_kept") or ()
-            switch_off, refused, keeping = channel_drivers.judge(loaded, in_use, kept)
-            dialplan = self.asterisk_cli("dialplan show")
-            dialed = dict((channel_drivers.DRIVERS_PAST_THE_BOUNDARY[driver],
-                           channel_drivers.dialplan_dials(driver, dialplan)) for driver in loaded)
-            return {"loaded": loaded, "in_use": in_use, "switch_off": switch_off, "refused": refused,
-                    "kept": keeping, "dialed": dict((m, lines) for m, lines in dialed.items() if lines)}
+            # What read_drivers asks next, in one round trip.
+            self.asterisk_cli_many([c for driver in channel_drivers.loaded_drivers(listing)
+                                    for c in channel_drivers.commands_for(driver)])
+            return channel_drivers.read_drivers(
+                self.asterisk_cli, self.vars.get("toll_fraud_guard_channel_drivers_kept") or ())
         return self._cached("channel_drivers", compute)
 
     def driver_bypasses(self):

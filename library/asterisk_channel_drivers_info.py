@@ -88,24 +88,7 @@ dialed:
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.asterisk_live import module_cli
-from ansible.module_utils.channel_drivers import (
-    DRIVERS_PAST_THE_BOUNDARY, commands_for, dialplan_dials, in_use_reasons, judge, loaded_drivers)
-
-
-def read_drivers(cli, kept):
-    """The module's result, from cli(command) -> text or None."""
-    listing = cli("core show channeltypes")
-    if listing is None:
-        return None
-    loaded = loaded_drivers(listing)
-    in_use = {}
-    for driver in loaded:
-        in_use[driver] = in_use_reasons(driver, dict((c, cli(c)) for c in commands_for(driver)))
-    switch_off, refused, keeping = judge(loaded, in_use, kept)
-    dialplan = cli("dialplan show") if loaded else ""
-    dialed = dict((DRIVERS_PAST_THE_BOUNDARY[driver], dialplan_dials(driver, dialplan)) for driver in loaded)
-    return dict(loaded=loaded, in_use=in_use, switch_off=switch_off, refused=refused, kept=keeping,
-                dialed=dict((module, lines) for module, lines in dialed.items() if lines))
+from ansible.module_utils.channel_drivers import read_drivers
 
 
 def main():

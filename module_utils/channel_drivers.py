@@ -15,7 +15,7 @@ in progress), and then refused: the run stops naming what uses it, unless the op
 driver knowingly. A dialplan line that dials it is named, not a use: switched off, such a dial
 fails instead of reaching a host nobody checks. What the running Asterisk shows
 is the truth here, not the files: an IAX2 peer from realtime counts as much as one in iax.conf.
-One judgement (judge) for the role (library/asterisk_channel_drivers_info.py) and the audit.
+One reading (read_drivers) for the role (library/asterisk_channel_drivers_info.py) and the audit.
 """
 from __future__ import absolute_import, division, print_function
 
@@ -112,3 +112,21 @@ def judge(loaded, reasons, kept=()):
         else:
             switch_off.append(module)
     return switch_off, refused, keeping
+
+
+def read_drivers(cli, kept=()):
+    """The judgement of a running Asterisk, asked through cli(command) -> text or None:
+    {"loaded": [types], "in_use": {type: [reasons]}, "switch_off": [modules], "refused":
+    [messages], "kept": [modules], "dialed": {module: [dialplan lines]}}; None when Asterisk
+    does not answer."""
+    listing = cli("core show channeltypes")
+    if listing is None:
+        return None
+    loaded = loaded_drivers(listing)
+    in_use = dict((driver, in_use_reasons(driver, dict((c, cli(c)) for c in commands_for(driver))))
+                  for driver in loaded)
+    switch_off, refused, keeping = judge(loaded, in_use, kept)
+    dialplan = cli("dialplan show") if loaded else ""
+    dialed = dict((DRIVERS_PAST_THE_BOUNDARY[driver], dialplan_dials(driver, dialplan)) for driver in loaded)
+    return dict(loaded=loaded, in_use=in_use, switch_off=switch_off, refused=refused, kept=keeping,
+                dialed=dict((module, lines) for module, lines in dialed.items() if lines))

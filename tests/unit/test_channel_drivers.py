@@ -1,9 +1,8 @@
 """module_utils/channel_drivers.py: channel drivers that call other hosts past the trunk boundary."""
 import pytest
 
-from ansible.module_utils.channel_drivers import commands_for, dialplan_dials, in_use_reasons, judge, loaded_drivers
-
-import asterisk_channel_drivers_info
+from ansible.module_utils.channel_drivers import (
+    commands_for, dialplan_dials, in_use_reasons, judge, loaded_drivers, read_drivers)
 
 # core show channeltypes of the lab PBX (Debian's Asterisk 22, modules.conf autoload = yes).
 CHANNELTYPES = """\
@@ -85,7 +84,7 @@ def test_motif_counts_as_in_use_only_with_an_xmpp_connection():
     assert in_use_reasons("Motif", connected) == ["1 XMPP connections (xmpp show connections)"]
 
 
-def test_the_module_asks_the_running_asterisk_and_reads_no_more_than_it_needs():
+def test_the_running_asterisk_is_asked_no_more_than_the_judgement_needs():
     asked = []
 
     def cli(command):
@@ -93,9 +92,9 @@ def test_the_module_asks_the_running_asterisk_and_reads_no_more_than_it_needs():
         return CHANNELTYPES if command == "core show channeltypes" else (
             "   Number of clients: 0\n" if command == "xmpp show connections" else UNUSED_IAX2.get(command, ""))
 
-    result = asterisk_channel_drivers_info.read_drivers(cli, kept=["chan_motif.so"])
+    result = read_drivers(cli, kept=["chan_motif.so"])
     assert result["switch_off"] == ["chan_iax2.so"] and result["kept"] == ["chan_motif.so"]
     assert result["dialed"] == {}
     assert set(asked) == ({"core show channeltypes", "dialplan show"} | set(commands_for("IAX2"))
                           | set(commands_for("Motif")))
-    assert asterisk_channel_drivers_info.read_drivers(lambda command: None, kept=[]) is None
+    assert read_drivers(lambda command: None, kept=[]) is None
