@@ -94,8 +94,13 @@ def dialplan_dials(driver, dialplan_text):
         if header:
             context = header.group(1)
         elif pattern.search(line):
-            found.append("context %s: %s" % (context, " ".join(line.split())))
+            shown = _INLINE_SECRET.sub(r"\1********@", " ".join(line.split()))
+            found.append("context %s: %s" % (context, shown))
     return found
+
+
+# IAX2/<user>:<secret>@<host>/...: a dial string may carry the far end's password; never shown.
+_INLINE_SECRET = re.compile(r"(\b[A-Za-z0-9]+/[^:/@\s]*:)[^@\s]+@")
 
 
 def judge(loaded, reasons, kept=()):

@@ -65,6 +65,11 @@ def test_dialplan_lines_that_dial_a_driver_are_named_with_their_context_not_coun
         "context demo: 2. Dial(IAX2/guest@misery.digium.com/s@default) [pbx_ael]",
         "context from-internal: '_00.' => 1. Dial(iax2/203.0.113.5/${EXTEN}) [extensions.conf:20]"]
     assert dialplan_dials("DAHDI", dialplan) == []
+    # A dial string with the far end's password inline: the password never reaches a log or report.
+    inline = ("[ Context 'out' created by 'pbx_config' ]\n"
+              "  '_X.' => 1. Dial(IAX2/pbx:S3cr3tPw@203.0.113.5/${EXTEN}) [x:1]\n")
+    assert dialplan_dials("IAX2", inline) == [
+        "context out: '_X.' => 1. Dial(IAX2/pbx:********@203.0.113.5/${EXTEN}) [x:1]"]
     assert in_use_reasons("IAX2", dict(UNUSED_IAX2, **{"dialplan show": dialplan})) == []
 
 
