@@ -69,11 +69,10 @@ switch_off:
   elements: str
   sample: [chan_motif.so]
 refused:
-  description: For each module in use and not kept, what uses it.
+  description: "{module: what uses it} for each module in use and not kept."
   returned: always
-  type: list
-  elements: str
-  sample: ["IAX2 (chan_iax2.so) is in use: 1 IAX2 peers (iax2 show peers)"]
+  type: dict
+  sample: {chan_iax2.so: "IAX2 (chan_iax2.so) is in use: 1 IAX2 peers (iax2 show peers)"}
 kept:
   description: Modules loaded and kept by the operator.
   returned: always

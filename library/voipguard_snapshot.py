@@ -22,7 +22,9 @@ description:
     the files. A run that dies before that (a lost connection, a killed controller) leaves the
     marker, and the next run reloads everything.
   - C(state=restored) puts every saved file back byte for byte, removes the files and trees the
-    run created, and returns the files it changed, so the caller reloads what needs it.
+    run created, and returns the files it changed, so the caller reloads what needs it. When it
+    changed none, Asterisk reads what it read before, so the pending-reload marker this run wrote is
+    removed, unless an earlier run had left it (I(pending_before)).
   - The logic lives in C(module_utils/voipguard_snapshot.py).
 version_added: "0.2.0"
 author:
@@ -46,6 +48,12 @@ options:
     description: The pending-reload marker written with the snapshot.
     type: path
     default: /var/lib/voipguard/pending-reload
+  pending_before:
+    description: For C(state=restored), C(state=taken)'s I(pending_before) - whether an earlier
+      run had left the pending-reload marker, which then stays whatever is restored.
+    type: bool
+    default: true
+    version_added: "0.3.0"
   lock:
     description: The run lock's file (mode 0600).
     type: path
@@ -126,6 +134,11 @@ changed_files:
   returned: when state is restored
   type: list
   elements: str
+pending_marker_removed:
+  description: For C(restored), whether the pending-reload marker this run wrote was removed (no
+    file put back, and no earlier run had left it).
+  returned: when state is restored
+  type: bool
 """
 
 import datetime
@@ -133,7 +146,7 @@ import os
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.voipguard_snapshot import (RunLockHeld, acquire_lock, lock_age, lock_held, release_lock,
-                                                     restore, take)
+                                                     restore, take, take_back_marker)
 
 
 def held_message(holder, age, lock):
@@ -151,6 +164,7 @@ def main():
             paths=dict(type="list", elements="path", default=["/etc/asterisk", "/etc/fail2ban", "/etc/nftables.d"]),
             archive=dict(type="path", default="/var/lib/voipguard/run/snapshot.tar"),
             pending_marker=dict(type="path", default="/var/lib/voipguard/pending-reload"),
+            pending_before=dict(type="bool", default=True),
             lock=dict(type="path", default="/var/lib/voipguard/run/lock"),
             lock_timeout=dict(type="int", default=1800),
             holder=dict(type="str", default=""),
@@ -192,7 +206,8 @@ def main():
         if not os.path.exists(params["archive"]):
             module.fail_json(msg="no snapshot at %s: nothing to restore" % params["archive"])
         changed = restore(params["archive"])
-        module.exit_json(changed=bool(changed), changed_files=changed)
+        removed = take_back_marker(params["pending_marker"], changed, params["pending_before"])
+        module.exit_json(changed=bool(changed), changed_files=changed, pending_marker_removed=removed)
     except (OSError, ValueError) as exc:
         module.fail_json(msg="snapshot %s failed: %s" % (params["state"], exc))
 

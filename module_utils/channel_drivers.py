@@ -82,6 +82,10 @@ def in_use_reasons(driver, outputs):
     return reasons
 
 
+# IAX2/<user>:<secret>@<host>/...: a dial string may carry the far end's password; never shown.
+_INLINE_SECRET = re.compile(r"(\b[A-Za-z0-9]+/[^:/@\s]*:)[^@\s]+@")
+
+
 def dialplan_dials(driver, dialplan_text):
     """["context <name>: <priority line>"] for each line of ``dialplan show`` that names the
     driver's technology (IAX2/...). Not a use that stops the run: Debian's own demo dialplan
@@ -99,21 +103,17 @@ def dialplan_dials(driver, dialplan_text):
     return found
 
 
-# IAX2/<user>:<secret>@<host>/...: a dial string may carry the far end's password; never shown.
-_INLINE_SECRET = re.compile(r"(\b[A-Za-z0-9]+/[^:/@\s]*:)[^@\s]+@")
-
-
 def judge(loaded, reasons, kept=()):
-    """(modules to switch off, refusals, kept drivers): each loaded driver (loaded_drivers) that
-    nothing uses is switched off, one in use is refused with its reasons ({driver: in_use_reasons}),
-    unless its module is in ``kept``."""
-    switch_off, refused, keeping = [], [], []
+    """(modules to switch off, {module: refusal}, kept modules): each loaded driver (loaded_drivers)
+    that nothing uses is switched off, one in use is refused with its reasons ({driver:
+    in_use_reasons}), unless its module is in ``kept``."""
+    switch_off, refused, keeping = [], {}, []
     for driver in loaded:
         module = DRIVERS_PAST_THE_BOUNDARY[driver]
         if module in kept:
             keeping.append(module)
         elif reasons.get(driver):
-            refused.append("%s (%s) is in use: %s" % (driver, module, "; ".join(reasons[driver])))
+            refused[module] = "%s (%s) is in use: %s" % (driver, module, "; ".join(reasons[driver]))
         else:
             switch_off.append(module)
     return switch_off, refused, keeping
@@ -122,7 +122,7 @@ def judge(loaded, reasons, kept=()):
 def read_drivers(cli, kept=()):
     """The judgement of a running Asterisk, asked through cli(command) -> text or None:
     {"loaded": [types], "in_use": {type: [reasons]}, "switch_off": [modules], "refused":
-    [messages], "kept": [modules], "dialed": {module: [dialplan lines]}}; None when Asterisk
+    {module: message}, "kept": [modules], "dialed": {module: [dialplan lines]}}; None when Asterisk
     does not answer."""
     listing = cli("core show channeltypes")
     if listing is None:

@@ -105,6 +105,17 @@ def restore(archive):
     return sorted(path for path in set(before) | set(after) if before.get(path) != after.get(path))
 
 
+def take_back_marker(marker, changed_files, pending_before):
+    """After a restore: a run that put no file back left Asterisk reading what it read before, so
+    the pending-reload marker it wrote would only make the next run reload everything and say the
+    running Asterisk had differed. Removed then, unless an earlier run left it (pending_before):
+    that one stays for the next run. Returns whether it was removed."""
+    if changed_files or pending_before or not os.path.exists(marker):
+        return False
+    os.unlink(marker)
+    return True
+
+
 class RunLockHeld(Exception):
     """Another run holds this host's lock: ``holder`` (its lock's content) for ``age`` seconds."""
 

@@ -261,7 +261,7 @@ def test_no_driver_calls_past_the_boundary(target, evidence):
         evidence.add(command="live PBX", key=driver, value="; ".join(reasons) or "loaded, used by nothing")
     for module, lines in sorted(drivers["dialed"].items()):
         evidence.add(command="dialplan show", key="dials %s" % module, value="; ".join(lines))
-    problems = drivers["refused"] + ["%s is loaded and used by nothing: switch it off (noload)" % module
+    problems = sorted(drivers["refused"].values()) + ["%s is loaded and used by nothing: switch it off (noload)" % module
                                      for module in drivers["switch_off"]]
     problems += ["%s is kept loaded (toll_fraud_guard_channel_drivers_kept)" % module for module in drivers["kept"]]
     if problems:

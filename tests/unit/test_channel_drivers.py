@@ -33,7 +33,7 @@ def test_the_drivers_past_the_boundary_are_read_from_the_channel_types_and_pjsip
 
 def test_an_iax2_nothing_uses_is_switched_off():
     assert in_use_reasons("IAX2", UNUSED_IAX2) == []
-    assert judge(["IAX2"], {"IAX2": []}) == (["chan_iax2.so"], [], [])
+    assert judge(["IAX2"], {"IAX2": []}) == (["chan_iax2.so"], {}, [])
 
 
 @pytest.mark.parametrize("command, output, reason", [
@@ -50,7 +50,7 @@ def test_an_iax2_in_use_is_refused_with_what_uses_it(command, output, reason):
     assert in_use_reasons("IAX2", outputs) == [reason]
     switch_off, refused, kept = judge(["IAX2"], {"IAX2": [reason]})
     assert (switch_off, kept) == ([], [])
-    assert refused == ["IAX2 (chan_iax2.so) is in use: %s" % reason]
+    assert refused == {"chan_iax2.so": "IAX2 (chan_iax2.so) is in use: %s" % reason}
 
 
 def test_dialplan_lines_that_dial_a_driver_are_named_with_their_context_not_counted_as_a_use():
@@ -77,7 +77,7 @@ def test_a_driver_whose_lines_cannot_be_read_counts_as_in_use_and_the_operator_m
     assert in_use_reasons("DAHDI", {}) == ["its lines or gateways are not judged here"]
     reasons = {"DAHDI": ["its lines or gateways are not judged here"], "IAX2": []}
     assert judge(["DAHDI", "IAX2"], reasons, kept=["chan_dahdi.so", "chan_iax2.so"]) == (
-        [], [], ["chan_dahdi.so", "chan_iax2.so"])
+        [], {}, ["chan_dahdi.so", "chan_iax2.so"])
 
 
 def test_motif_counts_as_in_use_only_with_an_xmpp_connection():

@@ -5,7 +5,7 @@ import os
 import pytest
 
 from ansible.module_utils.voipguard_snapshot import (RunLockHeld, acquire_lock, lock_held, read_lock, release_lock,
-                                                     restore, take)
+                                                     restore, take, take_back_marker)
 
 
 def tree(root):
@@ -48,6 +48,20 @@ def test_restore_of_an_untouched_tree_changes_nothing(tmp_path):
     take([str(etc)], archive)
     assert restore(archive) == []
     assert oct(os.stat(archive).st_mode & 0o777) == "0o600"
+
+
+@pytest.mark.parametrize("changed_files, pending_before, removed", [
+    ([], False, True),  # nothing put back: Asterisk reads what it read before
+    (["/etc/asterisk/pjsip.conf"], False, False),  # a file went back: the reload is still owed
+    ([], True, False),  # an earlier run's marker stays for the next run
+])
+def test_the_runs_pending_reload_marker_goes_only_when_nothing_was_put_back(tmp_path, changed_files,
+                                                                               pending_before, removed):
+    marker = tmp_path / "pending-reload"
+    marker.write_text("pending\n")
+    assert take_back_marker(str(marker), changed_files, pending_before) is removed
+    assert marker.exists() is not removed
+    assert take_back_marker(str(tmp_path / "none"), [], False) is False
 
 
 # One run at a time per host: the run lock.
