@@ -116,22 +116,33 @@ def test_a_reload_asterisk_rejects_is_rolled_back_by_the_handler_and_fails_the_r
     pbx = pjsip_saved
     pbx.check_output("printf '\\n[1001](+type=endpoint)\\nallow_unauthenticated_options = yes\\n' "
                      ">> /etc/asterisk/pjsip.conf && asterisk -rx 'module reload res_pjsip.so'")
-    before = pbx.check_output(HOST_FILES)
-    result = harden(lab_inventory, extra_vars={
-        "asterisk_hardening_reload_error_regex": "Type 'system' is not reloadable|ERROR\\["})
-    output = result.stdout + result.stderr
-    assert result.returncode != 0
-    assert "Reload and judge what Asterisk made of pjsip.conf" in output, output[-3000:]
-    assert "Asterisk rejected the hardened configuration" in output
-    assert "pjsip.conf: " in output and "is not reloadable" in output
-    assert pbx.check_output(HOST_FILES) == before
-    endpoint = pbx.check_output("asterisk -rx 'pjsip show endpoint 1001'")
-    assert any(line.split(":")[0].strip() == "allow_unauthenticated_options" and line.split(":")[1].strip() == "true"
-               for line in endpoint.splitlines())
-    assert not pbx.file(RUN_LOCK).exists
+    # And chan_iax2 loaded and used by nothing, as Debian's Asterisk has it: the run switches it
+    # off (noload, unload) before the reload fails.
+    pbx.check_output("cp -p %s %s.saved && sed -i '/^noload => chan_iax2.so$/d' %s && asterisk -rx 'module load chan_iax2.so'",
+                     MODULES, MODULES, MODULES)
+    try:
+        before = pbx.check_output(HOST_FILES)
+        result = harden(lab_inventory, extra_vars={
+            "asterisk_hardening_reload_error_regex": "Type 'system' is not reloadable|ERROR\\["})
+        output = result.stdout + result.stderr
+        assert result.returncode != 0
+        assert "Reload and judge what Asterisk made of pjsip.conf" in output, output[-3000:]
+        assert "Asterisk rejected the hardened configuration" in output
+        assert "pjsip.conf: " in output and "is not reloadable" in output
+        assert pbx.check_output(HOST_FILES) == before
+        endpoint = pbx.check_output("asterisk -rx 'pjsip show endpoint 1001'")
+        assert any(line.split(":")[0].strip() == "allow_unauthenticated_options" and line.split(":")[1].strip() == "true"
+                   for line in endpoint.splitlines())
+        assert not pbx.file(RUN_LOCK).exists
+        # The run had unloaded chan_iax2; its modules.conf back, it is loaded again, as before.
+        assert "TASK [toll_fraud_guard : Unload them from the running Asterisk]" in output, output[-3000:]
+        assert "IAX2" in pbx.check_output("asterisk -rx 'core show channeltypes'")
+    finally:
+        pbx.check_output("mv %s.saved %s && asterisk -rx 'module unload chan_iax2.so' >/dev/null", MODULES, MODULES)
 
 
 RUN_LOCK = "/var/lib/voipguard/run/lock"
+MODULES = "/etc/asterisk/modules.conf"
 
 
 def plant_lock(pbx, holder, age):
