@@ -15,8 +15,8 @@ import time
 import pytest
 
 from conftest import (
-    LAB_BOUNDARY_INSTANCE, PBX_MGMT, PBX_VOICE, active_channels, ami_session, carrier_records, cost_in_euros, log_length,
-    log_lines_since, reset_guard_state, sip_password, wait_for)
+    LAB_BOUNDARY_INSTANCE, PBX_MGMT, PBX_VOICE, active_channels, ami_session, carrier_records, cost_in_euros, harden,
+    log_length, log_lines_since, reset_guard_state, sip_password, wait_for)
 from tests.role_defaults import role_defaults
 
 DEFAULTS = role_defaults("toll_fraud_guard")
@@ -544,3 +544,90 @@ def test_a_carrier_gone_dark_is_seen_by_its_qualify_and_a_call_to_it_fails_at_on
     # It failed at the copy, after the trunk leg's check passed it: the loop still judged it.
     assert any("trunk leg passed trunk=carrier" in line and unique_number in line
                for line in log_lines_since(pbx, MESSAGES, logged))
+
+
+# The common small-business SIP trunk: the carrier takes the PBX's calls only once it has
+# registered and answered a digest challenge, and sends its inbound calls to the registered
+# contact (line=yes names the trunk endpoint), with no identify by address on either side. Both
+# scripts run on their host and read the trunk's password from the environment.
+CARRIER_REGISTRAR = r"""
+import os
+path = "/etc/asterisk/pjsip.conf"
+text = open(path).read()
+identify = "[pbx]\ntype = identify\nendpoint = pbx\nmatch = 198.51.100.10\n"
+endpoint = "[pbx]\ntype = endpoint\ncontext = from-pbx\n"
+assert identify in text and endpoint in text
+text = text.replace(identify, "").replace(endpoint, endpoint + "auth = pbx-auth\naors = pbx\n")
+text += ("\n[pbx-auth]\ntype = auth\nauth_type = userpass\nusername = pbxreg\npassword = %s\n"
+         "\n[pbx]\ntype = aor\nmax_contacts = 1\nremove_existing = yes\n" % os.environ["VG_PASSWORD"])
+open(path, "w").write(text)
+"""
+PBX_REGISTRATION = r"""
+import os
+path = "/etc/asterisk/pjsip.conf"
+text = open(path).read()
+identify = "[carrier]\ntype = identify\nendpoint = carrier\nmatch = 198.51.100.20\n"
+assert identify in text and "\naors = carrier\n" in text
+text = text.replace(identify, "").replace("\naors = carrier\n", "\naors = carrier\noutbound_auth = carrier-auth\n"
+                                                                   "from_user = pbx\n", 1)
+text += ("\n[carrier-auth]\ntype = auth\nauth_type = userpass\nusername = pbxreg\npassword = %s\n"
+         "\n[carrier-reg]\ntype = registration\noutbound_auth = carrier-auth\nserver_uri = sip:198.51.100.20:5060\n"
+         "client_uri = sip:pbx@198.51.100.20\ncontact_user = pbx\nretry_interval = 5\nline = yes\n"
+         "endpoint = carrier\n" % os.environ["VG_PASSWORD"])
+open(path, "w").write(text)
+"""
+
+
+def registration_state(pbx):
+    out = asterisk_cli(pbx, "pjsip show registrations")
+    return next((line.split()[2] for line in out.splitlines() if line.strip().startswith("carrier-reg/")), None)
+
+
+@pytest.fixture
+def registration_trunk(lab):
+    """The lab's trunk turned into a registration trunk on the carrier and on the PBX (where the
+    last run looped it), then both put back."""
+    pbx, carrier = lab("pbx"), lab("carrier")
+    pbx.check_output("cp -p /etc/asterisk/pjsip.conf /root/pjsip.conf.vgtest-registration && "
+                     "cp -p /etc/asterisk/pjsip_voipguard.conf /root/pjsip_voipguard.conf.vgtest-registration")
+    carrier.check_output("cp -p /etc/asterisk/pjsip.conf /root/pjsip.conf.vgtest-registration")
+    password = secrets.token_hex(12)
+    try:
+        # The commands hold the trunk's password: only their exit codes may reach an assertion.
+        edited = [host.run("VG_PASSWORD=%s python3 -c %s", password, script).rc
+                  for host, script in ((carrier, CARRIER_REGISTRAR), (pbx, PBX_REGISTRATION))]
+        assert edited == [0, 0]
+        for host in (carrier, pbx):
+            asterisk_cli(host, "module reload res_pjsip.so")
+        yield pbx, carrier
+    finally:
+        carrier.check_output("cp -p /root/pjsip.conf.vgtest-registration /etc/asterisk/pjsip.conf && "
+                             "asterisk -rx 'module reload res_pjsip.so'")
+        pbx.check_output("cp -p /root/pjsip.conf.vgtest-registration /etc/asterisk/pjsip.conf && "
+                         "cp -p /root/pjsip_voipguard.conf.vgtest-registration /etc/asterisk/pjsip_voipguard.conf && "
+                         "asterisk -rx 'module reload res_pjsip.so'")
+
+
+def test_a_registration_trunk_stays_registered_and_every_call_onto_it_is_judged(
+        lab, lab_inventory, registration_trunk, inbound_disa, unique_number):
+    """The guard's run on a PBX whose trunk registers: the registration goes on through the run,
+    the trunk's copy answers the carrier's challenge with the operator's auth (without it the
+    carrier refuses every call: lab, "no auth ids available"), and each path onto the trunk is
+    judged - the CLI's originate and a caller the carrier sends in over the registration, whom
+    the inbound dialplan hands to the outbound routes."""
+    pbx, carrier = registration_trunk
+    assert wait_for(lambda: registration_state(pbx) == "Registered", 20), registration_state(pbx)
+    run = harden(lab_inventory, tags="toll_fraud_guard")
+    assert run.returncode == 0, (run.stdout + run.stderr)[-3000:]
+    assert wait_for(lambda: registration_state(pbx) == "Registered", 20), registration_state(pbx)
+    reset_guard_state(pbx)
+    recorded, logged = len(carrier_records(carrier)), log_length(pbx, MESSAGES)
+    for number in BLOCKED_FORMS + [unique_number]:
+        originate(pbx, "PJSIP/%s@carrier" % number)
+    # Inbound: to the registered contact, whose line parameter names the trunk endpoint.
+    for number in ("00263771234567", "112"):
+        inbound_disa(number)
+        asterisk_cli(carrier, "channel originate PJSIP/%s@pbx application Wait 2" % number)
+    wait_for_every_verdict(pbx, carrier, recorded, logged, [unique_number, "112"], refusals=len(BLOCKED_FORMS) + 1)
+    assert_no_blocked_call_reached_the_carrier(carrier, recorded, unique_number)
+    assert_each_blocked_form_was_refused_on_the_trunk_leg(pbx, logged, forms=BLOCKED_FORMS + ["00263771234567"])
