@@ -384,6 +384,9 @@ class HostContext:
             for section in self.sections("pjsip.conf", "identify"):
                 effective = self.resolve("pjsip.conf", section.name, "identify")
                 identifies.append((section.name, (effective.get("endpoint") or [""])[-1], effective.get("match")))
+            identifies += pjsip_sections.wizard_identifies(
+                [(section.name, self.resolve("pjsip_wizard.conf", section.name, "wizard"))
+                 for section in self.sections("pjsip_wizard.conf", "wizard")])
             loop = [entry for name, _endpoint, values in identifies if name == trunk_boundary.EGRESS_ENDPOINT
                     for entry in trunk_boundary.identify_match_entries(values)]
             return ["identify %s (endpoint %s) matches %s, where the looped INVITEs come from (%s): calls to it "

@@ -149,6 +149,35 @@ def wizard_aor_options(effective):
     return options
 
 
+def wizard_identify_options(effective):
+    """{option: [values]} of the identify res_pjsip_config_wizard makes of a wizard (handle_identify,
+    named <wizard>-identify, for its endpoint): its identify/ options, and unless one of them is a
+    match, a match per remote host; None when the wizard accepts registrations (no identify) or
+    names no remote host. A host's :port stays: Asterisk 22 shows remote_hosts = 127.0.0.1:5080
+    as "Match: 127.0.0.1:5080/32" (lab; older wizards took the port off)."""
+    if ast_true(last_value(effective, "accepts_registrations")):
+        return None
+    options = _prefixed(effective, "identify/")
+    if not options.get("match"):
+        hosts = [host.strip() for host in (last_value(effective, "remote_hosts") or "").split(",") if host.strip()]
+        if not hosts:
+            return None
+        options["match"] = hosts
+    options["type"] = ["identify"]
+    return options
+
+
+def wizard_identifies(wizards):
+    """[(identify name, endpoint, [match values])] of the identifies the wizards make, as
+    trunk_boundary.identifies_taking_the_loop takes them; wizards: [(name, effective options)]."""
+    found = []
+    for name, effective in wizards:
+        options = wizard_identify_options(effective)
+        if options is not None:
+            found.append((name + "-identify", name, options["match"]))
+    return found
+
+
 def wizard_auth_options(effective, direction):
     """{option: [values]} of the auth res_pjsip_config_wizard makes of a wizard for ``direction``
     ("outbound": <name>-oauth when sends_auth; "inbound": <name>-iauth when accepts_auth) - its

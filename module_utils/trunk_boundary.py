@@ -57,7 +57,8 @@ import re
 
 from ansible.module_utils.asterisk_conf import ast_true, last_value, placeholder_type
 from ansible.module_utils.pjsip_sections import (
-    OWN_ENDPOINT_PREFIX, concrete, lines_to_take_out, not_defined, trunk_definitions, wizard_aor_options)
+    OWN_ENDPOINT_PREFIX, concrete, lines_to_take_out, not_defined, trunk_definitions, wizard_aor_options,
+    wizard_identifies)
 
 EGRESS_ENDPOINT = "voipguard-egress"
 EGRESS_CONTEXT = "voipguard-egress"
@@ -577,7 +578,7 @@ def plan(sections, trunks, instance_port=None, instance_sections=None, definitio
             "in_dialog_off": in_dialog_off,
             "placeholder": placeholder_type("type=endpoint") if in_dialog_off else None,
         }))
-    _refuse_identifies_of_the_loop(sections, result["egress"]["matches"])
+    _refuse_identifies_of_the_loop(sections, result["egress"]["matches"], definitions)
     if instance_port:
         if instance_port in [int(m.rsplit(":", 1)[1]) for m in result["egress"]["matches"]]:
             raise BoundaryError("the boundary instance's port %d is the PBX's own SIP port" % instance_port)
@@ -636,12 +637,15 @@ def identifies_taking_the_loop(identifies, addresses):
     return found
 
 
-def _refuse_identifies_of_the_loop(sections, addresses):
-    """identifies_taking_the_loop() of the sections' identifies, refused with the reason. Raised
-    by the policy step, after the roles before the guard wrote (the play's rescue puts that back)."""
+def _refuse_identifies_of_the_loop(sections, addresses, definitions=None):
+    """identifies_taking_the_loop() of the sections' identifies and of those the wizards among
+    ``definitions`` make (remote_hosts, identify/match), refused with the reason. Raised by the
+    policy step, after the roles before the guard wrote (the play's rescue puts that back)."""
+    wizards = [(name, section.get("effective") or {}) for name, section in sorted((definitions or {}).items())
+               if section.get("section_type") == "wizard"]
     taking = identifies_taking_the_loop(
         [(s["name"], last_value(s["effective"], "endpoint", ""), s["effective"].get("match"))
-         for s in concrete(sections, "identify")], addresses)
+         for s in concrete(sections, "identify")] + wizard_identifies(wizards), addresses)
     if taking:
         name, endpoint, entry, address = taking[0]
         raise BoundaryError(

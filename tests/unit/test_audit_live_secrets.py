@@ -145,6 +145,13 @@ def test_an_operators_identify_of_the_loops_address_is_named_for_each_looped_tru
     assert target.trunk_copy_drift() == {"carrier": (
         "identify localapp (endpoint 1001) matches 127.0.0.0/8, where the looped INVITEs come from (127.0.0.1:5060): "
         "calls to it can be taken by 1001 and loop instead of reaching the carrier")}
+    # The same identify, made by the config wizard of a local application's remote host.
+    wizard = "\n[localapp]\ntype = wizard\nremote_hosts = 127.0.0.1\nendpoint/context = from-internal\n"
+    target = HostContext(PbxHost({"/etc/asterisk/pjsip.conf": pjsip_file(STRONG) + looped,
+                                  "/etc/asterisk/pjsip_wizard.conf": wizard}, answers), "pbx", trunks)
+    assert target.trunk_copy_drift() == {"carrier": (
+        "identify localapp-identify (endpoint localapp) matches 127.0.0.1, where the looped INVITEs come from "
+        "(127.0.0.1:5060): calls to it can be taken by localapp and loop instead of reaching the carrier")}
 
 
 def test_an_exempted_phone_passes_the_guard_control_only_while_the_trunk_boundary_checks_its_calls():

@@ -745,6 +745,36 @@ def plan_with_wizard(read, **kwargs):
     return plan(pjsip, CARRIER, definitions=trunk_definitions(pjsip, read), **kwargs)
 
 
+# A local application behind a wizard (a SIP proxy or an IVR on the same host, say): the identify
+# res_pjsip_config_wizard makes of its remote_hosts takes the loop's INVITEs as one in pjsip.conf
+# would (handle_identify: the hosts, unless identify/match is given). Asterisk 22 keeps a host's
+# port (lab: "Match: 127.0.0.1:5080/32"), so another port takes none of them.
+LOCAL_APP_WIZARD = """
+[localapp]
+type = wizard
+remote_hosts = %s
+endpoint/context = from-internal
+"""
+
+
+@pytest.mark.parametrize("options, refused", [
+    ("127.0.0.1", True),
+    ("127.0.0.1:5080", False),  # its own port only
+    ("127.0.0.1\naccepts_registrations = yes", False),  # no identify when it takes registrations
+    ("192.0.2.7\nidentify/match = 127.0.0.1", True),  # its own match, not the remote hosts
+    ("192.0.2.7", False),
+])
+def test_an_identify_a_wizard_makes_of_the_loops_own_address_is_refused(tmp_path, options, refused):
+    read = wizard(tmp_path, WIZARD_TRUNK_INCLUDED + LOCAL_APP_WIZARD % options)
+    if not refused:
+        assert plan_with_wizard(read)["egress"]["matches"] == ["127.0.0.1:5060"]
+        return
+    with pytest.raises(BoundaryError, match=re.escape(
+            "identify localapp-identify (endpoint localapp) matches 127.0.0.1, the address the trunk "
+            "boundary's looped INVITEs come from (127.0.0.1:5060)")):
+        plan_with_wizard(read)
+
+
 def test_a_wizard_trunk_is_looped_in_its_wizard_section_and_its_copy_names_the_wizards_objects(tmp_path):
     read = wizard(tmp_path)
     result = plan_with_wizard(read)
