@@ -98,7 +98,10 @@ def main():
     cli = module_cli(module, module.get_bin_path("asterisk", required=True))
     result = read_drivers(cli, module.params["kept"])
     if result is None:
-        module.fail_json(msg="the running Asterisk did not answer 'core show channeltypes'")
+        # Asked first of the guard's live reads: a stopped Asterisk is the usual reason.
+        module.fail_json(msg="Asterisk did not answer 'core show channeltypes': the guard judges the running "
+                             "Asterisk, so it must be running (start it, e.g. systemctl start asterisk, and run "
+                             "again)")
     module.exit_json(changed=False, **result)
 
 
