@@ -119,6 +119,15 @@ includes:
   type: list
   elements: dict
   sample: [{file: /etc/asterisk/manager.conf, lineno: 12, directive: include, pattern: manager.d/*.conf}]
+execs:
+  description: The C(#exec) lines of the files read, as file, line and program. The program is never
+    run here; with C(execincludes) on in asterisk.conf, Asterisk runs it and reads what it prints,
+    which no file holds.
+  returned: always
+  type: list
+  elements: str
+  sample: ["/etc/asterisk/pjsip.conf:107: #exec /usr/local/bin/provision-phones"]
+  version_added: "0.3.0"
 warnings_parser:
   description: Lines Asterisk ignores with a warning, each as file, line and message.
   returned: with I(path)
@@ -126,7 +135,7 @@ warnings_parser:
   elements: str
 configs:
   description: With I(paths), for each file read (by base name) what I(path) returns for it
-    (C(files), C(sections), C(includes), C(warnings_parser)).
+    (C(files), C(sections), C(includes), C(execs), C(warnings_parser)).
   returned: with I(paths)
   type: dict
   sample: {pjsip.conf: {files: [/etc/asterisk/pjsip.conf], sections: [], includes: [], warnings_parser: []}}
@@ -177,8 +186,11 @@ def describe(configs):
                 effective=dict((k, [mask_value(k, v) for v in vs]) for k, vs in effective.items()),
                 true_options=sorted(k for k, vs in effective.items() if vs and ast_true(vs[-1])),
             ))
+    # What a program prints when Asterisk loads the file (#exec, with execincludes on in
+    # asterisk.conf) is in no file: never run here, named for the caller to judge.
+    execs = ["%s:%s: #exec %s" % (i["file"], i["lineno"], i["pattern"]) for i in includes if i["directive"] == "exec"]
     return dict(files=[c.filename for c in configs], sections=sections, includes=includes,
-                warnings_parser=warnings)
+                warnings_parser=warnings, execs=execs)
 
 
 def main():

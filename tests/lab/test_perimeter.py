@@ -12,7 +12,7 @@ import yaml
 
 from conftest import (ATTACKER, ATTACKER_BLOCKED_COUNTRY, PBX_INTERNET, PBX_MGMT, PBX_VOICE, PHONE, ROOT,
                       SECURITY_LOG, ami_session, harden, lift_bans, log_length, place_calls, reset_guard_state,
-                      security_events, sip_options_burst, sip_register_probe, stored_credentials)
+                      security_events, sip_options_burst, sip_register_probe, stored_credentials, wait_for)
 
 JAIL = "voipguard-asterisk"
 # The lab keeps the roles' defaults for the SIP rates and fail2ban's maxretry.
@@ -319,6 +319,46 @@ def test_a_pjsip_conf_asterisk_cannot_parse_is_named_with_its_line_and_nothing_c
             % pbx.check_output("grep -n '^\\[1004$' /etc/asterisk/pjsip.conf").split(":")[0]) in output, output[-3000:]
     assert "It had changed nothing on the host." in output, output[-3000:]
     assert 'failed at "Make the running Asterisk match the restored files"' not in output, output[-3000:]
+    assert pbx.check_output(HOST_STATE) == before
+
+
+# A provisioning program that prints phones when Asterisk loads pjsip.conf (#exec), with
+# execincludes on in asterisk.conf, which Asterisk reads when it starts.
+PROVISIONING = "/usr/local/bin/vgtest-provision-phones"
+
+
+@pytest.fixture
+def phone_printed_by_a_program(lab):
+    pbx = lab("pbx")
+    pbx.check_output("cp -p /etc/asterisk/pjsip.conf /root/pjsip.conf.exec-test && "
+                     "cp -p /etc/asterisk/asterisk.conf /root/asterisk.conf.exec-test")
+    pbx.check_output("printf '#!/bin/sh\\nprintf \"[2201]\\\\ntype = endpoint\\\\ncontext = from-internal\\\\n\"\\n' > %s && "
+                     "chmod 0755 %s && printf '\\n#exec %s\\n' >> /etc/asterisk/pjsip.conf && "
+                     "sed -i 's/^;execincludes = yes/execincludes = yes/' /etc/asterisk/asterisk.conf && "
+                     "systemctl restart asterisk", PROVISIONING, PROVISIONING, PROVISIONING)
+    try:
+        assert wait_for(lambda: "from-internal" in pbx.run("asterisk -rx 'pjsip show endpoint 2201'").stdout, 20)
+        yield pbx
+    finally:
+        pbx.check_output("cp -p /root/pjsip.conf.exec-test /etc/asterisk/pjsip.conf && "
+                         "cp -p /root/asterisk.conf.exec-test /etc/asterisk/asterisk.conf && rm -f %s && "
+                         "systemctl restart asterisk", PROVISIONING)
+        wait_for(lambda: pbx.run("asterisk -rx 'core show version'").rc == 0, 20)
+
+
+def test_a_phone_a_program_prints_when_asterisk_loads_stops_the_run_before_the_host_changes(
+        phone_printed_by_a_program, lab_inventory):
+    """No file holds it, so no run could guard it: said with the line, before the first change
+    (before, the run wrote everything, found 2201 "loaded but in no file" at its end, and put
+    everything back)."""
+    pbx = phone_printed_by_a_program
+    before = pbx.check_output(HOST_STATE)
+    run = harden(lab_inventory, extra_vars={"voipguard_converged_max_age": 0})
+    output = " ".join((run.stdout + run.stderr).split())
+    assert run.returncode != 0
+    line = pbx.check_output("grep -n '^#exec' /etc/asterisk/pjsip.conf").split(":")[0]
+    assert "/etc/asterisk/pjsip.conf:%s: #exec %s: with execincludes on" % (line, PROVISIONING) in output, output[-3000:]
+    assert "It had changed nothing on the host." in output, output[-3000:]
     assert pbx.check_output(HOST_STATE) == before
 
 

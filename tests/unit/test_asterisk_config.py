@@ -208,6 +208,22 @@ def test_info_describes_sections_and_masks_secrets():
     assert "0ps-Dashb0ard" not in repr(result)
 
 
+def test_info_names_the_programs_asterisk_runs_and_never_runs_them(tmp_path):
+    """#exec: a provisioning program prints endpoints when Asterisk loads pjsip.conf (with
+    execincludes on); the reading names the line and never runs the program."""
+    from asterisk_config_info import describe
+    ran = tmp_path / "ran"
+    program = tmp_path / "provision-phones"
+    program.write_text("#!/bin/sh\ntouch %s\nprintf '[2201]\\ntype = endpoint\\n'\n" % ran)
+    program.chmod(0o755)
+    conf = tmp_path / "pjsip.conf"
+    conf.write_text("[1001]\ntype = endpoint\n\n#exec %s\n" % program)
+    result = describe(load(str(conf), config_dir=str(tmp_path)))
+    assert result["execs"] == ["%s:4: #exec %s" % (conf, program)]
+    assert [s["name"] for s in result["sections"]] == ["1001"]
+    assert not ran.exists()
+
+
 def test_acl_rules_deny_first():
     text = "[admin]\nsecret = x\npermit = 10.0.0.0/8\ndeny = 0.0.0.0/0.0.0.0\nwrite = all\n"
     acl = dict(deny=["0.0.0.0/0.0.0.0"], permit=["198.18.0.0/24", "127.0.0.1/32"])
