@@ -102,6 +102,22 @@ def wait_for_every_verdict(pbx, carrier, recorded, logged, numbers, refusals=len
     wait_for(every_call_judged, seconds)
 
 
+def end_the_calls_once_judged(pbx, carrier, recorded, logged, refusals, numbers, seconds=15):
+    """For calls the carrier holds until a party hangs up: until `refusals` refusals of the guard
+    are logged since log line `logged` and a call to each of `numbers` is up at the carrier, then
+    every call ended and, for up to 10 s, until the carrier has recorded those since `recorded`.
+    A call that got through wrongly is judged by the assertions after."""
+    def judged():
+        refused = sum("voipguard: blocked call" in line for line in log_lines_since(pbx, MESSAGES, logged))
+        up = [line.split("!")[2] for line in asterisk_cli(carrier, "core show channels concise").splitlines()
+              if line.count("!") > 2]
+        return refused >= refusals and all(number in up for number in numbers)
+    wait_for(judged, seconds)
+    asterisk_cli(pbx, "channel request hangup all")
+    wait_for(lambda: active_channels(carrier) == 0 and all(
+        number in [r["dst"] for r in carrier_records(carrier)[recorded:]] for number in numbers), 10)
+
+
 @pytest.mark.parametrize("path", sorted(PATHS))
 def test_no_path_gets_a_blocked_destination_onto_the_trunk(lab, path, unique_number):
     pbx, carrier = lab("pbx"), lab("carrier")
@@ -287,9 +303,7 @@ def test_an_ari_originate_gets_no_blocked_destination_onto_the_trunk(lab, privil
                          "PJSIP/%s@carrier" % number).stdout.strip()
         # Logged in, and ARI accepted the originate: the refusal below is the guard's.
         assert status == "200", status
-    time.sleep(5)
-    asterisk_cli(pbx, "channel request hangup all")
-    time.sleep(2)
+    end_the_calls_once_judged(pbx, carrier, recorded, logged, len(BLOCKED_FORMS), [unique_number, "112"])
 
     assert_no_blocked_call_reached_the_carrier(carrier, recorded, unique_number)
     assert_each_blocked_form_was_refused_on_the_trunk_leg(pbx, logged)
@@ -321,16 +335,14 @@ def test_an_ami_redirect_gets_no_blocked_destination_onto_the_trunk(lab, privile
     pbx, carrier, admin = lab("pbx"), lab("carrier"), lab("admin")
     name, secret = privileged_ami_user
     reset_guard_state(pbx)
-    recorded = len(carrier_records(carrier))
+    recorded, logged = len(carrier_records(carrier)), log_length(pbx, MESSAGES)
     for marker, number in (("blocked", "00263771234567"), ("national", unique_number)):
         channel = held_local_channel(pbx, admin, name, secret, "vgtest-" + marker)
         output = ami_session(admin, PBX_MGMT, name, secret, [
             "Action: Redirect", "Channel: " + channel, "Context: from-internal", "Exten: " + number,
             "Priority: 1"])
         assert "Redirect successful" in output, output
-    time.sleep(5)
-    asterisk_cli(pbx, "channel request hangup all")
-    time.sleep(2)
+    end_the_calls_once_judged(pbx, carrier, recorded, logged, 1, [unique_number])
 
     reached = [record["dst"] for record in carrier_records(carrier)[recorded:]]
     assert "00263771234567" not in reached and "263771234567" not in reached, reached
@@ -388,7 +400,8 @@ def colleague_who_holds(running_dialplan):
 # The seconds of budget the next test leaves phone 1003, and what that takes at the role's
 # defaults (the lab's inventory keeps them): the endpoint's daily budget, and an unpriced
 # destination (the lab's rate table has no 44) counted at max_price_per_minute. AstDB holds
-# millicents, 100,000 to the euro.
+# millicents, 100,000 to the euro. Above toll_fraud_guard_min_call_seconds (30): with less
+# budget left than that, the call is refused, not limited.
 LIMIT_SECONDS = 33
 ENDPOINT_DAY_MC = round(DEFAULTS["toll_fraud_guard_budgets"]["endpoint_day"] * 100000)
 PRICE_PER_MINUTE_MC = round(DEFAULTS["toll_fraud_guard_max_price_per_minute"] * 100000)
@@ -409,9 +422,11 @@ def test_the_trunk_legs_time_limit_holds_after_the_caller_transfers_the_call_awa
     recorded, logged = len(carrier_records(carrier)), log_length(pbx, MESSAGES)
     counters = transfer(phone, "1003", number, [colleague_who_holds])
     assert counters["placed"] == "1" and counters["failed"] == "0", counters
-    time.sleep(LIMIT_SECONDS + 5)
+    # Until the carrier records the call's end: at the limit, or with the colleague's 60 s.
+    wait_for(lambda: any(r["dst"] == number for r in carrier_records(carrier)[recorded:]), LIMIT_SECONDS + 15,
+             interval=1)
     asterisk_cli(pbx, "channel request hangup all")
-    time.sleep(2)
+    wait_for(lambda: active_channels(pbx) == 0, 5)
 
     reached = [r for r in carrier_records(carrier)[recorded:] if r["dst"] == number]
     assert len(reached) == 1, reached
