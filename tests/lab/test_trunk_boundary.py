@@ -94,9 +94,11 @@ def wait_for_every_verdict(pbx, carrier, recorded, logged, numbers, refusals=len
     """Until every call the test made has had its verdict: `refusals` refusals of the guard logged
     since log line `logged`, a carrier record since `recorded` for each of `numbers` (the calls
     that must go through, placed last), and no channel left on the PBX, so that no call is still
-    on its way to the carrier. A call that got through wrongly is judged by the assertions after."""
+    on its way to the carrier. A call that got through wrongly is judged by the assertions after.
+    With no refusal to wait for (refusals=0), `logged` may be None: the log is not read."""
     def every_call_judged():
-        refused = sum("voipguard: blocked call" in line for line in log_lines_since(pbx, MESSAGES, logged))
+        refused = sum("voipguard: blocked call" in line for line in log_lines_since(pbx, MESSAGES, logged)) \
+            if refusals else 0
         reached = [record["dst"] for record in carrier_records(carrier)[recorded:]]
         return refused >= refusals and all(number in reached for number in numbers) and active_channels(pbx) == 0
     wait_for(every_call_judged, seconds)

@@ -19,8 +19,8 @@ import uuid
 import pytest
 
 from conftest import (
-    LAB_BOUNDARY_INSTANCE, active_channels, audit_controls, carrier_records, harden, log_length, log_lines_since,
-    received_alerts, reset_guard_state, trunk_as_a_wizard, wait_for, wait_for_alert)
+    LAB_BOUNDARY_INSTANCE, audit_controls, carrier_records, harden, log_length, log_lines_since, received_alerts,
+    reset_guard_state, trunk_as_a_wizard, wait_for, wait_for_alert)
 from test_trunk_boundary import (
     BLOCKED_FORMS, MESSAGES, PAST_THE_LOOP, PATHS, assert_each_blocked_form_was_refused_on_the_trunk_leg,
     assert_no_blocked_call_reached_the_carrier, asterisk_cli, originate, wait_for_every_verdict)
@@ -78,20 +78,13 @@ def wait_until_the_instance_stopped(pbx):
     wait_for(lambda: pbx.run("systemctl is-active --quiet voipguard-boundary").rc != 0, 30, interval=0.5)
 
 
-def wait_for_the_carrier(pbx, carrier, recorded, numbers, seconds=8):
-    """Until the carrier has recorded, since `recorded`, a call to each of `numbers` and the main
-    Asterisk has no call left; what must not reach the carrier is judged after, either way."""
-    wait_for(lambda: active_channels(pbx) == 0 and all(
-        number in [r["dst"] for r in carrier_records(carrier)[recorded:]] for number in numbers), seconds)
-
-
 def national_call_on_the_trunk(pbx, carrier):
     """A national call on the trunk, whichever copy places it: (the number, what the carrier got)."""
     number = "030" + str(uuid.uuid4().int)[:7]
     reset_guard_state(pbx)
     recorded = len(carrier_records(carrier))
     originate(pbx, "PJSIP/%s@carrier" % number)
-    wait_for_the_carrier(pbx, carrier, recorded, [number])
+    wait_for_every_verdict(pbx, carrier, recorded, None, [number], refusals=0, seconds=8)
     return number, [r["dst"] for r in carrier_records(carrier)[recorded:]]
 
 
@@ -325,7 +318,7 @@ def test_an_inbound_call_still_reaches_the_pbx_and_its_outbound_call_the_carrier
     recorded = len(carrier_records(carrier))
     inbound_disa(unique_number)
     asterisk_cli(carrier, "channel originate PJSIP/pbx/sip:%s@198.51.100.10:5060 application Wait 2" % unique_number)
-    wait_for_the_carrier(pbx, carrier, recorded, [unique_number])
+    wait_for_every_verdict(pbx, carrier, recorded, None, [unique_number], refusals=0, seconds=8)
     assert [r["dst"] for r in carrier_records(carrier)[recorded:] if r["dst"] != "s"] == [unique_number]
 
 
@@ -555,7 +548,7 @@ def test_a_trunk_from_the_wizard_is_held_by_the_instance(lab, lab_inventory, uni
         for channel in ("PJSIP/%s@carrier", "PJSIP/%s@voipguard-trunk-carrier"):
             originate(pbx, channel % "00263771234567")
         originate(pbx, "PJSIP/%s@carrier" % unique_number)
-        wait_for_the_carrier(pbx, carrier, recorded, [unique_number])
+        wait_for_every_verdict(pbx, carrier, recorded, None, [unique_number], refusals=0, seconds=8)
         assert [r["dst"] for r in carrier_records(carrier)[recorded:]] == [unique_number]
 
 
