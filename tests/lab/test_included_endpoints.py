@@ -8,11 +8,13 @@ import json
 import re
 import secrets
 import time
+import uuid
 
 import pytest
 
 from conftest import (
     PBX_VOICE, audit_controls, carrier_records, harden, log_length, log_lines_since, trunk_as_a_wizard)
+from test_trunk_boundary import wait_for_every_verdict
 
 INCLUDED = "/etc/asterisk/voipguard-test.d/phones.conf"
 DIALPLAN_INCLUDES = "/etc/asterisk/extensions_local.conf"
@@ -49,36 +51,6 @@ def phone_in_an_included_file(lab):
                      "asterisk -rx 'dialplan reload'", DIALPLAN_INCLUDES)
 
 
-def test_a_phone_in_an_included_file_is_guarded_where_it_is_defined(lab, lab_inventory, phone_in_an_included_file):
-    pbx, password = phone_in_an_included_file
-    office, carrier = lab("admin"), lab("carrier")
-    assert "context                            : from-internal" in pbx.check_output(
-        "asterisk -rx 'pjsip show endpoint 2001'")
-    # The outside-line digit given, not read from the dialplan: the guard still sees its own
-    # include in the operator's file and adds no second one (Asterisk would warn about each of its
-    # extensions).
-    result = harden(lab_inventory, tags="toll_fraud_guard", extra_vars={"toll_fraud_guard_outside_line": ""})
-    assert result.returncode == 0, (result.stdout + result.stderr)[-3000:]
-    included = pbx.check_output("grep -h '^#include extensions_voipguard.conf' /etc/asterisk/extensions*.conf")
-    assert included.splitlines() == ["#include extensions_voipguard.conf"], included
-    # Edited in the included file (the endpoint's own context= overrides its template's); the
-    # file holds a password, so only the count of matching lines reaches the test output.
-    edited = pbx.run("grep -c '^context = voipguard-guard-from-internal$' %s", INCLUDED).stdout.strip()
-    assert edited == "1", "the included file holds %s guard context lines, not 1" % edited
-    # ...and in force in the running Asterisk.
-    assert "context                            : voipguard-guard-from-internal" in pbx.check_output(
-        "asterisk -rx 'pjsip show endpoint 2001'")
-    recorded_before, log_before = len(carrier_records(carrier)), log_length(pbx, "/var/log/asterisk/messages.log")
-    # The incident's 150 calls to Zimbabwe and Somalia, from the phone in the included file.
-    for number in ("00263771234567", "+252612345678"):
-        office.run("SIP_PASSWORD=%s voipguard-call %s 2001 %s 75 25 300 20", password, PBX_VOICE, number)
-    time.sleep(1)
-    assert carrier_records(carrier)[recorded_before:] == []
-    blocked = [line for line in log_lines_since(pbx, "/var/log/asterisk/messages.log", log_before)
-               if "voipguard: blocked call endpoint=2001" in line and "reason=country" in line]
-    assert len(blocked) == 150, len(blocked)
-
-
 # Cuts the [carrier] sections out of pjsip.conf into an included file, where an installer keeps
 # its trunks, without the loop the role added. The line that includes voipguard's own file
 # follows the trunk's last section there: included once, from another file than pjsip.conf.
@@ -92,9 +64,9 @@ trunk = [p for p in parts if p.startswith("[carrier]")]
 rest = [p for p in parts if not p.startswith("[carrier]")]
 assert len(trunk) == 3 and "#include pjsip_voipguard.conf" in trunk[-1], trunk
 open(included, "w").write("".join(re.sub(r"(?m)^outbound_proxy\s*=.*\n", "", p) for p in trunk))
-open(conf, "w").write("".join(rest) + "\n#include voipguard-test.d/trunks.conf\n")
+open(conf, "w").write("".join(rest) + "\n#include voipguard-test-trunks.d/trunks.conf\n")
 """
-TRUNKS = "/etc/asterisk/voipguard-test.d/trunks.conf"
+TRUNKS = "/etc/asterisk/voipguard-test-trunks.d/trunks.conf"
 
 
 def assert_the_trunk_leg_judges_calls_onto_the_trunk(pbx, carrier, national_number, trunk="carrier"):
@@ -105,7 +77,7 @@ def assert_the_trunk_leg_judges_calls_onto_the_trunk(pbx, carrier, national_numb
     recorded, logged = len(carrier_records(carrier)), log_length(pbx, "/var/log/asterisk/messages.log")
     for number in ("00263771234567", national_number):
         pbx.check_output("asterisk -rx %s", "channel originate PJSIP/%s@%s application Wait 1" % (number, trunk))
-    time.sleep(4)
+    wait_for_every_verdict(pbx, carrier, recorded, logged, [national_number], refusals=1, seconds=8)
     reached = [record["dst"] for record in carrier_records(carrier)[recorded:]]
     assert reached == [national_number], reached
     refused = [line for line in log_lines_since(pbx, "/var/log/asterisk/messages.log", logged)
@@ -127,20 +99,48 @@ def trunk_in_an_included_file(lab):
                      "rm -rf %s && asterisk -rx 'module reload res_pjsip.so'", TRUNKS.rsplit("/", 1)[0])
 
 
-def test_a_trunk_in_an_included_file_gets_its_boundary_where_it_is_defined(lab, lab_inventory, unique_number,
-                                                                          trunk_in_an_included_file):
-    pbx, carrier = trunk_in_an_included_file, lab("carrier")
+def test_a_phone_and_a_trunk_in_included_files_are_guarded_where_they_are_defined(
+        lab, lab_inventory, unique_number, trunk_in_an_included_file, phone_in_an_included_file):
+    """One run of the guard for both (the trunk's file set up first, so that the phone's include
+    follows the trunk's last section in pjsip.conf, not the moved trunk into its file)."""
+    pbx, password = phone_in_an_included_file
+    office, carrier = lab("admin"), lab("carrier")
+    assert "context                            : from-internal" in pbx.check_output(
+        "asterisk -rx 'pjsip show endpoint 2001'")
     # The trunk, moved out of pjsip.conf, dials the carrier directly: no boundary yet.
     assert "sip:carrier@" not in pbx.check_output("asterisk -rx 'pjsip show endpoint carrier'")
-    result = harden(lab_inventory, tags="toll_fraud_guard")
+    # The outside-line digit given, not read from the dialplan: the guard still sees its own
+    # include in the operator's file and adds no second one (Asterisk would warn about each of its
+    # extensions).
+    result = harden(lab_inventory, tags="toll_fraud_guard", extra_vars={"toll_fraud_guard_outside_line": ""})
     assert result.returncode == 0, (result.stdout + result.stderr)[-3000:]
-    # The loop is written where the trunk is defined, and nowhere else; voipguard's file is still
-    # included once (twice, res_pjsip would refuse the whole configuration: duplicate objects).
+    included = pbx.check_output("grep -h '^#include extensions_voipguard.conf' /etc/asterisk/extensions*.conf")
+    assert included.splitlines() == ["#include extensions_voipguard.conf"], included
+    # The phone: edited in the included file (the endpoint's own context= overrides its
+    # template's); the file holds a password, so only the count of matching lines reaches the test
+    # output.
+    edited = pbx.run("grep -c '^context = voipguard-guard-from-internal$' %s", INCLUDED).stdout.strip()
+    assert edited == "1", "the included file holds %s guard context lines, not 1" % edited
+    # ...and in force in the running Asterisk.
+    assert "context                            : voipguard-guard-from-internal" in pbx.check_output(
+        "asterisk -rx 'pjsip show endpoint 2001'")
+    # The trunk: the loop is written where the trunk is defined, and nowhere else; voipguard's file
+    # is still included once (twice, res_pjsip would refuse the whole configuration: duplicate
+    # objects).
     assert pbx.check_output("grep -c '^outbound_proxy = sip:carrier@' %s", TRUNKS) == "1"
     assert pbx.run("grep -c '^\\[carrier\\]' /etc/asterisk/pjsip.conf").stdout.strip() == "0"
     assert pbx.run("grep -c '^#include pjsip_voipguard.conf' /etc/asterisk/pjsip.conf").stdout.strip() == "0"
     # ...and in force.
     assert_the_trunk_leg_judges_calls_onto_the_trunk(pbx, carrier, unique_number)
+    recorded_before, log_before = len(carrier_records(carrier)), log_length(pbx, "/var/log/asterisk/messages.log")
+    # The incident's 150 calls to Zimbabwe and Somalia, from the phone in the included file.
+    for number in ("00263771234567", "+252612345678"):
+        office.run("SIP_PASSWORD=%s voipguard-call %s 2001 %s 75 25 300 20", password, PBX_VOICE, number)
+    time.sleep(1)
+    assert carrier_records(carrier)[recorded_before:] == []
+    blocked = [line for line in log_lines_since(pbx, "/var/log/asterisk/messages.log", log_before)
+               if "voipguard: blocked call endpoint=2001" in line and "reason=country" in line]
+    assert len(blocked) == 150, len(blocked)
 
 
 # A second carrier's trunk as installers write one: a template (naming the carrier's SBC as its
@@ -212,35 +212,6 @@ def trunk_from_the_wizard(lab):
         yield pbx
 
 
-def test_a_trunk_from_the_wizard_gets_its_boundary_in_its_wizard_section(lab, lab_inventory, tmp_path, unique_number,
-                                                                          trunk_from_the_wizard):
-    """Before, a trunk made by pjsip_wizard.conf stopped the run ("the boundary loops trunks
-    defined in pjsip.conf only"): a common layout could not be hardened with the defaults."""
-    pbx, carrier = trunk_from_the_wizard, lab("carrier")
-    shown = pbx.check_output("asterisk -rx 'pjsip show endpoint carrier'")
-    assert "from-carrier" in shown and "sip:carrier@" not in shown  # the wizard's trunk, no boundary yet
-    assert pbx.run("grep -c '^\\[carrier\\]' /etc/asterisk/pjsip.conf").stdout.strip() == "0"
-    result = harden(lab_inventory, tags="toll_fraud_guard")
-    assert result.returncode == 0, (result.stdout + result.stderr)[-3000:]
-    # The loop is written in the wizard, as one of its endpoint options, and in force (the national
-    # call reaches the carrier through the copy, which dials the wizard's aor).
-    assert pbx.check_output("grep -c '^endpoint/outbound_proxy = sip:carrier@' /etc/asterisk/pjsip_wizard.conf") == "1"
-    assert_the_trunk_leg_judges_calls_onto_the_trunk(pbx, carrier, unique_number)
-    # A second run changes nothing.
-    again = harden(lab_inventory, tags="toll_fraud_guard")
-    assert again.returncode == 0 and "pbx : hardened, 0 changes" in " ".join(again.stdout.split()), \
-        " ".join((again.stdout + again.stderr).split())[-3000:]
-    # The audit reads the wizard's trunk against its copy: current now, named once it changes.
-    control = audit_controls(lab_inventory, tmp_path / "current", "trunk_copies_are_current")["VOIP-TF-007"]
-    assert control["status"] == "pass", json.dumps(control)
-    pbx.check_output("sed -i 's/^endpoint\\/direct_media = no$/endpoint\\/direct_media = no\\nendpoint\\/from_user = 4930999/' "
-                     "/etc/asterisk/pjsip_wizard.conf && asterisk -rx 'module reload res_pjsip_config_wizard.so'")
-    control = audit_controls(lab_inventory, tmp_path / "changed", "trunk_copies_are_current")["VOIP-TF-007"]
-    assert control["status"] == "fail" and "trunk carrier changed since its copy" in json.dumps(control), \
-        json.dumps(control)
-    assert "from_user" in json.dumps(control)
-
-
 WIZARD_TEMPLATES = "/etc/asterisk/voipguard-test-wizard.conf"
 # An installer's layout: the wizard's template in a file included just before the phone uses it.
 WIZARD_TEMPLATE = ("[office-wizard](!)\ntype = wizard\naccepts_registrations = yes\naccepts_auth = yes\n"
@@ -266,18 +237,23 @@ def phone_from_the_wizard(lab):
                      "asterisk -rx 'module reload res_pjsip_config_wizard.so'", WIZARD_TEMPLATES)
 
 
-def test_a_phone_from_the_wizard_is_guarded_in_its_wizard_section(lab, lab_inventory, tmp_path, phone_from_the_wizard,
-                                                                   unique_number):
+def test_a_phone_and_a_trunk_from_the_wizard_are_guarded_in_their_wizard_sections(
+        lab, lab_inventory, tmp_path, unique_number, trunk_from_the_wizard, phone_from_the_wizard):
     """pjsip_wizard.conf makes endpoints no pjsip.conf section defines. Before: a PJSIP reload
     judged by counting pjsip.conf's endpoints rolled the whole run back ("loaded 7 objects, the
-    files define 6"); the guard read pjsip.conf only and left the phone in from-internal; and
-    the audit passed it. Now the reload is judged by name, the audit names the phone until the
-    guard stands in front of it, and the guard does, in the phone's wizard section, with its
-    BLF hint left in the operator's context."""
+    files define 6"); the guard read pjsip.conf only and left the phone in from-internal; the
+    audit passed it; and a trunk made by the wizard stopped the run ("the boundary loops trunks
+    defined in pjsip.conf only"): a common layout could not be hardened with the defaults. Now
+    the reload is judged by name, the audit names the phone until the guard stands in front of
+    it, and one run of the guard guards the phone in its wizard section (its BLF hint left in the
+    operator's context) and loops the trunk in its own."""
     pbx, password = phone_from_the_wizard
     office, carrier = lab("admin"), lab("carrier")
     assert "context                            : from-internal" in pbx.check_output(
         "asterisk -rx 'pjsip show endpoint 2101'")
+    shown = pbx.check_output("asterisk -rx 'pjsip show endpoint carrier'")
+    assert "from-carrier" in shown and "sip:carrier@" not in shown  # the wizard's trunk, no boundary yet
+    assert pbx.run("grep -c '^\\[carrier\\]' /etc/asterisk/pjsip.conf").stdout.strip() == "0"
     # A hand edit asterisk_hardening undoes, so that its PJSIP reload and judgement run.
     pbx.check_output("printf '\\n[1001](+type=endpoint)\\nallow_unauthenticated_options = yes\\n' "
                      ">> /etc/asterisk/pjsip.conf && asterisk -rx 'module reload res_pjsip.so'")
@@ -293,7 +269,8 @@ def test_a_phone_from_the_wizard_is_guarded_in_its_wizard_section(lab, lab_inven
 
     run = harden(lab_inventory, tags="toll_fraud_guard")
     assert run.returncode == 0, " ".join((run.stdout + run.stderr).split())[-3000:]
-    # Edited in its wizard section (the template keeps the operator's context), and in force.
+    # The phone: edited in its wizard section (the template keeps the operator's context), and in
+    # force.
     assert pbx.check_output("grep -c '^endpoint/context = voipguard-guard-from-internal$' "
                             "/etc/asterisk/pjsip_wizard.conf") == "1"
     assert "voipguard" not in pbx.check_output("cat %s", WIZARD_TEMPLATES)
@@ -301,16 +278,34 @@ def test_a_phone_from_the_wizard_is_guarded_in_its_wizard_section(lab, lab_inven
         "asterisk -rx 'pjsip show endpoint 2101'")
     hints = pbx.check_output("asterisk -rx 'core show hints'")
     assert "2101@from-internal" in hints and "2101@voipguard-guard" not in hints, hints
+    # The trunk: the loop is written in the wizard, as one of its endpoint options, and in force
+    # (the national call reaches the carrier through the copy, which dials the wizard's aor).
+    assert pbx.check_output("grep -c '^endpoint/outbound_proxy = sip:carrier@' /etc/asterisk/pjsip_wizard.conf") == "1"
+    assert_the_trunk_leg_judges_calls_onto_the_trunk(pbx, carrier, unique_number)
     # The incident's numbers from the wizard's phone never reach the carrier; a national one does.
+    national = "030" + str(uuid.uuid4().int)[:7]  # another than the trunk leg's call
     pbx.check_output("asterisk -rx 'database deltree voipguard'")
     recorded = len(carrier_records(carrier))
     for number in ("00263771234567", "+252612345678"):
         office.run("SIP_PASSWORD=%s voipguard-call %s 2101 %s 10 10 300 10", password, PBX_VOICE, number)
-    office.run("SIP_PASSWORD=%s voipguard-call %s 2101 %s 1 1 300 1", password, PBX_VOICE, unique_number)
+    office.run("SIP_PASSWORD=%s voipguard-call %s 2101 %s 1 1 300 1", password, PBX_VOICE, national)
     time.sleep(1)
-    assert [r["dst"] for r in carrier_records(carrier)[recorded:]] == [unique_number]
-    control = audit_controls(lab_inventory, tmp_path / "guarded", "phones_pass_the_guard")["VOIP-TF-001"]
-    assert control["status"] == "pass", json.dumps(control)
+    assert [r["dst"] for r in carrier_records(carrier)[recorded:]] == [national]
+    # A second run changes nothing.
+    again = harden(lab_inventory, tags="toll_fraud_guard")
+    assert again.returncode == 0 and "pbx : hardened, 0 changes" in " ".join(again.stdout.split()), \
+        " ".join((again.stdout + again.stderr).split())[-3000:]
+    # The audit passes the phone, and reads the wizard's trunk against its copy: current now,
+    # named once it changes.
+    controls = audit_controls(lab_inventory, tmp_path / "guarded", "phones_pass_the_guard or trunk_copies_are_current")
+    for control in (controls["VOIP-TF-001"], controls["VOIP-TF-007"]):
+        assert control["status"] == "pass", json.dumps(control)
+    pbx.check_output("sed -i 's/^endpoint\\/direct_media = no$/endpoint\\/direct_media = no\\nendpoint\\/from_user = 4930999/' "
+                     "/etc/asterisk/pjsip_wizard.conf && asterisk -rx 'module reload res_pjsip_config_wizard.so'")
+    control = audit_controls(lab_inventory, tmp_path / "changed", "trunk_copies_are_current")["VOIP-TF-007"]
+    assert control["status"] == "fail" and "trunk carrier changed since its copy" in json.dumps(control), \
+        json.dumps(control)
+    assert "from_user" in json.dumps(control)
 
 
 REALTIME_DB = "/var/lib/asterisk/voipguard-test-realtime.sqlite3"

@@ -19,11 +19,11 @@ import uuid
 import pytest
 
 from conftest import (
-    LAB_BOUNDARY_INSTANCE, audit_controls, carrier_records, harden, log_length, log_lines_since, received_alerts,
-    reset_guard_state, trunk_as_a_wizard, wait_for, wait_for_alert)
+    LAB_BOUNDARY_INSTANCE, active_channels, audit_controls, carrier_records, harden, log_length, log_lines_since,
+    received_alerts, reset_guard_state, trunk_as_a_wizard, wait_for, wait_for_alert)
 from test_trunk_boundary import (
     BLOCKED_FORMS, MESSAGES, PAST_THE_LOOP, PATHS, assert_each_blocked_form_was_refused_on_the_trunk_leg,
-    assert_no_blocked_call_reached_the_carrier, asterisk_cli, originate, wait_for_every_verdict)
+    assert_no_blocked_call_reached_the_carrier, asterisk_cli, originate, refusals_since, wait_for_every_verdict)
 from test_trunk_boundary import inbound_disa, running_dialplan  # noqa: F401  (fixtures, shared)
 from test_perimeter import HOST_STATE
 
@@ -284,10 +284,14 @@ def test_a_channel_addressed_past_the_loop_gets_no_blocked_destination_onto_the_
     recorded, logged, dropped = len(carrier_records(carrier)), log_length(pbx, BOUNDARY_MESSAGES), invites_dropped(pbx)
     originate(pbx, PAST_THE_LOOP[path] % "00263771234567")
     originate(pbx, PAST_THE_LOOP[path] % unique_number)
-    time.sleep(3)
+    if path == "copy-by-name":
+        wait_for_every_verdict(pbx, carrier, recorded, logged, [unique_number], refusals=0, seconds=8)
+        wait_for(lambda: refusals_since(pbx, logged, BOUNDARY_MESSAGES), 3)
+    else:
+        wait_for(lambda: invites_dropped(pbx) >= dropped + 2 and active_channels(pbx) == 0, 8)
 
     reached = [r["dst"] for r in carrier_records(carrier)[recorded:]]
-    refused = [line for line in log_lines_since(pbx, BOUNDARY_MESSAGES, logged) if "voipguard: blocked call" in line]
+    refused = refusals_since(pbx, logged, BOUNDARY_MESSAGES)
     if path == "copy-by-name":
         # Through the instance: judged there, the blocked number refused, the national one dialed.
         assert reached == [unique_number]
@@ -339,7 +343,7 @@ def test_a_carriers_inbound_call_gets_no_invite_the_firewall_would_drop(lab, inb
         dropped, recorded = invites_dropped(pbx), len(carrier_records(carrier))
         inbound_disa(unique_number)
         asterisk_cli(carrier, "channel originate PJSIP/pbx/sip:%s@198.51.100.10:5060 application Wait 5" % unique_number)
-        time.sleep(8)
+        wait_for_every_verdict(pbx, carrier, recorded, None, [unique_number], refusals=0, seconds=15)
         # The call was bridged back out to the carrier (so a direct-media re-INVITE was due)...
         assert [r["dst"] for r in carrier_records(carrier)[recorded:] if r["dst"] == unique_number] == [unique_number]
         # ...and the main Asterisk sent the carrier no INVITE the firewall dropped.
