@@ -1,11 +1,10 @@
 """How Ansible reaches a PBX. OpenSSH (ansible.builtin.ssh, ControlPersist, pipelining) is the
 default: every other lab test runs over it. paramiko_ssh stays an option while ansible-core ships
 it (deprecated in 2.19, removed in 2.21): one smoke run here, with host keys still checked."""
-import os
 import shutil
 import subprocess
 
-from conftest import ROOT, ansible_module
+from conftest import ROOT, ansible_env, ansible_module
 
 
 def test_openssh_is_the_default_connection(lab_inventory):
@@ -35,7 +34,7 @@ def test_paramiko_ssh_still_works_and_still_checks_host_keys(lab_inventory, tmp_
 def test_mitogen_runs_the_whole_playbook_as_an_opt_in(lab_inventory):
     """./voipguard harden --mitogen (Mitogen for Ansible's strategy, for fleets): every role runs
     on the hardened PBX over Mitogen, and finds nothing to change."""
-    env = dict(os.environ, ANSIBLE_NOCOLOR="1", ANSIBLE_FORCE_COLOR="0")
+    env = ansible_env(ANSIBLE_NOCOLOR="1", ANSIBLE_FORCE_COLOR="0")
     result = subprocess.run([str(ROOT / "voipguard"), "harden", "--mitogen", "-i", lab_inventory, "--limit", "pbx",
                              "-e", "voipguard_full_run=true", "-vvv"],
                             env=env, cwd=ROOT, capture_output=True, text=True, timeout=300, check=False)

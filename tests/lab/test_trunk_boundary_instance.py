@@ -110,11 +110,11 @@ ANSI = re.compile(r"\x1b\[[0-9;]*m")
 GUARD_RELOAD_FAILED = 'The run failed at "Toll fraud guard reload pjsip"'
 
 
-def run_that_fails_after_the_guard(pbx, lab_inventory):
+def run_that_fails_after_the_guard(pbx, lab_inventory, tags=None):
     pbx.check_output("cp -p %s %s.unloadable && printf '\\n%s' >> %s && asterisk -rx 'module reload res_pjsip.so'"
                      % (PJSIP, PJSIP, UNLOADABLE, PJSIP))
     try:
-        failed = harden(lab_inventory, extra_vars=INSTANCE)
+        failed = harden(lab_inventory, tags=tags, extra_vars=INSTANCE)
     finally:
         pbx.check_output("mv %s.unloadable %s && asterisk -rx 'module reload res_pjsip.so'", PJSIP, PJSIP)
     return failed.returncode, failed.stdout + failed.stderr
@@ -456,7 +456,9 @@ def test_a_failed_run_puts_the_instance_back_as_it_held_the_trunks(lab, lab_inve
     pbx.check_output("cp -p %s /root/pjsip.conf.instance-test", PJSIP)
     try:
         pbx.check_output("sed -i 's/^aors = carrier$/&\\nfrom_user = 4930555/' %s", PJSIP)
-        returncode, output = run_that_fails_after_the_guard(pbx, lab_inventory)
+        # The guard's tag: the roles before it have nothing to change with the instance holding
+        # the trunks, and the rescue is the play's, whatever the tags.
+        returncode, output = run_that_fails_after_the_guard(pbx, lab_inventory, tags="toll_fraud_guard")
         assert returncode != 0 and "Every file it had changed was put back" in output, output[-3000:]
         assert GUARD_RELOAD_FAILED in output and "Let the boundary instance hold the trunks again" in output
         # Not vacuous: the instance ran its rewritten copy in this run before it failed.
@@ -537,7 +539,8 @@ def test_a_trunk_from_the_wizard_is_held_by_the_instance(lab, lab_inventory, uni
     module's last run with the instance kept on) makes the instance hold it again."""
     pbx, carrier = lab("pbx"), lab("carrier")
     with trunk_as_a_wizard(pbx, WIZARD_TRUNK, secret_option="outbound_auth/password"):
-        run = harden(lab_inventory, extra_vars=INSTANCE)
+        # The guard's tag: the trunk's addresses, and so the firewall, stay the same.
+        run = harden(lab_inventory, tags="toll_fraud_guard", extra_vars=INSTANCE)
         assert run.returncode == 0, " ".join((run.stdout + run.stderr).split())[-3000:]
         held = pbx.check_output("asterisk -C %s -rx %s", BOUNDARY_CONFIG, "pjsip show endpoint carrier")
         assert re.search(r"outbound_auth\s*:\s*carrier-oauth\s*$", held, re.M), held
