@@ -32,7 +32,8 @@ IP6TABLES_SAVE = "command -v ip6tables-save >/dev/null && ip6tables-save -t filt
 
 # What the controls read of every running Asterisk: fetched together with the first CLI call.
 LISTINGS = ("core show version", "pjsip show endpoints", "pjsip show auths", "pjsip show aors",
-            "pjsip show settings", "manager show users", "manager show settings", "dialplan show")
+            "pjsip show settings", "manager show users", "manager show settings", "dialplan show",
+            "pjsip show identifies")
 
 
 def run_batch(host, commands):
@@ -378,8 +379,13 @@ class HostContext:
     def loop_identify_faults(self):
         """Why looped INVITEs may not reach the guard's egress: an operator's identify that matches
         the address they come from (trunk_boundary.identifies_taking_the_loop, the role's own
-        judgement), read from the files the running Asterisk loaded. [] when none does."""
+        judgement). Read from the running Asterisk (``pjsip show identifies``: realtime's identifies
+        too, host names resolved), as the run's last check reads it; from the files when it does
+        not answer. [] when none does."""
         def compute():
+            running = self.asterisk_cli("pjsip show identifies")
+            if running is not None:
+                return trunk_boundary.running_loop_identify_faults(running)
             identifies = []
             for section in self.sections("pjsip.conf", "identify"):
                 effective = self.resolve("pjsip.conf", section.name, "identify")
@@ -389,10 +395,8 @@ class HostContext:
                  for section in self.sections("pjsip_wizard.conf", "wizard")])
             loop = [entry for name, _endpoint, values in identifies if name == trunk_boundary.EGRESS_ENDPOINT
                     for entry in trunk_boundary.identify_match_entries(values)]
-            return ["identify %s (endpoint %s) matches %s, where the looped INVITEs come from (%s): calls to it "
-                    "can be taken by %s and loop instead of reaching the carrier" % (name, endpoint, entry, address,
-                                                                                       endpoint)
-                    for name, endpoint, entry, address in trunk_boundary.identifies_taking_the_loop(identifies, loop)]
+            return [trunk_boundary.describe_loop_identify(found)
+                    for found in trunk_boundary.identifies_taking_the_loop(identifies, loop)]
         return self._cached("loop_identify_faults", compute)
 
     def trunk_copy_drift(self):

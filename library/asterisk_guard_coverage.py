@@ -10,7 +10,7 @@ __metaclass__ = type
 DOCUMENTATION = r"""
 ---
 module: asterisk_guard_coverage
-short_description: Prove that every phone the running Asterisk has dials through the toll-fraud guard
+short_description: Prove that the running Asterisk gives the toll-fraud guard every phone and every looped trunk call
 description:
   - The toll_fraud_guard role guards the phones it finds in the files (pjsip.conf with its
     includes, pjsip_wizard.conf). The running Asterisk may have more - from realtime (a
@@ -21,6 +21,10 @@ description:
     reads each one's running context (C(pjsip show endpoint NAME)). Fails, naming each, when
     one does not dial into a guard context the running dialplan has.
   - The same judgement as the audit's VOIP-TF-001 (module_utils/asterisk_live.py).
+  - With the trunk boundary loaded, also fails when an identify of the running Asterisk's
+    (C(pjsip show identifies) - realtime's too, host names resolved) takes the address the looped
+    INVITEs come from, so that some trunk calls would reach that endpoint instead of the guard;
+    the judgement of the audit's VOIP-TF-007 (module_utils/trunk_boundary.py).
   - Run it once the running Asterisk matches its files (M(asterisk_live_state)). Before that,
     it may still hold what the files no longer have, such as a factory C(anonymous) endpoint.
 version_added: "0.3.0"
@@ -73,6 +77,12 @@ unguarded:
   type: list
   elements: str
   sample: ["endpoint 2201 dials in context from-internal, not through a guard"]
+loop_identifies:
+  description: Why looped trunk calls may not reach the guard, one per identify that takes them (empty on success).
+  returned: always
+  type: list
+  elements: str
+  version_added: "0.3.0"
 """
 
 import os
@@ -81,6 +91,7 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.asterisk_conf import AsteriskConfigError, iter_sections, load
 from ansible.module_utils.asterisk_live import (
     endpoints_outside_files, module_cli, parse_dialplan_contexts, parse_parameters, unguarded_reasons)
+from ansible.module_utils.trunk_boundary import running_loop_identify_faults
 
 
 def judge(cli, file_endpoints, trunk_endpoints=(), exempt_endpoints=()):
@@ -97,6 +108,15 @@ def judge(cli, file_endpoints, trunk_endpoints=(), exempt_endpoints=()):
             judged[name] = (parse_parameters(cli("pjsip show endpoint %s" % name)).get("context")
                             or "default")
     return judged, unguarded_reasons(judged, set(parse_dialplan_contexts(running)))
+
+
+def loop_identify_faults(cli):
+    """Why looped trunk calls may not reach the running guard (running_loop_identify_faults).
+    Raises RuntimeError when the CLI does not answer."""
+    identifies = cli("pjsip show identifies")
+    if identifies is None:
+        raise RuntimeError("the running Asterisk does not answer 'pjsip show identifies'")
+    return running_loop_identify_faults(identifies)
 
 
 def main():
@@ -116,18 +136,26 @@ def main():
         configs = load(pjsip, config_dir=params["config_dir"]) if os.path.exists(pjsip) else []
         judged, reasons = judge(cli, [s.name for s in iter_sections(configs, "endpoint")],
                                 params["trunk_endpoints"], params["exempt_endpoints"])
+        loop_faults = loop_identify_faults(cli)
     except AsteriskConfigError as exc:
         module.fail_json(msg="cannot read pjsip.conf: %s" % exc)
     except RuntimeError as exc:
         module.fail_json(msg=str(exc))
+    problems = []
     if reasons:
-        module.fail_json(
-            msg="The running Asterisk has phones whose calls would reach the trunk unchecked: %s. "
-                "They are defined outside the files the guard edits (realtime, say): set each one's "
-                "context to voipguard-guard-<its context> where it is defined, or exempt it by name "
-                "(toll_fraud_guard_exempt_endpoints) if that is intended." % "; ".join(reasons),
-            judged=judged, unguarded=reasons)
-    module.exit_json(changed=False, judged=judged, unguarded=[])
+        problems.append(
+            "The running Asterisk has phones whose calls would reach the trunk unchecked: %s. "
+            "They are defined outside the files the guard edits (realtime, say): set each one's "
+            "context to voipguard-guard-<its context> where it is defined, or exempt it by name "
+            "(toll_fraud_guard_exempt_endpoints) if that is intended." % "; ".join(reasons))
+    if loop_faults:
+        problems.append(
+            "The running Asterisk may give looped trunk calls to another endpoint than the guard: %s. "
+            "Narrow that identify's match (to the other application's own port, say) where it is "
+            "defined (a file, a database row, or the host name's address)." % "; ".join(loop_faults))
+    if problems:
+        module.fail_json(msg=" ".join(problems), judged=judged, unguarded=reasons, loop_identifies=loop_faults)
+    module.exit_json(changed=False, judged=judged, unguarded=[], loop_identifies=[])
 
 
 if __name__ == "__main__":

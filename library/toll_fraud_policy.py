@@ -200,6 +200,14 @@ options:
     type: list
     elements: dict
     default: []
+  running_identifies:
+    version_added: "0.3.0"
+    description:
+      - What the running Asterisk says to C(pjsip show identifies), or nothing when not read. With
+        I(trunk_boundary), an identify there that matches the address the looped INVITEs come
+        from is refused like one in the files - realtime's identifies, and host names as the PBX
+        resolved them, are seen only there.
+    type: str
   pjsip_sections:
     version_added: "0.3.0"
     description:
@@ -505,7 +513,7 @@ def build(params):
         try:
             result["trunk_boundary"] = plan_trunk_boundary(
                 params.get("pjsip_sections") or [], trunks, params.get("trunk_boundary_instance_port") or None,
-                params.get("trunk_boundary_instance_sections"), definitions)
+                params.get("trunk_boundary_instance_sections"), definitions, params.get("running_identifies"))
         except BoundaryError as exc:
             raise PolicyError("toll_fraud_guard_trunk_boundary_enabled: %s" % exc)
     result["trunk_changes"] = trunk_changes(
@@ -558,6 +566,7 @@ def main():
             trunk_boundary_instance_sections=dict(type="list", elements="dict", default=[]),
             pjsip_sections=dict(type="list", elements="dict", default=[]),
             pjsip_wizard=dict(type="dict"),
+            running_identifies=dict(type="str"),
         ),
         supports_check_mode=True,
     )

@@ -464,7 +464,8 @@ def _instance_trunk(trunk, effective, lines, aors, transport_effective):
     }
 
 
-def plan(sections, trunks, instance_port=None, instance_sections=None, definitions=None):
+def plan(sections, trunks, instance_port=None, instance_sections=None, definitions=None,
+         running_identifies_text=None):
     """The loop for every trunk: what the role writes, from asterisk_config_info's sections.
 
     sections: [{name, type, is_template, is_addition, file, effective: {key: [values]}}]
@@ -475,6 +476,8 @@ def plan(sections, trunks, instance_port=None, instance_sections=None, definitio
     definitions: pjsip_sections.trunk_definitions of the sections and pjsip_wizard.conf (by default,
     of the sections alone): a trunk may be a wizard there (its loop is written as
     endpoint/outbound_proxy in the wizard).
+    running_identifies_text: the running Asterisk's ``pjsip show identifies`` (None: not read), where
+    realtime's identifies and the addresses of host names in a match are seen.
     Returns {"egress": {"endpoint", "context", "matches": ["host:port"], "srtp": bool},
              "trunks": [{"name", "endpoint", "file", "section_type", "option_prefix", "include_root",
                          "proxy", "copy_endpoint", "copy_options",
@@ -578,7 +581,7 @@ def plan(sections, trunks, instance_port=None, instance_sections=None, definitio
             "in_dialog_off": in_dialog_off,
             "placeholder": placeholder_type("type=endpoint") if in_dialog_off else None,
         }))
-    _refuse_identifies_of_the_loop(sections, result["egress"]["matches"], definitions)
+    _refuse_identifies_of_the_loop(sections, result["egress"]["matches"], definitions, running_identifies_text)
     if instance_port:
         if instance_port in [int(m.rsplit(":", 1)[1]) for m in result["egress"]["matches"]]:
             raise BoundaryError("the boundary instance's port %d is the PBX's own SIP port" % instance_port)
@@ -592,7 +595,8 @@ def identify_match_covers(entry, address):
     """Whether one entry of an identify's match (an address, a network as a.b.c.d/bits or
     a.b.c.d/mask, either with :port, [IPv6]:port, or a host name) covers ``address`` ("host:port"
     as the egress matches it). A host name other than localhost is not resolved here (the
-    controller's resolver is not the PBX's): it counts as covering nothing."""
+    controller's resolver is not the PBX's): it counts as covering nothing. The running Asterisk
+    shows it resolved (running_identifies), and that reading is judged too."""
     entry = entry.strip()
     host, port = address.rsplit(":", 1)
     wanted = ipaddress.ip_address(host.strip("[]"))
@@ -620,8 +624,21 @@ def identify_match_entries(values):
     return [entry.strip() for value in values or () for entry in value.split(",") if entry.strip()]
 
 
+def identify_takes(entries, address):
+    """The entry by which an identify's match entries take ``address`` ("host:port"), None when
+    they do not. res_pjsip applies them as an access list (ast_apply_ha): the last entry that
+    covers the address decides, and an entry written "!..." excludes what it covers."""
+    deciding = None
+    for entry in entries:
+        entry = entry.strip()
+        excluding = entry.startswith("!")
+        if identify_match_covers(entry[1:] if excluding else entry, address):
+            deciding = None if excluding else entry
+    return deciding
+
+
 def identifies_taking_the_loop(identifies, addresses):
-    """[(identify, endpoint, match entry, address)] for each operator's identify whose match covers
+    """[(identify, endpoint, match entry, address)] for each operator's identify whose match takes
     an address the trunk boundary's looped INVITEs come from (``addresses``, "host:port" as the
     egress matches them). identifies: [(name, endpoint, [match values])]. The looped INVITEs must
     be identified as the egress; such an identify takes some of them in no fixed order
@@ -633,19 +650,73 @@ def identifies_taking_the_loop(identifies, addresses):
             continue
         entries = identify_match_entries(values)
         for address in addresses:
-            found.extend((name, endpoint, entry, address) for entry in entries if identify_match_covers(entry, address))
+            entry = identify_takes(entries, address)
+            if entry is not None:
+                found.append((name, endpoint, entry, address))
     return found
 
 
-def _refuse_identifies_of_the_loop(sections, addresses, definitions=None):
-    """identifies_taking_the_loop() of the sections' identifies and of those the wizards among
-    ``definitions`` make (remote_hosts, identify/match), refused with the reason. Raised by the
+def running_identifies(text):
+    """[(identify, endpoint, [match entries])] from ``pjsip show identifies``: what the running
+    Asterisk matches, from the files, the wizards and realtime alike, each host name resolved as it
+    was when Asterisk loaded it. An entry reads "address/bits" or "address:port/bits", "!" first
+    where it excludes (res_pjsip_endpoint_identifier_ip.c, cli_print_body)."""
+    found = []
+    for line in (text or "").splitlines():
+        line = line.strip()
+        if "<" in line:  # the listing's header
+            continue
+        identify = re.match(r"^Identify:\s+(\S+)/(\S+)$", line)
+        if identify:
+            found.append((identify.group(1), identify.group(2), []))
+            continue
+        match = re.match(r"^Match:\s+(\S+)$", line)
+        if match and found:
+            found[-1][2].append(match.group(1))
+    return found
+
+
+def running_loop_addresses(identifies):
+    """The "host:port" addresses the running egress identify (of running_identifies) takes the
+    looped INVITEs from; [] when the trunk boundary is not loaded. The role writes each with its port."""
+    addresses = []
+    for name, _endpoint, entries in identifies:
+        if name != EGRESS_ENDPOINT:
+            continue
+        for entry in entries:
+            address = entry.rsplit("/", 1)[0]
+            if not entry.startswith("!") and re.match(r"^(\[[^\]]+\]|[^:\[\]]+):\d+$", address):
+                addresses.append(address)
+    return addresses
+
+
+def describe_loop_identify(found):
+    """One reason for an identifies_taking_the_loop() entry, as the audit and the run's last check say it."""
+    name, endpoint, entry, address = found
+    return ("identify %s (endpoint %s) matches %s, where the looped INVITEs come from (%s): calls to it can be "
+            "taken by %s and loop instead of reaching the carrier" % (name, endpoint, entry, address, endpoint))
+
+
+def running_loop_identify_faults(identifies_text):
+    """Why looped INVITEs may not reach the running egress (describe_loop_identify of each
+    operator's running identify that takes an address its identify matches); [] when none does,
+    or the trunk boundary is not loaded. identifies_text: ``pjsip show identifies``."""
+    identifies = running_identifies(identifies_text)
+    return [describe_loop_identify(found)
+            for found in identifies_taking_the_loop(identifies, running_loop_addresses(identifies))]
+
+
+def _refuse_identifies_of_the_loop(sections, addresses, definitions=None, running=None):
+    """identifies_taking_the_loop() of the sections' identifies, of those the wizards among
+    ``definitions`` make (remote_hosts, identify/match) and of the ``running`` ones (``pjsip show
+    identifies``: realtime's too, host names resolved), refused with the reason. Raised by the
     policy step, after the roles before the guard wrote (the play's rescue puts that back)."""
     wizards = [(name, section.get("effective") or {}) for name, section in sorted((definitions or {}).items())
                if section.get("section_type") == "wizard"]
     taking = identifies_taking_the_loop(
         [(s["name"], last_value(s["effective"], "endpoint", ""), s["effective"].get("match"))
-         for s in concrete(sections, "identify")] + wizard_identifies(wizards), addresses)
+         for s in concrete(sections, "identify")] + wizard_identifies(wizards) + running_identifies(running),
+        addresses)
     if taking:
         name, endpoint, entry, address = taking[0]
         raise BoundaryError(

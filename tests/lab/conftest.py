@@ -186,12 +186,17 @@ def no_leftover_bans(lab):
     lift_bans(lab("pbx"))
 
 
-@pytest.fixture()
-def unique_number():
+def a_national_number():
     """A German national number no other test dials, so carrier records can be told apart, in the
     form a phone dials it (030: Berlin). A bare 4930... is a form no dialing rule reads, and the
     guard refuses it (unknown-form)."""
     return "030" + str(uuid.uuid4().int)[:7]
+
+
+@pytest.fixture()
+def unique_number():
+    """A national number no other test dials (a_national_number)."""
+    return a_national_number()
 
 
 # Python run on a lab host: one SIP request over UDP as text. Via names the socket's port; the

@@ -8,13 +8,12 @@ import json
 import re
 import secrets
 import time
-import uuid
 
 import pytest
 
 from conftest import (
-    PBX_VOICE, audit_controls, carrier_records, harden, log_length, log_lines_since, trunk_as_a_wizard)
-from test_trunk_boundary import wait_for_every_verdict
+    PBX_VOICE, a_national_number, audit_controls, carrier_records, harden, log_length, trunk_as_a_wizard)
+from test_trunk_boundary import refusals_since, wait_for_every_verdict
 
 INCLUDED = "/etc/asterisk/voipguard-test.d/phones.conf"
 DIALPLAN_INCLUDES = "/etc/asterisk/extensions_local.conf"
@@ -80,9 +79,8 @@ def assert_the_trunk_leg_judges_calls_onto_the_trunk(pbx, carrier, national_numb
     wait_for_every_verdict(pbx, carrier, recorded, logged, [national_number], refusals=1, seconds=8)
     reached = [record["dst"] for record in carrier_records(carrier)[recorded:]]
     assert reached == [national_number], reached
-    refused = [line for line in log_lines_since(pbx, "/var/log/asterisk/messages.log", logged)
-               if "voipguard: blocked call endpoint=trunk-leg" in line]
-    assert len(refused) == 1, refused
+    refused = refusals_since(pbx, logged)
+    assert len(refused) == 1 and "endpoint=trunk-leg" in refused[0], refused
 
 
 @pytest.fixture
@@ -102,7 +100,7 @@ def trunk_in_an_included_file(lab):
 def test_a_phone_and_a_trunk_in_included_files_are_guarded_where_they_are_defined(
         lab, lab_inventory, unique_number, trunk_in_an_included_file, phone_in_an_included_file):
     """One run of the guard for both (the trunk's file set up first, so that the phone's include
-    follows the trunk's last section in pjsip.conf, not the moved trunk into its file)."""
+    follows the trunk's last section in pjsip.conf, not moved with the trunk into its file)."""
     pbx, password = phone_in_an_included_file
     office, carrier = lab("admin"), lab("carrier")
     assert "context                            : from-internal" in pbx.check_output(
@@ -138,8 +136,7 @@ def test_a_phone_and_a_trunk_in_included_files_are_guarded_where_they_are_define
         office.run("SIP_PASSWORD=%s voipguard-call %s 2001 %s 75 25 300 20", password, PBX_VOICE, number)
     time.sleep(1)
     assert carrier_records(carrier)[recorded_before:] == []
-    blocked = [line for line in log_lines_since(pbx, "/var/log/asterisk/messages.log", log_before)
-               if "voipguard: blocked call endpoint=2001" in line and "reason=country" in line]
+    blocked = [line for line in refusals_since(pbx, log_before) if "endpoint=2001" in line and "reason=country" in line]
     assert len(blocked) == 150, len(blocked)
 
 
@@ -283,7 +280,7 @@ def test_a_phone_and_a_trunk_from_the_wizard_are_guarded_in_their_wizard_section
     assert pbx.check_output("grep -c '^endpoint/outbound_proxy = sip:carrier@' /etc/asterisk/pjsip_wizard.conf") == "1"
     assert_the_trunk_leg_judges_calls_onto_the_trunk(pbx, carrier, unique_number)
     # The incident's numbers from the wizard's phone never reach the carrier; a national one does.
-    national = "030" + str(uuid.uuid4().int)[:7]  # another than the trunk leg's call
+    national = a_national_number()  # another than the trunk leg's call
     pbx.check_output("asterisk -rx 'database deltree voipguard'")
     recorded = len(carrier_records(carrier))
     for number in ("00263771234567", "+252612345678"):

@@ -15,8 +15,8 @@ import time
 import pytest
 
 from conftest import (
-    LAB_BOUNDARY_INSTANCE, PBX_MGMT, PBX_VOICE, active_channels, ami_session, carrier_records, cost_in_euros, harden,
-    log_length, log_lines_since, reset_guard_state, sip_password, wait_for)
+    LAB_BOUNDARY_INSTANCE, PBX_MGMT, PBX_VOICE, active_channels, ami_session, audit_controls, carrier_records,
+    cost_in_euros, harden, log_length, log_lines_since, reset_guard_state, sip_password, wait_for)
 from tests.role_defaults import role_defaults
 
 DEFAULTS = role_defaults("toll_fraud_guard")
@@ -95,14 +95,15 @@ def assert_each_blocked_form_was_refused_on_the_trunk_leg(pbx, logged, forms=BLO
     assert all("endpoint=trunk-leg" in line for line in refused), refused
 
 
-def wait_for_every_verdict(pbx, carrier, recorded, logged, numbers, refusals=len(BLOCKED_FORMS), seconds=15):
+def wait_for_every_verdict(pbx, carrier, recorded, logged, numbers, refusals=len(BLOCKED_FORMS), seconds=15,
+                           log=MESSAGES):
     """Until every call the test made has had its verdict: `refusals` refusals of the guard logged
-    since log line `logged`, a carrier record since `recorded` for each of `numbers` (the calls
-    that must go through, placed last), and no channel left on the PBX, so that no call is still
-    on its way to the carrier. A call that got through wrongly is judged by the assertions after.
-    With no refusal to wait for (refusals=0), `logged` may be None: the log is not read."""
+    in `log` since its line `logged`, a carrier record since `recorded` for each of `numbers` (the
+    calls that must go through, placed last), and no channel left on the PBX, so that no call is
+    still on its way to the carrier. A call that got through wrongly is judged by the assertions
+    after. With no refusal to wait for (refusals=0), `logged` may be None: the log is not read."""
     def every_call_judged():
-        refused = len(refusals_since(pbx, logged)) if refusals else 0
+        refused = len(refusals_since(pbx, logged, log)) if refusals else 0
         reached = [record["dst"] for record in carrier_records(carrier)[recorded:]]
         return refused >= refusals and all(number in reached for number in numbers) and active_channels(pbx) == 0
     wait_for(every_call_judged, seconds)
@@ -651,3 +652,49 @@ def test_a_registration_trunk_stays_registered_and_every_call_onto_it_is_judged(
     wait_for_every_verdict(pbx, carrier, recorded, logged, [unique_number, "112"], refusals=len(BLOCKED_FORMS) + 1)
     assert_no_blocked_call_reached_the_carrier(carrier, recorded, unique_number)
     assert_each_blocked_form_was_refused_on_the_trunk_leg(pbx, logged, forms=BLOCKED_FORMS + ["00263771234567"])
+
+
+# A local application's identify by host name, as installers write one: the files show a name the
+# controller does not resolve; the PBX resolves it (here through /etc/hosts) to the address the
+# looped INVITEs come from.
+LOCAL_APP_IDENTIFY = "\n[vgtest-localapp]\ntype = identify\nendpoint = 1001\nmatch = vgtest-localapp.internal\n"
+
+
+@pytest.fixture
+def identify_by_host_name_of_the_loops_address(lab):
+    pbx = lab("pbx")
+    pbx.check_output("cp -p /etc/hosts /root/hosts.vgtest && "
+                     "cp -p /etc/asterisk/pjsip.conf /root/pjsip.conf.vgtest-name")
+    # /etc/hosts is podman's bind mount: written in place, not replaced.
+    pbx.check_output("echo '127.0.0.1 vgtest-localapp.internal' >> /etc/hosts && "
+                     "printf %s >> /etc/asterisk/pjsip.conf && asterisk -rx 'module reload res_pjsip.so'",
+                     LOCAL_APP_IDENTIFY)
+    try:
+        yield pbx
+    finally:
+        pbx.check_output("cat /root/hosts.vgtest > /etc/hosts && "
+                         "cp -p /root/pjsip.conf.vgtest-name /etc/asterisk/pjsip.conf && "
+                         "asterisk -rx 'module reload res_pjsip.so'")
+
+
+def test_an_identify_that_only_the_running_asterisk_resolves_to_the_loops_address_is_refused_and_named(
+        lab_inventory, identify_by_host_name_of_the_loops_address, tmp_path):
+    """Such an identify takes some looped INVITEs (res_pjsip tries identifies in no fixed order),
+    and the trunk call loops instead of reaching the carrier. The files show only a name; the run
+    reads the running Asterisk's identifies, refuses before the guard writes anything, and the
+    audit names it from the same reading."""
+    pbx = identify_by_host_name_of_the_loops_address
+    shown = pbx.check_output("asterisk -rx 'pjsip show identifies'")
+    assert "Identify:  vgtest-localapp/1001" in shown and "Match: 127.0.0.1/32" in shown, shown
+    files = "md5sum /etc/asterisk/*.conf"
+    before = pbx.check_output(files)
+    run = harden(lab_inventory, tags="toll_fraud_guard")
+    output = " ".join((run.stdout + run.stderr).split())
+    assert run.returncode != 0, output[-3000:]
+    assert ("identify vgtest-localapp (endpoint 1001) matches 127.0.0.1/32, the address the trunk boundary's "
+            "looped INVITEs come from (127.0.0.1:5060)") in output, output[-3000:]
+    assert pbx.check_output(files) == before
+    control = audit_controls(lab_inventory, tmp_path, "trunk_copies_are_current")["VOIP-TF-007"]
+    assert control["status"] == "fail", control
+    assert ("identify vgtest-localapp (endpoint 1001) matches 127.0.0.1/32, where the looped INVITEs come from "
+            "(127.0.0.1:5060)") in control["message"], control

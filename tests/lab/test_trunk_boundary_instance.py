@@ -14,13 +14,12 @@ import concurrent.futures
 import re
 import time
 import types
-import uuid
 
 import pytest
 
 from conftest import (
-    LAB_BOUNDARY_INSTANCE, active_channels, audit_controls, carrier_records, harden, log_length, log_lines_since,
-    received_alerts, reset_guard_state, trunk_as_a_wizard, wait_for, wait_for_alert)
+    LAB_BOUNDARY_INSTANCE, a_national_number, active_channels, audit_controls, carrier_records, harden, log_length,
+    log_lines_since, received_alerts, reset_guard_state, trunk_as_a_wizard, wait_for, wait_for_alert)
 from test_trunk_boundary import (
     BLOCKED_FORMS, MESSAGES, PAST_THE_LOOP, PATHS, assert_each_blocked_form_was_refused_on_the_trunk_leg,
     assert_no_blocked_call_reached_the_carrier, asterisk_cli, originate, refusals_since, wait_for_every_verdict)
@@ -80,7 +79,7 @@ def wait_until_the_instance_stopped(pbx):
 
 def national_call_on_the_trunk(pbx, carrier):
     """A national call on the trunk, whichever copy places it: (the number, what the carrier got)."""
-    number = "030" + str(uuid.uuid4().int)[:7]
+    number = a_national_number()
     reset_guard_state(pbx)
     recorded = len(carrier_records(carrier))
     originate(pbx, "PJSIP/%s@carrier" % number)
@@ -258,7 +257,7 @@ def test_the_carriers_hangup_reaches_the_instance_and_ends_the_call(lab):
     # Lost there, the call would stay up on the PBX. (Dropping them, as behind NAT without the port
     # forwarded, left all three channels up in the lab.)
     pbx, carrier = lab("pbx"), lab("carrier")
-    number = "030" + str(uuid.uuid4().int)[:7]
+    number = a_national_number()
     reset_guard_state(pbx)
     main_before, instance_before = channel_names(pbx), channel_names(pbx, BOUNDARY_CONFIG)
     asterisk_cli(pbx, "channel originate PJSIP/%s@carrier application Wait 60" % number, check=False)
@@ -285,8 +284,8 @@ def test_a_channel_addressed_past_the_loop_gets_no_blocked_destination_onto_the_
     originate(pbx, PAST_THE_LOOP[path] % "00263771234567")
     originate(pbx, PAST_THE_LOOP[path] % unique_number)
     if path == "copy-by-name":
-        wait_for_every_verdict(pbx, carrier, recorded, logged, [unique_number], refusals=0, seconds=8)
-        wait_for(lambda: refusals_since(pbx, logged, BOUNDARY_MESSAGES), 3)
+        wait_for_every_verdict(pbx, carrier, recorded, logged, [unique_number], refusals=1, seconds=11,
+                               log=BOUNDARY_MESSAGES)
     else:
         wait_for(lambda: invites_dropped(pbx) >= dropped + 2 and active_channels(pbx) == 0, 8)
 

@@ -128,27 +128,38 @@ def test_a_trunk_the_running_asterisk_does_not_loop_through_the_guard_is_a_bypas
 
 
 def test_an_operators_identify_of_the_loops_address_is_named_for_each_looped_trunk():
-    """The role refuses it before writing; one added by hand afterwards is the audit's to name
-    (lab: looped calls went to that endpoint and looped until Asterisk ran out of open files)."""
+    """The role refuses it before writing; one added afterwards (by hand, a database row, a host
+    name that now resolves to the loop's address) is the audit's to name, read from the running
+    Asterisk as the run's last check reads it (lab: looped calls went to that endpoint and looped
+    until Asterisk ran out of open files)."""
     answers = cli_answers(STRONG)
     answers["pjsip show endpoints"] += " Endpoint:  voipguard-trunk-carrier                              Not in use    0 of inf\n"
+    running = captured("pjsip_show_identifies.txt")
+    answers["pjsip show identifies"] = running
     looped = ("\n[carrier]\ntype = endpoint\ncontext = from-carrier\naors = carrier\n"
               "outbound_proxy = sip:carrier@127.0.0.1:5060\\;lr\n"
               "\n[voipguard-trunk-carrier]\ntype = endpoint\ncontext = from-carrier\naors = carrier\n"
               "\n[voipguard-egress]\ntype = identify\nendpoint = voipguard-egress\nmatch = 127.0.0.1:5060\n")
     trunks = {"voipguard_trunks": [{"name": "carrier", "endpoint": "carrier"}]}
-    target = HostContext(PbxHost({"/etc/asterisk/pjsip.conf": pjsip_file(STRONG) + looped}, answers), "pbx", trunks)
-    assert target.trunk_copy_drift() == {}
+    files = {"/etc/asterisk/pjsip.conf": pjsip_file(STRONG) + looped}
+    assert HostContext(PbxHost(files, answers), "pbx", trunks).trunk_copy_drift() == {}
+    # Running, whatever defines it: a host name in the file, say, resolved to 127.0.0.1.
+    answers["pjsip show identifies"] = running.replace(
+        "\n\nObjects found", "\n Identify:  localapp/1001\n      Match: 127.0.0.1/32\n\nObjects found")
+    assert HostContext(PbxHost(files, answers), "pbx", trunks).trunk_copy_drift() == {"carrier": (
+        "identify localapp (endpoint 1001) matches 127.0.0.1/32, where the looped INVITEs come from (127.0.0.1:5060): "
+        "calls to it can be taken by 1001 and loop instead of reaching the carrier")}
+    # With no running Asterisk to ask, the files it would load: an identify of pjsip.conf...
     local = "\n[localapp]\ntype = identify\nendpoint = 1001\nmatch = 127.0.0.0/8\n"
-    target = HostContext(PbxHost({"/etc/asterisk/pjsip.conf": pjsip_file(STRONG) + looped + local}, answers), "pbx",
+    target = HostContext(PbxHost({"/etc/asterisk/pjsip.conf": pjsip_file(STRONG) + looped + local}, None), "pbx",
                          trunks)
     assert target.trunk_copy_drift() == {"carrier": (
         "identify localapp (endpoint 1001) matches 127.0.0.0/8, where the looped INVITEs come from (127.0.0.1:5060): "
         "calls to it can be taken by 1001 and loop instead of reaching the carrier")}
-    # The same identify, made by the config wizard of a local application's remote host.
+    # ...and the one the config wizard makes of a local application's remote host.
     wizard = "\n[localapp]\ntype = wizard\nremote_hosts = 127.0.0.1\nendpoint/context = from-internal\n"
     target = HostContext(PbxHost({"/etc/asterisk/pjsip.conf": pjsip_file(STRONG) + looped,
-                                  "/etc/asterisk/pjsip_wizard.conf": wizard}, answers), "pbx", trunks)
+                                  "/etc/asterisk/pjsip_wizard.conf": wizard}, None), "pbx", trunks)
     assert target.trunk_copy_drift() == {"carrier": (
         "identify localapp-identify (endpoint localapp) matches 127.0.0.1, where the looped INVITEs come from "
         "(127.0.0.1:5060): calls to it can be taken by localapp and loop instead of reaching the carrier")}

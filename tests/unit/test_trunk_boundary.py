@@ -12,8 +12,9 @@ from ansible.module_utils.asterisk_conf import load, load_as_asterisk_reads, par
 from ansible.module_utils.dial_policy import PolicyError
 from ansible.module_utils.pjsip_sections import trunk_definitions
 from ansible.module_utils.trunk_boundary import (
-    BoundaryError, copy_drift, copy_options, identify_match_covers, identify_match_entries, is_loop_proxy, plan,
-    proxy_written_back)
+    BoundaryError, copy_drift, copy_options, describe_loop_identify, identify_match_covers, identify_match_entries,
+    is_loop_proxy, plan, proxy_written_back, running_identifies, running_loop_addresses,
+    running_loop_identify_faults)
 
 import asterisk_config
 
@@ -158,6 +159,65 @@ def test_an_operators_identify_of_the_loops_own_address_is_refused():
     # The guard's own identify of the egress is no operator's.
     own = "\n[voipguard-egress]\ntype=identify\nendpoint=voipguard-egress\nmatch=127.0.0.1:5060\n"
     assert plan(sections(FIXTURE + own), CARRIER)["egress"]["matches"] == ["127.0.0.1:5060"]
+
+
+RUNNING_IDENTIFIES = (Path(__file__).parent / "fixtures" / "asterisk_live" / "pjsip_show_identifies.txt").read_text()
+# As Asterisk 22 prints an identify (res_pjsip_endpoint_identifier_ip.c, cli_print_body): a host
+# name resolved, the port where one is given, "!" before an excluding entry.
+LOCAL_APP = " Identify:  localapp/localapp\n%s\n"
+
+
+def running_with(*matches):
+    return RUNNING_IDENTIFIES.replace("\n\nObjects found", "\n" + LOCAL_APP % "\n".join(
+        "      Match: %s" % match for match in matches) + "\nObjects found")
+
+
+def test_the_running_identifies_are_read_as_asterisk_prints_them():
+    assert running_identifies(RUNNING_IDENTIFIES) == [
+        ("carrier", "carrier", ["198.51.100.20/32"]),
+        ("voipguard-egress", "voipguard-egress", ["127.0.0.1:5060/32"])]
+    assert running_loop_addresses(running_identifies(RUNNING_IDENTIFIES)) == ["127.0.0.1:5060"]
+    assert running_identifies(running_with("!127.0.0.1/32", "[::1]:5060/128"))[-1] == (
+        "localapp", "localapp", ["!127.0.0.1/32", "[::1]:5060/128"])
+    assert running_identifies("No objects found.\n") == []
+
+
+@pytest.mark.parametrize("matches, taken_by", [
+    (["127.0.0.1/32"], "127.0.0.1/32"),  # a host name resolved to the loop's address, say
+    (["127.0.0.1:5060/32"], "127.0.0.1:5060/32"),
+    (["127.0.0.1:5080/32"], None),  # its own port only
+    (["127.0.0.0/8", "!127.0.0.1/32"], None),  # the last entry covering the address decides
+    (["!127.0.0.1/32", "127.0.0.0/8"], "127.0.0.0/8"),
+    (["192.0.2.7/32"], None),
+])
+def test_a_running_identify_of_the_loops_address_is_named_as_res_pjsip_applies_its_matches(matches, taken_by):
+    faults = running_loop_identify_faults(running_with(*matches))
+    if taken_by is None:
+        assert faults == []
+    else:
+        assert faults == [describe_loop_identify(("localapp", "localapp", taken_by, "127.0.0.1:5060"))]
+        assert "identify localapp (endpoint localapp) matches %s, where the looped INVITEs come from " \
+               "(127.0.0.1:5060)" % taken_by in faults[0]
+
+
+def test_without_the_running_egress_no_running_identify_is_judged():
+    without_egress = running_with("127.0.0.1/32").replace(" Identify:  voipguard-egress/voipguard-egress\n", "")
+    assert running_loop_identify_faults(without_egress) == []
+    assert running_loop_identify_faults("") == []
+
+
+def test_an_identify_only_the_running_asterisk_shows_is_refused_before_the_loop_is_written():
+    """A realtime identify, or a host name in a file's match: the files show no address of the
+    loop's (the name is not resolved on the controller); the running Asterisk shows it."""
+    hostname = "\n[localapp]\ntype=identify\nendpoint=1001\nmatch=localapp.pbx.internal\n"
+    assert plan(sections(FIXTURE + hostname), CARRIER)["egress"]["matches"] == ["127.0.0.1:5060"]
+    with pytest.raises(BoundaryError, match=re.escape(
+            "identify localapp (endpoint localapp) matches 127.0.0.1/32, the address the trunk boundary's "
+            "looped INVITEs come from (127.0.0.1:5060)")):
+        plan(sections(FIXTURE + hostname), CARRIER, running_identifies_text=running_with("127.0.0.1/32"))
+    # The guard's own running egress is no operator's identify.
+    assert plan(sections(FIXTURE), CARRIER, running_identifies_text=RUNNING_IDENTIFIES)["egress"]["matches"] == [
+        "127.0.0.1:5060"]
 
 
 def asterisk_filter(allowed, text):
