@@ -17,6 +17,7 @@ import pytest
 from conftest import (
     LAB_BOUNDARY_INSTANCE, PBX_MGMT, PBX_VOICE, active_channels, ami_session, audit_controls, carrier_records,
     cost_in_euros, harden, log_length, log_lines_since, reset_guard_state, sip_password, wait_for)
+from test_perimeter import HOST_STATE
 from tests.role_defaults import role_defaults
 
 DEFAULTS = role_defaults("toll_fraud_guard")
@@ -686,14 +687,13 @@ def test_an_identify_that_only_the_running_asterisk_resolves_to_the_loops_addres
     pbx = identify_by_host_name_of_the_loops_address
     shown = pbx.check_output("asterisk -rx 'pjsip show identifies'")
     assert "Identify:  vgtest-localapp/1001" in shown and "Match: 127.0.0.1/32" in shown, shown
-    files = "md5sum /etc/asterisk/*.conf"
-    before = pbx.check_output(files)
+    before = pbx.check_output(HOST_STATE)
     run = harden(lab_inventory, tags="toll_fraud_guard")
     output = " ".join((run.stdout + run.stderr).split())
     assert run.returncode != 0, output[-3000:]
     assert ("identify vgtest-localapp (endpoint 1001) matches 127.0.0.1/32, the address the trunk boundary's "
             "looped INVITEs come from (127.0.0.1:5060)") in output, output[-3000:]
-    assert pbx.check_output(files) == before
+    assert pbx.check_output(HOST_STATE) == before
     control = audit_controls(lab_inventory, tmp_path, "trunk_copies_are_current")["VOIP-TF-007"]
     assert control["status"] == "fail", control
     assert ("identify vgtest-localapp (endpoint 1001) matches 127.0.0.1/32, where the looped INVITEs come from "

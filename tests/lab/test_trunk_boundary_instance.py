@@ -22,8 +22,9 @@ from conftest import (
     log_lines_since, received_alerts, reset_guard_state, trunk_as_a_wizard, wait_for, wait_for_alert)
 from test_trunk_boundary import (
     BLOCKED_FORMS, MESSAGES, PAST_THE_LOOP, PATHS, assert_each_blocked_form_was_refused_on_the_trunk_leg,
-    assert_no_blocked_call_reached_the_carrier, asterisk_cli, originate, refusals_since, wait_for_every_verdict)
-from test_trunk_boundary import inbound_disa, running_dialplan  # noqa: F401  (fixtures, shared)
+    assert_no_blocked_call_reached_the_carrier, asterisk_cli, originate, refusals_since, registration_state,
+    wait_for_every_verdict)
+from test_trunk_boundary import inbound_disa, registration_trunk, running_dialplan  # noqa: F401  (fixtures, shared)
 from test_perimeter import HOST_STATE
 
 BOUNDARY_CONFIG = "/etc/voipguard-boundary/asterisk.conf"
@@ -561,6 +562,56 @@ def test_a_trunk_from_the_wizard_is_held_by_the_instance(lab, lab_inventory, uni
         originate(pbx, "PJSIP/%s@carrier" % unique_number)
         wait_for_every_verdict(pbx, carrier, recorded, None, [unique_number], refusals=0, seconds=8)
         assert [r["dst"] for r in carrier_records(carrier)[recorded:]] == [unique_number]
+
+
+@pytest.fixture
+def registration_trunk_with_the_instance(lab, request):
+    """test_trunk_boundary.py's registration trunk on this module's PBX, the module's own outbound
+    auth of the trunk (which the lab carrier never checked) taken out first: the trunk answers the
+    carrier's challenge with the registration's auth. Put back after."""
+    pbx = lab("pbx")
+    pbx.check_output("cp -p %s /root/pjsip.conf.vgtest-instance-registration && sed -i '/^outbound_auth = %s$/d' %s"
+                     % (PJSIP, TRUNK_AUTH, PJSIP))
+    try:
+        yield request.getfixturevalue("registration_trunk")
+    finally:
+        pbx.check_output("cp -p /root/pjsip.conf.vgtest-instance-registration %s && "
+                         "asterisk -rx 'module reload res_pjsip.so'" % PJSIP)
+
+
+def test_a_registration_trunk_is_held_by_the_instance_and_every_call_onto_it_is_judged(
+        lab, lab_inventory, registration_trunk_with_the_instance, inbound_disa, unique_number):
+    """The common small-business trunk with the instance: the main Asterisk keeps the
+    registration (the firewall drops only its INVITEs to the carrier, so its REGISTERs go on, and
+    the carrier's calls still come in to the registered contact), and the instance places the
+    calls, answering the carrier's challenge with the operator's auth. A blocked number on the
+    trunk, on its copy by name, and from a caller the carrier sends in to the operator's DISA is
+    refused; a national call and 112 reach the carrier, from the instance's port."""
+    pbx, carrier = registration_trunk_with_the_instance
+    assert wait_for(lambda: registration_state(pbx) == "Registered", 20), registration_state(pbx)
+    # The guard's tag: the trunk's addresses, and so the firewall, stay the same.
+    run = harden(lab_inventory, tags="toll_fraud_guard", extra_vars=INSTANCE)
+    assert run.returncode == 0, " ".join((run.stdout + run.stderr).split())[-3000:]
+    held = pbx.check_output("asterisk -C %s -rx %s", BOUNDARY_CONFIG, "pjsip show endpoint carrier")
+    assert re.search(r"outbound_auth\s*:\s*carrier-auth\s*$", held, re.M), held
+    assert wait_for(lambda: registration_state(pbx) == "Registered", 20), registration_state(pbx)
+    reset_guard_state(pbx)
+    recorded, dropped = len(carrier_records(carrier)), invites_dropped(pbx)
+    logged, logged_there = log_length(pbx, MESSAGES), log_length(pbx, BOUNDARY_MESSAGES)
+    for channel in ("PJSIP/%s@carrier", "PJSIP/%s@voipguard-trunk-carrier"):
+        originate(pbx, channel % "00263771234567")
+    originate(pbx, "PJSIP/%s@carrier" % unique_number)
+    for number in ("00263771234567", "112"):
+        inbound_disa(number)
+        asterisk_cli(carrier, "channel originate PJSIP/%s@pbx application Wait 2" % number)
+    # The trunk's and the inbound caller's refused by the main Asterisk's guard; the main
+    # Asterisk's channel of the copy by name lasts until the instance has refused it.
+    wait_for_every_verdict(pbx, carrier, recorded, logged, [unique_number, "112"], refusals=2, seconds=20)
+    assert_no_blocked_call_reached_the_carrier(carrier, recorded, unique_number)
+    assert len(refusals_since(pbx, logged)) == 2, refusals_since(pbx, logged)
+    refused_there = wait_for(lambda: refusals_since(pbx, logged_there, BOUNDARY_MESSAGES), 3)
+    assert len(refused_there) == 1 and "dialed=00263771234567" in refused_there[0], refused_there
+    assert invites_dropped(pbx) == dropped  # the main Asterisk sent the carrier no INVITE
 
 
 def test_switching_the_instance_off_keeps_outgoing_calls_going(lab, lab_inventory, boundary_instance):
