@@ -7,7 +7,7 @@ import pytest
 import asterisk_guard_coverage
 from ansible.module_utils.asterisk_live import GUARD_CONTEXT_PREFIX, unguarded_reasons
 from ansible.module_utils.dial_policy import GUARD_CONTEXT_PREFIX as POLICY_GUARD_PREFIX
-from tests.unit.test_asterisk_live import captured, lab_cli
+from tests.unit.test_asterisk_live import captured, identifies_with, lab_cli
 
 REALTIME_PHONE = " Endpoint:  2201                                                 Unavailable   0 of inf\n"
 
@@ -58,15 +58,12 @@ def test_an_exempted_phone_outside_a_guard_passes_only_while_the_trunk_leg_is_ch
         "endpoint 1004 dials in context from-internal, not through a guard"]
 
 
-LOCAL_APP_IDENTIFY = " Identify:  localapp/2201\n      Match: 127.0.0.1/32\n\n"
-
-
 def test_a_running_identify_that_takes_the_looped_trunk_calls_is_named():
     """A database's identify, or a host name that now resolves to the loop's address: no file
     shows it, the running Asterisk does (the lab's listing, with the guard's egress loaded)."""
     listing = captured("pjsip_show_identifies.txt")
     assert asterisk_guard_coverage.loop_identify_faults(lab_cli({"pjsip show identifies": listing})) == []
-    taking = listing.replace("\n\nObjects found", "\n" + LOCAL_APP_IDENTIFY + "Objects found")
+    taking = identifies_with("localapp", "2201", "127.0.0.1/32")
     (fault,) = asterisk_guard_coverage.loop_identify_faults(lab_cli({"pjsip show identifies": taking}))
     assert fault.startswith("identify localapp (endpoint 2201) matches 127.0.0.1/32, where the looped INVITEs "
                             "come from (127.0.0.1:5060)"), fault

@@ -18,6 +18,14 @@ def captured(name):
     return (CAPTURED / name).read_text()
 
 
+def identifies_with(identify, endpoint, *matches):
+    """The lab's ``pjsip show identifies`` (the guard's egress loaded) with one identify more, as
+    Asterisk 22 prints one (res_pjsip_endpoint_identifier_ip.c, cli_print_body): a host name
+    resolved, the port where one is given, "!" before an excluding entry."""
+    added = " Identify:  %s/%s\n%s" % (identify, endpoint, "".join("      Match: %s\n" % m for m in matches))
+    return captured("pjsip_show_identifies.txt").replace("\n\nObjects found", "\n" + added + "\nObjects found")
+
+
 def lab_cli(overrides=None):
     """A CLI answering from the captured outputs; auths 1002/1003 answer like 1001."""
     answers = {

@@ -4,7 +4,6 @@ passwords, and the audit must fail it. The CLI answers are real ones captured fr
 Asterisk 22 (tests/unit/fixtures/asterisk_live); no Asterisk runs in a unit test, so a fake host
 serves them. tests/lab/test_live_state.py runs the same controls against the real one."""
 import shlex
-from pathlib import Path
 
 import pytest
 from _pytest.outcomes import Failed
@@ -13,15 +12,11 @@ from audit.controls import test_sip_secrets as sip_controls
 from audit.hostctx import HostContext
 from audit.plugin import Evidence
 from fake_results import FakeHost, FakeResult
+from tests.unit.test_asterisk_live import captured, identifies_with
 
-CAPTURED = Path(__file__).parent / "fixtures" / "asterisk_live"
 PLACEHOLDER = "PASSWORD-PLACEHOLDER"
 STRONG = ["Zq7vR2mX9kLp4TbW8nYc3HdF", "Gs5Ne8UwQ2jVx6KrA9mPz4Lt", "Hd3Yb7RkW5qZn2CvJ8eTx6Fm"]
 PHONES = ("1001", "1002", "1003")
-
-
-def captured(name):
-    return (CAPTURED / name).read_text()
 
 
 def pjsip_file(passwords):
@@ -144,8 +139,7 @@ def test_an_operators_identify_of_the_loops_address_is_named_for_each_looped_tru
     files = {"/etc/asterisk/pjsip.conf": pjsip_file(STRONG) + looped}
     assert HostContext(PbxHost(files, answers), "pbx", trunks).trunk_copy_drift() == {}
     # Running, whatever defines it: a host name in the file, say, resolved to 127.0.0.1.
-    answers["pjsip show identifies"] = running.replace(
-        "\n\nObjects found", "\n Identify:  localapp/1001\n      Match: 127.0.0.1/32\n\nObjects found")
+    answers["pjsip show identifies"] = identifies_with("localapp", "1001", "127.0.0.1/32")
     assert HostContext(PbxHost(files, answers), "pbx", trunks).trunk_copy_drift() == {"carrier": (
         "identify localapp (endpoint 1001) matches 127.0.0.1/32, where the looped INVITEs come from (127.0.0.1:5060): "
         "calls to it can be taken by 1001 and loop instead of reaching the carrier")}

@@ -17,6 +17,7 @@ from ansible.module_utils.trunk_boundary import (
     running_loop_identify_faults)
 
 import asterisk_config
+from tests.unit.test_asterisk_live import captured, identifies_with
 
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATES = ROOT / "roles" / "toll_fraud_guard" / "templates"
@@ -161,15 +162,11 @@ def test_an_operators_identify_of_the_loops_own_address_is_refused():
     assert plan(sections(FIXTURE + own), CARRIER)["egress"]["matches"] == ["127.0.0.1:5060"]
 
 
-RUNNING_IDENTIFIES = (Path(__file__).parent / "fixtures" / "asterisk_live" / "pjsip_show_identifies.txt").read_text()
-# As Asterisk 22 prints an identify (res_pjsip_endpoint_identifier_ip.c, cli_print_body): a host
-# name resolved, the port where one is given, "!" before an excluding entry.
-LOCAL_APP = " Identify:  localapp/localapp\n%s\n"
+RUNNING_IDENTIFIES = captured("pjsip_show_identifies.txt")
 
 
 def running_with(*matches):
-    return RUNNING_IDENTIFIES.replace("\n\nObjects found", "\n" + LOCAL_APP % "\n".join(
-        "      Match: %s" % match for match in matches) + "\nObjects found")
+    return identifies_with("localapp", "localapp", *matches)
 
 
 def test_the_running_identifies_are_read_as_asterisk_prints_them():
