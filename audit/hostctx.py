@@ -381,11 +381,12 @@ class HostContext:
         the address they come from (trunk_boundary.identifies_taking_the_loop, the role's own
         judgement). Read from the running Asterisk (``pjsip show identifies``: realtime's identifies
         too, host names resolved), as the run's last check reads it; from the files when it does
-        not answer. [] when none does."""
+        not answer. Called for looped trunks: nothing identifying them as the egress is a fault too
+        (unidentified_loop_fault). [] when nothing stands in their way."""
         def compute():
             running = self.asterisk_cli("pjsip show identifies")
             if running is not None:
-                return trunk_boundary.running_loop_identify_faults(running)
+                return trunk_boundary.running_loop_identify_faults(running, looped=True)
             identifies = []
             for section in self.sections("pjsip.conf", "identify"):
                 effective = self.resolve("pjsip.conf", section.name, "identify")
@@ -395,6 +396,8 @@ class HostContext:
                  for section in self.sections("pjsip_wizard.conf", "wizard")])
             loop = [entry for name, _endpoint, values in identifies if name == trunk_boundary.EGRESS_ENDPOINT
                     for entry in trunk_boundary.identify_match_entries(values)]
+            if not loop:
+                return [trunk_boundary.unidentified_loop_fault(running=False)]
             return [trunk_boundary.describe_loop_identify(found)
                     for found in trunk_boundary.identifies_taking_the_loop(identifies, loop)]
         return self._cached("loop_identify_faults", compute)

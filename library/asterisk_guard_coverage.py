@@ -25,6 +25,9 @@ description:
     (C(pjsip show identifies) - realtime's too, host names resolved) takes the address the looped
     INVITEs come from, so that some trunk calls would reach that endpoint instead of the guard;
     the judgement of the audit's VOIP-TF-007 (module_utils/trunk_boundary.py).
+  - With O(trunk_boundary) (the trunks' calls loop) it also fails when the running Asterisk
+    identifies no INVITE as the guard's egress (no match of it in C(pjsip show identifies), or no
+    listing at all), where the files alone would pass.
   - Run it once the running Asterisk matches its files (M(asterisk_live_state)). Before that,
     it may still hold what the files no longer have, such as a factory C(anonymous) endpoint.
 version_added: "0.3.0"
@@ -45,6 +48,13 @@ options:
     type: list
     elements: str
     default: []
+  trunk_boundary:
+    description:
+      - The trunk endpoints' calls loop through the guard's egress (the trunk boundary is on and
+        O(trunk_endpoints) is not empty), so the running Asterisk must identify the looped INVITEs as it.
+    type: bool
+    default: false
+    version_added: "0.3.0"
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
 attributes:
@@ -78,7 +88,8 @@ unguarded:
   elements: str
   sample: ["endpoint 2201 dials in context from-internal, not through a guard"]
 loop_identifies:
-  description: Why looped trunk calls may not reach the guard, one per identify that takes them (empty on success).
+  description: Why looped trunk calls may not reach the guard, one per identify that takes them, or
+    that none identifies them as the egress (empty on success).
   returned: always
   type: list
   elements: str
@@ -91,7 +102,7 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.asterisk_conf import AsteriskConfigError, iter_sections, load
 from ansible.module_utils.asterisk_live import (
     endpoints_outside_files, module_cli, parse_dialplan_contexts, parse_parameters, unguarded_reasons)
-from ansible.module_utils.trunk_boundary import running_loop_identify_faults
+from ansible.module_utils.trunk_boundary import running_loop_identify_faults, unidentified_loop_fault
 
 
 def judge(cli, file_endpoints, trunk_endpoints=(), exempt_endpoints=()):
@@ -110,13 +121,13 @@ def judge(cli, file_endpoints, trunk_endpoints=(), exempt_endpoints=()):
     return judged, unguarded_reasons(judged, set(parse_dialplan_contexts(running)))
 
 
-def loop_identify_faults(cli):
-    """Why looped trunk calls may not reach the running guard (running_loop_identify_faults).
-    Raises RuntimeError when the CLI does not answer."""
+def loop_identify_faults(cli, looped=False):
+    """Why looped trunk calls may not reach the running guard (running_loop_identify_faults;
+    looped: the trunks' calls loop). Raises RuntimeError when the CLI does not answer."""
     identifies = cli("pjsip show identifies")
     if identifies is None:
         raise RuntimeError("the running Asterisk does not answer 'pjsip show identifies'")
-    return running_loop_identify_faults(identifies)
+    return running_loop_identify_faults(identifies, looped)
 
 
 def main():
@@ -125,6 +136,7 @@ def main():
             config_dir=dict(type="path", default="/etc/asterisk"),
             trunk_endpoints=dict(type="list", elements="str", default=[]),
             exempt_endpoints=dict(type="list", elements="str", default=[]),
+            trunk_boundary=dict(type="bool", default=False),
         ),
         supports_check_mode=True,
     )
@@ -136,7 +148,7 @@ def main():
         configs = load(pjsip, config_dir=params["config_dir"]) if os.path.exists(pjsip) else []
         judged, reasons = judge(cli, [s.name for s in iter_sections(configs, "endpoint")],
                                 params["trunk_endpoints"], params["exempt_endpoints"])
-        loop_faults = loop_identify_faults(cli)
+        loop_faults = loop_identify_faults(cli, params["trunk_boundary"] and bool(params["trunk_endpoints"]))
     except AsteriskConfigError as exc:
         module.fail_json(msg="cannot read pjsip.conf: %s" % exc)
     except RuntimeError as exc:
@@ -148,7 +160,11 @@ def main():
             "They are defined outside the files the guard edits (realtime, say): set each one's "
             "context to voipguard-guard-<its context> where it is defined, or exempt it by name "
             "(toll_fraud_guard_exempt_endpoints) if that is intended." % "; ".join(reasons))
-    if loop_faults:
+    if loop_faults == [unidentified_loop_fault()]:
+        problems.append(
+            "The trunks' calls loop, but %s. Load res_pjsip_endpoint_identifier_ip.so (modules.conf; "
+            "restart Asterisk where a module load does not take it) and run again." % loop_faults[0])
+    elif loop_faults:
         problems.append(
             "The running Asterisk may give looped trunk calls to another endpoint than the guard: %s. "
             "Narrow that identify's match (to the other application's own port, say) where it is "

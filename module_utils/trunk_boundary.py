@@ -697,13 +697,26 @@ def describe_loop_identify(found):
             "taken by %s and loop instead of reaching the carrier" % (name, endpoint, entry, address, endpoint))
 
 
-def running_loop_identify_faults(identifies_text):
+def unidentified_loop_fault(running=True):
+    """The reason when trunk calls loop and nothing identifies the looped INVITEs as the egress;
+    running=False: read from the files, the running Asterisk not answering."""
+    where = ("the running Asterisk identifies no INVITE as %s (pjsip show identifies lists no match of "
+             "an address and port for it, or no identify at all: res_pjsip_endpoint_identifier_ip.so not "
+             "loaded, say)" if running else "the files define no identify of %s") % EGRESS_ENDPOINT
+    return where + ": the looped trunk calls reach no guard, and fail or go to another endpoint"
+
+
+def running_loop_identify_faults(identifies_text, looped=False):
     """Why looped INVITEs may not reach the running egress (describe_loop_identify of each
-    operator's running identify that takes an address its identify matches); [] when none does,
-    or the trunk boundary is not loaded. identifies_text: ``pjsip show identifies``."""
+    operator's running identify that takes an address its identify matches); [] when none does.
+    identifies_text: ``pjsip show identifies``. looped: the trunks' calls loop (the trunk boundary
+    is on and there are trunks): then a listing without the egress's own match, which includes
+    one this module cannot read, is a fault too (unidentified_loop_fault), not a pass."""
     identifies = running_identifies(identifies_text)
-    return [describe_loop_identify(found)
-            for found in identifies_taking_the_loop(identifies, running_loop_addresses(identifies))]
+    addresses = running_loop_addresses(identifies)
+    if looped and not addresses:
+        return [unidentified_loop_fault()]
+    return [describe_loop_identify(found) for found in identifies_taking_the_loop(identifies, addresses)]
 
 
 def _refuse_identifies_of_the_loop(sections, addresses, definitions=None, running=None):

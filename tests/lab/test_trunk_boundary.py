@@ -698,3 +698,43 @@ def test_an_identify_that_only_the_running_asterisk_resolves_to_the_loops_addres
     assert control["status"] == "fail", control
     assert ("identify vgtest-localapp (endpoint 1001) matches 127.0.0.1/32, where the looped INVITEs come from "
             "(127.0.0.1:5060)") in control["message"], control
+
+
+NOT_IDENTIFIED = ("the running Asterisk identifies no INVITE as voipguard-egress (pjsip show identifies lists no "
+                  "match of an address and port for it, or no identify at all")
+
+
+@pytest.fixture
+def identify_module_unloaded(lab, lab_inventory):
+    """After a verified run, res_pjsip_endpoint_identifier_ip.so unloaded by hand; afterwards
+    Asterisk restarted (Asterisk 22 then declines to load the module again until it restarts)."""
+    pbx = lab("pbx")
+    converged = harden(lab_inventory)
+    assert converged.returncode == 0, converged.stdout[-3000:]
+    pbx.check_output("asterisk -rx 'module unload res_pjsip_endpoint_identifier_ip.so'")
+    try:
+        yield pbx
+    finally:
+        if "Match:" not in pbx.run("asterisk -rx 'pjsip show identifies'").stdout:
+            pbx.check_output("systemctl restart asterisk && asterisk -rx 'core waitfullybooted'")
+
+
+def test_looped_trunk_calls_nothing_identifies_as_the_egress_fail_even_a_run_that_ends_early(
+        lab_inventory, identify_module_unloaded, tmp_path):
+    """No file changed, so the next run ends early; but the trunk's looped INVITEs now reach no
+    guard (in the lab each one drew a 401: every trunk call failed), and the run had said
+    "every looped trunk call reaches it" from an empty listing. The run's last check now fails,
+    naming it and what to do, and the audit names it from the same reading. Restarted, the same
+    run passes."""
+    pbx = identify_module_unloaded
+    assert "Match:" not in pbx.run("asterisk -rx 'pjsip show identifies'").stdout
+    run = harden(lab_inventory)
+    output = " ".join((run.stdout + run.stderr).split())
+    assert run.returncode != 0, output[-3000:]
+    assert "Nothing to do" in output, output[-3000:]  # the files as the verified run left them
+    assert NOT_IDENTIFIED in output and "Load res_pjsip_endpoint_identifier_ip.so" in output, output[-3000:]
+    control = audit_controls(lab_inventory, tmp_path, "trunk_copies_are_current")["VOIP-TF-007"]
+    assert control["status"] == "fail" and NOT_IDENTIFIED in control["message"], control
+    pbx.check_output("systemctl restart asterisk && asterisk -rx 'core waitfullybooted'")
+    again = harden(lab_inventory)
+    assert again.returncode == 0, " ".join((again.stdout + again.stderr).split())[-3000:]

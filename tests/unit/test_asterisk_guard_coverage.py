@@ -7,6 +7,7 @@ import pytest
 import asterisk_guard_coverage
 from ansible.module_utils.asterisk_live import GUARD_CONTEXT_PREFIX, unguarded_reasons
 from ansible.module_utils.dial_policy import GUARD_CONTEXT_PREFIX as POLICY_GUARD_PREFIX
+from ansible.module_utils.trunk_boundary import unidentified_loop_fault
 from tests.unit.test_asterisk_live import captured, identifies_with, lab_cli
 
 REALTIME_PHONE = " Endpoint:  2201                                                 Unavailable   0 of inf\n"
@@ -69,3 +70,14 @@ def test_a_running_identify_that_takes_the_looped_trunk_calls_is_named():
                             "come from (127.0.0.1:5060)"), fault
     with pytest.raises(RuntimeError, match="does not answer 'pjsip show identifies'"):
         asterisk_guard_coverage.loop_identify_faults(lab_cli({"pjsip show identifies": None}))
+
+
+def test_looped_trunk_calls_the_running_asterisk_gives_no_egress_fail_the_check():
+    """The identify module unloaded (the lab: the run that ended early passed, and every trunk call
+    failed on a 401): the listing is gone, and with the trunks looped that is a fault."""
+    gone = "No such command 'pjsip show identifies' (type 'core show help pjsip show identifies' for other possible commands)\n"
+    assert asterisk_guard_coverage.loop_identify_faults(lab_cli({"pjsip show identifies": gone})) == []
+    (fault,) = asterisk_guard_coverage.loop_identify_faults(lab_cli({"pjsip show identifies": gone}), looped=True)
+    assert fault == unidentified_loop_fault()
+    listing = captured("pjsip_show_identifies.txt")
+    assert asterisk_guard_coverage.loop_identify_faults(lab_cli({"pjsip show identifies": listing}), looped=True) == []

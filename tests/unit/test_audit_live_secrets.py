@@ -8,6 +8,7 @@ import shlex
 import pytest
 from _pytest.outcomes import Failed
 
+from ansible.module_utils.trunk_boundary import unidentified_loop_fault
 from audit.controls import test_sip_secrets as sip_controls
 from audit.hostctx import HostContext
 from audit.plugin import Evidence
@@ -143,7 +144,16 @@ def test_an_operators_identify_of_the_loops_address_is_named_for_each_looped_tru
     assert HostContext(PbxHost(files, answers), "pbx", trunks).trunk_copy_drift() == {"carrier": (
         "identify localapp (endpoint 1001) matches 127.0.0.1/32, where the looped INVITEs come from (127.0.0.1:5060): "
         "calls to it can be taken by 1001 and loop instead of reaching the carrier")}
-    # With no running Asterisk to ask, the files it would load: an identify of pjsip.conf...
+    # The identify module unloaded: nothing identifies the looped INVITEs as the egress.
+    answers["pjsip show identifies"] = ("No such command 'pjsip show identifies' (type 'core show help pjsip show "
+                                        "identifies' for other possible commands)\n")
+    assert HostContext(PbxHost(files, answers), "pbx", trunks).trunk_copy_drift() == {
+        "carrier": unidentified_loop_fault()}
+    # With no running Asterisk to ask, the files it would load: without the egress's identify...
+    unidentified = {"/etc/asterisk/pjsip.conf": pjsip_file(STRONG) + looped.split("\n[voipguard-egress]")[0]}
+    assert HostContext(PbxHost(unidentified, None), "pbx", trunks).trunk_copy_drift() == {
+        "carrier": unidentified_loop_fault(running=False)}
+    # ...an identify of pjsip.conf...
     local = "\n[localapp]\ntype = identify\nendpoint = 1001\nmatch = 127.0.0.0/8\n"
     target = HostContext(PbxHost({"/etc/asterisk/pjsip.conf": pjsip_file(STRONG) + looped + local}, None), "pbx",
                          trunks)

@@ -14,7 +14,7 @@ from ansible.module_utils.pjsip_sections import trunk_definitions
 from ansible.module_utils.trunk_boundary import (
     BoundaryError, copy_drift, copy_options, describe_loop_identify, identify_match_covers, identify_match_entries,
     is_loop_proxy, plan, proxy_written_back, running_identifies, running_loop_addresses,
-    running_loop_identify_faults)
+    running_loop_identify_faults, unidentified_loop_fault)
 
 import asterisk_config
 from tests.unit.test_asterisk_live import captured, identifies_with
@@ -201,6 +201,27 @@ def test_without_the_running_egress_no_running_identify_is_judged():
     without_egress = running_with("127.0.0.1/32").replace(" Identify:  voipguard-egress/voipguard-egress\n", "")
     assert running_loop_identify_faults(without_egress) == []
     assert running_loop_identify_faults("") == []
+
+
+UNREADABLE_LISTINGS = [
+    "",  # nothing at all
+    # res_pjsip_endpoint_identifier_ip.so unloaded (the lab, Asterisk 22): no command, no identify.
+    "No such command 'pjsip show identifies' (type 'core show help pjsip show identifies' for other possible "
+    "commands)\n",
+    "No objects found.\n",
+    # The egress without a match, or a listing this module does not know how to read.
+    " Identify:  voipguard-egress/voipguard-egress\n",
+    "voipguard-egress  127.0.0.1:5060/32\n",
+]
+
+
+@pytest.mark.parametrize("listing", UNREADABLE_LISTINGS)
+def test_looped_trunk_calls_no_running_identify_gives_the_egress_are_a_fault_not_a_pass(listing):
+    """With trunks looped, a listing that shows no egress match (the identify module unloaded, or
+    a listing this module cannot read) proves nothing reaches the guard: it is refused."""
+    assert running_loop_identify_faults(listing, looped=True) == [unidentified_loop_fault()]
+    assert unidentified_loop_fault().startswith("the running Asterisk identifies no INVITE as voipguard-egress")
+    assert running_loop_identify_faults(RUNNING_IDENTIFIES, looped=True) == []
 
 
 def test_an_identify_only_the_running_asterisk_shows_is_refused_before_the_loop_is_written():
