@@ -206,7 +206,9 @@ options:
       - What the running Asterisk says to C(pjsip show identifies), or nothing when not read. With
         I(trunk_boundary), an identify there that matches the address the looped INVITEs come
         from is refused like one in the files - realtime's identifies, and host names as the PBX
-        resolved them, are seen only there.
+        resolved them, are seen only there. So is an answer that is no such listing (no
+        res_pjsip_endpoint_identifier_ip.so loaded, so no looped INVITE would reach the guard, or
+        an answer this module cannot read).
     type: str
   pjsip_sections:
     version_added: "0.3.0"

@@ -490,6 +490,9 @@ def plan(sections, trunks, instance_port=None, instance_sections=None, definitio
                                    "trunks": [{"name", "endpoint", "options", "auths", "aors", "nat"}]}}.
     Raises BoundaryError when the loop cannot work on this configuration.
     """
+    unreadable = unreadable_identifies(running_identifies_text)
+    if unreadable:
+        raise BoundaryError(unreadable)
     globals_ = concrete(sections, "global")
     order = last_value(globals_[-1]["effective"], "endpoint_identifier_order", "") if globals_ else ""
     identifiers = [part.strip() for part in order.split(",") if part.strip()]
@@ -674,6 +677,23 @@ def running_identifies(text):
         if match and found:
             found[-1][2].append(match.group(1))
     return found
+
+
+def unreadable_identifies(text):
+    """Why ``pjsip show identifies`` (text; None: not read) shows that the trunk boundary cannot
+    work, or cannot be read as a listing; None when it reads as one. The looped INVITEs are
+    identified as the egress by their address alone: without res_pjsip_endpoint_identifier_ip.so
+    every one of them goes to the endpoint its From header names, and every trunk call fails (the
+    lab: a 401 each), or worse."""
+    if text is None or running_identifies(text) or text.strip() in ("", "No objects found."):
+        return None
+    if text.strip().startswith("No such command"):
+        return ("the running Asterisk identifies no endpoint by address (res_pjsip_endpoint_identifier_ip.so "
+                "is not loaded): the trunk boundary's looped INVITEs would reach no guard, and every trunk "
+                "call would fail; load it (modules.conf), or switch the trunk boundary off "
+                "(toll_fraud_guard_trunk_boundary_enabled: false)")
+    return ("cannot read the running Asterisk's identifies (pjsip show identifies), which the trunk boundary "
+            "is judged by: %s" % " ".join(text.split())[:200])
 
 
 def running_loop_addresses(identifies):

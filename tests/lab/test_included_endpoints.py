@@ -318,7 +318,8 @@ def realtime_context(pbx, context):
 @pytest.fixture
 def phone_from_realtime(lab):
     """Phone 2201 from a database (res_config_sqlite3, which Debian's Asterisk ships), beside
-    pjsip.conf's endpoints: sorcery.conf maps endpoints to both. No file the guard reads has it."""
+    pjsip.conf's endpoints: sorcery.conf maps endpoints to both, and identifies too (the table
+    starts empty). No file the guard reads has them."""
     pbx = lab("pbx")
     files = " ".join(REALTIME_FILES)
     pbx.check_output("cd /etc/asterisk && for f in %s; do cp -p $f /root/$f.realtime-test 2>/dev/null || true; done"
@@ -326,13 +327,17 @@ def phone_from_realtime(lab):
     pbx.check_output("python3 -c %s && chown asterisk: %s", (
         "import sqlite3; db = sqlite3.connect(%r); "
         "db.execute('CREATE TABLE ps_endpoints (id TEXT PRIMARY KEY, aors TEXT, context TEXT, disallow TEXT, allow TEXT)'); "
-        "db.execute(\"INSERT INTO ps_endpoints VALUES ('2201', '2201', 'from-internal', 'all', 'ulaw')\"); db.commit()"
+        "db.execute(\"INSERT INTO ps_endpoints VALUES ('2201', '2201', 'from-internal', 'all', 'ulaw')\"); "
+        "db.execute('CREATE TABLE ps_endpoint_id_ips (id TEXT PRIMARY KEY, endpoint TEXT, match TEXT)'); db.commit()"
         % REALTIME_DB), REALTIME_DB)
     pbx.check_output(
         "cd /etc/asterisk && printf '[voipguard_test]\\ndbfile => %s\\n' > res_config_sqlite3.conf && "
-        "printf '[settings]\\nps_endpoints => sqlite3,voipguard_test,ps_endpoints\\n' > extconfig.conf && "
+        "printf '[settings]\\nps_endpoints => sqlite3,voipguard_test,ps_endpoints\\n"
+        "ps_endpoint_id_ips => sqlite3,voipguard_test,ps_endpoint_id_ips\\n' > extconfig.conf && "
         "printf '[res_pjsip]\\nendpoint = config,pjsip.conf,criteria=type=endpoint\\n"
-        "endpoint = realtime,ps_endpoints\\n' > sorcery.conf && "
+        "endpoint = realtime,ps_endpoints\\n\\n[res_pjsip_endpoint_identifier_ip]\\n"
+        "identify = config,pjsip.conf,criteria=type=identify\\nidentify = realtime,ps_endpoint_id_ips\\n' "
+        "> sorcery.conf && "
         "chown asterisk: res_config_sqlite3.conf extconfig.conf sorcery.conf && "
         "systemctl restart asterisk && asterisk -rx 'core waitfullybooted'", REALTIME_DB)
     yield pbx
@@ -367,6 +372,38 @@ def test_a_phone_from_realtime_fails_the_run_until_it_dials_through_the_guard(la
     output = " ".join((run.stdout + run.stderr).split())
     assert "Nothing to do" in output and run.returncode != 0, output[-3000:]
     assert "endpoint 2201 dials in context from-internal, not through a guard" in output, output[-3000:]
+
+
+def test_a_realtime_identify_of_the_loops_address_fails_even_a_run_that_ends_early(
+        lab_inventory, phone_from_realtime, tmp_path):
+    """A database row adds an identify that takes the address the trunk boundary's looped INVITEs
+    come from (a local application's, say): some trunk calls would go to that endpoint instead of
+    the guard. No file changed, so the next run ends early; its last check reads the running
+    identifies (realtime's too) and fails naming it, as the audit's VOIP-TF-007 does. With the
+    row's match narrowed, the same run passes."""
+    pbx = phone_from_realtime
+    realtime_context(pbx, "voipguard-guard-from-internal")
+    run = harden(lab_inventory)
+    assert run.returncode == 0, " ".join((run.stdout + run.stderr).split())[-3000:]
+    # Through Asterisk (res_realtime), as an operator's provisioning would.
+    pbx.check_output("asterisk -rx %s", "realtime store ps_endpoint_id_ips id vgtest-app endpoint 2201 match 127.0.0.1")
+    shown = pbx.check_output("asterisk -rx 'pjsip show identifies'")
+    assert "Identify:  vgtest-app/2201" in shown and "Match: 127.0.0.1/32" in shown, shown
+    taken = ("identify vgtest-app (endpoint 2201) matches 127.0.0.1/32, where the looped INVITEs come from "
+             "(127.0.0.1:5060)")
+    run = harden(lab_inventory)
+    output = " ".join((run.stdout + run.stderr).split())
+    assert "Nothing to do" in output and run.returncode != 0, output[-3000:]
+    assert taken in output, output[-3000:]
+    control = audit_controls(lab_inventory, tmp_path, "trunk_copies_are_current")["VOIP-TF-007"]
+    assert control["status"] == "fail" and taken in control["message"], control
+    # The operator narrows the row's match to the application's own address. (Asterisk 22's
+    # "realtime destroy" says "Removed 1 RealTime record." and leaves an SQLite row in place.)
+    assert "Updated 1 RealTime record" in pbx.check_output(
+        "asterisk -rx %s", "realtime update ps_endpoint_id_ips id vgtest-app match 192.0.2.7")
+    assert "Match: 192.0.2.7/32" in pbx.check_output("asterisk -rx 'pjsip show identifies'")
+    run = harden(lab_inventory)
+    assert run.returncode == 0, " ".join((run.stdout + run.stderr).split())[-3000:]
 
 
 def test_an_endpoint_exempted_after_a_run_gets_its_own_context_back(lab, lab_inventory, tmp_path):

@@ -724,8 +724,8 @@ def test_looped_trunk_calls_nothing_identifies_as_the_egress_fail_even_a_run_tha
     """No file changed, so the next run ends early; but the trunk's looped INVITEs now reach no
     guard (in the lab each one drew a 401: every trunk call failed), and the run had said
     "every looped trunk call reaches it" from an empty listing. The run's last check now fails,
-    naming it and what to do, and the audit names it from the same reading. Restarted, the same
-    run passes."""
+    naming it and what to do, and the audit names it from the same reading; a run of every role
+    refuses before the guard writes. Restarted, the same run passes."""
     pbx = identify_module_unloaded
     assert "Match:" not in pbx.run("asterisk -rx 'pjsip show identifies'").stdout
     run = harden(lab_inventory)
@@ -735,6 +735,15 @@ def test_looped_trunk_calls_nothing_identifies_as_the_egress_fail_even_a_run_tha
     assert NOT_IDENTIFIED in output and "Load res_pjsip_endpoint_identifier_ip.so" in output, output[-3000:]
     control = audit_controls(lab_inventory, tmp_path, "trunk_copies_are_current")["VOIP-TF-007"]
     assert control["status"] == "fail" and NOT_IDENTIFIED in control["message"], control
+    # A run of every role refuses at the guard's policy step, before the guard writes (on a PBX
+    # never looped, the loop it would write would take every trunk call offline).
+    before = pbx.check_output(HOST_STATE)
+    full = harden(lab_inventory, extra_vars={"voipguard_full_run": True})
+    output = " ".join((full.stdout + full.stderr).split())
+    assert full.returncode != 0, output[-3000:]
+    assert "identifies no endpoint by address (res_pjsip_endpoint_identifier_ip.so is not loaded)" in output, \
+        output[-3000:]
+    assert pbx.check_output(HOST_STATE) == before
     pbx.check_output("systemctl restart asterisk && asterisk -rx 'core waitfullybooted'")
     again = harden(lab_inventory)
     assert again.returncode == 0, " ".join((again.stdout + again.stderr).split())[-3000:]

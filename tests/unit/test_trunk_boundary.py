@@ -238,6 +238,28 @@ def test_an_identify_only_the_running_asterisk_shows_is_refused_before_the_loop_
         "127.0.0.1:5060"]
 
 
+@pytest.mark.parametrize("listing, refused", [
+    (UNREADABLE_LISTINGS[1], "the running Asterisk identifies no endpoint by address "
+                             "(res_pjsip_endpoint_identifier_ip.so is not loaded)"),
+    ("Unable to connect to remote asterisk (does /var/run/asterisk/asterisk.ctl exist?)\n",
+     "cannot read the running Asterisk's identifies (pjsip show identifies), which the trunk boundary is judged "
+     "by: Unable to connect to remote asterisk"),
+    ("No objects found.\n", None),  # no identify yet: the egress comes with the loop
+    (RUNNING_IDENTIFIES, None),
+])
+def test_a_running_asterisk_that_cannot_identify_the_looped_invites_is_refused_before_the_loop_is_written(
+        listing, refused):
+    """Without res_pjsip_endpoint_identifier_ip.so every looped INVITE would go to the endpoint
+    its From header names (the lab: a 401 each, every trunk call failed): the policy step refuses,
+    before the guard writes, as it refuses what it cannot read."""
+    if refused is None:
+        assert plan(sections(FIXTURE), CARRIER, running_identifies_text=listing)["egress"]["matches"] == [
+            "127.0.0.1:5060"]
+    else:
+        with pytest.raises(BoundaryError, match=re.escape(refused)):
+            plan(sections(FIXTURE), CARRIER, running_identifies_text=listing)
+
+
 def asterisk_filter(allowed, text):
     """FILTER() as Asterisk 22 reads its first argument (funcs/func_strings.c, filter()): "a-z" is
     a range, and a "-" with nothing after it ends a range of one character, so it is dropped."""
