@@ -179,7 +179,9 @@ def test_no_demo_context(target, evidence):
                    "or with the trunk boundary instance by the instance's copy of the trunk; a trunk "
                    "changed afterwards (by hand, or by a GUI's Apply Config) leaves the copy with the "
                    "old options until the role runs again. And the looped INVITE must reach the guard: "
-                   "an identify of the operator's that matches the address it comes from takes some.",
+                   "the running Asterisk must identify it as the egress by its address (with "
+                   "res_pjsip_endpoint_identifier_ip.so), and an identify of the operator's that "
+                   "matches the address it comes from takes some.",
          impact="Calls to the carrier go out with the trunk's old options (codecs, caller ID, "
                 "from user), or fail when the copy is gone, or loop until the PBX runs out of resources.",
          remediation={"role": "toll_fraud_guard", "tag": "toll_fraud_guard",
