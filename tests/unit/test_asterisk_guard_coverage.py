@@ -75,7 +75,7 @@ def test_a_running_identify_that_takes_the_looped_trunk_calls_is_named():
 def test_looped_trunk_calls_the_running_asterisk_gives_no_egress_fail_the_check():
     """The identify module unloaded (the lab: the run that ended early passed, and every trunk call
     failed on a 401): the listing is gone, and with the trunks looped that is a fault."""
-    gone = "No such command 'pjsip show identifies' (type 'core show help pjsip show identifies' for other possible commands)\n"
+    gone = captured("pjsip_show_identifies_module_unloaded.txt")
     assert asterisk_guard_coverage.loop_identify_faults(lab_cli({"pjsip show identifies": gone})) == []
     (fault,) = asterisk_guard_coverage.loop_identify_faults(lab_cli({"pjsip show identifies": gone}), looped=True)
     assert fault == unidentified_loop_fault()

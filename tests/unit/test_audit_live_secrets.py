@@ -145,8 +145,7 @@ def test_an_operators_identify_of_the_loops_address_is_named_for_each_looped_tru
         "identify localapp (endpoint 1001) matches 127.0.0.1/32, where the looped INVITEs come from (127.0.0.1:5060): "
         "calls to it can be taken by 1001 and loop instead of reaching the carrier")}
     # The identify module unloaded: nothing identifies the looped INVITEs as the egress.
-    answers["pjsip show identifies"] = ("No such command 'pjsip show identifies' (type 'core show help pjsip show "
-                                        "identifies' for other possible commands)\n")
+    answers["pjsip show identifies"] = captured("pjsip_show_identifies_module_unloaded.txt")
     assert HostContext(PbxHost(files, answers), "pbx", trunks).trunk_copy_drift() == {
         "carrier": unidentified_loop_fault()}
     # With no running Asterisk to ask, the files it would load: without the egress's identify...

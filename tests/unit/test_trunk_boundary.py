@@ -206,8 +206,7 @@ def test_without_the_running_egress_no_running_identify_is_judged():
 UNREADABLE_LISTINGS = [
     "",  # nothing at all
     # res_pjsip_endpoint_identifier_ip.so unloaded (the lab, Asterisk 22): no command, no identify.
-    "No such command 'pjsip show identifies' (type 'core show help pjsip show identifies' for other possible "
-    "commands)\n",
+    captured("pjsip_show_identifies_module_unloaded.txt"),
     "No objects found.\n",
     # The egress without a match, or a listing this module does not know how to read.
     " Identify:  voipguard-egress/voipguard-egress\n",
