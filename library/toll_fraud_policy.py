@@ -28,9 +28,23 @@ options:
     type: str
     required: true
   outside_line:
-    description: Digit(s) dialed for an outside line, e.g. C(9) or C(0); empty for none.
+    description:
+      - Digit(s) dialed for an outside line, e.g. C(9) or C(0); empty for none. A number that starts
+        with it is read without it (the digits the routes send to the trunk), so 0 0531... at a
+        German office is a national call, not one to +53.
     type: str
     required: true
+  outside_line_routes:
+    version_added: "0.3.0"
+    description:
+      - The phones' routes to the trunks the outside line was read from (asterisk_dialplan_audit's
+        I(outside_line.routes)); empty when the operator set the digit. Without I(trunk_boundary),
+        routes that strip the outside line beside routes that dial numbers as dialed make the
+        check read a number that starts with it both ways, the worse reading counting - which
+        route a number takes, and so which digits reach the trunk, is Asterisk's choice.
+    type: list
+    elements: dict
+    default: []
   international_prefixes:
     description: Override of the site's international call prefixes (default from metadata).
     type: list
@@ -334,6 +348,7 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.dial_policy import (
     GUARD_CONTEXT_PREFIX, POLICY_KEYS, PolicyError, compile_policy, guard_context, original_context,
     plan_endpoints)
+from ansible.module_utils.dialplan_audit import outside_line_read_as_dialed_too
 from ansible.module_utils.pjsip_sections import (
     OWN_ENDPOINT_PREFIX, endpoint_contexts as endpoint_contexts_of, endpoint_definitions, lines_to_take_out,
     trunk_definitions)
@@ -473,7 +488,10 @@ def released_endpoints(contexts, plan):
 
 def build(params):
     """Everything the module returns, from its parameters; raises PolicyError."""
-    policy = compile_policy(dict((key, params.get(key)) for key in POLICY_KEYS))
+    policy_params = dict((key, params.get(key)) for key in POLICY_KEYS)
+    policy_params["outside_line_as_dialed_too"] = outside_line_read_as_dialed_too(
+        params.get("outside_line_routes"), params.get("trunk_boundary"))
+    policy = compile_policy(policy_params)
     includes = []
     if params.get("endpoint_contexts") is not None:
         contexts = dict((str(k), str(v or "default")) for k, v in params["endpoint_contexts"].items())
@@ -533,6 +551,7 @@ def main():
         argument_spec=dict(
             site_country=dict(type="str", required=True),
             outside_line=dict(type="str", required=True),
+            outside_line_routes=dict(type="list", elements="dict", default=[]),
             international_prefixes=dict(type="list", elements="str", required=True),
             blocked_countries=dict(type="list", elements="str", required=True),
             allowed_countries=dict(type="list", elements="str", required=True),

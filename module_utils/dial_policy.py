@@ -164,8 +164,8 @@ def parse_business_hours(spec):
 # Every setting compile_policy reads. Each arrives from the role: the defaults live in the role's
 # meta/argument_specs.yml only, so a missing key is a wiring error, never a silent default.
 POLICY_KEYS = (
-    "site_country", "outside_line", "international_prefixes", "blocked_countries",
-    "allowed_countries", "blocked_prefixes", "block_premium_rate", "rates",
+    "site_country", "outside_line", "outside_line_as_dialed_too", "international_prefixes",
+    "blocked_countries", "allowed_countries", "blocked_prefixes", "block_premium_rate", "rates",
     "default_price_per_minute", "max_price_per_minute", "budgets", "max_call_seconds",
     "min_call_seconds", "max_concurrent_calls", "endpoint_max_concurrent_calls",
     "calls_per_minute", "endpoint_calls_per_minute", "burst_calls", "burst_window",
@@ -182,7 +182,8 @@ def compile_policy(params):
     params: POLICY_KEYS, named as the role's variables without the 'toll_fraud_guard_' prefix
     (site_country is voipguard_site_country; the *_enabled switches drop '_enabled').
     budgets: {pbx_day, pbx_month, endpoint_day, endpoint_month, optional national_day};
-    trunk_max_concurrent_calls: an int or {trunk: int}.
+    trunk_max_concurrent_calls: an int or {trunk: int}. outside_line_as_dialed_too is no role
+    variable: toll_fraud_policy decides it from the trunk boundary and the phones' routes.
     """
     missing = [key for key in POLICY_KEYS if key not in params and key not in OPTIONAL_POLICY_KEYS]
     if missing:
@@ -330,6 +331,7 @@ def _compile(params):
         "site_country": site,
         "site_calling_code": site_code,
         "outside_line": outside_line,
+        "outside_line_as_dialed_too": bool(params["outside_line_as_dialed_too"]),
         "mode": mode,
         "blocked_countries": sorted(blocked_countries),
         "allowed_countries": sorted(allowed_countries),
@@ -383,13 +385,16 @@ def classify(policy, number, trunk_leg=False):
     Returns {'verdict': 'emergency'|'internal'|'blocked'|'allowed', 'reason', 'readings',
     'country', 'price'}.
     """
-    if number in policy["emergency_numbers"]:
+    if number in policy["emergency_numbers"] or (not trunk_leg and _after_outside_line(policy, number)
+                                                 in policy["emergency_numbers"]):
+        # After the outside line too (9 911, 0 112): at the phone, never refused by any rule,
+        # limit or budget. On the trunk leg the digits are what the carrier gets.
         return {"verdict": "emergency", "reason": "", "readings": [], "country": "", "price": 0}
     if not re.match(r"^[0-9A-Za-z+*#.]+$", number) or (trunk_leg and not re.match(r"^[0-9+]+$", number)):
         return {"verdict": "blocked", "reason": "characters", "readings": [], "country": "",
                 "price": 0}
     if trunk_leg:
-        return _judge_readings(policy, number)
+        return _judge_readings(policy, number, trunk_leg=True)
     if re.search(r"[A-Za-z.]", number):
         # What reaches a trunk once the operator's FILTER() strips letters and dots is the digits.
         digits = re.sub(r"[^0-9]", "", number)
@@ -404,10 +409,18 @@ def classify(policy, number, trunk_leg=False):
     return _judge_readings(policy, number)
 
 
-def _judge_readings(policy, number):
-    """The verdict on a number's E.164 readings: its destination's block and price."""
+def _after_outside_line(policy, number):
+    """The number without the outside line it starts with, or None."""
+    outside_line = policy["outside_line"]
+    return number[len(outside_line):] if outside_line and number.startswith(outside_line) else None
+
+
+def _judge_readings(policy, number, trunk_leg=False):
+    """The verdict on a number's E.164 readings: its destination's block and price. On the trunk
+    leg the digits are read as the carrier gets them: no outside line is left to strip."""
     table = {d["prefix"]: d for d in policy["destinations"]}
-    readings = normalise(number, policy["dialing_rules"], policy["outside_line"])
+    readings = normalise(number, policy["dialing_rules"], "" if trunk_leg else policy["outside_line"],
+                         policy["outside_line_as_dialed_too"])
     verdict = {"verdict": "allowed", "reason": "", "readings": readings,
                "country": policy["site_country"], "price": policy["default_price_per_minute"]}
     if not readings:

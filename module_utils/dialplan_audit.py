@@ -268,11 +268,23 @@ def freepbx_trunk_number(gosub_args, globals_, trunk_endpoints):
     return arguments[1]
 
 
+def outside_line_read_as_dialed_too(routes, trunk_boundary):
+    """Whether the phone's check also reads a number as dialed, outside line and all. Only
+    without the trunk boundary (which judges the digits that reach the trunk, whatever route
+    took them), and only where some routes strip the outside line and others dial the number as
+    dialed: Asterisk's choice of route then decides which reading reaches the trunk."""
+    if trunk_boundary:
+        return False
+    strips = set(bool(route["strip"]) for route in routes or () if route.get("strip") is not None)
+    return strips == {True, False}
+
+
 def infer_outside_line(routes, phone_contexts):
     """(outside-line digits, None) read from the trunk routes, or (None, why) when the dialplan
     does not show it. A route that dials ${EXTEN:1} from _9X. strips the outside line 9; one
-    that dials ${EXTEN} from _X. has none. The guard reads a number with and without the
-    outside line, so routes of both kinds agree with the digits; two different digits do not."""
+    that dials ${EXTEN} from _X. has none. Routes of both kinds agree with the digits (a number
+    that starts with it is read without it, and both ways where outside_line_read_as_dialed_too
+    says so); two different digits do not."""
     if not routes:
         return None, ("no Dial() to a trunk is seen from %s (routes through Gosub, Macro or "
                       "variables cannot be read)" % ", ".join("[%s]" % c for c in phone_contexts))

@@ -304,7 +304,7 @@ def dialing_rules(site_country, international=None):
     Each rule: {'pattern': Asterisk extension pattern, 'strip': n, 'prepend': digits,
     'form': name}. The dialplan applies them with Asterisk's own pattern matching, where the
     most specific pattern wins; normalise() below does the same in Python.
-    An outside-line digit is not a rule: the check tries the number with and without it.
+    An outside-line digit is not a rule: normalise() reads a number without it (see there).
     """
     meta = region_metadata(site_country)
     code = str(meta.country_code)
@@ -383,16 +383,20 @@ def apply_rules(number, rules):
     return rule["prepend"] + number[rule["strip"]:]
 
 
-def normalise(number, rules, outside_line=""):
-    """All E.164 readings of a dialed number (with and without the outside-line digit).
+def normalise(number, rules, outside_line="", as_dialed_too=False):
+    """The E.164 readings of a dialed number.
 
-    Both readings are kept because the PBX's routes decide which one applies; the guard
-    judges by the worst one.
+    A number that starts with the outside line is read without it: the phones' routes strip it
+    before the trunk. as_dialed_too reads it as dialed as well (the guard then judges by the
+    worse reading), for a PBX whose routes strip the outside line from some numbers and dial
+    others as they are, where only Asterisk's choice of route says which reading reaches the
+    trunk. Read as dialed, the outside line 0 of a German office makes every national number
+    international: 0 0531... (Braunschweig) would be +53 (Cuba).
     """
     readings = []
     variants = [number]
     if outside_line and number.startswith(outside_line):
-        variants.append(number[len(outside_line):])
+        variants = [number, number[len(outside_line):]] if as_dialed_too else [number[len(outside_line):]]
     for variant in variants:
         e164 = apply_rules(variant, rules)
         if e164 and e164 not in readings:

@@ -61,3 +61,11 @@ def toll_fraud_policy_params(site_country="DE", **overrides):
     params.update(site_country=site_country, outside_line="", trunks=[], alert_destinations=0)
     params.update(overrides)
     return params
+
+
+def compiled_policy_params(site_country="DE", **overrides):
+    """dial_policy.compile_policy's parameters: the module's (toll_fraud_policy_params), and what
+    the module decides itself - outside_line_as_dialed_too False, as with the trunk boundary on."""
+    params = toll_fraud_policy_params(site_country, outside_line_as_dialed_too=False)
+    params.update(overrides)
+    return params

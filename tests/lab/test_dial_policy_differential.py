@@ -39,8 +39,12 @@ OUT_OF_REACH = {
 }
 POLICIES = {
     "DE": dict(OUT_OF_REACH, site_country="DE"),
-    "US, outside line 9": dict(OUT_OF_REACH, site_country="US", outside_line="9",
-                               rates=[{"prefix": "1", "price_per_minute": 0.01}]),
+    # A German office's outside line 0: a number after it is read without it.
+    "DE, outside line 0": dict(OUT_OF_REACH, site_country="DE", outside_line="0"),
+    # Routes that strip the 9 beside routes that do not, without the trunk leg: read both ways.
+    "US, outside line 9, read both ways": dict(OUT_OF_REACH, site_country="US", outside_line="9",
+                                               outside_line_as_dialed_too=True,
+                                               rates=[{"prefix": "1", "price_per_minute": 0.01}]),
 }
 # The guard as the role renders it with its default trunk boundary (the lab's trunk "carrier").
 BOUNDARY = {"egress": {"endpoint": "voipguard-egress"},
@@ -62,8 +66,10 @@ def example_numbers():
     return sorted(out)
 
 
-def dial_strings(site):
+def dial_strings(site, outside_line=""):
     """What phones dial at a site, in every form."""
+    if outside_line:
+        return outside_line_dial_strings(site, outside_line)
     e164 = example_numbers()
     international = ["00"] if site == "DE" else ["011"]
     strings = set()
@@ -82,6 +88,23 @@ def dial_strings(site):
         strings.update(["2125551234", "12125551234", "912125551234", "92125551234", "9011263771234567",
                         "19005551234", "911", "9911", "933", "1001", "5551234", "95551234"])
     strings.update(["*21#", "#31#", "*99", "alice", "bob2", "room12345", "a.b", "12", "999", "000"])
+    return sorted(strings)
+
+
+def outside_line_dial_strings(site, outside_line):
+    """A quarter of the site's strings as dialed without the outside line, and the outside line
+    before international numbers in both forms, national numbers whose reading as dialed would be
+    international (0 0531..., Braunschweig, as +53), service numbers and emergency numbers."""
+    strings = set(s for index, s in enumerate(dial_strings(site)) if index % 4 == 0)
+    for index, number in enumerate(example_numbers()):
+        if index % 4 == 1:
+            strings.add(outside_line + "00" + number)
+        if index % 12 == 3:
+            strings.add(outside_line + "+" + number)
+    strings.update(outside_line + national for national in (
+        "05311234567", "03711234567", "0881123456", "0882112345", "02631123456", "02521123456",
+        "0301234567", "015112345678", "09001234567", "0180512345", "0800123456", "112", "110", "116117"))
+    strings.update(["112", "110", "1001", "1234", "*21#", "#31#", "alice", "room12345", "a.b", "12"])
     return sorted(strings)
 
 
@@ -118,11 +141,12 @@ class GuardHost:
         return found
 
 
-@pytest.mark.parametrize("site, leg", [("DE", "phone"), ("US, outside line 9", "phone"), ("DE", "trunk leg")])
+@pytest.mark.parametrize("site, leg", [("DE", "phone"), ("DE, outside line 0", "phone"),
+                                       ("US, outside line 9, read both ways", "phone"), ("DE", "trunk leg")])
 def test_python_and_dialplan_agree_on_every_dial_string(pbx, site, leg):  # pylint: disable=redefined-outer-name
     params = POLICIES[site]
     policy = dial_policy.compile_policy(dict(BASE_POLICY, **params))
-    strings = dial_strings(params["site_country"])
+    strings = dial_strings(params["site_country"], params.get("outside_line") if site.startswith("DE") else "")
     assert len(strings) >= 250
     trunk_leg = leg == "trunk leg"
     dialplan = GuardHost(pbx).verdicts(params, strings, trunk_leg)  # render() adds BASE_POLICY itself

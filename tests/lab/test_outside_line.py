@@ -1,16 +1,19 @@
-"""A number is judged by the digits that reach the trunk. An office whose phones dial 9 for an
-outside line has a route that strips it (_9X. -> ${EXTEN:1}); the run reads the digit from that
-route (toll_fraud_guard_outside_line: auto), so "9 030..." is the national call it is, and
-"9 00263..." is the call to Zimbabwe it is. Without the digit both are forms no dialing rule
-reads, refused as unknown-form: the office could not call out."""
+"""A number is judged by the digits that reach the trunk. A German office dials 0 for an outside
+line, and its route strips it (_0X. -> ${EXTEN:1}); the run reads the digit from that route
+(toll_fraud_guard_outside_line: auto). "0 0531..." is then the national call to Braunschweig it
+is, not one to Cuba (+53, blocked by default), "0 00263..." the call to Zimbabwe it is, and
+"0 112" an emergency call that no limit or budget refuses. Without the digit every such string is
+a form no dialing rule reads, refused as unknown-form: the office could not call out."""
 import time
+import uuid
 
 import pytest
 
 from conftest import carrier_records, harden, log_length, log_lines_since, place_calls
 
 MESSAGES = "/var/log/asterisk/messages.log"
-ROUTE = "\\n[from-internal]\\nexten => _9X.,1,Dial(PJSIP/${FILTER(0-9,${EXTEN:1})}@carrier)\\n same => n,Hangup()\\n"
+# Beside the factory's _X. route, which dials numbers as dialed: Asterisk takes the more specific.
+ROUTE = "\\n[from-internal]\\nexten => _0X.,1,Dial(PJSIP/${FILTER(0-9,${EXTEN:1})}@carrier)\\n same => n,Hangup()\\n"
 SAVED = "/etc/asterisk/extensions.conf /etc/asterisk/extensions_voipguard.conf"
 
 
@@ -25,19 +28,22 @@ def outside_line_route(lab):
 
 
 def test_the_outside_line_is_read_from_the_operators_route_and_judged_without_it(
-        lab, lab_inventory, outside_line_route, unique_number):
+        lab, lab_inventory, outside_line_route):
     pbx, office, carrier = outside_line_route, lab("admin"), lab("carrier")
     result = harden(lab_inventory, tags="toll_fraud_guard")
     assert result.returncode == 0, (result.stdout + result.stderr)[-3000:]
-    assert "outside line 9," in pbx.check_output("grep '^; Policy:' /etc/asterisk/extensions_voipguard.conf")
+    assert "outside line 0," in pbx.check_output("grep '^; Policy:' /etc/asterisk/extensions_voipguard.conf")
 
+    braunschweig = "0531" + str(uuid.uuid4().int)[:7]
     recorded, logged = len(carrier_records(carrier)), log_length(pbx, MESSAGES)
-    national = place_calls(office, "1001", "9" + unique_number, 1, hold_ms=500)
-    zimbabwe = place_calls(office, "1001", "900263771234567", 1, hold_ms=500)
+    national = place_calls(office, "1001", "0" + braunschweig, 1, hold_ms=500)
+    zimbabwe = place_calls(office, "1001", "000263771234567", 1, hold_ms=500)
+    emergency = place_calls(office, "1001", "0112", 1, hold_ms=500)
     time.sleep(1)
-    assert national["answered"] == 1 and zimbabwe["answered"] == 0
-    # The carrier saw the national number without the outside line, and nothing else.
-    assert [record["dst"] for record in carrier_records(carrier)[recorded:]] == [unique_number]
-    refused = [line for line in log_lines_since(pbx, MESSAGES, logged)
-               if "voipguard: blocked call endpoint=1001 dialed=900263771234567" in line]
+    assert (national["answered"], zimbabwe["answered"], emergency["answered"]) == (1, 0, 1)
+    # The carrier saw the numbers without the outside line, and nothing else.
+    assert sorted(record["dst"] for record in carrier_records(carrier)[recorded:]) == sorted([braunschweig, "112"])
+    logs = log_lines_since(pbx, MESSAGES, logged)
+    refused = [line for line in logs if "voipguard: blocked call endpoint=1001 dialed=000263771234567" in line]
     assert len(refused) == 1 and "reason=country" in refused[0], refused
+    assert any("voipguard: emergency call endpoint=1001 dialed=0112" in line for line in logs), logs[-20:]

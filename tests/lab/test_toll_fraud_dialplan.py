@@ -21,7 +21,7 @@ import pytest
 import testinfra
 
 from ansible.module_utils import dial_policy
-from tests.role_defaults import role_defaults, toll_fraud_policy_params
+from tests.role_defaults import compiled_policy_params, role_defaults
 
 ROOT = Path(__file__).resolve().parents[2]
 DEFAULTS = role_defaults("toll_fraud_guard")
@@ -101,7 +101,7 @@ endpoint = vgtest-loop
 match = 127.0.0.1
 """
 
-BASE_POLICY = toll_fraud_policy_params(**{
+BASE_POLICY = compiled_policy_params(**{
     "site_country": "DE",
     "blocked_countries": DEFAULTS["toll_fraud_guard_blocked_countries"] + ["JM", "KZ"],
     "rates": [{"prefix": "49", "price_per_minute": 0.02},

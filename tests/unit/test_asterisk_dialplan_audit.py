@@ -4,7 +4,8 @@ from pathlib import Path
 import pytest
 
 from ansible.module_utils.asterisk_conf import load, parse
-from ansible.module_utils.dialplan_audit import audit, infer_outside_line, split_args, trunk_routes, unfiltered_exten
+from ansible.module_utils.dialplan_audit import (
+    audit, infer_outside_line, outside_line_read_as_dialed_too, split_args, trunk_routes, unfiltered_exten)
 
 FIXTURES = Path(__file__).parent / "fixtures" / "dialplan_audit"
 FACTORY = Path(__file__).resolve().parents[2] / "lab" / "factory" / "pbx" / "asterisk"
@@ -113,6 +114,20 @@ def test_routes_in_an_included_context_count_and_both_forms_agree():
             "[outbound]\nexten => _9.,1,Dial(PJSIP/${EXTEN:1}@carrier)\n"
             "exten => _+X.,1,Dial(PJSIP/${EXTEN}@carrier)\n")
     assert outside_line(text) == ("9", None)
+
+
+@pytest.mark.parametrize("routes, trunk_boundary, both", [
+    # A route that strips 0 beside one that dials the number as dialed: which one a number takes
+    # is Asterisk's choice, so without the trunk leg the phone's check reads it both ways.
+    ("exten => _0X.,1,Dial(PJSIP/${EXTEN:1}@carrier)\nexten => _00X.,1,Dial(PJSIP/${EXTEN}@carrier)", False, True),
+    ("exten => _0X.,1,Dial(PJSIP/${EXTEN:1}@carrier)\nexten => _00X.,1,Dial(PJSIP/${EXTEN}@carrier)", True, False),
+    ("exten => _0X.,1,Dial(PJSIP/${EXTEN:1}@carrier)", False, False),
+    ("exten => _X.,1,Dial(PJSIP/${EXTEN}@carrier)", False, False),
+])
+def test_only_routes_that_strip_some_numbers_and_not_others_read_both_ways(routes, trunk_boundary, both):
+    configs = [parse("[from-internal]\n%s\n" % routes, "/etc/asterisk/extensions.conf")]
+    found = trunk_routes(configs, ["from-internal"], ["carrier"])
+    assert outside_line_read_as_dialed_too(found, trunk_boundary) is both
 
 
 @pytest.mark.parametrize("route, why", [

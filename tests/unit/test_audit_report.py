@@ -17,7 +17,7 @@ from audit import cli, core, report  # noqa: E402
 from audit.hostctx import normalise_policy, prefix_blocked  # noqa: E402
 from audit.nftcheck import port_open_from_outside  # noqa: E402
 from audit.plugin import Evidence  # noqa: E402
-from tests.role_defaults import toll_fraud_policy_params  # noqa: E402
+from tests.role_defaults import compiled_policy_params  # noqa: E402
 
 SECRET = "Tr0ub4dor&3xyzzy"
 TODAY = datetime.date(2026, 6, 1)
@@ -368,7 +368,7 @@ def test_nft_reader_port_open_when_accepted_from_anywhere_or_no_filter():
 
 def test_policy_from_the_toll_fraud_module_blocks_the_incident_countries():
     dial_policy = pytest.importorskip("ansible.module_utils.dial_policy")
-    params = toll_fraud_policy_params(
+    params = compiled_policy_params(
         default_price_per_minute=0.5, max_price_per_minute=1,
         budgets={"pbx_day": 20, "pbx_month": 200, "endpoint_day": 5, "endpoint_month": 50})
     raw = dial_policy.compile_policy(params)

@@ -6,11 +6,11 @@ from ansible.module_utils.dial_policy import (
 from ansible.module_utils.numbering import (
     NumberingError, all_country_prefixes, calling_code, country_prefixes, dialing_rules,
     emergency_numbers, international_prefixes, longest_prefix, normalise, pattern_matches)
-from tests.role_defaults import role_defaults, toll_fraud_policy_params
+from tests.role_defaults import compiled_policy_params, role_defaults
 
 
 def policy(**overrides):
-    params = toll_fraud_policy_params(**{
+    params = compiled_policy_params(**{
         "site_country": "DE",
         "blocked_countries": ["SO", "ZW", "CU", "LV", "LT", "JM", "KZ"],
         "blocked_prefixes": ["881", "882", "883"],
@@ -75,14 +75,27 @@ def test_international_prefix_regex_is_expanded():
     ("+263771234567", "", ["263771234567"]),
     ("030123456", "", ["4930123456"]),
     ("1001", "", []),
-    # outside line 0 collides with DE's national prefix: both readings are judged
+    # A German office's outside line 0: a number that starts with it is read without it, the
+    # digits the routes send to the trunk. 0 00263... is Zimbabwe, 0 0531... Braunschweig.
+    ("000263771234567", "0", ["263771234567"]),
+    ("00263771234567", "0", ["49263771234567"]),
+    ("00531123456", "0", ["49531123456"]),
+    ("0030123456", "0", ["4930123456"]),
+    ("9030123456", "9", ["4930123456"]),
+])
+def test_normalise_de(dialed, outside, readings):
+    assert normalise(dialed, dialing_rules("DE"), outside) == readings
+
+
+@pytest.mark.parametrize("dialed, outside, readings", [
+    # Routes that strip the outside line beside routes that do not: both readings, the worse counts.
     ("000263771234567", "0", ["263771234567"]),
     ("00263771234567", "0", ["263771234567", "49263771234567"]),
     ("0030123456", "0", ["30123456", "4930123456"]),
     ("9030123456", "9", ["4930123456"]),
 ])
-def test_normalise_de(dialed, outside, readings):
-    assert normalise(dialed, dialing_rules("DE"), outside) == readings
+def test_normalise_de_as_dialed_too(dialed, outside, readings):
+    assert normalise(dialed, dialing_rules("DE"), outside, as_dialed_too=True) == readings
 
 
 @pytest.mark.parametrize("dialed, outside, readings", [
@@ -134,6 +147,54 @@ def test_us_emergency():
     us9 = policy(site_country="US", rates=[], blocked_countries=["SO", "ZW"], outside_line="9")
     assert classify(us9, "911")["verdict"] == "emergency"
     assert classify(us9, "9011263771234567")["reason"] == "country"
+
+
+# A German office dials 0 for an outside line. Read as dialed, every national number after it
+# would be an international one, and some of those are blocked: Braunschweig (0531) as Cuba
+# (+53), Chemnitz (0371) as Latvia (+371), Weilheim (0881) and Garmisch-Partenkirchen (08821) as
+# satellite codes (+881, +882). The routes strip the 0, so each is the national call it is.
+@pytest.mark.parametrize("dialed, verdict, reason, country", [
+    ("005311234567", "allowed", "", "DE"),
+    ("003711234567", "allowed", "", "DE"),
+    ("00881123456", "allowed", "", "DE"),
+    ("0088211234", "allowed", "", "DE"),
+    ("000263771234567", "blocked", "country", "ZW"),
+    ("0+263771234567", "blocked", "country", "ZW"),
+    ("009001234567", "blocked", "premium-rate", "DE"),
+    ("0112", "emergency", "", ""),
+    ("0110", "emergency", "", ""),
+    ("112", "emergency", "", ""),
+    ("1001", "internal", "", ""),
+])
+def test_an_outside_line_0_is_read_off_the_number(dialed, verdict, reason, country):
+    result = classify(policy(outside_line="0"), dialed)
+    assert (result["verdict"], result["reason"]) == (verdict, reason), result
+    if country:
+        assert result["country"] == country
+
+
+def test_routes_that_strip_the_outside_line_from_some_numbers_only_read_both_ways():
+    both = policy(outside_line="0", outside_line_as_dialed_too=True)
+    assert classify(both, "005311234567")["reason"] == "country"
+    assert classify(both, "000263771234567")["reason"] == "country"
+    assert classify(both, "0112")["verdict"] == "emergency"
+
+
+def test_the_trunk_leg_reads_the_carriers_digits_with_no_outside_line_to_strip():
+    de0 = policy(outside_line="0")
+    assert classify(de0, "112", trunk_leg=True)["verdict"] == "emergency"
+    # "0112" reaches the carrier only through a route that keeps the 0: no emergency call there.
+    assert classify(de0, "0112", trunk_leg=True)["verdict"] == "allowed"
+    assert classify(de0, "05311234567", trunk_leg=True)["country"] == "DE"
+    assert classify(de0, "00263771234567", trunk_leg=True)["reason"] == "country"
+
+
+def test_an_emergency_number_after_the_outside_line_is_an_emergency_call():
+    us9 = policy(site_country="US", rates=[], blocked_countries=["SO", "ZW"], outside_line="9",
+                 budgets={"pbx_day": 0, "pbx_month": 0, "endpoint_day": 0, "endpoint_month": 0})
+    assert classify(us9, "9911")["verdict"] == "emergency"
+    assert classify(us9, "9112")["verdict"] == "emergency"
+    assert classify(us9, "99112")["verdict"] != "emergency"
 
 
 @pytest.mark.parametrize("dialed, verdict, reason, country", [
@@ -325,14 +386,14 @@ def test_short_strings_and_names_stay_internal_or_local(de_policy):
 
 def test_the_policy_has_no_defaults_of_its_own():
     # Every setting comes from the role (its argument_specs): a missing one is named, not guessed.
-    params = toll_fraud_policy_params()
+    params = compiled_policy_params()
     del params["max_call_seconds"], params["blocked_prefixes"]
     with pytest.raises(PolicyError, match="lacks blocked_prefixes, max_call_seconds"):
         compile_policy(params)
 
 
 def test_the_role_defaults_compile_and_block_the_incident_destinations():
-    compiled = compile_policy(toll_fraud_policy_params())
+    compiled = compile_policy(compiled_policy_params())
     assert classify(compiled, "00263771234567")["verdict"] == "blocked"
     assert classify(compiled, "0087077123456")["reason"] == "prefix"
     assert classify(compiled, "030123456")["verdict"] == "allowed"

@@ -132,6 +132,20 @@ def test_dialplan_block_on_alert_and_outside_line():
     assert '${num:0:1}" != "0"' in text
 
 
+def test_the_module_reads_both_ways_only_without_the_trunk_leg_and_with_mixed_routes():
+    mixed = [{"context": "from-internal", "pattern": "_0X.", "strip": 1},
+             {"context": "from-internal", "pattern": "_00X.", "strip": 0}]
+    assert toll_fraud_policy.build(params(outside_line="0", outside_line_routes=mixed))[
+        "policy"]["outside_line_as_dialed_too"] is True
+    assert toll_fraud_policy.build(params(outside_line="0", outside_line_routes=mixed[:1]))[
+        "policy"]["outside_line_as_dialed_too"] is False
+    assert toll_fraud_policy.build(params(outside_line="0", outside_line_routes=mixed, trunk_boundary=True,
+                                          trunk_endpoints=[]))["policy"]["outside_line_as_dialed_too"] is False
+    # The operator's digit, no routes read: the number is read without it.
+    text = render(toll_fraud_policy.build(params(outside_line="0")))
+    assert "Set(LOCAL(read)=${num:1})" in text and "Gosub(voipguard-reading,s,1(${num:1}))" not in text
+
+
 def check_section(text):
     return text[text.index("[voipguard-check]"):]
 
