@@ -69,7 +69,7 @@ def calling_code(iso):
 
 
 def _digit_strings(pattern, limit):
-    """Every digit string a leading-digits pattern matches as a whole, cut to `limit` digits.
+    """Every digit string a pattern of libphonenumber matches as a whole, cut to `limit` digits.
 
     libphonenumber's leading digits are small regular expressions of digits, classes,
     alternations and bounded repeats; they are read with Python's own regex parser, so that a
@@ -109,8 +109,12 @@ def _digit_strings(pattern, limit):
             return set(digits)
         raise NumberingError("unsupported leading digits %r" % pattern)
 
-    found = sequence(list(_sre_parse.parse(pattern)))
-    # A shorter string already covers its longer extensions.
+    return sequence(list(_sre_parse.parse(pattern)))
+
+
+def _leading_digit_strings(pattern, limit):
+    """The digit strings a leading-digits pattern matches, a shorter one covering its extensions."""
+    found = _digit_strings(pattern, limit)
     return sorted(p for p in found if p and not any(p != q and p.startswith(q) for q in found))
 
 
@@ -171,7 +175,7 @@ def national_prefixes(iso):
         return [""]
     if meta.leading_digits:
         # Leading digits name the territory's own range, however long (VA: 06698).
-        return _compress_prefixes(_digit_strings(meta.leading_digits, _LEADING_DIGITS_DEPTH))
+        return _compress_prefixes(_leading_digit_strings(meta.leading_digits, _LEADING_DIGITS_DEPTH))
     depth = 3 if meta.country_code == 1 else 4
     found = set()
     for desc in (meta.fixed_line, meta.mobile):
@@ -322,7 +326,50 @@ def dialing_rules(site_country, international=None):
     elif national:
         rules.append({"form": "national", "pattern": "_%sZ." % national,
                       "strip": len(national), "prepend": code})
+    for pattern in toll_free_short_number_patterns(site_country):
+        rules.append({"form": "toll-free short", "pattern": pattern, "strip": 0, "prepend": code})
     return rules
+
+
+# Short numbers longer than this are not enumerated (none of libphonenumber's toll-free ones is).
+_SHORT_NUMBER_MAX_DIGITS = 6
+
+
+def toll_free_short_number_patterns(site_country):
+    """Asterisk patterns of the site's toll-free short numbers, from libphonenumber's short-number
+    metadata: the EU's 116xxx helplines (116117, 116123) are _116XXX at a German site. They read
+    as national numbers; before, those of 5 or more digits matched no rule and were refused as a
+    form nobody understood."""
+    meta = PhoneMetadata.short_metadata_for_region(site_country.upper())
+    desc = meta.toll_free if meta is not None else None
+    if desc is None or not desc.national_number_pattern:
+        return []
+    whole = re.compile(desc.national_number_pattern)
+    numbers = sorted(n for n in _digit_strings(desc.national_number_pattern, _SHORT_NUMBER_MAX_DIGITS)
+                     if whole.fullmatch(n))
+    return ["_" + pattern for pattern in asterisk_patterns(numbers)]
+
+
+def asterisk_patterns(numbers):
+    """The fewest Asterisk pattern bodies (digits and X) that match exactly these digit strings:
+    a position where every digit follows the same prefix and completions becomes X."""
+    patterns = []
+    for length in sorted(set(len(n) for n in numbers)):
+        patterns.extend(_patterns_of(sorted(set(n for n in numbers if len(n) == length))))
+    return patterns
+
+
+def _patterns_of(numbers):
+    """Patterns for equal-length digit strings."""
+    if not numbers or not numbers[0]:
+        return [""] if numbers else []
+    by_first = {}
+    for number in numbers:
+        by_first.setdefault(number[0], []).append(number[1:])
+    tails = dict((digit, tuple(_patterns_of(rest))) for digit, rest in by_first.items())
+    if len(tails) == 10 and len(set(tails.values())) == 1:
+        return ["X" + tail for tail in tails["0"]]
+    return [digit + tail for digit in sorted(tails) for tail in tails[digit]]
 
 
 def pattern_matches(pattern, number):

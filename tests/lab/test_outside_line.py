@@ -1,8 +1,9 @@
 """A number is judged by the digits that reach the trunk. A German office dials 0 for an outside
 line, and its route strips it (_0X. -> ${EXTEN:1}); the run reads the digit from that route
 (toll_fraud_guard_outside_line: auto). "0 0531..." is then the national call to Braunschweig it
-is, not one to Cuba (+53, blocked by default), "0 00263..." the call to Zimbabwe it is, and
-"0 112" an emergency call that no limit or budget refuses. Without the digit every such string is
+is, not one to Cuba (+53, blocked by default), "0 00263..." the call to Zimbabwe it is,
+"0 112" an emergency call that no limit or budget refuses, and "0 116117" (the medical on-call
+service, a toll-free short number in libphonenumber's data) a call, not a form nobody understood. Without the digit every such string is
 a form no dialing rule reads, refused as unknown-form: the office could not call out."""
 import time
 import uuid
@@ -39,10 +40,12 @@ def test_the_outside_line_is_read_from_the_operators_route_and_judged_without_it
     national = place_calls(office, "1001", "0" + braunschweig, 1, hold_ms=500)
     zimbabwe = place_calls(office, "1001", "000263771234567", 1, hold_ms=500)
     emergency = place_calls(office, "1001", "0112", 1, hold_ms=500)
+    helpline = place_calls(office, "1001", "0116117", 1, hold_ms=500)
     time.sleep(1)
-    assert (national["answered"], zimbabwe["answered"], emergency["answered"]) == (1, 0, 1)
+    assert (national["answered"], zimbabwe["answered"], emergency["answered"], helpline["answered"]) == (1, 0, 1, 1)
     # The carrier saw the numbers without the outside line, and nothing else.
-    assert sorted(record["dst"] for record in carrier_records(carrier)[recorded:]) == sorted([braunschweig, "112"])
+    assert sorted(record["dst"] for record in carrier_records(carrier)[recorded:]) == sorted(
+        [braunschweig, "112", "116117"])
     logs = log_lines_since(pbx, MESSAGES, logged)
     refused = [line for line in logs if "voipguard: blocked call endpoint=1001 dialed=000263771234567" in line]
     assert len(refused) == 1 and "reason=country" in refused[0], refused

@@ -4,8 +4,9 @@ import pytest
 from ansible.module_utils.dial_policy import (
     PolicyError, classify, compile_policy, money_to_millicents, parse_rates, plan_endpoints)
 from ansible.module_utils.numbering import (
-    NumberingError, all_country_prefixes, calling_code, country_prefixes, dialing_rules,
-    emergency_numbers, international_prefixes, longest_prefix, normalise, pattern_matches)
+    NumberingError, all_country_prefixes, asterisk_patterns, calling_code, country_prefixes, dialing_rules,
+    emergency_numbers, international_prefixes, longest_prefix, normalise, pattern_matches,
+    toll_free_short_number_patterns)
 from tests.role_defaults import compiled_policy_params, role_defaults
 
 
@@ -109,6 +110,38 @@ def test_normalise_de_as_dialed_too(dialed, outside, readings):
 ])
 def test_normalise_us(dialed, outside, readings):
     assert normalise(dialed, dialing_rules("US"), outside) == readings
+
+
+def test_toll_free_short_numbers_are_a_dialing_form_of_their_own():
+    # libphonenumber's short-number data: the EU's 116xxx helplines, toll-free at a German site.
+    assert "_116XXX" in toll_free_short_number_patterns("DE")
+    assert "_988" in toll_free_short_number_patterns("US")
+    de = policy()
+    for helpline in ("116117", "116123", "116000"):
+        assert classify(de, helpline)["verdict"] == "allowed", helpline
+        assert classify(de, helpline, trunk_leg=True)["verdict"] == "allowed", helpline
+    assert classify(policy(outside_line="0"), "0116117")["verdict"] == "allowed"
+    # Directory enquiries (118xx) are no toll-free short number: still a form no rule reads.
+    assert classify(de, "11833")["reason"] == "unknown-form"
+    assert classify(de, "116")["readings"] == []
+
+
+@pytest.mark.parametrize("numbers", [
+    ["116%03d" % n for n in range(1000)] + ["110", "112"],
+    ["15", "17", "3000", "3001", "3099", "33700"],
+    ["1200", "1201", "1202", "1203", "1204", "1205", "1206", "1207", "1208"],
+])
+def test_asterisk_patterns_match_exactly_the_numbers_they_were_made_of(numbers):
+    patterns = ["_" + body for body in asterisk_patterns(numbers)]
+    assert len(patterns) <= len(numbers)
+    # Every string of each length that shares its first two digits with a number, and a sample of
+    # the rest.
+    heads = set(n[:2] for n in numbers)
+    for length in set(len(n) for n in numbers):
+        candidates = set(head + "%0*d" % (length - 2, n) for head in heads for n in range(10 ** (length - 2)))
+        candidates.update("%0*d" % (length, n) for n in range(0, 10 ** length, max(1, 10 ** length // 500)))
+        for candidate in candidates:
+            assert any(pattern_matches(p, candidate) for p in patterns) == (candidate in numbers), candidate
 
 
 def test_pattern_matching_like_asterisk():
