@@ -96,7 +96,7 @@ def _digit_strings(pattern, limit):
                 elif kind is _sre.CATEGORY:
                     chars.update(digits)
                 else:
-                    raise NumberingError("unsupported leading digits %r" % pattern)
+                    raise NumberingError("unsupported digits pattern %r" % pattern)
             return chars & digits
         if op is _sre.BRANCH:
             return set().union(*(sequence(branch) for branch in av[1]))
@@ -107,7 +107,7 @@ def _digit_strings(pattern, limit):
             return set().union(*(sequence(list(sub) * n) for n in range(low, min(high, limit) + 1)))
         if op in (_sre.ANY, _sre.CATEGORY):
             return set(digits)
-        raise NumberingError("unsupported leading digits %r" % pattern)
+        raise NumberingError("unsupported digits pattern %r" % pattern)
 
     return sequence(list(_sre_parse.parse(pattern)))
 
@@ -331,10 +331,6 @@ def dialing_rules(site_country, international=None):
     return rules
 
 
-# Short numbers longer than this are not enumerated (none of libphonenumber's toll-free ones is).
-_SHORT_NUMBER_MAX_DIGITS = 6
-
-
 def toll_free_short_number_patterns(site_country):
     """Asterisk patterns of the site's toll-free short numbers, from libphonenumber's short-number
     metadata: the EU's 116xxx helplines (116117, 116123) are _116XXX at a German site. They read
@@ -345,8 +341,8 @@ def toll_free_short_number_patterns(site_country):
     if desc is None or not desc.national_number_pattern:
         return []
     whole = re.compile(desc.national_number_pattern)
-    numbers = sorted(n for n in _digit_strings(desc.national_number_pattern, _SHORT_NUMBER_MAX_DIGITS)
-                     if whole.fullmatch(n))
+    longest = max(desc.possible_length or meta.general_desc.possible_length or (6,))
+    numbers = sorted(n for n in _digit_strings(desc.national_number_pattern, longest) if whole.fullmatch(n))
     return ["_" + pattern for pattern in asterisk_patterns(numbers)]
 
 

@@ -116,6 +116,8 @@ def test_toll_free_short_numbers_are_a_dialing_form_of_their_own():
     # libphonenumber's short-number data: the EU's 116xxx helplines, toll-free at a German site.
     assert "_116XXX" in toll_free_short_number_patterns("DE")
     assert "_988" in toll_free_short_number_patterns("US")
+    # As long as the region's own lengths say (AU has 7 digits).
+    assert "_1258885" in toll_free_short_number_patterns("AU")
     de = policy()
     for helpline in ("116117", "116123", "116000"):
         assert classify(de, helpline)["verdict"] == "allowed", helpline
@@ -200,10 +202,7 @@ def test_us_emergency():
     ("1001", "internal", "", ""),
 ])
 def test_an_outside_line_0_is_read_off_the_number(dialed, verdict, reason, country):
-    result = classify(policy(outside_line="0"), dialed)
-    assert (result["verdict"], result["reason"]) == (verdict, reason), result
-    if country:
-        assert result["country"] == country
+    assert_verdict(policy(outside_line="0"), dialed, verdict, reason, country)
 
 
 def test_routes_that_strip_the_outside_line_from_some_numbers_only_read_both_ways():
@@ -247,8 +246,12 @@ def test_an_emergency_number_after_the_outside_line_is_an_emergency_call():
     ("*6700263771", "blocked", "feature-code", ""),
 ])
 def test_classify(de_policy, dialed, verdict, reason, country):
-    result = classify(de_policy, dialed)
-    assert (result["verdict"], result["reason"]) == (verdict, reason)
+    assert_verdict(de_policy, dialed, verdict, reason, country)
+
+
+def assert_verdict(compiled, dialed, verdict, reason, country):
+    result = classify(compiled, dialed)
+    assert (result["verdict"], result["reason"]) == (verdict, reason), result
     if country:
         assert result["country"] == country
 
