@@ -342,8 +342,19 @@ def toll_free_short_number_patterns(site_country):
         return []
     whole = re.compile(desc.national_number_pattern)
     longest = max(desc.possible_length or meta.general_desc.possible_length or (6,))
-    numbers = sorted(n for n in _digit_strings(desc.national_number_pattern, longest) if whole.fullmatch(n))
+    # Left out, and so refused as a form nobody understands: one whose digits a carrier that takes
+    # E.164 numbers without "+" would read as an international number (none is, today).
+    numbers = sorted(n for n in _digit_strings(desc.national_number_pattern, longest)
+                     if whole.fullmatch(n) and not readable_as_international(n))
     return ["_" + pattern for pattern in asterisk_patterns(numbers)]
+
+
+def readable_as_international(digits):
+    """True when the digits, read as an E.164 number without "+", are a possible phone number."""
+    try:
+        return phonenumbers.is_possible_number(phonenumbers.parse("+" + digits))
+    except phonenumbers.NumberParseException:
+        return False
 
 
 def asterisk_patterns(numbers):

@@ -6,7 +6,7 @@ from ansible.module_utils.dial_policy import (
 from ansible.module_utils.numbering import (
     NumberingError, all_country_prefixes, asterisk_patterns, calling_code, country_prefixes, dialing_rules,
     emergency_numbers, international_prefixes, longest_prefix, normalise, pattern_matches,
-    toll_free_short_number_patterns)
+    readable_as_international, toll_free_short_number_patterns)
 from tests.role_defaults import compiled_policy_params, role_defaults
 
 
@@ -116,6 +116,9 @@ def test_toll_free_short_numbers_are_a_dialing_form_of_their_own():
     # libphonenumber's short-number data: the EU's 116xxx helplines, toll-free at a German site.
     assert "_116XXX" in toll_free_short_number_patterns("DE")
     assert "_988" in toll_free_short_number_patterns("US")
+    # A short number a carrier could take for an international number would be left out.
+    assert readable_as_international("4930123456") and readable_as_international("263771234567")
+    assert not readable_as_international("116117") and not readable_as_international("1258885")
     # As long as the region's own lengths say (AU has 7 digits).
     assert "_1258885" in toll_free_short_number_patterns("AU")
     de = policy()
