@@ -8,6 +8,7 @@ import pytest
 
 import toll_fraud_policy
 from ansible.module_utils.dial_policy import PolicyError
+from tests.module_runner import run_module
 from tests.role_defaults import TOLL_FRAUD_POLICY_VARIABLES, argument_specs, toll_fraud_policy_params
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -144,6 +145,12 @@ def test_the_module_reads_both_ways_only_without_the_trunk_leg_and_with_mixed_ro
     # The operator's digit, no routes read: the number is read without it.
     text = render(toll_fraud_policy.build(params(outside_line="0")))
     assert "Set(LOCAL(read)=${num:1})" in text and "Gosub(voipguard-reading,s,1(${num:1}))" not in text
+
+
+@pytest.mark.parametrize("routes", [["_0X."], "_0X.", [{"pattern": "_0X.", "strip": 1}, 3]])
+def test_routes_that_are_no_list_of_routes_are_named(routes):
+    result = run_module(toll_fraud_policy, params(outside_line="0", outside_line_routes=routes))
+    assert result.get("failed") and "outside_line_routes" in result["msg"], result.get("msg")
 
 
 def check_section(text):
