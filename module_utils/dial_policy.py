@@ -19,9 +19,9 @@ import re
 from decimal import Decimal, InvalidOperation, ROUND_CEILING
 
 from ansible.module_utils.numbering import (
-    HAS_PHONENUMBERS, PHONENUMBERS_IMPORT_ERROR, NumberingError, all_country_prefixes, calling_code,
-    dialing_rules, emergency_numbers, longest_prefix, normalise, pattern_matches,
-    premium_rate_prefixes, region_code_for_calling_code)
+    HAS_PHONENUMBERS, PHONENUMBERS_IMPORT_ERROR, NumberingError, after_outside_line,
+    all_country_prefixes, calling_code, dialing_rules, emergency_numbers, longest_prefix, normalise,
+    pattern_matches, premium_rate_prefixes, region_code_for_calling_code)
 
 MILLICENTS_PER_EUR = 100000
 GUARD_CONTEXT_PREFIX = "voipguard-guard-"
@@ -385,8 +385,8 @@ def classify(policy, number, trunk_leg=False):
     Returns {'verdict': 'emergency'|'internal'|'blocked'|'allowed', 'reason', 'readings',
     'country', 'price'}.
     """
-    if number in policy["emergency_numbers"] or (not trunk_leg and _after_outside_line(policy, number)
-                                                 in policy["emergency_numbers"]):
+    after_line = None if trunk_leg else after_outside_line(number, policy["outside_line"])
+    if number in policy["emergency_numbers"] or after_line in policy["emergency_numbers"]:
         # After the outside line too (9 911, 0 112): at the phone, never refused by any rule,
         # limit or budget. On the trunk leg the digits are what the carrier gets.
         return {"verdict": "emergency", "reason": "", "readings": [], "country": "", "price": 0}
@@ -407,12 +407,6 @@ def classify(policy, number, trunk_leg=False):
         return {"verdict": "blocked", "reason": "feature-code", "readings": [], "country": "",
                 "price": 0}
     return _judge_readings(policy, number)
-
-
-def _after_outside_line(policy, number):
-    """The number without the outside line it starts with, or None."""
-    outside_line = policy["outside_line"]
-    return number[len(outside_line):] if outside_line and number.startswith(outside_line) else None
 
 
 def _judge_readings(policy, number, trunk_leg=False):

@@ -358,7 +358,7 @@ def readable_as_international(digits):
 
 
 def asterisk_patterns(numbers):
-    """The fewest Asterisk pattern bodies (digits and X) that match exactly these digit strings:
+    """Asterisk pattern bodies (digits and X) that match exactly these digit strings:
     a position where every digit follows the same prefix and completions becomes X."""
     patterns = []
     for length in sorted(set(len(n) for n in numbers)):
@@ -437,6 +437,12 @@ def apply_rules(number, rules):
     return rule["prepend"] + number[rule["strip"]:]
 
 
+def after_outside_line(number, outside_line):
+    """The number without the outside line it starts with, or None (no outside line, or the
+    number does not start with it)."""
+    return number[len(outside_line):] if outside_line and number.startswith(outside_line) else None
+
+
 def normalise(number, rules, outside_line="", as_dialed_too=False):
     """The E.164 readings of a dialed number.
 
@@ -448,9 +454,10 @@ def normalise(number, rules, outside_line="", as_dialed_too=False):
     international: 0 0531... (Braunschweig) would be +53 (Cuba).
     """
     readings = []
+    stripped = after_outside_line(number, outside_line)
     variants = [number]
-    if outside_line and number.startswith(outside_line):
-        variants = [number, number[len(outside_line):]] if as_dialed_too else [number[len(outside_line):]]
+    if stripped is not None:
+        variants = [number, stripped] if as_dialed_too else [stripped]
     for variant in variants:
         e164 = apply_rules(variant, rules)
         if e164 and e164 not in readings:

@@ -4,9 +4,9 @@ import pytest
 from ansible.module_utils.dial_policy import (
     PolicyError, classify, compile_policy, money_to_millicents, parse_rates, plan_endpoints)
 from ansible.module_utils.numbering import (
-    NumberingError, all_country_prefixes, asterisk_patterns, calling_code, country_prefixes, dialing_rules,
-    emergency_numbers, international_prefixes, longest_prefix, normalise, pattern_matches,
-    readable_as_international, toll_free_short_number_patterns)
+    NumberingError, after_outside_line, all_country_prefixes, asterisk_patterns, calling_code,
+    country_prefixes, dialing_rules, emergency_numbers, international_prefixes, longest_prefix,
+    normalise, pattern_matches, readable_as_international, toll_free_short_number_patterns)
 from tests.role_defaults import compiled_policy_params, role_defaults
 
 
@@ -86,6 +86,18 @@ def test_international_prefix_regex_is_expanded():
 ])
 def test_normalise_de(dialed, outside, readings):
     assert normalise(dialed, dialing_rules("DE"), outside) == readings
+
+
+@pytest.mark.parametrize("dialed, outside, rest", [
+    ("000263771234567", "0", "00263771234567"),
+    ("9911", "9", "911"),
+    ("9", "9", ""),
+    ("8911", "9", None),
+    ("0112", "", None),
+])
+def test_after_outside_line(dialed, outside, rest):
+    # The one strip that the phone's reading and its emergency check share.
+    assert after_outside_line(dialed, outside) == rest
 
 
 @pytest.mark.parametrize("dialed, outside, readings", [
