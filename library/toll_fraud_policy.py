@@ -45,6 +45,15 @@ options:
     type: list
     elements: dict
     default: []
+  local_area_code:
+    version_added: "0.3.0"
+    description:
+      - The PBX's area code without the national prefix (C(531) for 0531), where phones dial
+        local numbers without it and the carrier reads them so. Local numbers of the lengths
+        libphonenumber knows for fixed lines there are then national calls; one whose digits a
+        carrier could read as an international number is judged as that number. Empty for none.
+    type: str
+    required: true
   international_prefixes:
     description: Override of the site's international call prefixes (default from metadata).
     type: list
@@ -258,6 +267,7 @@ EXAMPLES = r"""
   toll_fraud_policy:
     site_country: DE
     outside_line: "0"
+    local_area_code: "531"
     blocked_countries: [SO, ZW, CU, LV, LT]
     rates:
       - {prefix: "49", price_per_minute: 0.02}
@@ -552,6 +562,7 @@ def main():
             site_country=dict(type="str", required=True),
             outside_line=dict(type="str", required=True),
             outside_line_routes=dict(type="list", elements="dict", default=[]),
+            local_area_code=dict(type="str", required=True),
             international_prefixes=dict(type="list", elements="str", required=True),
             blocked_countries=dict(type="list", elements="str", required=True),
             allowed_countries=dict(type="list", elements="str", required=True),

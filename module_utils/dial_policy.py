@@ -20,8 +20,8 @@ from decimal import Decimal, InvalidOperation, ROUND_CEILING
 
 from ansible.module_utils.numbering import (
     HAS_PHONENUMBERS, PHONENUMBERS_IMPORT_ERROR, NumberingError, after_outside_line,
-    all_country_prefixes, calling_code, dialing_rules, emergency_numbers, longest_prefix, normalise,
-    pattern_matches, premium_rate_prefixes, region_code_for_calling_code)
+    all_country_prefixes, calling_code, dialing_rules, emergency_numbers, local_number_rules,
+    longest_prefix, normalise, pattern_matches, premium_rate_prefixes, region_code_for_calling_code)
 
 MILLICENTS_PER_EUR = 100000
 GUARD_CONTEXT_PREFIX = "voipguard-guard-"
@@ -164,7 +164,7 @@ def parse_business_hours(spec):
 # Every setting compile_policy reads. Each arrives from the role: the defaults live in the role's
 # meta/argument_specs.yml only, so a missing key is a wiring error, never a silent default.
 POLICY_KEYS = (
-    "site_country", "outside_line", "outside_line_as_dialed_too", "international_prefixes",
+    "site_country", "outside_line", "outside_line_as_dialed_too", "local_area_code", "international_prefixes",
     "blocked_countries", "allowed_countries", "blocked_prefixes", "block_premium_rate", "rates",
     "default_price_per_minute", "max_price_per_minute", "budgets", "max_call_seconds",
     "min_call_seconds", "max_concurrent_calls", "endpoint_max_concurrent_calls",
@@ -263,7 +263,13 @@ def _compile(params):
         internal_patterns.append(pattern)
 
     intl = params["international_prefixes"] or None
+    local_area_code = str(params["local_area_code"] or "")
     rules = dialing_rules(site, intl)
+    if local_area_code:
+        try:
+            rules.extend(local_number_rules(site, local_area_code, UNKNOWN_FORM_MIN_DIGITS))
+        except NumberingError as exc:
+            raise PolicyError("toll_fraud_guard_local_area_code: %s" % exc)
 
     # Destination table: every country prefix, blocked prefix, premium prefix and rate prefix
     # becomes one row with its effective country, block reason and price (longest prefix wins).
@@ -332,6 +338,7 @@ def _compile(params):
         "site_calling_code": site_code,
         "outside_line": outside_line,
         "outside_line_as_dialed_too": bool(params["outside_line_as_dialed_too"]),
+        "local_area_code": local_area_code,
         "mode": mode,
         "blocked_countries": sorted(blocked_countries),
         "allowed_countries": sorted(allowed_countries),

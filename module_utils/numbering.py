@@ -309,6 +309,8 @@ def dialing_rules(site_country, international=None):
     'form': name}. The dialplan applies them with Asterisk's own pattern matching, where the
     most specific pattern wins; normalise() below does the same in Python.
     An outside-line digit is not a rule: normalise() reads a number without it (see there).
+    Local numbers dialed without the area code are rules only where the operator says so
+    (local_number_rules()).
     """
     meta = region_metadata(site_country)
     code = str(meta.country_code)
@@ -331,6 +333,50 @@ def dialing_rules(site_country, international=None):
     return rules
 
 
+def local_number_rules(site_country, area_code, min_digits):
+    """Rules for local numbers dialed without the area code (0531 1234567 dialed as 1234567 at
+    a Braunschweig office), of the lengths libphonenumber knows for fixed lines in that area,
+    from min_digits on (shorter strings stay extensions and service codes).
+
+    A local number whose digits a carrier taking E.164 numbers without "+" could read as an
+    international number (2901234: St Helena, 26377123456: Zimbabwe) is read as that number
+    instead: the international reading is never the cheaper one, and a blocked destination is
+    refused. Raises NumberingError for an area code the site's numbering does not have.
+    """
+    meta = region_metadata(site_country)
+    code, national = str(meta.country_code), meta.national_prefix or ""
+    area = str(area_code)
+    if not _DIGITS.match(area):
+        raise NumberingError("area code %r must be digits" % (area_code,))
+    if national and area.startswith(national):
+        raise NumberingError("area code %s: give it without the national prefix %s (%s)"
+                             % (area, national, area[len(national):] or "?"))
+    lengths = _local_number_lengths(site_country.upper(), code, area, min_digits)
+    if not lengths:
+        raise NumberingError("%s has no fixed-line numbers of %d or more digits in area code %s "
+                             "(libphonenumber)" % (site_country.upper(), min_digits, area))
+    rules = [{"form": "local", "pattern": "_Z" + "X" * (length - 1), "strip": 0, "prepend": code + area}
+             for length in lengths]
+    rules.extend({"form": "local, readable as international", "pattern": pattern, "strip": 0,
+                  "prepend": ""} for pattern in international_reading_patterns(lengths))
+    return rules
+
+
+def _local_number_lengths(region, code, area, min_digits):
+    """Lengths of the subscriber numbers libphonenumber accepts as fixed lines in the area:
+    a few sample numbers of each length, as its patterns are ranges, not lists."""
+    fixed = (phonenumbers.PhoneNumberType.FIXED_LINE, phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE)
+    lengths = []
+    for length in range(min_digits, 16 - len(area)):
+        for sample in (first + rest * (length - 1) for first in "23456789" for rest in "05291"):
+            number = phonenumbers.parse("+" + code + area + sample)
+            if phonenumbers.is_valid_number_for_region(number, region) and \
+                    phonenumbers.number_type(number) in fixed:
+                lengths.append(length)
+                break
+    return lengths
+
+
 def toll_free_short_number_patterns(site_country):
     """Asterisk patterns of the site's toll-free short numbers, from libphonenumber's short-number
     metadata: the EU's 116xxx helplines (116117, 116123) are _116XXX at a German site. They read
@@ -350,11 +396,43 @@ def toll_free_short_number_patterns(site_country):
 
 
 def readable_as_international(digits):
-    """True when the digits, read as an E.164 number without "+", are a possible phone number."""
-    try:
-        return phonenumbers.is_possible_number(phonenumbers.parse("+" + digits))
-    except phonenumbers.NumberParseException:
-        return False
+    """True when the digits, read as an E.164 number without "+", could be a phone number."""
+    length = len(digits)
+    if length not in _READABLE_PATTERNS_BY_LENGTH:
+        _READABLE_PATTERNS_BY_LENGTH[length] = international_reading_patterns([length])
+    return any(pattern_matches(pattern, digits) for pattern in _READABLE_PATTERNS_BY_LENGTH[length])
+
+
+_INTERNATIONAL_READING_CACHE = {}
+_READABLE_PATTERNS_BY_LENGTH = {}
+
+
+def international_reading_patterns(lengths):
+    """Asterisk patterns of the digit strings of these lengths that a carrier taking E.164
+    numbers without "+" could read as an international number: a calling code, perhaps that
+    country's national prefix (+33 0601..., which carriers tolerate), then as many digits as
+    its numbers have. Local-only lengths are left out: such numbers cannot be reached from abroad."""
+    _require_phonenumbers()
+    if not _INTERNATIONAL_READING_CACHE:
+        for code, regions in phonenumbers.COUNTRY_CODE_TO_REGION_CODE.items():
+            lengths_of_code, prefixes = set(), {""}
+            for region in regions:
+                meta = PhoneMetadata.metadata_for_region_or_calling_code(code, region)
+                if meta is None:
+                    continue
+                lengths_of_code.update(meta.general_desc.possible_length or ())
+                prefixes.add(meta.national_prefix or "")
+            if lengths_of_code:
+                _INTERNATIONAL_READING_CACHE[str(code)] = (
+                    sorted(prefixes), lengths_of_code)
+    patterns = set()
+    for code, (prefixes, national_lengths) in _INTERNATIONAL_READING_CACHE.items():
+        for prefix in prefixes:
+            for length in lengths:
+                rest = length - len(code) - len(prefix)
+                if rest in national_lengths:
+                    patterns.add("_" + code + prefix + "X" * rest)
+    return sorted(patterns, key=lambda p: (len(p), p))
 
 
 def asterisk_patterns(numbers):

@@ -12,6 +12,7 @@ ROOT = Path(__file__).resolve().parent.parent
 # the caller.
 TOLL_FRAUD_POLICY_VARIABLES = {
     "site_country": "voipguard_site_country",
+    "local_area_code": "toll_fraud_guard_local_area_code",
     "international_prefixes": "toll_fraud_guard_international_prefixes",
     "blocked_countries": "toll_fraud_guard_blocked_countries",
     "allowed_countries": "toll_fraud_guard_allowed_countries",

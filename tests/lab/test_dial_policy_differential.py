@@ -27,7 +27,7 @@ exten => _[0-9A-Za-z+*#.]!,1,Set(VOIPGUARD_ENDPOINT=1001)
  same => n,Set(VOIPGUARD_TRUNK_LEG=%s)
  same => n,Set(VOIPGUARD_DIALED=${EXTEN})
  same => n,Gosub(voipguard-check,s,1)
- same => n,Log(NOTICE,vgdiff: dialed=${EXTEN} verdict=${VOIPGUARD_VERDICT})
+ same => n,Log(NOTICE,vgdiff: dialed=${EXTEN} verdict=${VOIPGUARD_VERDICT} country=${VOIPGUARD_COUNTRY} price=${VOIPGUARD_PRICE})
  same => n,Hangup()
 """
 OUT_OF_REACH = {
@@ -41,6 +41,10 @@ POLICIES = {
     "DE": dict(OUT_OF_REACH, site_country="DE"),
     # A German office's outside line 0: a number after it is read without it.
     "DE, outside line 0": dict(OUT_OF_REACH, site_country="DE", outside_line="0"),
+    # A Braunschweig office whose phones dial local numbers without the area code 0531.
+    "DE, local numbers in 531, outside line 0": dict(OUT_OF_REACH, site_country="DE", outside_line="0",
+                                                     local_area_code="531"),
+    "DE, local numbers in 531": dict(OUT_OF_REACH, site_country="DE", local_area_code="531"),
     # Routes that strip the 9 beside routes that do not, without the trunk leg: read both ways.
     "US, outside line 9, read both ways": dict(OUT_OF_REACH, site_country="US", outside_line="9",
                                                outside_line_as_dialed_too=True,
@@ -66,8 +70,10 @@ def example_numbers():
     return sorted(out)
 
 
-def dial_strings(site, outside_line=""):
+def dial_strings(site, outside_line="", local_area_code=""):
     """What phones dial at a site, in every form."""
+    if local_area_code:
+        return local_dial_strings(site, outside_line)
     if outside_line:
         return outside_line_dial_strings(site, outside_line)
     e164 = example_numbers()
@@ -109,6 +115,23 @@ def outside_line_dial_strings(site, outside_line):
     return sorted(strings)
 
 
+def local_dial_strings(site, outside_line):
+    """A third of the site's strings (with the outside line), local numbers of every length from
+    4 to 13 digits and every first digit, and international numbers without any prefix: at a site
+    with local numbers, a local reading unless a carrier could read them as international."""
+    strings = set(s for index, s in enumerate(dial_strings(site, outside_line)) if index % 3 == 0)
+    for length in range(4, 14):
+        for first in "123456789":
+            strings.add(outside_line + (first + "7350912846" * 2)[:length])
+    for index, number in enumerate(example_numbers()):
+        if index % 2 == 0:
+            strings.add(outside_line + number)
+    strings.update(outside_line + number for number in (
+        "5551234", "2901234", "263771234567", "441234567890", "4930123456", "330601395601", "112", "116117"))
+    strings.update(["1001", "1234", "*21#", "alice"])
+    return sorted(strings)
+
+
 class GuardHost:
     def __init__(self, host):
         self.host = host
@@ -131,8 +154,10 @@ class GuardHost:
         found = {}
         for _ in range(40):
             text = self.host.check_output("tail -c +%d %s" % (offset + 1, LOG))
-            for match in re.finditer(r"vgdiff: dialed=(\S+) verdict=(\S*)", text):
-                found[match.group(1)] = (match.group(2), "")
+            for match in re.finditer(r"vgdiff: dialed=(\S+) verdict=(\S*) country=(\S*) price=(\S*)", text):
+                # Where a call goes and what it costs count only for a call that goes.
+                found[match.group(1)] = (match.group(2), "") + (
+                    (match.group(3), int(match.group(4))) if match.group(2) == "allowed" else ())
             for match in re.finditer(r"voipguard: blocked call endpoint=(?:1001|trunk-leg) dialed=(\S*) .*? reason=(\S+)", text):
                 found[match.group(1)] = ("blocked", match.group(2))
             if len(found) >= len(strings):
@@ -143,25 +168,29 @@ class GuardHost:
 
 
 @pytest.mark.parametrize("site, leg", [("DE", "phone"), ("DE, outside line 0", "phone"),
-                                       ("US, outside line 9, read both ways", "phone"), ("DE", "trunk leg")])
+                                       ("US, outside line 9, read both ways", "phone"), ("DE", "trunk leg"),
+                                       ("DE, local numbers in 531, outside line 0", "phone"),
+                                       ("DE, local numbers in 531", "trunk leg")])
 def test_python_and_dialplan_agree_on_every_dial_string(pbx, site, leg):  # pylint: disable=redefined-outer-name
     params = POLICIES[site]
     policy = dial_policy.compile_policy(dict(BASE_POLICY, **params))
     # The US strings hold the outside line 9 in their own forms already.
-    strings = dial_strings(params["site_country"], params.get("outside_line") if site.startswith("DE") else "")
+    strings = dial_strings(params["site_country"], params.get("outside_line", "") if site.startswith("DE") else "",
+                           params.get("local_area_code", ""))
     assert len(strings) >= 250
     trunk_leg = leg == "trunk leg"
     dialplan = GuardHost(pbx).verdicts(params, strings, trunk_leg)  # render() adds BASE_POLICY itself
     expected = {}
     for dialed in strings:
         verdict = dial_policy.classify(policy, dialed, trunk_leg=trunk_leg)
-        expected[dialed] = (verdict["verdict"], verdict["reason"] if verdict["verdict"] == "blocked" else "")
+        expected[dialed] = (verdict["verdict"], verdict["reason"] if verdict["verdict"] == "blocked" else "") + (
+            (verdict["country"], verdict["price"]) if verdict["verdict"] == "allowed" else ())
     missing = [s for s in strings if s not in dialplan]
     assert not missing, "no verdict from the dialplan for %d strings, e.g. %s" % (len(missing), missing[:5])
     differ = ["%s: python %s, dialplan %s" % (s, expected[s], dialplan[s]) for s in strings if expected[s] != dialplan[s]]
     assert not differ, "%d of %d differ:\n%s" % (len(differ), len(strings), "\n".join(differ[:30]))
-    kinds = set(v for v, _ in expected.values())
-    reasons = set(r for _, r in expected.values() if r)
+    kinds = set(v[0] for v in expected.values())
+    reasons = set(v[1] for v in expected.values() if v[1])
     if trunk_leg:
         # Nothing is internal on the trunk leg; what is not digits is refused, never read.
         assert kinds == {"allowed", "blocked", "emergency"}, kinds

@@ -4,7 +4,12 @@ line, and its route strips it (_0X. -> ${EXTEN:1}); the run reads the digit from
 is, not one to Cuba (+53, blocked by default), "0 00263..." the call to Zimbabwe it is,
 "0 112" an emergency call that no limit or budget refuses, and "0 116117" (the medical on-call
 service, a toll-free short number in libphonenumber's data) a call, not a form nobody understood. Without the digit every such string is
-a form no dialing rule reads, refused as unknown-form: the office could not call out."""
+a form no dialing rule reads, refused as unknown-form: the office could not call out.
+
+The office is in Braunschweig and its phones dial local numbers without the area code 0531
+(toll_fraud_guard_local_area_code: "531"): "0 55..." is a local call the carrier gets as dialed,
+while "0 263771234567", which a carrier could read as Zimbabwe's +263 77 123 4567, is judged as
+that number and refused."""
 import time
 import uuid
 
@@ -31,9 +36,10 @@ def outside_line_route(lab):
 def test_the_outside_line_is_read_from_the_operators_route_and_judged_without_it(
         lab, lab_inventory, outside_line_route):
     pbx, office, carrier = outside_line_route, lab("admin"), lab("carrier")
-    result = harden(lab_inventory, tags="toll_fraud_guard")
+    result = harden(lab_inventory, tags="toll_fraud_guard", extra_vars={"toll_fraud_guard_local_area_code": "531"})
     assert result.returncode == 0, (result.stdout + result.stderr)[-3000:]
-    assert "outside line 0," in pbx.check_output("grep '^; Policy:' /etc/asterisk/extensions_voipguard.conf")
+    assert "outside line 0, local numbers in area code 531," in pbx.check_output(
+        "grep '^; Policy:' /etc/asterisk/extensions_voipguard.conf")
 
     braunschweig = "0531" + str(uuid.uuid4().int)[:7]
     recorded, logged = len(carrier_records(carrier)), log_length(pbx, MESSAGES)
@@ -41,12 +47,21 @@ def test_the_outside_line_is_read_from_the_operators_route_and_judged_without_it
     zimbabwe = place_calls(office, "1001", "000263771234567", 1, hold_ms=500)
     emergency = place_calls(office, "1001", "0112", 1, hold_ms=500)
     helpline = place_calls(office, "1001", "0116117", 1, hold_ms=500)
+    # 55 and five digits: no calling code has numbers that short (Brazil's +55 have 8 to 11).
+    local = "55" + str(uuid.uuid4().int)[:5]
+    local_call = place_calls(office, "1001", "0" + local, 1, hold_ms=500)
+    zimbabwe_bare = place_calls(office, "1001", "0263771234567", 1, hold_ms=500)
     time.sleep(1)
-    assert (national["answered"], zimbabwe["answered"], emergency["answered"], helpline["answered"]) == (1, 0, 1, 1)
+    assert (national["answered"], zimbabwe["answered"], emergency["answered"], helpline["answered"],
+            local_call["answered"], zimbabwe_bare["answered"]) == (1, 0, 1, 1, 1, 0)
     # The carrier saw the numbers without the outside line, and nothing else.
     assert sorted(record["dst"] for record in carrier_records(carrier)[recorded:]) == sorted(
-        [braunschweig, "112", "116117"])
+        [braunschweig, "112", "116117", local])
     logs = log_lines_since(pbx, MESSAGES, logged)
     refused = [line for line in logs if "voipguard: blocked call endpoint=1001 dialed=000263771234567" in line]
     assert len(refused) == 1 and "reason=country" in refused[0], refused
+    refused = [line for line in logs if "voipguard: blocked call endpoint=1001 dialed=0263771234567" in line]
+    assert len(refused) == 1 and "reason=country" in refused[0] and "e164=263771234567" in refused[0], refused
+    allowed = [line for line in logs if "voipguard: allowed call endpoint=1001 dialed=0%s" % local in line]
+    assert allowed and "e164=49531%s country=DE" % local in allowed[0], allowed
     assert any("voipguard: emergency call endpoint=1001 dialed=0112" in line for line in logs), logs[-20:]

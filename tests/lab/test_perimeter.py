@@ -184,6 +184,8 @@ WRONG_VARIABLES = [
     ({"nftables_firewall_sip_flood_ban_enabled": "perhaps"}, "nftables_firewall_sip_flood_ban_enabled"),
     ({"fail2ban_asterisk_maxretry": 0}, "fail2ban_asterisk_maxretry must be positive"),
     ({"toll_fraud_guard_outside_line": "9#"}, "toll_fraud_guard_outside_line must be digits"),
+    # Unquoted in YAML, 0531 (Braunschweig) is the octal number 345 (Halle's area code): refused.
+    ({"toll_fraud_guard_local_area_code": 345}, "toll_fraud_guard_local_area_code must be quoted digits"),
     ({"toll_fraud_guard_spend_history_days": 1}, "toll_fraud_guard_spend_history_days must be at least 2"),
     ({"fail2ban_asterisk_phones_alert_interval": "ten minutes"}, "fail2ban_asterisk_phones_alert_interval is a fail2ban"),
     ({"asterisk_hardening_secret_rotate_only": ["1001", "10 02"]}, "asterisk_hardening_secret_rotate_only[1]: '10 02'"),

@@ -5,8 +5,9 @@ from ansible.module_utils.dial_policy import (
     PolicyError, classify, compile_policy, money_to_millicents, parse_rates, plan_endpoints)
 from ansible.module_utils.numbering import (
     NumberingError, after_outside_line, all_country_prefixes, asterisk_patterns, calling_code,
-    country_prefixes, dialing_rules, emergency_numbers, international_prefixes, longest_prefix,
-    normalise, pattern_matches, readable_as_international, toll_free_short_number_patterns)
+    country_prefixes, dialing_rules, emergency_numbers, international_prefixes, international_reading_patterns,
+    local_number_rules, longest_prefix, normalise, pattern_matches, readable_as_international,
+    toll_free_short_number_patterns)
 from tests.role_defaults import compiled_policy_params, role_defaults
 
 
@@ -262,6 +263,80 @@ def test_classify(de_policy, outside_line, dialed, verdict, reason, country):
         assert result["country"] == country
 
 
+@pytest.fixture(scope="module")
+def braunschweig():
+    """A Braunschweig office (0531) whose phones dial local numbers without the area code, and 0
+    for an outside line."""
+    return policy(local_area_code="531", outside_line="0")
+
+
+@pytest.mark.parametrize("dialed, verdict, reason, country, price", [
+    # Local numbers: national calls in area code 531, at the national price.
+    ("05551234", "allowed", "", "DE", 2000),
+    ("0123456", "allowed", "", "DE", 2000),
+    ("021234567890", "allowed", "", "DE", 2000),
+    # Digits a carrier taking E.164 numbers without "+" could read as an international number
+    # are judged as that number: Zimbabwe (blocked), St Helena (unpriced: the maximum price),
+    # the UK (priced 1.50 > the maximum 1.00: refused), Germany itself (its own price).
+    ("0263771234567", "blocked", "country", "ZW", None),
+    ("02901234", "allowed", "", "SH", 100000),
+    ("0441234567890", "blocked", "price", "GB", None),
+    ("04930123456", "allowed", "", "DE", 2000),
+    # What was there before stays: national, international and emergency forms, extensions.
+    ("005311234567", "allowed", "", "DE", 2000),
+    ("000263771234567", "blocked", "country", "ZW", None),
+    ("0112", "emergency", "", "", None),
+    ("1001", "internal", "", "", None),
+    # Too long for a local number there: no rule reads it.
+    ("05551234567890", "blocked", "unknown-form", "", None),
+])
+def test_local_numbers_dialed_without_the_area_code(braunschweig, dialed, verdict, reason, country, price):
+    result = classify(braunschweig, dialed)
+    assert (result["verdict"], result["reason"]) == (verdict, reason), result
+    if country:
+        assert result["country"] == country, result
+    if price is not None:
+        assert result["price"] == price, result
+
+
+def test_local_numbers_without_the_area_code_are_refused_unless_the_operator_names_it(de_policy, braunschweig):
+    assert classify(de_policy, "5551234")["reason"] == "unknown-form"
+    assert classify(braunschweig, "5551234")["readings"] == ["495315551234"]
+    # The trunk leg reads the carrier's digits by the same rules.
+    assert classify(braunschweig, "5551234", trunk_leg=True)["country"] == "DE"
+    assert classify(braunschweig, "263771234567", trunk_leg=True)["reason"] == "country"
+
+
+@pytest.mark.parametrize("site, area, local_patterns", [
+    ("DE", "531", ["_ZXXXX", "_ZXXXXX", "_ZXXXXXX", "_ZXXXXXXX", "_ZXXXXXXXX", "_ZXXXXXXXXX",
+                   "_ZXXXXXXXXXX", "_ZXXXXXXXXXXX"]),
+    ("US", "212", ["_ZXXXXXX"]),
+    ("GB", "20", ["_ZXXXXXXX"]),
+])
+def test_local_number_lengths_come_from_libphonenumbers_fixed_lines(site, area, local_patterns):
+    rules = local_number_rules(site, area, 5)
+    assert [r["pattern"] for r in rules if r["form"] == "local"] == local_patterns
+    assert all(r["prepend"] == calling_code(site) + area for r in rules if r["form"] == "local")
+
+
+def test_every_example_number_is_readable_as_international_and_a_local_number_is_not():
+    import phonenumbers
+    examples = set()
+    for region in phonenumbers.SUPPORTED_REGIONS:
+        for kind in (phonenumbers.PhoneNumberType.FIXED_LINE, phonenumbers.PhoneNumberType.MOBILE):
+            number = phonenumbers.example_number_for_type(region, kind)
+            if number is not None:
+                examples.add("%d%d" % (number.country_code, number.national_number))
+    # A few examples are older than their own region's lengths (225 with 9 digits): not possible.
+    possible = [e for e in examples if phonenumbers.is_possible_number(phonenumbers.parse("+" + e))]
+    assert len(possible) > 400
+    assert [e for e in sorted(possible) if not readable_as_international(e)] == []
+    assert not readable_as_international("5551234") and not readable_as_international("1234567")
+    # A national prefix after the calling code, which carriers tolerate: +33 0601...
+    assert "_330XXXXXXXXX" in international_reading_patterns([12])
+    assert readable_as_international("330601395601")
+
+
 def test_prices_in_millicents(de_policy):
     assert classify(de_policy, "030123456")["price"] == 2000
     # Foreign and not in the rate table: the maximum price (1 EUR), not the 0.50 default.
@@ -297,6 +372,9 @@ def test_allow_list_mode_adds_site_country():
     ({"rates": "49=0.1"}, "must be a list"),
     ({"default_price_per_minute": 2}, "above toll_fraud_guard_max_price_per_minute"),
     ({"outside_line": "9a"}, "outside_line must be digits"),
+    ({"local_area_code": "0531"}, "toll_fraud_guard_local_area_code: area code 0531: give it without the national prefix 0"),
+    ({"local_area_code": "999"}, "toll_fraud_guard_local_area_code: DE has no fixed-line numbers"),
+    ({"local_area_code": "53 1"}, "toll_fraud_guard_local_area_code: area code '53 1' must be digits"),
     ({"internal_patterns": ["_X."]}, "no fixed length"),
     ({"internal_patterns": ["1001;Dial"]}, "not an Asterisk extension pattern"),
     ({"business_hours": {"time": "8-18", "days": "mon-fri"}}, "08:00-18:00"),
