@@ -23,6 +23,14 @@ description:
 version_added: "0.1.0"
 author: voipguard contributors
 options:
+  policy_only:
+    version_added: "0.3.0"
+    description:
+      - Compile and check the policy settings only, and return I(policy) alone - no endpoints,
+        routes or trunk boundary, which need the PBX's files. The role runs it before the first
+        change of a run, so that a wrong setting stops the run before the host changes.
+    type: bool
+    default: false
   site_country:
     description: ISO code of the site; decides dialing forms and emergency numbers.
     type: str
@@ -288,12 +296,12 @@ policy:
   type: dict
 endpoint_plan:
   description: Endpoints to guard and their original (operator) context.
-  returned: success
+  returned: success, unless I(policy_only)
   type: dict
   sample: {"1001": "from-internal"}
 guard_contexts:
   description: Guard context per original context.
-  returned: success
+  returned: success, unless I(policy_only)
   type: dict
   sample: {"from-internal": "voipguard-guard-from-internal"}
 endpoint_changes:
@@ -304,7 +312,7 @@ endpoint_changes:
       the wizard makes hints and names no hint context, or its hints would move with it).
     - An endpoint an earlier run guarded that is now a trunk or exempt gets its own context back.
     - Only endpoints found in I(pjsip_sections) or I(pjsip_wizard).
-  returned: success
+  returned: success, unless I(policy_only)
   type: list
   elements: dict
   sample: [{path: /etc/asterisk/pjsip.conf, section: "1001", section_type: endpoint, option: context,
@@ -321,7 +329,7 @@ trunk_changes:
       taken out again where the loop goes - C(aors) naming the loop's aor
       (C(voipguard-loop-<endpoint>), not for a wizard's trunk), so that the operator's aor is
       qualified by the copy; for a trunk on a TCP or TLS transport, an empty C(transport).
-  returned: success
+  returned: success, unless I(policy_only)
   type: list
   elements: dict
   version_added: "0.3.0"
@@ -329,13 +337,13 @@ trunk_changes:
             value: "sip:carrier@127.0.0.1:5060;lr", create_section: false, gui_read_first: true}]
 unguarded_endpoints:
   description: Endpoints left alone (trunks, exempt, no context); voipguard's own are not listed.
-  returned: success
+  returned: success, unless I(policy_only)
   type: list
 trunk_boundary:
   description:
     - The loop that makes every trunk leg pass the guard (module_utils/trunk_boundary.py), or null
       when I(trunk_boundary) is off or there are no trunks.
-  returned: success
+  returned: success, unless I(policy_only)
   type: dict
   sample: {egress: {endpoint: voipguard-egress, context: voipguard-egress, matches: ["127.0.0.1:5060"]},
            trunks: [{name: carrier, endpoint: carrier, proxy: "sip:carrier@127.0.0.1:5060;lr",
@@ -347,7 +355,7 @@ trunk_boundary_undo:
       I(trunk_boundary) off; with it on, an endpoint no longer in I(trunk_endpoints)), each with
       the operator's own outbound_proxy to put back ("" for none) and the loop's own lines to take
       out (C(loop_lines)).
-  returned: success
+  returned: success, unless I(policy_only)
   type: list
   sample: [{name: carrier, endpoint: carrier, file: /etc/asterisk/pjsip.conf, proxy: "",
             loop_lines: [[aors, absent, [voipguard-loop-carrier]]]}]
@@ -502,6 +510,9 @@ def build(params):
     policy_params["outside_line_as_dialed_too"] = outside_line_read_as_dialed_too(
         params.get("outside_line_routes"), params.get("trunk_boundary"))
     policy = compile_policy(policy_params)
+    if params.get("policy_only"):
+        # The run's check before its first change: the settings alone, the PBX not read yet.
+        return {"policy": policy, "warnings": []}
     includes = []
     if params.get("endpoint_contexts") is not None:
         contexts = dict((str(k), str(v or "default")) for k, v in params["endpoint_contexts"].items())
@@ -559,6 +570,7 @@ def build(params):
 def main():
     module = AnsibleModule(
         argument_spec=dict(
+            policy_only=dict(type="bool", default=False),
             site_country=dict(type="str", required=True),
             outside_line=dict(type="str", required=True),
             outside_line_routes=dict(type="list", elements="dict", default=[]),

@@ -339,9 +339,10 @@ def local_number_rules(site_country, area_code, min_digits):
     from min_digits on (shorter strings stay extensions and service codes).
 
     A local number whose digits a carrier taking E.164 numbers without "+" could read as an
-    international number (2901234: St Helena, 26377123456: Zimbabwe) is read as that number
-    instead: the international reading is never the cheaper one, and a blocked destination is
-    refused. Raises NumberingError for an area code the site's numbering does not have.
+    international number (2901234: St Helena, 263771234567: Zimbabwe) is read as that number
+    instead, so a blocked destination is refused; it is priced as that number too, which is
+    the dearer reading unless a rate makes that destination cheaper than a national call.
+    Raises NumberingError for an area code the site's numbering does not have.
     """
     meta = region_metadata(site_country)
     code, national = str(meta.country_code), meta.national_prefix or ""
@@ -423,8 +424,7 @@ def international_reading_patterns(lengths):
                 lengths_of_code.update(meta.general_desc.possible_length or ())
                 prefixes.add(meta.national_prefix or "")
             if lengths_of_code:
-                _INTERNATIONAL_READING_CACHE[str(code)] = (
-                    sorted(prefixes), lengths_of_code)
+                _INTERNATIONAL_READING_CACHE[str(code)] = (sorted(prefixes), lengths_of_code)
     patterns = set()
     for code, (prefixes, national_lengths) in _INTERNATIONAL_READING_CACHE.items():
         for prefix in prefixes:

@@ -7,7 +7,7 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 
 # toll_fraud_policy's parameters and the role variable each is fed from, as in
-# roles/toll_fraud_guard/tasks/policy.yml (a unit test keeps the two equal). Parameters computed
+# roles/toll_fraud_guard/tasks/policy_compile.yml (a unit test keeps the two equal). Parameters computed
 # by the task from several variables (outside_line 'auto', trunks, alert_destinations) are left to
 # the caller.
 TOLL_FRAUD_POLICY_VARIABLES = {

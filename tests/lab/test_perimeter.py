@@ -186,6 +186,10 @@ WRONG_VARIABLES = [
     ({"toll_fraud_guard_outside_line": "9#"}, "toll_fraud_guard_outside_line must be digits"),
     # Unquoted in YAML, 0531 (Braunschweig) is the octal number 345 (Halle's area code): refused.
     ({"toll_fraud_guard_local_area_code": 345}, "toll_fraud_guard_local_area_code must be quoted digits"),
+    # Judged by the policy's own compile on the controller, before the first role changes the host.
+    ({"toll_fraud_guard_local_area_code": "0531"},
+     "toll_fraud_guard_local_area_code: area code 0531: give it without the national prefix 0 (531)"),
+    ({"toll_fraud_guard_rates": [{"prefix": "49", "price_per_minute": "cheap"}]}, "toll_fraud_guard_rates[0]"),
     ({"toll_fraud_guard_spend_history_days": 1}, "toll_fraud_guard_spend_history_days must be at least 2"),
     ({"fail2ban_asterisk_phones_alert_interval": "ten minutes"}, "fail2ban_asterisk_phones_alert_interval is a fail2ban"),
     ({"asterisk_hardening_secret_rotate_only": ["1001", "10 02"]}, "asterisk_hardening_secret_rotate_only[1]: '10 02'"),
@@ -229,6 +233,8 @@ def test_a_wrong_variable_stops_the_whole_run_before_the_host_changes(wrong_vari
         assert expected in output, output[-2000:]
     assert ("Check the shared voipguard variables before the first change" in output
             or "Check every role's variables before the first change" in output)
+    # Stopped among the checks: no role's own task ran (the run's rollback would hide one that had).
+    assert "TASK [asterisk_hardening :" not in output, output[-2000:]
     assert after == before
 
 

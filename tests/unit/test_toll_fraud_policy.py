@@ -153,6 +153,21 @@ def test_routes_that_are_no_list_of_routes_are_named(routes):
     assert result.get("failed") and "outside_line_routes" in result["msg"], result.get("msg")
 
 
+def test_the_settings_alone_are_checked_before_the_pbx_is_read():
+    # validate.yml's call: no PBX files yet (a trunk boundary would need them), the policy only.
+    early = params(policy_only=True, pjsip_conf="", trunk_endpoints=["carrier"], trunks=["carrier"],
+                   trunk_boundary=True)
+    result = run_module(toll_fraud_policy, early)
+    assert not result.get("failed"), result.get("msg")
+    assert result["policy"]["site_country"] == "DE" and "endpoint_plan" not in result
+    # A wrong setting fails there, naming the variable, before the run changes the host.
+    for wrong, message in [({"local_area_code": "0531"}, "toll_fraud_guard_local_area_code: area code 0531"),
+                           ({"rates": [{"prefix": "49", "price_per_minute": "cheap"}]}, "amount in EUR"),
+                           ({"max_call_seconds": "ten"}, "max_call_seconds")]:
+        result = run_module(toll_fraud_policy, dict(early, **wrong))
+        assert result.get("failed") and message in result["msg"], (wrong, result.get("msg"))
+
+
 def check_section(text):
     return text[text.index("[voipguard-check]"):]
 
@@ -205,9 +220,9 @@ def test_dialplan_trunk_caps():
 
 
 def test_the_task_feeds_every_parameter_from_the_variable_the_tests_assume():
-    # roles/toll_fraud_guard/tasks/policy.yml is the wiring; tests/role_defaults.py mirrors it.
+    # roles/toll_fraud_guard/tasks/policy_compile.yml is the wiring; tests/role_defaults.py mirrors it.
     import yaml  # pylint: disable=import-outside-toplevel
-    tasks = yaml.safe_load((ROOT / "roles/toll_fraud_guard/tasks/policy.yml").read_text())
+    tasks = yaml.safe_load((ROOT / "roles/toll_fraud_guard/tasks/policy_compile.yml").read_text())
     call = next(t["toll_fraud_policy"] for t in tasks if "toll_fraud_policy" in t)
     options = argument_specs("toll_fraud_guard")
     for param, variable in TOLL_FRAUD_POLICY_VARIABLES.items():
