@@ -183,11 +183,12 @@ outside_line:
     - The outside-line digit read from the phones' routes to the trunks. C(digits) is the digit
       string (empty when the routes dial the number as dialed) or null when the dialplan does not
       show it; C(unclear) then says why, naming the contexts and lines. C(routes) lists each
-      route found (context, pattern, strip, file, line).
+      route found (context, pattern, strip, prepend - the digits it puts before the number, as
+      FreePBX's prepend does, read for the area code of local numbers -, file, line).
   returned: when phone_contexts is given, or pjsip_sections or pjsip_wizard finds a phone
   type: dict
   sample: {"digits": "9", "unclear": null, "routes": [{"context": "from-internal", "pattern": "_9X.",
-           "strip": 1, "file": "/etc/asterisk/extensions.conf", "line": 12}]}
+           "strip": 1, "prepend": "", "file": "/etc/asterisk/extensions.conf", "line": 12}]}
 """
 
 from ansible.module_utils.basic import AnsibleModule

@@ -60,8 +60,19 @@ options:
         local numbers without it and the carrier reads them so. Local numbers of the lengths
         libphonenumber knows for fixed lines there are then national calls; one whose digits a
         carrier could read as an international number is judged as that number. Empty for none.
+      - C(auto) reads it from I(phone_routes) - a route that dials 0531${EXTEN} puts Braunschweig's
+        area code before local numbers. No such route, or routes with different area codes (a
+        warning then), mean none.
     type: str
     required: true
+  phone_routes:
+    version_added: "0.3.0"
+    description:
+      - The phones' routes to the trunks (asterisk_dialplan_audit's I(outside_line.routes), with
+        each route's C(prepend)), read for I(local_area_code=auto).
+    type: list
+    elements: dict
+    default: []
   international_prefixes:
     description: Override of the site's international call prefixes (default from metadata).
     type: list
@@ -364,9 +375,9 @@ trunk_boundary_undo:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible.module_utils.dial_policy import (
-    GUARD_CONTEXT_PREFIX, POLICY_KEYS, PolicyError, compile_policy, guard_context, original_context,
-    plan_endpoints)
-from ansible.module_utils.dialplan_audit import outside_line_read_as_dialed_too
+    GUARD_CONTEXT_PREFIX, POLICY_KEYS, PolicyError, compile_policy, guard_context,
+    local_area_code_from_routes, original_context, plan_endpoints)
+from ansible.module_utils.dialplan_audit import local_area_code_prefixes, outside_line_read_as_dialed_too
 from ansible.module_utils.pjsip_sections import (
     OWN_ENDPOINT_PREFIX, endpoint_contexts as endpoint_contexts_of, endpoint_definitions, lines_to_take_out,
     trunk_definitions)
@@ -509,10 +520,17 @@ def build(params):
     policy_params = dict((key, params.get(key)) for key in POLICY_KEYS)
     policy_params["outside_line_as_dialed_too"] = outside_line_read_as_dialed_too(
         params.get("outside_line_routes"), params.get("trunk_boundary"))
+    warnings = []
+    if policy_params["local_area_code"] == "auto":
+        # Before the PBX is read (policy_only) no route is known: no local numbers yet.
+        area, why = local_area_code_from_routes(
+            local_area_code_prefixes(params.get("phone_routes")), policy_params["site_country"])
+        policy_params["local_area_code"] = area
+        warnings.extend([why] if why else [])
     policy = compile_policy(policy_params)
     if params.get("policy_only"):
         # The run's check before its first change: the settings alone, the PBX not read yet.
-        return {"policy": policy, "warnings": []}
+        return {"policy": policy, "warnings": warnings}
     includes = []
     if params.get("endpoint_contexts") is not None:
         contexts = dict((str(k), str(v or "default")) for k, v in params["endpoint_contexts"].items())
@@ -538,7 +556,7 @@ def build(params):
         "guard_contexts": dict((ctx, guard_context(ctx)) for ctx in sorted(set(plan.values()))),
         "unguarded_endpoints": sorted(set(contexts) - set(plan)),
         "trunk_boundary": None,
-        "warnings": [],
+        "warnings": warnings,
     }
     trunks = [{"name": name, "endpoint": endpoint} for name, endpoint
               in zip(params.get("trunks") or [], params.get("trunk_endpoints") or [])]
@@ -575,6 +593,7 @@ def main():
             outside_line=dict(type="str", required=True),
             outside_line_routes=dict(type="list", elements="dict", default=[]),
             local_area_code=dict(type="str", required=True),
+            phone_routes=dict(type="list", elements="dict", default=[]),
             international_prefixes=dict(type="list", elements="str", required=True),
             blocked_countries=dict(type="list", elements="str", required=True),
             allowed_countries=dict(type="list", elements="str", required=True),

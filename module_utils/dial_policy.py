@@ -20,8 +20,9 @@ from decimal import Decimal, InvalidOperation, ROUND_CEILING
 
 from ansible.module_utils.numbering import (
     HAS_PHONENUMBERS, PHONENUMBERS_IMPORT_ERROR, NumberingError, after_outside_line,
-    all_country_prefixes, calling_code, dialing_rules, emergency_numbers, local_number_rules,
-    longest_prefix, normalise, pattern_matches, premium_rate_prefixes, region_code_for_calling_code)
+    all_country_prefixes, area_code_in_prefix, calling_code, dialing_rules, emergency_numbers,
+    local_number_rules, longest_prefix, normalise, pattern_matches, premium_rate_prefixes,
+    region_code_for_calling_code)
 
 MILLICENTS_PER_EUR = 100000
 GUARD_CONTEXT_PREFIX = "voipguard-guard-"
@@ -382,6 +383,24 @@ def _compile(params):
         "dialing_rules": rules,
         "destinations": destinations,
     }
+
+
+def local_area_code_from_routes(prefixes, site_country):
+    """(area code, why not) for toll_fraud_guard_local_area_code auto, from the digits the phones'
+    routes put before the number ({digits: [where]}, dialplan_audit.local_area_code_prefixes):
+    a route that dials 0531${EXTEN} sends local numbers on with Braunschweig's area code, so the
+    phone's check reads them as the carrier will. ("", None) when no route shows an area code;
+    ("", why) when routes show different ones (a PBX of two towns): the variable decides."""
+    areas = {}
+    for prefix, where in sorted((prefixes or {}).items()):
+        area = area_code_in_prefix(site_country, prefix, UNKNOWN_FORM_MIN_DIGITS)
+        if area:
+            areas.setdefault(area, []).extend(where)
+    if len(areas) > 1:
+        return "", ("the phones' routes put different area codes before local numbers (%s); local "
+                    "numbers are refused as unknown-form until toll_fraud_guard_local_area_code names one"
+                    % "; ".join("%s in %s" % (area, ", ".join(where)) for area, where in sorted(areas.items())))
+    return (next(iter(areas)) if areas else ""), None
 
 
 def classify(policy, number, trunk_leg=False):

@@ -210,6 +210,10 @@ def audit(configs, unauthenticated_contexts=(), trunk_endpoints=()):
 # -- the outside-line digit ----------------------------------------------------------------------
 
 _STRIP = re.compile(r"\$\{EXTEN(?::(\d+))?(?::\d+)?\}")
+# Digits a route puts before the number: FreePBX's "prepend" (0531${EXTEN}, 1212${EXTEN}).
+# In a dial string (PJSIP/0531${EXTEN}@carrier, PJSIP/carrier/sip:0531${EXTEN}@...) or alone,
+# and before the number's FILTER() (0531${FILTER(0-9,${EXTEN:1})}).
+_PREPEND = re.compile(r"(?:^|[/:])\s*(\+?[0-9]+)\$\{(?:FILTER\([^,()]*,\s*\$\{)?EXTEN[:}]")
 
 
 def literal_prefix(pattern):
@@ -222,7 +226,8 @@ def literal_prefix(pattern):
 def trunk_routes(configs, phone_contexts, trunk_endpoints):
     """Every Dial() to a trunk that a phone's context reaches (its includes followed): dicts with
     context, pattern, strip (leading digits ${EXTEN:n} drops; None when the dialed number is not
-    ${EXTEN}, so the route cannot be read), file and line."""
+    ${EXTEN}, so the route cannot be read), prepend (digits put before it, or ""), file and
+    line."""
     entries = list(parse_dialplan(configs))
     wanted = set(name.lower() for name in reachable(context_includes(entries), list(phone_contexts)))
     globals_ = resolve(configs, "globals")
@@ -238,10 +243,23 @@ def trunk_routes(configs, phone_contexts, trunk_endpoints):
                 continue
         else:
             continue
-        match = _STRIP.search(number)
+        match, prepend = _STRIP.search(number), _PREPEND.search(number)
         routes.append(dict(context=section.name, pattern=extension.pattern, file=section.config.filename,
-                           line=line.lineno, strip=(int(match.group(1) or 0) if match else None)))
+                           line=line.lineno, strip=(int(match.group(1) or 0) if match else None),
+                           prepend=prepend.group(1) if prepend else ""))
     return routes
+
+
+def local_area_code_prefixes(routes):
+    """{digits a route puts before the number: ["[context] pattern (file:line)", ...]}, for the
+    area code of local numbers (0531${EXTEN} from _ZXXXXXX: the carrier gets 0531 and the local
+    number). Which of them is an area code is a question for libphonenumber, on the controller."""
+    found = {}
+    for route in routes or ():
+        if route.get("prepend") and route.get("strip") is not None:
+            found.setdefault(route["prepend"], []).append(
+                "[%s] %s (%s:%s)" % (route["context"], route["pattern"], route["file"], route["line"]))
+    return found
 
 
 # FreePBX's outbound routes (core functions.inc.php, outrt-N contexts) dial through

@@ -363,6 +363,25 @@ def local_number_rules(site_country, area_code, min_digits):
     return rules
 
 
+def area_code_in_prefix(site_country, prefix, min_digits):
+    """The area code in digits a route puts before local numbers - the national prefix and the
+    area code (0531 in Germany, 1212 in New York), or the country code with "+" or an
+    international prefix before it (+49531, 0049531) - or None when they are no area code
+    libphonenumber knows for fixed lines of min_digits or more."""
+    meta = region_metadata(site_country)
+    code, national = str(meta.country_code), meta.national_prefix or ""
+    heads = ["+" + code] + [prefix_ + code for prefix_ in international_prefixes(site_country)]
+    heads += [national] if national else []
+    for head in heads:
+        if prefix.startswith(head) and len(prefix) > len(head):
+            try:
+                local_number_rules(site_country, prefix[len(head):], min_digits)
+            except NumberingError:
+                continue
+            return prefix[len(head):]
+    return None
+
+
 def _local_number_lengths(region, code, area, min_digits):
     """Lengths of the subscriber numbers libphonenumber accepts as fixed lines in the area:
     a few sample numbers of each length, as its patterns are ranges, not lists."""

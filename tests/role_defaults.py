@@ -66,7 +66,8 @@ def toll_fraud_policy_params(site_country="DE", **overrides):
 
 def compiled_policy_params(site_country="DE", **overrides):
     """dial_policy.compile_policy's parameters: the module's (toll_fraud_policy_params), and what
-    the module decides itself - outside_line_as_dialed_too False, as with the trunk boundary on."""
-    params = toll_fraud_policy_params(site_country, outside_line_as_dialed_too=False)
+    the module decides itself - outside_line_as_dialed_too False, as with the trunk boundary on,
+    and local_area_code "" for auto, as without a route that shows one."""
+    params = toll_fraud_policy_params(site_country, outside_line_as_dialed_too=False, local_area_code="")
     params.update(overrides)
     return params

@@ -6,10 +6,11 @@ is, not one to Cuba (+53, blocked by default), "0 00263..." the call to Zimbabwe
 service, a toll-free short number in libphonenumber's data) a call, not a form nobody understood. Without the digit every such string is
 a form no dialing rule reads, refused as unknown-form: the office could not call out.
 
-The office is in Braunschweig and its phones dial local numbers without the area code 0531
-(toll_fraud_guard_local_area_code: "531"): "0 55..." is a local call the carrier gets as dialed,
-while "0 263771234567", which a carrier could read as Zimbabwe's +263 77 123 4567, is judged as
-that number and refused."""
+The office is in Braunschweig and its phones dial local numbers without the area code: a route
+puts 0531 before them (FreePBX's "prepend"), and the run reads the area code from it
+(toll_fraud_guard_local_area_code: auto). "0 55..." is then the local call the carrier gets as
+0531 55..., while "0 263771234567", which a carrier could read as Zimbabwe's +263 77 123 4567, is
+judged as that number and refused at the phone."""
 import time
 import uuid
 
@@ -18,8 +19,10 @@ import pytest
 from conftest import carrier_records, harden, log_length, log_lines_since, place_calls
 
 MESSAGES = "/var/log/asterisk/messages.log"
-# Beside the factory's _X. route, which dials numbers as dialed: Asterisk takes the more specific.
-ROUTE = "\\n[from-internal]\\nexten => _0X.,1,Dial(PJSIP/${FILTER(0-9,${EXTEN:1})}@carrier)\\n same => n,Hangup()\\n"
+# Beside the factory's _X. route, which dials numbers as dialed: Asterisk takes the more specific
+# (_0ZXXXXX. for a local number after the outside line, _0X. for the rest).
+ROUTE = ("\\n[from-internal]\\nexten => _0X.,1,Dial(PJSIP/${FILTER(0-9,${EXTEN:1})}@carrier)\\n same => n,Hangup()\\n"
+         "exten => _0ZXXXXX.,1,Dial(PJSIP/0531${FILTER(0-9,${EXTEN:1})}@carrier)\\n same => n,Hangup()\\n")
 SAVED = "/etc/asterisk/extensions.conf /etc/asterisk/extensions_voipguard.conf"
 
 
@@ -36,7 +39,7 @@ def outside_line_route(lab):
 def test_the_outside_line_is_read_from_the_operators_route_and_judged_without_it(
         lab, lab_inventory, outside_line_route):
     pbx, office, carrier = outside_line_route, lab("admin"), lab("carrier")
-    result = harden(lab_inventory, tags="toll_fraud_guard", extra_vars={"toll_fraud_guard_local_area_code": "531"})
+    result = harden(lab_inventory, tags="toll_fraud_guard")
     assert result.returncode == 0, (result.stdout + result.stderr)[-3000:]
     assert "outside line 0, local numbers in area code 531," in pbx.check_output(
         "grep '^; Policy:' /etc/asterisk/extensions_voipguard.conf")
@@ -54,9 +57,10 @@ def test_the_outside_line_is_read_from_the_operators_route_and_judged_without_it
     time.sleep(1)
     assert (national["answered"], zimbabwe["answered"], emergency["answered"], helpline["answered"],
             local_call["answered"], zimbabwe_bare["answered"]) == (1, 0, 1, 1, 1, 0)
-    # The carrier saw the numbers without the outside line, and nothing else.
+    # The carrier saw the numbers without the outside line (the local one with its area code),
+    # and nothing else.
     assert sorted(record["dst"] for record in carrier_records(carrier)[recorded:]) == sorted(
-        [braunschweig, "112", "116117", local])
+        [braunschweig, "112", "116117", "0531" + local])
     logs = log_lines_since(pbx, MESSAGES, logged)
     refused = [line for line in logs if "voipguard: blocked call endpoint=1001 dialed=000263771234567" in line]
     assert len(refused) == 1 and "reason=country" in refused[0], refused

@@ -5,7 +5,8 @@ import pytest
 
 from ansible.module_utils.asterisk_conf import load, parse
 from ansible.module_utils.dialplan_audit import (
-    audit, infer_outside_line, outside_line_read_as_dialed_too, split_args, trunk_routes, unfiltered_exten)
+    audit, infer_outside_line, local_area_code_prefixes, outside_line_read_as_dialed_too, split_args,
+    trunk_routes, unfiltered_exten)
 
 FIXTURES = Path(__file__).parent / "fixtures" / "dialplan_audit"
 FACTORY = Path(__file__).resolve().parents[2] / "lab" / "factory" / "pbx" / "asterisk"
@@ -107,6 +108,25 @@ FREEPBX_ROUTE = ("[globals]\nOUT_1 = PJSIP\nOUT_1_SUFFIX = @carrier\nOUT_2 = PJS
 def test_freepbx_routes_dial_the_trunk_through_its_dialout_subroutine(pattern, trunk_id, number, expected):
     digits, why = outside_line(FREEPBX_ROUTE % (pattern, pattern, trunk_id, number))
     assert digits == expected[0] and (why is None if expected[1] is None else expected[1] in why)
+
+
+@pytest.mark.parametrize("text, prefixes", [
+    # Digits a route puts before the number: the area code of local numbers, FreePBX's prepend.
+    ("[from-internal]\nexten => _0ZXXXXX.,1,Dial(PJSIP/0531${FILTER(0-9,${EXTEN:1})}@carrier)\n"
+     "exten => _0X.,1,Dial(PJSIP/${FILTER(0-9,${EXTEN:1})}@carrier)\n",
+     {"0531": ["[from-internal] _0ZXXXXX. (/etc/asterisk/extensions.conf:2)"]}),
+    (FREEPBX_ROUTE % ("_NXXXXXX", "_NXXXXXX", "1", "1212${EXTEN}"),
+     {"1212": ["[outrt-1] _NXXXXXX (/etc/asterisk/extensions.conf:12)"]}),
+    ("[from-internal]\nexten => _X.,1,Dial(PJSIP/+49${EXTEN}@carrier)\n", {"+49": ["[from-internal] _X. (/etc/asterisk/extensions.conf:2)"]}),
+    ("[from-internal]\nexten => _ZXXXXX,1,Dial(PJSIP/carrier/sip:0531${EXTEN}@198.51.100.20)\n",
+     {"0531": ["[from-internal] _ZXXXXX (/etc/asterisk/extensions.conf:2)"]}),
+    # Nothing before the number, or a number that is not ${EXTEN}: nothing to read.
+    ("[from-internal]\nexten => _X.,1,Dial(PJSIP/${FILTER(0-9,${EXTEN})}@carrier)\n", {}),
+    ("[from-internal]\nexten => _X.,1,Dial(PJSIP/0531${n}@carrier)\n", {}),
+])
+def test_the_digits_a_route_puts_before_the_number_are_read(text, prefixes):
+    configs = [parse(text, "/etc/asterisk/extensions.conf")]
+    assert local_area_code_prefixes(trunk_routes(configs, ["from-internal"], ["carrier"])) == prefixes
 
 
 def test_routes_in_an_included_context_count_and_both_forms_agree():

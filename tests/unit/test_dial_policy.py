@@ -2,9 +2,10 @@
 import pytest
 
 from ansible.module_utils.dial_policy import (
-    PolicyError, classify, compile_policy, money_to_millicents, parse_rates, plan_endpoints)
+    PolicyError, classify, compile_policy, local_area_code_from_routes, money_to_millicents, parse_rates,
+    plan_endpoints)
 from ansible.module_utils.numbering import (
-    NumberingError, after_outside_line, all_country_prefixes, asterisk_patterns, calling_code,
+    NumberingError, after_outside_line, all_country_prefixes, area_code_in_prefix, asterisk_patterns, calling_code,
     country_prefixes, dialing_rules, emergency_numbers, international_prefixes, international_reading_patterns,
     local_number_rules, longest_prefix, normalise, pattern_matches, readable_as_international,
     toll_free_short_number_patterns)
@@ -305,6 +306,26 @@ def test_local_numbers_without_the_area_code_are_refused_unless_the_operator_nam
     # The trunk leg reads the carrier's digits by the same rules.
     assert classify(braunschweig, "5551234", trunk_leg=True)["country"] == "DE"
     assert classify(braunschweig, "263771234567", trunk_leg=True)["reason"] == "country"
+
+
+@pytest.mark.parametrize("site, prefix, area", [
+    ("DE", "0531", "531"), ("DE", "+49531", "531"), ("DE", "0049531", "531"), ("DE", "08821", "8821"),
+    ("US", "1212", "212"), ("US", "+1212", "212"), ("US", "0111212", "212"),
+    # No area code: a country code alone, a carrier's tech prefix, one libphonenumber does not know.
+    ("DE", "+49", None), ("DE", "0", None), ("DE", "0999", None), ("DE", "1234", None), ("US", "1555", None),
+])
+def test_the_area_code_in_the_digits_a_route_puts_before_local_numbers(site, prefix, area):
+    assert area_code_in_prefix(site, prefix, 5) == area
+
+
+def test_the_area_code_of_local_numbers_is_read_from_the_routes():
+    where = ["[from-internal] _0ZXXXXX. (extensions.conf:2)"]
+    assert local_area_code_from_routes({"0531": where}, "DE") == ("531", None)
+    assert local_area_code_from_routes({"0531": where, "+49531": where, "+49": where}, "DE") == ("531", None)
+    assert local_area_code_from_routes({}, "DE") == ("", None)
+    assert local_area_code_from_routes({"+49": where}, "DE") == ("", None)
+    area, why = local_area_code_from_routes({"0531": where, "0511": ["[office2] _ZXXXXX. (x:9)"]}, "DE")
+    assert area == "" and "different area codes" in why and "511 in [office2]" in why and "531 in" in why
 
 
 @pytest.mark.parametrize("site, area, local_patterns", [

@@ -153,6 +153,22 @@ def test_routes_that_are_no_list_of_routes_are_named(routes):
     assert result.get("failed") and "outside_line_routes" in result["msg"], result.get("msg")
 
 
+def test_the_area_code_of_local_numbers_is_read_from_the_phones_routes():
+    route = {"context": "from-internal", "pattern": "_0ZXXXXX.", "strip": 1, "prepend": "0531",
+             "file": "/etc/asterisk/extensions.conf", "line": 12}
+    built = toll_fraud_policy.build(params(local_area_code="auto", phone_routes=[route]))
+    assert built["policy"]["local_area_code"] == "531" and not built["warnings"]
+    assert "local numbers in area code 531," in render(built)
+    # Without such a route none; the operator's own value wins over the routes.
+    assert toll_fraud_policy.build(params(local_area_code="auto"))["policy"]["local_area_code"] == ""
+    assert toll_fraud_policy.build(params(local_area_code="511", phone_routes=[route]))[
+        "policy"]["local_area_code"] == "511"
+    # Two towns: none, and the run says why.
+    other = dict(route, context="office2", prepend="0511")
+    built = toll_fraud_policy.build(params(local_area_code="auto", phone_routes=[route, other]))
+    assert built["policy"]["local_area_code"] == "" and "different area codes" in built["warnings"][0]
+
+
 def test_the_settings_alone_are_checked_before_the_pbx_is_read():
     # validate.yml's call: no PBX files yet (a trunk boundary would need them), the policy only.
     early = params(policy_only=True, pjsip_conf="", trunk_endpoints=["carrier"], trunks=["carrier"],
