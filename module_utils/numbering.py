@@ -344,18 +344,9 @@ def local_number_rules(site_country, area_code, min_digits):
     the dearer reading unless a rate makes that destination cheaper than a national call.
     Raises NumberingError for an area code the site's numbering does not have.
     """
-    meta = region_metadata(site_country)
-    code, national = str(meta.country_code), meta.national_prefix or ""
+    code = calling_code(site_country)
     area = str(area_code)
-    if not _DIGITS.match(area):
-        raise NumberingError("area code %r must be digits" % (area_code,))
-    if national and area.startswith(national):
-        raise NumberingError("area code %s: give it without the national prefix %s (%s)"
-                             % (area, national, area[len(national):] or "?"))
-    lengths = _local_number_lengths(site_country.upper(), code, area, min_digits)
-    if not lengths:
-        raise NumberingError("%s has no fixed-line numbers of %d or more digits in area code %s "
-                             "(libphonenumber)" % (site_country.upper(), min_digits, area))
+    lengths = local_number_lengths(site_country, area, min_digits)
     rules = [{"form": "local", "pattern": "_Z" + "X" * (length - 1), "strip": 0, "prepend": code + area}
              for length in lengths]
     rules.extend({"form": "local, readable as international", "pattern": pattern, "strip": 0,
@@ -375,16 +366,25 @@ def area_code_in_prefix(site_country, prefix, min_digits):
     for head in heads:
         if prefix.startswith(head) and len(prefix) > len(head):
             try:
-                local_number_rules(site_country, prefix[len(head):], min_digits)
+                local_number_lengths(site_country, prefix[len(head):], min_digits)
             except NumberingError:
                 continue
             return prefix[len(head):]
     return None
 
 
-def _local_number_lengths(region, code, area, min_digits):
-    """Lengths of the subscriber numbers libphonenumber accepts as fixed lines in the area:
-    a few sample numbers of each length, as its patterns are ranges, not lists."""
+def local_number_lengths(site_country, area_code, min_digits):
+    """Lengths of the subscriber numbers libphonenumber accepts as fixed lines in the area, from
+    min_digits on: a few sample numbers of each length, as its patterns are ranges, not lists.
+    Raises NumberingError for an area code the site's numbering does not have."""
+    meta = region_metadata(site_country)
+    region, code, national = site_country.upper(), str(meta.country_code), meta.national_prefix or ""
+    area = str(area_code)
+    if not _DIGITS.match(area):
+        raise NumberingError("area code %r must be digits" % (area_code,))
+    if national and area.startswith(national):
+        raise NumberingError("area code %s: give it without the national prefix %s (%s)"
+                             % (area, national, area[len(national):] or "?"))
     fixed = (phonenumbers.PhoneNumberType.FIXED_LINE, phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE)
     lengths = []
     for length in range(min_digits, 16 - len(area)):
@@ -394,6 +394,9 @@ def _local_number_lengths(region, code, area, min_digits):
                     phonenumbers.number_type(number) in fixed:
                 lengths.append(length)
                 break
+    if not lengths:
+        raise NumberingError("%s has no fixed-line numbers of %d or more digits in area code %s "
+                             "(libphonenumber)" % (region, min_digits, area))
     return lengths
 
 
