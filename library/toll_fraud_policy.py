@@ -515,8 +515,20 @@ def released_endpoints(contexts, plan):
                 if name not in plan and context.startswith(GUARD_CONTEXT_PREFIX))
 
 
+def check_routes(option, routes):
+    """A route as asterisk_dialplan_audit reads it (outside_line.routes): a hand-made one without
+    its context or pattern is refused naming the option, not met later as a KeyError."""
+    for number, route in enumerate(routes or (), 1):
+        missing = [key for key in ("context", "pattern") if not route.get(key)]
+        if missing or not isinstance(route.get("strip"), (int, type(None))):
+            raise PolicyError("%s: route %d needs a context, a pattern and strip as a number or null "
+                              "(asterisk_dialplan_audit's outside_line.routes)" % (option, number))
+
+
 def build(params):
     """Everything the module returns, from its parameters; raises PolicyError."""
+    check_routes("outside_line_routes", params.get("outside_line_routes"))
+    check_routes("phone_routes", params.get("phone_routes"))
     policy_params = dict((key, params.get(key)) for key in POLICY_KEYS)
     policy_params["outside_line_as_dialed_too"] = outside_line_read_as_dialed_too(
         params.get("outside_line_routes"), params.get("trunk_boundary"))
@@ -526,7 +538,8 @@ def build(params):
         area, why = local_area_code_from_routes(
             local_area_code_prefixes(params.get("phone_routes")), policy_params["site_country"])
         policy_params["local_area_code"] = area
-        warnings.extend([why] if why else [])
+        if why:
+            warnings.append(why)
     policy = compile_policy(policy_params)
     if params.get("policy_only"):
         # The run's check before its first change: the settings alone, the PBX not read yet.

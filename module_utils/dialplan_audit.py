@@ -257,9 +257,14 @@ def local_area_code_prefixes(routes):
     found = {}
     for route in routes or ():
         if route.get("prepend") and route.get("strip") is not None:
-            found.setdefault(route["prepend"], []).append(
-                "[%s] %s (%s:%s)" % (route["context"], route["pattern"], route["file"], route["line"]))
+            found.setdefault(route["prepend"], []).append(route_where(route))
     return found
+
+
+def route_where(route):
+    """Where a route is, for the operator: "[context] pattern (file:line)"."""
+    where = "[%s] %s" % (route["context"], route["pattern"])
+    return "%s (%s:%s)" % (where, route["file"], route.get("line")) if route.get("file") else where
 
 
 # FreePBX's outbound routes (core functions.inc.php, outrt-N contexts) dial through
@@ -308,7 +313,7 @@ def infer_outside_line(routes, phone_contexts):
                       "variables cannot be read)" % ", ".join("[%s]" % c for c in phone_contexts))
     digits, unclear = set(), []
     for route in routes:
-        where = "[%s] %s (%s:%s)" % (route["context"], route["pattern"], route["file"], route["line"])
+        where = route_where(route)
         if route["strip"] is None:
             unclear.append("%s dials a number that is not ${EXTEN}" % where)
         elif route["strip"]:

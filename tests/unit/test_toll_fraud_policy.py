@@ -147,10 +147,13 @@ def test_the_module_reads_both_ways_only_without_the_trunk_leg_and_with_mixed_ro
     assert "Set(LOCAL(read)=${num:1})" in text and "Gosub(voipguard-reading,s,1(${num:1}))" not in text
 
 
-@pytest.mark.parametrize("routes", [["_0X."], "_0X.", [{"pattern": "_0X.", "strip": 1}, 3]])
-def test_routes_that_are_no_list_of_routes_are_named(routes):
-    result = run_module(toll_fraud_policy, params(outside_line="0", outside_line_routes=routes))
-    assert result.get("failed") and "outside_line_routes" in result["msg"], result.get("msg")
+@pytest.mark.parametrize("option", ["outside_line_routes", "phone_routes"])
+@pytest.mark.parametrize("routes", [["_0X."], "_0X.", [{"context": "x", "pattern": "_0X.", "strip": 1}, 3],
+                                    [{"pattern": "_0X.", "strip": 1, "prepend": "0531"}],
+                                    [{"context": "x", "pattern": "_0X.", "strip": "one"}]])
+def test_routes_that_are_no_list_of_routes_are_named(option, routes):
+    result = run_module(toll_fraud_policy, params(outside_line="0", local_area_code="auto", **{option: routes}))
+    assert result.get("failed") and option in result["msg"], result.get("msg")
 
 
 def test_the_area_code_of_local_numbers_is_read_from_the_phones_routes():
