@@ -48,7 +48,8 @@ options:
   trunk_endpoints:
     description:
       - PJSIP endpoint names of trunks. When empty, any C(Dial()) to C(TECH/number@peer) or
-        C(TECH/peer/number) counts as a trunk call.
+        C(TECH/peer/number) counts as a trunk call. A variable that C([globals]) sets is read as
+        its value, as Asterisk substitutes it (C(Dial(PJSIP/${EXTEN}@${TRUNK})) with C(TRUNK = carrier)).
     type: list
     elements: str
     default: []

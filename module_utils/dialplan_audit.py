@@ -80,6 +80,31 @@ def is_wide_pattern(pattern):
     return pattern.startswith("_") and ("." in pattern or "!" in pattern)
 
 
+_VARIABLE = re.compile(r"\$\{([A-Za-z0-9_]+)\}")
+# Asterisk reads these from the channel before any global of the same name.
+_CHANNEL_BUILTINS = ("EXTEN", "CONTEXT", "PRIORITY", "CHANNEL", "UNIQUEID")
+
+
+def expand_globals(text, globals_):
+    """text with each ${NAME} that [globals] sets replaced by its value, as Asterisk substitutes
+    it when the application runs: with TRUNK = carrier, Dial(PJSIP/${EXTEN}@${TRUNK}) dials the
+    carrier, and with AREA = 0531, Dial(PJSIP/${AREA}${EXTEN}@carrier) puts 0531 before the
+    number. A value naming another global is followed (three levels). Other variables stay: the
+    files do not show what a channel or Set(GLOBAL(...)) sets at run time."""
+    def value(match):
+        name = match.group(1)
+        if name.upper() in _CHANNEL_BUILTINS:
+            return match.group(0)
+        return last_value(globals_, name, match.group(0))
+
+    for _ in range(3):
+        expanded = _VARIABLE.sub(value, text)
+        if expanded == text:
+            break
+        text = expanded
+    return text
+
+
 def dials_trunk(args, trunks):
     dial_string = split_args(args)[0] if args else ""
     for target in dial_string.split("&"):
@@ -168,6 +193,7 @@ def audit(configs, unauthenticated_contexts=(), trunk_endpoints=()):
             text=(line.raw if line is not None else section.header.raw).strip()))
 
     entries = list(parse_dialplan(configs))
+    globals_ = resolve(configs, "globals")
     for config in configs:
         for section in config.sections:
             if section.header is not None and section.name.lower() not in NOT_CONTEXTS:
@@ -182,6 +208,8 @@ def audit(configs, unauthenticated_contexts=(), trunk_endpoints=()):
     for section, line, extension, app, args in entries:
         if app == "include" or extension is None:
             continue
+        if app == "dial":
+            args = expand_globals(args, globals_)
         if "REGEX(" in args.upper() and "${EXTEN" in args:
             extension.regex_checked = True
         if app == "dial" and is_wide_pattern(extension.pattern) and not extension.regex_checked \
@@ -235,6 +263,8 @@ def trunk_routes(configs, phone_contexts, trunk_endpoints):
     for section, line, extension, app, args in entries:
         if extension is None or section.name.lower() not in wanted:
             continue
+        if app == "dial":
+            args = expand_globals(args, globals_)
         if app == "dial" and dials_trunk(args, list(trunk_endpoints)):
             number = split_args(args)[0]
         elif app == "gosub":

@@ -1,9 +1,10 @@
-"""A number is judged by the digits that reach the trunk. A German office dials 0 for an outside
-line, and its route strips it (_0X. -> ${EXTEN:1}); the run reads the digit from that route
-(toll_fraud_guard_outside_line: auto). "0 0531..." is then the national call to Braunschweig it
-is, not one to Cuba (+53, blocked by default), "0 00263..." the call to Zimbabwe it is,
-"0 112" an emergency call that no limit or budget refuses, and "0 116117" (the medical on-call
-service, a toll-free short number in libphonenumber's data) a call, not a form nobody understood. Without the digit every such string is
+"""A number is judged by the digits that reach the trunk. A German office dials 0 for an outside line,
+and its route strips it (_0X. -> ${EXTEN:1}); the run reads the digit from that route
+(toll_fraud_guard_outside_line: auto), whose trunk is named in [globals] (@${VGTEST_TRUNK}).
+"0 0531..." is then the national call to Braunschweig it is, not one to Cuba (+53, blocked by
+default), "0 00263..." the call to Zimbabwe it is, "0 112" an emergency call that no limit or
+budget refuses, and "0 116117" (the medical on-call service, a toll-free short number in
+libphonenumber's data) a call, not a form nobody understood. Without the digit every such string is
 a form no dialing rule reads, refused as unknown-form: the office could not call out.
 
 The office is in Braunschweig and its phones dial local numbers without the area code: a route
@@ -20,9 +21,12 @@ from conftest import carrier_records, harden, log_length, log_lines_since, place
 
 MESSAGES = "/var/log/asterisk/messages.log"
 # Beside the factory's _X. route, which dials numbers as dialed: Asterisk takes the more specific
-# (_0ZXXXXX. for a local number after the outside line, _0X. for the rest).
-ROUTE = ("\\n[from-internal]\\nexten => _0X.,1,Dial(PJSIP/${FILTER(0-9,${EXTEN:1})}@carrier)\\n same => n,Hangup()\\n"
-         "exten => _0ZXXXXX.,1,Dial(PJSIP/0531${FILTER(0-9,${EXTEN:1})}@carrier)\\n same => n,Hangup()\\n")
+# (_0ZXXXXX. for a local number after the outside line, _0X. for the rest). As hand-written
+# dialplans often do, the routes name the trunk once, in [globals].
+ROUTE = ("\\n[globals]\\nVGTEST_TRUNK = carrier\\n"
+         "\\n[from-internal]\\nexten => _0X.,1,Dial(PJSIP/${FILTER(0-9,${EXTEN:1})}@${VGTEST_TRUNK})\\n"
+         " same => n,Hangup()\\n"
+         "exten => _0ZXXXXX.,1,Dial(PJSIP/0531${FILTER(0-9,${EXTEN:1})}@${VGTEST_TRUNK})\\n same => n,Hangup()\\n")
 SAVED = "/etc/asterisk/extensions.conf /etc/asterisk/extensions_voipguard.conf"
 
 

@@ -212,3 +212,36 @@ def test_the_module_reads_the_phones_contexts_from_the_pjsip_sections(tmp_path):
         warn=False))
     assert result["undefined_exempt_endpoints"] == [
         "1O01 is not defined in pjsip.conf, its includes or pjsip_wizard.conf; did you mean 1001?"]
+
+
+# Hand-written dialplans name the trunk (or the area code) once, in [globals]: Asterisk
+# substitutes it when Dial() runs, and so does the reading.
+@pytest.mark.parametrize("globals_, dial, digits", [
+    ("TRUNK = carrier", "PJSIP/${EXTEN:1}@${TRUNK}", "9"),
+    ("TRUNK = ${MAIN}\nMAIN = carrier", "PJSIP/${EXTEN:1}@${TRUNK}", "9"),
+    ("CARRIER = PJSIP/carrier", "${CARRIER}/sip:${EXTEN:1}@198.51.100.20", "9"),
+])
+def test_a_trunk_named_in_globals_is_a_route_to_it(globals_, dial, digits):
+    assert outside_line("[globals]\n%s\n[from-internal]\nexten => _9X.,1,Dial(%s)\n" % (globals_, dial)) == (
+        digits, None)
+
+
+@pytest.mark.parametrize("globals_", ["TRUNK = other", "", "EXTEN = carrier"])
+def test_a_global_naming_another_trunk_or_none_is_no_route_to_it(globals_):
+    digits, why = outside_line("[globals]\n%s\n[from-internal]\nexten => _9X.,1,Dial(PJSIP/${EXTEN:1}@${TRUNK})\n"
+                               "exten => _8X.,1,Dial(PJSIP/${EXTEN:1}@${EXTEN})\n" % globals_)
+    assert digits is None and "no Dial() to a trunk is seen" in why
+
+
+def test_the_area_code_a_global_puts_before_the_number_is_read():
+    text = ("[globals]\nAREA = 0531\n[from-internal]\n"
+            "exten => _0ZXXXXX.,1,Dial(PJSIP/${AREA}${FILTER(0-9,${EXTEN:1})}@carrier)\n")
+    configs = [parse(text, "/etc/asterisk/extensions.conf")]
+    assert local_area_code_prefixes(trunk_routes(configs, ["from-internal"], ["carrier"])) == {
+        "0531": ["[from-internal] _0ZXXXXX. (/etc/asterisk/extensions.conf:4)"]}
+
+
+def test_an_open_context_dialing_a_trunk_named_in_globals_is_toll_fraud():
+    text = "[globals]\nTRUNK = carrier\n[default]\nexten => _X.,1,Dial(PJSIP/${EXTEN}@${TRUNK})\n"
+    findings, _, _ = audit([parse(text, "/etc/asterisk/extensions.conf")], trunk_endpoints=["carrier"])
+    assert [(f["rule"], f["line"]) for f in findings if f["rule"] == "DP004"] == [("DP004", 4)]
