@@ -340,7 +340,7 @@ def infer_outside_line(routes, phone_contexts):
     says so); two different digits do not."""
     if not routes:
         return None, ("no Dial() to a trunk is seen from %s (routes through Gosub, Macro or "
-                      "variables cannot be read)" % ", ".join("[%s]" % c for c in phone_contexts))
+                      "variables no [globals] sets cannot be read)" % ", ".join("[%s]" % c for c in phone_contexts))
     digits, unclear = set(), []
     for route in routes:
         where = route_where(route)
