@@ -259,25 +259,72 @@ def trunk_routes(configs, phone_contexts, trunk_endpoints):
     entries = list(parse_dialplan(configs))
     wanted = set(name.lower() for name in reachable(context_includes(entries), list(phone_contexts)))
     globals_ = resolve(configs, "globals")
+    dials, subroutines = {}, set()
+    for section, line, extension, app, args in entries:
+        if app == "dial" and extension is not None:
+            dials.setdefault((section.name.lower(), extension.pattern.lower()), []).append(args)
+        elif app == "gosub" and extension is not None and section.name.lower() in wanted:
+            subroutines.add(subroutine_of(args, section.name))
     routes = []
     for section, line, extension, app, args in entries:
         if extension is None or section.name.lower() not in wanted:
             continue
         if app == "dial":
+            if (section.name.lower(), extension.pattern.lower()) in subroutines and _ARGUMENT.search(args):
+                continue  # a subroutine's body, read with each caller's arguments
             args = expand_globals(args, globals_)
-        if app == "dial" and dials_trunk(args, list(trunk_endpoints)):
-            number = split_args(args)[0]
+            numbers = [split_args(args)[0]] if dials_trunk(args, list(trunk_endpoints)) else []
         elif app == "gosub":
             number = freepbx_trunk_number(args, globals_, trunk_endpoints)
-            if number is None:
-                continue
+            numbers = [number] if number is not None else subroutine_trunk_numbers(
+                args, section.name, dials, globals_, trunk_endpoints)
         else:
             continue
-        match, prepend = _STRIP.search(number), _PREPEND.search(number)
-        routes.append(dict(context=section.name, pattern=extension.pattern, file=section.config.filename,
-                           line=line.lineno, strip=(int(match.group(1) or 0) if match else None),
-                           prepend=prepend.group(1) if prepend else ""))
+        for number in numbers:
+            match, prepend = _STRIP.search(number), _PREPEND.search(number)
+            routes.append(dict(context=section.name, pattern=extension.pattern, file=section.config.filename,
+                               line=line.lineno, strip=(int(match.group(1) or 0) if match else None),
+                               prepend=prepend.group(1) if prepend else ""))
     return routes
+
+
+_GOSUB = re.compile(r"^\s*([^()]*?)\s*(?:\((.*)\))?\s*$", re.S)
+_ARGUMENT = re.compile(r"\$\{ARG([0-9]+)\}")
+
+
+def subroutine_trunk_numbers(gosub_args, context, dials, globals_, trunk_endpoints):
+    """The numbers a Gosub([[context,]exten,]priority(arguments)) sends to a trunk: each Dial() to
+    one in that subroutine, its ${ARGn} read as the Gosub's arguments (Gosub(sub-out,s,1(${EXTEN:1}))
+    to Dial(PJSIP/${ARG1}@carrier) dials ${EXTEN:1}). Inside the subroutine ${EXTEN} is its own
+    extension ("s"), not the dialed number: read as a number that is not ${EXTEN}."""
+    target = subroutine_of(gosub_args, context)
+    if target is None:
+        return []
+    arguments = split_args(_GOSUB.match(gosub_args).group(2) or "")
+
+    def argument(found):
+        number = int(found.group(1))
+        return arguments[number - 1].strip() if 0 < number <= len(arguments) else ""
+
+    numbers = []
+    for args in dials.get(target, ()):
+        args = expand_globals(args, globals_).replace("${EXTEN", "${SUBROUTINE_EXTEN")
+        args = expand_globals(_ARGUMENT.sub(argument, args), globals_)
+        if dials_trunk(args, list(trunk_endpoints)):
+            numbers.append(split_args(args)[0])
+    return numbers
+
+
+def subroutine_of(gosub_args, context):
+    """(context, extension) in lower case that Gosub([[context,]exten,]priority(...)) called from
+    context runs, or None for a priority alone (the caller's own extension) or no such form."""
+    match = _GOSUB.match(gosub_args)
+    target = [part.strip() for part in match.group(1).split(",")] if match else []
+    if len(target) == 3:
+        return target[0].lower(), target[1].lower()
+    if len(target) == 2:
+        return context.lower(), target[0].lower()
+    return None
 
 
 def local_area_code_prefixes(routes):
@@ -339,8 +386,8 @@ def infer_outside_line(routes, phone_contexts):
     that starts with it is read without it, and both ways where outside_line_read_as_dialed_too
     says so); two different digits do not."""
     if not routes:
-        return None, ("no Dial() to a trunk is seen from %s (routes through Gosub, Macro or "
-                      "variables no [globals] sets cannot be read)" % ", ".join("[%s]" % c for c in phone_contexts))
+        return None, ("no Dial() to a trunk is seen from %s (routes through Macro, or "
+                      "variables that neither [globals] nor a Gosub's arguments set, cannot be read)" % ", ".join("[%s]" % c for c in phone_contexts))
     digits, unclear = set(), []
     for route in routes:
         where = route_where(route)

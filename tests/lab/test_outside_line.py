@@ -8,7 +8,8 @@ libphonenumber's data) a call, not a form nobody understood. Without the digit e
 a form no dialing rule reads, refused as unknown-form: the office could not call out.
 
 The office is in Braunschweig and its phones dial local numbers without the area code: a route
-puts 0531 before them (FreePBX's "prepend"), and the run reads the area code from it
+puts 0531 before them (FreePBX's "prepend"; here the argument of a Gosub to a subroutine that
+dials the trunk), and the run reads the area code from it
 (toll_fraud_guard_local_area_code: auto). "0 55..." is then the local call the carrier gets as
 0531 55..., while "0 263771234567", which a carrier could read as Zimbabwe's +263 77 123 4567, is
 judged as that number and refused at the phone."""
@@ -22,11 +23,13 @@ from conftest import carrier_records, harden, log_length, log_lines_since, place
 MESSAGES = "/var/log/asterisk/messages.log"
 # Beside the factory's _X. route, which dials numbers as dialed: Asterisk takes the more specific
 # (_0ZXXXXX. for a local number after the outside line, _0X. for the rest). As hand-written
-# dialplans often do, the routes name the trunk once, in [globals].
+# dialplans often do, the routes name the trunk once, in [globals], and one dials it from a
+# subroutine, the number with its area code its argument.
 ROUTE = ("\\n[globals]\\nVGTEST_TRUNK = carrier\\n"
          "\\n[from-internal]\\nexten => _0X.,1,Dial(PJSIP/${FILTER(0-9,${EXTEN:1})}@${VGTEST_TRUNK})\\n"
          " same => n,Hangup()\\n"
-         "exten => _0ZXXXXX.,1,Dial(PJSIP/0531${FILTER(0-9,${EXTEN:1})}@${VGTEST_TRUNK})\\n same => n,Hangup()\\n")
+         "exten => _0ZXXXXX.,1,Gosub(vgtest-dialout,s,1(0531${FILTER(0-9,${EXTEN:1})}))\\n same => n,Hangup()\\n"
+         "\\n[vgtest-dialout]\\nexten => s,1,Dial(PJSIP/${ARG1}@${VGTEST_TRUNK})\\n same => n,Return()\\n")
 SAVED = "/etc/asterisk/extensions.conf /etc/asterisk/extensions_voipguard.conf"
 
 

@@ -245,3 +245,40 @@ def test_an_open_context_dialing_a_trunk_named_in_globals_is_toll_fraud():
     text = "[globals]\nTRUNK = carrier\n[default]\nexten => _X.,1,Dial(PJSIP/${EXTEN}@${TRUNK})\n"
     findings, _, _ = audit([parse(text, "/etc/asterisk/extensions.conf")], trunk_endpoints=["carrier"])
     assert [(f["rule"], f["line"]) for f in findings if f["rule"] == "DP004"] == [("DP004", 4)]
+
+
+# Hand-written dialplans dial the trunk from a subroutine: the route is the Gosub, its number the
+# argument the subroutine dials.
+SUBROUTINE = "[sub-out]\nexten => s,1,Set(CALLERID(num)=0531123)\n same => n,Dial(%s)\n same => n,Return()\n"
+
+
+@pytest.mark.parametrize("gosub, dial, digits", [
+    ("Gosub(sub-out,s,1(${EXTEN:1}))", "PJSIP/${ARG1}@carrier", "9"),
+    ("Gosub(sub-out,s,1(${EXTEN:1},carrier))", "PJSIP/${ARG1}@${ARG2},60", "9"),
+    ("Gosub(sub-out,s,1(${EXTEN}))", "PJSIP/${ARG1}@carrier", ""),
+    ("GoSub(SUB-OUT,s,1(${FILTER(0-9,${EXTEN:1})}))", "PJSIP/${ARG1}@carrier", "9"),
+])
+def test_a_subroutine_that_dials_the_trunk_is_a_route_read_with_its_callers_arguments(gosub, dial, digits):
+    text = "[from-internal]\nexten => _9X.,1,%s\n" % gosub + SUBROUTINE % dial
+    assert outside_line(text) == (digits, None)
+
+
+@pytest.mark.parametrize("gosub, dial, why", [
+    # In the subroutine ${EXTEN} is "s", not the number the phone dialed.
+    ("Gosub(sub-out,s,1(${EXTEN:1}))", "PJSIP/${EXTEN}@carrier", "dials a number that is not ${EXTEN}"),
+    ("Gosub(sub-out,s,1(${EXTEN:1}))", "PJSIP/${ARG1}@other", "no Dial() to a trunk is seen"),
+    ("Gosub(1(${EXTEN:1}))", "PJSIP/${ARG1}@carrier", "no Dial() to a trunk is seen"),
+])
+def test_a_subroutine_that_does_not_show_the_number_or_the_trunk_is_not_read_as_one(gosub, dial, why):
+    text = "[from-internal]\nexten => _9X.,1,%s\n" % gosub + SUBROUTINE % dial
+    digits, unclear = outside_line(text)
+    assert digits is None and why in unclear
+
+
+def test_a_subroutine_in_the_phones_own_context_is_read_through_its_callers_only():
+    text = ("[globals]\nAREA = 0531\n[from-internal]\nexten => _0ZXXXXX.,1,Gosub(dialout,1(${AREA}${EXTEN:1}))\n"
+            "exten => _0X.,1,Gosub(dialout,1(${EXTEN:1}))\nexten => dialout,1,Dial(PJSIP/${ARG1}@carrier)\n")
+    routes = trunk_routes([parse(text, "/etc/asterisk/extensions.conf")], ["from-internal"], ["carrier"])
+    assert [(r["pattern"], r["strip"], r["prepend"], r["line"]) for r in routes] == [
+        ("_0ZXXXXX.", 1, "0531", 4), ("_0X.", 1, "", 5)]
+    assert infer_outside_line(routes, ["from-internal"]) == ("0", None)
