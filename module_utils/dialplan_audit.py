@@ -193,7 +193,7 @@ def audit(configs, unauthenticated_contexts=(), trunk_endpoints=()):
             text=(line.raw if line is not None else section.header.raw).strip()))
 
     entries = list(parse_dialplan(configs))
-    globals_ = resolve(configs, "globals")
+    globals_, dials = resolve(configs, "globals"), dials_by_extension(entries)
     for config in configs:
         for section in config.sections:
             if section.header is not None and section.name.lower() not in NOT_CONTEXTS:
@@ -228,8 +228,14 @@ def audit(configs, unauthenticated_contexts=(), trunk_endpoints=()):
             if CALLERID_RE.search(text):
                 add("DP002", section, line, extension, where)
                 break
-        if app == "dial" and section.name.lower() in unauth_lower and is_wide_pattern(extension.pattern):
-            trunk = dials_trunk(args, list(trunk_endpoints))
+        if section.name.lower() in unauth_lower and is_wide_pattern(extension.pattern):
+            trunk = None
+            if app == "dial":
+                trunk = dials_trunk(args, list(trunk_endpoints))
+            elif app == "gosub":
+                trunks = [dials_trunk(number, list(trunk_endpoints)) for number in
+                          subroutine_trunk_numbers(args, section.name, dials, globals_, trunk_endpoints)]
+                trunk = trunks[0] if trunks else None
             if trunk:
                 add("DP004", section, line, extension, " " + trunk, extension.pattern, section.name)
     return findings, contexts, unauth
@@ -259,12 +265,9 @@ def trunk_routes(configs, phone_contexts, trunk_endpoints):
     entries = list(parse_dialplan(configs))
     wanted = set(name.lower() for name in reachable(context_includes(entries), list(phone_contexts)))
     globals_ = resolve(configs, "globals")
-    dials, subroutines = {}, set()
-    for section, line, extension, app, args in entries:
-        if app == "dial" and extension is not None:
-            dials.setdefault((section.name.lower(), extension.pattern.lower()), []).append(args)
-        elif app == "gosub" and extension is not None and section.name.lower() in wanted:
-            subroutines.add(subroutine_of(args, section.name))
+    dials = dials_by_extension(entries)
+    subroutines = set(subroutine_of(args, section.name) for section, line, extension, app, args in entries
+                      if app == "gosub" and extension is not None and section.name.lower() in wanted)
     routes = []
     for section, line, extension, app, args in entries:
         if extension is None or section.name.lower() not in wanted:
@@ -313,6 +316,16 @@ def subroutine_trunk_numbers(gosub_args, context, dials, globals_, trunk_endpoin
         if dials_trunk(args, list(trunk_endpoints)):
             numbers.append(split_args(args)[0])
     return numbers
+
+
+def dials_by_extension(entries):
+    """{(context, extension) in lower case: [the arguments of each Dial() there]}, where a Gosub's
+    subroutine is looked up."""
+    dials = {}
+    for section, _line, extension, app, args in entries:
+        if app == "dial" and extension is not None:
+            dials.setdefault((section.name.lower(), extension.pattern.lower()), []).append(args)
+    return dials
 
 
 def subroutine_of(gosub_args, context):
@@ -386,8 +399,9 @@ def infer_outside_line(routes, phone_contexts):
     that starts with it is read without it, and both ways where outside_line_read_as_dialed_too
     says so); two different digits do not."""
     if not routes:
-        return None, ("no Dial() to a trunk is seen from %s (routes through Macro, or "
-                      "variables that neither [globals] nor a Gosub's arguments set, cannot be read)" % ", ".join("[%s]" % c for c in phone_contexts))
+        return None, ("no Dial() to a trunk is seen from %s (routes through Macro, or variables that "
+                      "neither [globals] nor a Gosub's arguments set, cannot be read)"
+                      % ", ".join("[%s]" % c for c in phone_contexts))
     digits, unclear = set(), []
     for route in routes:
         where = route_where(route)

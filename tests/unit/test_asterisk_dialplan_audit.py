@@ -282,3 +282,17 @@ def test_a_subroutine_in_the_phones_own_context_is_read_through_its_callers_only
     assert [(r["pattern"], r["strip"], r["prepend"], r["line"]) for r in routes] == [
         ("_0ZXXXXX.", 1, "0531", 4), ("_0X.", 1, "", 5)]
     assert infer_outside_line(routes, ["from-internal"]) == ("0", None)
+
+
+@pytest.mark.parametrize("dial, flagged", [
+    ("PJSIP/${ARG1}@carrier", [("DP004", 2)]),
+    ("PJSIP/${ARG1}@${TRUNK}", [("DP004", 2)]),
+    ("PJSIP/${ARG1}@other", []),
+])
+def test_an_open_context_dialing_a_trunk_from_a_subroutine_is_toll_fraud(dial, flagged):
+    text = ("[default]\nexten => _X.,1,Gosub(sub-out,s,1(${EXTEN}))\n[globals]\nTRUNK = carrier\n"
+            + SUBROUTINE % dial)
+    findings, _, _ = audit([parse(text, "/etc/asterisk/extensions.conf")], trunk_endpoints=["carrier"])
+    assert [(f["rule"], f["line"]) for f in findings if f["rule"] == "DP004"] == flagged
+    if flagged:
+        assert "Dial to trunk carrier from pattern _X." in [f for f in findings if f["rule"] == "DP004"][0]["message"]
