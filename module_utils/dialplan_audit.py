@@ -233,8 +233,8 @@ def audit(configs, unauthenticated_contexts=(), trunk_endpoints=()):
             if app == "dial":
                 trunk = dials_trunk(args, list(trunk_endpoints))
             elif app == "gosub":
-                trunks = [dials_trunk(number, list(trunk_endpoints)) for number in
-                          subroutine_trunk_numbers(args, section.name, dials, globals_, trunk_endpoints)]
+                trunks = [trunk for trunk, _number in
+                          subroutine_trunk_dials(gosub_call(args, section.name), dials, globals_, trunk_endpoints)]
                 trunk = trunks[0] if trunks else None
             if trunk:
                 add("DP004", section, line, extension, " " + trunk, extension.pattern, section.name)
@@ -266,7 +266,7 @@ def trunk_routes(configs, phone_contexts, trunk_endpoints):
     wanted = set(name.lower() for name in reachable(context_includes(entries), list(phone_contexts)))
     globals_ = resolve(configs, "globals")
     dials = dials_by_extension(entries)
-    subroutines = set(subroutine_of(args, section.name) for section, line, extension, app, args in entries
+    subroutines = set(gosub_call(args, section.name)[0] for section, line, extension, app, args in entries
                       if app == "gosub" and extension is not None and section.name.lower() in wanted)
     routes = []
     for section, line, extension, app, args in entries:
@@ -278,9 +278,10 @@ def trunk_routes(configs, phone_contexts, trunk_endpoints):
             args = expand_globals(args, globals_)
             numbers = [split_args(args)[0]] if dials_trunk(args, list(trunk_endpoints)) else []
         elif app == "gosub":
-            number = freepbx_trunk_number(args, globals_, trunk_endpoints)
-            numbers = [number] if number is not None else subroutine_trunk_numbers(
-                args, section.name, dials, globals_, trunk_endpoints)
+            call = gosub_call(args, section.name)
+            number = freepbx_trunk_number(call, globals_, trunk_endpoints)
+            numbers = [number] if number is not None else [
+                number for _trunk, number in subroutine_trunk_dials(call, dials, globals_, trunk_endpoints)]
         else:
             continue
         for number in numbers:
@@ -295,27 +296,43 @@ _GOSUB = re.compile(r"^\s*([^()]*?)\s*(?:\((.*)\))?\s*$", re.S)
 _ARGUMENT = re.compile(r"\$\{ARG([0-9]+)\}")
 
 
-def subroutine_trunk_numbers(gosub_args, context, dials, globals_, trunk_endpoints):
-    """The numbers a Gosub([[context,]exten,]priority(arguments)) sends to a trunk: each Dial() to
-    one in that subroutine, its ${ARGn} read as the Gosub's arguments (Gosub(sub-out,s,1(${EXTEN:1}))
+def gosub_call(gosub_args, context):
+    """(target, arguments) of Gosub([[context,]exten,]priority(arguments)) called from context:
+    target is (context, extension) in lower case, or None for a priority alone (the caller's own
+    extension) or no such form; arguments are the call's arguments, split."""
+    match = _GOSUB.match(gosub_args)
+    if not match:
+        return None, []
+    target = [part.strip() for part in match.group(1).split(",")]
+    arguments = split_args(match.group(2)) if match.group(2) is not None else []
+    if len(target) == 3:
+        return (target[0].lower(), target[1].lower()), arguments
+    if len(target) == 2:
+        return (context.lower(), target[0].lower()), arguments
+    return None, arguments
+
+
+def subroutine_trunk_dials(call, dials, globals_, trunk_endpoints):
+    """[(trunk, number)] that a Gosub call (gosub_call's reading) sends to a trunk: each Dial() to
+    one in that subroutine, its ${ARGn} read as the call's arguments (Gosub(sub-out,s,1(${EXTEN:1}))
     to Dial(PJSIP/${ARG1}@carrier) dials ${EXTEN:1}). Inside the subroutine ${EXTEN} is its own
     extension ("s"), not the dialed number: read as a number that is not ${EXTEN}."""
-    target = subroutine_of(gosub_args, context)
+    target, arguments = call
     if target is None:
         return []
-    arguments = split_args(_GOSUB.match(gosub_args).group(2) or "")
 
     def argument(found):
         number = int(found.group(1))
         return arguments[number - 1].strip() if 0 < number <= len(arguments) else ""
 
-    numbers = []
+    found = []
     for args in dials.get(target, ()):
         args = expand_globals(args, globals_).replace("${EXTEN", "${SUBROUTINE_EXTEN")
         args = expand_globals(_ARGUMENT.sub(argument, args), globals_)
-        if dials_trunk(args, list(trunk_endpoints)):
-            numbers.append(split_args(args)[0])
-    return numbers
+        trunk = dials_trunk(args, list(trunk_endpoints))
+        if trunk:
+            found.append((trunk, split_args(args)[0]))
+    return found
 
 
 def dials_by_extension(entries):
@@ -326,18 +343,6 @@ def dials_by_extension(entries):
         if app == "dial" and extension is not None:
             dials.setdefault((section.name.lower(), extension.pattern.lower()), []).append(args)
     return dials
-
-
-def subroutine_of(gosub_args, context):
-    """(context, extension) in lower case that Gosub([[context,]exten,]priority(...)) called from
-    context runs, or None for a priority alone (the caller's own extension) or no such form."""
-    match = _GOSUB.match(gosub_args)
-    target = [part.strip() for part in match.group(1).split(",")] if match else []
-    if len(target) == 3:
-        return target[0].lower(), target[1].lower()
-    if len(target) == 2:
-        return context.lower(), target[0].lower()
-    return None
 
 
 def local_area_code_prefixes(routes):
@@ -359,18 +364,16 @@ def route_where(route):
 
 # FreePBX's outbound routes (core functions.inc.php, outrt-N contexts) dial through
 # Gosub(macro-dialout-trunk,s,1(<trunk id>,<number>,...)); the trunk's dial string is
-# ${OUT_<id>}/<number>${OUT_<id>_SUFFIX} from [globals] (PJSIP: OUT_1=PJSIP, OUT_1_SUFFIX=@carrier).
-_FREEPBX_DIALOUT = re.compile(r"^\s*macro-dialout-trunk\s*,\s*s\s*,\s*1\s*\((.*)\)\s*$", re.S)
+# ${OUT_<id>}/<number>${OUT_<id>_SUFFIX} from [globals] (PJSIP: OUT_1=PJSIP, OUT_1_SUFFIX=@carrier),
+# which the general reading of a subroutine cannot follow (its Dial() names ${OUT_${DIAL_TRUNK}}).
+_FREEPBX_DIALOUT = ("macro-dialout-trunk", "s")
 
 
-def freepbx_trunk_number(gosub_args, globals_, trunk_endpoints):
-    """The number a FreePBX route's Gosub to macro-dialout-trunk sends to one of the trunks
-    (e.g. '${EXTEN:1}'), or None when it is no such call."""
-    match = _FREEPBX_DIALOUT.match(gosub_args)
-    if not match:
-        return None
-    arguments = split_args(match.group(1))
-    if len(arguments) < 2:
+def freepbx_trunk_number(call, globals_, trunk_endpoints):
+    """The number a FreePBX route's Gosub to macro-dialout-trunk (gosub_call's reading) sends to
+    one of the trunks (e.g. '${EXTEN:1}'), or None when it is no such call."""
+    target, arguments = call
+    if target != _FREEPBX_DIALOUT or len(arguments) < 2:
         return None
     trunk_id = arguments[0].strip()
     suffix = last_value(globals_, "OUT_%s_SUFFIX" % trunk_id) or ""

@@ -5,8 +5,8 @@ import pytest
 
 from ansible.module_utils.asterisk_conf import load, parse
 from ansible.module_utils.dialplan_audit import (
-    audit, infer_outside_line, local_area_code_prefixes, outside_line_read_as_dialed_too, split_args,
-    trunk_routes, unfiltered_exten)
+    audit, gosub_call, infer_outside_line, local_area_code_prefixes, outside_line_read_as_dialed_too,
+    split_args, trunk_routes, unfiltered_exten)
 
 FIXTURES = Path(__file__).parent / "fixtures" / "dialplan_audit"
 FACTORY = Path(__file__).resolve().parents[2] / "lab" / "factory" / "pbx" / "asterisk"
@@ -250,6 +250,18 @@ def test_an_open_context_dialing_a_trunk_named_in_globals_is_toll_fraud():
 # Hand-written dialplans dial the trunk from a subroutine: the route is the Gosub, its number the
 # argument the subroutine dials.
 SUBROUTINE = "[sub-out]\nexten => s,1,Set(CALLERID(num)=0531123)\n same => n,Dial(%s)\n same => n,Return()\n"
+
+
+@pytest.mark.parametrize("args, target, arguments", [
+    ("sub-out,s,1(${EXTEN:1},carrier)", ("sub-out", "s"), ["${EXTEN:1}", "carrier"]),
+    (" macro-dialout-trunk , s , 1 (1,${EXTEN},,off-net)", ("macro-dialout-trunk", "s"),
+     ["1", "${EXTEN}", "", "off-net"]),
+    ("dialout,1(${FILTER(0-9,${EXTEN})})", ("from-internal", "dialout"), ["${FILTER(0-9,${EXTEN})}"]),
+    ("Sub-Out,S,1", ("sub-out", "s"), []),
+    ("1(${EXTEN})", None, ["${EXTEN}"]),
+])
+def test_a_gosub_is_read_once_as_its_subroutine_and_arguments(args, target, arguments):
+    assert gosub_call(args, "From-Internal") == (target, arguments)
 
 
 @pytest.mark.parametrize("gosub, dial, digits", [
