@@ -193,7 +193,7 @@ def audit(configs, unauthenticated_contexts=(), trunk_endpoints=()):
             text=(line.raw if line is not None else section.header.raw).strip()))
 
     entries = list(parse_dialplan(configs))
-    globals_, dials = resolve(configs, "globals"), dials_by_extension(entries)
+    globals_, bodies = resolve(configs, "globals"), subroutine_bodies(entries)
     for config in configs:
         for section in config.sections:
             if section.header is not None and section.name.lower() not in NOT_CONTEXTS:
@@ -234,7 +234,7 @@ def audit(configs, unauthenticated_contexts=(), trunk_endpoints=()):
                 trunk = dials_trunk(args, list(trunk_endpoints))
             elif app == "gosub":
                 trunks = [trunk for trunk, _number in
-                          subroutine_trunk_dials(gosub_call(args, section.name), dials, globals_, trunk_endpoints)]
+                          subroutine_trunk_dials(gosub_call(args, section.name), bodies, globals_, trunk_endpoints)]
                 trunk = trunks[0] if trunks else None
             if trunk:
                 add("DP004", section, line, extension, " " + trunk, extension.pattern, section.name)
@@ -265,23 +265,23 @@ def trunk_routes(configs, phone_contexts, trunk_endpoints):
     entries = list(parse_dialplan(configs))
     wanted = set(name.lower() for name in reachable(context_includes(entries), list(phone_contexts)))
     globals_ = resolve(configs, "globals")
-    dials = dials_by_extension(entries)
+    bodies = subroutine_bodies(entries)
     subroutines = set(gosub_call(args, section.name)[0] for section, line, extension, app, args in entries
                       if app == "gosub" and extension is not None and section.name.lower() in wanted)
     routes = []
     for section, line, extension, app, args in entries:
         if extension is None or section.name.lower() not in wanted:
             continue
+        if (section.name.lower(), extension.pattern.lower()) in subroutines and _ARGUMENT.search(args):
+            continue  # a subroutine's body, read with each caller's arguments
         if app == "dial":
-            if (section.name.lower(), extension.pattern.lower()) in subroutines and _ARGUMENT.search(args):
-                continue  # a subroutine's body, read with each caller's arguments
             args = expand_globals(args, globals_)
             numbers = [split_args(args)[0]] if dials_trunk(args, list(trunk_endpoints)) else []
         elif app == "gosub":
             call = gosub_call(args, section.name)
             number = freepbx_trunk_number(call, globals_, trunk_endpoints)
             numbers = [number] if number is not None else [
-                number for _trunk, number in subroutine_trunk_dials(call, dials, globals_, trunk_endpoints)]
+                number for _trunk, number in subroutine_trunk_dials(call, bodies, globals_, trunk_endpoints)]
         else:
             continue
         for number in numbers:
@@ -294,6 +294,8 @@ def trunk_routes(configs, phone_contexts, trunk_endpoints):
 
 _GOSUB = re.compile(r"^\s*([^()]*?)\s*(?:\((.*)\))?\s*$", re.S)
 _ARGUMENT = re.compile(r"\$\{ARG([0-9]+)\}")
+# How deep a Gosub is followed into the subroutines it calls (sub-out calling sub-dial-trunk...).
+SUBROUTINE_DEPTH = 3
 
 
 def gosub_call(gosub_args, context):
@@ -312,13 +314,14 @@ def gosub_call(gosub_args, context):
     return None, arguments
 
 
-def subroutine_trunk_dials(call, dials, globals_, trunk_endpoints):
+def subroutine_trunk_dials(call, bodies, globals_, trunk_endpoints, depth=SUBROUTINE_DEPTH):
     """[(trunk, number)] that a Gosub call (gosub_call's reading) sends to a trunk: each Dial() to
     one in that subroutine, its ${ARGn} read as the call's arguments (Gosub(sub-out,s,1(${EXTEN:1}))
-    to Dial(PJSIP/${ARG1}@carrier) dials ${EXTEN:1}). Inside the subroutine ${EXTEN} is its own
-    extension ("s"), not the dialed number: read as a number that is not ${EXTEN}."""
+    to Dial(PJSIP/${ARG1}@carrier) dials ${EXTEN:1}), and each Gosub there followed the same way,
+    depth subroutines deep. Inside a subroutine ${EXTEN} is its own extension ("s"), not the dialed
+    number: read as a number that is not ${EXTEN}."""
     target, arguments = call
-    if target is None:
+    if target is None or depth < 1:
         return []
 
     def argument(found):
@@ -326,23 +329,27 @@ def subroutine_trunk_dials(call, dials, globals_, trunk_endpoints):
         return arguments[number - 1].strip() if 0 < number <= len(arguments) else ""
 
     found = []
-    for args in dials.get(target, ()):
+    for app, args in bodies.get(target, ()):
         args = expand_globals(args, globals_).replace("${EXTEN", "${SUBROUTINE_EXTEN")
         args = expand_globals(_ARGUMENT.sub(argument, args), globals_)
+        if app == "gosub":
+            found.extend(subroutine_trunk_dials(gosub_call(args, target[0]), bodies, globals_, trunk_endpoints,
+                                                depth - 1))
+            continue
         trunk = dials_trunk(args, list(trunk_endpoints))
         if trunk:
             found.append((trunk, split_args(args)[0]))
     return found
 
 
-def dials_by_extension(entries):
-    """{(context, extension) in lower case: [the arguments of each Dial() there]}, where a Gosub's
-    subroutine is looked up."""
-    dials = {}
+def subroutine_bodies(entries):
+    """{(context, extension) in lower case: [(app, arguments) of each Dial() and Gosub() there]},
+    where a Gosub's subroutine is looked up."""
+    bodies = {}
     for section, _line, extension, app, args in entries:
-        if app == "dial" and extension is not None:
-            dials.setdefault((section.name.lower(), extension.pattern.lower()), []).append(args)
-    return dials
+        if app in ("dial", "gosub") and extension is not None:
+            bodies.setdefault((section.name.lower(), extension.pattern.lower()), []).append((app, args))
+    return bodies
 
 
 def local_area_code_prefixes(routes):

@@ -296,6 +296,43 @@ def test_a_subroutine_in_the_phones_own_context_is_read_through_its_callers_only
     assert infer_outside_line(routes, ["from-internal"]) == ("0", None)
 
 
+# A subroutine that calls another to dial (sub-out sets the caller ID, sub-dial dials): followed
+# with each level's arguments, three subroutines deep.
+NESTED = "[sub-out]\nexten => s,1,Gosub(sub-dial,s,1(${ARG1},carrier))\n same => n,Return()\n" \
+         "[sub-dial]\nexten => s,1,Dial(%s)\n same => n,Return()\n"
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("[from-internal]\nexten => _9X.,1,Gosub(sub-out,s,1(${EXTEN:1}))\n" + NESTED % "PJSIP/${ARG1}@${ARG2}",
+     ("9", None)),
+    ("[from-internal]\nexten => _X.,1,Gosub(sub-out,s,1(${EXTEN}))\n" + NESTED % "PJSIP/${ARG1}@${ARG2}",
+     ("", None)),
+    # The inner subroutine's own ${EXTEN} is "s".
+    ("[from-internal]\nexten => _9X.,1,Gosub(sub-out,s,1(${EXTEN:1}))\n" + NESTED % "PJSIP/${EXTEN}@${ARG2}",
+     (None, "dials a number that is not ${EXTEN}")),
+    # A subroutine that calls itself ends at the depth, dialing nothing.
+    ("[from-internal]\nexten => _9X.,1,Gosub(sub-out,s,1(${EXTEN:1}))\n"
+     "[sub-out]\nexten => s,1,Gosub(sub-out,s,1(${ARG1}))\n", (None, "no Dial() to a trunk is seen")),
+    # Four subroutines deep is past the depth: the run asks rather than guess.
+    ("[from-internal]\nexten => _9X.,1,Gosub(a,s,1(${EXTEN:1}))\n[a]\nexten => s,1,Gosub(b,s,1(${ARG1}))\n"
+     "[b]\nexten => s,1,Gosub(c,s,1(${ARG1}))\n[c]\nexten => s,1,Gosub(d,s,1(${ARG1}))\n"
+     "[d]\nexten => s,1,Dial(PJSIP/${ARG1}@carrier)\n", (None, "no Dial() to a trunk is seen")),
+    # Both in the phones' own context: read through the caller only.
+    ("[from-internal]\nexten => _9X.,1,Gosub(dialout,1(${EXTEN:1}))\n"
+     "exten => dialout,1,Gosub(dialtrunk,1(${ARG1}))\nexten => dialtrunk,1,Dial(PJSIP/${ARG1}@carrier)\n",
+     ("9", None)),
+], ids=["outside-line", "as-dialed", "inner-exten", "calls-itself", "four-deep", "phones-context"])
+def test_a_subroutine_that_calls_another_to_dial_the_trunk_is_followed(text, expected):
+    digits, why = outside_line(text)
+    assert digits == expected[0] and (why is None if expected[1] is None else expected[1] in why), why
+
+
+def test_an_open_context_dialing_a_trunk_through_nested_subroutines_is_toll_fraud():
+    text = "[default]\nexten => _X.,1,Gosub(sub-out,s,1(${EXTEN}))\n" + NESTED % "PJSIP/${ARG1}@${ARG2}"
+    findings, _, _ = audit([parse(text, "/etc/asterisk/extensions.conf")], trunk_endpoints=["carrier"])
+    assert [(f["rule"], f["line"]) for f in findings if f["rule"] == "DP004"] == [("DP004", 2)]
+
+
 @pytest.mark.parametrize("dial, flagged", [
     ("PJSIP/${ARG1}@carrier", [("DP004", 2)]),
     ("PJSIP/${ARG1}@${TRUNK}", [("DP004", 2)]),
