@@ -193,7 +193,8 @@ def audit(configs, unauthenticated_contexts=(), trunk_endpoints=()):
             text=(line.raw if line is not None else section.header.raw).strip()))
 
     entries = list(parse_dialplan(configs))
-    globals_, bodies = resolve(configs, "globals"), subroutine_bodies(entries)
+    dialplan = TrunkDials(configs, entries, trunk_endpoints)
+    globals_ = dialplan.globals_
     for config in configs:
         for section in config.sections:
             if section.header is not None and section.name.lower() not in NOT_CONTEXTS:
@@ -229,15 +230,9 @@ def audit(configs, unauthenticated_contexts=(), trunk_endpoints=()):
                 add("DP002", section, line, extension, where)
                 break
         if section.name.lower() in unauth_lower and is_wide_pattern(extension.pattern):
-            trunk = None
-            if app == "dial":
-                trunk = dials_trunk(args, list(trunk_endpoints))
-            elif app == "gosub":
-                trunks = [trunk for trunk, _number in
-                          subroutine_trunk_dials(gosub_call(args, section.name), bodies, globals_, trunk_endpoints)]
-                trunk = trunks[0] if trunks else None
-            if trunk:
-                add("DP004", section, line, extension, " " + trunk, extension.pattern, section.name)
+            trunks = [trunk for trunk, _number in dialplan.trunk_dials(app, args, section.name)]
+            if trunks:
+                add("DP004", section, line, extension, " " + trunks[0], extension.pattern, section.name)
     return findings, contexts, unauth
 
 
@@ -264,8 +259,7 @@ def trunk_routes(configs, phone_contexts, trunk_endpoints):
     line."""
     entries = list(parse_dialplan(configs))
     wanted = set(name.lower() for name in reachable(context_includes(entries), list(phone_contexts)))
-    globals_ = resolve(configs, "globals")
-    bodies = subroutine_bodies(entries)
+    dialplan = TrunkDials(configs, entries, trunk_endpoints)
     subroutines = set(gosub_call(args, section.name)[0] for section, line, extension, app, args in entries
                       if app == "gosub" and extension is not None and section.name.lower() in wanted)
     routes = []
@@ -274,22 +268,93 @@ def trunk_routes(configs, phone_contexts, trunk_endpoints):
             continue
         if (section.name.lower(), extension.pattern.lower()) in subroutines and _ARGUMENT.search(args):
             continue  # a subroutine's body, read with each caller's arguments
-        if app == "dial":
-            args = expand_globals(args, globals_)
-            numbers = [split_args(args)[0]] if dials_trunk(args, list(trunk_endpoints)) else []
-        elif app == "gosub":
-            call = gosub_call(args, section.name)
-            number = freepbx_trunk_number(call, globals_, trunk_endpoints)
-            numbers = [number] if number is not None else [
-                number for _trunk, number in subroutine_trunk_dials(call, bodies, globals_, trunk_endpoints)]
-        else:
-            continue
+        numbers = [number for _trunk, number in dialplan.trunk_dials(app, args, section.name)]
         for number in numbers:
             match, prepend = _STRIP.search(number), _PREPEND.search(number)
             routes.append(dict(context=section.name, pattern=extension.pattern, file=section.config.filename,
                                line=line.lineno, strip=(int(match.group(1) or 0) if match else None),
                                prepend=prepend.group(1) if prepend else ""))
     return routes
+
+
+class TrunkDials(object):
+    """What the dialplan's Dial(), Gosub() and Goto() applications send to the trunks, read as
+    Asterisk runs them: [globals] substituted, a Gosub's subroutine read with its arguments
+    (subroutine_trunk_dials, FreePBX's macro-dialout-trunk), a Goto's target context read with the
+    extension it jumps to (one jump)."""
+
+    def __init__(self, configs, entries, trunk_endpoints):
+        self.globals_ = resolve(configs, "globals")
+        self.trunk_endpoints = list(trunk_endpoints)
+        self.bodies = subroutine_bodies(entries)
+        self.includes = context_includes(entries)
+        self.by_context = {}
+        for section, _line, extension, app, args in entries:
+            if extension is not None:
+                self.by_context.setdefault(section.name.lower(), []).append((app, args))
+
+    def trunk_dials(self, app, args, context, jumps=1):
+        """[(trunk, number)] that one application called from context sends to a trunk; number is
+        what the trunk is dialed with (the dial string, e.g. 'PJSIP/${EXTEN:1}@carrier', or
+        FreePBX's number argument), [] for any other application or none to a trunk."""
+        if app == "dial":
+            args = expand_globals(args, self.globals_)
+            trunk = dials_trunk(args, self.trunk_endpoints)
+            return [(trunk, split_args(args)[0])] if trunk else []
+        if app == "gosub":
+            call = gosub_call(args, context)
+            found = freepbx_trunk_dial(call, self.globals_, self.trunk_endpoints)
+            return [found] if found else subroutine_trunk_dials(call, self.bodies, self.globals_,
+                                                                self.trunk_endpoints)
+        if app == "goto" and jumps > 0:
+            target = goto_target(expand_globals(args, self.globals_), context)
+            if target is None:
+                return []
+            found = []
+            for name in reachable(self.includes, [target[0]]):
+                for app_there, args_there in self.by_context.get(name.lower(), ()):
+                    if app_there in ("dial", "gosub", "goto") and not _ARGUMENT.search(args_there):
+                        found.extend(self.trunk_dials(app_there, with_extension(args_there, target[1]),
+                                                      name, jumps - 1))
+            return found
+        return []
+
+
+def goto_target(goto_args, context):
+    """(context in lower case, extension) that Goto([[context,]extension,]priority) called from
+    context jumps to, or None for a priority alone (the same extension)."""
+    parts = [part.strip() for part in split_args(goto_args)]
+    if len(parts) == 3:
+        return parts[0].lower(), parts[1]
+    if len(parts) == 2:
+        return context.lower(), parts[0]
+    return None
+
+
+_EXTEN_REFERENCE = re.compile(r"\$\{EXTEN(?::(\d+))?(:-?\d+)?\}")
+_DIGITS_AND_EXTEN = re.compile(r"^(\+?[0-9]*)\$\{EXTEN(?::(\d+))?\}$")
+
+
+def with_extension(text, extension):
+    """text as it runs after a Goto to extension (e.g. '${EXTEN:1}' or '0531${EXTEN:1}', the
+    caller's ${EXTEN}): its ${EXTEN} and ${EXTEN:m} read from it, so Goto(out,${EXTEN:1},1) to
+    Dial(PJSIP/${EXTEN}@carrier) dials the caller's ${EXTEN:1}. What cannot be put so (a length,
+    a jump to a literal extension cut further) reads as a number that is not ${EXTEN}."""
+    def composed(reference):
+        skip = int(reference.group(1) or 0)
+        if reference.group(2):
+            return "${GOTO_EXTEN}"
+        if skip == 0:
+            return extension
+        parts = _DIGITS_AND_EXTEN.match(extension)
+        if not parts:
+            return "${GOTO_EXTEN}"
+        digits, dropped = parts.group(1), int(parts.group(2) or 0)
+        if skip <= len(digits):
+            return digits[skip:] + ("${EXTEN:%d}" % dropped if dropped else "${EXTEN}")
+        return "${EXTEN:%d}" % (dropped + skip - len(digits))
+
+    return _EXTEN_REFERENCE.sub(composed, text)
 
 
 _GOSUB = re.compile(r"^\s*([^()]*?)\s*(?:\((.*)\))?\s*$", re.S)
@@ -376,9 +441,9 @@ def route_where(route):
 _FREEPBX_DIALOUT = ("macro-dialout-trunk", "s")
 
 
-def freepbx_trunk_number(call, globals_, trunk_endpoints):
-    """The number a FreePBX route's Gosub to macro-dialout-trunk (gosub_call's reading) sends to
-    one of the trunks (e.g. '${EXTEN:1}'), or None when it is no such call."""
+def freepbx_trunk_dial(call, globals_, trunk_endpoints):
+    """(trunk, number) a FreePBX route's Gosub to macro-dialout-trunk (gosub_call's reading) sends
+    to one of the trunks (e.g. ('carrier', '${EXTEN:1}')), or None when it is no such call."""
     target, arguments = call
     if target != _FREEPBX_DIALOUT or len(arguments) < 2:
         return None
@@ -388,7 +453,7 @@ def freepbx_trunk_number(call, globals_, trunk_endpoints):
     wanted = [name.lower() for name in trunk_endpoints]
     if endpoint.lower() not in wanted if wanted else not endpoint:
         return None
-    return arguments[1]
+    return endpoint, arguments[1]
 
 
 def outside_line_read_as_dialed_too(routes, trunk_boundary):

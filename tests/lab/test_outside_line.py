@@ -1,6 +1,7 @@
 """A number is judged by the digits that reach the trunk. A German office dials 0 for an outside line,
 and its route strips it (_0X. -> ${EXTEN:1}); the run reads the digit from that route
-(toll_fraud_guard_outside_line: auto), whose trunk is named in [globals] (@${VGTEST_TRUNK}).
+(toll_fraud_guard_outside_line: auto): a jump to an outbound context that dials the trunk named in
+[globals] (@${VGTEST_TRUNK}).
 "0 0531..." is then the national call to Braunschweig it is, not one to Cuba (+53, blocked by
 default), "0 00263..." the call to Zimbabwe it is, "0 112" an emergency call that no limit or
 budget refuses, and "0 116117" (the medical on-call service, a toll-free short number in
@@ -9,7 +10,7 @@ a form no dialing rule reads, refused as unknown-form: the office could not call
 
 The office is in Braunschweig and its phones dial local numbers without the area code: a route
 puts 0531 before them (FreePBX's "prepend"; here the argument of a Gosub to a subroutine that
-dials the trunk), and the run reads the area code from it
+calls another to dial the trunk), and the run reads the area code from it
 (toll_fraud_guard_local_area_code: auto). "0 55..." is then the local call the carrier gets as
 0531 55..., while "0 263771234567", which a carrier could read as Zimbabwe's +263 77 123 4567, is
 judged as that number and refused at the phone."""
@@ -23,13 +24,18 @@ from conftest import carrier_records, harden, log_length, log_lines_since, place
 MESSAGES = "/var/log/asterisk/messages.log"
 # Beside the factory's _X. route, which dials numbers as dialed: Asterisk takes the more specific
 # (_0ZXXXXX. for a local number after the outside line, _0X. for the rest). As hand-written
-# dialplans often do, the routes name the trunk once, in [globals], and one dials it from a
-# subroutine, the number with its area code its argument.
+# dialplans often do, the routes name the trunk once, in [globals]. One jumps to an outbound
+# context with the number after the outside line (Goto(vgtest-outbound,${EXTEN:1},1)); the other
+# dials from a subroutine, the number with its area code its argument: one that sets the caller ID
+# and calls another to dial (the run reads three subroutines deep).
 ROUTE = ("\\n[globals]\\nVGTEST_TRUNK = carrier\\n"
-         "\\n[from-internal]\\nexten => _0X.,1,Dial(PJSIP/${FILTER(0-9,${EXTEN:1})}@${VGTEST_TRUNK})\\n"
-         " same => n,Hangup()\\n"
+         "\\n[from-internal]\\nexten => _0X.,1,Goto(vgtest-outbound,${EXTEN:1},1)\\n"
          "exten => _0ZXXXXX.,1,Gosub(vgtest-dialout,s,1(0531${FILTER(0-9,${EXTEN:1})}))\\n same => n,Hangup()\\n"
-         "\\n[vgtest-dialout]\\nexten => s,1,Dial(PJSIP/${ARG1}@${VGTEST_TRUNK})\\n same => n,Return()\\n")
+         "\\n[vgtest-dialout]\\nexten => s,1,Set(CALLERID(num)=0531555)\\n"
+         " same => n,Gosub(vgtest-dial-trunk,s,1(${ARG1},${VGTEST_TRUNK}))\\n same => n,Return()\\n"
+         "\\n[vgtest-dial-trunk]\\nexten => s,1,Dial(PJSIP/${ARG1}@${ARG2})\\n same => n,Return()\\n"
+         "\\n[vgtest-outbound]\\nexten => _X.,1,Dial(PJSIP/${FILTER(0-9,${EXTEN})}@${VGTEST_TRUNK})\\n"
+         " same => n,Hangup()\\n")
 SAVED = "/etc/asterisk/extensions.conf /etc/asterisk/extensions_voipguard.conf"
 
 

@@ -6,7 +6,7 @@ import pytest
 from ansible.module_utils.asterisk_conf import load, parse
 from ansible.module_utils.dialplan_audit import (
     audit, gosub_call, infer_outside_line, local_area_code_prefixes, outside_line_read_as_dialed_too,
-    split_args, trunk_routes, unfiltered_exten)
+    split_args, trunk_routes, unfiltered_exten, with_extension)
 
 FIXTURES = Path(__file__).parent / "fixtures" / "dialplan_audit"
 FACTORY = Path(__file__).resolve().parents[2] / "lab" / "factory" / "pbx" / "asterisk"
@@ -331,6 +331,65 @@ def test_an_open_context_dialing_a_trunk_through_nested_subroutines_is_toll_frau
     text = "[default]\nexten => _X.,1,Gosub(sub-out,s,1(${EXTEN}))\n" + NESTED % "PJSIP/${ARG1}@${ARG2}"
     findings, _, _ = audit([parse(text, "/etc/asterisk/extensions.conf")], trunk_endpoints=["carrier"])
     assert [(f["rule"], f["line"]) for f in findings if f["rule"] == "DP004"] == [("DP004", 2)]
+
+
+# Hand-written dialplans also jump to an outbound context: the phones dial 9, the route drops it
+# and jumps (Goto(outbound,${EXTEN:1},1)), the outbound context dials ${EXTEN} as it got it.
+OUTBOUND = "[outbound]\nexten => _X.,1,Dial(%s)\n same => n,Hangup()\n"
+
+
+@pytest.mark.parametrize("text, extension, expected", [
+    ("PJSIP/${EXTEN}@carrier", "${EXTEN:1}", "PJSIP/${EXTEN:1}@carrier"),
+    ("PJSIP/${EXTEN:1}@carrier", "0${EXTEN:1}", "PJSIP/${EXTEN:1}@carrier"),
+    ("PJSIP/${EXTEN:2}@carrier", "0${EXTEN:1}", "PJSIP/${EXTEN:2}@carrier"),
+    ("PJSIP/${EXTEN:1}@carrier", "00531${EXTEN}", "PJSIP/0531${EXTEN}@carrier"),
+    ("PJSIP/${FILTER(0-9,${EXTEN})}@carrier", "${EXTEN:1}", "PJSIP/${FILTER(0-9,${EXTEN:1})}@carrier"),
+    # What cannot be put as the caller's ${EXTEN} is no dialed number.
+    ("PJSIP/${EXTEN:1}@carrier", "${FILTER(0-9,${EXTEN})}", "PJSIP/${GOTO_EXTEN}@carrier"),
+    ("PJSIP/${EXTEN:0:4}@carrier", "${EXTEN}", "PJSIP/${GOTO_EXTEN}@carrier"),
+])
+def test_a_jumps_extension_is_read_as_the_callers(text, extension, expected):
+    assert with_extension(text, extension) == expected
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("[from-internal]\nexten => _9X.,1,Goto(outbound,${EXTEN:1},1)\n" + OUTBOUND % "PJSIP/${EXTEN}@carrier",
+     ("9", None)),
+    # The jump within the phones' context, to its own route that dials numbers as dialed.
+    ("[from-internal]\nexten => _9X.,1,Goto(${EXTEN:1},1)\nexten => _X.,1,Dial(PJSIP/${EXTEN}@carrier)\n",
+     ("9", None)),
+    ("[globals]\nOUT = outbound\n[from-internal]\nexten => _9X.,1,Goto(${OUT},${EXTEN:1},1)\n"
+     "[outbound]\nexten => _X.,1,Gosub(sub-out,s,1(${EXTEN}))\n" + SUBROUTINE % "PJSIP/${ARG1}@carrier",
+     ("9", None)),
+    ("[from-internal]\nexten => _9X.,1,Goto(outbound,0${EXTEN:1},1)\n"
+     "[outbound]\nexten => _0X.,1,Dial(PJSIP/${EXTEN:1}@carrier)\n", ("9", None)),
+    ("[from-internal]\nexten => _9X.,1,Goto(outbound,s,1)\n" + OUTBOUND % "PJSIP/${EXTEN}@carrier",
+     (None, "dials a number that is not ${EXTEN}")),
+    ("[from-internal]\nexten => _9X.,1,Goto(outbound,${EXTEN:1},1)\n" + OUTBOUND % "PJSIP/${EXTEN}@other",
+     (None, "no Dial() to a trunk is seen")),
+], ids=["outbound-context", "same-context", "global-and-subroutine", "outside-line-put-back", "literal-s",
+        "another-trunk"])
+def test_a_goto_to_a_context_that_dials_the_trunk_is_a_route(text, expected):
+    digits, why = outside_line(text)
+    assert digits == expected[0] and (why is None if expected[1] is None else expected[1] in why), why
+
+
+def test_the_area_code_a_goto_puts_before_the_number_is_read():
+    text = ("[from-internal]\nexten => _0ZXXXXX.,1,Goto(outbound,0531${EXTEN:1},1)\n"
+            + OUTBOUND % "PJSIP/${EXTEN}@carrier")
+    routes = trunk_routes([parse(text, "/etc/asterisk/extensions.conf")], ["from-internal"], ["carrier"])
+    assert [(r["pattern"], r["strip"], r["prepend"], r["line"]) for r in routes] == [("_0ZXXXXX.", 1, "0531", 2)]
+    assert list(local_area_code_prefixes(routes)) == ["0531"]
+
+
+@pytest.mark.parametrize("dial, flagged", [
+    ("PJSIP/${EXTEN}@carrier", [("DP004", 2)]),
+    ("PJSIP/${EXTEN}@other", []),
+])
+def test_an_open_context_jumping_to_a_context_that_dials_a_trunk_is_toll_fraud(dial, flagged):
+    text = "[default]\nexten => _X.,1,Goto(outbound,${EXTEN},1)\n" + OUTBOUND % dial
+    findings, _, _ = audit([parse(text, "/etc/asterisk/extensions.conf")], trunk_endpoints=["carrier"])
+    assert [(f["rule"], f["line"]) for f in findings if f["rule"] == "DP004"] == flagged
 
 
 @pytest.mark.parametrize("dial, flagged", [
