@@ -472,11 +472,19 @@ def infer_outside_line(routes, phone_contexts):
     does not show it. A route that dials ${EXTEN:1} from _9X. strips the outside line 9; one
     that dials ${EXTEN} from _X. has none. Routes of both kinds agree with the digits (a number
     that starts with it is read without it, and both ways where outside_line_read_as_dialed_too
-    says so); two different digits do not."""
+    says so); two different digits do not. A route of one extension that dials a number of its
+    own (exten => 112,1,Dial(PJSIP/112@carrier), exten => 999,1,Goto(outbound,112,1)) tells
+    nothing of the outside line and is left out."""
+    own_number = [route for route in routes or () if route["strip"] is None and not route["pattern"].startswith("_")]
+    routes = [route for route in routes or () if route not in own_number]
     if not routes:
-        return None, ("no Dial() to a trunk is seen from %s (routes through Macro, or variables that "
-                      "neither [globals] nor a Gosub's arguments set, cannot be read)"
-                      % ", ".join("[%s]" % c for c in phone_contexts))
+        why = ("no Dial() to a trunk is seen from %s (routes through Macro, or variables that neither "
+               "[globals] nor a Gosub's arguments set, cannot be read)"
+               % ", ".join("[%s]" % c for c in phone_contexts))
+        if own_number:
+            why += "; only extensions that dial a number of their own: %s" % ", ".join(
+                route_where(route) for route in own_number)
+        return None, why
     digits, unclear = set(), []
     for route in routes:
         where = route_where(route)

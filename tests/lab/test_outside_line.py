@@ -27,9 +27,11 @@ MESSAGES = "/var/log/asterisk/messages.log"
 # dialplans often do, the routes name the trunk once, in [globals]. One jumps to an outbound
 # context with the number after the outside line (Goto(vgtest-outbound,${EXTEN:1},1)); the other
 # dials from a subroutine, the number with its area code its argument: one that sets the caller ID
-# and calls another to dial (the run reads three subroutines deep).
+# and calls another to dial (the run reads three subroutines deep). The emergency number has a
+# route of its own, which tells nothing of the outside line.
 ROUTE = ("\\n[globals]\\nVGTEST_TRUNK = carrier\\n"
          "\\n[from-internal]\\nexten => _0X.,1,Goto(vgtest-outbound,${EXTEN:1},1)\\n"
+         "exten => 0112,1,Dial(PJSIP/112@${VGTEST_TRUNK})\\n same => n,Hangup()\\n"
          "exten => _0ZXXXXX.,1,Gosub(vgtest-dialout,s,1(0531${FILTER(0-9,${EXTEN:1})}))\\n same => n,Hangup()\\n"
          "\\n[vgtest-dialout]\\nexten => s,1,Set(CALLERID(num)=0531555)\\n"
          " same => n,Gosub(vgtest-dial-trunk,s,1(${ARG1},${VGTEST_TRUNK}))\\n same => n,Return()\\n"

@@ -374,6 +374,22 @@ def test_a_goto_to_a_context_that_dials_the_trunk_is_a_route(text, expected):
     assert digits == expected[0] and (why is None if expected[1] is None else expected[1] in why), why
 
 
+@pytest.mark.parametrize("text, expected", [
+    ("[from-internal]\nexten => _9X.,1,Dial(PJSIP/${EXTEN:1}@carrier)\nexten => 112,1,Dial(PJSIP/112@carrier)\n",
+     ("9", None)),
+    ("[from-internal]\nexten => _9X.,1,Goto(outbound,${EXTEN:1},1)\nexten => 999,1,Goto(outbound,112,1)\n"
+     + OUTBOUND % "PJSIP/${EXTEN}@carrier", ("9", None)),
+    ("[from-internal]\nexten => 112,1,Dial(PJSIP/112@carrier)\n",
+     (None, "only extensions that dial a number of their own: [from-internal] 112 (")),
+    # A pattern that dials what the files do not show still asks.
+    ("[from-internal]\nexten => _9X.,1,Dial(PJSIP/${EXTEN:1}@carrier)\nexten => _8X.,1,Dial(PJSIP/${NUM}@carrier)\n",
+     (None, "[from-internal] _8X. (/etc/asterisk/extensions.conf:3) dials a number that is not ${EXTEN}")),
+], ids=["emergency-dial", "emergency-goto", "emergency-only", "pattern-unread"])
+def test_an_extension_that_dials_a_number_of_its_own_tells_nothing_of_the_outside_line(text, expected):
+    digits, why = outside_line(text)
+    assert digits == expected[0] and (why is None if expected[1] is None else expected[1] in why), why
+
+
 def test_the_area_code_a_goto_puts_before_the_number_is_read():
     text = ("[from-internal]\nexten => _0ZXXXXX.,1,Goto(outbound,0531${EXTEN:1},1)\n"
             + OUTBOUND % "PJSIP/${EXTEN}@carrier")
