@@ -281,7 +281,7 @@ class TrunkDials(object):
     """What the dialplan's Dial(), Gosub() and Goto() applications send to the trunks, read as
     Asterisk runs them: [globals] substituted, a Gosub's subroutine read with its arguments
     (subroutine_trunk_dials, FreePBX's macro-dialout-trunk), a Goto's target context read with the
-    extension it jumps to (one jump)."""
+    extension it jumps to (one jump; both branches of a GotoIf)."""
 
     def __init__(self, configs, entries, trunk_endpoints):
         self.globals_ = resolve(configs, "globals")
@@ -306,6 +306,9 @@ class TrunkDials(object):
             found = freepbx_trunk_dial(call, self.globals_, self.trunk_endpoints)
             return [found] if found else subroutine_trunk_dials(call, self.bodies, self.globals_,
                                                                 self.trunk_endpoints)
+        if app == "gotoif" and jumps > 0:
+            return [found for branch in gotoif_branches(args)
+                    for found in self.trunk_dials("goto", branch, context, jumps)]
         if app == "goto" and jumps > 0:
             target = goto_target(expand_globals(args, self.globals_), context)
             if target is None:
@@ -313,11 +316,34 @@ class TrunkDials(object):
             found = []
             for name in reachable(self.includes, [target[0]]):
                 for app_there, args_there in self.by_context.get(name.lower(), ()):
-                    if app_there in ("dial", "gosub", "goto") and not _ARGUMENT.search(args_there):
+                    if app_there in ("dial", "gosub", "goto", "gotoif") and not _ARGUMENT.search(args_there):
                         found.extend(self.trunk_dials(app_there, with_extension(args_there, target[1]),
                                                       name, jumps - 1))
             return found
         return []
+
+
+def gotoif_branches(gotoif_args):
+    """The Goto arguments of GotoIf(condition?[label if true][:label if false]), split where
+    Asterisk splits them once ${...} and $[...] are substituted: not inside them."""
+    _condition, branches = split_top_level(gotoif_args, "?")
+    if branches is None:
+        return []
+    return [branch for branch in split_top_level(branches, ":") if branch is not None and branch.strip()]
+
+
+def split_top_level(text, separator):
+    """(before, after) the first separator outside parentheses, ${...} and $[...]; (text, None)
+    when there is none."""
+    depth = 0
+    for index, char in enumerate(text):
+        if char in "([{":
+            depth += 1
+        elif char in ")]}":
+            depth = max(0, depth - 1)
+        elif char == separator and depth == 0:
+            return text[:index], text[index + 1:]
+    return text, None
 
 
 def goto_target(goto_args, context):

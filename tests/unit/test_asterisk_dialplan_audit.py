@@ -5,8 +5,8 @@ import pytest
 
 from ansible.module_utils.asterisk_conf import load, parse
 from ansible.module_utils.dialplan_audit import (
-    audit, gosub_call, infer_outside_line, local_area_code_prefixes, outside_line_read_as_dialed_too,
-    split_args, trunk_routes, unfiltered_exten, with_extension)
+    audit, gosub_call, gotoif_branches, infer_outside_line, local_area_code_prefixes,
+    outside_line_read_as_dialed_too, split_args, trunk_routes, unfiltered_exten, with_extension)
 
 FIXTURES = Path(__file__).parent / "fixtures" / "dialplan_audit"
 FACTORY = Path(__file__).resolve().parents[2] / "lab" / "factory" / "pbx" / "asterisk"
@@ -388,6 +388,27 @@ def test_a_goto_to_a_context_that_dials_the_trunk_is_a_route(text, expected):
 def test_an_extension_that_dials_a_number_of_its_own_tells_nothing_of_the_outside_line(text, expected):
     digits, why = outside_line(text)
     assert digits == expected[0] and (why is None if expected[1] is None else expected[1] in why), why
+
+
+@pytest.mark.parametrize("args, branches", [
+    ("$[${LEN(${EXTEN})} > 4]?outbound,${EXTEN:1},1:internal,${EXTEN},1",
+     ["outbound,${EXTEN:1},1", "internal,${EXTEN},1"]),
+    ("$[\"${EXTEN:1:2}\" = \"00\" ? 1 :: 0]?intl,${EXTEN:1},1", ["intl,${EXTEN:1},1"]),
+    ("${DB_EXISTS(block/${EXTEN})}?:outbound,${EXTEN},1", ["outbound,${EXTEN},1"]),
+    ("$[1]", []),
+])
+def test_a_gotoifs_branches_are_split_where_asterisk_splits_them(args, branches):
+    assert gotoif_branches(args) == branches
+
+
+def test_a_gotoif_to_a_context_that_dials_the_trunk_is_a_route_and_toll_fraud_from_an_open_context():
+    text = ("[from-internal]\nexten => _9X.,1,GotoIf($[${LEN(${EXTEN})} > 4]?outbound,${EXTEN:1},1:local,${EXTEN},1)\n"
+            "[local]\nexten => _X.,1,Dial(PJSIP/${EXTEN})\n" + OUTBOUND % "PJSIP/${EXTEN}@carrier")
+    assert outside_line(text) == ("9", None)
+    text = "[default]\nexten => _X.,1,GotoIf($[${LEN(${EXTEN})} > 4]?outbound,${EXTEN},1)\n" + \
+        OUTBOUND % "PJSIP/${EXTEN}@carrier"
+    findings, _, _ = audit([parse(text, "/etc/asterisk/extensions.conf")], trunk_endpoints=["carrier"])
+    assert [(f["rule"], f["line"]) for f in findings if f["rule"] == "DP004"] == [("DP004", 2)]
 
 
 def test_the_area_code_a_goto_puts_before_the_number_is_read():
