@@ -26,15 +26,16 @@ RULES = {
 CALLERID_RE = re.compile(r"CALLERID\s*\(|\$\{CALLERID(NUM|NAME)\}", re.I)
 
 
-def split_args(text):
-    """Split application arguments on top-level commas (parentheses, ${ } and $[ ] nest)."""
+def split_args(text, separator=",", maxsplit=-1):
+    """Split application arguments on top-level commas (parentheses, ${ } and $[ ] nest), or on
+    another separator, at most maxsplit times (str.split's meaning)."""
     parts, depth, current = [], 0, []
     for ch in text:
         if ch in "([{":
             depth += 1
         elif ch in ")]}":
             depth = max(0, depth - 1)
-        if ch == "," and depth == 0:
+        if ch == separator and depth == 0 and len(parts) != maxsplit:
             parts.append("".join(current))
             current = []
         else:
@@ -326,24 +327,10 @@ class TrunkDials(object):
 def gotoif_branches(gotoif_args):
     """The Goto arguments of GotoIf(condition?[label if true][:label if false]), split where
     Asterisk splits them once ${...} and $[...] are substituted: not inside them."""
-    _condition, branches = split_top_level(gotoif_args, "?")
-    if branches is None:
+    parts = split_args(gotoif_args, "?", 1)
+    if len(parts) < 2:
         return []
-    return [branch for branch in split_top_level(branches, ":") if branch is not None and branch.strip()]
-
-
-def split_top_level(text, separator):
-    """(before, after) the first separator outside parentheses, ${...} and $[...]; (text, None)
-    when there is none."""
-    depth = 0
-    for index, char in enumerate(text):
-        if char in "([{":
-            depth += 1
-        elif char in ")]}":
-            depth = max(0, depth - 1)
-        elif char == separator and depth == 0:
-            return text[:index], text[index + 1:]
-    return text, None
+    return [branch for branch in split_args(parts[1], ":", 1) if branch.strip()]
 
 
 def goto_target(goto_args, context):

@@ -61,6 +61,7 @@ def test_never_changes_the_file():
 
 def test_helpers():
     assert split_args("a,${X(b,c)},$[1,2],d") == ["a", "${X(b,c)}", "$[1,2]", "d"]
+    assert split_args("$[a?b]?c?d", "?", 1) == ["$[a?b]", "c?d"]
     assert unfiltered_exten("PJSIP/${EXTEN}@x")
     assert unfiltered_exten("PJSIP/${EXTEN:1}@x")
     assert not unfiltered_exten("PJSIP/${FILTER(0-9,${EXTEN})}@x")
