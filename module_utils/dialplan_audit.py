@@ -278,10 +278,14 @@ def trunk_routes(configs, phone_contexts, trunk_endpoints):
     return routes
 
 
+# How deep a Gosub is followed into the subroutines it calls (sub-out calling sub-dial-trunk...).
+SUBROUTINE_DEPTH = 3
+
+
 class TrunkDials(object):
     """What the dialplan's Dial(), Gosub() and Goto() applications send to the trunks, read as
     Asterisk runs them: [globals] substituted, a Gosub's subroutine read with its arguments
-    (subroutine_trunk_dials, FreePBX's macro-dialout-trunk), a Goto's target context read with the
+    (subroutine_dials, FreePBX's macro-dialout-trunk), a Goto's target context read with the
     extension it jumps to (one jump; both branches of a GotoIf)."""
 
     def __init__(self, configs, entries, trunk_endpoints):
@@ -294,19 +298,19 @@ class TrunkDials(object):
             if extension is not None:
                 self.by_context.setdefault(section.name.lower(), []).append((app, args))
 
-    def trunk_dials(self, app, args, context, jumps=1):
+    def trunk_dials(self, app, args, context, jumps=1, depth=SUBROUTINE_DEPTH):
         """[(trunk, number)] that one application called from context sends to a trunk; number is
         what the trunk is dialed with (the dial string, e.g. 'PJSIP/${EXTEN:1}@carrier', or
-        FreePBX's number argument), [] for any other application or none to a trunk."""
+        FreePBX's number argument), [] for any other application or none to a trunk. jumps: Gotos
+        still followed; depth: subroutines still followed."""
         if app == "dial":
             args = expand_globals(args, self.globals_)
             trunk = dials_trunk(args, self.trunk_endpoints)
             return [(trunk, split_args(args)[0])] if trunk else []
         if app == "gosub":
-            call = gosub_call(args, context)
+            call = gosub_call(expand_globals(args, self.globals_), context)
             found = freepbx_trunk_dial(call, self.globals_, self.trunk_endpoints)
-            return [found] if found else subroutine_trunk_dials(call, self.bodies, self.globals_,
-                                                                self.trunk_endpoints)
+            return [found] if found else self.subroutine_dials(call, depth)
         if app == "gotoif" and jumps > 0:
             return [found for branch in gotoif_branches(args)
                     for found in self.trunk_dials("goto", branch, context, jumps)]
@@ -322,6 +326,26 @@ class TrunkDials(object):
                                                       name, jumps - 1))
             return found
         return []
+
+    def subroutine_dials(self, call, depth):
+        """[(trunk, number)] that a Gosub call (gosub_call's reading) sends to a trunk: each Dial()
+        to one in that subroutine, its ${ARGn} read as the call's arguments
+        (Gosub(sub-out,s,1(${EXTEN:1})) to Dial(PJSIP/${ARG1}@carrier) dials ${EXTEN:1}), and each
+        Gosub there read the same way, depth subroutines deep. Inside a subroutine ${EXTEN} is its
+        own extension ("s"), not the dialed number: read as a number that is not ${EXTEN}."""
+        target, arguments = call
+        if target is None or depth < 1:
+            return []
+
+        def argument(found):
+            number = int(found.group(1))
+            return arguments[number - 1].strip() if 0 < number <= len(arguments) else ""
+
+        found = []
+        for app, args in self.bodies.get(target, ()):
+            args = expand_globals(args, self.globals_).replace("${EXTEN", "${SUBROUTINE_EXTEN")
+            found.extend(self.trunk_dials(app, _ARGUMENT.sub(argument, args), target[0], jumps=0, depth=depth - 1))
+        return found
 
 
 def gotoif_branches(gotoif_args):
@@ -372,8 +396,6 @@ def with_extension(text, extension):
 
 _GOSUB = re.compile(r"^\s*([^()]*?)\s*(?:\((.*)\))?\s*$", re.S)
 _ARGUMENT = re.compile(r"\$\{ARG([0-9]+)\}")
-# How deep a Gosub is followed into the subroutines it calls (sub-out calling sub-dial-trunk...).
-SUBROUTINE_DEPTH = 3
 
 
 def gosub_call(gosub_args, context):
@@ -390,34 +412,6 @@ def gosub_call(gosub_args, context):
     if len(target) == 2:
         return (context.lower(), target[0].lower()), arguments
     return None, arguments
-
-
-def subroutine_trunk_dials(call, bodies, globals_, trunk_endpoints, depth=SUBROUTINE_DEPTH):
-    """[(trunk, number)] that a Gosub call (gosub_call's reading) sends to a trunk: each Dial() to
-    one in that subroutine, its ${ARGn} read as the call's arguments (Gosub(sub-out,s,1(${EXTEN:1}))
-    to Dial(PJSIP/${ARG1}@carrier) dials ${EXTEN:1}), and each Gosub there followed the same way,
-    depth subroutines deep. Inside a subroutine ${EXTEN} is its own extension ("s"), not the dialed
-    number: read as a number that is not ${EXTEN}."""
-    target, arguments = call
-    if target is None or depth < 1:
-        return []
-
-    def argument(found):
-        number = int(found.group(1))
-        return arguments[number - 1].strip() if 0 < number <= len(arguments) else ""
-
-    found = []
-    for app, args in bodies.get(target, ()):
-        args = expand_globals(args, globals_).replace("${EXTEN", "${SUBROUTINE_EXTEN")
-        args = expand_globals(_ARGUMENT.sub(argument, args), globals_)
-        if app == "gosub":
-            found.extend(subroutine_trunk_dials(gosub_call(args, target[0]), bodies, globals_, trunk_endpoints,
-                                                depth - 1))
-            continue
-        trunk = dials_trunk(args, list(trunk_endpoints))
-        if trunk:
-            found.append((trunk, split_args(args)[0]))
-    return found
 
 
 def subroutine_bodies(entries):
