@@ -186,11 +186,13 @@ outside_line:
       string (empty when the routes dial the number as dialed) or null when the dialplan does not
       show it; C(unclear) then says why, naming the contexts and lines. C(routes) lists each
       route found (context, pattern, strip, prepend - the digits it puts before the number, as
-      FreePBX's prepend does, read for the area code of local numbers -, file, line).
+      FreePBX's prepend does, read for the area code of local numbers -, landing - the literal
+      extension a Goto lands on to dial it, or null -, file, line).
   returned: when phone_contexts is given, or pjsip_sections or pjsip_wizard finds a phone
   type: dict
   sample: {"digits": "9", "unclear": null, "routes": [{"context": "from-internal", "pattern": "_9X.",
-           "strip": 1, "prepend": "", "file": "/etc/asterisk/extensions.conf", "line": 12}]}
+           "strip": 1, "prepend": "", "landing": null, "file": "/etc/asterisk/extensions.conf",
+           "line": 12}]}
 """
 
 from ansible.module_utils.basic import AnsibleModule

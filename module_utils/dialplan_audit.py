@@ -11,6 +11,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import re
+from collections import namedtuple
 
 from ansible.module_utils.asterisk_conf import last_value, resolve
 
@@ -231,7 +232,7 @@ def audit(configs, unauthenticated_contexts=(), trunk_endpoints=()):
                 add("DP002", section, line, extension, where)
                 break
         if section.name.lower() in unauth_lower and is_wide_pattern(extension.pattern):
-            trunks = [trunk for trunk, _number in dialplan.trunk_dials(app, args, section.name)]
+            trunks = [found.trunk for found in dialplan.trunk_dials(app, args, section.name)]
             if trunks:
                 add("DP004", section, line, extension, " " + trunks[0], extension.pattern, section.name)
     return findings, contexts, unauth
@@ -239,7 +240,9 @@ def audit(configs, unauthenticated_contexts=(), trunk_endpoints=()):
 
 # -- the outside-line digit ----------------------------------------------------------------------
 
-_STRIP = re.compile(r"\$\{EXTEN(?::(\d+))?(?::\d+)?\}")
+# ${EXTEN}, ${EXTEN:offset} or ${EXTEN:offset:length}: the dialed number a route sends on, from
+# which digit (a route's strip), and the extension a jump hands on (with_extension).
+_EXTEN_REFERENCE = re.compile(r"\$\{EXTEN(?::(-?\d+))?(?::(-?\d+))?\}")
 # Digits a route puts before the number: FreePBX's "prepend" (0531${EXTEN}, 1212${EXTEN}).
 # In a dial string (PJSIP/0531${EXTEN}@carrier, PJSIP/carrier/sip:0531${EXTEN}@...) or alone,
 # and before the number's FILTER() (0531${FILTER(0-9,${EXTEN:1})}).
@@ -253,11 +256,19 @@ def literal_prefix(pattern):
     return re.match(r"[0-9]*", pattern[1:]).group(0)
 
 
+def dropped_digits(number):
+    """How many leading digits of the dialed number a dial string drops (${EXTEN:1} -> 1), or None
+    when it does not send ${EXTEN} on from a digit of its start (no ${EXTEN}, or ${EXTEN:-4})."""
+    reference = _EXTEN_REFERENCE.search(number)
+    offset = int(reference.group(1) or 0) if reference else -1
+    return offset if offset >= 0 else None
+
+
 def trunk_routes(configs, phone_contexts, trunk_endpoints):
     """Every Dial() to a trunk that a phone's context reaches (its includes followed): dicts with
     context, pattern, strip (leading digits ${EXTEN:n} drops; None when the dialed number is not
-    ${EXTEN}, so the route cannot be read), prepend (digits put before it, or ""), file and
-    line."""
+    ${EXTEN}, so the route cannot be read), prepend (digits put before it, or ""), landing (the
+    literal extension a jump lands on to dial it, see TrunkDial), file and line."""
     entries = list(parse_dialplan(configs))
     wanted = set(name.lower() for name in reachable(context_includes(entries), list(phone_contexts)))
     dialplan = TrunkDials(configs, entries, trunk_endpoints)
@@ -269,17 +280,22 @@ def trunk_routes(configs, phone_contexts, trunk_endpoints):
             continue
         if (section.name.lower(), extension.pattern.lower()) in subroutines and _ARGUMENT.search(args):
             continue  # a subroutine's body, read with each caller's arguments
-        numbers = [number for _trunk, number in dialplan.trunk_dials(app, args, section.name)]
-        for number in numbers:
-            match, prepend = _STRIP.search(number), _PREPEND.search(number)
+        for found in dialplan.trunk_dials(app, args, section.name):
+            prepend = _PREPEND.search(found.number)
             routes.append(dict(context=section.name, pattern=extension.pattern, file=section.config.filename,
-                               line=line.lineno, strip=(int(match.group(1) or 0) if match else None),
-                               prepend=prepend.group(1) if prepend else ""))
+                               line=line.lineno, strip=dropped_digits(found.number),
+                               prepend=prepend.group(1) if prepend else "", landing=found.landing))
     return routes
 
 
 # How deep a Gosub is followed into the subroutines it calls (sub-out calling sub-dial-trunk...).
 SUBROUTINE_DEPTH = 3
+
+# One trunk dial: the trunk endpoint, the number it is dialed with (the dial string, e.g.
+# 'PJSIP/${EXTEN:1}@carrier', or FreePBX's number argument), and landing: the literal extension a
+# Goto lands on to dial it ('112' for Goto(outbound,${EXTEN:1},1) reaching [outbound] exten => 112),
+# or None. A landing's dial is one number of its own: it tells nothing of the outside line.
+TrunkDial = namedtuple("TrunkDial", "trunk number landing")
 
 
 class TrunkDials(object):
@@ -296,39 +312,50 @@ class TrunkDials(object):
         self.by_context = {}
         for section, _line, extension, app, args in entries:
             if extension is not None:
-                self.by_context.setdefault(section.name.lower(), []).append((app, args))
+                self.by_context.setdefault(section.name.lower(), []).append((extension.pattern, app, args))
 
     def trunk_dials(self, app, args, context, jumps=1, depth=SUBROUTINE_DEPTH):
-        """[(trunk, number)] that one application called from context sends to a trunk; number is
-        what the trunk is dialed with (the dial string, e.g. 'PJSIP/${EXTEN:1}@carrier', or
-        FreePBX's number argument), [] for any other application or none to a trunk. jumps: Gotos
-        still followed; depth: subroutines still followed."""
+        """[TrunkDial] that one application called from context sends to a trunk, [] for any
+        other application or none to a trunk. jumps: Gotos still followed; depth: subroutines still
+        followed."""
         if app == "dial":
             args = expand_globals(args, self.globals_)
             trunk = dials_trunk(args, self.trunk_endpoints)
-            return [(trunk, split_args(args)[0])] if trunk else []
+            return [TrunkDial(trunk, split_args(args)[0], None)] if trunk else []
         if app == "gosub":
             call = gosub_call(expand_globals(args, self.globals_), context)
             found = freepbx_trunk_dial(call, self.globals_, self.trunk_endpoints)
-            return [found] if found else self.subroutine_dials(call, depth)
+            return [TrunkDial(found[0], found[1], None)] if found else self.subroutine_dials(call, depth)
         if app == "gotoif" and jumps > 0:
             return [found for branch in gotoif_branches(args)
                     for found in self.trunk_dials("goto", branch, context, jumps)]
         if app == "goto" and jumps > 0:
             target = goto_target(expand_globals(args, self.globals_), context)
-            if target is None:
-                return []
-            found = []
-            for name in reachable(self.includes, [target[0]]):
-                for app_there, args_there in self.by_context.get(name.lower(), ()):
-                    if app_there in ("dial", "gosub", "goto", "gotoif") and not _ARGUMENT.search(args_there):
-                        found.extend(self.trunk_dials(app_there, with_extension(args_there, target[1]),
-                                                      name, jumps - 1))
-            return found
+            return self.landing_dials(target, jumps - 1) if target else []
         return []
 
+    def landing_dials(self, target, jumps):
+        """[TrunkDial] that a Goto to target (goto_target's reading) sends to a trunk: each Dial(),
+        Gosub() or Goto() of the target context (its includes followed) whose pattern the jump's
+        extension can match, read with that extension as its ${EXTEN} (with_extension). A literal
+        extension there (exten => 112) is only reached when the jump's extension is 112, so it
+        runs with ${EXTEN} 112, as one that a jump to a literal extension matches."""
+        context, extension = target
+        literal_jump = "${" not in extension
+        found = []
+        for name in reachable(self.includes, [context]):
+            for pattern, app, args in self.by_context.get(name.lower(), ()):
+                if app not in ("dial", "gosub", "goto", "gotoif") or _ARGUMENT.search(args):
+                    continue
+                if literal_jump and not extension_matches(pattern, extension):
+                    continue
+                landing = extension if literal_jump else None if pattern.startswith("_") else pattern
+                found.extend(dial._replace(landing=dial.landing or landing) for dial in
+                             self.trunk_dials(app, with_extension(args, landing or extension), name, jumps))
+        return found
+
     def subroutine_dials(self, call, depth):
-        """[(trunk, number)] that a Gosub call (gosub_call's reading) sends to a trunk: each Dial()
+        """[TrunkDial] that a Gosub call (gosub_call's reading) sends to a trunk: each Dial()
         to one in that subroutine, its ${ARGn} read as the call's arguments
         (Gosub(sub-out,s,1(${EXTEN:1})) to Dial(PJSIP/${ARG1}@carrier) dials ${EXTEN:1}), and each
         Gosub there read the same way, depth subroutines deep. Inside a subroutine ${EXTEN} is its
@@ -346,6 +373,29 @@ class TrunkDials(object):
             args = expand_globals(args, self.globals_).replace("${EXTEN", "${SUBROUTINE_EXTEN")
             found.extend(self.trunk_dials(app, _ARGUMENT.sub(argument, args), target[0], jumps=0, depth=depth - 1))
         return found
+
+
+_PATTERN_CLASSES = {"X": "[0-9]", "Z": "[1-9]", "N": "[2-9]", ".": ".+", "!": ".*"}
+
+
+def extension_matches(pattern, extension):
+    """Whether a dialplan extension matches a literal extension as Asterisk's pbx.c matches it:
+    a name without '_' only itself; after '_', X Z N (either case) a digit 0-9, 1-9, 2-9, [1-5a]
+    one of a set, '.' one or more characters, '!' none or more, '-' and spaces nothing, the rest
+    itself. _X. matches 112, not s."""
+    if not pattern.startswith("_"):
+        return pattern == extension
+    regex, rest = [], pattern[1:]
+    while rest:
+        char = rest[0]
+        if char == "[" and "]" in rest:
+            regex.append("[%s]" % "".join(c if c == "-" else re.escape(c) for c in rest[1:rest.index("]")]))
+            rest = rest[rest.index("]") + 1:]
+            continue
+        if char not in "- ":
+            regex.append(_PATTERN_CLASSES.get(char.upper(), re.escape(char)))
+        rest = rest[1:]
+    return re.match("(?s)%s\\Z" % "".join(regex), extension) is not None
 
 
 def gotoif_branches(gotoif_args):
@@ -368,28 +418,40 @@ def goto_target(goto_args, context):
     return None
 
 
-_EXTEN_REFERENCE = re.compile(r"\$\{EXTEN(?::(\d+))?(:-?\d+)?\}")
 _DIGITS_AND_EXTEN = re.compile(r"^(\+?[0-9]*)\$\{EXTEN(?::(\d+))?\}$")
+
+
+def substring(value, offset, length=None):
+    """${VAR:offset:length} as Asterisk cuts it: a negative offset counts from the end, a negative
+    length leaves that many characters off the end."""
+    rest = value[max(0, len(value) + offset) if offset < 0 else offset:]
+    if length is None:
+        return rest
+    return rest[:length] if length >= 0 else rest[:max(0, len(rest) + length)]
 
 
 def with_extension(text, extension):
     """text as it runs after a Goto to extension (e.g. '${EXTEN:1}' or '0531${EXTEN:1}', the
-    caller's ${EXTEN}): its ${EXTEN} and ${EXTEN:m} read from it, so Goto(out,${EXTEN:1},1) to
-    Dial(PJSIP/${EXTEN}@carrier) dials the caller's ${EXTEN:1}. What cannot be put so (a length,
-    a jump to a literal extension cut further) reads as a number that is not ${EXTEN}."""
+    caller's ${EXTEN}, or a literal one such as '112'): its ${EXTEN} and ${EXTEN:m} read from it,
+    so Goto(out,${EXTEN:1},1) to Dial(PJSIP/${EXTEN}@carrier) dials the caller's ${EXTEN:1}. What
+    cannot be put so (a length or an offset from the end of the caller's) reads as a number that
+    is not ${EXTEN}."""
     def composed(reference):
-        skip = int(reference.group(1) or 0)
-        if reference.group(2):
+        offset = int(reference.group(1) or 0)
+        length = int(reference.group(2)) if reference.group(2) else None
+        if "${" not in extension:
+            return substring(extension, offset, length)
+        if length is not None or offset < 0:
             return "${GOTO_EXTEN}"
-        if skip == 0:
+        if offset == 0:
             return extension
         parts = _DIGITS_AND_EXTEN.match(extension)
         if not parts:
             return "${GOTO_EXTEN}"
         digits, dropped = parts.group(1), int(parts.group(2) or 0)
-        if skip <= len(digits):
-            return digits[skip:] + ("${EXTEN:%d}" % dropped if dropped else "${EXTEN}")
-        return "${EXTEN:%d}" % (dropped + skip - len(digits))
+        if offset <= len(digits):
+            return digits[offset:] + ("${EXTEN:%d}" % dropped if dropped else "${EXTEN}")
+        return "${EXTEN:%d}" % (dropped + offset - len(digits))
 
     return _EXTEN_REFERENCE.sub(composed, text)
 
@@ -438,7 +500,8 @@ def local_area_code_prefixes(routes):
 def route_where(route):
     """Where a route is, for the operator: "[context] pattern (file:line)"."""
     where = "[%s] %s" % (route["context"], route["pattern"])
-    return "%s (%s:%s)" % (where, route["file"], route.get("line")) if route.get("file") else where
+    where = "%s (%s:%s)" % (where, route["file"], route.get("line")) if route.get("file") else where
+    return "%s, landing on %s" % (where, route["landing"]) if route.get("landing") else where
 
 
 # FreePBX's outbound routes (core functions.inc.php, outrt-N contexts) dial through
@@ -482,7 +545,8 @@ def infer_outside_line(routes, phone_contexts):
     says so); two different digits do not. A route of one extension that dials a number of its
     own (exten => 112,1,Dial(PJSIP/112@carrier), exten => 999,1,Goto(outbound,112,1)) tells
     nothing of the outside line and is left out."""
-    own_number = [route for route in routes or () if route["strip"] is None and not route["pattern"].startswith("_")]
+    own_number = [route for route in routes or () if route["strip"] is None
+                  and (route.get("landing") or not route["pattern"].startswith("_"))]
     routes = [route for route in routes or () if route not in own_number]
     if not routes:
         why = ("no Dial() to a trunk is seen from %s (routes through Macro, or variables that neither "

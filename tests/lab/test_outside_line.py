@@ -28,7 +28,8 @@ MESSAGES = "/var/log/asterisk/messages.log"
 # context with the number after the outside line (Goto(vgtest-outbound,${EXTEN:1},1)); the other
 # dials from a subroutine, the number with its area code its argument: one that sets the caller ID
 # and calls another to dial (the run reads three subroutines deep). The emergency number has a
-# route of its own, which tells nothing of the outside line.
+# route of its own, and the outbound context one for the medical on-call service (0 116117 jumps
+# to it as 116117): numbers of their own, which tell nothing of the outside line.
 ROUTE = ("\\n[globals]\\nVGTEST_TRUNK = carrier\\n"
          "\\n[from-internal]\\nexten => _0X.,1,Goto(vgtest-outbound,${EXTEN:1},1)\\n"
          "exten => 0112,1,Dial(PJSIP/112@${VGTEST_TRUNK})\\n same => n,Hangup()\\n"
@@ -37,7 +38,7 @@ ROUTE = ("\\n[globals]\\nVGTEST_TRUNK = carrier\\n"
          " same => n,Gosub(vgtest-dial-trunk,s,1(${ARG1},${VGTEST_TRUNK}))\\n same => n,Return()\\n"
          "\\n[vgtest-dial-trunk]\\nexten => s,1,Dial(PJSIP/${ARG1}@${ARG2})\\n same => n,Return()\\n"
          "\\n[vgtest-outbound]\\nexten => _X.,1,Dial(PJSIP/${FILTER(0-9,${EXTEN})}@${VGTEST_TRUNK})\\n"
-         " same => n,Hangup()\\n")
+         " same => n,Hangup()\\nexten => 116117,1,Dial(PJSIP/116117@${VGTEST_TRUNK})\\n same => n,Hangup()\\n")
 SAVED = "/etc/asterisk/extensions.conf /etc/asterisk/extensions_voipguard.conf"
 
 

@@ -5,8 +5,8 @@ import pytest
 
 from ansible.module_utils.asterisk_conf import load, parse
 from ansible.module_utils.dialplan_audit import (
-    audit, gosub_call, gotoif_branches, infer_outside_line, local_area_code_prefixes,
-    outside_line_read_as_dialed_too, split_args, trunk_routes, unfiltered_exten, with_extension)
+    audit, extension_matches, gosub_call, gotoif_branches, infer_outside_line, local_area_code_prefixes,
+    outside_line_read_as_dialed_too, split_args, substring, trunk_routes, unfiltered_exten, with_extension)
 
 FIXTURES = Path(__file__).parent / "fixtures" / "dialplan_audit"
 FACTORY = Path(__file__).resolve().parents[2] / "lab" / "factory" / "pbx" / "asterisk"
@@ -348,6 +348,11 @@ OUTBOUND = "[outbound]\nexten => _X.,1,Dial(%s)\n same => n,Hangup()\n"
     # What cannot be put as the caller's ${EXTEN} is no dialed number.
     ("PJSIP/${EXTEN:1}@carrier", "${FILTER(0-9,${EXTEN})}", "PJSIP/${GOTO_EXTEN}@carrier"),
     ("PJSIP/${EXTEN:0:4}@carrier", "${EXTEN}", "PJSIP/${GOTO_EXTEN}@carrier"),
+    ("PJSIP/${EXTEN:-4}@carrier", "${EXTEN}", "PJSIP/${GOTO_EXTEN}@carrier"),
+    # A literal extension is cut as Asterisk cuts it.
+    ("PJSIP/${EXTEN}@carrier", "112", "PJSIP/112@carrier"),
+    ("PJSIP/${EXTEN:1}@carrier", "9112", "PJSIP/112@carrier"),
+    ("PJSIP/${EXTEN:1:3}@carrier", "004922112", "PJSIP/049@carrier"),
 ])
 def test_a_jumps_extension_is_read_as_the_callers(text, extension, expected):
     assert with_extension(text, extension) == expected
@@ -364,8 +369,9 @@ def test_a_jumps_extension_is_read_as_the_callers(text, extension, expected):
      ("9", None)),
     ("[from-internal]\nexten => _9X.,1,Goto(outbound,0${EXTEN:1},1)\n"
      "[outbound]\nexten => _0X.,1,Dial(PJSIP/${EXTEN:1}@carrier)\n", ("9", None)),
+    # _X. does not match s: the jump lands nowhere.
     ("[from-internal]\nexten => _9X.,1,Goto(outbound,s,1)\n" + OUTBOUND % "PJSIP/${EXTEN}@carrier",
-     (None, "dials a number that is not ${EXTEN}")),
+     (None, "no Dial() to a trunk is seen")),
     ("[from-internal]\nexten => _9X.,1,Goto(outbound,${EXTEN:1},1)\n" + OUTBOUND % "PJSIP/${EXTEN}@other",
      (None, "no Dial() to a trunk is seen")),
 ], ids=["outbound-context", "same-context", "global-and-subroutine", "outside-line-put-back", "literal-s",
@@ -389,6 +395,52 @@ def test_a_goto_to_a_context_that_dials_the_trunk_is_a_route(text, expected):
 def test_an_extension_that_dials_a_number_of_its_own_tells_nothing_of_the_outside_line(text, expected):
     digits, why = outside_line(text)
     assert digits == expected[0] and (why is None if expected[1] is None else expected[1] in why), why
+
+
+@pytest.mark.parametrize("pattern, extension, matches", [
+    ("_X.", "112", True), ("_X.", "s", False), ("_X.", "1", False), ("_X!", "1", True),
+    ("_9!", "9", True), ("_9.", "9", False), ("_x.", "12", True), ("_NXX-XXXX", "5551234", True),
+    ("_NXXXXXX", "1551234", False), ("_ZX", "09", False), ("_[1-5a]X", "a3", True), ("_[1-5a]X", "63", False),
+    ("_+X.", "+49", True), ("112", "112", True), ("112", "1120", False), ("s", "s", True),
+])
+def test_an_extension_pattern_matches_as_asterisk_matches_it(pattern, extension, matches):
+    assert extension_matches(pattern, extension) is matches
+
+
+@pytest.mark.parametrize("offset, length, cut", [
+    (0, None, "004922112"), (2, None, "4922112"), (-3, None, "112"), (2, 2, "49"), (0, -3, "004922"),
+    (-3, 2, "11"), (-20, None, "004922112"), (20, None, ""),
+])
+def test_a_substring_is_cut_as_asterisk_cuts_it(offset, length, cut):
+    assert substring("004922112", offset, length) == cut
+
+
+# An outbound context often has an extension of its own beside the general route: the emergency
+# number, or s. A jump reaches it only with that extension, so its dial is a number of its own.
+@pytest.mark.parametrize("outbound, expected", [
+    ("exten => 112,1,Dial(PJSIP/112@carrier)\nexten => _X.,1,Dial(PJSIP/${EXTEN}@carrier)\n", ("9", None)),
+    ("exten => 112,1,Dial(PJSIP/${EXTEN}@carrier)\nexten => _X.,1,Dial(PJSIP/${EXTEN}@carrier)\n", ("9", None)),
+    ("exten => s,1,Dial(PJSIP/${NUMBER}@carrier)\nexten => _X.,1,Dial(PJSIP/${EXTEN}@carrier)\n", ("9", None)),
+    ("exten => 112,1,Dial(PJSIP/112@carrier)\n",
+     (None, "only extensions that dial a number of their own: [from-internal] _9X. "
+            "(/etc/asterisk/extensions.conf:2), landing on 112")),
+    # A pattern there that dials what the files do not show still asks.
+    ("exten => _0X.,1,Dial(PJSIP/${NUMBER}@carrier)\nexten => _X.,1,Dial(PJSIP/${EXTEN}@carrier)\n",
+     (None, "[from-internal] _9X. (/etc/asterisk/extensions.conf:2) dials a number that is not ${EXTEN}")),
+], ids=["emergency", "emergency-as-dialed", "s", "emergency-only", "pattern-unread"])
+def test_a_literal_extension_a_jump_lands_on_tells_nothing_of_the_outside_line(outbound, expected):
+    digits, why = outside_line("[from-internal]\nexten => _9X.,1,Goto(outbound,${EXTEN:1},1)\n[outbound]\n" + outbound)
+    assert digits == expected[0] and (why is None if expected[1] is None else expected[1] in why), why
+
+
+@pytest.mark.parametrize("outbound, flagged", [
+    ("exten => s,1,Dial(PJSIP/${NUMBER}@carrier)\n", [("DP004", 2)]),
+    ("exten => _X.,1,Dial(PJSIP/${EXTEN}@carrier)\n", []),
+])
+def test_an_open_context_jumping_to_a_literal_extension_is_read_where_it_lands(outbound, flagged):
+    text = "[default]\nexten => _X.,1,Goto(outbound,s,1)\n[outbound]\n" + outbound
+    findings, _, _ = audit([parse(text, "/etc/asterisk/extensions.conf")], trunk_endpoints=["carrier"])
+    assert [(f["rule"], f["line"]) for f in findings if f["rule"] == "DP004"] == flagged
 
 
 @pytest.mark.parametrize("args, branches", [
