@@ -56,9 +56,9 @@ options:
   phone_contexts:
     description:
       - Contexts of the phones. When given, the module also reads the routes from them to the
-        trunks (their includes, the subroutines they Gosub, three deep, and the contexts they
-        Goto or GotoIf, one jump, followed; [globals] substituted) and infers the outside-line
-        digit the phones dial (returned as I(outside_line)).
+        trunks (their includes, the subroutines they Gosub, three deep, the contexts they Goto or
+        GotoIf, one jump, and what Exec or ExecIf runs, followed; [globals] substituted) and
+        infers the outside-line digit the phones dial (returned as I(outside_line)).
     type: list
     elements: str
     default: []

@@ -159,6 +159,34 @@ def parse_dialplan(configs):
                 yield section, line, current, app, args
 
 
+# Applications that run another: Exec(Dial(...)), TryExec(Dial(...)), ExecIf(expr?Dial(...):...).
+_RUNS_ANOTHER = ("exec", "tryexec", "execif")
+
+
+def executed_apps(app, args):
+    """[(app, args)] that Exec(), TryExec() or ExecIf() runs, split as app_exec.c splits them:
+    ExecIf(expr?Dial(...)[:Playback(...)]) either branch, the old ExecIf(expr,Dial,args) its
+    second field; [] for any other application."""
+    if app in ("exec", "tryexec"):
+        return [split_app(args)]
+    if app != "execif":
+        return []
+    comma, question = args.find(","), args.find("?")
+    if question < 0 or 0 <= comma < question:
+        fields = split_args(args, ",", 2)
+        return [(fields[1].strip().lower(), fields[2] if len(fields) > 2 else "")] if len(fields) > 1 else []
+    return [split_app(branch) for branch in conditional_branches(args)]
+
+
+def applications_run(app, args):
+    """[(app, args)]: the application, and each one it runs (executed_apps), however nested."""
+    run = [(app, args)]
+    for inner_app, inner_args in executed_apps(app, args):
+        if inner_app:
+            run.extend(applications_run(inner_app, inner_args))
+    return run
+
+
 def context_includes(entries):
     """{context (lower case): [contexts it includes]} from parse_dialplan's entries."""
     includes = {}
@@ -211,20 +239,21 @@ def audit(configs, unauthenticated_contexts=(), trunk_endpoints=()):
     for section, line, extension, app, args in entries:
         if app == "include" or extension is None:
             continue
-        if app == "dial":
-            args = expand_globals(args, globals_)
+        run = [(run_app, expand_globals(run_args, globals_) if run_app == "dial" else run_args)
+               for run_app, run_args in applications_run(app, args)]
         if "REGEX(" in args.upper() and "${EXTEN" in args:
             extension.regex_checked = True
-        if app == "dial" and is_wide_pattern(extension.pattern) and not extension.regex_checked \
-                and unfiltered_exten(args):
+        if is_wide_pattern(extension.pattern) and not extension.regex_checked and any(
+                run_app == "dial" and unfiltered_exten(run_args) for run_app, run_args in run):
             add("DP001", section, line, extension)
         shell_args = []
-        if app in ("system", "trysystem"):
-            shell_args.append((app, args))
-        elif app == "mixmonitor":
-            parts = split_args(args)
-            if len(parts) >= 3:
-                shell_args.append(("MixMonitor command", ",".join(parts[2:])))
+        for run_app, run_args in run:
+            if run_app in ("system", "trysystem"):
+                shell_args.append((run_app, run_args))
+            elif run_app == "mixmonitor":
+                parts = split_args(run_args)
+                if len(parts) >= 3:
+                    shell_args.append(("MixMonitor command", ",".join(parts[2:])))
         for match in re.finditer(r"\$\{SHELL\(", args, re.I):
             shell_args.append(("SHELL()", args[match.end():]))
         for where, text in shell_args:
@@ -291,6 +320,9 @@ def trunk_routes(configs, phone_contexts, trunk_endpoints):
 # How deep a Gosub is followed into the subroutines it calls (sub-out calling sub-dial-trunk...).
 SUBROUTINE_DEPTH = 3
 
+# The applications whose reading can reach a trunk (TrunkDials.trunk_dials).
+_TRUNK_APPS = ("dial", "gosub", "goto", "gotoif") + _RUNS_ANOTHER
+
 # One trunk dial: the trunk endpoint, the number it is dialed with (the dial string, e.g.
 # 'PJSIP/${EXTEN:1}@carrier', or FreePBX's number argument), and landing: the literal extension a
 # Goto lands on to dial it ('112' for Goto(outbound,${EXTEN:1},1) reaching [outbound] exten => 112),
@@ -299,10 +331,10 @@ TrunkDial = namedtuple("TrunkDial", "trunk number landing")
 
 
 class TrunkDials(object):
-    """What the dialplan's Dial(), Gosub() and Goto() applications send to the trunks, read as
-    Asterisk runs them: [globals] substituted, a Gosub's subroutine read with its arguments
-    (subroutine_dials, FreePBX's macro-dialout-trunk), a Goto's target context read with the
-    extension it jumps to (one jump; both branches of a GotoIf)."""
+    """What the dialplan's Dial(), Gosub() and Goto() applications (and those Exec(), TryExec() or
+    ExecIf() run) send to the trunks, read as Asterisk runs them: [globals] substituted, a Gosub's
+    subroutine read with its arguments (subroutine_dials, FreePBX's macro-dialout-trunk), a Goto's
+    target context read with the extension it jumps to (one jump; both branches of a GotoIf)."""
 
     def __init__(self, configs, entries, trunk_endpoints):
         self.globals_ = resolve(configs, "globals")
@@ -327,8 +359,11 @@ class TrunkDials(object):
             found = freepbx_trunk_dial(call, self.globals_, self.trunk_endpoints)
             return [TrunkDial(found[0], found[1], None)] if found else self.subroutine_dials(call, depth)
         if app == "gotoif" and jumps > 0:
-            return [found for branch in gotoif_branches(args)
+            return [found for branch in conditional_branches(args)
                     for found in self.trunk_dials("goto", branch, context, jumps)]
+        if app in _RUNS_ANOTHER:
+            return [found for inner_app, inner_args in executed_apps(app, args)
+                    for found in self.trunk_dials(inner_app, inner_args, context, jumps, depth)]
         if app == "goto" and jumps > 0:
             target = goto_target(expand_globals(args, self.globals_), context)
             return self.landing_dials(target, jumps - 1) if target else []
@@ -345,7 +380,7 @@ class TrunkDials(object):
         found = []
         for name in reachable(self.includes, [context]):
             for pattern, app, args in self.by_context.get(name.lower(), ()):
-                if app not in ("dial", "gosub", "goto", "gotoif") or _ARGUMENT.search(args):
+                if app not in _TRUNK_APPS or _ARGUMENT.search(args):
                     continue
                 if literal_jump and not extension_matches(pattern, extension):
                     continue
@@ -398,10 +433,11 @@ def extension_matches(pattern, extension):
     return re.match("(?s)%s\\Z" % "".join(regex), extension) is not None
 
 
-def gotoif_branches(gotoif_args):
-    """The Goto arguments of GotoIf(condition?[label if true][:label if false]), split where
-    Asterisk splits them once ${...} and $[...] are substituted: not inside them."""
-    parts = split_args(gotoif_args, "?", 1)
+def conditional_branches(args):
+    """The branches of GotoIf(condition?[label if true][:label if false]) and of
+    ExecIf(condition?app(args)[:app(args)]), split where Asterisk splits them once ${...} and
+    $[...] are substituted: not inside them."""
+    parts = split_args(args, "?", 1)
     if len(parts) < 2:
         return []
     return [branch for branch in split_args(parts[1], ":", 1) if branch.strip()]
@@ -477,11 +513,12 @@ def gosub_call(gosub_args, context):
 
 
 def subroutine_bodies(entries):
-    """{(context, extension) in lower case: [(app, arguments) of each Dial() and Gosub() there]},
-    where a Gosub's subroutine is looked up."""
+    """{(context, extension) in lower case: [(app, arguments) of each application there whose
+    reading can reach a trunk (Dial(), Gosub(), ExecIf()...)]}, where a Gosub's subroutine is
+    looked up."""
     bodies = {}
     for section, _line, extension, app, args in entries:
-        if app in ("dial", "gosub") and extension is not None:
+        if app in _TRUNK_APPS and extension is not None:
             bodies.setdefault((section.name.lower(), extension.pattern.lower()), []).append((app, args))
     return bodies
 

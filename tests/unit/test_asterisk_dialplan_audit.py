@@ -5,8 +5,8 @@ import pytest
 
 from ansible.module_utils.asterisk_conf import load, parse
 from ansible.module_utils.dialplan_audit import (
-    audit, extension_matches, gosub_call, gotoif_branches, infer_outside_line, local_area_code_prefixes,
-    outside_line_read_as_dialed_too, split_args, substring, trunk_routes, unfiltered_exten, with_extension)
+    applications_run, audit, conditional_branches, extension_matches, gosub_call, infer_outside_line,
+    local_area_code_prefixes, outside_line_read_as_dialed_too, split_args, substring, trunk_routes, unfiltered_exten, with_extension)
 
 FIXTURES = Path(__file__).parent / "fixtures" / "dialplan_audit"
 FACTORY = Path(__file__).resolve().parents[2] / "lab" / "factory" / "pbx" / "asterisk"
@@ -451,7 +451,7 @@ def test_an_open_context_jumping_to_a_literal_extension_is_read_where_it_lands(o
     ("$[1]", []),
 ])
 def test_a_gotoifs_branches_are_split_where_asterisk_splits_them(args, branches):
-    assert gotoif_branches(args) == branches
+    assert conditional_branches(args) == branches
 
 
 def test_a_gotoif_to_a_context_that_dials_the_trunk_is_a_route_and_toll_fraud_from_an_open_context():
@@ -494,3 +494,45 @@ def test_an_open_context_dialing_a_trunk_from_a_subroutine_is_toll_fraud(dial, f
     assert [(f["rule"], f["line"]) for f in findings if f["rule"] == "DP004"] == flagged
     if flagged:
         assert "Dial to trunk carrier from pattern _X." in [f for f in findings if f["rule"] == "DP004"][0]["message"]
+
+
+# Exec(), TryExec() and ExecIf() run another application: a Dial() there is a Dial().
+@pytest.mark.parametrize("app, args, run", [
+    ("execif", "$[${LEN(${EXTEN})} > 4]?Dial(PJSIP/${EXTEN:1}@carrier,30):Playback(invalid)",
+     [("dial", "PJSIP/${EXTEN:1}@carrier,30"), ("playback", "invalid")]),
+    ("execif", "$[\"${EXTEN:1:2}\" = \"00\" ? 1 :: 0]?Hangup()", [("hangup", "")]),
+    ("execif", "${DB_EXISTS(block/${EXTEN})}?:Dial(PJSIP/${EXTEN}@carrier)", [("dial", "PJSIP/${EXTEN}@carrier")]),
+    # The old syntax: ExecIf(expr,app,args).
+    ("execif", "$[1],Dial,PJSIP/${EXTEN}@carrier,30", [("dial", "PJSIP/${EXTEN}@carrier,30")]),
+    ("exec", "Dial(PJSIP/${EXTEN}@carrier)", [("dial", "PJSIP/${EXTEN}@carrier")]),
+    ("tryexec", "ExecIf($[1]?Dial(PJSIP/${EXTEN}@carrier))", [("execif", "$[1]?Dial(PJSIP/${EXTEN}@carrier)"),
+                                                              ("dial", "PJSIP/${EXTEN}@carrier")]),
+    ("dial", "PJSIP/${EXTEN}@carrier", []),
+])
+def test_an_application_that_runs_another_is_split_as_asterisk_splits_it(app, args, run):
+    assert applications_run(app, args) == [(app, args)] + run
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("[from-internal]\nexten => _9X.,1,ExecIf($[${LEN(${EXTEN})} > 4]?Dial(PJSIP/${EXTEN:1}@carrier))\n", ("9", None)),
+    ("[from-internal]\nexten => _9X.,1,Exec(Gosub(sub-out,s,1(${EXTEN:1})))\n" + SUBROUTINE % "PJSIP/${ARG1}@carrier",
+     ("9", None)),
+    ("[from-internal]\nexten => _9X.,1,Goto(outbound,${EXTEN:1},1)\n"
+     "[outbound]\nexten => _X.,1,ExecIf($[1]?Dial(PJSIP/${EXTEN}@carrier):Hangup())\n", ("9", None)),
+    ("[from-internal]\nexten => _9X.,1,ExecIf($[1]?Dial(PJSIP/${EXTEN:1}@other))\n", (None, "no Dial() to a trunk is seen")),
+], ids=["execif", "exec-gosub", "goto-execif", "another-trunk"])
+def test_a_dial_that_an_application_runs_is_a_route(text, expected):
+    digits, why = outside_line(text)
+    assert digits == expected[0] and (why is None if expected[1] is None else expected[1] in why), why
+
+
+@pytest.mark.parametrize("line, rules", [
+    ("exten => _X.,1,ExecIf($[1]?Dial(PJSIP/${EXTEN}@carrier))", ["DP001", "DP004"]),
+    ("exten => _X.,1,ExecIf($[1]?Dial(PJSIP/${FILTER(0-9,${EXTEN})}@carrier))", ["DP004"]),
+    ("exten => _X.,1,ExecIf($[1]?System(echo ${CALLERID(num)} >> /tmp/calls))", ["DP002"]),
+    ("exten => _X.,1,ExecIf($[1]?Playback(hello))", []),
+])
+def test_toll_fraud_and_injection_through_an_application_that_runs_another(line, rules):
+    text = "[default]\n%s\n" % line
+    findings, _, _ = audit([parse(text, "/etc/asterisk/extensions.conf")], trunk_endpoints=["carrier"])
+    assert sorted(f["rule"] for f in findings) == rules
