@@ -261,7 +261,8 @@ def audit(configs, unauthenticated_contexts=(), trunk_endpoints=()):
                 add("DP002", section, line, extension, where)
                 break
         if section.name.lower() in unauth_lower and is_wide_pattern(extension.pattern):
-            trunks = [found.trunk for found in dialplan.trunk_dials(app, args, section.name)]
+            trunks = [found.trunk for found in dialplan.trunk_dials(
+                app, args, section.name, extension=extension.pattern)]
             if trunks:
                 add("DP004", section, line, extension, " " + trunks[0], extension.pattern, section.name)
     return findings, contexts, unauth
@@ -309,7 +310,7 @@ def trunk_routes(configs, phone_contexts, trunk_endpoints):
             continue
         if (section.name.lower(), extension.pattern.lower()) in subroutines and _ARGUMENT.search(args):
             continue  # a subroutine's body, read with each caller's arguments
-        for found in dialplan.trunk_dials(app, args, section.name):
+        for found in dialplan.trunk_dials(app, args, section.name, extension=extension.pattern):
             prepend = _PREPEND.search(found.number)
             routes.append(dict(context=section.name, pattern=extension.pattern, file=section.config.filename,
                                line=line.lineno, strip=dropped_digits(found.number),
@@ -341,15 +342,24 @@ class TrunkDials(object):
         self.trunk_endpoints = list(trunk_endpoints)
         self.bodies = subroutine_bodies(entries)
         self.includes = context_includes(entries)
-        self.by_context = {}
+        # {context: [(pattern, app, args)]} of each line that can reach a trunk; the same of its
+        # '_' patterns, and of its literal extensions by (context, extension), which a jump to one
+        # extension looks up.
+        self.by_context, self.by_pattern, self.by_literal = {}, {}, {}
         for section, _line, extension, app, args in entries:
-            if extension is not None:
-                self.by_context.setdefault(section.name.lower(), []).append((extension.pattern, app, args))
+            if extension is not None and app in _TRUNK_APPS and not _ARGUMENT.search(args):
+                line, name = (extension.pattern, app, args), section.name.lower()
+                self.by_context.setdefault(name, []).append(line)
+                if extension.pattern.startswith("_"):
+                    self.by_pattern.setdefault(name, []).append(line)
+                else:
+                    self.by_literal.setdefault((name, extension.pattern), []).append(line)
 
-    def trunk_dials(self, app, args, context, jumps=1, depth=SUBROUTINE_DEPTH):
+    def trunk_dials(self, app, args, context, jumps=1, depth=SUBROUTINE_DEPTH, extension=None):
         """[TrunkDial] that one application called from context sends to a trunk, [] for any
         other application or none to a trunk. jumps: Gotos still followed; depth: subroutines still
-        followed."""
+        followed; extension: the pattern of the extension that runs it, whose ${EXTEN} a literal
+        one (exten => 1001) fixes, so its jumps are read as jumps to one extension."""
         if app == "dial":
             args = expand_globals(args, self.globals_)
             trunk = dials_trunk(args, self.trunk_endpoints)
@@ -360,11 +370,13 @@ class TrunkDials(object):
             return [TrunkDial(found[0], found[1], None)] if found else self.subroutine_dials(call, depth)
         if app == "gotoif" and jumps > 0:
             return [found for branch in conditional_branches(args)
-                    for found in self.trunk_dials("goto", branch, context, jumps)]
+                    for found in self.trunk_dials("goto", branch, context, jumps, extension=extension)]
         if app in _RUNS_ANOTHER:
             return [found for inner_app, inner_args in executed_apps(app, args)
-                    for found in self.trunk_dials(inner_app, inner_args, context, jumps, depth)]
+                    for found in self.trunk_dials(inner_app, inner_args, context, jumps, depth, extension)]
         if app == "goto" and jumps > 0:
+            if extension and not extension.startswith("_"):
+                args = with_extension(args, extension)
             target = goto_target(expand_globals(args, self.globals_), context)
             return self.landing_dials(target, jumps - 1) if target else []
         return []
@@ -379,11 +391,11 @@ class TrunkDials(object):
         literal_jump = "${" not in extension
         found = []
         for name in reachable(self.includes, [context]):
-            for pattern, app, args in self.by_context.get(name.lower(), ()):
-                if app not in _TRUNK_APPS or _ARGUMENT.search(args):
-                    continue
-                if literal_jump and not extension_matches(pattern, extension):
-                    continue
+            lines = self.by_context.get(name.lower(), ())
+            if literal_jump:
+                lines = self.by_literal.get((name.lower(), extension), []) + [
+                    line for line in self.by_pattern.get(name.lower(), ()) if extension_matches(line[0], extension)]
+            for pattern, app, args in lines:
                 landing = extension if literal_jump else None if pattern.startswith("_") else pattern
                 found.extend(dial._replace(landing=dial.landing or landing) for dial in
                              self.trunk_dials(app, with_extension(args, landing or extension), name, jumps))
@@ -420,6 +432,16 @@ def extension_matches(pattern, extension):
     itself. _X. matches 112, not s."""
     if not pattern.startswith("_"):
         return pattern == extension
+    return _pattern_regex(pattern).match(extension) is not None
+
+
+_PATTERN_REGEXES = {}
+
+
+def _pattern_regex(pattern):
+    """extension_matches' regex for a '_' pattern, compiled once."""
+    if pattern in _PATTERN_REGEXES:
+        return _PATTERN_REGEXES[pattern]
     regex, rest = [], pattern[1:]
     while rest:
         char = rest[0]
@@ -430,7 +452,8 @@ def extension_matches(pattern, extension):
         if char not in "- ":
             regex.append(_PATTERN_CLASSES.get(char.upper(), re.escape(char)))
         rest = rest[1:]
-    return re.match("(?s)%s\\Z" % "".join(regex), extension) is not None
+    _PATTERN_REGEXES[pattern] = re.compile("(?s)%s\\Z" % "".join(regex))
+    return _PATTERN_REGEXES[pattern]
 
 
 def conditional_branches(args):

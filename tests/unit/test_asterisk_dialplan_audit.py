@@ -433,6 +433,18 @@ def test_a_literal_extension_a_jump_lands_on_tells_nothing_of_the_outside_line(o
     assert digits == expected[0] and (why is None if expected[1] is None else expected[1] in why), why
 
 
+def test_a_literal_extension_jumps_with_its_own_name():
+    # In exten => 999, ${EXTEN} is 999: its jump lands on what matches 999 ([outbound] _X.), and
+    # exten => s lands on nothing there. Read so, a jump costs one lookup, not a read of the
+    # whole target context (benchmarks/dialplan_routes.py).
+    text = ("[from-internal]\nexten => _9X.,1,Dial(PJSIP/${EXTEN:1}@carrier)\nexten => 999,1,Goto(outbound,${EXTEN},1)\n"
+            "exten => s,1,Goto(outbound,${EXTEN},1)\n" + OUTBOUND % "PJSIP/${EXTEN}@carrier")
+    routes = trunk_routes([parse(text, "/etc/asterisk/extensions.conf")], ["from-internal"], ["carrier"])
+    assert [(r["pattern"], r["strip"], r["landing"]) for r in routes] == [("_9X.", 1, None), ("999", None, "999")]
+    assert infer_outside_line(routes, ["from-internal"]) == ("9", None)
+    assert not outside_line_read_as_dialed_too(routes, trunk_boundary=False)
+
+
 @pytest.mark.parametrize("outbound, flagged", [
     ("exten => s,1,Dial(PJSIP/${NUMBER}@carrier)\n", [("DP004", 2)]),
     ("exten => _X.,1,Dial(PJSIP/${EXTEN}@carrier)\n", []),
