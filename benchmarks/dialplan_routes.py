@@ -10,7 +10,8 @@ outbound context that dials the trunk. MODULE_UTILS times another checkout's mod
 """
 import os
 import sys
-import time
+
+from timing import timed
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 import ansible.module_utils  # noqa: E402
@@ -33,12 +34,6 @@ def office_dialplan(count):
     parts.append("[outbound]\nexten => 112,1,Dial(PJSIP/112@carrier)\nexten => _X.,1,Dial(PJSIP/${EXTEN}@carrier)\n")
     return "".join(parts)
 
-
-def timed(label, function):
-    start = time.perf_counter()
-    value = function()
-    print("%-44s %8.3f s" % (label, time.perf_counter() - start))
-    return value
 
 
 def main():

@@ -9,6 +9,8 @@ import sys
 import tempfile
 import time
 
+from timing import timed
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "library"))
 import ansible.module_utils  # noqa: E402
@@ -30,12 +32,6 @@ def factory_pjsip(count):
                      "[%d]\ntype = aor\nmax_contacts = 1\n\n" % ((number,) * 7))
     return "".join(parts)
 
-
-def timed(label, function):
-    start = time.perf_counter()
-    value = function()
-    print("%-44s %8.2f s" % (label, time.perf_counter() - start))
-    return value
 
 
 def main():
