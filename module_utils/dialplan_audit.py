@@ -10,6 +10,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import bisect
 import re
 from collections import namedtuple
 
@@ -320,6 +321,9 @@ def trunk_routes(configs, phone_contexts, trunk_endpoints):
 
 # How deep a Gosub is followed into the subroutines it calls (sub-out calling sub-dial-trunk...).
 SUBROUTINE_DEPTH = 3
+# How many Gotos one after another are followed (a route jumping to an outbound context that
+# jumps to the trunk's own...).
+JUMP_DEPTH = 3
 
 # The applications whose reading can reach a trunk (TrunkDials.trunk_dials).
 _TRUNK_APPS = ("dial", "gosub", "goto", "gotoif") + _RUNS_ANOTHER
@@ -335,7 +339,8 @@ class TrunkDials(object):
     """What the dialplan's Dial(), Gosub() and Goto() applications (and those Exec(), TryExec() or
     ExecIf() run) send to the trunks, read as Asterisk runs them: [globals] substituted, a Gosub's
     subroutine read with its arguments (subroutine_dials, FreePBX's macro-dialout-trunk), a Goto's
-    target context read with the extension it jumps to (one jump; both branches of a GotoIf)."""
+    target context read with the extension it jumps to (JUMP_DEPTH jumps; both branches of a GotoIf),
+    where that extension can land (landing_dials)."""
 
     def __init__(self, configs, entries, trunk_endpoints):
         self.globals_ = resolve(configs, "globals")
@@ -343,8 +348,8 @@ class TrunkDials(object):
         self.bodies = subroutine_bodies(entries)
         self.includes = context_includes(entries)
         # {context: [(pattern, app, args)]} of each line that can reach a trunk; the same of its
-        # '_' patterns, and of its literal extensions by (context, extension), which a jump to one
-        # extension looks up.
+        # '_' patterns, and of its literal extensions by (context, extension as Asterisk stores
+        # it), which a jump to one extension looks up.
         self.by_context, self.by_pattern, self.by_literal = {}, {}, {}
         for section, _line, extension, app, args in entries:
             if extension is not None and app in _TRUNK_APPS and not _ARGUMENT.search(args):
@@ -353,13 +358,21 @@ class TrunkDials(object):
                 if extension.pattern.startswith("_"):
                     self.by_pattern.setdefault(name, []).append(line)
                 else:
-                    self.by_literal.setdefault((name, extension.pattern), []).append(line)
+                    self.by_literal.setdefault((name, literal_name(extension.pattern)), []).append(line)
+        # What each jump finds, by landing_dials' arguments: a context of jumping extensions is
+        # read once per jump, not once per path that reaches it.
+        self.landings = {}
+        # {context: (sorted literal starts, {literal start: [(index, line)]})}, lines_starting_as'.
+        self.by_start = {}
 
-    def trunk_dials(self, app, args, context, jumps=1, depth=SUBROUTINE_DEPTH, extension=None):
+    def trunk_dials(self, app, args, context, jumps=JUMP_DEPTH, depth=SUBROUTINE_DEPTH, extension=None,
+                    running=None):
         """[TrunkDial] that one application called from context sends to a trunk, [] for any
         other application or none to a trunk. jumps: Gotos still followed; depth: subroutines still
-        followed; extension: the pattern of the extension that runs it, whose ${EXTEN} a literal
-        one (exten => 1001) fixes, so its jumps are read as jumps to one extension."""
+        followed; extension: the pattern of the extension whose ${EXTEN} args read (the route's), so
+        a literal one (exten => 1001) makes its jumps jumps to one extension, and a '_' one tells
+        where a jump with ${EXTEN...} can land; running: the pattern of the extension that runs the
+        application, when not that one (an extension a jump landed on)."""
         if app == "dial":
             args = expand_globals(args, self.globals_)
             trunk = dials_trunk(args, self.trunk_endpoints)
@@ -370,36 +383,71 @@ class TrunkDials(object):
             return [TrunkDial(found[0], found[1], None)] if found else self.subroutine_dials(call, depth)
         if app == "gotoif" and jumps > 0:
             return [found for branch in conditional_branches(args)
-                    for found in self.trunk_dials("goto", branch, context, jumps, extension=extension)]
+                    for found in self.trunk_dials("goto", branch, context, jumps, depth, extension, running)]
         if app in _RUNS_ANOTHER:
             return [found for inner_app, inner_args in executed_apps(app, args)
-                    for found in self.trunk_dials(inner_app, inner_args, context, jumps, depth, extension)]
+                    for found in self.trunk_dials(inner_app, inner_args, context, jumps, depth, extension, running)]
         if app == "goto" and jumps > 0:
             if extension and not extension.startswith("_"):
                 args = with_extension(args, extension)
             target = goto_target(expand_globals(args, self.globals_), context)
-            return self.landing_dials(target, jumps - 1) if target else []
+            if target is None:
+                return []
+            source = (context.lower(), running or extension)
+            key = (target, jumps - 1, extension, source)
+            if key not in self.landings:
+                self.landings[key] = self.landing_dials(target, jumps - 1, extension, source)
+            return self.landings[key]
         return []
 
-    def landing_dials(self, target, jumps):
+    def landing_dials(self, target, jumps, extension=None, source=None):
         """[TrunkDial] that a Goto to target (goto_target's reading) sends to a trunk: each Dial(),
         Gosub() or Goto() of the target context (its includes followed) whose pattern the jump's
         extension can match, read with that extension as its ${EXTEN} (with_extension). A literal
         extension there (exten => 112) is only reached when the jump's extension is 112, so it
-        runs with ${EXTEN} 112, as one that a jump to a literal extension matches."""
-        context, extension = target
-        literal_jump = "${" not in extension
+        runs with ${EXTEN} 112, as one that a jump to a literal extension matches. extension: the
+        pattern of the route's ${EXTEN}, which tells what a jump with ${EXTEN:1} can match
+        (jump_shape); source: (context, pattern) of the jumping extension, not read again where it
+        lands (_9X. jumping with ${EXTEN:1} to its own context does not dial 99 numbers as a
+        second outside line)."""
+        context, jump = target
+        literal_jump = "${" not in jump
+        shape = None if literal_jump else jump_shape(jump, extension)
         found = []
         for name in reachable(self.includes, [context]):
-            lines = self.by_context.get(name.lower(), ())
             if literal_jump:
-                lines = self.by_literal.get((name.lower(), extension), []) + [
-                    line for line in self.by_pattern.get(name.lower(), ()) if extension_matches(line[0], extension)]
+                lines = self.by_literal.get((name.lower(), literal_name(jump)), []) + [
+                    line for line in self.by_pattern.get(name.lower(), ()) if extension_matches(line[0], jump)]
+            elif shape is None:
+                lines = self.by_context.get(name.lower(), ())
+            else:
+                lines = [line for line in self.lines_starting_as(name.lower(), shape)
+                         if patterns_meet(pattern_tokens(line[0]), shape)]
             for pattern, app, args in lines:
-                landing = extension if literal_jump else None if pattern.startswith("_") else pattern
-                found.extend(dial._replace(landing=dial.landing or landing) for dial in
-                             self.trunk_dials(app, with_extension(args, landing or extension), name, jumps))
+                if (name.lower(), pattern) == source:
+                    continue
+                landing = jump if literal_jump else None if pattern.startswith("_") else pattern
+                found.extend(dial._replace(landing=dial.landing or landing) for dial in self.trunk_dials(
+                    app, with_extension(args, landing or jump), name, jumps, extension=extension, running=pattern))
         return found
+
+    def lines_starting_as(self, context, shape):
+        """The lines of context (by_context's, in their order) whose extension can meet shape as far
+        as the literal characters both start with: one starts as the other does. A jump looks at
+        these only, not at every extension of a big context."""
+        if context not in self.by_start:
+            starts = {}
+            for index, line in enumerate(self.by_context.get(context, ())):
+                starts.setdefault(literal_start(pattern_tokens(line[0])), []).append((index, line))
+            self.by_start[context] = (sorted(starts), starts)
+        keys, starts = self.by_start[context]
+        start = literal_start(shape)
+        found = [line for length in range(len(start) + 1) for line in starts.get(start[:length], ())]
+        position = bisect.bisect_right(keys, start)
+        while position < len(keys) and keys[position].startswith(start):
+            found.extend(starts[keys[position]])
+            position += 1
+        return [line for _index, line in sorted(found)]
 
     def subroutine_dials(self, call, depth):
         """[TrunkDial] that a Gosub call (gosub_call's reading) sends to a trunk: each Dial()
@@ -422,16 +470,108 @@ class TrunkDials(object):
         return found
 
 
-_PATTERN_CLASSES = {"X": "[0-9]", "Z": "[1-9]", "N": "[2-9]", ".": ".+", "!": ".*"}
+_DIGITS = "0123456789"
+_PATTERN_CLASSES = {"X": _DIGITS, "Z": _DIGITS[1:], "N": _DIGITS[2:]}
+
+
+def literal_name(extension):
+    """A literal extension's name as Asterisk stores and matches it: without the '-' and spaces
+    written for the eye (555-1234 is 5551234)."""
+    return extension.replace("-", "").replace(" ", "")
+
+
+def pattern_tokens(pattern):
+    """(characters, tail) of an extension as Asterisk's pbx.c matches it: characters holds the
+    string of characters each position may be (after '_', X Z N in either case a digit 0-9, 1-9,
+    2-9, [1-5a] one of a set, '-' and spaces nothing, the rest itself; a literal name each of
+    its characters), tail is '.' (one or more characters more), '!' (none or more) or ''. Past a
+    '.' or '!' a pattern is read as ending there: it matches what it matches and more."""
+    if pattern in _PATTERN_TOKENS:
+        return _PATTERN_TOKENS[pattern]
+    characters, tail = [], ""
+    if not pattern.startswith("_"):
+        characters = list(literal_name(pattern))
+    rest = pattern[1:] if pattern.startswith("_") else ""
+    while rest:
+        char = rest[0]
+        if char == "[" and "]" in rest:
+            characters.append(_set_characters(rest[1:rest.index("]")]))
+            rest = rest[rest.index("]") + 1:]
+            continue
+        if char in ".!":
+            tail = char
+            break
+        if char not in "- ":
+            characters.append(_PATTERN_CLASSES.get(char.upper(), char))
+        rest = rest[1:]
+    _PATTERN_TOKENS[pattern] = (tuple(characters), tail)
+    return _PATTERN_TOKENS[pattern]
+
+
+_PATTERN_TOKENS = {}
+
+
+def _set_characters(text):
+    """The characters of a pattern's [set]: 1-5a is 12345a."""
+    characters, index = [], 0
+    while index < len(text):
+        if index + 2 < len(text) and text[index + 1] == "-":
+            characters.extend(chr(code) for code in range(ord(text[index]), ord(text[index + 2]) + 1))
+            index += 3
+        else:
+            characters.append(text[index])
+            index += 1
+    return "".join(characters)
+
+
+def literal_start(tokens):
+    """The characters pattern_tokens' tokens start with, each the only one its position allows:
+    _0531X. starts with 0531, _[89]X. with nothing."""
+    start = []
+    for characters in tokens[0]:
+        if len(characters) != 1:
+            break
+        start.append(characters)
+    return "".join(start)
+
+
+def patterns_meet(first, second):
+    """Whether one extension can match both patterns, each as pattern_tokens reads it: _X. and
+    _0X. meet (0049...), _9X. and _0X. do not, nor _X. and s."""
+    (characters, tail), (other_characters, other_tail) = first, second
+    for one, other in zip(characters, other_characters):
+        if not set(one) & set(other):
+            return False
+    if len(characters) > len(other_characters):
+        return other_tail != ""
+    if len(other_characters) > len(characters):
+        return tail != ""
+    return set((tail, other_tail)) != set((".", ""))
+
+
+def jump_shape(jump, extension):
+    """pattern_tokens of the extension a jump lands on ('${EXTEN:1}', '0531${EXTEN:1}'), when
+    the route's own extension is the pattern extension: _9X. jumping with ${EXTEN:1} lands on
+    what _X. matches. None when that cannot be told (no pattern, or a jump that is not digits
+    and a part of ${EXTEN}): the jump may land on any extension."""
+    parts = _DIGITS_AND_EXTEN.match(jump)
+    if not parts or not extension or not extension.startswith("_"):
+        return None
+    characters, tail = pattern_tokens(extension)
+    dropped = int(parts.group(2) or 0)
+    if dropped > len(characters) and tail:
+        characters, tail = (), "!"
+    else:
+        characters = characters[dropped:]
+    return tuple(parts.group(1)) + characters, tail
 
 
 def extension_matches(pattern, extension):
     """Whether a dialplan extension matches a literal extension as Asterisk's pbx.c matches it:
-    a name without '_' only itself; after '_', X Z N (either case) a digit 0-9, 1-9, 2-9, [1-5a]
-    one of a set, '.' one or more characters, '!' none or more, '-' and spaces nothing, the rest
-    itself. _X. matches 112, not s."""
+    a name without '_' only itself (literal_name); after '_', as pattern_tokens reads it. _X.
+    matches 112, not s."""
     if not pattern.startswith("_"):
-        return pattern == extension
+        return literal_name(pattern) == literal_name(extension)
     return _pattern_regex(pattern).match(extension) is not None
 
 
@@ -440,19 +580,10 @@ _PATTERN_REGEXES = {}
 
 def _pattern_regex(pattern):
     """extension_matches' regex for a '_' pattern, compiled once."""
-    if pattern in _PATTERN_REGEXES:
-        return _PATTERN_REGEXES[pattern]
-    regex, rest = [], pattern[1:]
-    while rest:
-        char = rest[0]
-        if char == "[" and "]" in rest:
-            regex.append("[%s]" % "".join(c if c == "-" else re.escape(c) for c in rest[1:rest.index("]")]))
-            rest = rest[rest.index("]") + 1:]
-            continue
-        if char not in "- ":
-            regex.append(_PATTERN_CLASSES.get(char.upper(), re.escape(char)))
-        rest = rest[1:]
-    _PATTERN_REGEXES[pattern] = re.compile("(?s)%s\\Z" % "".join(regex))
+    if pattern not in _PATTERN_REGEXES:
+        characters, tail = pattern_tokens(pattern)
+        regex = "".join("[%s]" % re.escape(one) if one else "(?!)" for one in characters) + {".": ".+", "!": ".*", "": ""}[tail]
+        _PATTERN_REGEXES[pattern] = re.compile("(?s)%s\\Z" % regex)
     return _PATTERN_REGEXES[pattern]
 
 

@@ -25,7 +25,8 @@ MESSAGES = "/var/log/asterisk/messages.log"
 # Beside the factory's _X. route, which dials numbers as dialed: Asterisk takes the more specific
 # (_0ZXXXXX. for a local number after the outside line, _0X. for the rest). As hand-written
 # dialplans often do, the routes name the trunk once, in [globals]. One jumps to an outbound
-# context with the number after the outside line (Goto(vgtest-outbound,${EXTEN:1},1)); the other
+# context with the number after the outside line (Goto(vgtest-outbound,${EXTEN:1},1)), which jumps
+# again to the context that dials the trunk (the run follows three jumps); the other
 # dials from a subroutine, the number with its area code its argument: one that sets the caller ID
 # and calls another to dial (the run reads three subroutines deep). The emergency number has a
 # route of its own, and the outbound context one for the medical on-call service (0 116117 jumps
@@ -37,8 +38,10 @@ ROUTE = ("\\n[globals]\\nVGTEST_TRUNK = carrier\\n"
          "\\n[vgtest-dialout]\\nexten => s,1,Set(CALLERID(num)=0531555)\\n"
          " same => n,Gosub(vgtest-dial-trunk,s,1(${ARG1},${VGTEST_TRUNK}))\\n same => n,Return()\\n"
          "\\n[vgtest-dial-trunk]\\nexten => s,1,Dial(PJSIP/${ARG1}@${ARG2})\\n same => n,Return()\\n"
-         "\\n[vgtest-outbound]\\nexten => _X.,1,Dial(PJSIP/${FILTER(0-9,${EXTEN})}@${VGTEST_TRUNK})\\n"
-         " same => n,Hangup()\\nexten => 116117,1,Dial(PJSIP/116117@${VGTEST_TRUNK})\\n same => n,Hangup()\\n")
+         "\\n[vgtest-outbound]\\nexten => _X.,1,Goto(vgtest-trunk,${EXTEN},1)\\n"
+         "exten => 116117,1,Dial(PJSIP/116117@${VGTEST_TRUNK})\\n same => n,Hangup()\\n"
+         "\\n[vgtest-trunk]\\nexten => _X.,1,Dial(PJSIP/${FILTER(0-9,${EXTEN})}@${VGTEST_TRUNK})\\n"
+         " same => n,Hangup()\\n")
 SAVED = "/etc/asterisk/extensions.conf /etc/asterisk/extensions_voipguard.conf"
 
 

@@ -5,8 +5,9 @@ import pytest
 
 from ansible.module_utils.asterisk_conf import load, parse
 from ansible.module_utils.dialplan_audit import (
-    applications_run, audit, conditional_branches, extension_matches, gosub_call, infer_outside_line,
-    local_area_code_prefixes, outside_line_read_as_dialed_too, split_args, substring, trunk_routes, unfiltered_exten, with_extension)
+    applications_run, audit, conditional_branches, extension_matches, gosub_call, infer_outside_line, jump_shape,
+    local_area_code_prefixes, outside_line_read_as_dialed_too, pattern_tokens, patterns_meet, split_args, substring,
+    trunk_routes, unfiltered_exten, with_extension)
 
 FIXTURES = Path(__file__).parent / "fixtures" / "dialplan_audit"
 FACTORY = Path(__file__).resolve().parents[2] / "lab" / "factory" / "pbx" / "asterisk"
@@ -407,6 +408,37 @@ def test_an_extension_pattern_matches_as_asterisk_matches_it(pattern, extension,
     assert extension_matches(pattern, extension) is matches
 
 
+@pytest.mark.parametrize("pattern, literal, matches", [
+    ("555-1234", "5551234", True), ("555 1234", "555-1234", True), ("5551234", "555123", False),
+])
+def test_a_literal_extension_matches_without_the_dashes_written_for_the_eye(pattern, literal, matches):
+    assert extension_matches(pattern, literal) is matches
+
+
+@pytest.mark.parametrize("first, second, meet", [
+    ("_X.", "_0X.", True), ("_9X.", "_0X.", False), ("_X.", "s", False), ("_X.", "112", True),
+    ("_X.", "1", False), ("_X!", "1", True), ("_XXX", "_NXX", True), ("_XXX", "_XX", False), ("_XX.", "_XXX", True),
+    ("_XX.", "_XX", False), ("_XX!", "_XX", True), ("_0[1-5]X.", "_0[6-9]X.", False), ("_0[1-5]X.", "_03", False),
+    ("_0[1-5]X.", "_03X", False), ("_0[1-5]X.", "_03XX", True), ("555-1234", "_NXXXXXX", True), ("_+X.", "_00X.", False), ("s", "s", True),
+])
+def test_two_extensions_meet_when_one_extension_matches_both(first, second, meet):
+    assert patterns_meet(pattern_tokens(first), pattern_tokens(second)) is meet
+    assert patterns_meet(pattern_tokens(second), pattern_tokens(first)) is meet
+
+
+@pytest.mark.parametrize("jump, extension, lands_on", [
+    ("${EXTEN:1}", "_9X.", "_X."), ("${EXTEN:2}", "_90X.", "_X."), ("0531${EXTEN:1}", "_0ZX.", "_0531ZX."),
+    ("${EXTEN}", "_00X.", "_00X."), ("${EXTEN:5}", "_9X.", "_!"), ("${EXTEN:4}", "_9XX", "_"),
+])
+def test_a_jump_lands_on_what_the_routes_extension_becomes(jump, extension, lands_on):
+    assert jump_shape(jump, extension) == pattern_tokens(lands_on)
+
+
+@pytest.mark.parametrize("jump, extension", [("${GOTO_EXTEN}", "_9X."), ("${EXTEN:1}", None)])
+def test_a_jump_that_cannot_be_read_may_land_anywhere(jump, extension):
+    assert jump_shape(jump, extension) is None
+
+
 @pytest.mark.parametrize("offset, length, cut", [
     (0, None, "004922112"), (2, None, "4922112"), (-3, None, "112"), (2, 2, "49"), (0, -3, "004922"),
     (-3, 2, "11"), (-20, None, "004922112"), (20, None, ""),
@@ -453,6 +485,58 @@ def test_an_open_context_jumping_to_a_literal_extension_is_read_where_it_lands(o
     text = "[default]\nexten => _X.,1,Goto(outbound,s,1)\n[outbound]\n" + outbound
     findings, _, _ = audit([parse(text, "/etc/asterisk/extensions.conf")], trunk_endpoints=["carrier"])
     assert [(f["rule"], f["line"]) for f in findings if f["rule"] == "DP004"] == flagged
+
+
+# A route can jump to an outbound context that jumps again, to the trunk's own: followed
+# JUMP_DEPTH jumps, each landing only where its extension can match.
+TRUNK_A = "[trunk-a]\nexten => _X.,1,Dial(PJSIP/${EXTEN}@carrier)\n"
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("[from-internal]\nexten => _9X.,1,Goto(outbound,${EXTEN:1},1)\n[outbound]\nexten => _X.,1,Goto(trunk-a,${EXTEN},1)\n"
+     + TRUNK_A, ("9", None)),
+    # Beside a route that dials numbers as dialed, a two-jump route unread made "no outside line"
+    # the silent reading: "9 0531..." judged as 90531..., the office's calls refused.
+    ("[from-internal]\nexten => _X.,1,Dial(PJSIP/${EXTEN}@carrier)\nexten => _9X.,1,Goto(outbound,${EXTEN:1},1)\n"
+     "[outbound]\nexten => _X.,1,Goto(trunk-a,${EXTEN},1)\n" + TRUNK_A, ("9", None)),
+    ("[from-internal]\nexten => _9X.,1,Goto(outbound,${EXTEN:1},1)\n[outbound]\nexten => _X.,1,Goto(select,${EXTEN},1)\n"
+     "[select]\nexten => _X.,1,GotoIf($[${LEN(${EXTEN})} > 8]?trunk-a,${EXTEN},1:trunk-a,0531${EXTEN},1)\n" + TRUNK_A,
+     ("9", None)),
+    # A route jumping into its own context with ${EXTEN:1} is not read again where it lands: the
+    # outside line is 9, not 9 and 99.
+    ("[from-internal]\nexten => _9X.,1,Goto(${EXTEN:1},1)\nexten => _0X.,1,Dial(PJSIP/${EXTEN}@carrier)\n", ("9", None)),
+    # _90X. with ${EXTEN:1} lands on what _0X. matches: never on [outbound] _1X., whose number the files do not show.
+    ("[from-internal]\nexten => _90X.,1,Goto(outbound,${EXTEN:1},1)\n[outbound]\nexten => _0X.,1,Dial(PJSIP/${EXTEN}@carrier)\n"
+     "exten => _1X.,1,Dial(PJSIP/${NUMBER}@carrier)\n", ("9", None)),
+    # Four jumps are past the depth: the run asks rather than guess.
+    ("[from-internal]\nexten => _9X.,1,Goto(a,${EXTEN:1},1)\n[a]\nexten => _X.,1,Goto(b,${EXTEN},1)\n"
+     "[b]\nexten => _X.,1,Goto(c,${EXTEN},1)\n[c]\nexten => _X.,1,Goto(trunk-a,${EXTEN},1)\n" + TRUNK_A,
+     (None, "no Dial() to a trunk is seen")),
+    # Two contexts jumping to each other end at the depth.
+    ("[from-internal]\nexten => _9X.,1,Goto(other,${EXTEN:1},1)\n[other]\nexten => _X.,1,Goto(from-internal,9${EXTEN},1)\n",
+     (None, "no Dial() to a trunk is seen")),
+], ids=["two-jumps", "beside-as-dialed", "three-jumps-through-gotoif", "own-context", "disjoint-patterns", "four-jumps", "cycle"])
+def test_jumps_one_after_another_are_followed_where_they_can_land(text, expected):
+    digits, why = outside_line(text)
+    assert digits == expected[0] and (why is None if expected[1] is None else expected[1] in why), why
+
+
+@pytest.mark.parametrize("default, flagged", [
+    ("exten => _X.,1,Goto(outbound,${EXTEN},1)\n", [("DP004", 2)]),
+    # _1X. lands nowhere in [outbound]: no toll route.
+    ("exten => _1X.,1,Goto(outbound,${EXTEN},1)\n", []),
+])
+def test_an_open_context_two_jumps_from_a_trunk_is_toll_fraud_where_its_jump_can_land(default, flagged):
+    text = "[default]\n" + default + "[outbound]\nexten => _0X.,1,Goto(trunk-a,${EXTEN},1)\n" + TRUNK_A
+    findings, _, _ = audit([parse(text, "/etc/asterisk/extensions.conf")], trunk_endpoints=["carrier"])
+    assert [(f["rule"], f["line"]) for f in findings if f["rule"] == "DP004"] == flagged
+
+
+def test_a_jump_to_a_literal_extension_written_with_dashes_lands_on_it():
+    text = ("[from-internal]\nexten => _9X.,1,Dial(PJSIP/${EXTEN:1}@carrier)\nexten => 999,1,Goto(outbound,5551234,1)\n"
+            "[outbound]\nexten => 555-1234,1,Dial(PJSIP/${EXTEN}@carrier)\n")
+    routes = trunk_routes([parse(text, "/etc/asterisk/extensions.conf")], ["from-internal"], ["carrier"])
+    assert [(r["pattern"], r["landing"]) for r in routes] == [("_9X.", None), ("999", "5551234")]
 
 
 @pytest.mark.parametrize("args, branches", [
