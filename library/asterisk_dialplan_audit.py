@@ -57,9 +57,10 @@ options:
     description:
       - Contexts of the phones. When given, the module also reads the routes from them to the
         trunks (their includes, the subroutines they Gosub, three deep, the contexts they Goto or
-        GotoIf, three jumps one after another, each only to the extensions its own can match, and
-        what Exec or ExecIf runs, followed; [globals] substituted) and infers the outside-line
-        digit the phones dial (returned as I(outside_line)).
+        GotoIf or dial a Local channel in, three jumps one after another, each only to the
+        extensions its own can match, and what Exec or ExecIf runs, followed; [globals]
+        substituted) and infers the outside-line digit the phones dial (returned as
+        I(outside_line)).
     type: list
     elements: str
     default: []

@@ -112,6 +112,8 @@ def dials_trunk(args, trunks):
     dial_string = split_args(args)[0] if args else ""
     for target in dial_string.split("&"):
         target = target.strip()
+        if _LOCAL_CHANNEL.match(target):
+            continue  # a call into this dialplan (local_channels), not to a peer
         if trunks:
             for trunk in trunks:
                 if re.search(r"@%s\b" % re.escape(trunk), target) or \
@@ -340,7 +342,8 @@ class TrunkDials(object):
     ExecIf() run) send to the trunks, read as Asterisk runs them: [globals] substituted, a Gosub's
     subroutine read with its arguments (subroutine_dials, FreePBX's macro-dialout-trunk), a Goto's
     target context read with the extension it jumps to (JUMP_DEPTH jumps; both branches of a GotoIf),
-    where that extension can land (landing_dials)."""
+    where that extension can land (landing_dials), and a Local channel a Dial() calls
+    (Local/${EXTEN:1}@outbound) read as such a jump."""
 
     def __init__(self, configs, entries, trunk_endpoints):
         self.globals_ = resolve(configs, "globals")
@@ -376,7 +379,13 @@ class TrunkDials(object):
         if app == "dial":
             args = expand_globals(args, self.globals_)
             trunk = dials_trunk(args, self.trunk_endpoints)
-            return [TrunkDial(trunk, split_args(args)[0], None)] if trunk else []
+            found = [TrunkDial(trunk, split_args(args)[0], None)] if trunk else []
+            if jumps > 0:
+                for target in local_channels(split_args(args)[0]):
+                    if extension and not extension.startswith("_"):
+                        target = (target[0], with_extension(target[1], extension))
+                    found.extend(self.jump(target, context, jumps, extension, running))
+            return found
         if app == "gosub":
             call = gosub_call(expand_globals(args, self.globals_), context)
             found = freepbx_trunk_dial(call, self.globals_, self.trunk_endpoints)
@@ -391,14 +400,17 @@ class TrunkDials(object):
             if extension and not extension.startswith("_"):
                 args = with_extension(args, extension)
             target = goto_target(expand_globals(args, self.globals_), context)
-            if target is None:
-                return []
-            source = (context.lower(), running or extension)
-            key = (target, jumps - 1, extension, source)
-            if key not in self.landings:
-                self.landings[key] = self.landing_dials(target, jumps - 1, extension, source)
-            return self.landings[key]
+            return self.jump(target, context, jumps, extension, running) if target else []
         return []
+
+    def jump(self, target, context, jumps, extension, running):
+        """landing_dials of a jump from context to target, (context, extension) in goto_target's
+        form, each jump read once (self.landings)."""
+        source = (context.lower(), running or extension)
+        key = (target, jumps - 1, extension, source)
+        if key not in self.landings:
+            self.landings[key] = self.landing_dials(target, jumps - 1, extension, source)
+        return self.landings[key]
 
     def landing_dials(self, target, jumps, extension=None, source=None):
         """[TrunkDial] that a Goto to target (goto_target's reading) sends to a trunk: each Dial(),
@@ -585,6 +597,17 @@ def _pattern_regex(pattern):
         regex = "".join("[%s]" % re.escape(one) if one else "(?!)" for one in characters) + {".": ".+", "!": ".*", "": ""}[tail]
         _PATTERN_REGEXES[pattern] = re.compile("(?s)%s\\Z" % regex)
     return _PATTERN_REGEXES[pattern]
+
+
+_LOCAL_CHANNEL = re.compile(r"^\s*Local/([^@&]+)@([^/&\s]+)", re.I)
+
+
+def local_channels(dial_string):
+    """(context in lower case, extension) of each Local channel a dial string calls
+    (Dial(Local/${EXTEN:1}@outbound/n)): a call that starts over at that extension of that
+    context, in a channel of its own, as a Goto would jump there."""
+    return [(match.group(2).lower(), match.group(1).strip())
+            for match in (_LOCAL_CHANNEL.match(target) for target in dial_string.split("&")) if match]
 
 
 def conditional_branches(args):

@@ -6,7 +6,7 @@ import pytest
 from ansible.module_utils.asterisk_conf import load, parse
 from ansible.module_utils.dialplan_audit import (
     applications_run, audit, conditional_branches, extension_matches, gosub_call, infer_outside_line, jump_shape,
-    local_area_code_prefixes, outside_line_read_as_dialed_too, pattern_tokens, patterns_meet, split_args, substring,
+    local_area_code_prefixes, local_channels, outside_line_read_as_dialed_too, pattern_tokens, patterns_meet, split_args, substring,
     trunk_routes, unfiltered_exten, with_extension)
 
 FIXTURES = Path(__file__).parent / "fixtures" / "dialplan_audit"
@@ -537,6 +537,42 @@ def test_a_jump_to_a_literal_extension_written_with_dashes_lands_on_it():
             "[outbound]\nexten => 555-1234,1,Dial(PJSIP/${EXTEN}@carrier)\n")
     routes = trunk_routes([parse(text, "/etc/asterisk/extensions.conf")], ["from-internal"], ["carrier"])
     assert [(r["pattern"], r["landing"]) for r in routes] == [("_9X.", None), ("999", "5551234")]
+
+
+# A Dial() of a Local channel starts the call over at that extension of that context: read as a
+# jump there (Dial(Local/${EXTEN:1}@outbound) as Goto(outbound,${EXTEN:1},1)).
+@pytest.mark.parametrize("dial_string, channels", [
+    ("Local/${EXTEN:1}@outbound/n", [("outbound", "${EXTEN:1}")]),
+    ("PJSIP/1001&local/${EXTEN}@Out-Routes", [("out-routes", "${EXTEN}")]),
+    ("Local/s@sub-out", [("sub-out", "s")]),
+    ("PJSIP/${EXTEN}@carrier", []),
+])
+def test_a_local_channel_is_read_as_the_context_and_extension_it_calls(dial_string, channels):
+    assert local_channels(dial_string) == channels
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("[from-internal]\nexten => _9X.,1,Dial(Local/${EXTEN:1}@outbound/n,60)\n" + OUTBOUND % "PJSIP/${EXTEN}@carrier",
+     ("9", None)),
+    # Beside a route that dials numbers as dialed, "no outside line" was the silent reading.
+    ("[from-internal]\nexten => _X.,1,Dial(PJSIP/${EXTEN}@carrier)\nexten => _9X.,1,Dial(PJSIP/1001&Local/${EXTEN:1}@outbound)\n"
+     + OUTBOUND % "PJSIP/${EXTEN}@carrier", ("9", None)),
+    ("[from-internal]\nexten => _9X.,1,Dial(Local/${EXTEN:1}@outbound)\n" + OUTBOUND % "PJSIP/${EXTEN}@other",
+     (None, "no Dial() to a trunk is seen")),
+], ids=["local-channel", "beside-as-dialed", "another-trunk"])
+def test_a_local_channel_to_a_context_that_dials_the_trunk_is_a_route(text, expected):
+    digits, why = outside_line(text)
+    assert digits == expected[0] and (why is None if expected[1] is None else expected[1] in why), why
+
+
+@pytest.mark.parametrize("trunks, flagged", [(["carrier"], [("DP004", 2)]), ([], [("DP004", 2)])])
+def test_an_open_context_dialing_a_local_channel_to_a_trunk_is_toll_fraud(trunks, flagged):
+    text = "[default]\nexten => _X.,1,Dial(Local/${EXTEN}@outbound,30)\n" + OUTBOUND % "PJSIP/${EXTEN}@carrier"
+    findings, _, _ = audit([parse(text, "/etc/asterisk/extensions.conf")], trunk_endpoints=trunks)
+    dp004 = [f for f in findings if f["rule"] == "DP004"]
+    assert [(f["rule"], f["line"]) for f in dp004] == flagged
+    # The finding names the carrier, not the Local channel's context.
+    assert "Dial to trunk carrier from pattern _X." in dp004[0]["message"]
 
 
 @pytest.mark.parametrize("args, branches", [
