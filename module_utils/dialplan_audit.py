@@ -594,7 +594,8 @@ def _pattern_regex(pattern):
     """extension_matches' regex for a '_' pattern, compiled once."""
     if pattern not in _PATTERN_REGEXES:
         characters, tail = pattern_tokens(pattern)
-        regex = "".join("[%s]" % re.escape(one) if one else "(?!)" for one in characters) + {".": ".+", "!": ".*", "": ""}[tail]
+        regex = "".join("[%s]" % re.escape(one) if one else "(?!)" for one in characters)
+        regex += {".": ".+", "!": ".*", "": ""}[tail]
         _PATTERN_REGEXES[pattern] = re.compile("(?s)%s\\Z" % regex)
     return _PATTERN_REGEXES[pattern]
 

@@ -6,8 +6,8 @@ import pytest
 from ansible.module_utils.asterisk_conf import load, parse
 from ansible.module_utils.dialplan_audit import (
     applications_run, audit, conditional_branches, extension_matches, gosub_call, infer_outside_line, jump_shape,
-    local_area_code_prefixes, local_channels, outside_line_read_as_dialed_too, pattern_tokens, patterns_meet, split_args, substring,
-    trunk_routes, unfiltered_exten, with_extension)
+    local_area_code_prefixes, local_channels, outside_line_read_as_dialed_too, pattern_tokens, patterns_meet,
+    split_args, substring, trunk_routes, unfiltered_exten, with_extension)
 
 FIXTURES = Path(__file__).parent / "fixtures" / "dialplan_audit"
 FACTORY = Path(__file__).resolve().parents[2] / "lab" / "factory" / "pbx" / "asterisk"
@@ -419,7 +419,8 @@ def test_a_literal_extension_matches_without_the_dashes_written_for_the_eye(patt
     ("_X.", "_0X.", True), ("_9X.", "_0X.", False), ("_X.", "s", False), ("_X.", "112", True),
     ("_X.", "1", False), ("_X!", "1", True), ("_XXX", "_NXX", True), ("_XXX", "_XX", False), ("_XX.", "_XXX", True),
     ("_XX.", "_XX", False), ("_XX!", "_XX", True), ("_0[1-5]X.", "_0[6-9]X.", False), ("_0[1-5]X.", "_03", False),
-    ("_0[1-5]X.", "_03X", False), ("_0[1-5]X.", "_03XX", True), ("555-1234", "_NXXXXXX", True), ("_+X.", "_00X.", False), ("s", "s", True),
+    ("_0[1-5]X.", "_03X", False), ("_0[1-5]X.", "_03XX", True), ("555-1234", "_NXXXXXX", True),
+    ("_+X.", "_00X.", False), ("s", "s", True),
 ])
 def test_two_extensions_meet_when_one_extension_matches_both(first, second, meet):
     assert patterns_meet(pattern_tokens(first), pattern_tokens(second)) is meet
@@ -493,29 +494,35 @@ TRUNK_A = "[trunk-a]\nexten => _X.,1,Dial(PJSIP/${EXTEN}@carrier)\n"
 
 
 @pytest.mark.parametrize("text, expected", [
-    ("[from-internal]\nexten => _9X.,1,Goto(outbound,${EXTEN:1},1)\n[outbound]\nexten => _X.,1,Goto(trunk-a,${EXTEN},1)\n"
-     + TRUNK_A, ("9", None)),
+    ("[from-internal]\nexten => _9X.,1,Goto(outbound,${EXTEN:1},1)\n"
+     "[outbound]\nexten => _X.,1,Goto(trunk-a,${EXTEN},1)\n" + TRUNK_A, ("9", None)),
     # Beside a route that dials numbers as dialed, a two-jump route unread made "no outside line"
     # the silent reading: "9 0531..." judged as 90531..., the office's calls refused.
-    ("[from-internal]\nexten => _X.,1,Dial(PJSIP/${EXTEN}@carrier)\nexten => _9X.,1,Goto(outbound,${EXTEN:1},1)\n"
+    ("[from-internal]\nexten => _X.,1,Dial(PJSIP/${EXTEN}@carrier)\n"
+     "exten => _9X.,1,Goto(outbound,${EXTEN:1},1)\n"
      "[outbound]\nexten => _X.,1,Goto(trunk-a,${EXTEN},1)\n" + TRUNK_A, ("9", None)),
-    ("[from-internal]\nexten => _9X.,1,Goto(outbound,${EXTEN:1},1)\n[outbound]\nexten => _X.,1,Goto(select,${EXTEN},1)\n"
+    ("[from-internal]\nexten => _9X.,1,Goto(outbound,${EXTEN:1},1)\n"
+     "[outbound]\nexten => _X.,1,Goto(select,${EXTEN},1)\n"
      "[select]\nexten => _X.,1,GotoIf($[${LEN(${EXTEN})} > 8]?trunk-a,${EXTEN},1:trunk-a,0531${EXTEN},1)\n" + TRUNK_A,
      ("9", None)),
     # A route jumping into its own context with ${EXTEN:1} is not read again where it lands: the
     # outside line is 9, not 9 and 99.
-    ("[from-internal]\nexten => _9X.,1,Goto(${EXTEN:1},1)\nexten => _0X.,1,Dial(PJSIP/${EXTEN}@carrier)\n", ("9", None)),
-    # _90X. with ${EXTEN:1} lands on what _0X. matches: never on [outbound] _1X., whose number the files do not show.
-    ("[from-internal]\nexten => _90X.,1,Goto(outbound,${EXTEN:1},1)\n[outbound]\nexten => _0X.,1,Dial(PJSIP/${EXTEN}@carrier)\n"
-     "exten => _1X.,1,Dial(PJSIP/${NUMBER}@carrier)\n", ("9", None)),
+    ("[from-internal]\nexten => _9X.,1,Goto(${EXTEN:1},1)\nexten => _0X.,1,Dial(PJSIP/${EXTEN}@carrier)\n",
+     ("9", None)),
+    # _90X. with ${EXTEN:1} lands on what _0X. matches: never on [outbound] _1X., whose number the
+    # files do not show.
+    ("[from-internal]\nexten => _90X.,1,Goto(outbound,${EXTEN:1},1)\n"
+     "[outbound]\nexten => _0X.,1,Dial(PJSIP/${EXTEN}@carrier)\nexten => _1X.,1,Dial(PJSIP/${NUMBER}@carrier)\n",
+     ("9", None)),
     # Four jumps are past the depth: the run asks rather than guess.
     ("[from-internal]\nexten => _9X.,1,Goto(a,${EXTEN:1},1)\n[a]\nexten => _X.,1,Goto(b,${EXTEN},1)\n"
      "[b]\nexten => _X.,1,Goto(c,${EXTEN},1)\n[c]\nexten => _X.,1,Goto(trunk-a,${EXTEN},1)\n" + TRUNK_A,
      (None, "no Dial() to a trunk is seen")),
     # Two contexts jumping to each other end at the depth.
-    ("[from-internal]\nexten => _9X.,1,Goto(other,${EXTEN:1},1)\n[other]\nexten => _X.,1,Goto(from-internal,9${EXTEN},1)\n",
-     (None, "no Dial() to a trunk is seen")),
-], ids=["two-jumps", "beside-as-dialed", "three-jumps-through-gotoif", "own-context", "disjoint-patterns", "four-jumps", "cycle"])
+    ("[from-internal]\nexten => _9X.,1,Goto(other,${EXTEN:1},1)\n"
+     "[other]\nexten => _X.,1,Goto(from-internal,9${EXTEN},1)\n", (None, "no Dial() to a trunk is seen")),
+], ids=["two-jumps", "beside-as-dialed", "three-jumps-through-gotoif", "own-context", "disjoint-patterns",
+        "four-jumps", "cycle"])
 def test_jumps_one_after_another_are_followed_where_they_can_land(text, expected):
     digits, why = outside_line(text)
     assert digits == expected[0] and (why is None if expected[1] is None else expected[1] in why), why
@@ -555,8 +562,8 @@ def test_a_local_channel_is_read_as_the_context_and_extension_it_calls(dial_stri
     ("[from-internal]\nexten => _9X.,1,Dial(Local/${EXTEN:1}@outbound/n,60)\n" + OUTBOUND % "PJSIP/${EXTEN}@carrier",
      ("9", None)),
     # Beside a route that dials numbers as dialed, "no outside line" was the silent reading.
-    ("[from-internal]\nexten => _X.,1,Dial(PJSIP/${EXTEN}@carrier)\nexten => _9X.,1,Dial(PJSIP/1001&Local/${EXTEN:1}@outbound)\n"
-     + OUTBOUND % "PJSIP/${EXTEN}@carrier", ("9", None)),
+    ("[from-internal]\nexten => _X.,1,Dial(PJSIP/${EXTEN}@carrier)\n"
+     "exten => _9X.,1,Dial(PJSIP/1001&Local/${EXTEN:1}@outbound)\n" + OUTBOUND % "PJSIP/${EXTEN}@carrier", ("9", None)),
     ("[from-internal]\nexten => _9X.,1,Dial(Local/${EXTEN:1}@outbound)\n" + OUTBOUND % "PJSIP/${EXTEN}@other",
      (None, "no Dial() to a trunk is seen")),
 ], ids=["local-channel", "beside-as-dialed", "another-trunk"])
