@@ -579,25 +579,10 @@ def jump_shape(jump, extension):
 
 
 def extension_matches(pattern, extension):
-    """Whether a dialplan extension matches a literal extension as Asterisk's pbx.c matches it:
-    a name without '_' only itself (literal_name); after '_', as pattern_tokens reads it. _X.
+    """Whether a dialplan extension matches a literal extension as Asterisk's pbx.c matches it,
+    both read by pattern_tokens (a name without '_' only itself, without its dashes): _X.
     matches 112, not s."""
-    if not pattern.startswith("_"):
-        return literal_name(pattern) == literal_name(extension)
-    return _pattern_regex(pattern).match(extension) is not None
-
-
-_PATTERN_REGEXES = {}
-
-
-def _pattern_regex(pattern):
-    """extension_matches' regex for a '_' pattern, compiled once."""
-    if pattern not in _PATTERN_REGEXES:
-        characters, tail = pattern_tokens(pattern)
-        regex = "".join("[%s]" % re.escape(one) if one else "(?!)" for one in characters)
-        regex += {".": ".+", "!": ".*", "": ""}[tail]
-        _PATTERN_REGEXES[pattern] = re.compile("(?s)%s\\Z" % regex)
-    return _PATTERN_REGEXES[pattern]
+    return patterns_meet(pattern_tokens(pattern), pattern_tokens(extension))
 
 
 _LOCAL_CHANNEL = re.compile(r"^\s*Local/([^@&]+)@([^/&\s]+)", re.I)
