@@ -33,7 +33,7 @@ IP6TABLES_SAVE = "command -v ip6tables-save >/dev/null && ip6tables-save -t filt
 # What the controls read of every running Asterisk: fetched together with the first CLI call.
 LISTINGS = ("core show version", "pjsip show endpoints", "pjsip show auths", "pjsip show aors",
             "pjsip show settings", "manager show users", "manager show settings", "dialplan show",
-            "pjsip show identifies")
+            "pjsip show identifies", "dialplan show globals")
 
 
 def run_batch(host, commands):
@@ -467,6 +467,12 @@ class HostContext:
             out = self.asterisk_cli("dialplan show")
             return None if out is None else set(asterisk_live.parse_dialplan_contexts(out))
         return self._cached("dialplan_contexts", compute)
+
+    def running_dialplan(self):
+        """What the running dialplan holds beyond the files (asterisk_live.running_dialplan: the
+        contexts of extensions.ael, pbx_lua's switches, the running [globals]), as configurations
+        the dialplan reading takes; None when the CLI fails."""
+        return self._cached("running_dialplan", lambda: asterisk_live.read_running_dialplan(self.asterisk_cli))
 
     def endpoints_loaded_elsewhere(self):
         """{name: running context} of the endpoints the running Asterisk has loaded that no

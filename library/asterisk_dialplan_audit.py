@@ -26,6 +26,8 @@ description:
   - C(DP004) a toll route (C(Dial()) to a trunk from an extension whose pattern matches any
     number, e.g. C(_X.)) in C([default]), in a context of an unauthenticated endpoint, or in a
     context those include.
+  - C(DP005) a switch (C(switch => Lua/), C(Realtime/), C(DUNDi/)...) in such a context - the
+    extensions it lacks go to dialplan nobody can read.
 version_added: "0.1.0"
 author:
   - voipguard contributors
@@ -88,6 +90,25 @@ options:
     elements: str
     default: []
     version_added: "0.3.0"
+  running:
+    description:
+      - Also read what the running Asterisk's dialplan holds beyond these files, through
+        C(asterisk -rx) (C(dialplan show) and C(dialplan show globals)) - the contexts
+        C(extensions.ael) defines (pbx_ael), the C(Lua/) switch pbx_lua puts in each context
+        C(extensions.lua) names, what other modules register, the running C([globals]). A switch
+        the phones reach makes the outside-line digit unclear (its routes cannot be read).
+      - When Asterisk does not answer, only the files are read, with a warning (I(running_read) false).
+    type: bool
+    default: true
+    version_added: "0.3.0"
+  switched_off:
+    description:
+      - With I(running) - modules (C(pbx_lua.so)) whose part of the running dialplan is not read, as
+        the run switches them off (M(asterisk_channel_drivers_info)'s I(switch_off)).
+    type: list
+    elements: str
+    default: []
+    version_added: "0.3.0"
   warn:
     description: Also emit each finding as an Ansible warning.
     type: bool
@@ -143,10 +164,17 @@ files:
   type: list
   elements: str
 contexts:
-  description: Contexts found, in reading order.
+  description: Contexts found, in reading order (the running dialplan's beyond the files first).
   returned: always
   type: list
   elements: str
+running_read:
+  description:
+    - Whether the running dialplan was read (I(running)). A finding in it names the file
+      C(asterisk -rx 'dialplan show') and the line of that listing.
+  returned: always
+  type: bool
+  version_added: "0.3.0"
 reachable_unauthenticated:
   description: Contexts reachable without authentication (given contexts, default, their includes).
   returned: always
@@ -199,8 +227,9 @@ outside_line:
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.asterisk_conf import AsteriskConfigError, load
+from ansible.module_utils.asterisk_live import module_cli, read_running_dialplan
 from ansible.module_utils.asterisk_live import phone_contexts as phone_contexts_of
-from ansible.module_utils.dialplan_audit import audit, infer_outside_line, trunk_routes
+from ansible.module_utils.dialplan_audit import audit, infer_outside_line, phone_switches, trunk_routes
 from ansible.module_utils.pjsip_sections import endpoint_contexts, endpoint_definitions, not_defined
 from ansible.module_utils.trunk_boundary import unloopable_trunk
 
@@ -216,6 +245,8 @@ def main():
             pjsip_sections=dict(type="list", elements="dict", default=[]),
             pjsip_wizard=dict(type="dict", default={}),
             exempt_endpoints=dict(type="list", elements="str", default=[]),
+            running=dict(type="bool", default=True),
+            switched_off=dict(type="list", elements="str", default=[]),
             warn=dict(type="bool", default=True),
         ),
         supports_check_mode=True,
@@ -227,13 +258,21 @@ def main():
         module.fail_json(msg=str(exc), filename=exc.filename, lineno=exc.lineno)
     except (IOError, OSError) as exc:
         module.fail_json(msg="cannot read %s: %s" % (params["path"], exc))
+    running = None
+    if params["running"]:
+        binary = module.get_bin_path("asterisk")
+        running = read_running_dialplan(module_cli(module, binary), params["switched_off"]) if binary else None
+        if running is None:
+            module.warn("the running Asterisk did not answer 'dialplan show': only the files are read")
+    # The running [globals] first: they are what Asterisk substitutes (asterisk_live.running_dialplan).
+    configs = (running or []) + configs
     findings, contexts, unauth = audit(configs, params["unauthenticated_contexts"],
                                        params["trunk_endpoints"])
     if params["warn"]:
         for finding in findings:
             module.warn("%(rule)s %(file)s:%(line)s [%(context)s] %(message)s" % finding)
-    result = dict(changed=False, findings=findings, files=[c.filename for c in configs],
-                  contexts=contexts, reachable_unauthenticated=unauth)
+    result = dict(changed=False, findings=findings, files=[c.filename for c in configs if c not in (running or [])],
+                  contexts=contexts, reachable_unauthenticated=unauth, running_read=running is not None)
     phones = params["phone_contexts"]
     if params["pjsip_sections"] or params["pjsip_wizard"]:
         defined = endpoint_definitions(params["pjsip_sections"], params["pjsip_wizard"])
@@ -253,7 +292,7 @@ def main():
                                        set(params["trunk_endpoints"]) | set(params["exempt_endpoints"]))
     if phones:
         routes = trunk_routes(configs, phones, params["trunk_endpoints"])
-        digits, why = infer_outside_line(routes, phones)
+        digits, why = infer_outside_line(routes, phones, phone_switches(configs, phones))
         result["outside_line"] = dict(digits=digits, unclear=why, routes=routes)
     module.exit_json(**result)
 

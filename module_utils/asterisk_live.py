@@ -19,7 +19,7 @@ __metaclass__ = type
 
 import re
 
-from ansible.module_utils.asterisk_conf import ast_true, iter_sections, last_value, resolve
+from ansible.module_utils.asterisk_conf import ast_true, iter_sections, last_value, parse, resolve
 from ansible.module_utils.secret_policy import SecretDigester
 from ansible.module_utils.pjsip_sections import OWN_ENDPOINT_PREFIX
 
@@ -156,6 +156,111 @@ def parse_config_contexts(text):
     return sorted(set(m.group(1) for m in (_CONTEXT_LINE.match(line) for line in (text or "").splitlines())
                       if m and m.group(2) == "pbx_config"))
 
+
+
+# The lines of ``dialplan show`` (pbx.c, show_dialplan_helper): an extension's first priority,
+# "  '_9X.' =>  1. Dial(...)  [extensions.conf:12]" ("'s' (CID match '123') =>" with a caller-ID
+# match), each later one "     [label]   2. App(data)  [pbx_ael]", and "  Include =>  'ctx'  [registrar]",
+# "  Alt. Switch =>  'Lua/'  [registrar]". Where a line comes from closes it: file:line for what
+# a file defined (pbx_config), a registrar for the rest.
+_LISTED_EXTENSION = re.compile(r"^  '(?P<name>[^']*)'(?: \(CID match '(?P<cid>[^']*)'\))? =>\s*(?P<rest>.*)$")
+_LISTED_PRIORITY = re.compile(r"^(?:\[(?P<label>[^\]]*)\]\s+)?(?P<priority>\d+)\. (?P<application>.*)$")
+_LISTED_ITEM = re.compile(r"^  (?P<kind>Include|Alt\. Switch) =>\s+'(?P<value>.*)'$")
+_LISTED_WHERE = re.compile(r"^(?P<body>.*?)\s+\[(?P<where>[^\[\]]*)\]\s*$")
+_FROM_A_FILE = re.compile(r":\d+$")
+_GLOBAL_LINE = re.compile(r"^   (?P<name>[^=\s]+)=(?P<value>.*)$")
+# show_dialplan_helper prints a priority into a buffer of 1024 bytes: a longer one is cut short.
+_LISTED_PRIORITY_SIZE = 1023
+# The running dialplan as two configurations the dialplan reading takes (dialplan_audit).
+RUNNING_DIALPLAN = "asterisk -rx 'dialplan show'"
+RUNNING_GLOBALS = "asterisk -rx 'dialplan show globals'"
+# What a priority cut short is read as: a switch, whose dialing nobody can read.
+CUT_SHORT = "a priority 'dialplan show' cuts short at %d characters" % _LISTED_PRIORITY_SIZE
+
+
+def listed_dialplan(listing):
+    """Each line of ``dialplan show``, read: (context, its creator, kind, fields, origin). kind is
+    'context' (its header), 'priority' (fields: extension, priority, label, application; a
+    priority cut short at _LISTED_PRIORITY_SIZE has application None), 'include' or 'switch'
+    (fields: the context or switch), or None for any other line (a hint, an ignore pattern, a
+    blank, the count at the end); origin is file:line for what a file defined, else the registrar."""
+    context, creator, extension = None, None, None
+    for line in (listing or "").splitlines():
+        header = _CONTEXT_LINE.match(line)
+        if header:
+            context, creator, extension = header.group(1), header.group(2), None
+            yield context, creator, "context", (), None
+            continue
+        where = _LISTED_WHERE.match(line) if context is not None else None
+        if not where:
+            yield context, creator, None, (), None
+            continue
+        body, origin = where.group("body"), where.group("where")
+        first = _LISTED_EXTENSION.match(body)
+        if first:
+            extension = first.group("name") + ("/" + first.group("cid") if first.group("cid") else "")
+            body = first.group("rest")
+        item = _LISTED_ITEM.match(body)
+        priority = _LISTED_PRIORITY.match(body.strip())
+        if item:
+            kind = "include" if item.group("kind") == "Include" else "switch"
+            yield context, creator, kind, (item.group("value"),), origin
+        elif priority and extension is not None:
+            application = priority.group("application") if len(body.strip()) < _LISTED_PRIORITY_SIZE else None
+            yield context, creator, "priority", (extension, priority.group("priority"), priority.group("label"),
+                                                 application), origin
+        else:
+            yield context, creator, None, (), origin
+
+
+def running_dialplan(listing, globals_listing=None, left_out=()):
+    """What the running dialplan holds beyond extensions.conf and the files it includes, from
+    ``dialplan show`` (and ``dialplan show globals``): the contexts, extensions, includes and
+    switches that pbx_ael (extensions.ael), pbx_lua (extensions.lua: a 'Lua/' switch in each of
+    its contexts, even one extensions.conf defines), res_parking or any other module registered,
+    as configurations in extensions.conf's own syntax for dialplan_audit to read. Its lines keep
+    the numbers of the listing's (what a finding names). Configurations: [globals] with the
+    running values first (they win over the files', as Asterisk substitutes them; left out when
+    ``globals_listing`` is None), then the dialplan. A priority the listing cuts short reads as a switch (CUT_SHORT): not understood.
+    ``left_out``: modules (pbx_lua.so) whose lines are not read: a run switches them off."""
+    left_out = set(module[:-len(".so")] if module.endswith(".so") else module for module in left_out)
+    out, header, written = [], None, None
+    for context, _creator, kind, fields, origin in listed_dialplan(listing):
+        out.append("")
+        if kind == "context":
+            header, written = len(out) - 1, None
+            continue
+        if kind is None:
+            continue
+        if origin == "pbx_config" or _FROM_A_FILE.search(origin) or origin in left_out:
+            written = None  # read from the files themselves, or soon gone
+            continue
+        if kind in ("include", "switch"):
+            out[-1], written = "%s => %s" % (kind, fields[0]), None
+        elif fields[3] is None:
+            out[-1], written = "switch => %s" % CUT_SHORT, None
+        else:
+            extension, priority, label, application = fields
+            step = "%s%s,%s" % (priority, "(%s)" % label if label else "", application)
+            # 'same' keeps one extension one (an earlier priority's REGEX() check counts).
+            out[-1] = "same => " + step if written == extension else "exten => %s,%s" % (extension, step)
+            written = extension
+        if header is not None:
+            out[header], header = "[%s]" % context, None
+    configs = [parse("\n".join(out) + "\n", RUNNING_DIALPLAN)]
+    if globals_listing is not None:  # unread, the files' [globals] stand
+        configs.insert(0, parse("[globals]\n" + "".join(
+            "%s = %s\n" % (m.group("name"), m.group("value").replace(";", "\\;"))
+            for m in (_GLOBAL_LINE.match(line) for line in globals_listing.splitlines()) if m), RUNNING_GLOBALS))
+    for config in configs:
+        config.running = True  # what a finding prefers a file's line to (dialplan_audit.audit's DP003)
+    return configs
+
+
+def read_running_dialplan(cli, left_out=()):
+    """running_dialplan() of the Asterisk cli(command) asks; None when it does not answer."""
+    listing = cli("dialplan show")
+    return None if listing is None else running_dialplan(listing, cli("dialplan show globals"), left_out)
 
 
 def realtime_objects(sorcery_configs):

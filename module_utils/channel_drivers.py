@@ -86,6 +86,11 @@ def in_use_reasons(driver, outputs):
 _INLINE_SECRET = re.compile(r"(\b[A-Za-z0-9]+/[^:/@\s]*:)[^@\s]+@")
 
 
+def hide_inline_secrets(text):
+    """text with the password of each TECH/user:secret@host dial string replaced by ********."""
+    return _INLINE_SECRET.sub(r"\1********@", text)
+
+
 def dialplan_dials(driver, dialplan_text):
     """["context <name>: <priority line>"] for each line of ``dialplan show`` that names the
     driver's technology (IAX2/...). Not a use that stops the run: Debian's own demo dialplan
@@ -98,7 +103,7 @@ def dialplan_dials(driver, dialplan_text):
         if header:
             context = header.group(1)
         elif pattern.search(line):
-            shown = _INLINE_SECRET.sub(r"\1********@", " ".join(line.split()))
+            shown = hide_inline_secrets(" ".join(line.split()))
             found.append("context %s: %s" % (context, shown))
     return found
 

@@ -15,6 +15,7 @@ import re
 from collections import namedtuple
 
 from ansible.module_utils.asterisk_conf import last_value, resolve
+from ansible.module_utils.channel_drivers import hide_inline_secrets
 
 NOT_CONTEXTS = ("general", "globals")
 RULES = {
@@ -24,6 +25,8 @@ RULES = {
     "DP003": ("medium", "the [demo] context is present; remove it"),
     "DP004": ("critical", "toll route (Dial to trunk%s from pattern %s) reachable without "
                           "authentication in context [%s]"),
+    "DP005": ("high", "context [%s], reachable without authentication, hands the extensions it lacks to "
+                      "switch %s: dialplan nobody can read, its calls unchecked"),
 }
 CALLERID_RE = re.compile(r"CALLERID\s*\(|\$\{CALLERID(NUM|NAME)\}", re.I)
 
@@ -83,7 +86,8 @@ def is_wide_pattern(pattern):
     return pattern.startswith("_") and ("." in pattern or "!" in pattern)
 
 
-_VARIABLE = re.compile(r"\$\{([A-Za-z0-9_]+)\}")
+# Names may hold dashes: AEL's samples use ${OUTBOUND-TRUNK}.
+_VARIABLE = re.compile(r"\$\{([A-Za-z0-9_-]+)\}")
 # Asterisk reads these from the channel before any global of the same name.
 _CHANNEL_BUILTINS = ("EXTEN", "CONTEXT", "PRIORITY", "CHANNEL", "UNIQUEID")
 
@@ -130,9 +134,15 @@ class _Extension(object):
         self.regex_checked = False
 
 
+# A context's switches: Asterisk asks the switch (Lua/, Realtime/, DUNDi/, IAX2/...) for an
+# extension the context lacks, and the switch runs dialplan that no file or listing shows.
+_SWITCH_KEYS = ("switch", "lswitch", "eswitch")
+
+
 def parse_dialplan(configs):
     """Yield (section, line, extension_pattern, app, args) for every exten/same line, plus
-    context includes as (section, line, None, 'include', target)."""
+    context includes as (section, line, None, 'include', target) and switches as (section, line,
+    None, 'switch', 'Lua/')."""
     for config in configs:
         for section in config.sections:
             if section.name.lower() in NOT_CONTEXTS:
@@ -144,6 +154,9 @@ def parse_dialplan(configs):
                 key = line.key.lower()
                 if key == "include":
                     yield section, line, None, "include", line.value.split(",")[0].strip()
+                    continue
+                if key in _SWITCH_KEYS:
+                    yield section, line, None, "switch", line.value.strip()
                     continue
                 if key == "exten":
                     fields = line.value.split(",", 2)
@@ -223,24 +236,30 @@ def audit(configs, unauthenticated_contexts=(), trunk_endpoints=()):
             line=line.lineno if line is not None else section.lineno,
             context=section.name, extension=extension.pattern if extension else None,
             message=message % fmt if fmt else message,
-            text=(line.raw if line is not None else section.header.raw).strip()))
+            text=hide_inline_secrets((line.raw if line is not None else section.header.raw).strip())))
 
     entries = list(parse_dialplan(configs))
     dialplan = TrunkDials(configs, entries, trunk_endpoints)
     globals_ = dialplan.globals_
+    demo = []
     for config in configs:
         for section in config.sections:
             if section.header is not None and section.name.lower() not in NOT_CONTEXTS:
                 if section.name not in contexts:
                     contexts.append(section.name)
                 if section.name.lower() == "demo":
-                    add("DP003", section, None, None)
+                    demo.append(section)
+    if demo:
+        # Once, and where a file defines it if one does (pbx_lua's switch puts it in the listing too).
+        add("DP003", min(demo, key=lambda section: getattr(section.config, "running", False)), None, None)
     includes = context_includes(entries)
     unauth = reachable(includes, ["default"] + list(unauthenticated_contexts))
     unauth_lower = [c.lower() for c in unauth]
 
     for section, line, extension, app, args in entries:
-        if app == "include" or extension is None:
+        if app == "switch" and section.name.lower() in unauth_lower:
+            add("DP005", section, line, None, section.name, args)
+        if app in ("include", "switch") or extension is None:
             continue
         run = [(run_app, expand_globals(run_args, globals_) if run_app == "dial" else run_args)
                for run_app, run_args in applications_run(app, args)]
@@ -303,7 +322,7 @@ def trunk_routes(configs, phone_contexts, trunk_endpoints):
     ${EXTEN}, so the route cannot be read), prepend (digits put before it, or ""), landing (the
     literal extension a jump lands on to dial it, see TrunkDial), file and line."""
     entries = list(parse_dialplan(configs))
-    wanted = set(name.lower() for name in reachable(context_includes(entries), list(phone_contexts)))
+    wanted = phones_reach(entries, phone_contexts)
     dialplan = TrunkDials(configs, entries, trunk_endpoints)
     subroutines = set(gosub_call(args, section.name)[0] for section, line, extension, app, args in entries
                       if app == "gosub" and extension is not None and section.name.lower() in wanted)
@@ -319,6 +338,21 @@ def trunk_routes(configs, phone_contexts, trunk_endpoints):
                                line=line.lineno, strip=dropped_digits(found.number),
                                prepend=prepend.group(1) if prepend else "", landing=found.landing))
     return routes
+
+
+def phones_reach(entries, phone_contexts):
+    """The contexts (lower case) a phone's calls are looked up in: its own, and those it includes."""
+    return set(name.lower() for name in reachable(context_includes(entries), list(phone_contexts)))
+
+
+def phone_switches(configs, phone_contexts):
+    """["[context] switch => Lua/ (file:line)"] for each switch in a context the phones reach: a
+    number those contexts lack goes to dialplan no file or listing shows (pbx_lua's code, a
+    realtime table, another server's), so the routes read from them are not all there are."""
+    entries = list(parse_dialplan(configs))
+    wanted = phones_reach(entries, phone_contexts)
+    return ["[%s] switch => %s (%s:%s)" % (section.name, args, section.config.filename, line.lineno)
+            for section, line, _extension, app, args in entries if app == "switch" and section.name.lower() in wanted]
 
 
 # How deep a Gosub is followed into the subroutines it calls (sub-out calling sub-dial-trunk...).
@@ -737,14 +771,18 @@ def outside_line_read_as_dialed_too(routes, trunk_boundary):
     return strips == {True, False}
 
 
-def infer_outside_line(routes, phone_contexts):
+def infer_outside_line(routes, phone_contexts, switches=()):
     """(outside-line digits, None) read from the trunk routes, or (None, why) when the dialplan
     does not show it. A route that dials ${EXTEN:1} from _9X. strips the outside line 9; one
     that dials ${EXTEN} from _X. has none. Routes of both kinds agree with the digits (a number
     that starts with it is read without it, and both ways where outside_line_read_as_dialed_too
     says so); two different digits do not. A route of one extension that dials a number of its
     own (exten => 112,1,Dial(PJSIP/112@carrier), exten => 999,1,Goto(outbound,112,1)) tells
-    nothing of the outside line and is left out."""
+    nothing of the outside line and is left out. A switch the phones reach (phone_switches) dials
+    what nobody can read: then the dialplan does not show the outside line."""
+    if switches:
+        return None, ("the phones' contexts hand the numbers they lack to a switch, whose routes no file or "
+                      "'dialplan show' shows: %s" % "; ".join(switches))
     own_number = [route for route in routes or () if route["strip"] is None
                   and (route.get("landing") or not route["pattern"].startswith("_"))]
     routes = [route for route in routes or () if route not in own_number]

@@ -118,12 +118,18 @@ def test_alerts_configured(target, evidence):
         fail("alerts are only logged: no alert destination (toll_fraud_guard_alert_urls, e-mail or webhook)")
 
 
-def _dialplan_findings(target):
+def _dialplan_findings(target, evidence):
     if dialplan_audit is None:
         fail("module_utils/dialplan_audit.py cannot be imported: %s" % DIALPLAN_AUDIT_ERROR)
     configs = target.config("extensions.conf")
     if not configs:
         not_applicable("no extensions.conf")
+    # The files, and what the running dialplan holds beyond them (extensions.ael's contexts...).
+    running = target.running_dialplan()
+    if running is None:
+        evidence.add(command="asterisk -rx 'dialplan show'", key="running dialplan",
+                     value="not read: the Asterisk CLI does not answer; the files alone are judged")
+    configs = (running or []) + configs
     endpoints = target.endpoints()
     unauthenticated = sorted(set((opts.get("context") or ["default"])[-1]
                                  for opts in endpoints.values() if not opts.get("auth")))
@@ -135,12 +141,14 @@ def _dialplan_findings(target):
 @control(id="VOIP-TF-005", severity="critical",
          title="No dialplan passes the dialed number unfiltered to Dial() or reaches a trunk unauthenticated",
          rationale="'500&PJSIP/itsp/00263...' adds a second call leg when ${EXTEN} is not filtered; "
-                   "a toll route in an unauthenticated context is free calls for everyone.",
+                   "a toll route in an unauthenticated context is free calls for everyone, and so may be "
+                   "a switch there (Lua/, Realtime/), whose dialplan nobody can read. Read as the running "
+                   "Asterisk has it: the files, and what 'dialplan show' adds (extensions.ael...).",
          impact="A caller can smuggle a call to any number through your PBX.",
          remediation={"role": "toll_fraud_guard", "tag": "toll_fraud_guard", "variable": "toll_fraud_guard_enabled"},
-         references=REFS + ["module_utils/dialplan_audit.py rules DP001, DP002, DP004"])
+         references=REFS + ["module_utils/dialplan_audit.py rules DP001, DP002, DP004, DP005"])
 def test_dialplan_filters_dialed_numbers(target, evidence):
-    findings = [f for f in _dialplan_findings(target) if f["rule"] in ("DP001", "DP002", "DP004")]
+    findings = [f for f in _dialplan_findings(target, evidence) if f["rule"] in ("DP001", "DP002", "DP004", "DP005")]
     direct = set((opts.get("context") or ["default"])[-1] for opts in target.endpoints().values())
     guarded = target.policy() is not None
     open_findings = []
@@ -166,7 +174,7 @@ def test_dialplan_filters_dialed_numbers(target, evidence):
                                 "then 'dialplan reload'; no role of voipguard removes it"},
          references=REFS)
 def test_no_demo_context(target, evidence):
-    findings = [f for f in _dialplan_findings(target) if f["rule"] == "DP003"]
+    findings = [f for f in _dialplan_findings(target, evidence) if f["rule"] == "DP003"]
     for finding in findings:
         evidence.add(file=finding["file"], key="line %s" % finding["line"], value=finding["text"])
     if findings:

@@ -62,6 +62,11 @@ def test_factory_configuration_fails_the_key_controls(factory_pbx, tmp_path):
     assert data["hosts"][0]["status"] == "audited"
     not_failing = [cid for cid in KEY_CONTROLS if statuses.get(cid) != "fail"]
     assert not not_failing, statuses
+    # The dialplan as the running Asterisk has it, not only extensions.conf: Debian's sample
+    # extensions.ael, which pbx_ael loaded, passes the dialed number to Dial() unfiltered.
+    dialplan = [c for c in data["hosts"][0]["controls"] if c["id"] == "VOIP-TF-005"][0]["evidence"]
+    assert any(e.get("file") == "asterisk -rx 'dialplan show'" and "[ael-trunkint] DP001" in e["key"]
+               for e in dialplan), dialplan
     sys.path.insert(0, str(ROOT))
     from audit import report  # pylint: disable=import-outside-toplevel
     doc = report.build_report(data)

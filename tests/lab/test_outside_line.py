@@ -14,6 +14,8 @@ calls another to dial the trunk), and the run reads the area code from it
 (toll_fraud_guard_local_area_code: auto). "0 55..." is then the local call the carrier gets as
 0531 55..., while "0 263771234567", which a carrier could read as Zimbabwe's +263 77 123 4567, is
 judged as that number and refused at the phone."""
+import contextlib
+import re
 import time
 import uuid
 
@@ -45,14 +47,24 @@ ROUTE = ("\\n[globals]\\nVGTEST_TRUNK = carrier\\n"
 SAVED = "/etc/asterisk/extensions.conf /etc/asterisk/extensions_voipguard.conf"
 
 
+@contextlib.contextmanager
+def operators_dialplan(pbx, saved, change, put_back="asterisk -rx 'dialplan reload'"):
+    """The files ``saved`` copied aside, ``change`` run; after, the files back and ``put_back`` run."""
+    where = "/root/vgtest-dialplan"
+    pbx.check_output("rm -rf %s && mkdir -p %s && cp -p %s %s/" % (where, where, saved, where))
+    pbx.check_output(change)
+    try:
+        yield pbx
+    finally:
+        pbx.check_output("cp -p %s/* /etc/asterisk/ && { %s; }" % (where, put_back))
+
+
 @pytest.fixture
 def outside_line_route(lab):
     """The operator's dialplan with an outside-line route; files and dialplan put back after."""
-    pbx = lab("pbx")
-    pbx.check_output("mkdir -p /root/outside-line && cp -p %s /root/outside-line/" % SAVED)
-    pbx.check_output("printf '%s' >> /etc/asterisk/extensions.conf && asterisk -rx 'dialplan reload'" % ROUTE)
-    yield pbx
-    pbx.check_output("cp -p /root/outside-line/* /etc/asterisk/ && asterisk -rx 'dialplan reload'")
+    with operators_dialplan(lab("pbx"), SAVED, "printf '%s' >> /etc/asterisk/extensions.conf && "
+                            "asterisk -rx 'dialplan reload'" % ROUTE) as pbx:
+        yield pbx
 
 
 def test_the_outside_line_is_read_from_the_operators_route_and_judged_without_it(
@@ -88,3 +100,40 @@ def test_the_outside_line_is_read_from_the_operators_route_and_judged_without_it
     allowed = [line for line in logs if "voipguard: allowed call endpoint=1001 dialed=0%s" % local in line]
     assert allowed and "e164=49531%s country=DE" % local in allowed[0], allowed
     assert any("voipguard: emergency call endpoint=1001 dialed=0112" in line for line in logs), logs[-20:]
+
+
+# The operator writes the phones' outbound route in AEL (extensions.ael, their own, not Debian's
+# sample), in the phones' context, which Asterisk merges with extensions.conf's: no file voipguard
+# parses shows the route, the running Asterisk does ('dialplan show'). The route strips an 8;
+# beside the factory's _X., which dials numbers as dialed, the run reads the outside line 8 from it.
+AEL_ROUTE = ("context from-internal {\\n"
+             "    _8X. => Dial(PJSIP/${EXTEN:1}@carrier);\\n"
+             "};\\n")
+AEL_SAVED = "/etc/asterisk/extensions_voipguard.conf /etc/asterisk/extensions.ael /etc/asterisk/modules.conf"
+
+
+@pytest.fixture
+def ael_route(lab):
+    """The operator's extensions.ael, pbx_ael loaded again by hand; everything put back after."""
+    with operators_dialplan(lab("pbx"), AEL_SAVED, "printf '%s' > /etc/asterisk/extensions.ael && "
+                            "sed -i '/^noload => pbx_ael.so$/d' /etc/asterisk/modules.conf && "
+                            "asterisk -rx 'module load pbx_ael.so' && asterisk -rx 'dialplan reload'" % AEL_ROUTE,
+                            "asterisk -rx 'module unload pbx_ael.so'; asterisk -rx 'dialplan reload'") as pbx:
+        yield pbx
+
+
+def test_a_route_only_the_running_dialplan_shows_gives_the_outside_line(lab, lab_inventory, ael_route):
+    pbx, office, carrier = ael_route, lab("admin"), lab("carrier")
+    assert re.search(r"'_8X\.' =>.*\[pbx_ael\]", pbx.check_output("asterisk -rx 'dialplan show from-internal'"))
+    result = harden(lab_inventory, tags="toll_fraud_guard")
+    assert result.returncode == 0, (result.stdout + result.stderr)[-3000:]
+    assert "outside line 8," in pbx.check_output("grep '^; Policy:' /etc/asterisk/extensions_voipguard.conf")
+    # The operator's own extensions.ael is no sample: pbx_ael stays, with its route.
+    assert re.search(r"^pbx_ael\.so\s.*\d+\s+Running\s", pbx.check_output("asterisk -rx 'module show like pbx_'"), re.M)
+    braunschweig = "0531" + str(uuid.uuid4().int)[:7]
+    recorded = len(carrier_records(carrier))
+    national = place_calls(office, "1001", "8" + braunschweig, 1, hold_ms=500)
+    zimbabwe = place_calls(office, "1001", "800263771234567", 1, hold_ms=500)
+    time.sleep(1)
+    assert (national["answered"], zimbabwe["answered"]) == (1, 0)
+    assert [record["dst"] for record in carrier_records(carrier)[recorded:]] == [braunschweig]

@@ -273,6 +273,23 @@ def test_the_channel_drivers_debian_loads_unused_reach_no_host_after_the_run(lab
     assert "No channel type registered for 'IAX2'" in log, log[-2000:]
 
 
+def test_debians_sample_dialplans_are_switched_off_after_the_run(lab):
+    """Debian's Asterisk loads pbx_ael and pbx_lua with the sample extensions.ael and extensions.lua:
+    AEL's demo trunk routes (ael-trunkint passes the dialed number to Dial() unfiltered) and a
+    Lua/ switch in the contexts extensions.lua names, the factory's [demo] among them. Unedited,
+    both are switched off for good (noload) and now: the running dialplan has neither."""
+    pbx = lab("pbx")
+    modules = pbx.check_output("asterisk -rx 'module show like pbx_'")
+    assert "pbx_config.so" in modules
+    assert not re.search(r"^pbx_(ael|lua)\.so\s.*\d+\s+Running\s", modules, re.M), modules
+    noload = re.findall(r"^noload => (pbx_ael\.so|pbx_lua\.so)$", pbx.file("/etc/asterisk/modules.conf").content_string,
+                        re.M)
+    assert noload == ["pbx_ael.so", "pbx_lua.so"]
+    dialplan = pbx.check_output("asterisk -rx 'dialplan show'")
+    assert "created by 'pbx_ael'" not in dialplan and "'Lua/'" not in dialplan
+    assert "[ Context 'from-internal' created by 'pbx_config' ]" in dialplan
+
+
 @pytest.fixture
 def an_iax2_provider(lab):
     """The operator's IAX2 trunk: a provider's peer in iax.conf, chan_iax2 loaded again by hand."""

@@ -7,7 +7,7 @@ from ansible.module_utils.asterisk_conf import load, parse
 from ansible.module_utils.dialplan_audit import (
     applications_run, audit, conditional_branches, extension_matches, gosub_call, infer_outside_line, jump_shape,
     local_area_code_prefixes, local_channels, outside_line_read_as_dialed_too, pattern_tokens, patterns_meet,
-    split_args, substring, trunk_routes, unfiltered_exten, with_extension)
+    phone_switches, split_args, substring, trunk_routes, unfiltered_exten, with_extension)
 
 FIXTURES = Path(__file__).parent / "fixtures" / "dialplan_audit"
 FACTORY = Path(__file__).resolve().parents[2] / "lab" / "factory" / "pbx" / "asterisk"
@@ -675,3 +675,113 @@ def test_toll_fraud_and_injection_through_an_application_that_runs_another(line,
     text = "[default]\n%s\n" % line
     findings, _, _ = audit([parse(text, "/etc/asterisk/extensions.conf")], trunk_endpoints=["carrier"])
     assert sorted(f["rule"] for f in findings) == rules
+
+
+# -- the running dialplan beyond the files (asterisk_live.running_dialplan) ----------------------
+
+AEL_PHONES = ("[ Context 'from-internal' created by 'pbx_ael' ]\n"
+              "  '_9X.' =>          1. Dial(PJSIP/${EXTEN:1}@${TRUNK})             [pbx_ael]\n"
+              "  '_1XXX' =>         1. Dial(PJSIP/${EXTEN},30)                     [pbx_ael]\n")
+
+
+def test_routes_only_the_running_dialplan_shows_are_read():
+    """An operator who writes the dialplan in extensions.ael: extensions.conf shows no route, the
+    running Asterisk does ('dialplan show', its [globals] substituted)."""
+    from ansible.module_utils.asterisk_live import running_dialplan  # pylint: disable=import-outside-toplevel
+    files = [parse("[general]\nstatic = yes\n", "/etc/asterisk/extensions.conf")]
+    routes = trunk_routes(files, ["from-internal"], ["carrier"])
+    assert infer_outside_line(routes, ["from-internal"])[0] is None
+    configs = running_dialplan(AEL_PHONES, "   TRUNK=carrier\n") + files
+    routes = trunk_routes(configs, ["from-internal"], ["carrier"])
+    assert [(r["pattern"], r["strip"], r["file"], r["line"]) for r in routes] == [
+        ("_9X.", 1, "asterisk -rx 'dialplan show'", 2)]
+    assert infer_outside_line(routes, ["from-internal"], phone_switches(configs, ["from-internal"])) == ("9", None)
+
+
+def test_a_switch_the_phones_reach_makes_the_outside_line_unclear():
+    """Debian's pbx_lua puts a 'Lua/' switch in each context extensions.lua names, one of the
+    operator's too: a number the context lacks goes to Lua code nobody reads (the sample's [local]
+    dials DAHDI/1/<number>). The switch of a context the phones do not reach changes nothing."""
+    from ansible.module_utils.asterisk_live import running_dialplan  # pylint: disable=import-outside-toplevel
+    files = [parse("[from-internal]\nexten => _9X.,1,Dial(PJSIP/${EXTEN:1}@carrier)\ninclude => local\n"
+                   "[local]\nexten => 100,1,Answer()\n[lobby]\nexten => 1,1,Answer()\n",
+                   "/etc/asterisk/extensions.conf")]
+    lua = "[ Context 'local' created by 'pbx_config' ]\n  Alt. Switch =>    'Lua/'         [pbx_lua]\n"
+    configs = running_dialplan(lua) + files
+    routes = trunk_routes(configs, ["from-internal"], ["carrier"])
+    switches = phone_switches(configs, ["from-internal"])
+    assert switches == ["[local] switch => Lua/ (asterisk -rx 'dialplan show':2)"]
+    digits, why = infer_outside_line(routes, ["from-internal"], switches)
+    assert digits is None and "[local] switch => Lua/" in why
+    assert phone_switches(configs, ["lobby"]) == []
+    # A switch in the files is one too (switch => Realtime/...).
+    files = [parse("[from-internal]\nexten => _9X.,1,Dial(PJSIP/${EXTEN:1}@carrier)\n"
+                   "switch => Realtime/from-internal@extensions\n", "/etc/asterisk/extensions.conf")]
+    assert phone_switches(files, ["from-internal"]) == [
+        "[from-internal] switch => Realtime/from-internal@extensions (/etc/asterisk/extensions.conf:3)"]
+
+
+def test_the_running_dialplan_lines_are_judged_and_the_demo_named_once():
+    """Debian's stock listing: AEL's ael-trunkint passes ${EXTEN} unfiltered (DP001, named by the
+    listing's line); [demo] is in the files and in the listing (pbx_lua's switch): named once, at
+    the file's line."""
+    from ansible.module_utils.asterisk_live import running_dialplan  # pylint: disable=import-outside-toplevel
+    listing = (Path(__file__).parent / "fixtures" / "asterisk_live" / "dialplan_show_debian_stock.txt").read_text()
+    files = [parse("[demo]\nexten => 1000,1,Answer()\n", "/etc/asterisk/extensions.conf")]
+    findings, contexts, _ = audit(running_dialplan(listing) + files)
+    assert [(f["rule"], f["file"], f["line"]) for f in findings if f["rule"] == "DP003"] == [
+        ("DP003", "/etc/asterisk/extensions.conf", 1)]
+    dp001 = [(f["context"], f["file"]) for f in findings if f["rule"] == "DP001"]
+    assert ("ael-trunkint", "asterisk -rx 'dialplan show'") in dp001
+    assert "ael-trunkint" in contexts
+
+
+def test_the_module_asks_the_running_asterisk_unless_told_not_to(tmp_path, monkeypatch):
+    """The module reads 'dialplan show' through asterisk -rx. No Asterisk runs in a unit test: a
+    script named asterisk stands in for its CLI here, printing Debian's captured listing with an
+    AEL route of the phones (tests/lab/test_outside_line.py asks the real one)."""
+    import asterisk_dialplan_audit  # pylint: disable=import-outside-toplevel
+    from tests import module_runner  # pylint: disable=import-outside-toplevel
+
+    (tmp_path / "dialplan_show.txt").write_text(AEL_PHONES + "[ Context 'from-internal' created by 'pbx_ael' ]\n"
+                                                "  Alt. Switch =>    'Lua/'         [pbx_lua]\n")
+    (tmp_path / "globals.txt").write_text("   TRUNK=carrier\n")
+    fake = tmp_path / "bin" / "asterisk"
+    fake.parent.mkdir()
+    fake.write_text('#!/bin/sh\ncase "$2" in\n"dialplan show") cat %s/dialplan_show.txt ;;\n'
+                    '"dialplan show globals") cat %s/globals.txt ;;\n*) exit 1 ;;\nesac\n' % (tmp_path, tmp_path))
+    fake.chmod(0o755)
+    monkeypatch.setenv("PATH", "%s:%s" % (fake.parent, __import__("os").environ["PATH"]))
+    extensions = tmp_path / "extensions.conf"
+    extensions.write_text("[general]\nstatic = yes\n")
+    args = dict(path=str(extensions), phone_contexts=["from-internal"], trunk_endpoints=["carrier"], warn=False)
+    result = module_runner.run_module(asterisk_dialplan_audit, args)
+    assert result["running_read"] is True
+    assert result["files"] == [str(extensions)]
+    assert result["outside_line"]["digits"] is None
+    assert "[from-internal] switch => Lua/" in result["outside_line"]["unclear"]
+    # The run switches pbx_lua off: its switch is not read, the AEL route is.
+    result = module_runner.run_module(asterisk_dialplan_audit, dict(args, switched_off=["pbx_lua.so"]))
+    assert result["outside_line"]["digits"] == "9", result["outside_line"]
+    # Not asked: the files alone.
+    result = module_runner.run_module(asterisk_dialplan_audit, dict(args, running=False))
+    assert result["running_read"] is False and result["outside_line"]["digits"] is None
+    assert "no Dial() to a trunk is seen" in result["outside_line"]["unclear"]
+
+
+def test_a_findings_line_never_shows_a_dial_strings_password():
+    """Dial(IAX2/user:secret@host/...) carries the far end's password: the finding's text hides it."""
+    text = "[from-internal]\nexten => _X.,1,Dial(IAX2/pbx:S3cretPass@203.0.113.5/${EXTEN})\n"
+    findings, _, _ = audit([parse(text, "/etc/asterisk/extensions.conf")])
+    assert [f["rule"] for f in findings] == ["DP001"]
+    assert "S3cretPass" not in str(findings) and "IAX2/pbx:********@203.0.113.5" in findings[0]["text"]
+
+
+def test_a_switch_reachable_without_authentication_is_a_finding():
+    """Debian's stock [default] (pbx_lua's, in the listing): what it lacks goes to Lua code. In a
+    context only authenticated phones reach, a switch is no finding of its own."""
+    text = ("[default]\ninclude => demo\n[demo]\nswitch => Realtime/demo@extensions\n"
+            "[from-internal]\nswitch => Realtime/from-internal@extensions\n")
+    findings, _, _ = audit([parse(text, "/etc/asterisk/extensions.conf")])
+    assert [(f["rule"], f["context"], f["line"]) for f in findings if f["rule"] == "DP005"] == [("DP005", "demo", 4)]
+    assert "Realtime/demo@extensions" in [f for f in findings if f["rule"] == "DP005"][0]["message"]

@@ -8,7 +8,7 @@ from ansible.module_utils.asterisk_conf import parse
 from ansible.module_utils.asterisk_live import (
     dialplan_drift, drift_by_area, endpoints_outside_files, manager_drift, parse_aor_limits, parse_auth_names, parse_manager_user, parse_config_contexts,
     parse_endpoint_names, parse_manager_settings, parse_manager_users, parse_parameters, pjsip_drift,
-    realtime_objects)
+    realtime_objects, running_dialplan, CUT_SHORT)
 
 CAPTURED = Path(__file__).parent / "fixtures" / "asterisk_live"
 PLACEHOLDER = "PASSWORD-PLACEHOLDER"
@@ -170,3 +170,57 @@ def test_endpoints_outside_the_files_are_the_loaded_ones_no_section_defines():
     assert endpoints_outside_files(listing, ["1001", "1002", "1003", "carrier"]) == ["2001"]
     assert endpoints_outside_files(listing, {"1001": "from-internal"}) == ["1002", "1003", "2001", "carrier"]
     assert endpoints_outside_files(None, ["1001"]) == []
+
+
+# -- the running dialplan beyond the files ----------------------------------------------------------
+
+def running_text(listing, globals_listing=None, left_out=()):
+    """running_dialplan's two configurations, as text without the blank lines that keep the
+    listing's line numbers."""
+    configs = running_dialplan(listing, "" if globals_listing is None else globals_listing, left_out)
+    return ["\n".join(line for line in config.render().splitlines() if line) for config in configs]
+
+
+def test_the_running_dialplan_beyond_the_files_is_what_other_modules_registered():
+    """Debian's stock Asterisk 22 (captured): extensions.ael's contexts (pbx_ael), the Lua switch
+    pbx_lua puts in the contexts extensions.lua names, res_parking's lot; none of the lines a file
+    defined (extensions.conf:NNN, or an include by pbx_config) - the files are read themselves."""
+    listing = captured("dialplan_show_debian_stock.txt")
+    globals_config, dialplan = running_text(listing)
+    assert globals_config == "[globals]"
+    assert ("[ael-trunkint]\nexten => _9011.,1,Gosub(ael-dundi-e164,~~s~~,1(${EXTEN:4}))\n"
+            "same => 2,Dial(${OUTBOUND-TRUNK}/${EXTEN:${OUTBOUND-TRUNKMSD}})\n"
+            "include => ael-dundi-e164-lookup") in dialplan
+    assert "[local]\nswitch => Lua/\n[demo]\nswitch => Lua/" in dialplan
+    assert "exten => 700,1,Park()" in dialplan
+    assert "same => 5(restart),Background(demo-congrats)" in dialplan  # a label kept
+    assert "exten => beep,1,Answer()" in dialplan  # "(CID match '')": no caller-ID match
+    assert "extensions.conf" not in dialplan and "include => trunkint" not in dialplan
+    assert "_91800" not in dialplan.split("[ael-trunktollfree]")[0]
+    assert "hint" not in dialplan and "Ignore" not in dialplan
+    # The lines keep the listing's numbers: a finding names the line 'dialplan show' prints.
+    numbered = running_dialplan(listing, "")[1]
+    line = [l for l in numbered.lines if l.raw.startswith("exten => _9011.")][0]
+    assert listing.splitlines()[line.lineno - 1].startswith("  '_9011.' =>")
+    assert all(config.running for config in running_dialplan(listing, ""))
+    # 'dialplan show globals' unanswered: no [globals] of the running Asterisk, the files' stand.
+    assert [config.filename for config in running_dialplan(listing, None)] == ["asterisk -rx 'dialplan show'"]
+
+
+def test_the_running_globals_and_what_a_run_switches_off():
+    listing = captured("dialplan_show_debian_stock.txt")
+    shown = "   OUTBOUND-TRUNK=PJSIP/carrier\n   NOTE=a;b\n\n    -- 2 variable(s)\n"
+    globals_config, dialplan = running_text(listing, shown, left_out=["pbx_lua.so", "pbx_ael.so"])
+    assert globals_config == "[globals]\nOUTBOUND-TRUNK = PJSIP/carrier\nNOTE = a\\;b"
+    assert "ael-" not in dialplan and "Lua/" not in dialplan and "[parkedcalls]" in dialplan
+
+
+def test_a_priority_the_listing_cuts_short_is_not_understood():
+    """show_dialplan_helper prints a priority into 1024 bytes: what it cuts off could name any
+    trunk, so the line reads as a switch - a dialing nobody can read."""
+    long_dial = "1. Dial(PJSIP/${EXTEN}@carrier&%s" % ("PJSIP/x&" * 200)
+    listing = ("[ Context 'ael-out' created by 'pbx_ael' ]\n"
+               "  '_X.' =>          %s [pbx_ael]\n" % long_dial[:1023])
+    assert running_text(listing)[1] == "[ael-out]\nswitch => %s" % CUT_SHORT
+    listing = listing.replace(long_dial[:1023], "1. Dial(PJSIP/${EXTEN}@carrier)")
+    assert running_text(listing)[1] == "[ael-out]\nexten => _X.,1,Dial(PJSIP/${EXTEN}@carrier)"
