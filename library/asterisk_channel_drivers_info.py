@@ -121,7 +121,15 @@ def main():
                            config_dir=dict(type="path", default="/etc/asterisk")),
         supports_check_mode=True,
     )
-    cli = module_cli(module, module.get_bin_path("asterisk", required=True))
+    # Asked once per command: the drivers' reading and the sample engines' both read 'dialplan show'.
+    answers = {}
+    ask = module_cli(module, module.get_bin_path("asterisk", required=True))
+
+    def cli(command):
+        if command not in answers:
+            answers[command] = ask(command)
+        return answers[command]
+
     result = read_drivers(cli, module.params["kept"])
     if result is None:
         # Asked first of the guard's live reads: a stopped Asterisk is the usual reason.

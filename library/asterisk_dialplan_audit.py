@@ -229,7 +229,7 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.asterisk_conf import AsteriskConfigError, load
 from ansible.module_utils.asterisk_live import module_cli, read_running_dialplan
 from ansible.module_utils.asterisk_live import phone_contexts as phone_contexts_of
-from ansible.module_utils.dialplan_audit import audit, infer_outside_line, phone_switches, trunk_routes
+from ansible.module_utils.dialplan_audit import audit, infer_outside_line, parse_dialplan, phone_switches, trunk_routes
 from ansible.module_utils.pjsip_sections import endpoint_contexts, endpoint_definitions, not_defined
 from ansible.module_utils.trunk_boundary import unloopable_trunk
 
@@ -291,8 +291,9 @@ def main():
             phones = phone_contexts_of(endpoint_contexts(None, definitions=defined),
                                        set(params["trunk_endpoints"]) | set(params["exempt_endpoints"]))
     if phones:
-        routes = trunk_routes(configs, phones, params["trunk_endpoints"])
-        digits, why = infer_outside_line(routes, phones, phone_switches(configs, phones))
+        entries = list(parse_dialplan(configs))  # read once for the routes and the switches
+        routes = trunk_routes(configs, phones, params["trunk_endpoints"], entries)
+        digits, why = infer_outside_line(routes, phones, phone_switches(configs, phones, entries))
         result["outside_line"] = dict(digits=digits, unclear=why, routes=routes)
     module.exit_json(**result)
 

@@ -316,12 +316,13 @@ def dropped_digits(number):
     return offset if offset >= 0 else None
 
 
-def trunk_routes(configs, phone_contexts, trunk_endpoints):
+def trunk_routes(configs, phone_contexts, trunk_endpoints, entries=None):
     """Every Dial() to a trunk that a phone's context reaches (its includes followed): dicts with
     context, pattern, strip (leading digits ${EXTEN:n} drops; None when the dialed number is not
     ${EXTEN}, so the route cannot be read), prepend (digits put before it, or ""), landing (the
-    literal extension a jump lands on to dial it, see TrunkDial), file and line."""
-    entries = list(parse_dialplan(configs))
+    literal extension a jump lands on to dial it, see TrunkDial), file and line. ``entries``:
+    parse_dialplan's of configs, when the caller has them already."""
+    entries = list(parse_dialplan(configs)) if entries is None else entries
     wanted = phones_reach(entries, phone_contexts)
     dialplan = TrunkDials(configs, entries, trunk_endpoints)
     subroutines = set(gosub_call(args, section.name)[0] for section, line, extension, app, args in entries
@@ -345,11 +346,12 @@ def phones_reach(entries, phone_contexts):
     return set(name.lower() for name in reachable(context_includes(entries), list(phone_contexts)))
 
 
-def phone_switches(configs, phone_contexts):
+def phone_switches(configs, phone_contexts, entries=None):
     """["[context] switch => Lua/ (file:line)"] for each switch in a context the phones reach: a
     number those contexts lack goes to dialplan no file or listing shows (pbx_lua's code, a
-    realtime table, another server's), so the routes read from them are not all there are."""
-    entries = list(parse_dialplan(configs))
+    realtime table, another server's), so the routes read from them are not all there are.
+    ``entries`` as trunk_routes'."""
+    entries = list(parse_dialplan(configs)) if entries is None else entries
     wanted = phones_reach(entries, phone_contexts)
     return ["[%s] switch => %s (%s:%s)" % (section.name, args, section.config.filename, line.lineno)
             for section, line, _extension, app, args in entries if app == "switch" and section.name.lower() in wanted]
