@@ -20,11 +20,6 @@ description:
     DAHDI, OOH323 and MGCP count as in use when loaded. The running dialplan's lines that dial
     one (C(IAX2/...)) are returned, not counted as a use. Nothing is changed.
   - The judgement is module_utils/channel_drivers.py, which the audit shares.
-  - Also the dialplan engines loaded with nothing but the package's sample dialplan - pbx_ael
-    with C(extensions.ael), pbx_lua with C(extensions.lua) as Debian's asterisk-config installed
-    them (the md5 dpkg recorded, or the copy in C(/usr/share/asterisk/conf/samples)). Their
-    demos put trunk routes and C(Lua/) switches into the running dialplan. They join
-    I(switch_off), or I(refused) while a call is in their dialplan (module_utils/sample_dialplans.py).
 version_added: "0.3.0"
 author:
   - voipguard contributors
@@ -36,11 +31,6 @@ options:
     type: list
     elements: str
     default: []
-  config_dir:
-    description: Asterisk's configuration directory, where the engines' dialplan files are.
-    type: path
-    default: /etc/asterisk
-    version_added: "0.3.0"
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
 attributes:
@@ -73,7 +63,7 @@ in_use:
   type: dict
   sample: {IAX2: ["1 IAX2 peers (iax2 show peers)"], Motif: []}
 switch_off:
-  description: Modules loaded and unused, neither kept; to be switched off. Sample dialplan engines too.
+  description: Modules loaded and unused, neither kept; to be switched off.
   returned: always
   type: list
   elements: str
@@ -88,12 +78,6 @@ kept:
   returned: always
   type: list
   elements: str
-sample_dialplans:
-  description: "{module: its dialplan file} of each loaded engine whose file is the package's unedited sample."
-  returned: always
-  type: dict
-  sample: {pbx_ael.so: /etc/asterisk/extensions.ael, pbx_lua.so: /etc/asterisk/extensions.lua}
-  version_added: "0.3.0"
 dialed:
   description: "{module: [context and line of the running dialplan that dials it]}, loaded ones only."
   returned: always
@@ -104,45 +88,20 @@ dialed:
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.asterisk_live import module_cli
 from ansible.module_utils.channel_drivers import read_drivers
-from ansible.module_utils.sample_dialplans import read_samples
-
-
-def read_bytes(path):
-    try:
-        with open(path, "rb") as handle:
-            return handle.read()
-    except (IOError, OSError):
-        return None
 
 
 def main():
     module = AnsibleModule(
-        argument_spec=dict(kept=dict(type="list", elements="str", default=[]),
-                           config_dir=dict(type="path", default="/etc/asterisk")),
+        argument_spec=dict(kept=dict(type="list", elements="str", default=[])),
         supports_check_mode=True,
     )
-    # Asked once per command: the drivers' reading and the sample engines' both read 'dialplan show'.
-    answers = {}
-    ask = module_cli(module, module.get_bin_path("asterisk", required=True))
-
-    def cli(command):
-        if command not in answers:
-            answers[command] = ask(command)
-        return answers[command]
-
+    cli = module_cli(module, module.get_bin_path("asterisk", required=True))
     result = read_drivers(cli, module.params["kept"])
     if result is None:
         # Asked first of the guard's live reads: a stopped Asterisk is the usual reason.
         module.fail_json(msg="Asterisk did not answer 'core show channeltypes': the guard judges the running "
                              "Asterisk, so it must be running (start it, e.g. systemctl start asterisk, and run "
                              "again)")
-    dpkg_query = module.get_bin_path("dpkg-query")
-    conffiles = module.run_command([dpkg_query, "-W", "-f=${Conffiles}\n", "asterisk-config"])[1] if dpkg_query else ""
-    samples = read_samples(cli, read_bytes, conffiles, module.params["config_dir"], module.params["kept"])
-    result["switch_off"] += samples["switch_off"]
-    result["refused"].update(samples["refused"])
-    result["kept"] += samples["kept"]
-    result["sample_dialplans"] = samples["sample_dialplans"]
     module.exit_json(changed=False, **result)
 
 

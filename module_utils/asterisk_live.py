@@ -57,6 +57,17 @@ def module_cli(module, binary, config=None):
     return run
 
 
+def asked_once(cli):
+    """cli, each command's answer kept: a module that reads one listing for two judgements asks once."""
+    answers = {}
+
+    def ask(command):
+        if command not in answers:
+            answers[command] = cli(command)
+        return answers[command]
+    return ask
+
+
 def parse_endpoint_names(text):
     """Names from ``pjsip show endpoints``."""
     names = []
@@ -176,6 +187,12 @@ RUNNING_DIALPLAN = "asterisk -rx 'dialplan show'"
 RUNNING_GLOBALS = "asterisk -rx 'dialplan show globals'"
 # What a priority cut short is read as: a switch, whose dialing nobody can read.
 CUT_SHORT = "a priority 'dialplan show' cuts short at %d characters" % _LISTED_PRIORITY_SIZE
+
+
+def context_header(line):
+    """The context a ``dialplan show`` line opens ("[ Context 'demo' created by 'pbx_config' ]"), or None."""
+    header = _CONTEXT_LINE.match(line)
+    return header.group(1) if header else None
 
 
 def listed_dialplan(listing):

@@ -23,6 +23,8 @@ __metaclass__ = type
 
 import re
 
+from ansible.module_utils.asterisk_live import context_header
+
 # Channel type as ``core show channeltypes`` names it -> the module that provides it.
 DRIVERS_PAST_THE_BOUNDARY = {
     "IAX2": "chan_iax2.so",
@@ -99,9 +101,9 @@ def dialplan_dials(driver, dialplan_text):
     found, context = [], None
     pattern = re.compile(r"\b%s/" % re.escape(driver), re.I)
     for line in (dialplan_text or "").splitlines():
-        header = re.match(r"^\[ Context '([^']*)' created by", line)
+        header = context_header(line)
         if header:
-            context = header.group(1)
+            context = header
         elif pattern.search(line):
             shown = hide_inline_secrets(" ".join(line.split()))
             found.append("context %s: %s" % (context, shown))

@@ -347,14 +347,42 @@ def phones_reach(entries, phone_contexts):
 
 
 def phone_switches(configs, phone_contexts, entries=None):
-    """["[context] switch => Lua/ (file:line)"] for each switch in a context the phones reach: a
-    number those contexts lack goes to dialplan no file or listing shows (pbx_lua's code, a
-    realtime table, another server's), so the routes read from them are not all there are.
-    ``entries`` as trunk_routes'."""
+    """["[context] switch => Lua/ (file:line)"] for each switch in a context the phones reach (its
+    includes followed, and the jumps that carry the dialed number on: number_jumps): a number those
+    contexts lack goes to dialplan no file or listing shows (pbx_lua's code, a realtime table,
+    another server's), so the routes read from them are not all there are. ``entries`` as
+    trunk_routes'."""
     entries = list(parse_dialplan(configs)) if entries is None else entries
-    wanted = phones_reach(entries, phone_contexts)
+    onward = context_includes(entries)
+    for context, targets in number_jumps(entries, resolve(configs, "globals")).items():
+        onward.setdefault(context, []).extend(targets)
+    wanted = set(name.lower() for name in reachable(onward, list(phone_contexts)))
     return ["[%s] switch => %s (%s:%s)" % (section.name, args, section.config.filename, line.lineno)
             for section, line, _extension, app, args in entries if app == "switch" and section.name.lower() in wanted]
+
+
+def number_jumps(entries, globals_=None):
+    """{context (lower case): [contexts]} that a Goto(), a GotoIf() branch or a Dial() of a Local
+    channel in it (Exec()'s too) sends the dialed number on to: a jump whose extension has
+    ${EXTEN} in it ([globals] substituted). A jump to a fixed extension (Goto(ivr,s,1)) carries no
+    number on; one to a context that a variable names cannot be followed."""
+    jumps = {}
+    for section, _line, extension, app, args in entries:
+        if extension is None:
+            continue
+        for inner_app, inner_args in applications_run(app, args):
+            inner_args = expand_globals(inner_args, globals_ or {})
+            if inner_app == "goto":
+                targets = [goto_target(inner_args, section.name)]
+            elif inner_app == "gotoif":
+                targets = [goto_target(branch, section.name) for branch in conditional_branches(inner_args)]
+            elif inner_app == "dial":
+                targets = local_channels(split_args(inner_args)[0])
+            else:
+                continue
+            jumps.setdefault(section.name.lower(), []).extend(
+                target[0] for target in targets if target and "${EXTEN" in target[1] and "${" not in target[0])
+    return jumps
 
 
 # How deep a Gosub is followed into the subroutines it calls (sub-out calling sub-dial-trunk...).
@@ -418,8 +446,6 @@ class TrunkDials(object):
             found = [TrunkDial(trunk, split_args(args)[0], None)] if trunk else []
             if jumps > 0:
                 for target in local_channels(split_args(args)[0]):
-                    if extension and not extension.startswith("_"):
-                        target = (target[0], with_extension(target[1], extension))
                     found.extend(self.jump(target, context, jumps, extension, running))
             return found
         if app == "gosub":
@@ -433,15 +459,16 @@ class TrunkDials(object):
             return [found for inner_app, inner_args in executed_apps(app, args)
                     for found in self.trunk_dials(inner_app, inner_args, context, jumps, depth, extension, running)]
         if app == "goto" and jumps > 0:
-            if extension and not extension.startswith("_"):
-                args = with_extension(args, extension)
             target = goto_target(expand_globals(args, self.globals_), context)
             return self.jump(target, context, jumps, extension, running) if target else []
         return []
 
     def jump(self, target, context, jumps, extension, running):
         """landing_dials of a jump from context to target, (context, extension) in goto_target's
-        form, each jump read once (self.landings)."""
+        form, each jump read once (self.landings). A literal extension's ${EXTEN} is itself
+        (exten => 1001 jumping to ${EXTEN}): its jump goes to that one extension."""
+        if extension and not extension.startswith("_"):
+            target = (target[0], with_extension(target[1], extension))
         source = (context.lower(), running or extension)
         key = (target, jumps - 1, extension, source)
         if key not in self.landings:

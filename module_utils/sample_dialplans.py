@@ -10,9 +10,9 @@ extensions.conf shows: AEL's trunk routes (ael-trunkint dials ``${OUTBOUND-TRUNK
 number from ``_9011.``), and a ``Lua/`` switch in every context extensions.lua names (default,
 public, local, demo), also in one extensions.conf defines; the sample's ``local`` dials
 ``DAHDI/1/<number>``. So an engine whose file is the package's own, byte for byte, is switched
-off like an unused channel driver (channel_drivers; the same tasks of the role), unless a call
-is in its dialplan now. An edited file is the operator's dialplan: the engine stays, and its
-contexts are read from ``dialplan show`` (asterisk_live.running_dialplan).
+off (asterisk_hardening, tasks/sample_dialplans.yml), unless a call is in its dialplan now. An
+edited file is the operator's dialplan: the engine stays, and its contexts are read from
+``dialplan show`` (asterisk_live.running_dialplan).
 """
 from __future__ import absolute_import, division, print_function
 
@@ -76,35 +76,32 @@ def calls_in(contexts, channels_concise):
     return calls
 
 
-def judge_samples(loaded, unedited, dialplan_listing, channels_concise, kept=()):
-    """(modules to switch off, {module: refusal}, kept modules) of the loaded engines whose file is
-    unedited ({module: bool}): one a call is in now is refused (what cannot be read counts as a
-    call: None listings), unless kept; an edited one is neither."""
-    switch_off, refused, keeping = [], {}, []
+def judge_samples(loaded, unedited, dialplan_listing, channels_concise):
+    """(modules to switch off, {module: why it is held}) of the loaded engines whose file is
+    unedited ({module: bool}): one a call is in now is held until a later run (what cannot be read
+    counts as a call: None listings); an edited one is neither."""
+    switch_off, held = [], {}
     for module in loaded:
         if not unedited.get(module):
             continue
-        if module in kept:
-            keeping.append(module)
-            continue
         if dialplan_listing is None or channels_concise is None:
-            refused[module] = "%s loads the sample %s, and Asterisk did not say whether a call is in it" % (
+            held[module] = "%s loads the sample %s, and Asterisk did not say whether a call is in it" % (
                 module, SAMPLE_DIALPLANS[module])
             continue
         calls = calls_in(engine_contexts(module, dialplan_listing), channels_concise)
         if calls:
-            refused[module] = "%s loads the sample %s, and %d call%s in its dialplan now (%s)" % (
+            held[module] = "%s loads the sample %s, and %d call%s in its dialplan now (%s)" % (
                 module, SAMPLE_DIALPLANS[module], len(calls), " is" if len(calls) == 1 else "s are", calls[0])
         else:
             switch_off.append(module)
-    return switch_off, refused, keeping
+    return switch_off, held
 
 
-def read_samples(cli, read, conffiles_text, config_dir="/etc/asterisk", kept=()):
+def read_samples(cli, read, conffiles_text, config_dir="/etc/asterisk"):
     """The judgement of a running Asterisk (cli(command) -> text or None) and its files
     (read(path) -> bytes or None; conffiles_text: dpkg-query's Conffiles of asterisk-config):
     {"sample_dialplans": {module: path} of each loaded engine whose file is unedited,
-    "switch_off": [modules], "refused": {module: why}, "kept": [modules]}."""
+    "switch_off": [modules], "held": {module: why}}."""
     loaded = loaded_engines(cli("module show like pbx_"))
     packaged = packaged_digests(conffiles_text)
     files = dict((module, "%s/%s" % (config_dir.rstrip("/"), SAMPLE_DIALPLANS[module])) for module in loaded)
@@ -112,8 +109,7 @@ def read_samples(cli, read, conffiles_text, config_dir="/etc/asterisk", kept=())
                                                 read("%s/%s.sample" % (SAMPLES_DIR, SAMPLE_DIALPLANS[module]))))
                     for module, path in files.items())
     asking = any(unedited.values())
-    switch_off, refused, keeping = judge_samples(
-        loaded, unedited, cli("dialplan show") if asking else "", cli("core show channels concise") if asking else "",
-        kept)
+    switch_off, held = judge_samples(
+        loaded, unedited, cli("dialplan show") if asking else "", cli("core show channels concise") if asking else "")
     return dict(sample_dialplans=dict((module, files[module]) for module in loaded if unedited[module]),
-                switch_off=switch_off, refused=refused, kept=keeping)
+                switch_off=switch_off, held=held)

@@ -291,6 +291,41 @@ def test_debians_sample_dialplans_are_switched_off_after_the_run(lab):
 
 
 @pytest.fixture
+def debians_sample_dialplans_again(lab):
+    """pbx_ael and pbx_lua as Debian's package leaves them: no noload line, loaded with the sample
+    files. The lab's modules.conf put back after, both engines unloaded, whatever the run did."""
+    pbx = lab("pbx")
+    pbx.check_output("cp -p /etc/asterisk/modules.conf /root/modules.conf.sample-test && "
+                     "sed -i -E '/^noload => pbx_(ael|lua)\\.so$/d' /etc/asterisk/modules.conf && "
+                     "asterisk -rx 'module load pbx_ael.so' && asterisk -rx 'module load pbx_lua.so'")
+    yield pbx
+    pbx.check_output("cp -p /root/modules.conf.sample-test /etc/asterisk/modules.conf; "
+                     "asterisk -rx 'module unload pbx_ael.so'; asterisk -rx 'module unload pbx_lua.so'; true")
+
+
+def test_the_dialplan_audit_judges_no_sample_dialplan_the_run_switches_off(debians_sample_dialplans_again,
+                                                                           lab_inventory):
+    """A first run on Debian's stock Asterisk: asterisk_hardening switches the sample engines off
+    before its dialplan audit reads the running dialplan, so the audit names none of their lines
+    (AEL's ael-trunkint, Lua's switch in [default]) - nor in --check, which switches nothing off.
+    The engines loaded again by hand also send a converged rerun through the roles."""
+    pbx = debians_sample_dialplans_again
+    assert "created by 'pbx_ael'" in pbx.check_output("asterisk -rx 'dialplan show'")
+    for check in (True, False):
+        run = harden(lab_inventory, check=check)
+        output = " ".join((run.stdout + run.stderr).split())
+        assert run.returncode == 0, output[-3000:]
+        assert "TASK [asterisk_hardening : Audit the dialplan]" in output, output[-3000:]
+        assert "ael-trunkint" not in output and "Lua/" not in output, re.findall(r"\S*(?:ael-trunkint|Lua/)\S*", output)
+        running = re.findall(r"^(pbx_(?:ael|lua)\.so)\s.*\d+\s+Running\s",
+                             pbx.check_output("asterisk -rx 'module show like pbx_'"), re.M)
+        assert running == ([] if not check else ["pbx_ael.so", "pbx_lua.so"])
+    noload = re.findall(r"^noload => (pbx_ael\.so|pbx_lua\.so)$", pbx.file("/etc/asterisk/modules.conf").content_string,
+                        re.M)
+    assert noload == ["pbx_ael.so", "pbx_lua.so"]
+
+
+@pytest.fixture
 def an_iax2_provider(lab):
     """The operator's IAX2 trunk: a provider's peer in iax.conf, chan_iax2 loaded again by hand."""
     pbx = lab("pbx")

@@ -721,6 +721,26 @@ def test_a_switch_the_phones_reach_makes_the_outside_line_unclear():
         "[from-internal] switch => Realtime/from-internal@extensions (/etc/asterisk/extensions.conf:3)"]
 
 
+def test_a_switch_a_jump_carries_the_dialed_number_to_makes_the_outside_line_unclear():
+    """A route that jumps with the number (Goto(outbound,${EXTEN:1},1), a GotoIf branch, a Local
+    channel, the context from [globals]) into a context with a switch: what that context lacks goes
+    to the switch. A jump to a fixed extension (an IVR's s) carries no number there."""
+    def switches(route):
+        text = ("[globals]\nOUT = outbound\n[from-internal]\n%s\n"
+                "[outbound]\nexten => _0X.,1,Dial(PJSIP/${EXTEN}@carrier)\nswitch => Realtime/outbound@extensions\n"
+                "[ivr]\nexten => 1,1,Answer()\nswitch => DUNDi/e164\n" % route)
+        return phone_switches([parse(text, "/etc/asterisk/extensions.conf")], ["from-internal"])
+
+    realtime = ["[outbound] switch => Realtime/outbound@extensions (/etc/asterisk/extensions.conf:7)"]
+    assert switches("exten => _9X.,1,Goto(outbound,${EXTEN:1},1)") == realtime
+    assert switches("exten => _9X.,1,GotoIf($[${LEN(${EXTEN})} > 5]?outbound,${EXTEN:1},1:ivr,s,1)") == realtime
+    assert switches("exten => _9X.,1,Dial(Local/${EXTEN:1}@outbound/n)") == realtime
+    assert switches("exten => _9X.,1,Goto(${OUT},${EXTEN:1},1)") == realtime
+    assert switches("exten => _9X.,1,ExecIf($[1]?Goto(outbound,${EXTEN:1},1))") == realtime
+    assert switches("exten => 0,1,Goto(ivr,s,1)") == []
+    assert switches("exten => 0,1,Goto(${SOMEWHERE},${EXTEN},1)") == []
+
+
 def test_the_running_dialplan_lines_are_judged_and_the_demo_named_once():
     """Debian's stock listing: AEL's ael-trunkint passes ${EXTEN} unfiltered (DP001, named by the
     listing's line); [demo] is in the files and in the listing (pbx_lua's switch): named once, at
