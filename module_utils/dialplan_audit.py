@@ -255,9 +255,12 @@ def audit(configs, unauthenticated_contexts=(), trunk_endpoints=()):
     includes = context_includes(entries)
     unauth = reachable(includes, ["default"] + list(unauthenticated_contexts))
     unauth_lower = [c.lower() for c in unauth]
+    # A switch gets the number of a jump too (DP004's jumps are followed by trunk_dials).
+    switch_reached = set(c.lower() for c in reachable(onward_contexts(entries, globals_),
+                                                      ["default"] + list(unauthenticated_contexts)))
 
     for section, line, extension, app, args in entries:
-        if app == "switch" and section.name.lower() in unauth_lower:
+        if app == "switch" and section.name.lower() in switch_reached:
             add("DP005", section, line, None, section.name, args)
         if app in ("include", "switch") or extension is None:
             continue
@@ -353,12 +356,19 @@ def phone_switches(configs, phone_contexts, entries=None):
     another server's), so the routes read from them are not all there are. ``entries`` as
     trunk_routes'."""
     entries = list(parse_dialplan(configs)) if entries is None else entries
-    onward = context_includes(entries)
-    for context, targets in number_jumps(entries, resolve(configs, "globals")).items():
-        onward.setdefault(context, []).extend(targets)
-    wanted = set(name.lower() for name in reachable(onward, list(phone_contexts)))
+    wanted = set(name.lower() for name in reachable(onward_contexts(entries, resolve(configs, "globals")),
+                                                    list(phone_contexts)))
     return ["[%s] switch => %s (%s:%s)" % (section.name, args, section.config.filename, line.lineno)
             for section, line, _extension, app, args in entries if app == "switch" and section.name.lower() in wanted]
+
+
+def onward_contexts(entries, globals_=None):
+    """{context (lower case): [contexts]} a number dialed in it goes on to: its includes, and its
+    number_jumps. What a switch in any of them gets is a dialed number."""
+    onward = context_includes(entries)
+    for context, targets in number_jumps(entries, globals_).items():
+        onward.setdefault(context, []).extend(targets)
+    return onward
 
 
 def number_jumps(entries, globals_=None):

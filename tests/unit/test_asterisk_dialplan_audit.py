@@ -805,3 +805,9 @@ def test_a_switch_reachable_without_authentication_is_a_finding():
     findings, _, _ = audit([parse(text, "/etc/asterisk/extensions.conf")])
     assert [(f["rule"], f["context"], f["line"]) for f in findings if f["rule"] == "DP005"] == [("DP005", "demo", 4)]
     assert "Realtime/demo@extensions" in [f for f in findings if f["rule"] == "DP005"][0]["message"]
+    # An open context jumping with the number into one with a switch: the switch gets the number.
+    text = ("[from-carrier]\nexten => _X.,1,Goto(lookup,${EXTEN},1)\nexten => s,1,Goto(ivr,s,1)\n"
+            "[lookup]\nswitch => DUNDi/e164\n[ivr]\nswitch => Realtime/ivr@extensions\n")
+    findings, _, unauth = audit([parse(text, "/etc/asterisk/extensions.conf")], ["from-carrier"])
+    assert [(f["rule"], f["context"]) for f in findings if f["rule"] == "DP005"] == [("DP005", "lookup")]
+    assert unauth == ["default", "from-carrier"]  # the contexts a call reaches by includes, as before
