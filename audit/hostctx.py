@@ -485,7 +485,7 @@ class HostContext:
             for name in asterisk_live.endpoints_outside_files(listing, self.endpoints()):
                 if name not in trunks:
                     shown = self.live_parameters("pjsip show endpoint %s" % name) or {}
-                    out[name] = shown.get("context") or "default"
+                    out[name] = shown.get("context", "default")
             return out
         return self._cached("endpoints_loaded_elsewhere", compute)
 

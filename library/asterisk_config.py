@@ -348,8 +348,17 @@ class ChangeError(Exception):
 
 
 def select_sections(config, name, section_type):
-    """Sections to act on: same name (and type), never (+) additions or continuations."""
+    """Sections to act on: same name (and type), never (+) additions or continuations, nor a
+    template of the same name as a concrete one."""
     found = [s for s in config.find(name, type=section_type) if not s.is_addition]
+    # "[office](!)" then "[office](office)": the object is the concrete one; editing the template
+    # too would change every other section that inherits it.
+    found = [s for s in found if not s.is_template] or found
+    if section_type is not None and not found:
+        # Its type may come from a (+) addition: config.c merges it before res_sorcery_config
+        # reads the type ("[1001]" ... "[1001](+)\ntype=endpoint" is an endpoint).
+        found = [s for s in config.find(name) if not s.is_addition and s.type is None and any(
+            (part.get("type") or "").lower() == section_type.lower() for part in merged_parts(config.group, s))]
     if section_type is not None and not found:
         # Its type may be where this file's reading cannot see it: another [name] appended would
         # be a second object of that name.

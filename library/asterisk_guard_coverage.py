@@ -116,8 +116,7 @@ def judge(cli, file_endpoints, trunk_endpoints=(), exempt_endpoints=()):
     judged = {}
     for name in endpoints_outside_files(listing, file_endpoints):
         if name not in skip:
-            judged[name] = (parse_parameters(cli("pjsip show endpoint %s" % name)).get("context")
-                            or "default")
+            judged[name] = parse_parameters(cli("pjsip show endpoint %s" % name)).get("context", "default")
     return judged, unguarded_reasons(judged, set(parse_dialplan_contexts(running)))
 
 

@@ -347,7 +347,9 @@ trunk_changes:
   sample: [{path: /etc/asterisk/pjsip.conf, section: carrier, section_type: endpoint, option: outbound_proxy,
             value: "sip:carrier@127.0.0.1:5060;lr", create_section: false, gui_read_first: true}]
 unguarded_endpoints:
-  description: Endpoints left alone (trunks, exempt, no context); voipguard's own are not listed.
+  description:
+    - Endpoints left alone (trunks, exempt). voipguard's own are not listed, nor those set to no
+      context (C(context =)), which dial nothing.
   returned: success, unless I(policy_only)
   type: list
 trunk_boundary:
@@ -546,7 +548,7 @@ def build(params):
         return {"policy": policy, "warnings": warnings}
     includes = []
     if params.get("endpoint_contexts") is not None:
-        contexts = dict((str(k), str(v or "default")) for k, v in params["endpoint_contexts"].items())
+        contexts = dict((str(k), "default" if v is None else str(v)) for k, v in params["endpoint_contexts"].items())
     elif params.get("pjsip_sections") or params.get("pjsip_wizard"):
         # Read on the host through every #include (asterisk_config_info), templates resolved.
         contexts = endpoint_contexts_of(params.get("pjsip_sections"), params.get("pjsip_wizard"))
@@ -567,7 +569,8 @@ def build(params):
         "endpoint_changes": guard_changes(plan, params.get("pjsip_sections"), params.get("pjsip_wizard"),
                                           released_endpoints(contexts, plan)),
         "guard_contexts": dict((ctx, guard_context(ctx)) for ctx in sorted(set(plan.values()))),
-        "unguarded_endpoints": sorted(set(contexts) - set(plan)),
+        # One set to no context ("context =") dials nothing: nothing to stand in front of.
+        "unguarded_endpoints": sorted(name for name, context in contexts.items() if context and name not in plan),
         "trunk_boundary": None,
         "warnings": warnings,
     }

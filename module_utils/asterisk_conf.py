@@ -1241,6 +1241,28 @@ def resolve_section(configs, section):
     return _effective(section, _all_sections(configs), set())
 
 
+def inherited_parts(configs, section):
+    """The sections whose lines Asterisk copies into ``section`` from the categories it inherits
+    (``[ctx](tpl)``), in the order config.c copies them: each one's own inherited lines first,
+    then it and the parts merged into it before ``section``'s header. A dialplan context runs
+    them before its own lines (pbx_config.c reads its category's variables in order)."""
+    return _inherited_parts(section, _all_sections(configs), set())
+
+
+def _inherited_parts(section, all_sections, visiting):
+    if id(section) in visiting:
+        raise AsteriskConfigError("template inheritance loop at [%s]" % section.name,
+                                  section.config.filename, section.lineno)
+    visiting = visiting | {id(section)}
+    parts = []
+    for template in section.templates:
+        base = _find_base(template, section, all_sections)
+        if base is not None:  # (load() refuses a file that names a category it lacks)
+            parts.extend(_inherited_parts(base, all_sections, visiting))
+            parts.extend(_parts_read_before(base, section, all_sections))
+    return parts
+
+
 def merged_parts(configs, section):
     """The continuations and ``(+)`` additions (their filter admitting ``section``) that Asterisk
     merges into ``section``, in the order it reads them: their lines come after its own."""

@@ -327,6 +327,8 @@ def unguarded_reasons(contexts, running_contexts, exempt=(), trunk_leg_checked=F
     judges every call it sends to a trunk."""
     reasons = []
     for name, context in sorted(contexts.items()):
+        if not context:
+            continue  # set empty: no context, nothing it can dial (res_pjsip_session finds no extension)
         if name in exempt and not context.startswith(GUARD_CONTEXT_PREFIX):
             if not trunk_leg_checked:
                 reasons.append("endpoint %s is exempted from the guard, and no trunk boundary checks "

@@ -14,7 +14,7 @@ import bisect
 import re
 from collections import namedtuple
 
-from ansible.module_utils.asterisk_conf import last_value, resolve
+from ansible.module_utils.asterisk_conf import inherited_parts, iter_sections, last_value, resolve, resolve_section
 from ansible.module_utils.channel_drivers import hide_inline_secrets
 
 NOT_CONTEXTS = ("general", "globals")
@@ -92,6 +92,21 @@ _VARIABLE = re.compile(r"\$\{([A-Za-z0-9_-]+)\}")
 _CHANNEL_BUILTINS = ("EXTEN", "CONTEXT", "PRIORITY", "CHANNEL", "UNIQUEID")
 
 
+def dialplan_globals(configs):
+    """{name (lower case): [values]} of the dialplan's [globals] as Asterisk has them: the running
+    Asterisk's (its listing in configs, asterisk_live.running_dialplan), else those of every
+    [globals] section of the files in turn, as pbx_config.c sets them (a later one's value wins)."""
+    running = [config for config in configs if getattr(config, "running", False) and config.find("globals")]
+    if running:  # (read unless 'dialplan show globals' did not answer)
+        return resolve(running, "globals")
+    merged = {}
+    for section in iter_sections(configs):
+        if section.name.lower() == "globals":
+            for name, values in resolve_section(configs, section).items():
+                merged.setdefault(name, []).extend(values)
+    return merged
+
+
 def expand_globals(text, globals_):
     """text with each ${NAME} that [globals] sets replaced by its value, as Asterisk substitutes
     it when the application runs: with TRUNK = carrier, Dial(PJSIP/${EXTEN}@${TRUNK}) dials the
@@ -112,20 +127,29 @@ def expand_globals(text, globals_):
     return text
 
 
-def dials_trunk(args, trunks):
+# A dial string's target as chan_pjsip's request() reads it: TECH/endpoint or TECH/user@endpoint
+# (the first '@' of the first field), either followed by /uri.
+_DIAL_TARGET = re.compile(r"(\w+)/([^/]*)(/.*)?$")
+
+
+def trunk_targets(args, trunks):
+    """[(trunk, target)] for each '&' target of a Dial() that calls one of the trunks, its endpoint
+    named exactly (carrier-fax is not carrier), with a number (user@endpoint) or a URI (endpoint/uri);
+    without trunks, each that so calls any endpoint, named by it. Each target is a channel of its
+    own: the number a trunk gets is its own target's."""
+    found = []
     dial_string = split_args(args)[0] if args else ""
     for target in dial_string.split("&"):
         target = target.strip()
         if _LOCAL_CHANNEL.match(target):
             continue  # a call into this dialplan (local_channels), not to a peer
-        if trunks:
-            for trunk in trunks:
-                if re.search(r"@%s\b" % re.escape(trunk), target) or \
-                        re.match(r"\w+/%s/" % re.escape(trunk), target):
-                    return trunk
-        elif re.match(r"\w+/[^/]*@\S+", target) or re.match(r"\w+/[^/@]+/\S+", target):
-            return target.split("@")[-1] if "@" in target else target.split("/")[1]
-    return None
+        match = _DIAL_TARGET.match(target)
+        if not match or not ("@" in match.group(2) or match.group(3)):
+            continue
+        endpoint = match.group(2).split("@", 1)[-1].strip()
+        if endpoint and (endpoint in trunks if trunks else True):
+            found.append((endpoint, target))
+    return found
 
 
 class _Extension(object):
@@ -139,24 +163,41 @@ class _Extension(object):
 _SWITCH_KEYS = ("switch", "lswitch", "eswitch")
 
 
+class _InheritedPart(object):
+    """A part of a template as the context that inherits it reads it: the context's name, the
+    template's file and lines (where a finding on them points)."""
+
+    def __init__(self, part, name):
+        self.part = part
+        self.name = name
+
+    def __getattr__(self, attribute):
+        return getattr(self.part, attribute)
+
+
 def parse_dialplan(configs):
     """Yield (section, line, extension_pattern, app, args) for every exten/same line, plus
     context includes as (section, line, None, 'include', target) and switches as (section, line,
     None, 'switch', 'Lua/')."""
+    files = [config for config in configs if not getattr(config, "running", False)]
     for config in configs:
         for section in config.sections:
-            if section.name.lower() in NOT_CONTEXTS:
+            # A template ([tpl](!)) is no context (config.c's ast_category_browse skips it); what
+            # inherits it runs its lines first, as config.c copied them.
+            if section.name.lower() in NOT_CONTEXTS or section.is_template:
                 continue
             current = None
-            for line in section.lines:
+            inherited = [(_InheritedPart(part, section.name), line) for part in (
+                inherited_parts(files, section) if section.templates else ()) for line in part.lines]
+            for owner, line in inherited + [(section, line) for line in section.lines]:
                 if line.kind != "option":
                     continue
                 key = line.key.lower()
                 if key == "include":
-                    yield section, line, None, "include", line.value.split(",")[0].strip()
+                    yield owner, line, None, "include", line.value.strip()
                     continue
                 if key in _SWITCH_KEYS:
-                    yield section, line, None, "switch", line.value.strip()
+                    yield owner, line, None, "switch", line.value.strip()
                     continue
                 if key == "exten":
                     fields = line.value.split(",", 2)
@@ -172,7 +213,7 @@ def parse_dialplan(configs):
                 else:
                     continue
                 app, args = split_app(application)
-                yield section, line, current, app, args
+                yield owner, line, current, app, args
 
 
 # Applications that run another: Exec(Dial(...)), TryExec(Dial(...)), ExecIf(expr?Dial(...):...).
@@ -203,12 +244,15 @@ def applications_run(app, args):
     return run
 
 
-def context_includes(entries):
-    """{context (lower case): [contexts it includes]} from parse_dialplan's entries."""
+def context_includes(entries, globals_=None):
+    """{context (lower case): [contexts it includes]} from parse_dialplan's entries, each include
+    read as pbx_config.c reads it: [globals] substituted, then the context's name up to a '|' or
+    ',' (include => intl|08:00-18:00|mon-fri|*|* includes intl, at those times)."""
     includes = {}
     for section, _line, _extension, app, args in entries:
         if app == "include":
-            includes.setdefault(section.name.lower(), []).append(args)
+            target = re.split(r"[|,]", expand_globals(args, globals_ or {}), 1)[0].strip()
+            includes.setdefault(section.name.lower(), []).append(target)
     return includes
 
 
@@ -244,7 +288,7 @@ def audit(configs, unauthenticated_contexts=(), trunk_endpoints=()):
     demo = []
     for config in configs:
         for section in config.sections:
-            if section.header is not None and section.name.lower() not in NOT_CONTEXTS:
+            if section.header is not None and section.name.lower() not in NOT_CONTEXTS and not section.is_template:
                 if section.name not in contexts:
                     contexts.append(section.name)
                 if section.name.lower() == "demo":
@@ -252,11 +296,10 @@ def audit(configs, unauthenticated_contexts=(), trunk_endpoints=()):
     if demo:
         # Once, and where a file defines it if one does (pbx_lua's switch puts it in the listing too).
         add("DP003", min(demo, key=lambda section: getattr(section.config, "running", False)), None, None)
-    includes = context_includes(entries)
-    unauth = reachable(includes, ["default"] + list(unauthenticated_contexts))
+    unauth = reachable(dialplan.includes, ["default"] + list(unauthenticated_contexts))
     unauth_lower = [c.lower() for c in unauth]
     # A switch gets the number of a jump too (DP004's jumps are followed by trunk_dials).
-    switch_reached = set(c.lower() for c in reachable(onward_contexts(entries, globals_),
+    switch_reached = set(c.lower() for c in reachable(onward_contexts(entries, globals_, dialplan.includes),
                                                       ["default"] + list(unauthenticated_contexts)))
 
     for section, line, extension, app, args in entries:
@@ -326,8 +369,8 @@ def trunk_routes(configs, phone_contexts, trunk_endpoints, entries=None):
     literal extension a jump lands on to dial it, see TrunkDial), file and line. ``entries``:
     parse_dialplan's of configs, when the caller has them already."""
     entries = list(parse_dialplan(configs)) if entries is None else entries
-    wanted = phones_reach(entries, phone_contexts)
     dialplan = TrunkDials(configs, entries, trunk_endpoints)
+    wanted = set(name.lower() for name in reachable(dialplan.includes, list(phone_contexts)))
     subroutines = set(gosub_call(args, section.name)[0] for section, line, extension, app, args in entries
                       if app == "gosub" and extension is not None and section.name.lower() in wanted)
     routes = []
@@ -344,11 +387,6 @@ def trunk_routes(configs, phone_contexts, trunk_endpoints, entries=None):
     return routes
 
 
-def phones_reach(entries, phone_contexts):
-    """The contexts (lower case) a phone's calls are looked up in: its own, and those it includes."""
-    return set(name.lower() for name in reachable(context_includes(entries), list(phone_contexts)))
-
-
 def phone_switches(configs, phone_contexts, entries=None):
     """["[context] switch => Lua/ (file:line)"] for each switch in a context the phones reach (its
     includes followed, and the jumps that carry the dialed number on: number_jumps): a number those
@@ -356,16 +394,18 @@ def phone_switches(configs, phone_contexts, entries=None):
     another server's), so the routes read from them are not all there are. ``entries`` as
     trunk_routes'."""
     entries = list(parse_dialplan(configs)) if entries is None else entries
-    wanted = set(name.lower() for name in reachable(onward_contexts(entries, resolve(configs, "globals")),
+    wanted = set(name.lower() for name in reachable(onward_contexts(entries, dialplan_globals(configs)),
                                                     list(phone_contexts)))
     return ["[%s] switch => %s (%s:%s)" % (section.name, args, section.config.filename, line.lineno)
             for section, line, _extension, app, args in entries if app == "switch" and section.name.lower() in wanted]
 
 
-def onward_contexts(entries, globals_=None):
+def onward_contexts(entries, globals_=None, includes=None):
     """{context (lower case): [contexts]} a number dialed in it goes on to: its includes, and its
-    number_jumps. What a switch in any of them gets is a dialed number."""
-    onward = context_includes(entries)
+    number_jumps. What a switch in any of them gets is a dialed number. ``includes``: the entries'
+    context_includes, when the caller has them already (left as they are)."""
+    onward = dict((name, list(targets)) for name, targets in
+                  (context_includes(entries, globals_) if includes is None else includes).items())
     for context, targets in number_jumps(entries, globals_).items():
         onward.setdefault(context, []).extend(targets)
     return onward
@@ -420,10 +460,16 @@ class TrunkDials(object):
     (Local/${EXTEN:1}@outbound) read as such a jump."""
 
     def __init__(self, configs, entries, trunk_endpoints):
-        self.globals_ = resolve(configs, "globals")
+        self.globals_ = dialplan_globals(configs)
         self.trunk_endpoints = list(trunk_endpoints)
         self.bodies = subroutine_bodies(entries)
-        self.includes = context_includes(entries)
+        # {context: [(pattern, body)]} of its '_' extensions' bodies, where a Gosub to an
+        # extension no literal one names lands (subroutine_lines).
+        self.pattern_bodies = {}
+        for (name, pattern), body in self.bodies.items():
+            if pattern.startswith("_"):
+                self.pattern_bodies.setdefault(name, []).append((pattern, body))
+        self.includes = context_includes(entries, self.globals_)
         # {context: [(pattern, app, args)]} of each line that can reach a trunk; the same of its
         # '_' patterns, and of its literal extensions by (context, extension as Asterisk stores
         # it), which a jump to one extension looks up.
@@ -452,8 +498,7 @@ class TrunkDials(object):
         application, when not that one (an extension a jump landed on)."""
         if app == "dial":
             args = expand_globals(args, self.globals_)
-            trunk = dials_trunk(args, self.trunk_endpoints)
-            found = [TrunkDial(trunk, split_args(args)[0], None)] if trunk else []
+            found = [TrunkDial(trunk, target, None) for trunk, target in trunk_targets(args, self.trunk_endpoints)]
             if jumps > 0:
                 for target in local_channels(split_args(args)[0]):
                     found.extend(self.jump(target, context, jumps, extension, running))
@@ -461,7 +506,7 @@ class TrunkDials(object):
         if app == "gosub":
             call = gosub_call(expand_globals(args, self.globals_), context)
             found = freepbx_trunk_dial(call, self.globals_, self.trunk_endpoints)
-            return [TrunkDial(found[0], found[1], None)] if found else self.subroutine_dials(call, depth)
+            return [TrunkDial(found[0], found[1], None)] if found else self.subroutine_dials(call, depth, extension)
         if app == "gotoif" and jumps > 0:
             return [found for branch in conditional_branches(args)
                     for found in self.trunk_dials("goto", branch, context, jumps, depth, extension, running)]
@@ -534,12 +579,12 @@ class TrunkDials(object):
             position += 1
         return [line for _index, line in sorted(found)]
 
-    def subroutine_dials(self, call, depth):
+    def subroutine_dials(self, call, depth, extension=None):
         """[TrunkDial] that a Gosub call (gosub_call's reading) sends to a trunk: each Dial()
-        to one in that subroutine, its ${ARGn} read as the call's arguments
+        to one in that subroutine (subroutine_lines), its ${ARGn} read as the call's arguments
         (Gosub(sub-out,s,1(${EXTEN:1})) to Dial(PJSIP/${ARG1}@carrier) dials ${EXTEN:1}), and each
-        Gosub there read the same way, depth subroutines deep. Inside a subroutine ${EXTEN} is its
-        own extension ("s"), not the dialed number: read as a number that is not ${EXTEN}."""
+        Gosub there read the same way, depth subroutines deep. extension: the route's pattern, as
+        trunk_dials'."""
         target, arguments = call
         if target is None or depth < 1:
             return []
@@ -549,10 +594,33 @@ class TrunkDials(object):
             return arguments[number - 1].strip() if 0 < number <= len(arguments) else ""
 
         found = []
-        for app, args in self.bodies.get(target, ()):
-            args = expand_globals(args, self.globals_).replace("${EXTEN", "${SUBROUTINE_EXTEN")
-            found.extend(self.trunk_dials(app, _ARGUMENT.sub(argument, args), target[0], jumps=0, depth=depth - 1))
+        for context, app, args in self.subroutine_lines(target, extension):
+            found.extend(self.trunk_dials(app, _ARGUMENT.sub(argument, args), context, jumps=0, depth=depth - 1))
         return found
+
+    def subroutine_lines(self, target, extension):
+        """[(context, app, args)] that a Gosub to target runs, [globals] substituted: the lines of
+        the extension target names, where ${EXTEN} is that extension ("s"), not the dialed number;
+        failing that, the lines of each '_' pattern there (its includes followed) that the
+        extension can match, read as after a Goto there (with_extension):
+        Gosub(dial-out,${EXTEN:1},1) to exten => _X.,1,Dial(PJSIP/${EXTEN}@carrier) dials
+        ${EXTEN:1}, as Asterisk's app_stack.c runs the subroutine at the extension it jumps to."""
+        if target in self.bodies:
+            return [(target[0], app, expand_globals(args, self.globals_).replace("${EXTEN", "${SUBROUTINE_EXTEN"))
+                    for app, args in self.bodies[target]]
+        jump = re.sub(r"\$\{exten\b", "${EXTEN", target[1], flags=re.I)  # gosub_call's lower case
+        if extension and not extension.startswith("_"):
+            jump = with_extension(jump, extension)  # a literal route's ${EXTEN} is itself
+        shape = None if "${" not in jump else jump_shape(jump, extension)
+        lines = []
+        for context in reachable(self.includes, [target[0]]):
+            name = context.lower()
+            for pattern, body in self.pattern_bodies.get(name, ()):
+                if extension_matches(pattern, jump) if "${" not in jump else (
+                        shape is None or patterns_meet(pattern_tokens(pattern), shape)):
+                    lines.extend((name, app, with_extension(expand_globals(args, self.globals_), jump))
+                                 for app, args in body)
+        return lines
 
 
 _DIGITS = "0123456789"

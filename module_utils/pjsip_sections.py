@@ -26,16 +26,23 @@ OWN_ENDPOINT_PREFIX = "voipguard-"
 
 
 def concrete(sections, section_type):
-    """The sections of one type that become objects: not templates, not (+) additions."""
-    return [s for s in sections or () if (s.get("type") or "").lower() == section_type
+    """The sections of one type that become objects: not templates, not (+) additions. The type is
+    the section's effective one: config.c merges a (+) addition into the section before
+    res_sorcery_config reads its type, so "[1001](+)\ntype=endpoint" makes 1001 an endpoint."""
+    def object_type(section):
+        types = (section.get("effective") or {}).get("type")
+        return str(types[-1] if types else section.get("type") or "").lower()
+
+    return [s for s in sections or () if object_type(s) == section_type
             and not s.get("is_template") and not s.get("is_addition")]
 
 
 def _definition(section, section_type, option_prefix, include_root):
     option = option_prefix + "context"
-    values = (section.get("effective") or {}).get(option) or ["default"]
+    values = (section.get("effective") or {}).get(option)
+    # Set empty ("context ="), an endpoint has no context: it can dial nothing, and stays so.
     return dict(section, section_type=section_type, option=option, option_prefix=option_prefix,
-                include_root=include_root, context=str(values[-1] or "default"))
+                include_root=include_root, context=str(values[-1]) if values else "default")
 
 
 def endpoint_definitions(pjsip_sections, pjsip_wizard=None):
@@ -43,7 +50,7 @@ def endpoint_definitions(pjsip_sections, pjsip_wizard=None):
     endpoint sections of pjsip.conf's include set (the option that sets its context: "context"),
     and the wizards of pjsip_wizard.conf (asterisk_config_info's result for it, whose wizards
     res_pjsip_config_wizard makes endpoints of: "endpoint/context"). Each is a copy of its
-    section with section_type, option, context (the effective one, "default" without),
+    section with section_type, option, context (the effective one, "default" without, "" set empty),
     option_prefix (what a change of an endpoint option is written with in that section: "" in
     pjsip.conf, "endpoint/" in a wizard) and include_root added: the file a change of the section
     is read through (pjsip_wizard.conf's for a wizard, whose template may sit in another file of
@@ -110,11 +117,13 @@ def wizard_of_auth(name, direction):
 def wizard_endpoint_options(name, effective):
     """{option: [values]} of the endpoint res_pjsip_config_wizard makes of wizard ``name`` from its
     effective options (templates resolved; handle_endpoint): its endpoint/ options, then aors = the
-    wizard's name, its transport, and the auths it makes when it sends or accepts them - what a
-    pjsip.conf endpoint section would hold."""
+    wizard's name, its own outbound_proxy (for all its objects), its transport, and the auths it
+    makes when it sends or accepts them - what a pjsip.conf endpoint section would hold."""
     options = _prefixed(effective, WIZARD_ENDPOINT_PREFIX)
     # String fields: the value the wizard appends last is the one the endpoint keeps.
     options["aors"] = [name]
+    if last_value(effective, "outbound_proxy"):
+        options.setdefault("outbound_proxy", []).append(last_value(effective, "outbound_proxy"))
     if effective.get("transport"):
         options["transport"] = [effective["transport"][-1]]
     if ast_true(last_value(effective, WIZARD_AUTHS["outbound"][0])):

@@ -131,6 +131,14 @@ def unloopable_trunk(name, endpoint, definitions):
     if not LOOPABLE_ENDPOINT_NAME.match(endpoint):
         return ("%s has characters the loop cannot carry: its name is the user of a SIP URI and is "
                 "matched in the dialplan, which take letters, digits, '-', '_' and '.' only" % which)
+    definition = definitions[endpoint]
+    if definition.get("section_type") == "wizard" and last_value(definition.get("effective") or {}, "outbound_proxy"):
+        # res_pjsip_config_wizard's handle_endpoint sets the wizard's own outbound_proxy after
+        # its endpoint/ options: the loop's endpoint/outbound_proxy would never be in force.
+        return ("%s: its wizard in pjsip_wizard.conf sets outbound_proxy for all its objects, which "
+                "overrides the loop's endpoint/outbound_proxy; write it as endpoint/outbound_proxy, "
+                "aor/outbound_proxy and registration/outbound_proxy instead (the loop keeps the "
+                "endpoint's for the carrier)" % which)
     return None
 
 

@@ -137,3 +137,45 @@ def test_a_route_only_the_running_dialplan_shows_gives_the_outside_line(lab, lab
     time.sleep(1)
     assert (national["answered"], zimbabwe["answered"]) == (1, 0)
     assert [record["dst"] for record in carrier_records(carrier)[recorded:]] == [braunschweig]
+
+
+# An installer's layout: the phones' context gets its outbound route from a template
+# ([from-internal](vgtest-phones-tpl), whose lines config.c copies into it: no file shows them in
+# from-internal, and 'dialplan show' lists them at the template's file:line), and the route calls a
+# subroutine at the number itself (Gosub(vgtest-dialout,${EXTEN:1},1)), which runs at the pattern
+# that number matches, its ${EXTEN} that number. Missing either, the run would read the factory's
+# _X. alone, and "0 0531..." as the international number 00531... .
+TEMPLATE_ROUTE = ("\\n[globals]\\nVGTEST_TRUNK = carrier\\n"
+                  "\\n[vgtest-phones-tpl](!)\\nexten => _0X.,1,Gosub(vgtest-dialout,${EXTEN:1},1)\\n"
+                  " same => n,Hangup()\\n"
+                  "\\n[from-internal](vgtest-phones-tpl)\\n"
+                  "\\n[vgtest-dialout]\\nexten => _X.,1,Dial(PJSIP/${FILTER(0-9,${EXTEN})}@${VGTEST_TRUNK})\\n"
+                  " same => n,Return()\\n")
+
+
+@pytest.fixture
+def template_route(lab):
+    """The operator's dialplan with the template's route; files and dialplan put back after."""
+    with operators_dialplan(lab("pbx"), SAVED, "printf '%s' >> /etc/asterisk/extensions.conf && "
+                            "asterisk -rx 'dialplan reload'" % TEMPLATE_ROUTE) as pbx:
+        yield pbx
+
+
+def test_a_route_a_template_gives_the_phones_through_a_gosub_to_the_number_gives_the_outside_line(
+        lab, lab_inventory, template_route):
+    pbx, office, carrier = template_route, lab("admin"), lab("carrier")
+    # Asterisk runs the template's line in the phones' context, and no context of the template.
+    assert re.search(r"'_0X\.' =>\s+1\. Gosub\(vgtest-dialout", pbx.check_output(
+        "asterisk -rx 'dialplan show from-internal'"))
+    assert "vgtest-phones-tpl" not in pbx.check_output("asterisk -rx 'dialplan show'")
+    result = harden(lab_inventory, tags="toll_fraud_guard")
+    assert result.returncode == 0, (result.stdout + result.stderr)[-3000:]
+    assert "outside line 0," in pbx.check_output("grep '^; Policy:' /etc/asterisk/extensions_voipguard.conf")
+    braunschweig = "0531" + str(uuid.uuid4().int)[:7]
+    recorded = len(carrier_records(carrier))
+    national = place_calls(office, "1001", "0" + braunschweig, 1, hold_ms=500)
+    zimbabwe = place_calls(office, "1001", "000263771234567", 1, hold_ms=500)
+    time.sleep(1)
+    assert (national["answered"], zimbabwe["answered"]) == (1, 0)
+    # The subroutine dialed the number without the outside line: Asterisk ran it as it is read.
+    assert [record["dst"] for record in carrier_records(carrier)[recorded:]] == [braunschweig]

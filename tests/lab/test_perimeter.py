@@ -194,6 +194,7 @@ WRONG_VARIABLES = [
     ({"fail2ban_asterisk_phones_alert_interval": "ten minutes"}, "fail2ban_asterisk_phones_alert_interval is a fail2ban"),
     ({"asterisk_hardening_secret_rotate_only": ["1001", "10 02"]}, "asterisk_hardening_secret_rotate_only[1]: '10 02'"),
     ({"asterisk_hardening_secret_rotate_registered": "perhaps"}, "asterisk_hardening_secret_rotate_registered"),
+    ({"asterisk_hardening_sample_dialplans_enabled": "perhaps"}, "asterisk_hardening_sample_dialplans_enabled"),
     ({"toll_fraud_guard_trunk_boundary_enabled": "perhaps"}, "toll_fraud_guard_trunk_boundary_enabled"),
     ({"toll_fraud_guard_boundary_rtp_ports": [20000, 10000], "voipguard_trunk_boundary_port": 70000},
      ["toll_fraud_guard_boundary_rtp_ports: the first port 20000 is above the last 10000",

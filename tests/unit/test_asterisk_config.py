@@ -637,6 +637,28 @@ def test_a_tls_trunk_the_gui_generates_gets_the_loops_empty_transport_in_its_add
     assert resolve(load(root), "carrier", "endpoint")["transport"] == ["0.0.0.0-tls"]
     assert "transport=0.0.0.0-tls" in generated.read_text()
 
+def test_a_template_named_as_the_section_that_inherits_it_is_left_to_its_other_heirs(tmp_path):
+    root = tmp_path / "pjsip.conf"
+    root.write_text("[office](!)\ntype=endpoint\ncontext=from-internal\n\n[office](office)\n\n[lobby](office)\n")
+    args = dict(path=str(root), section="office", section_type="endpoint", option="context", value="guarded")
+    assert run_module(args)["changed"] is True
+    assert root.read_text() == ("[office](!)\ntype=endpoint\ncontext=from-internal\n\n[office](office)\n"
+                                "context=guarded\n\n[lobby](office)\n")
+    assert run_module(args)["changed"] is False
+
+
+def test_a_section_whose_type_comes_from_an_addition_is_found_not_duplicated(tmp_path):
+    # config.c merges "[1001](+)" into [1001] before res_sorcery_config reads its type.
+    root = tmp_path / "pjsip.conf"
+    root.write_text("[1001]\ncontext=from-internal\n\n[1001](+)\ntype=endpoint\n")
+    args = dict(path=str(root), section="1001", section_type="endpoint", option="context", value="guarded")
+    assert run_module(args)["changed"] is True
+    assert root.read_text() == "[1001]\ncontext=guarded\n\n[1001](+)\ntype=endpoint\n"
+    assert run_module(args)["changed"] is False
+    # An addition of another type gives it none of this one.
+    assert run_module(dict(args, section_type="aor", create_section=False)).get("failed") is True
+
+
 def test_a_section_whose_type_comes_from_a_file_it_includes_is_found_not_duplicated(tmp_path):
     # "[1001]\n#include body.conf" with type= at the top of body.conf: Asterisk continues [1001]
     # there (config.c), so it is an endpoint; another [1001] appended would be a second object.

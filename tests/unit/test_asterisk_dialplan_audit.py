@@ -5,9 +5,10 @@ import pytest
 
 from ansible.module_utils.asterisk_conf import load, parse
 from ansible.module_utils.dialplan_audit import (
-    applications_run, audit, conditional_branches, extension_matches, gosub_call, infer_outside_line, jump_shape,
-    local_area_code_prefixes, local_channels, outside_line_read_as_dialed_too, pattern_tokens, patterns_meet,
-    phone_switches, split_args, substring, trunk_routes, unfiltered_exten, with_extension)
+    applications_run, audit, conditional_branches, context_includes, dialplan_globals, extension_matches,
+    gosub_call, infer_outside_line, jump_shape, local_area_code_prefixes, local_channels, onward_contexts,
+    outside_line_read_as_dialed_too, parse_dialplan, pattern_tokens, patterns_meet, phone_switches, split_args,
+    substring, trunk_routes, unfiltered_exten, with_extension)
 
 FIXTURES = Path(__file__).parent / "fixtures" / "dialplan_audit"
 FACTORY = Path(__file__).resolve().parents[2] / "lab" / "factory" / "pbx" / "asterisk"
@@ -138,6 +139,40 @@ def test_routes_in_an_included_context_count_and_both_forms_agree():
     assert outside_line(text) == ("9", None)
 
 
+@pytest.mark.parametrize("include", [
+    "include => intl|08:00-18:00|mon-fri|*|*",  # the timed include's older form, '|' for ','
+    "include => intl,08:00-18:00,mon-fri,*,*",
+    "include => ${INTL}",  # pbx_config.c substitutes [globals] in an include
+])
+def test_a_timed_or_substituted_include_is_followed(include):
+    text = ("[globals]\nINTL = intl\n[from-internal]\n%s\nexten => _9X.,1,Dial(PJSIP/${EXTEN:1}@carrier)\n"
+            "[intl]\nexten => _0X.,1,Dial(PJSIP/${EXTEN:1}@carrier)\n" % include)
+    digits, unclear = outside_line(text)
+    assert digits is None and "routes drop different outside-line digits: 0, 9" in unclear
+
+
+def test_a_context_runs_the_lines_of_the_templates_it_inherits_and_a_template_is_no_context():
+    # config.c copies a template's lines into the category that inherits it, first; pbx_config.c
+    # makes no context of the template itself.
+    text = ("[outbound-tpl](!)\nexten => _0X.,1,Dial(PJSIP/${EXTEN:1}@carrier)\n"
+            "[intl-tpl](!,outbound-tpl)\nexten => _00X.,1,Dial(PJSIP/${EXTEN}@carrier)\n"
+            "[from-internal](outbound-tpl)\nexten => _9X.,1,Dial(PJSIP/${EXTEN:1}@carrier)\n"
+            "[from-carrier](intl-tpl)\nexten => 5000,1,Dial(PJSIP/1001)\n")
+    digits, unclear = outside_line(text)
+    assert digits is None and "routes drop different outside-line digits: 0, 9" in unclear
+    routes = trunk_routes([parse(text, "/etc/asterisk/extensions.conf")], ["from-internal"], ["carrier"])
+    # The template's line is where the operator would look.
+    assert [(r["context"], r["pattern"], r["line"]) for r in routes] == [
+        ("from-internal", "_0X.", 2), ("from-internal", "_9X.", 6)]
+    findings, contexts, _ = audit([parse(text, "/etc/asterisk/extensions.conf")], ["from-carrier"], ["carrier"])
+    assert contexts == ["from-internal", "from-carrier"]
+    # The open context dials the trunk with the lines of both templates (its template's template's
+    # first); each template line is found in each context that inherits it, none in a template.
+    assert [(f["rule"], f["context"], f["line"]) for f in findings if f["rule"] in ("DP001", "DP004")] == [
+        ("DP001", "from-internal", 2), ("DP001", "from-internal", 6), ("DP001", "from-carrier", 2),
+        ("DP004", "from-carrier", 2), ("DP001", "from-carrier", 4), ("DP004", "from-carrier", 4)]
+
+
 @pytest.mark.parametrize("routes, trunk_boundary, both", [
     # A route that strips 0 beside one that dials the number as dialed: which one a number takes
     # is Asterisk's choice, so without the trunk leg the phone's check reads it both ways.
@@ -170,6 +205,26 @@ def test_routes_of_other_contexts_are_not_the_phones_routes():
     text = ("[from-internal]\nexten => _X.,1,Dial(PJSIP/${EXTEN}@carrier)\n"
             "[from-carrier]\nexten => _9X.,1,Dial(PJSIP/${EXTEN:1}@carrier)\n")
     assert outside_line(text) == ("", None)
+
+
+@pytest.mark.parametrize("other", ["PJSIP/${EXTEN:1}@carrier-fax", "PJSIP/carrier.example/sip:${EXTEN:1}@carrier",
+                                   "PJSIP/pbx2/sip:${EXTEN:1}@carrier.example.net", "SIP/${EXTEN:1}@carrier2"])
+def test_an_endpoint_whose_name_only_starts_as_the_trunks_is_no_route_to_it(other):
+    # chan_pjsip's request(): the endpoint is the first field's, after its first '@'.
+    text = ("[from-internal]\nexten => _X.,1,Dial(PJSIP/${EXTEN}@carrier)\n"
+            "exten => _9X.,1,Dial(%s)\n" % other)
+    assert outside_line(text) == ("", None)
+
+
+def test_each_target_of_a_dial_is_read_as_the_number_its_own_channel_gets():
+    # A recorder called beside the carrier: the carrier gets ${EXTEN:1}, the outside line is 9.
+    text = "[from-internal]\nexten => _9X.,1,Dial(PJSIP/${EXTEN}@call-recorder&PJSIP/${EXTEN:1}@carrier)\n"
+    assert outside_line(text) == ("9", None)
+    # Two trunks in one Dial(), each a route of its own.
+    text = "[from-internal]\nexten => _9X.,1,Dial(PJSIP/${EXTEN:1}@carrier&PJSIP/${EXTEN}@backup)\n"
+    configs = [parse(text, "/etc/asterisk/extensions.conf")]
+    routes = trunk_routes(configs, ["from-internal"], ["carrier", "backup"])
+    assert [route["strip"] for route in routes] == [1, 0]
 
 
 def test_the_module_reads_the_phones_contexts_from_the_pjsip_sections(tmp_path):
@@ -226,6 +281,20 @@ def test_the_module_reads_the_phones_contexts_from_the_pjsip_sections(tmp_path):
 def test_a_trunk_named_in_globals_is_a_route_to_it(globals_, dial, digits):
     assert outside_line("[globals]\n%s\n[from-internal]\nexten => _9X.,1,Dial(%s)\n" % (globals_, dial)) == (
         digits, None)
+
+
+def test_every_globals_section_of_the_files_is_read_in_turn_unless_the_running_ones_are():
+    # pbx_config.c sets the variables of each [globals] category one after another.
+    text = ("[globals]\nTRUNK = other\n[from-internal]\nexten => _9X.,1,Dial(PJSIP/${EXTEN:1}@${TRUNK})\n"
+            "exten => _0X.,1,Dial(PJSIP/${EXTEN:1}@${INTL})\n[globals]\nTRUNK = carrier\nINTL = carrier\n")
+    assert dialplan_globals([parse(text, "/etc/asterisk/extensions.conf")]) == {
+        "trunk": ["other", "carrier"], "intl": ["carrier"]}
+    digits, unclear = outside_line(text)
+    assert digits is None and "routes drop different outside-line digits: 0, 9" in unclear
+    # The running Asterisk's [globals] ('dialplan show globals') are what it substitutes.
+    running = parse("[globals]\nTRUNK = carrier\n", "asterisk -rx 'dialplan show globals'")
+    running.running = True
+    assert dialplan_globals([running, parse(text, "/etc/asterisk/extensions.conf")]) == {"trunk": ["carrier"]}
 
 
 @pytest.mark.parametrize("globals_", ["TRUNK = other", "", "EXTEN = carrier"])
@@ -287,6 +356,36 @@ def test_a_subroutine_that_does_not_show_the_number_or_the_trunk_is_not_read_as_
     text = "[from-internal]\nexten => _9X.,1,%s\n" % gosub + SUBROUTINE % dial
     digits, unclear = outside_line(text)
     assert digits is None and why in unclear
+
+
+# A Gosub to the dialed number itself: the subroutine runs at the pattern that number matches, its
+# ${EXTEN} that number (app_stack.c jumps there as a Goto does), its ${ARGn} the call's arguments.
+DIAL_OUT = "[dial-out]\nexten => _X.,1,Dial(PJSIP/${EXTEN}@%s)\n same => n,Return()\n"
+
+
+@pytest.mark.parametrize("route, dial_out, digits", [
+    ("exten => _9X.,1,Gosub(dial-out,${EXTEN:1},1)", DIAL_OUT % "carrier", "9"),
+    ("exten => _9X.,1,Gosub(dial-out,${EXTEN:1},1(carrier))", DIAL_OUT % "${ARG1}", "9"),
+    ("exten => _9X.,1,Gosub(dial-out,${EXTEN},1)", DIAL_OUT % "carrier", ""),
+    # The pattern in a context the subroutine's context includes.
+    ("exten => _9X.,1,Gosub(dial-out,${EXTEN:1},1)", "[dial-out]\ninclude => trunks\n[trunks]\n"
+     "exten => _X.,1,Dial(PJSIP/${EXTEN}@carrier)\n", "9"),
+    # 0531 before the number: a route that puts the area code first, read as such.
+    ("exten => _9X.,1,Gosub(dial-out,0531${EXTEN:1},1)", DIAL_OUT % "carrier", "9"),
+])
+def test_a_gosub_to_the_dialed_number_is_a_route_read_where_it_lands(route, dial_out, digits):
+    assert outside_line("[from-internal]\n%s\n%s" % (route, dial_out)) == (digits, None)
+
+
+def test_a_gosub_to_the_dialed_number_beside_another_route_leaves_the_outside_line_unclear():
+    text = ("[from-internal]\nexten => _9X.,1,Dial(PJSIP/${EXTEN:1}@carrier)\n"
+            "exten => _0X.,1,Gosub(dial-out,${EXTEN:1},1)\n" + DIAL_OUT % "carrier")
+    digits, unclear = outside_line(text)
+    assert digits is None and "routes drop different outside-line digits: 0, 9" in unclear
+    # From an open context, the same subroutine is toll fraud.
+    text = "[from-carrier]\nexten => _X.,1,Gosub(dial-out,${EXTEN},1)\n" + DIAL_OUT % "carrier"
+    findings, _, _ = audit([parse(text, "/etc/asterisk/extensions.conf")], ["from-carrier"], ["carrier"])
+    assert [(f["rule"], f["context"]) for f in findings if f["rule"] == "DP004"] == [("DP004", "from-carrier")]
 
 
 def test_a_subroutine_in_the_phones_own_context_is_read_through_its_callers_only():
@@ -811,3 +910,12 @@ def test_a_switch_reachable_without_authentication_is_a_finding():
     findings, _, unauth = audit([parse(text, "/etc/asterisk/extensions.conf")], ["from-carrier"])
     assert [(f["rule"], f["context"]) for f in findings if f["rule"] == "DP005"] == [("DP005", "lookup")]
     assert unauth == ["default", "from-carrier"]  # the contexts a call reaches by includes, as before
+
+
+def test_the_onward_contexts_leave_the_includes_they_are_given_as_they_were():
+    # audit() hands over the includes its trunk reading follows: the jumps must not join them.
+    text = "[from-internal]\ninclude => outbound\nexten => _9X.,1,Goto(lookup,${EXTEN:1},1)\n[lookup]\n[outbound]\n"
+    entries = list(parse_dialplan([parse(text, "/etc/asterisk/extensions.conf")]))
+    includes = context_includes(entries)
+    assert onward_contexts(entries, {}, includes) == {"from-internal": ["outbound", "lookup"]}
+    assert includes == {"from-internal": ["outbound"]}

@@ -50,6 +50,12 @@ def test_the_host_side_guard_prefix_is_the_policys():
     assert unguarded_reasons({}, set()) == []
 
 
+def test_an_endpoint_set_to_no_context_is_no_unguarded_phone():
+    # "context =": no context to dial in, so nothing to guard ("default" is a context).
+    assert unguarded_reasons({"1001": "", "1002": "default"}, set()) == [
+        "endpoint 1002 dials in context default, not through a guard"]
+
+
 def test_an_exempted_phone_outside_a_guard_passes_only_while_the_trunk_leg_is_checked():
     contexts = {"1003": "from-internal", "1004": "from-internal"}
     assert unguarded_reasons(contexts, set(), exempt=["1003"], trunk_leg_checked=True) == [

@@ -2,7 +2,7 @@
 import pytest
 
 from ansible.module_utils.channel_drivers import (
-    commands_for, dialplan_dials, in_use_reasons, judge, loaded_drivers, read_drivers)
+    commands_for, dialplan_dials, hide_inline_secrets, in_use_reasons, judge, loaded_drivers, read_drivers)
 
 # core show channeltypes of the lab PBX (Debian's Asterisk 22, modules.conf autoload = yes).
 CHANNELTYPES = """\
@@ -71,6 +71,17 @@ def test_dialplan_lines_that_dial_a_driver_are_named_with_their_context_not_coun
     assert dialplan_dials("IAX2", inline) == [
         "context out: '_X.' => 1. Dial(IAX2/pbx:********@203.0.113.5/${EXTEN}) [x:1]"]
     assert in_use_reasons("IAX2", dict(UNUSED_IAX2, **{"dialplan show": dialplan})) == []
+
+
+@pytest.mark.parametrize("text, shown", [
+    ("Dial(IAX2/pbx:S3cr3tPw@203.0.113.5/${EXTEN})", "Dial(IAX2/pbx:********@203.0.113.5/${EXTEN})"),
+    ("Dial(IAX2/${PEER:0:3}:S3cr3tPw@203.0.113.5)", "Dial(IAX2/${PEER:0:3}:********@203.0.113.5)"),
+    # A substring's colon is no password's: the route stays readable in the report.
+    ("Dial(PJSIP/${EXTEN:1}@carrier)", "Dial(PJSIP/${EXTEN:1}@carrier)"),
+    ("Dial(PJSIP/${FILTER(0-9,${EXTEN:2})}@carrier,60)", "Dial(PJSIP/${FILTER(0-9,${EXTEN:2})}@carrier,60)"),
+])
+def test_only_a_dial_strings_password_is_hidden(text, shown):
+    assert hide_inline_secrets(text) == shown
 
 
 def test_a_driver_whose_lines_cannot_be_read_counts_as_in_use_and_the_operator_may_keep_any():

@@ -31,6 +31,14 @@ def test_templates_and_additions_make_no_object_and_types_are_read_in_any_case()
     assert [s["name"] for s in concrete(WIZARD["sections"], "wizard")] == ["2101", "2102"]
 
 
+def test_a_section_typed_by_an_addition_merged_into_it_is_an_object_of_that_type():
+    # "[1001]\ncontext=..." then "[1001](+)\ntype=endpoint": its effective type is endpoint.
+    typed_later = dict(section("1001", type_=None, context="from-internal"),
+                       effective={"context": ["from-internal"], "type": ["endpoint"]})
+    assert [s["name"] for s in concrete([typed_later], "endpoint")] == ["1001"]
+    assert endpoint_definitions([typed_later])["1001"]["context"] == "from-internal"
+
+
 def test_each_endpoint_is_defined_once_pjsip_conf_before_the_wizard():
     defined = endpoint_definitions(PJSIP, WIZARD)
     assert defined["1001"]["file"] == "/etc/asterisk/pjsip.d/phones.conf"  # not the (+) addition

@@ -314,6 +314,17 @@ def test_the_role_plans_wizard_phones():
         ("1001", "context"), ("2101", "endpoint/context")]
 
 
+def test_an_endpoint_set_to_no_context_dials_nothing_and_is_left_so():
+    # "context =" over a template's: Asterisk keeps it empty and the endpoint can call nothing. A
+    # guard would give it the dialplan of [default] instead; nor does it stop the run as unguarded.
+    sections = [dict(PJSIP_SECTIONS[0], name=name, effective={"context": values})
+                for name, values in (("1001", ["from-internal"]), ("1002", ["from-internal", ""]))]
+    result = toll_fraud_policy.build(params(pjsip_sections=sections))
+    assert result["endpoint_plan"] == {"1001": "from-internal"}
+    assert result["unguarded_endpoints"] == []
+    assert [c["section"] for c in result["endpoint_changes"]] == ["1001"]
+
+
 def test_an_endpoint_guarded_before_and_now_a_trunk_or_exempt_gets_its_own_context_back():
     """An operator who forgot to declare the trunk runs again with voipguard_trunks set: the
     trunk's inbound calls must no longer pass the guard. Exempting a phone gives it back too."""

@@ -874,6 +874,26 @@ def test_an_identify_a_wizard_makes_of_the_loops_own_address_is_refused(tmp_path
         plan_with_wizard(read)
 
 
+@pytest.mark.parametrize("proxy, refused", [
+    ("outbound_proxy = sip:sbc.example.net\\;lr", True),
+    ("outbound_proxy =", False),  # empty: the wizard appends nothing
+    ("endpoint/outbound_proxy = sip:sbc.example.net\\;lr", False),  # the endpoint's own: the loop moves it
+])
+def test_a_wizard_trunk_whose_wizard_wide_outbound_proxy_overrides_the_loop_is_refused(tmp_path, proxy, refused):
+    # res_pjsip_config_wizard's handle_endpoint sets the wizard-wide outbound_proxy after the
+    # endpoint/ options: the loop's would never be in force.
+    read = wizard(tmp_path, WIZARD_TRUNK_INCLUDED + proxy + "\n")
+    effective = trunk_definitions(sections(pjsip_without_the_carrier()), read)["carrier"]["endpoint_options"]
+    if not refused:
+        assert plan_with_wizard(read)["trunks"][0]["proxy"] == "sip:carrier@127.0.0.1:5060;lr"
+        return
+    assert effective["outbound_proxy"][-1] == "sip:sbc.example.net;lr"  # what the endpoint keeps
+    with pytest.raises(BoundaryError, match=re.escape(
+            "trunk carrier: endpoint carrier: its wizard in pjsip_wizard.conf sets outbound_proxy for all its "
+            "objects, which overrides the loop's endpoint/outbound_proxy")):
+        plan_with_wizard(read)
+
+
 def test_a_wizard_trunk_is_looped_in_its_wizard_section_and_its_copy_names_the_wizards_objects(tmp_path):
     read = wizard(tmp_path)
     result = plan_with_wizard(read)
