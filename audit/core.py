@@ -9,6 +9,8 @@ import hashlib
 import json
 import re
 
+from ansible.module_utils.channel_drivers import hide_inline_secrets
+
 SEVERITY_WEIGHTS = {"critical": 10, "high": 5, "medium": 3, "low": 1}
 SEVERITIES = ("critical", "high", "medium", "low")
 STATUSES = ("pass", "fail", "error", "waived", "not_applicable")
@@ -20,10 +22,14 @@ MASK = "********"
 # Keys whose values are credentials in Asterisk, fail2ban, webhooks and our own evidence.
 SECRET_KEY = re.compile(r"(pass(word|wd|phrase)?|secret|token|md5_cred|password_digest|"
                         r"private|api_?key|credential|webhook_url|auth_?key)", re.I)
-# "secret = x", "password=>x", "secret: x" inside free text (command output, config excerpts).
-_SECRET_IN_TEXT = re.compile(
-    r"(?im)\b((?:[\w.-]*(?:pass(?:word|wd)?|secret|token|md5_cred|api_?key))\s*(?:=>|=|:)[ \t]*)"
-    r"(?!\*{8})([^\s,;&\"']+)")
+_SECRET_WORD = r"[\w.-]*(?:pass(?:word|wd)?|secret|token|md5_cred|api_?key)"
+# "secret = x", "password=>x" inside free text (config excerpts, command output): a configuration's
+# value is the rest of its line (commas, escaped semicolons and blanks included).
+_SECRET_ASSIGNED = re.compile(r"(?im)\b(%s\s*=>?[ \t]*)(?!\*{8})(\S[^\r\n]*?)(?=[ \t]*$)" % _SECRET_WORD)
+# "secret: x" in prose or command output: the word after it, quoted or not.
+_SECRET_IN_TEXT = re.compile(r"(?im)\b(%s\s*:[ \t]*[\"']?)(?!\*{8})([^\s,;&\"']+)" % _SECRET_WORD)
+# IAX2's "register => user:secret@host".
+_REGISTER_SECRET = re.compile(r"(?im)\b(register\s*=>?\s*[^:@\s]*:)(?!\*{8})([^@\s]+)@")
 # URLs with credentials or query tokens (alert webhooks).
 _URL_USERINFO = re.compile(r"(?i)\b(https?://)[^/\s:@]+:[^/\s@]+@")
 _URL_QUERY = re.compile(r"(?i)(\bhttps?://[^\s?]+\?)\S+")
@@ -40,7 +46,10 @@ def scrub_text(text):
     """Mask secrets written inline in free text (config lines, command output, messages)."""
     if not isinstance(text, str):
         return text
+    text = _SECRET_ASSIGNED.sub(lambda m: m.group(1) + MASK, text)
     text = _SECRET_IN_TEXT.sub(lambda m: m.group(1) + MASK, text)
+    text = _REGISTER_SECRET.sub(lambda m: m.group(1) + MASK + "@", text)
+    text = hide_inline_secrets(text)  # a dial string's user:secret@host, as the hardening hides it
     text = _URL_USERINFO.sub(lambda m: m.group(1) + MASK + "@", text)
     return _URL_QUERY.sub(lambda m: m.group(1) + MASK, text)
 

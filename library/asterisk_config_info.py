@@ -157,7 +157,7 @@ import os
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.asterisk_conf import (
-    AsteriskConfigError, ast_true, load, load_as_asterisk_reads, mask_value, resolve_section)
+    AsteriskConfigError, ast_true, load, load_as_asterisk_reads, mask_inline_secret, mask_value, resolve_section)
 
 
 def describe(configs):
@@ -168,7 +168,7 @@ def describe(configs):
     for config in configs:
         for directive, pattern, lineno in config.includes:
             includes.append(dict(file=config.filename, lineno=lineno, directive=directive,
-                                 pattern=pattern))
+                                 pattern=mask_inline_secret(pattern)))
         warnings.extend("%s:%s: %s" % (config.filename, n, m) for n, m in config.warnings)
         for section in config.sections:
             if section.header is None:

@@ -381,8 +381,8 @@ from ansible.module_utils.dial_policy import (
     local_area_code_from_routes, original_context, plan_endpoints)
 from ansible.module_utils.dialplan_audit import local_area_code_prefixes, outside_line_read_as_dialed_too
 from ansible.module_utils.pjsip_sections import (
-    OWN_ENDPOINT_PREFIX, endpoint_contexts as endpoint_contexts_of, endpoint_definitions, lines_to_take_out,
-    trunk_definitions)
+    OWN_ENDPOINT_PREFIX, duplicate_objects, endpoint_contexts as endpoint_contexts_of, endpoint_definitions,
+    lines_to_take_out, trunk_definitions)
 from ansible.module_utils.trunk_boundary import (
     BoundaryError, is_trunk_group_set_var, loops_to_undo, plan as plan_trunk_boundary,
     proxy_written_back, trunk_group_set_var)
@@ -550,6 +550,11 @@ def build(params):
     if params.get("endpoint_contexts") is not None:
         contexts = dict((str(k), "default" if v is None else str(v)) for k, v in params["endpoint_contexts"].items())
     elif params.get("pjsip_sections") or params.get("pjsip_wizard"):
+        duplicates = duplicate_objects(params.get("pjsip_sections"), params.get("pjsip_wizard"))
+        if duplicates:
+            raise PolicyError("the PJSIP files define an object twice, so they do not say what Asterisk runs "
+                              "(it refuses every object of that type in pjsip.conf, and makes a wizard's of "
+                              "the last one read); keep one of each: %s" % "; ".join(duplicates))
         # Read on the host through every #include (asterisk_config_info), templates resolved.
         contexts = endpoint_contexts_of(params.get("pjsip_sections"), params.get("pjsip_wizard"))
     else:

@@ -227,12 +227,21 @@ INCLUDE_LEVEL_EXCEEDED = "maximum include level"
 
 # Keys whose values are never shown (diffs, module results), compared case-insensitively
 # after the last '/', so that wizard keys such as inbound_auth/password are covered.
-SECRET_KEYS = frozenset(["password", "secret", "md5_cred", "password_digest"])
+# The options of Asterisk 22's configuration files that hold a credential, by the last part of
+# their name (a wizard's outbound_auth/password too): res_pjsip's auths (password, md5_cred,
+# password_digest, oauth_secret, refresh_token), the manager's, ARI's and IAX2's secrets, xmpp.conf's
+# oauth_secret, res_config_pgsql's and _mysql's dbpass, res_ldap's pass, hep.conf's
+# capture_password, prometheus.conf's auth_password, rtp.conf's turnpassword, res_curl's
+# ssl_keypasswd, websocket_client.conf's proxy_password, voicemail.conf's imappassword, imapsecret
+# and authpassword (checked against the options their sources register).
+_SECRET_NAME = r"(?:\w*password|\w*secret|\w*passwd|md5_cred|password_digest|refresh_token|(?:db)?pass)"
+_SECRET_KEY = re.compile(r"^%s$" % _SECRET_NAME, re.IGNORECASE)
 MASK = "********"
-# A commented-out secret is still a secret (";password = 1001" left over from an edit).
-_COMMENTED_SECRET = re.compile(
-    r"^(\s*;+\s*[\w/]*?(?:password|secret|md5_cred|password_digest)\s*=>?\s*)(\S.*?)(\s*)$",
-    re.IGNORECASE)
+# A secret in a comment is still a secret (";password = 1001" left over from an edit, old
+# credentials inside ";-- ... --;", "; old password = ..." after an option): from its '=' on.
+_COMMENTED_SECRET = re.compile(r"^(.*?(?<!\w)[\w/]*?%s\s*=>?\s*)(\S.*?)(\s*)$" % _SECRET_NAME, re.IGNORECASE)
+# IAX2's "register => user:secret@host" (iax.conf, and sip.conf's of older PBXs).
+_REGISTER_SECRET = re.compile(r"^([^:@]*:)([^@]+)(@.*)$")
 
 _WHITESPACE = " \t\r\n\v\f"
 
@@ -792,7 +801,7 @@ def _parse_header(config, line, chars, start, end):
     if rest.strip():
         raise AsteriskConfigError(
             "unexpected text %r after section header [%s] (Asterisk ignores it; "
-            "template lists must follow ']' directly, as in [name](!))" % (rest.strip(), name),
+            "template lists must follow ']' directly, as in [name](!))" % (mask_inline_secret(rest.strip()), name),
             filename, number)
     line.kind = "header"
     section = Section(config, name, line, number, is_template, templates, is_addition,
@@ -1295,11 +1304,17 @@ def _defining_section(section, key, all_sections, visiting, before=None):
 # -- secrets ---------------------------------------------------------------------------------
 
 def is_secret_key(key):
-    return key.rsplit("/", 1)[-1].strip().lower() in SECRET_KEYS
+    return bool(_SECRET_KEY.match(key.rsplit("/", 1)[-1].strip()))
 
 
 def mask_value(key, value):
-    return MASK if is_secret_key(key) else value
+    """value as it may be shown: a secret option's as ********, a "register =>" line's secret
+    (user:secret@host) masked."""
+    if is_secret_key(key):
+        return MASK
+    if key.strip().lower() == "register" and isinstance(value, str):
+        return _REGISTER_SECRET.sub(lambda m: m.group(1) + MASK + m.group(3), value)
+    return value
 
 
 def mask_secrets(text, filename="<string>"):
@@ -1310,23 +1325,32 @@ def mask_secrets(text, filename="<string>"):
     except AsteriskConfigError:
         # Unparseable text: hide every line that looks like a secret assignment.
         return "".join(
-            MASK + "\n" if "=" in line and is_secret_key(line.split("=", 1)[0].lstrip(";# \t"))
-            else line for line in text.splitlines(True))
+            MASK + "\n" if "=" in line and is_secret_key(line.split("=", 1)[0].lstrip(";# \t").rstrip("+ \t"))
+            else mask_inline_secret(line) for line in text.splitlines(True))
     out = []
     for line in config.lines:
         ending = line.raw[len(line.raw.rstrip("\r\n")):]
-        if line.kind == "option" and is_secret_key(line.key):
-            if line.value_span is not None:
-                start, end = line.value_span
-                out.append(line.raw[:start] + MASK + line.raw[end:])
-            else:
-                out.append("%s = %s%s" % (line.key, MASK, ending))
+        if line.kind == "option" and line.value_span is not None and mask_value(line.key, line.value) != line.value:
+            start, end = line.value_span
+            out.append(line.raw[:start] + mask_value(line.key, line.value) + mask_inline_secret(line.raw[end:]))
+        elif line.kind == "option" and is_secret_key(line.key):
+            out.append("%s = %s%s" % (line.key, MASK, ending))
+        elif line.kind == "option" and line.value_span is not None:
+            end = line.value_span[1]
+            out.append(line.raw[:end] + mask_inline_secret(line.raw[end:]))
         elif line.kind == "skipped" and "=" in line.raw and \
                 is_secret_key(line.raw.split("=", 1)[0].lstrip(";# \t")):
             out.append(MASK + ending)  # never read by Asterisk, never shown either
-        elif line.kind == "text":
-            match = _COMMENTED_SECRET.match(line.raw.rstrip("\r\n"))
-            out.append(match.group(1) + MASK + ending if match else line.raw)
+        elif line.kind in ("text", "directive"):  # a comment; an #exec's command line
+            out.append(mask_inline_secret(line.raw))
         else:
             out.append(line.raw)
     return "".join(out)
+
+
+def mask_inline_secret(text):
+    """text (a comment, a line inside a block comment, what follows an option's value, an #exec's
+    command line) with a secret written in it masked, from its '=' to the line's end."""
+    ending = text[len(text.rstrip("\r\n")):]
+    match = _COMMENTED_SECRET.match(text.rstrip("\r\n"))
+    return match.group(1) + MASK + ending if match else text

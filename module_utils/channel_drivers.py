@@ -85,18 +85,21 @@ def in_use_reasons(driver, outputs):
 
 
 # IAX2/<user>:<secret>@<host>/...: a dial string may carry the far end's password; never shown.
-_INLINE_SECRET = re.compile(r"\b[A-Za-z0-9]+/[^:/@\s]*:[^@\s]+@")
+# The technology may be a variable's (${OUTTECH}/user:secret@host).
+_INLINE_SECRET = re.compile(r"(?:\b[A-Za-z0-9]+|\$\{[^{}]*\})/[^:/@\s]*:[^@\s]+@")
 
 
 def hide_inline_secrets(text):
     """text with the password of each TECH/user:secret@host dial string replaced by ********: from
-    the first ':' outside ${...}, since PJSIP/${EXTEN:1}@carrier holds a substring's colon, no
-    password."""
+    the first ':' outside ${...}, since PJSIP/${EXTEN:1}@carrier holds a substring's colon, and
+    PJSIP/carrier/sip:${EXTEN}@host a URI's, no password."""
     def hidden(match):
         userinfo, depth = match.group(0)[:-1], 0
         for index, char in enumerate(userinfo):
             depth += (char == "{") - (char == "}")
             if char == ":" and depth <= 0:
+                if re.search(r"(?:^|/)(?:sips?|tel)$", userinfo[:index], re.I):
+                    return match.group(0)  # a URI's scheme (PJSIP/carrier/sip:number@host), no password
                 return userinfo[:index + 1] + "********@"
         return match.group(0)
 

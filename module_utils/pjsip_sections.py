@@ -45,6 +45,27 @@ def _definition(section, section_type, option_prefix, include_root):
                 include_root=include_root, context=str(values[-1]) if values else "default")
 
 
+# Object types whose sections the guard, its trunk boundary or the audit read.
+OBJECT_TYPES = ("endpoint", "aor", "auth", "identify", "registration", "transport")
+
+
+def duplicate_objects(pjsip_sections, pjsip_wizard=None):
+    """["endpoint 1001: pjsip.conf:3 and pjsip.d/more.conf:1", ...] for each name that two concrete
+    sections of one type define (names compare exactly, as sorcery's do). res_sorcery_config then
+    refuses every object of that type in the file and keeps what it had loaded before; of two
+    wizards of one name, res_pjsip_config_wizard makes the objects of the last one read. Either way
+    the files do not say what Asterisk runs."""
+    found = []
+    for kind, sections in [(kind, pjsip_sections) for kind in OBJECT_TYPES] + [
+            ("wizard", (pjsip_wizard or {}).get("sections"))]:
+        places = {}
+        for section in concrete(sections, kind):
+            places.setdefault(section["name"], []).append("%s:%s" % (section.get("file"), section.get("lineno")))
+        found.extend("%s %s: %s" % (kind, name, " and ".join(where))
+                     for name, where in sorted(places.items()) if len(where) > 1)
+    return found
+
+
 def endpoint_definitions(pjsip_sections, pjsip_wizard=None):
     """{endpoint: its defining section} for every endpoint res_pjsip makes from the files: the
     endpoint sections of pjsip.conf's include set (the option that sets its context: "context"),

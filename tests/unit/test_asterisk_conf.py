@@ -489,3 +489,37 @@ def test_lines_too_long_for_asterisks_read_buffer_are_skipped_as_it_skips_them()
     # A skipped secret is never shown.
     masked = mask_secrets(endpoint("password = " + "s" * 9000 + "\n"))
     assert "sss" not in masked
+
+
+# Asterisk 22's options that hold a credential (their modules' sources), and secrets written where
+# no option is read: commented out, in a block comment, after an option, in a register line.
+@pytest.mark.parametrize("text", [
+    "[trunk-auth]\ntype=auth\nauth_type=oauth\noauth_secret=LEAK1\nrefresh_token=LEAK2\nusername=u\n",
+    "[general]\ndbpass=LEAK1\n[ldap]\npass=LEAK2\n[hep]\ncapture_password=LEAK3\n",
+    "[general]\nauth_password=LEAK1\nturnpassword=LEAK2\nssl_keypasswd=LEAK3\nproxy_password=LEAK4\n",
+    "[general]\nimappassword=LEAK1\nimapsecret=LEAK2\nauthpassword=LEAK3\n",
+    "[a]\ntype=auth\nusername=u\n;-- old credentials\npassword=LEAK1\n--;\n",
+    "[a]\ntype=auth ;-- disabled:\nsecret=LEAK1\n--;\n;-- password = LEAK2 --;\n",
+    "[a]\ntype=auth\nusername=v ; old password = LEAK1\n; old secret=LEAK2\n",
+    "[general]\nbindport=4569\nregister => 1234:LEAK1@iax.example.com\n",
+    "[general]\n#exec /usr/local/bin/mkusers --db-password=LEAK1\n",
+    # Unparseable (a stray '--;'): every line that looks like a secret is hidden all the same.
+    "[a]\nsecret += LEAK1\n--;\n;-- password = LEAK2\n",
+])
+def test_every_secret_of_a_file_is_masked_and_the_rest_kept(text):
+    masked = mask_secrets(text, "x.conf")
+    assert "LEAK" not in masked, masked
+    assert "********" in masked
+    kept = [line for line in text.splitlines() if "LEAK" not in line]
+    assert [line for line in masked.splitlines() if "********" not in line] == kept
+
+
+def test_settings_that_only_sound_secret_are_shown():
+    text = "[general]\npassword_format = plain\ntoken_lifetime = 60\nusername = u\n"
+    assert mask_secrets(text) == text
+
+
+def test_a_secret_is_not_quoted_in_a_parse_error():
+    with pytest.raises(AsteriskConfigError) as raised:
+        parse("[a]password=LEAK1\ntype=auth\n", "pjsip.conf")
+    assert "LEAK" not in str(raised.value) and "password=********" in str(raised.value)

@@ -171,6 +171,18 @@ def test_module_check_mode_with_masked_diff(pjsip_file):
     assert "N3w-Str0ng-Secret" not in json.dumps(diff)
 
 
+def test_a_diff_shows_no_secret_of_the_file_whatever_its_option_is_called(tmp_path):
+    # A trunk's OAuth auth (Google Voice) beside the change, an old password in a block comment.
+    path = tmp_path / "pjsip.conf"
+    path.write_text("[trunk-auth]\ntype=auth\nauth_type=oauth\noauth_clientid=vgtest\noauth_secret=LEAK1\n"
+                    "refresh_token=LEAK2\nusername=u\n;-- old\npassword=LEAK3\n--;\n")
+    for option, value in (("username", "u2"), ("oauth_secret", "LEAK4")):
+        result = run_module(dict(path=str(path), section="trunk-auth", section_type="auth", option=option,
+                                 value=value), "--check", "--diff")
+        assert result["changed"] is True
+        assert "LEAK" not in json.dumps(result["diff"]) and "username=u" in result["diff"]["before"]
+
+
 def test_module_changes_once_and_keeps_mode(pjsip_file):
     args = dict(path=str(pjsip_file), section="1001", section_type="aor",
                 option="max_contacts", value="1", backup=True)

@@ -251,6 +251,22 @@ def test_no_secret_in_any_output(tmp_path):
         assert SECRET not in path.read_text()
 
 
+@pytest.mark.parametrize("text", [
+    'password = "LEAK1"', "inbound_auth/password = test LEAK1", "secret=ab\\;LEAK1", "password=abc,LEAK1",
+    "register => 1234:LEAK1@iax.example.com", "exten => _9X.,1,Dial(IAX2/user:LEAK1@host)",
+    "exten => _9X.,1,Dial(${OUTTECH}/trunk:LEAK1@iax.example.com/${EXTEN:1})", "oauth_secret: LEAK1 (set)",
+])
+def test_a_secret_written_inline_in_evidence_text_is_masked(text):
+    scrubbed = core.scrub_text(text)
+    assert "LEAK" not in scrubbed and core.MASK in scrubbed, scrubbed
+
+
+def test_masking_stays_on_the_secrets_line_and_after_a_colon_on_its_word():
+    scrubbed = core.scrub_text("secret=admin ; old\nread=all\nno password: the PJSIP form of allowguest=yes.")
+    assert scrubbed.splitlines() == [
+        "secret=" + core.MASK, "read=all", "no password: %s PJSIP form of allowguest=yes." % core.MASK]
+
+
 def test_evidence_masks_on_the_way_in():
     evidence = Evidence()
     evidence.add(file="manager.conf", key="secret", value="admin")

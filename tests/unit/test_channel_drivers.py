@@ -76,8 +76,10 @@ def test_dialplan_lines_that_dial_a_driver_are_named_with_their_context_not_coun
 @pytest.mark.parametrize("text, shown", [
     ("Dial(IAX2/pbx:S3cr3tPw@203.0.113.5/${EXTEN})", "Dial(IAX2/pbx:********@203.0.113.5/${EXTEN})"),
     ("Dial(IAX2/${PEER:0:3}:S3cr3tPw@203.0.113.5)", "Dial(IAX2/${PEER:0:3}:********@203.0.113.5)"),
+    ("Dial(${OUTTECH}/trunk:S3cr3tPw@203.0.113.5/${EXTEN})", "Dial(${OUTTECH}/trunk:********@203.0.113.5/${EXTEN})"),
     # A substring's colon is no password's: the route stays readable in the report.
     ("Dial(PJSIP/${EXTEN:1}@carrier)", "Dial(PJSIP/${EXTEN:1}@carrier)"),
+    ("Dial(PJSIP/carrier/sip:${EXTEN}@198.51.100.20:5060)", "Dial(PJSIP/carrier/sip:${EXTEN}@198.51.100.20:5060)"),
     ("Dial(PJSIP/${FILTER(0-9,${EXTEN:2})}@carrier,60)", "Dial(PJSIP/${FILTER(0-9,${EXTEN:2})}@carrier,60)"),
 ])
 def test_only_a_dial_strings_password_is_hidden(text, shown):

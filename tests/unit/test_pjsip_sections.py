@@ -1,7 +1,8 @@
 """module_utils/pjsip_sections.py: what an endpoint is and where it lives, the one reading the
 guard's policy, its trunk boundary and its outside-line step share."""
 from ansible.module_utils.asterisk_live import phone_contexts
-from ansible.module_utils.pjsip_sections import concrete, endpoint_contexts, endpoint_definitions, lines_to_take_out
+from ansible.module_utils.pjsip_sections import (
+    concrete, duplicate_objects, endpoint_contexts, endpoint_definitions, lines_to_take_out)
 
 
 def section(name, type_="endpoint", file="/etc/asterisk/pjsip.conf", template=False, addition=False, **effective):
@@ -37,6 +38,21 @@ def test_a_section_typed_by_an_addition_merged_into_it_is_an_object_of_that_type
                        effective={"context": ["from-internal"], "type": ["endpoint"]})
     assert [s["name"] for s in concrete([typed_later], "endpoint")] == ["1001"]
     assert endpoint_definitions([typed_later])["1001"]["context"] == "from-internal"
+
+
+def test_a_name_two_sections_of_one_type_define_is_named_with_both_places():
+    # res_sorcery_config refuses every endpoint of the file then; a wizard's last one read wins.
+    sections = [dict(section("1001"), lineno=1), dict(section("1001", type_="aor"), lineno=5),
+                dict(section("1001", file="/etc/asterisk/pjsip.d/more.conf"), lineno=3),
+                dict(section("phone", template=True), lineno=9), dict(section("phone"), lineno=12),
+                dict(section("1001", addition=True), lineno=20)]
+    wizard = {"sections": [dict(section("w1", type_="wizard"), lineno=1),
+                           dict(section("W1", type_="wizard"), lineno=4)]}  # names compare exactly
+    assert duplicate_objects(sections, wizard) == [
+        "endpoint 1001: /etc/asterisk/pjsip.conf:1 and /etc/asterisk/pjsip.d/more.conf:3"]
+    wizard["sections"].append(dict(section("w1", type_="wizard", file="/etc/asterisk/wiz.d/late.conf"), lineno=2))
+    assert duplicate_objects(sections[:2], wizard) == [
+        "wizard w1: /etc/asterisk/pjsip.conf:1 and /etc/asterisk/wiz.d/late.conf:2"]
 
 
 def test_each_endpoint_is_defined_once_pjsip_conf_before_the_wizard():

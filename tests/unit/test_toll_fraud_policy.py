@@ -325,6 +325,13 @@ def test_an_endpoint_set_to_no_context_dials_nothing_and_is_left_so():
     assert [c["section"] for c in result["endpoint_changes"]] == ["1001"]
 
 
+def test_an_endpoint_two_sections_define_stops_the_guard_naming_both():
+    sections = [dict(PJSIP_SECTIONS[0], name="1001", lineno=line, effective={"context": [context]})
+                for line, context in ((1, "from-internal"), (9, "from-vip"))]
+    with pytest.raises(PolicyError, match=re.escape("keep one of each: endpoint 1001: ")):
+        toll_fraud_policy.build(params(pjsip_sections=sections))
+
+
 def test_an_endpoint_guarded_before_and_now_a_trunk_or_exempt_gets_its_own_context_back():
     """An operator who forgot to declare the trunk runs again with voipguard_trunks set: the
     trunk's inbound calls must no longer pass the guard. Exempting a phone gives it back too."""
