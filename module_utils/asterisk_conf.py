@@ -1202,24 +1202,11 @@ def resolve(configs, name, type=None):  # pylint: disable=redefined-builtin
 def acl_rules(configs, section):
     """``section``'s (action, network) deny/permit rules in the order Asterisk applies them:
     inherited ones first, then its own and what is merged into it. The last match wins."""
-    return _acl_rules(section, _all_sections(configs), set())
-
-
-def _acl_rules(section, all_sections, visiting, before=None):
-    if id(section) in visiting:
-        raise AsteriskConfigError("template inheritance loop at [%s]" % section.name,
-                                  section.config.filename, section.lineno)
-    visiting = visiting | {id(section)}
-    rules = []
-    for template in section.templates:
-        base = _find_base(template, section, all_sections)
-        if base is not None:
-            rules.extend(_acl_rules(base, all_sections, visiting, before=section))
-    for part in _parts_read_before(section, before, all_sections):
-        for line in part._option_lines():  # pylint: disable=protected-access
-            if line.key.lower() in ("deny", "permit"):
-                rules.append((line.key.lower(), line.value.strip()))
-    return rules
+    all_sections = _all_sections(configs)
+    parts = _inherited_parts(section, all_sections, set()) + _parts_read_before(section, None, all_sections)
+    return [(line.key.lower(), line.value.strip()) for part in parts
+            for line in part._option_lines()  # pylint: disable=protected-access
+            if line.key.lower() in ("deny", "permit")]
 
 
 def acl_open_families(rules):

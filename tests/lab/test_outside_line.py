@@ -59,11 +59,16 @@ def operators_dialplan(pbx, saved, change, put_back="asterisk -rx 'dialplan relo
         pbx.check_output("cp -p %s/* /etc/asterisk/ && { %s; }" % (where, put_back))
 
 
+def dialplan_with(pbx, text):
+    """operators_dialplan with text appended to extensions.conf and the dialplan reloaded."""
+    return operators_dialplan(pbx, SAVED, "printf '%s' >> /etc/asterisk/extensions.conf && "
+                              "asterisk -rx 'dialplan reload'" % text)
+
+
 @pytest.fixture
 def outside_line_route(lab):
     """The operator's dialplan with an outside-line route; files and dialplan put back after."""
-    with operators_dialplan(lab("pbx"), SAVED, "printf '%s' >> /etc/asterisk/extensions.conf && "
-                            "asterisk -rx 'dialplan reload'" % ROUTE) as pbx:
+    with dialplan_with(lab("pbx"), ROUTE) as pbx:
         yield pbx
 
 
@@ -156,8 +161,7 @@ TEMPLATE_ROUTE = ("\\n[globals]\\nVGTEST_TRUNK = carrier\\n"
 @pytest.fixture
 def template_route(lab):
     """The operator's dialplan with the template's route; files and dialplan put back after."""
-    with operators_dialplan(lab("pbx"), SAVED, "printf '%s' >> /etc/asterisk/extensions.conf && "
-                            "asterisk -rx 'dialplan reload'" % TEMPLATE_ROUTE) as pbx:
+    with dialplan_with(lab("pbx"), TEMPLATE_ROUTE) as pbx:
         yield pbx
 
 
