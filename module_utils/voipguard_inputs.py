@@ -47,10 +47,14 @@ def check_network(variable, value):
     try:
         if text is None or not text.strip():
             raise ValueError("not a string")
-        ipaddress.ip_network(text.strip(), strict=False)
+        network = ipaddress.ip_network(text.strip(), strict=False)
     except ValueError as exc:
-        return ["%s: %r is not an IP network (address/prefix or address/netmask): %s" % (variable, value, exc)]
-    return []
+        return ["%s: %r is not an IP network (address/prefix): %s" % (variable, value, exc)]
+    if "/" in text and not text.split("/", 1)[1].strip().isdigit():
+        # nft's grammar takes a prefix length after the '/', and fail2ban's ignoreip no hostmask.
+        return ["%s: %r: write the prefix length (%s), not a netmask: nftables and fail2ban read no "
+                "netmask" % (variable, value, network.with_prefixlen)]
+    return _ipv4_mapped(variable, value, network.network_address)
 
 
 def check_address(variable, value):
@@ -58,10 +62,20 @@ def check_address(variable, value):
     try:
         if text is None:
             raise ValueError("not a string")
-        ipaddress.ip_address(text.strip())
+        address = ipaddress.ip_address(text.strip())
     except ValueError as exc:
         return ["%s: %r is not an IP address: %s" % (variable, value, exc)]
-    return []
+    return _ipv4_mapped(variable, value, address)
+
+
+def _ipv4_mapped(variable, value, address):
+    """An IPv4-mapped IPv6 address (::ffff:198.51.100.7) matches no packet: IPv4 packets carry the
+    IPv4 address, which an ip6 rule never sees (and fail2ban's ignoreip does not cover)."""
+    mapped = getattr(address, "ipv4_mapped", None)
+    if mapped is None:
+        return []
+    return ["%s: %r is an IPv4-mapped IPv6 address, which no IPv4 packet carries: write the IPv4 "
+            "address (%s)" % (variable, value, mapped)]
 
 
 def check_port(variable, value):

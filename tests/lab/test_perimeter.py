@@ -179,6 +179,13 @@ WRONG_VARIABLES = [
     ({"asterisk_hardening_config_dir": "etc/asterisk"}, "asterisk_hardening_config_dir: 'etc/asterisk'"),
     ({"nftables_firewall_countries": ["de"]}, "nftables_firewall_countries[0]: 'de'"),
     ({"nftables_firewall_sip_flood_bantime": "ten minutes"}, "nftables_firewall_sip_flood_bantime is an nft time"),
+    # "0s" would be no timeout: nft sends none, the kernel keeps the ban for ever.
+    ({"nftables_firewall_sip_flood_bantime": "0s"}, "nftables_firewall_sip_flood_bantime is an nft time above zero"),
+    ({"nftables_firewall_sip_ports": []}, "nftables_firewall_sip_ports lists at least one port"),
+    ({"nftables_firewall_ssh_rate": "10/min"}, "nftables_firewall_ssh_rate is a count per second, minute"),
+    # nft reads no netmask; an IPv4-mapped IPv6 network matches no IPv4 packet (an office locked out).
+    ({"voipguard_admin_networks": ["198.18.0.0/255.255.255.0", "::ffff:198.51.100.0/120"]},
+     ["write the prefix length (198.18.0.0/24)", "is an IPv4-mapped IPv6 address"]),
     ({"nftables_firewall_sip_rate_burst": 0}, "the SIP rates and bursts must be positive"),
     ({"nftables_firewall_phones_sip_rate_per_second": -5}, "the SIP rates and bursts must be positive"),
     ({"nftables_firewall_sip_flood_ban_enabled": "perhaps"}, "nftables_firewall_sip_flood_ban_enabled"),

@@ -56,6 +56,13 @@ def test_nft_accepts_the_table(tmp_path, flood_ban):
     nft_check(tmp_path, render(nftables_firewall_sip_flood_ban_enabled=flood_ban))
 
 
+def test_without_ami_and_http_ports_the_table_has_no_empty_port_set(tmp_path):
+    # "tcp dport {  }" is a syntax error for nft: a PBX that opens neither has no such rule.
+    ruleset = render(nftables_firewall_ami_ports=[], nftables_firewall_http_ports=[])
+    assert "jump admin_only" not in "".join(chain(ruleset, "input"))
+    nft_check(tmp_path, ruleset)
+
+
 def test_trunks_and_phones_leave_the_sip_rate_chain_before_the_flood_ban():
     rules = chain(render(), "sip_rate")
     first_flood_rule = next(i for i, rule in enumerate(rules) if "sip_flooders" in rule)

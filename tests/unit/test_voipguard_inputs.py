@@ -8,7 +8,7 @@ from tests.module_runner import run_action_plugin_play
 
 
 @pytest.mark.parametrize("kind, value", [
-    ("networks", ["198.18.0.0/24", "2001:db8::/32", "10.0.0.0/255.0.0.0", "203.0.113.7"]),
+    ("networks", ["198.18.0.0/24", "2001:db8::/32", "203.0.113.7", "198.18.0.1/24"]),
     ("address", "198.18.0.10"), ("address", "2001:db8::1"),
     ("port", 5060), ("port", "5038"),
     ("names", ["1001", "carrier", "office-tpl", "alice@home"]),
@@ -24,6 +24,14 @@ def test_right_values_pass(kind, value):
     ("networks", ["198.18.0.0/24", "198.18.0.300/24"], "v[1]: '198.18.0.300/24' is not an IP network"),
     ("networks", ["10.0.0.0/33"], "is not an IP network"),
     ("networks", ["198.18.0.0/24;"], "is not an IP network"),
+    # nft's grammar takes a prefix length after '/' (lab: "syntax error, unexpected string,
+    # expecting number"), fail2ban's ignoreip no hostmask.
+    ("networks", ["10.0.0.0/255.0.0.0"], "v[0]: '10.0.0.0/255.0.0.0': write the prefix length (10.0.0.0/8)"),
+    ("networks", ["10.0.0.0/0.255.255.255"], "write the prefix length (10.0.0.0/8)"),
+    # An ip6 rule never sees an IPv4 packet: an admin office written so would be locked out.
+    ("networks", ["::ffff:198.51.100.0/120"], "is an IPv4-mapped IPv6 address, which no IPv4 packet carries: "
+                                              "write the IPv4 address (198.51.100.0)"),
+    ("address", "::ffff:198.51.100.20", "write the IPv4 address (198.51.100.20)"),
     ("networks", "198.18.0.0/24", "v must be a list, not str"),
     ("address", "198.18.0", "is not an IP address"),
     ("address", "pbx.example.net", "is not an IP address"),
