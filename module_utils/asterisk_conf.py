@@ -225,10 +225,9 @@ def load_as_asterisk_reads(path, config_dir=None, read=None, files=None):
 MAX_INCLUDE_LEVEL = 10
 INCLUDE_LEVEL_EXCEEDED = "maximum include level"
 
-# Keys whose values are never shown (diffs, module results), compared case-insensitively
-# after the last '/', so that wizard keys such as inbound_auth/password are covered.
-# The options of Asterisk 22's configuration files that hold a credential, by the last part of
-# their name (a wizard's outbound_auth/password too): res_pjsip's auths (password, md5_cred,
+# Keys whose values are never shown (diffs, module results): the options of Asterisk 22's
+# configuration files that hold a credential, by the last part of their name after '/' (a wizard's
+# outbound_auth/password too), in any case: res_pjsip's auths (password, md5_cred,
 # password_digest, oauth_secret, refresh_token), the manager's, ARI's and IAX2's secrets, xmpp.conf's
 # oauth_secret, res_config_pgsql's and _mysql's dbpass, res_ldap's pass, hep.conf's
 # capture_password, prometheus.conf's auth_password, rtp.conf's turnpassword, res_curl's

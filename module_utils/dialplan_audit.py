@@ -371,7 +371,8 @@ def trunk_routes(configs, phone_contexts, trunk_endpoints, entries=None):
     entries = list(parse_dialplan(configs)) if entries is None else entries
     dialplan = TrunkDials(configs, entries, trunk_endpoints)
     wanted = set(name.lower() for name in reachable(dialplan.includes, list(phone_contexts)))
-    subroutines = set(gosub_call(args, section.name)[0] for section, line, extension, app, args in entries
+    subroutines = set(subroutine_key(gosub_call(args, section.name)[0])
+                      for section, line, extension, app, args in entries
                       if app == "gosub" and extension is not None and section.name.lower() in wanted)
     routes = []
     for section, line, extension, app, args in entries:
@@ -547,12 +548,12 @@ class TrunkDials(object):
         for name in reachable(self.includes, [context]):
             if literal_jump:
                 lines = self.by_literal.get((name.lower(), literal_name(jump)), []) + [
-                    line for line in self.by_pattern.get(name.lower(), ()) if extension_matches(line[0], jump)]
+                    line for line in self.by_pattern.get(name.lower(), ()) if lands_on(line[0], jump, shape)]
             elif shape is None:
                 lines = self.by_context.get(name.lower(), ())
             else:
                 lines = [line for line in self.lines_starting_as(name.lower(), shape)
-                         if patterns_meet(pattern_tokens(line[0]), shape)]
+                         if lands_on(line[0], jump, shape)]
             for pattern, app, args in lines:
                 if (name.lower(), pattern) == source:
                     continue
@@ -605,10 +606,10 @@ class TrunkDials(object):
         extension can match, read as after a Goto there (with_extension):
         Gosub(dial-out,${EXTEN:1},1) to exten => _X.,1,Dial(PJSIP/${EXTEN}@carrier) dials
         ${EXTEN:1}, as Asterisk's app_stack.c runs the subroutine at the extension it jumps to."""
-        if target in self.bodies:
+        if subroutine_key(target) in self.bodies:
             return [(target[0], app, expand_globals(args, self.globals_).replace("${EXTEN", "${SUBROUTINE_EXTEN"))
-                    for app, args in self.bodies[target]]
-        jump = re.sub(r"\$\{exten\b", "${EXTEN", target[1], flags=re.I)  # gosub_call's lower case
+                    for app, args in self.bodies[subroutine_key(target)]]
+        jump = target[1]
         if extension and not extension.startswith("_"):
             jump = with_extension(jump, extension)  # a literal route's ${EXTEN} is itself
         shape = None if "${" not in jump else jump_shape(jump, extension)
@@ -616,11 +617,20 @@ class TrunkDials(object):
         for context in reachable(self.includes, [target[0]]):
             name = context.lower()
             for pattern, body in self.pattern_bodies.get(name, ()):
-                if extension_matches(pattern, jump) if "${" not in jump else (
-                        shape is None or patterns_meet(pattern_tokens(pattern), shape)):
+                if lands_on(pattern, jump, shape):
                     lines.extend((name, app, with_extension(expand_globals(args, self.globals_), jump))
                                  for app, args in body)
         return lines
+
+
+def lands_on(pattern, jump, shape):
+    """Whether a jump (Goto or Gosub) to extension jump lands on the extension pattern: a jump to
+    a literal extension where pattern matches it, one with ${EXTEN} where pattern can meet its
+    shape (jump_shape's reading; None: it can be anything). One reading for landing_dials and
+    subroutine_lines."""
+    if "${" not in jump:
+        return extension_matches(pattern, jump)
+    return shape is None or patterns_meet(pattern_tokens(pattern), shape)
 
 
 _DIGITS = "0123456789"
@@ -802,18 +812,24 @@ _ARGUMENT = re.compile(r"\$\{ARG([0-9]+)\}")
 
 def gosub_call(gosub_args, context):
     """(target, arguments) of Gosub([[context,]exten,]priority(arguments)) called from context:
-    target is (context, extension) in lower case, or None for a priority alone (the caller's own
-    extension) or no such form; arguments are the call's arguments, split."""
+    target is (context in lower case, extension as written: ${EXTEN:1} stays itself; subroutine
+    lookups lower it, subroutine_key), or None for a priority alone (the caller's own extension) or
+    no such form; arguments are the call's arguments, split."""
     match = _GOSUB.match(gosub_args)
     if not match:
         return None, []
     target = [part.strip() for part in match.group(1).split(",")]
     arguments = split_args(match.group(2)) if match.group(2) is not None else []
     if len(target) == 3:
-        return (target[0].lower(), target[1].lower()), arguments
+        return (target[0].lower(), target[1]), arguments
     if len(target) == 2:
-        return (context.lower(), target[0].lower()), arguments
+        return (context.lower(), target[0]), arguments
     return None, arguments
+
+
+def subroutine_key(target):
+    """A gosub_call target as subroutine_bodies' keys have it: (context, extension) in lower case."""
+    return None if target is None else (target[0], target[1].lower())
 
 
 def subroutine_bodies(entries):
@@ -856,7 +872,7 @@ def freepbx_trunk_dial(call, globals_, trunk_endpoints):
     """(trunk, number) a FreePBX route's Gosub to macro-dialout-trunk (gosub_call's reading) sends
     to one of the trunks (e.g. ('carrier', '${EXTEN:1}')), or None when it is no such call."""
     target, arguments = call
-    if target != _FREEPBX_DIALOUT or len(arguments) < 2:
+    if subroutine_key(target) != _FREEPBX_DIALOUT or len(arguments) < 2:
         return None
     trunk_id = arguments[0].strip()
     suffix = last_value(globals_, "OUT_%s_SUFFIX" % trunk_id) or ""

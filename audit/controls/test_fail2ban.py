@@ -1,7 +1,10 @@
 """fail2ban: password guessers are banned, and the ban lands in nftables."""
 import re
+import shlex
 
-from audit.plugin import control, fail
+from ansible.module_utils.fail2ban_jails import (bans_nothing, parse_actions, parse_ignoreip_status,
+                                                 parse_jail_list, uncovered)
+from audit.plugin import control, fail, not_applicable
 
 REFS = ["fail2ban config/filter.d/asterisk.conf", "Asterisk res_security_log"]
 JAIL_NAME = re.compile(r"asterisk|voipguard|sip|ami", re.I)
@@ -12,9 +15,7 @@ def voip_jails(target, evidence):
     evidence.add(command="fail2ban-client status", output=(out.stdout or out.stderr).strip())
     if out.rc != 0:
         fail("fail2ban is not running or not installed (%s)" % (out.stderr.strip() or "rc %d" % out.rc))
-    match = re.search(r"Jail list:\s*(.*)", out.stdout)
-    jails = [j.strip() for j in (match.group(1) if match else "").split(",") if j.strip()]
-    return [j for j in jails if JAIL_NAME.search(j)]
+    return [j for j in parse_jail_list(out.stdout) if JAIL_NAME.search(j)]
 
 
 @control(id="VOIP-F2B-001", severity="high",
@@ -50,7 +51,7 @@ def test_bans_reach_nftables(target, evidence):
         evidence.add(command="fail2ban-client get %s actions" % jail, output=actions.stdout.strip())
         if "nftables" not in actions.stdout:
             # The phones' watch jail bans nothing on purpose: it alerts (an office behind NAT).
-            if "voipguard-phone-alert" in actions.stdout:
+            if bans_nothing(parse_actions(actions.stdout)):
                 continue
             problems.append("jail %s bans with no nftables action" % jail)
             continue
@@ -63,5 +64,32 @@ def test_bans_reach_nftables(target, evidence):
         evidence.add(command="fail2ban-client get %s banned" % jail, output=", ".join(addresses))
         problems.extend("%s is banned by %s but not in nftables" % (address, jail)
                         for address in addresses if address not in ruleset)
+    if problems:
+        fail("; ".join(problems))
+
+
+@control(id="VOIP-F2B-003", severity="high",
+         title="No fail2ban jail can ban the admin networks",
+         rationale="fail2ban's ignoreip is set per jail; Debian enables [sshd] with no admin network in it.",
+         impact="A few mistyped passwords from the admin network lock the operator out of SSH.",
+         remediation={"role": "fail2ban_asterisk", "tag": "fail2ban_jails", "variable": "voipguard_admin_networks"},
+         references=["fail2ban jail.conf: ignoreip", "Debian jail.d/defaults-debian.conf"])
+def test_no_jail_bans_the_admin_networks(target, evidence):
+    admin = target.vars.get("voipguard_admin_networks") or []
+    if not admin:
+        not_applicable("no admin networks given (voipguard_admin_networks)")
+    out = target.run("fail2ban-client status")
+    evidence.add(command="fail2ban-client status", output=(out.stdout or out.stderr).strip())
+    if out.rc != 0:
+        not_applicable("fail2ban is not running: it bans nobody")
+    problems = []
+    for jail in parse_jail_list(out.stdout):
+        if bans_nothing(parse_actions(target.run("fail2ban-client get %s actions" % shlex.quote(jail)).stdout)):
+            continue   # the phones' watch jail only alerts
+        listed = target.run("fail2ban-client get %s ignoreip" % shlex.quote(jail))
+        evidence.add(command="fail2ban-client get %s ignoreip" % jail, output=listed.stdout.strip())
+        missing = uncovered(admin, parse_ignoreip_status(listed.stdout))
+        if missing:
+            problems.append("jail %s can ban %s" % (jail, ", ".join(missing)))
     if problems:
         fail("; ".join(problems))

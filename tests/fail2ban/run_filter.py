@@ -40,9 +40,10 @@ def load_filter(confdir, name):
 
 def main(confdir, name, logfile):
     flt = load_filter(confdir, name)
-    with open(logfile, encoding="utf-8") as handle:
-        for lineno, line in enumerate(handle, 1):
-            line = line.rstrip("\r\n")
+    # Lines end at "\n" only, as fail2ban reads a log (a "\r" an attacker sends stays in the line).
+    with open(logfile, "rb") as handle:
+        for lineno, raw in enumerate(handle.read().split(b"\n"), 1):
+            line = raw.decode("utf-8", "replace").rstrip("\r\n")
             if not line.strip() or line.startswith("#"):
                 continue
             matches = []

@@ -479,3 +479,30 @@ def test_a_stale_phone_does_not_cut_off_the_office_or_112(lab, unique_number):
     assert place_calls(office, "1003", unique_number, 1, rate=1, hold_ms=500)["answered"] == 1
     assert not banned(pbx, PHONE)
     assert not flood_banned(pbx, PHONE)
+
+
+ADMIN_HOST = "198.18.0.30"   # the lab's admin container, in voipguard_admin_networks
+
+
+def test_mistyped_ssh_logins_from_the_admin_network_lock_nobody_out(lab):
+    # Debian enables fail2ban's [sshd] jail, which the operator's admin networks were not in: a few
+    # mistyped logins banned the admin's address from SSH. The run gives that jail their own
+    # ignoreip plus the admin networks; the running fail2ban sees the failures and ignores them.
+    pbx, admin = lab("pbx"), lab("admin")
+    assert "sshd" in pbx.check_output("fail2ban-client status"), "Debian's sshd jail is not running"
+    assert "198.18.0.0/24" in pbx.check_output("fail2ban-client get sshd ignoreip")
+    log_lines = int(pbx.check_output("wc -l < /var/log/fail2ban.log"))
+    try:
+        for attempt in range(8):   # above the sshd jail's maxretry (5)
+            # "|| true": ssh's own 255 would read as the lab's SSH connection failing (testinfra).
+            admin.run("ssh -o BatchMode=yes -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null "
+                      "-o ConnectTimeout=5 nobody-%s@%s true || true", str(attempt), PBX_MGMT)
+        ignored = "[sshd] Ignore %s by ip" % ADMIN_HOST
+
+        def seen():
+            return pbx.run("tail -n +%d /var/log/fail2ban.log" % (log_lines + 1)).stdout.count(ignored) >= 5
+        assert eventually(seen, seconds=15), "the sshd jail did not read the failed logins"
+        assert ADMIN_HOST not in pbx.check_output("fail2ban-client status sshd")
+        assert tcp_connects(admin, PBX_MGMT, 22)
+    finally:
+        pbx.run("fail2ban-client set sshd unbanip %s" % ADMIN_HOST)

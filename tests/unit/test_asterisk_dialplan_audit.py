@@ -328,7 +328,9 @@ SUBROUTINE = "[sub-out]\nexten => s,1,Set(CALLERID(num)=0531123)\n same => n,Dia
     (" macro-dialout-trunk , s , 1 (1,${EXTEN},,off-net)", ("macro-dialout-trunk", "s"),
      ["1", "${EXTEN}", "", "off-net"]),
     ("dialout,1(${FILTER(0-9,${EXTEN})})", ("from-internal", "dialout"), ["${FILTER(0-9,${EXTEN})}"]),
-    ("Sub-Out,S,1", ("sub-out", "s"), []),
+    # The context in lower case, the extension as written (subroutine_key lowers it for lookups).
+    ("Sub-Out,S,1", ("sub-out", "S"), []),
+    ("dial-out,${EXTEN:1},1", ("dial-out", "${EXTEN:1}"), []),
     ("1(${EXTEN})", None, ["${EXTEN}"]),
 ])
 def test_a_gosub_is_read_once_as_its_subroutine_and_arguments(args, target, arguments):
