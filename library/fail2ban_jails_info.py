@@ -96,8 +96,17 @@ unprotected:
 """
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.fail2ban_jails import jails_without_own_file, running_jails, uncovered
+from ansible.module_utils.fail2ban_jails import jails_without_own_file, running_jails, unprotected_jails
 from ansible.module_utils.voipguard_inputs import check_network
+
+
+def ask_fail2ban(module, words):
+    """What `fail2ban-client WORDS` printed; a server that does not answer fails the module."""
+    rc, out, err = module.run_command(["fail2ban-client"] + list(words))
+    if rc != 0:
+        module.fail_json(msg="fail2ban does not answer (fail2ban-client %s): %s"
+                         % (" ".join(words), (err or out).strip()))
+    return out
 
 
 def main():
@@ -122,12 +131,8 @@ def main():
     if params["source"] == "files":
         jails = jails_without_own_file(module, params["config_dir"], params["own_file"])
     else:
-        jails, alert_only = running_jails(module)
-    unprotected = {}
-    for name, ignoreip in jails.items():
-        missing = uncovered(params["must_ignore"], ignoreip)
-        if missing:
-            unprotected[name] = missing
+        jails, alert_only = running_jails(lambda words: ask_fail2ban(module, words))
+    unprotected = unprotected_jails(jails, params["must_ignore"])
     if unprotected and params["fail_if_unprotected"]:
         module.fail_json(
             msg="fail2ban can ban the admin networks - %s. voipguard writes each jail's ignoreip in %s: "

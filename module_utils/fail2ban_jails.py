@@ -117,21 +117,24 @@ def jails_without_own_file(module, config_dir, own_file):
         shutil.rmtree(scratch, ignore_errors=True)
 
 
-def running_jails(module):
-    """({jail: ignoreip}, [jails that ban nothing]) of the running fail2ban server."""
-    rc, out, err = module.run_command(["fail2ban-client", "status"])
-    if rc != 0:
-        module.fail_json(msg="fail2ban does not answer: %s" % (err or out).strip())
+def running_jails(ask):
+    """({jail: ignoreip}, [jails that ban nothing]) of the running fail2ban server, for the module
+    and the audit alike. ask(words) runs `fail2ban-client WORDS` and returns what it printed; what
+    a failure means (a failed run, a control that does not apply) is the caller's."""
     jails, alert_only = {}, []
-    for name in parse_jail_list(out):
-        answers = []
-        for question in ("actions", "ignoreip"):
-            rc, out, err = module.run_command(["fail2ban-client", "get", name, question])
-            if rc != 0:
-                module.fail_json(msg="fail2ban does not answer for jail %s: %s" % (name, (err or out).strip()))
-            answers.append(out)
-        if bans_nothing(parse_actions(answers[0])):
+    for name in parse_jail_list(ask(["status"])):
+        if bans_nothing(parse_actions(ask(["get", name, "actions"]))):
             alert_only.append(name)
         else:
-            jails[name] = parse_ignoreip_status(answers[1])
+            jails[name] = parse_ignoreip_status(ask(["get", name, "ignoreip"]))
     return jails, alert_only
+
+
+def unprotected_jails(jails, networks):
+    """{jail: [the networks it could ban]} of jails ({jail: ignoreip}), for those that could."""
+    found = {}
+    for name, ignoreip in jails.items():
+        missing = uncovered(networks, ignoreip)
+        if missing:
+            found[name] = missing
+    return found

@@ -90,7 +90,6 @@ def test_a_running_jail_that_can_ban_an_admin_network_fails_naming_it(monkeypatc
                                                          "nftables",
                # The phones' watch jail only alerts: it cannot lock anyone out.
                ("get", "phones", "actions"): "The jail phones has the following actions:\nvoipguard-phone-alert",
-               ("get", "phones", "ignoreip"): "These IP addresses/networks are ignored:\n`- 127.0.0.0/8\n",
                ("get", "sshd", "ignoreip"): "These IP addresses/networks are ignored:\n`- 10.0.0.0/8\n",
                ("get", "voipguard-asterisk", "ignoreip"):
                    "These IP addresses/networks are ignored:\n|- 127.0.0.0/8\n`- 198.18.0.0/24\n"}
