@@ -67,8 +67,30 @@ def harden(inventory=str(LAB_INVENTORY), tags=None, extra_vars=None, runner=Fals
     """Runs playbooks/harden.yml (optionally only some tags, with extra variables); returns the
     finished process, so a caller can expect success or failure; check=True adds --check. runner=True runs it through
     ansible-runner's Python API, the library AWX and ansible-navigator drive Ansible with."""
-    if runner:
-        return harden_with_ansible_runner(inventory, tags, extra_vars)
+    started = time.monotonic()
+    result = (harden_with_ansible_runner(inventory, tags, extra_vars) if runner
+              else harden_with_ansible_playbook(inventory, tags, extra_vars, check))
+    record_run_time(time.monotonic() - started, inventory, tags, extra_vars, check, result)
+    return result
+
+
+def record_run_time(seconds, inventory, tags, extra_vars, check, result):
+    """One line per playbook run in $VOIPGUARD_LAB_RUN_LOG (JSON), when set: where the lab suite's
+    time goes (scripts/lab-run-times.py sums it; ./voipguard test prints the sums)."""
+    path = os.environ.get("VOIPGUARD_LAB_RUN_LOG")
+    if not path:
+        return
+    output = result.stdout or ""
+    kind = ("check" if check else "tagged" if tags else "ended early" if "Nothing to do:" in output
+            else "whole" if "asterisk_hardening :" in output else "stopped before the roles")
+    with open(path, "a") as log:
+        log.write(json.dumps({"test": os.environ.get("PYTEST_CURRENT_TEST", "?").rsplit(" ", 1)[0],
+                              "seconds": round(seconds, 1), "kind": kind, "tags": tags, "rc": result.returncode,
+                              "inventory": Path(inventory).parent.name,
+                              "variables": sorted(extra_vars or {})}) + "\n")
+
+
+def harden_with_ansible_playbook(inventory, tags, extra_vars, check):
     command = [str(ROOT / ".venv/bin/ansible-playbook"), "-i", inventory, str(ROOT / "playbooks/harden.yml")]
     if tags:
         command += ["--tags", tags]
