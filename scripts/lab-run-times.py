@@ -10,20 +10,24 @@ import json
 import sys
 
 
+def sums(rows, key):
+    """{group: seconds} and {group: runs} of the rows, grouped by key(row)."""
+    seconds, runs = collections.Counter(), collections.Counter()
+    for row in rows:
+        seconds[key(row)] += row["seconds"]
+        runs[key(row)] += 1
+    return seconds, runs
+
+
 def summary(rows, top):
     lines = ["playbook runs of the lab tests: %d, %.0f s" % (len(rows), sum(r["seconds"] for r in rows))]
     for title, key in (("by kind", lambda r: r["kind"]), ("by test file", lambda r: r["test"].split("::")[0])):
-        totals, counts = collections.Counter(), collections.Counter()
-        for row in rows:
-            totals[key(row)] += row["seconds"]
-            counts[key(row)] += 1
+        seconds, runs = sums(rows, key)
         lines.append(title + ":")
-        lines += ["  %7.1f s %4d  %s" % (seconds, counts[name], name) for name, seconds in totals.most_common()]
-    by_test = collections.Counter()
-    for row in rows:
-        by_test[row["test"]] += row["seconds"]
+        lines += ["  %7.1f s %4d  %s" % (total, runs[name], name) for name, total in seconds.most_common()]
+    seconds, _runs = sums(rows, lambda r: r["test"])
     lines.append("the %d tests whose runs took longest:" % top)
-    lines += ["  %7.1f s  %s" % (seconds, name) for name, seconds in by_test.most_common(top)]
+    lines += ["  %7.1f s  %s" % (total, name) for name, total in seconds.most_common(top)]
     return "\n".join(lines)
 
 
