@@ -37,7 +37,8 @@ NO_PAYLOAD = {"set_fact", "assert", "debug", "fail", "meta", "include_tasks", "i
 
 
 def task_lists():
-    for path in sorted(ROOT.glob("roles/*/tasks/*.yml")) + sorted(ROOT.glob("playbooks/**/*.yml")):
+    for path in sorted(ROOT.glob("roles/*/tasks/*.yml")) + sorted(ROOT.glob("roles/*/handlers/*.yml")) \
+            + sorted(ROOT.glob("playbooks/**/*.yml")):
         yield from walk(yaml.safe_load(path.read_text()) or [])
 
 
