@@ -28,12 +28,11 @@ os.environ.setdefault("ANSIBLE_CONFIG", str(ROOT / "ansible.cfg"))
 from ansible._internal._ansiballz import _builder  # noqa: E402  (after ANSIBLE_CONFIG is set)
 from ansible.executor import module_common  # noqa: E402
 from ansible.plugins.loader import init_plugin_loader  # noqa: E402
+from controller_actions import runs_on_the_controller  # noqa: E402
 
 BUILTIN_MODULES = Path(module_common.__file__).resolve().parents[1] / "modules"
-# Actions that build the payload of another module, and those that run none on the host.
-RUNS_AS = {"shell": "command", "template": "copy"}
-NO_PAYLOAD = {"set_fact", "assert", "debug", "fail", "meta", "include_tasks", "import_tasks", "include_role",
-              "import_role", "validate_argument_spec", "wait_for_connection", "add_host", "group_by"}
+# Actions that build the payload of another module (wait_for_connection sends ping).
+RUNS_AS = {"shell": "command", "template": "copy", "wait_for_connection": "ping"}
 
 
 def task_lists():
@@ -58,7 +57,7 @@ def modules_named():
     for task in task_lists():
         for key in task:
             name = RUNS_AS.get(key.rsplit(".", 1)[-1], key.rsplit(".", 1)[-1])
-            if name in NO_PAYLOAD or not (key.startswith("ansible.builtin.") or "." not in key):
+            if runs_on_the_controller(key) or not (key.startswith("ansible.builtin.") or "." not in key):
                 continue
             action = ROOT / "action_plugins" / (name + ".py")
             if action.is_file() and "_execute_module" not in action.read_text():

@@ -20,19 +20,16 @@ import sys
 import tempfile
 import time
 
+from controller_actions import runs_on_the_controller
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BIN = os.path.dirname(sys.executable)
-# Actions Ansible carries out in its own process: no module reaches the host.
-ON_THE_CONTROLLER = {"ansible.builtin.set_fact", "ansible.builtin.assert", "ansible.builtin.debug",
-                     "ansible.builtin.fail", "ansible.builtin.meta", "ansible.builtin.include_role",
-                     "ansible.builtin.include_tasks", "ansible.builtin.import_role", "ansible.builtin.import_tasks",
-                     "ansible.builtin.include_vars", "voipguard_validate"}
 
 
 def where(row):
     if row["status"] == "skipped":
         return "skipped"
-    if row["action"] in ON_THE_CONTROLLER or row["delegated"]:
+    if runs_on_the_controller(row["action"]) or row["delegated"]:
         return "on the controller"
     return "a module on the host"
 
