@@ -206,13 +206,15 @@ def test_trunk_copies_are_current(target, evidence):
         fail("; ".join("trunk %s %s: run the toll_fraud_guard role again" % item for item in sorted(drift.items())))
 
 
-@control(id="VOIP-TF-008", severity="medium",
+@control(id="VOIP-TF-008", severity="high",
          title="A call addressed to a carrier past the trunk leg's loop is judged or dropped",
          rationale="Whoever may originate arbitrary channels (AMI originate, ARI, the CLI, call files) "
                    "can dial the trunk's copy by name, or give any endpoint a request URI at the "
-                   "carrier's address; the loop does not see either. The trunk boundary instance "
-                   "(a second Asterisk that alone dials the carriers, the firewall dropping the main "
-                   "Asterisk's INVITEs to them) judges or drops both.",
+                   "carrier's address; the loop does not see either. So can a phone, with its "
+                   "credentials alone: Asterisk forwards a call the phone answers with a SIP redirect "
+                   "to the user part of its Contact, and Dial creates the channel a \"/\" there names. "
+                   "The trunk boundary instance (a second Asterisk that alone dials the carriers, the "
+                   "firewall dropping the main Asterisk's INVITEs to them) judges or drops them all.",
          impact="A carrier that trusts the PBX by its address takes such a call to any destination.",
          remediation={"role": "toll_fraud_guard", "tag": "toll_fraud_boundary_instance",
                       "variable": "voipguard_trunk_boundary_instance"},

@@ -14,6 +14,7 @@ import concurrent.futures
 import re
 import time
 import types
+import urllib.parse
 
 import pytest
 
@@ -24,7 +25,8 @@ from test_trunk_boundary import (
     BLOCKED_FORMS, MESSAGES, PAST_THE_LOOP, PATHS, assert_each_blocked_form_was_refused_on_the_trunk_leg,
     assert_no_blocked_call_reached_the_carrier, asterisk_cli, originate, refusals_since, registration_state,
     wait_for_every_verdict)
-from test_trunk_boundary import inbound_disa, registration_trunk, running_dialplan  # noqa: F401  (fixtures, shared)
+from test_trunk_boundary import (  # noqa: F401  (fixtures, shared)
+    inbound_disa, redirecting_phone, registration_trunk, running_dialplan)
 from test_perimeter import HOST_STATE
 
 BOUNDARY_CONFIG = "/etc/voipguard-boundary/asterisk.conf"
@@ -300,6 +302,28 @@ def test_a_channel_addressed_past_the_loop_gets_no_blocked_destination_onto_the_
         # A request URI straight at the carrier's address: the firewall drops the INVITE.
         assert reached == []
         assert invites_dropped(pbx) >= dropped + 2
+
+
+@pytest.mark.parametrize("path", sorted(PAST_THE_LOOP))
+def test_a_phones_redirect_past_the_loop_gets_no_blocked_destination_onto_the_trunk(lab, redirecting_phone, path):
+    # The same channels, named by a phone's SIP redirect (test_trunk_boundary.py).
+    pbx, carrier = lab("pbx"), lab("carrier")
+    reset_guard_state(pbx)
+    recorded, logged, dropped = len(carrier_records(carrier)), log_length(pbx, BOUNDARY_MESSAGES), invites_dropped(pbx)
+    assert redirecting_phone(urllib.parse.quote(PAST_THE_LOOP[path] % "00263771234567", safe=""))
+    if path == "copy-by-name":
+        wait_for_every_verdict(pbx, carrier, recorded, logged, [], refusals=1, seconds=11, log=BOUNDARY_MESSAGES)
+    else:
+        wait_for(lambda: invites_dropped(pbx) > dropped and active_channels(pbx) == 0, 8)
+
+    assert [r["dst"] for r in carrier_records(carrier)[recorded:]] == []
+    if path == "copy-by-name":
+        # Through the instance: judged there, and refused.
+        refused = refusals_since(pbx, logged, BOUNDARY_MESSAGES)
+        assert len(refused) == 1 and "dialed=00263771234567" in refused[0], refused
+    else:
+        # A request URI straight at the carrier's address: the firewall drops the INVITE.
+        assert invites_dropped(pbx) > dropped
 
 
 @pytest.mark.parametrize("path", sorted(PATHS))
